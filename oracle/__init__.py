@@ -1,0 +1,1 @@
+"""The oracles: TF twins under GradientTape, finite differences, and the comparison model."""

@@ -1,0 +1,129 @@
+"""Compare a hand-written tensor with an oracle's, and name the likely culprit.
+
+``compare`` checks shape, then finiteness, then values (in that order, so the
+first thing wrong is the thing reported). ``three_way`` looks at the layer, TF
+and finite differences together and says which of the three is the odd one out.
+"""
+import numpy as np
+
+from oracle.result import Result
+from oracle.tolerance import tolerance_for
+
+N_WORST = 8
+
+
+def compare(actual, expected, *, layer, prop, tensor, oracle, dtype, config=None,
+            overrides=None, excused=None, arrays=None, mode="elementwise", tol=None):
+    """Return a :class:`Result` for ``actual`` (the layer's) against ``expected`` (the oracle's).
+
+    ``excused`` is a boolean mask of elements the oracle cannot judge (kinks for
+    finite differences); they are left out of the verdict and counted.
+    """
+    tol = tol or tolerance_for(dtype, oracle, overrides)
+    res = Result(layer=layer, prop=prop, tensor=tensor, oracle=oracle, passed=False,
+                 dtype=np.dtype(dtype).name, config=dict(config or {}), rtol=tol.rtol,
+                 atol=tol.atol, mode=mode)
+    res.arrays = dict(arrays or {})
+    res.arrays.setdefault("layer", actual)
+    res.arrays.setdefault(oracle, expected)
+    if actual is None:
+        res.note = f"the layer produced no {tensor} (None)"
+        res.ratio = float("inf")
+        return res
+    a = np.asarray(actual)
+    b = np.asarray(expected, dtype=np.float64)
+    if a.shape != b.shape:
+        res.note = f"shape {a.shape} differs from the expected {b.shape}"
+        res.ratio = float("inf")
+        return res
+    a = a.astype(np.float64)
+    finite_b = np.isfinite(b)
+    res.scale = float(max(1.0, np.abs(b[finite_b]).max(initial=0.0)))
+    allowed = tol.atol * res.scale + tol.rtol * np.abs(np.where(finite_b, b, 0.0))
+    with np.errstate(invalid="ignore"):
+        err = np.abs(a - b)
+    same_nonfinite = ~finite_b & (a == b)
+    err = np.where(same_nonfinite, 0.0, err)
+    err = np.where(np.isnan(err), np.inf, err)
+    ratio = np.divide(err, allowed, out=np.where(err > 0, np.inf, 0.0), where=allowed > 0)
+    excused = np.zeros(a.shape, bool) if excused is None else np.asarray(excused, bool)
+    judged = ~excused
+    ratio_j = np.where(judged, ratio, 0.0)
+    res.n_total = int(a.size)
+    res.n_excused = int(excused.sum())
+    res.n_mismatched = int((ratio_j > 1).sum())
+    res.ratio = float(ratio_j.max(initial=0.0))
+    res.max_abs_err = float(np.where(judged, err, 0.0).max(initial=0.0))
+    rel = err / np.maximum(np.abs(b), np.finfo(np.float64).tiny)
+    res.max_rel_err = float(np.where(judged & finite_b, rel, 0.0).max(initial=0.0))
+    order = np.argsort(-ratio_j, axis=None, kind="stable")[:N_WORST]
+    res.worst = [(tuple(int(i) for i in np.unravel_index(k, a.shape)), float(a.flat[k]),
+                  float(b.flat[k]), float(err.flat[k])) for k in order if ratio_j.flat[k] > 0]
+    res.passed = res.n_mismatched == 0
+    if not np.all(np.isfinite(a[judged])) and not res.passed:
+        res.note = "the layer's tensor contains NaN or Inf"
+    return res
+
+
+def agrees(x, y, tol, excused=None):
+    """True where elementwise |x - y| is within ``tol`` (scale taken from y), outside ``excused``."""
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    if x.shape != y.shape:
+        return False
+    scale = max(1.0, np.abs(y[np.isfinite(y)]).max(initial=0.0))
+    ok = np.abs(x - y) <= tol.atol * scale + tol.rtol * np.abs(y)
+    if excused is not None:
+        ok |= np.asarray(excused, bool)
+    return bool(np.all(ok))
+
+
+VERDICTS = {
+    "agree": "the layer, TF and finite differences agree.",
+    "layer bug": "TF and finite differences agree with each other but not with the layer: "
+                 "the hand-written backward is wrong.",
+    "convention or twin": "the layer agrees with finite differences of its own forward, but not "
+                          "with TF: a convention difference (reduction, scaling, layout) or a bug "
+                          "in the TF twin, not in the backward.",
+    "kink convention": "the layer and TF differ only where the function has a kink (finite "
+                       "differences cannot judge there): the layer follows another convention "
+                       "than TF at non-differentiable points (ReLU'(0), which tied maximum wins).",
+    "fd artifact": "the layer agrees with TF; finite differences differ, which points at a kink "
+                   "or a step-size artifact, not at the layer.",
+    "all disagree": "none of the three agree: check the forward pass against the TF twin first.",
+    "layer vs tf": "the layer disagrees with TF; finite differences were not available to "
+                   "arbitrate, so the layer or the twin may be wrong.",
+    "layer vs fd": "the layer's backward is not the derivative of its own forward (the TF "
+                   "oracle was not available for this case).",
+}
+
+
+def three_way(layer, tf=None, fd=None, *, dtype, overrides=None, fd_excused=None):
+    """Name the odd one out among the layer's gradient, TF's and finite differences'.
+
+    Returns ``(verdict, explanation)``; any of ``tf`` and ``fd`` may be None.
+    """
+    tol_tf = tolerance_for(dtype, "tf", overrides)
+    tol_fd = tolerance_for(dtype, "fd", overrides)
+    if layer is None or np.shape(layer) != np.shape(tf if tf is not None else fd):
+        return "layer bug", "the layer's gradient is missing or has the wrong shape."
+    l_tf = None if tf is None else agrees(layer, tf, tol_tf)
+    l_fd = None if fd is None else agrees(layer, fd, tol_fd, fd_excused)
+    if tf is not None and fd is not None:
+        tf_fd = agrees(tf, fd, tol_fd, fd_excused)
+        if l_tf and l_fd:
+            key = "agree"
+        elif not l_tf and l_fd and tf_fd:
+            key = "kink convention"
+        elif tf_fd:
+            key = "layer bug"
+        elif l_fd:
+            key = "convention or twin"
+        elif l_tf:
+            key = "fd artifact"
+        else:
+            key = "all disagree"
+    elif tf is not None:
+        key = "agree" if l_tf else "layer vs tf"
+    else:
+        key = "agree" if l_fd else "layer vs fd"
+    return key, VERDICTS[key]

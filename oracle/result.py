@@ -1,0 +1,101 @@
+"""The plain result object every comparison yields, pass or fail."""
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Result:
+    """One comparison of a hand-written tensor against an oracle.
+
+    ``arrays`` holds the tensors side by side, keyed by party: "layer" (the
+    hand-written value), "tf", "fd" (whichever were computed). ``ratio`` is the
+    worst element's error divided by what the tolerance allows there: a check
+    passes at ratio <= 1, and ``margin = 1 - ratio`` is how close it came.
+    """
+
+    layer: str
+    prop: str
+    tensor: str
+    oracle: str
+    passed: bool
+    dtype: str = ""
+    config: dict = field(default_factory=dict)
+    arrays: dict = field(default_factory=dict)
+    rtol: float = 0.0
+    atol: float = 0.0
+    scale: float = 1.0
+    max_abs_err: float = 0.0
+    max_rel_err: float = 0.0
+    ratio: float = 0.0
+    worst: list = field(default_factory=list)   # [(index tuple, layer value, oracle value, error)]
+    n_mismatched: int = 0
+    n_total: int = 0
+    n_excused: int = 0                          # elements finite differences could not judge (kinks)
+    mode: str = "elementwise"                   # or "directional": arrays are projections <g, v_k>
+    verdict: str = ""
+    explanation: str = ""
+    note: str = ""
+    reproduce: str = ""
+
+    @property
+    def actual(self):
+        return self.arrays.get("layer")
+
+    @property
+    def expected(self):
+        return self.arrays.get(self.oracle)
+
+    @property
+    def margin(self):
+        return 1.0 - self.ratio
+
+    def message(self):
+        """A multi-line explanation: what, where, by how much, why, and how to reproduce."""
+        lines = [f"{self.layer} [{self.prop}] {self.tensor} vs {self.oracle.upper()}: "
+                 f"{'PASS' if self.passed else 'FAIL'}"]
+        if self.config:
+            lines.append(f"  config: {self.config}  dtype: {self.dtype}")
+        if self.note:
+            lines.append(f"  note: {self.note}")
+        if self.n_total:
+            lines.append(f"  {self.n_mismatched} of {self.n_total} elements outside tolerance "
+                         f"(rtol={self.rtol:g}, atol={self.atol:g} x scale {self.scale:.3g}); "
+                         f"max abs err {self.max_abs_err:.3g}, max rel err {self.max_rel_err:.3g}, "
+                         f"worst error is {self.ratio:.3g}x the allowed"
+                         + (f"; {self.n_excused} element(s) excused at kinks" if self.n_excused else ""))
+        if self.mode == "directional":
+            lines.append("  compared along random directions v: values are <grad, v>")
+        for idx, a, b, err in self.worst[:5]:
+            lines.append(f"  at {self.tensor}{list(idx)}: layer={a:.10g} {self.oracle}={b:.10g} "
+                         f"|diff|={err:.3g}")
+        if self.verdict:
+            lines.append(f"  verdict: {self.verdict}: {self.explanation}")
+        if self.reproduce:
+            lines.append(f"  reproduce: {self.reproduce}")
+        return "\n".join(lines)
+
+    def to_plain(self, with_arrays=False):
+        """Plain-Python dict (JSON-safe, no NumPy scalars): what crosses processes and reaches reports."""
+        out = {k: _plain(getattr(self, k)) for k in self.__dataclass_fields__ if k != "arrays"}
+        out["margin"] = _plain(self.margin)
+        if with_arrays:
+            out["arrays"] = {k: _plain(np.asarray(v)) for k, v in self.arrays.items()}
+        return out
+
+
+def _plain(value):
+    """Convert NumPy values (recursively) into JSON-safe Python; non-finite floats become strings."""
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist())
+    if isinstance(value, (np.floating, float)):
+        v = float(value)
+        return v if math.isfinite(v) else str(v)
+    if isinstance(value, (np.integer, np.bool_)):
+        return value.item()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value

@@ -1,0 +1,48 @@
+"""The one tolerance table: keyed by the dtype under test and by the oracle.
+
+An element passes when |actual - expected| <= atol * scale + rtol * |expected|,
+where ``scale`` is max(1, max |expected|) over the tensor: absolute tolerance is
+relative to the tensor's magnitude, never to its size. Registry entries may
+override single values (``Tolerance.override``).
+"""
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    rtol: float
+    atol: float
+
+    def override(self, **kw):
+        return replace(self, **kw)
+
+
+# Oracles: "tf" is the GradientTape VJP of the TF twin (run in float64);
+# "fd" is Richardson-extrapolated central differences in float64;
+# "law" is an identity the layer must satisfy on its own (linearity, batch additivity).
+TOLERANCES = {
+    ("float64", "tf"): Tolerance(rtol=1e-7, atol=1e-9),
+    ("float32", "tf"): Tolerance(rtol=2e-4, atol=2e-5),
+    ("float64", "fd"): Tolerance(rtol=1e-5, atol=1e-7),
+    ("float32", "fd"): Tolerance(rtol=3e-4, atol=3e-5),
+    ("float64", "law"): Tolerance(rtol=1e-9, atol=1e-11),
+    ("float32", "law"): Tolerance(rtol=3e-5, atol=3e-6),
+}
+
+
+def tolerance_for(dtype, oracle, overrides=None):
+    """Tolerance for a tensor of ``dtype`` checked by ``oracle``, with a registry entry's overrides.
+
+    ``overrides`` maps (dtype name, oracle) or oracle alone to a dict of rtol/atol.
+    """
+    name = np.dtype(dtype).name
+    if (name, oracle) not in TOLERANCES:
+        raise KeyError(f"no tolerance for dtype {name} and oracle {oracle!r}; "
+                       f"known: {sorted(TOLERANCES)}")
+    tol = TOLERANCES[(name, oracle)]
+    for key in (oracle, (name, oracle)):
+        if overrides and key in overrides:
+            tol = tol.override(**overrides[key])
+    return tol

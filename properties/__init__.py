@@ -1,0 +1,1 @@
+"""Hypothesis strategies, the layer registry and the property battery."""

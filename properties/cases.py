@@ -1,0 +1,83 @@
+"""A case: one fully determined check of one registered layer.
+
+Everything a case computes (params, inputs, targets, upstream gradients) comes
+from its seed, so a case is reproduced from its plain fields alone: that is
+the one line every failure prints (``python -m properties.replay ...``).
+"""
+import json
+import shlex
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+from hypothesis import strategies as st
+
+from properties import strategies as S
+from properties.values import make_dout, make_values
+
+
+@dataclass(frozen=True)
+class Case:
+    layer: str
+    config: dict
+    dtype: str
+    batch: int
+    kind: str
+    seed: int
+    training: bool = True
+    extra: dict = field(default_factory=dict)   # property-specific draws (a second batch size)
+
+    @property
+    def entry(self):
+        from properties.registry import get
+        return get(self.layer)
+
+    def rng(self, stream):
+        """An independent generator per purpose ("params", "inputs", "dout", ...)."""
+        return np.random.default_rng([self.seed, sum(map(ord, stream))])
+
+    def build(self, dtype=None):
+        """A fresh layer with params from the seed, in ``dtype`` (default: the case's)."""
+        layer = self.entry.build(self.config, self.rng("params"), np.dtype(dtype or self.dtype))
+        layer.training = self.training
+        return layer
+
+    def shapes(self, batch=None):
+        return [tuple(s) for s in self.entry.input_shapes(self.config, batch or self.batch)]
+
+    def inputs(self, batch=None, stream="inputs"):
+        rng = self.rng(f"{stream}{batch or ''}")
+        return [make_values(self.kind, s, np.dtype(self.dtype), rng) for s in self.shapes(batch)]
+
+    def targets(self, batch=None):
+        if not self.entry.is_loss:
+            return ()
+        return tuple(self.entry.targets(self.config, batch or self.batch,
+                                        self.rng(f"targets{batch or ''}"), np.dtype(self.dtype)))
+
+    def dout(self, shape, stream="dout"):
+        return make_dout(tuple(shape), np.dtype(self.dtype), self.rng(stream))
+
+    def describe(self):
+        return {"config": self.config, "batch": self.batch, "kind": self.kind,
+                "seed": self.seed, "training": self.training, **self.extra}
+
+    def replay_line(self, prop):
+        """The one-line command that re-runs ``prop`` on exactly this case."""
+        return (f"python -m properties.replay {shlex.quote(prop)} "
+                f"{shlex.quote(json.dumps(asdict(self), sort_keys=True))}")
+
+
+@st.composite
+def cases(draw, entry, *, kinds, extra=None, min_batch=1):
+    """Cases for ``entry``: a configuration, dtype, batch size, value kind, seed, training flag.
+
+    Shrinks toward batch 1, float64, the first kind in ``kinds`` and seed 0.
+    ``extra`` maps names to strategies for property-specific draws.
+    """
+    config = draw(entry.configs)
+    return Case(layer=entry.name, config=config, dtype=draw(S.dtypes()),
+                batch=draw(S.batch_sizes(min_size=min_batch,
+                                                max_size=max(entry.max_batch, min_batch))),
+                kind=draw(S.value_kinds(kinds=kinds)), seed=draw(S.seeds()),
+                training=draw(st.sampled_from(entry.training_modes)),
+                extra={k: draw(v) for k, v in (extra or {}).items()})

@@ -1,0 +1,2 @@
+"""The project's registered layers, one module per family; importing registers them."""
+from properties.catalog import core  # noqa: F401

@@ -1,0 +1,35 @@
+"""Re-run one property on one case: the line every failure prints.
+
+    python -m properties.replay grads_tf '{"layer": "Dense", "config": {...}, ...}'
+"""
+import json
+import sys
+
+from properties.cases import Case
+from properties.property import all_properties
+
+
+def replay(prop_name, case_json):
+    """Run property ``prop_name`` on the case described by ``case_json``; return its results."""
+    props = all_properties()
+    if prop_name not in props:
+        raise SystemExit(f"unknown property {prop_name!r}; known: {sorted(props)}")
+    fields = json.loads(case_json)
+    fields["config"] = {k: tuple(v) if isinstance(v, list) else v for k, v in fields["config"].items()}
+    return props[prop_name].fn(Case(**fields))
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 2:
+        raise SystemExit(__doc__)
+    results = replay(*argv)
+    for r in results:
+        print(r.message(), end="\n\n")
+    failed = sum(not r.passed for r in results)
+    print(f"{len(results) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""Hypothesis strategies for what the battery draws: sizes, dtypes, value kinds, seeds.
+
+All take keyword-only arguments; every strategy shrinks toward the smallest,
+simplest case (batch 1, one feature, float64, seed 0, normal values).
+"""
+from hypothesis import strategies as st
+
+from properties.values import KINDS
+
+DTYPES = ("float64", "float32")
+
+
+def batch_sizes(*, min_size=1, max_size=4):
+    """Batch sizes N; 1 is always included and is where shrinking ends."""
+    if min_size < 1 or max_size < min_size:
+        raise ValueError(f"batch_sizes: need 1 <= min_size <= max_size, got {min_size}, {max_size}")
+    return st.integers(min_size, max_size)
+
+
+def feature_sizes(*, min_size=1, max_size=6):
+    """Feature counts D (Dense widths, trailing dims); shrink toward ``min_size``."""
+    if min_size < 1 or max_size < min_size:
+        raise ValueError(f"feature_sizes: need 1 <= min_size <= max_size, got {min_size}, {max_size}")
+    return st.integers(min_size, max_size)
+
+
+def trailing_shapes(*, max_dims=2, max_side=5):
+    """Shapes of one sample: 1 to ``max_dims`` axes of 1 to ``max_side``."""
+    return st.lists(st.integers(1, max_side), min_size=1, max_size=max_dims).map(tuple)
+
+
+def dtypes():
+    return st.sampled_from(DTYPES)
+
+
+def value_kinds(*, kinds=KINDS):
+    """Which kind of input values to generate (see properties.values)."""
+    bad = set(kinds) - set(KINDS)
+    if bad:
+        raise ValueError(f"value_kinds: unknown kinds {sorted(bad)}; known: {KINDS}")
+    return st.sampled_from(tuple(kinds))
+
+
+def seeds():
+    """Seeds for the case's NumPy generator (values, params, upstream gradients)."""
+    return st.integers(0, 2 ** 32 - 1)
+
+
+def activations():
+    """Names of the elementwise activations a network may use."""
+    return st.sampled_from(("relu", "leaky_relu", "sigmoid", "tanh"))

@@ -1,0 +1,1 @@
+"""Report writing: collects result objects from pytest and turns them into a summary."""

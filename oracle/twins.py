@@ -3,11 +3,15 @@
 Each twin is a pure function of the inputs (and a loss's targets) and the
 params, reading hyperparameters off the layer; ``twin_for`` finds a layer's.
 """
+import importlib
+
 from layers import (Add, BCEWithLogits, Dense, Flatten, LeakyReLU, MSE, Mul, ReLU, Sigmoid,
                     Softmax, SoftmaxCrossEntropy, Tanh)
 from oracle.tf_runtime import tf
 
 TWINS = {}
+# Modules holding more twins; each registers its own with @twin_of when imported.
+TWIN_MODULES = ()
 
 
 def twin_of(*layer_classes):
@@ -21,6 +25,8 @@ def twin_of(*layer_classes):
 
 def twin_for(layer):
     """The twin registered for ``layer``'s class (or an adapted layer's wrapped class)."""
+    for module in TWIN_MODULES:
+        importlib.import_module(module)
     cls = type(getattr(layer, "layer", layer))
     for klass in cls.__mro__:
         if klass in TWINS:

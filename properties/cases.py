@@ -63,7 +63,10 @@ class Case:
 
     def replay_line(self, prop):
         """The one-line command that re-runs ``prop`` on exactly this case."""
-        return (f"python -m properties.replay {shlex.quote(prop)} "
+        from properties.registry import module_of
+        module = module_of(self.layer)
+        return (f"python -m properties.replay {'--import ' + module + ' ' if module else ''}"
+                f"{shlex.quote(prop)} "
                 f"{shlex.quote(json.dumps(asdict(self), sort_keys=True))}")
 
 

@@ -13,6 +13,9 @@ from hypothesis import strategies as st
 from properties.values import KINDS
 
 REGISTRY = {}
+# Deliberately broken layers (tests/planted): found by name, never part of entries().
+PLANTED = {}
+PLANTED_MODULES = {}
 
 
 @dataclass(frozen=True)
@@ -51,14 +54,21 @@ class Entry:
         return self.targets is not None
 
 
-def register(entry):
-    """Add ``entry`` to the registry; a second entry with the same name is an error."""
-    if entry.name in REGISTRY:
+def register(entry, *, planted=""):
+    """Add ``entry`` to the registry; a second entry with one name is an error.
+
+    planted: for a deliberately broken layer, the name of the module registering
+    it (pass ``__name__``); it goes to PLANTED, and replay lines import that module.
+    """
+    table = PLANTED if planted else REGISTRY
+    if entry.name in REGISTRY or entry.name in PLANTED:
         raise ValueError(f"a layer named {entry.name!r} is already registered")
     if entry.batch_rule not in ("sum", "mean") and len(entry.batch_rule) < 10:
         raise ValueError(f"{entry.name}: batch_rule must be 'sum', 'mean' or a sentence saying "
                          f"why the batch is coupled, got {entry.batch_rule!r}")
-    REGISTRY[entry.name] = entry
+    table[entry.name] = entry
+    if planted:
+        PLANTED_MODULES[entry.name] = planted
     return entry
 
 
@@ -69,7 +79,15 @@ def entries():
 
 
 def get(name):
+    """The entry called ``name``, registered or planted."""
     entries()
+    if name in PLANTED:
+        return PLANTED[name]
     if name not in REGISTRY:
         raise KeyError(f"no registered layer {name!r}; known: {sorted(REGISTRY)}")
     return REGISTRY[name]
+
+
+def module_of(name):
+    """The module that registered a planted entry (replay must import it), else ''."""
+    return PLANTED_MODULES.get(name, "")

@@ -1,7 +1,10 @@
 """Re-run one property on one case: the line every failure prints.
 
-    python -m properties.replay grads_tf '{"layer": "Dense", "config": {...}, ...}'
+    python -m properties.replay [--import MODULE] grads_tf '{"layer": "Dense", "config": {...}, ...}'
+
+``--import`` first imports the module that registered the layer (planted layers).
 """
+import importlib
 import json
 import sys
 
@@ -20,7 +23,10 @@ def replay(prop_name, case_json):
 
 
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if len(argv) == 4 and argv[0] == "--import":
+        importlib.import_module(argv[1])
+        argv = argv[2:]
     if len(argv) != 2:
         raise SystemExit(__doc__)
     results = replay(*argv)

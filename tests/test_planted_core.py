@@ -1,0 +1,54 @@
+"""The harness checks itself: each planted bug is caught by the property it violates."""
+import pytest
+
+import tests.planted.core  # noqa: F401  (registers the planted entries)
+from properties.hunt import hunt
+from properties.property import all_properties
+
+# (planted entry, property expected to catch it, verdict expected on the failure or None)
+CAUGHT = [
+    ("planted.DenseTransposedDW", "grads_tf", "layer bug"),
+    ("planted.DenseTransposedDW", "grads_fd", "layer bug"),
+    ("planted.DenseBiasMean", "grads_tf", "layer bug"),
+    ("planted.DenseBiasMean", "batch_additive", None),
+    ("planted.ReLUGradAtZeroIsOne", "grads_tf", "kink convention"),
+    ("planted.ReLUMutatesDout", "no_mutation", None),
+    ("planted.SigmoidWrongDerivative", "grads_tf", "layer bug"),
+    ("planted.SigmoidWrongDerivative", "grads_fd", "layer bug"),
+    ("planted.SoftmaxCEIgnoresDout", "linear_in_dout", None),
+    ("planted.SoftmaxCEIgnoresDout", "grads_tf", "layer bug"),
+    ("planted.SoftmaxCEMissingMean", "grads_tf", "layer bug"),
+    ("planted.SoftmaxCEMissingMean", "batch_additive", None),
+    ("planted.MSEMissingMean", "grads_fd", "layer bug"),
+]
+
+
+@pytest.mark.planted
+@pytest.mark.parametrize("entry,prop,verdict", CAUGHT, ids=[f"{e[8:]}-{p}" for e, p, _ in CAUGHT])
+def test_planted_bug_is_caught(entry, prop, verdict, result_log):
+    found = hunt(entry, prop, max_examples=30)
+    assert found is not None, f"{prop} did not catch {entry}"
+    result_log.add(found.failures)
+    first = found.failures[0]
+    assert first.layer == entry and first.prop == prop
+    if verdict is not None:
+        assert {r.verdict for r in found.failures} == {verdict}, found.failures[0].message()
+    assert "python -m properties.replay --import tests.planted.core" in first.reproduce
+
+
+def test_kink_convention_failure_is_only_at_exact_zeros():
+    found = hunt("planted.ReLUGradAtZeroIsOne", "grads_tf", max_examples=30)
+    res = found.failures[0]
+    x = found.case.inputs()[0]
+    assert all(x[idx] == 0 for idx, *_ in res.worst), res.message()
+    assert res.n_excused == 0 and res.arrays["fd"].shape == x.shape
+
+
+def test_kink_bug_is_not_a_finite_difference_failure():
+    """Away from x == 0 the wrong-kink ReLU is a correct derivative: FD must not flag it."""
+    assert hunt("planted.ReLUGradAtZeroIsOne", "grads_fd", max_examples=30) is None
+
+
+def test_every_property_is_exercised_by_some_planted_bug():
+    caught_by = {p for _, p, _ in CAUGHT}
+    assert caught_by >= set(all_properties()) - {"forward_tf", "shapes_dtypes", "batch_resize"}

@@ -52,8 +52,8 @@ class Sequential(Layer):
     """
 
     def __init__(self, layers, loss=None):
-        super().__init__()
         self.layers = list(layers)
+        super().__init__()
         self.loss = loss
         self.params = _FlatView(self.layers, "params")
         self.grads = _FlatView(self.layers, "grads")

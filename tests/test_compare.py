@@ -1,0 +1,80 @@
+"""The comparison model: tolerances, result statistics, non-finite values, the three-way verdict."""
+import json
+
+import numpy as np
+import pytest
+
+from oracle.compare import compare, three_way
+from oracle.tolerance import TOLERANCES, tolerance_for
+
+KW = dict(layer="L", prop="p", tensor="dW", oracle="tf")
+
+
+def test_result_statistics_point_at_the_worst_element():
+    want = np.arange(12, dtype=float).reshape(3, 4)
+    got = want.copy()
+    got[2, 1] += 1e-3
+    got[0, 3] += 1e-5
+    r = compare(got, want, dtype="float64", **KW)
+    tol = TOLERANCES[("float64", "tf")]
+    assert not r.passed and r.n_mismatched == 2 and r.n_total == 12
+    assert r.worst[0][0] == (2, 1) and r.worst[1][0] == (0, 3)
+    assert r.max_abs_err == pytest.approx(1e-3)
+    assert r.scale == 11.0
+    assert r.ratio == pytest.approx(1e-3 / (tol.atol * 11 + tol.rtol * 9))
+    assert r.margin == pytest.approx(1 - r.ratio)
+    assert "dW[2, 1]" in r.message()
+
+
+def test_a_pass_reports_how_close_it_came():
+    want = np.ones(5)
+    r = compare(want * (1 + 5e-8), want, dtype="float64", **KW)
+    assert r.passed and 0.4 < r.ratio < 0.6 and r.n_mismatched == 0
+
+
+def test_shape_mismatch_is_reported_before_values():
+    r = compare(np.zeros((3, 2)), np.zeros((2, 3)), dtype="float32", **KW)
+    assert not r.passed and "shape (3, 2) differs from the expected (2, 3)" in r.note
+
+
+def test_nan_and_inf_fail_and_survive_serialisation():
+    want = np.array([1.0, np.inf, 2.0])
+    got = np.array([np.nan, np.inf, 2.0])
+    r = compare(got, want, dtype="float64", **KW)
+    assert not r.passed and r.n_mismatched == 1 and r.worst[0][0] == (0,)
+    assert "NaN or Inf" in r.note
+    plain = r.to_plain(with_arrays=True)
+    text = json.dumps(plain, allow_nan=False)
+    assert '"nan"' in text and '"inf"' in text
+
+
+def test_excused_elements_are_counted_not_judged():
+    r = compare(np.array([1.0, 5.0]), np.array([1.0, 0.5]), dtype="float64",
+                excused=np.array([False, True]), **KW)
+    assert r.passed and r.n_excused == 1
+
+
+def test_overrides_replace_single_values():
+    tol = tolerance_for("float32", "fd", {"fd": {"rtol": 1e-2}, ("float32", "fd"): {"atol": 1e-3}})
+    assert (tol.rtol, tol.atol) == (1e-2, 1e-3)
+    with pytest.raises(KeyError, match="no tolerance for dtype int64"):
+        tolerance_for("int64", "tf")
+
+
+@pytest.mark.parametrize("layer,tf,fd,excused,verdict", [
+    ([1.0, 2.0], [1.0, 2.0], [1.0, 2.0], None, "agree"),
+    ([1.0, 3.0], [1.0, 2.0], [1.0, 2.0], None, "layer bug"),
+    ([1.0, 3.0], [1.0, 2.0], [1.0, 3.0], None, "convention or twin"),
+    ([1.0, 2.0], [1.0, 2.0], [1.0, 9.0], None, "fd artifact"),
+    ([1.0, 1.0], [1.0, 0.0], [1.0, 0.5], [False, True], "kink convention"),
+    ([1.0, 1.0], [2.0, 0.0], [3.0, 0.5], None, "all disagree"),
+])
+def test_three_way_names_the_odd_one_out(layer, tf, fd, excused, verdict):
+    got, why = three_way(np.array(layer), np.array(tf), np.array(fd), dtype="float64",
+                         fd_excused=None if excused is None else np.array(excused))
+    assert got == verdict and why
+
+
+def test_three_way_with_one_oracle_missing():
+    assert three_way(np.ones(2), None, np.zeros(2), dtype="float64")[0] == "layer vs fd"
+    assert three_way(np.ones(2), np.zeros(2), None, dtype="float64")[0] == "layer vs tf"

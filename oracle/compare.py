@@ -54,7 +54,8 @@ def compare(actual, expected, *, layer, prop, tensor, oracle, dtype, config=None
     res.n_mismatched = int((ratio_j > 1).sum())
     res.ratio = float(ratio_j.max(initial=0.0))
     res.max_abs_err = float(np.where(judged, err, 0.0).max(initial=0.0))
-    rel = err / np.maximum(np.abs(b), np.finfo(np.float64).tiny)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.where(err == 0, 0.0, err / np.abs(b))
     res.max_rel_err = float(np.where(judged & finite_b, rel, 0.0).max(initial=0.0))
     order = np.argsort(-ratio_j, axis=None, kind="stable")[:N_WORST]
     res.worst = [(tuple(int(i) for i in np.unravel_index(k, a.shape)), float(a.flat[k]),

@@ -9,6 +9,8 @@ def tf():
     global _tf
     if _tf is None:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        # oneDNN reorders float sums between runs; the oracle must be reproducible.
+        os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
         import tensorflow
 
         _tf = tensorflow

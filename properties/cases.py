@@ -2,7 +2,8 @@
 
 Everything a case computes (params, inputs, targets, upstream gradients) comes
 from its seed, so a case is reproduced from its plain fields alone: that is
-the one line every failure prints (``python -m properties.replay ...``).
+the one line every failure prints (``./harness replay ...``, which runs
+``python -m properties.replay`` in the project's environment).
 """
 import json
 import shlex
@@ -58,14 +59,15 @@ class Case:
         return make_dout(tuple(shape), np.dtype(self.dtype), self.rng(stream))
 
     def describe(self):
-        return {"config": self.config, "batch": self.batch, "kind": self.kind,
-                "seed": self.seed, "training": self.training, **self.extra}
+        """Configuration and draws in one flat dict, for messages and reports."""
+        return {**self.config, "batch": self.batch, "kind": self.kind, "seed": self.seed,
+                "training": self.training, **self.extra}
 
     def replay_line(self, prop):
         """The one-line command that re-runs ``prop`` on exactly this case."""
         from properties.registry import module_of
         module = module_of(self.layer)
-        return (f"python -m properties.replay {'--import ' + module + ' ' if module else ''}"
+        return (f"./harness replay {'--import ' + module + ' ' if module else ''}"
                 f"{shlex.quote(prop)} "
                 f"{shlex.quote(json.dumps(asdict(self), sort_keys=True))}")
 

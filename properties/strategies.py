@@ -3,9 +3,10 @@
 All take keyword-only arguments; every strategy shrinks toward the smallest,
 simplest case (batch 1, one feature, float64, seed 0, normal values).
 """
+import numpy as np
 from hypothesis import strategies as st
 
-from properties.values import KINDS
+from properties.values import KINDS, make_values
 
 DTYPES = ("float64", "float32")
 
@@ -49,3 +50,13 @@ def seeds():
 def activations():
     """Names of the elementwise activations a network may use."""
     return st.sampled_from(("relu", "leaky_relu", "sigmoid", "tanh"))
+
+
+def input_arrays(*, shape, dtype="float64", kinds=KINDS):
+    """Arrays of ``shape`` and ``dtype``: a value kind drawn from ``kinds``, values from a drawn seed.
+
+    Shrinks toward the first kind in ``kinds`` and seed 0.
+    """
+    shape = tuple(shape)
+    return st.tuples(value_kinds(kinds=kinds), seeds()).map(
+        lambda ks: make_values(ks[0], shape, np.dtype(dtype), np.random.default_rng(ks[1])))

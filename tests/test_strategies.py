@@ -1,0 +1,47 @@
+"""The strategies draw what they promise: kinks for the TF checks, none for finite differences."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from properties.strategies import batch_sizes, input_arrays, value_kinds
+from properties.values import make_values
+
+
+@given(arr=input_arrays(shape=(4, 9), dtype="float32", kinds=("fd_safe",)))
+def test_fd_safe_values_are_distinct_and_away_from_zero(arr):
+    flat = np.sort(arr.ravel().astype(np.float64))
+    assert arr.dtype == np.float32
+    assert np.diff(flat).min() >= 0.0099          # no two values within 2 FD steps
+    assert np.abs(flat).min() >= 0.0024           # no value within an FD step of ReLU's kink
+
+
+@given(seed=st.integers(0, 2 ** 32 - 1))
+def test_ties_kind_has_exact_zeros_and_exact_ties(seed):
+    arr = make_values("ties", (6, 6), np.dtype("float64"), np.random.default_rng(seed))
+    assert (arr == 0).any()
+    assert len(np.unique(arr)) < arr.size
+    assert set(np.unique(arr)) <= {-1.0, -0.5, 0.0, 0.5, 1.0}
+
+
+def test_large_kind_reaches_overflow_range_for_float32():
+    arr = make_values("large", (1000,), np.dtype("float32"), np.random.default_rng(0))
+    assert np.abs(arr).max() > 89.0                 # np.exp overflows float32 beyond ~88.7
+
+
+@settings(max_examples=50)
+@given(n=batch_sizes())
+def test_batch_sizes_include_one_and_stay_in_range(n):
+    assert 1 <= n <= 4
+
+
+def test_batch_size_one_is_where_shrinking_ends():
+    from hypothesis import find
+    assert find(batch_sizes(), lambda n: True) == 1
+
+
+def test_unknown_kind_is_named():
+    with pytest.raises(ValueError, match=r"value_kinds: unknown kinds \['huge'\]"):
+        value_kinds(kinds=("normal", "huge"))
+    with pytest.raises(ValueError, match="unknown value kind 'huge'"):
+        make_values("huge", (2,), np.dtype("float64"), np.random.default_rng(0))

@@ -11,7 +11,10 @@ from oracle.tf_runtime import tf
 
 TWINS = {}
 # Modules holding more twins; each registers its own with @twin_of when imported.
-TWIN_MODULES = ()
+TWIN_MODULES = (
+    "oracle.twins_norm",
+    "oracle.twins_conv",
+)
 
 
 def twin_of(*layer_classes):

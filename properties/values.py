@@ -6,10 +6,12 @@ Kinds:
   ties     values on a coarse grid {-1, -0.5, 0, 0.5, 1}: exact zeros and exact ties;
   fd_safe  all values distinct, at least 0.01 apart and away from 0, so no
            finite-difference stencil crosses a ReLU kink or swaps two maxima.
+  feature_map  like a ReLU's output: over half exact zeros, the rest on a 0.5 grid, constant
+           over 2x2 patches of the image axes (pairs along D for (N, D)): ties in every window.
 """
 import numpy as np
 
-KINDS = ("normal", "large", "ties", "fd_safe")
+KINDS = ("normal", "large", "ties", "fd_safe", "feature_map")
 
 
 def make_values(kind, shape, dtype, rng):
@@ -24,6 +26,10 @@ def make_values(kind, shape, dtype, rng):
     elif kind == "fd_safe":
         spacing = max(0.01, 4.0 / max(n, 1))
         v = ((rng.permutation(n) - (n - 1) / 2.0) * spacing + spacing / 4).reshape(shape)
+    elif kind == "feature_map":
+        v = np.maximum(rng.integers(-3, 4, size=shape), 0) * 0.5
+        for axis in range(max(1, len(shape) - 2), len(shape)):   # (N, C, H, W): H, W; (N, D): D
+            v = np.take(v, np.arange(shape[axis]) // 2 * 2, axis=axis)
     else:
         raise ValueError(f"unknown value kind {kind!r}; known: {KINDS}")
     return np.asarray(v, dtype=dtype)

@@ -1,98 +1,179 @@
-"""pytest plugin: collect every result object (also under xdist) and summarise them.
+"""pytest plugin: collect every result object (also under xdist) and write the HTML report.
 
 Tests record results through the ``result_log`` fixture. The log travels as a
-JSON string in the report's ``user_properties`` (plain Python only), so results
-from xdist workers reach the controller intact.
+JSON string in the test report's ``user_properties`` (plain Python only), so
+results from xdist workers reach the controller intact; the arrays of failing
+results are written by the worker into the report folder and only their file
+names travel. The controller keeps one record per test (keyed by node id, so
+nothing is counted twice), prints a layer-by-property matrix, writes the report
+folder and prints where it is.
+
+Options: ``--report-dir DIR`` (default ``reports/out`` under the rootdir,
+git-ignored) and ``--no-report`` (nothing written; the terminal matrix stays).
 """
+import datetime
 import json
 import os
+import time
+import traceback
 from pathlib import Path
 
 import pytest
 
-from reports.collect import ResultLog
+from reports.collect import ARRAYS_SUBDIR, ResultLog
+from reports.environment import environment
+from reports.model import RecordedTest, build_report
 
 KEY = "gradcheck_results"
+MAX_LONGREPR = 60_000
 
 
 def pytest_addoption(parser):
     group = parser.getgroup("gradcheck", "gradient-verification report")
     group.addoption("--report-dir", default=None,
-                    help="folder for the results and report (default: reports/out under rootdir)")
-    group.addoption("--no-report", action="store_true", help="do not write results or a report")
+                    help="folder for the HTML report (default: reports/out under the rootdir, "
+                         "git-ignored)")
+    group.addoption("--no-report", action="store_true",
+                    help="write no report folder (the terminal matrix is still printed)")
+
+
+def report_dir(config):
+    """The absolute report folder, or None with --no-report (the same on xdist workers)."""
+    if config.getoption("no_report"):
+        return None
+    chosen = config.getoption("report_dir")
+    if chosen:
+        return (Path(config.invocation_params.dir) / chosen).resolve()
+    return Path(config.rootpath, "reports", "out").resolve()
 
 
 @pytest.fixture
 def result_log(request):
     """Collects the result objects of one test; attached to its report at teardown."""
-    log = ResultLog(planted=request.node.get_closest_marker("planted") is not None)
+    folder = report_dir(request.config)
+    log = ResultLog(planted=request.node.get_closest_marker("planted") is not None,
+                    arrays_dir=folder / ARRAYS_SUBDIR if folder else None)
     yield log
     if log.records:
-        request.node.user_properties.append((KEY, log.to_json()))
+        request.node.user_properties.append(
+            (KEY, log.to_json(order=_collection_index(request.session, request.node))))
+
+
+def _collection_index(session, item):
+    order = getattr(session, "_gradcheck_order", None)
+    if order is None:
+        order = session._gradcheck_order = {it.nodeid: i for i, it in enumerate(session.items)}
+    return order.get(item.nodeid, -1)
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "planted: a check on a deliberately broken layer, "
                                        "expected to find failures")
-    config._gradcheck = Collector(config)
-    config.pluginmanager.register(config._gradcheck, "gradcheck-collector")
+    if not hasattr(config, "workerinput"):
+        config.pluginmanager.register(Collector(config), "gradcheck-collector")
 
 
 class Collector:
+    """Controller side: one RecordedTest per test, from the reports of every worker."""
+
     def __init__(self, config):
         self.config = config
-        self.runs = []   # (nodeid, outcome, duration, payload dict)
+        self.tests = {}
+        self.started = datetime.datetime.now()
+        self.index = None
+        self.error = ""
+        self.timing = {}
 
     def pytest_runtest_logreport(self, report):
-        if report.when != "teardown":
-            return
+        t = self.tests.setdefault(report.nodeid, RecordedTest(report.nodeid))
+        t.duration += report.duration
+        xfail = hasattr(report, "wasxfail")
+        if report.when == "call" and t.outcome != "error":
+            t.outcome = ("xfailed" if report.skipped else "xpassed") if xfail else report.outcome
+        elif report.failed:
+            t.outcome = "error"
+        elif report.skipped and report.when == "setup":
+            t.outcome = "xfailed" if xfail else "skipped"
+        if report.failed or report.skipped:
+            t.message = t.message or _message(report)
+            if report.failed:
+                t.longrepr = (t.longrepr + "\n" + report.longreprtext).strip()[:MAX_LONGREPR]
         for key, value in report.user_properties:
-            if key == KEY:
-                self.runs.append({"nodeid": report.nodeid, **json.loads(value)})
+            if key == KEY and report.when == "teardown":
+                payload = json.loads(value)
+                t.results = payload["results"]          # replaced, never appended: no duplicates
+                t.planted, t.examples = payload["planted"], payload["examples"]
+                t.worker, t.order = payload.get("worker", ""), payload.get("order", -1)
+                self.timing["save"] = self.timing.get("save", 0.0) + payload.get("save_seconds", 0.0)
+
+    def pytest_sessionfinish(self, session):
+        folder = report_dir(self.config)
+        if folder is None or not self.tests:
+            return
+        from reports.render import write_report
+        start = time.perf_counter()
+        env = environment(self.config, {t.worker for t in self.tests.values() if t.worker},
+                          self.started)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            tests = list(self.tests.values())
+            (folder / "results.json").write_text(json.dumps(
+                {"environment": dict(env), "tests": [t.to_plain() for t in tests]}, indent=1))
+            self.index = write_report(folder, tests, env, self.timing)
+        except Exception:   # a broken report must not hide the test results; say so instead
+            self.error = traceback.format_exc()
+        self.timing["write"] = time.perf_counter() - start
 
     @pytest.hookimpl(trylast=True)
     def pytest_terminal_summary(self, terminalreporter):
-        if self.config.getoption("no_report") or not self.runs:
-            return
-        if hasattr(self.config, "workerinput"):
-            return
-        out = Path(self.config.getoption("report_dir") or
-                   Path(self.config.rootpath) / "reports" / "out")
-        out.mkdir(parents=True, exist_ok=True)
-        path = out / "results.json"
-        path.write_text(json.dumps({"runs": self.runs}, indent=1))
         tr = terminalreporter
-        tr.section("gradient checks")
-        for line in summary_lines(self.runs):
+        report = build_report(list(self.tests.values()))
+        lines = matrix_lines(report.matrix)
+        if lines or self.index or self.error:
+            tr.section("gradient checks")
+        for line in lines:
             tr.write_line(line)
-        tr.write_line(f"results: {os.path.relpath(path)}")
+        if report.selfchecks:
+            tr.write_line(f"{len(report.selfchecks)} planted failure(s) caught by the harness's "
+                          "self-checks (expected; listed in the report)")
+        if self.error:
+            tr.write_line("the HTML report could not be written:", red=True)
+            tr.write_line(self.error.rstrip())
+        elif self.index:
+            save = self.timing.get("save", 0.0)
+            tr.write_line(f"report: {_shown(self.index)}  (written in {self.timing['write']:.2f} s"
+                          + (f", arrays saved in tests: {save:.2f} s" if save >= 0.005 else "")
+                          + ")", bold=True)
 
 
-def summary_lines(runs):
-    """A layer-by-property matrix: each cell 'ok' or 'FAIL' and the worst ratio to tolerance."""
-    cells = {}
-    for run in runs:
-        if run.get("planted"):
-            continue
-        for r in run["results"]:
-            key = (r["layer"], r["prop"])
-            ratio = float(r["ratio"])
-            ok, worst = cells.get(key, (True, 0.0))
-            cells[key] = (ok and r["passed"], max(worst, ratio))
-    if not cells:
+def _message(report):
+    if report.skipped and isinstance(report.longrepr, tuple):
+        return str(report.longrepr[2])
+    crash = getattr(report.longrepr, "reprcrash", None)
+    if crash is not None:
+        return crash.message
+    return report.longreprtext.strip().splitlines()[-1] if report.longreprtext.strip() else ""
+
+
+def _shown(path):
+    path = Path(path)
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def matrix_lines(matrix):
+    """The layer-by-property matrix as text: each cell 'ok' or 'FAIL' and the worst ratio."""
+    if not matrix.layers:
         return []
-    layers = list(dict.fromkeys(k[0] for k in cells))
-    props = list(dict.fromkeys(k[1] for k in cells))
-    width = max(len(l) for l in layers) + 2
-    lines = ["".ljust(width) + "".join(p[:14].ljust(15) for p in props)]
-    for layer in layers:
+    width = max(len(layer) for layer in matrix.layers) + 2
+    lines = ["".ljust(width) + "".join(p[:14].ljust(15) for p in matrix.props)]
+    for layer in matrix.layers:
         row = layer.ljust(width)
-        for p in props:
-            if (layer, p) not in cells:
-                row += "-".ljust(15)
-                continue
-            ok, worst = cells[(layer, p)]
-            row += (f"{'ok' if ok else 'FAIL'} {worst:.2g}").ljust(15)
+        for cell in matrix.row(layer):
+            text = "-" if cell is None else f"{'ok' if cell.passed else 'FAIL'} {cell.ratio:.2g}"
+            row += text.ljust(15)
         lines.append(row)
     lines.append("cells: outcome and the worst error as a fraction of its tolerance (1 = at the limit)")
     return lines

@@ -1,0 +1,48 @@
+"""Regenerate docs/failure-page.png: a real failure page from a real pytest run.
+
+    .venv/bin/python docs/failure_page_demo.py
+
+Runs the battery's grads_tf property (tests.test_battery.run_property) under
+pytest on a planted ReLU whose derivative at 0 is 1 (TF says 0), drawn on
+4 x 5 images with exact zeros, then screenshots the page the report wrote for
+that failure with Debian's headless Chromium.
+"""
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO_TEST = '''
+from hypothesis import settings, strategies as st
+from properties.catalog.core import per_sample, stateless
+from properties.property import all_properties
+from properties.registry import Entry, get, register
+from tests.planted.core import ReLUGradAtZeroIsOne
+from tests.test_battery import run_property
+
+settings.register_profile("demo", max_examples=20, deadline=None, database=None, derandomize=True)
+settings.load_profile("demo")
+register(Entry("demo.ReLUGradAtZeroIsOne", stateless(ReLUGradAtZeroIsOne), per_sample,
+               st.just({"shape": (2, 4, 5)}), tf_kinds=("ties",)), planted=__name__)
+
+
+def test_relu_kink(result_log):
+    run_property(all_properties()["grads_tf"], get("demo.ReLUGradAtZeroIsOne"), result_log)
+'''
+
+
+def main():
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "test_demo.py").write_text(DEMO_TEST)
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
+        subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                        "--report-dir", "report", "test_demo.py"], cwd=tmp, env=env)
+        (page,) = (Path(tmp) / "report" / "failures").glob("demo.ReLU*.html")
+        from reports.screenshot import screenshot
+        print(screenshot(page, ROOT / "docs" / "failure-page.png", width=1100))
+
+
+if __name__ == "__main__":
+    main()

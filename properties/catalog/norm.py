@@ -1,0 +1,59 @@
+"""Registry entries for BatchNorm (features and NCHW), LayerNorm and Dropout.
+
+BatchNorm and Dropout behave differently in training and in evaluation, so the
+battery draws both modes for them. Neither satisfies batch additivity, and each
+entry says why in its ``batch_rule`` (the battery reports that reason).
+"""
+from hypothesis import strategies as st
+
+import layers as L
+from properties.registry import Entry, register
+from properties.strategies import feature_sizes, trailing_shapes
+
+BATCH_STATISTICS = ("in training, batch norm normalises with the mean and variance of the whole "
+                    "batch, so every sample's output and gradient depend on the other samples")
+BATCH_MASK = ("dropout draws one mask for the whole batch, so a sample's mask depends on its "
+              "position in the batch and per-sample runs draw different masks")
+EPS = st.sampled_from([1e-5, 1e-3])
+
+
+def batch_norm(config, rng, dtype):
+    """A BatchNorm with random gamma, beta and running statistics (as after some training)."""
+    c = config["channels"]
+    layer = L.BatchNorm(c, eps=config["eps"], momentum=config["momentum"], dtype=dtype)
+    layer.params["gamma"] = rng.normal(1.0, 0.5, c).astype(dtype)   # ones and zeros would hide bugs
+    layer.params["beta"] = rng.standard_normal(c).astype(dtype)
+    layer.running_mean = rng.standard_normal(c).astype(dtype)
+    layer.running_var = rng.uniform(0.5, 2.0, c).astype(dtype)
+    return layer
+
+
+def layer_norm(config, rng, dtype):
+    shape = config["shape"][len(config["shape"]) - config["norm_dims"]:]
+    layer = L.LayerNorm(shape, eps=config["eps"], dtype=dtype)
+    layer.params["gamma"] = rng.normal(1.0, 0.5, shape).astype(dtype)
+    layer.params["beta"] = rng.standard_normal(shape).astype(dtype)
+    return layer
+
+
+@st.composite
+def layer_norm_configs(draw):
+    shape = draw(trailing_shapes(max_dims=2, max_side=4))
+    return {"shape": shape, "norm_dims": draw(st.integers(1, len(shape))), "eps": draw(EPS)}
+
+
+register(Entry("BatchNorm", batch_norm, lambda c, n: [(n, c["channels"])],
+               st.fixed_dictionaries({"channels": feature_sizes(), "eps": EPS,
+                                      "momentum": st.sampled_from([0.9, 0.99])}),
+               batch_rule=BATCH_STATISTICS, training_modes=(True, False)))
+register(Entry("BatchNormNCHW", batch_norm, lambda c, n: [(n, c["channels"], *c["hw"])],
+               st.fixed_dictionaries({"channels": st.integers(1, 3), "eps": EPS,
+                                      "momentum": st.sampled_from([0.9, 0.99]),
+                                      "hw": st.tuples(st.integers(1, 3), st.integers(1, 3))}),
+               batch_rule=BATCH_STATISTICS, training_modes=(True, False)))
+register(Entry("LayerNorm", layer_norm, lambda c, n: [(n, *c["shape"])], layer_norm_configs()))
+register(Entry("Dropout", lambda c, rng, dtype: L.Dropout(c["p"], rng=rng),
+               lambda c, n: [(n, *c["shape"])],
+               st.fixed_dictionaries({"shape": trailing_shapes(),
+                                      "p": st.sampled_from([0.0, 0.25, 0.5, 0.9])}),
+               batch_rule=BATCH_MASK, training_modes=(True, False)))

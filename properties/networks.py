@@ -1,0 +1,373 @@
+"""Whole networks: Hypothesis draws a network spec; ``check_network`` checks every gradient in it.
+
+A spec is a plain dict, and everything a network computes with (weights,
+inputs, targets, dropout masks, the upstream gradient) comes from its seed,
+so a failure is reproduced from the spec alone: ``python -m properties.networks 'SPEC'``.
+
+    {"seed": 7, "dtype": "float64", "batch": 3, "in": 4, "training": true, "loss": "softmax_ce",
+     "blocks": [{"width": 5, "init": "he", "norm": "batchnorm", "act": "relu", "dropout": 0.25},
+                {"width": 3, "init": "xavier", "norm": null, "act": null, "dropout": 0.0}]}
+
+Each block is Dense -> [BatchNorm | LayerNorm] -> [activation] -> [Dropout]; the
+last block's Dense gives the loss's input. ``"classes"`` may swap any part for
+another class ("module:Class"), e.g. a planted broken Sequential or layer.
+
+``check_network`` compares dL/dx and dL/d(every param), for a random upstream
+gradient of the loss, with the TF twin network and with finite differences;
+checks that an in-place update through ``net.params`` reaches the next forward;
+and, when anything fails, names the first layer from the loss whose gradient
+goes wrong, and why: a layer's backward, a forward that differs from its
+twin, a stack that routes gradients wrongly, or params that do not reach the layers.
+"""
+import copy
+import importlib
+import json
+import shlex
+import sys
+import zlib
+from typing import NamedTuple
+
+import numpy as np
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+import layers as L
+from oracle.compare import compare, three_way
+from oracle.finite_diff import fd_vjp
+from oracle.network_twin import localise, network_vjp, record_calls, stale_params, stop_recording
+from oracle.result import Result
+from oracle.tolerance import Tolerance
+from properties import strategies as S
+from properties.values import make_dout
+
+CLASSES = {"sequential": L.Sequential, "dense": L.Dense, "batchnorm": L.BatchNorm,
+           "layernorm": L.LayerNorm, "dropout": L.Dropout, "relu": L.ReLU,
+           "leaky_relu": L.LeakyReLU, "sigmoid": L.Sigmoid, "tanh": L.Tanh,
+           "softmax_ce": L.SoftmaxCrossEntropy, "mse": L.MSE, "bce": L.BCEWithLogits}
+ACTIVATIONS = ("relu", "leaky_relu", "sigmoid", "tanh")
+LOSSES = ("softmax_ce", "mse", "bce")
+NORMS = ("batchnorm", "layernorm")
+EXACT = Tolerance(rtol=0.0, atol=0.0)
+
+
+def _positive(fn_name, **args):
+    for name, value in args.items():
+        if not isinstance(value, int) or value < 1:
+            raise ValueError(f"{fn_name}: {name} must be a positive integer, got {value!r}")
+
+
+@st.composite
+def network_specs(draw, *, max_depth=4, max_width=6, max_batch=4, dtypes=None, losses=LOSSES,
+                  norms=NORMS, dropouts=(0.25, 0.5), classes=None):
+    """Network specs: 1..max_depth blocks of width <= max_width, a loss, a dtype, a batch.
+
+    Shrinks toward one block, float64, batch 1, no norm, no activation, no dropout,
+    evaluation mode and softmax cross-entropy. ``classes`` (name -> "module:Class")
+    is copied into every spec.
+    """
+    _positive("network_specs", max_depth=max_depth, max_width=max_width, max_batch=max_batch)
+    for arg, values, known in (("losses", losses, LOSSES), ("norms", norms, NORMS)):
+        if set(values) - set(known):
+            raise ValueError(f"network_specs: unknown {arg} {sorted(set(values) - set(known))}; "
+                             f"known: {known}")
+    loss = draw(st.sampled_from(tuple(losses)))
+    blocks = [{"width": draw(st.integers(1, max_width)), "init": draw(st.sampled_from(("he", "xavier"))),
+               "norm": draw(st.sampled_from((None, *norms))),
+               "act": draw(st.sampled_from((None, *ACTIVATIONS))),
+               "dropout": draw(st.sampled_from((0.0, *dropouts)))}
+              for _ in range(draw(st.integers(1, max_depth)) - 1)]
+    out_acts = (None, "sigmoid", "tanh") if loss == "mse" else (None,)
+    blocks.append({"width": draw(st.integers(2 if loss == "softmax_ce" else 1, max(2, max_width))),
+                   "init": draw(st.sampled_from(("he", "xavier"))), "norm": None,
+                   "act": draw(st.sampled_from(out_acts)), "dropout": 0.0})
+    spec = {"seed": draw(S.seeds()), "dtype": draw(S.dtypes() if dtypes is None else st.sampled_from(dtypes)),
+            "batch": draw(S.batch_sizes(max_size=max_batch)), "in": draw(st.integers(1, max_width)),
+            "training": draw(st.booleans()), "blocks": blocks, "loss": loss}
+    if classes:
+        spec["classes"] = dict(classes)
+    return spec
+
+
+def _stream(seed, stream):
+    """An independent generator per purpose ("params", "data", "dout", ...) from one seed."""
+    return np.random.default_rng([seed, zlib.crc32(stream.encode())])
+
+
+def _rng(spec, stream):
+    return _stream(spec["seed"], stream)
+
+
+def _class(spec, kind):
+    path = spec.get("classes", {}).get(kind)
+    if path is None:
+        return CLASSES[kind]
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def build_network(spec):
+    """(net, x, t) for ``spec``: a fresh network (params from the seed), its input and targets.
+
+    Biases, gamma, beta and running statistics are random rather than 0 and 1,
+    as after some training, so that no term of a gradient vanishes by accident.
+    """
+    dtype, rng = np.dtype(spec["dtype"]), _rng(spec, "params")
+    layers, width = [], spec["in"]
+    for block in spec["blocks"]:
+        dense = _class(spec, "dense")(width, block["width"], rng=rng, init=block["init"], dtype=dtype)
+        dense.params["b"] = (0.1 * rng.standard_normal(block["width"])).astype(dtype)
+        layers.append(dense)
+        width = block["width"]
+        if block["norm"]:
+            norm = _class(spec, block["norm"])(width, dtype=dtype)
+            norm.params["gamma"] = rng.normal(1.0, 0.3, width).astype(dtype)
+            norm.params["beta"] = (0.5 * rng.standard_normal(width)).astype(dtype)
+            if hasattr(norm, "running_mean"):
+                norm.running_mean = (0.5 * rng.standard_normal(width)).astype(dtype)
+                norm.running_var = rng.uniform(0.5, 2.0, width).astype(dtype)
+            layers.append(norm)
+        if block["act"]:
+            layers.append(_class(spec, block["act"])())
+        if block["dropout"]:
+            layers.append(_class(spec, "dropout")(block["dropout"], rng=_rng(spec, f"dropout{len(layers)}")))
+    net = _class(spec, "sequential")(layers, _class(spec, spec["loss"])())
+    net.training = spec["training"]
+    n, data = spec["batch"], _rng(spec, "data")
+    x = data.standard_normal((n, spec["in"])).astype(dtype)
+    if spec["loss"] == "softmax_ce":
+        t = data.integers(0, width, size=n)
+    elif spec["loss"] == "bce":
+        t = data.integers(0, 2, size=(n, width)).astype(dtype)
+    else:
+        t = data.standard_normal((n, width)).astype(dtype)
+    return net, x, t
+
+
+def describe(spec):
+    """One line: "x(3, 4) -> Dense(4, 5) BatchNorm ReLU Dropout(0.25) -> Dense(5, 3) -> softmax_ce"."""
+    parts, width = [], spec["in"]
+    for block in spec["blocks"]:
+        names = [f"Dense({width}, {block['width']})"]
+        names += [CLASSES[k].__name__ for k in (block["norm"], block["act"]) if k]
+        names += [f"Dropout({block['dropout']})"] if block["dropout"] else []
+        parts.append(" ".join(names))
+        width = block["width"]
+    mode = "training" if spec["training"] else "evaluation"
+    return (f"x({spec['batch']}, {spec['in']}) -> " + " -> ".join(parts)
+            + f" -> {spec['loss']} [{spec['dtype']}, {mode}]")
+
+
+def replay_line(spec):
+    return f"python -m properties.networks {shlex.quote(json.dumps(spec, sort_keys=True))}"
+
+
+class _Check(NamedTuple):
+    seed: int
+    dtype: str
+    label: str
+    config: dict
+
+    def rng(self, stream):
+        return _stream(self.seed, stream)
+
+    def result(self, prop, tensor, passed, **kw):
+        return Result(layer=self.label, prop=prop, tensor=tensor, oracle="law", passed=passed,
+                      dtype=self.dtype, config=self.config, ratio=0.0 if passed else float("inf"), **kw)
+
+    def compare(self, got, want, prop, tensor, oracle, **kw):
+        return compare(got, want, layer=self.label, prop=prop, tensor=tensor, oracle=oracle,
+                       dtype=self.dtype, config=self.config, **kw)
+
+
+def check_network(spec):
+    """Results for every gradient of the network ``spec`` describes (see the module docstring)."""
+    _, x, t = build_network(spec)
+    return check_built(lambda: build_network(spec)[0], x, t, seed=spec["seed"],
+                       config={"architecture": describe(spec), **spec}, reproduce=replay_line(spec))
+
+
+def check_built(make_net, x, t, *, seed=0, label=None, config=None, reproduce=""):
+    """The network property for any network: ``make_net()`` returns a fresh, identical one each call.
+
+    x: (N, ...) input, t: the loss's targets. The network under test is the first
+    ``make_net()``; finite differences evaluate deep copies of a second one (so
+    dropout layers draw the same masks). ``seed`` fixes the upstream gradient,
+    the finite-difference directions and the parameter update; ``label`` names
+    the network in the results (default: its class name).
+    """
+    net = make_net()
+    chk = _Check(seed, np.dtype(x.dtype).name, label or type(net).__name__, dict(config or {}))
+    calls = record_calls(net)
+    params0 = {k: np.array(v, copy=True) for k, v in net.params.items()}
+    dout = make_dout((), x.dtype, chk.rng("dout"))
+    try:
+        loss = net.loss_forward(x, t)
+    except Exception as exc:
+        return _finish(reproduce, [chk.result("network_tf", "loss", False, verdict="contract",
+                                              explanation="the network's forward raised",
+                                              note=f"{type(exc).__name__}: {exc}")])
+    tape = network_vjp(net, x, t, params0, dout)
+    results = [chk.compare(loss, tape.loss, "network_tf", "loss", "tf")]
+    if not results[0].passed:
+        results[0].verdict, results[0].explanation = "forward differs", "the loss differs from the TF twin's."
+    try:
+        grads = {"dx": np.array(net.backward(dout), copy=True),
+                 **{k: np.array(net.grads[k], copy=True) for k in params0}}
+    except Exception as exc:   # a crash in backward (shapes) is a finding, localised below
+        grads = None
+        results.append(chk.result("network_tf", "backward", False, verdict="contract",
+                                  explanation="the network's backward raised",
+                                  note=f"{type(exc).__name__}: {exc}"))
+    if grads is not None:
+        results += _gradient_results(chk, make_net, x, t, params0, dout, grads, tape)
+    stop_recording(net)
+    live = _live_params(chk, net, x, t)
+    results += live
+    if not all(r.passed for r in results):
+        where = localise(net, calls, grads, tape, chk.dtype)
+        if where.index is None and not all(r.passed for r in live):
+            where = stale_params(net)
+        note = f"first bad layer, counting from the loss: {where.name}: {where.reason}"
+        for r in results:
+            if not r.passed:
+                r.note = " ".join(filter(None, [r.note, note]))
+        results.append(chk.result("network_localise", where.name, False, verdict=where.kind,
+                                  explanation=where.reason, note=where.order_note))
+    return _finish(reproduce, results)
+
+
+def _finish(reproduce, results):
+    for r in results:
+        r.reproduce = reproduce
+    return results
+
+
+def _gradient_results(chk, make_net, x, t, params0, dout, grads, tape):
+    fd = _fd_vjp(chk, make_net, x, t, params0, dout)
+    results = []
+    for name, got in grads.items():
+        fdg = fd["x" if name == "dx" else name]
+        shaped = np.shape(got) == fdg.shape
+        r_fd = chk.compare(fdg.project(got) if shaped else got,
+                           fdg.values if shaped else np.zeros(fdg.shape), "network_fd", name, "fd",
+                           excused=fdg.excused if shaped else None, mode=fdg.mode)
+        if r_fd.passed and r_fd.n_total and r_fd.n_excused == r_fd.n_total:
+            r_fd.note = "finite differences could not judge any element (every stencil crossed a kink)"
+        want, pair = None, [r_fd]
+        if not tape.unavailable:
+            want = tape.dactivations[0] if name == "dx" else tape.dparams[name]
+            pair.insert(0, chk.compare(got, want, "network_tf", name, "tf"))
+        else:
+            r_fd.note = " ".join([tape.unavailable, r_fd.note])
+        for r in pair:
+            if not r.passed:
+                r.verdict, r.explanation = three_way(
+                    fdg.project(got) if shaped else None, None if want is None else fdg.project(want),
+                    fdg.values, dtype=chk.dtype, fd_excused=fdg.excused)
+        results += pair
+    return results
+
+
+def _fd_vjp(chk, make_net, x, t, params0, dout):
+    """Finite-difference VJPs of dout * loss w.r.t. x and every param, in float64.
+
+    Each evaluation deep-copies one fresh network, so every dropout layer draws
+    the mask the network under test drew. Params are set on the layers
+    themselves: this checks the layers' backward, not the params mapping.
+    """
+    snapshot = make_net()
+    places = {f"{i}.{k}": (i, k) for i, layer in enumerate(snapshot.layers) for k in layer.params}
+
+    def loss_at(arrays):
+        net = copy.deepcopy(snapshot)
+        for name, (i, k) in places.items():
+            net.layers[i].params[k] = arrays[name]
+        return net.loss_forward(arrays["x"], t)
+
+    return fd_vjp(loss_at, {"x": x, **params0}, np.float64(dout), rng=chk.rng("fd-directions"))
+
+
+def _live_params(chk, net, x, t):
+    """An update through ``net.params`` (in place, then by assignment) reaches the next forward.
+
+    The reference is a deep copy of the network taken just before the update
+    (same dropout generators, same running statistics), whose layers get the
+    updated values directly: the two forwards must agree exactly. TF is not
+    involved, so a forward bug elsewhere does not show up here.
+    """
+    rng, results = chk.rng("update"), []
+    for how in ("in place", "by assignment"):
+        reference = copy.deepcopy(net)
+        for k in list(net.params):
+            old = np.asarray(net.params[k])
+            step = (0.1 * rng.standard_normal(old.shape)).astype(old.dtype)
+            if how == "in place":
+                p = net.params[k]
+                p -= step
+            else:
+                net.params[k] = old - step
+            i, _, name = k.partition(".")
+            reference.layers[int(i)].params[name] = np.array(net.params[k], copy=True)
+        tensor = f"loss after an update {how}"
+        try:
+            got = net.loss_forward(x, t)
+        except Exception as exc:
+            results.append(chk.result("network_live_params", tensor, False, verdict="contract",
+                                      note=f"forward raised {type(exc).__name__}: {exc}"))
+            continue
+        r = chk.compare(got, reference.loss_forward(x, t), "network_live_params", tensor, "law", tol=EXACT)
+        if not r.passed:
+            r.verdict = "stale params"
+            r.explanation = (f"after an update {how} through net.params, the forward does not compute "
+                             "what the layers compute with the updated values: an optimizer's steps "
+                             "would never reach them (were the parameters copied?)")
+        results.append(r)
+    return results
+
+
+class FoundNetwork(NamedTuple):
+    spec: dict
+    failures: list   # the failing Results of the minimal failing spec
+
+
+class _Failed(AssertionError):
+    pass
+
+
+def hunt_network(specs=None, *, max_examples=20, shrink=False):
+    """The first (shrunk, if ``shrink``) spec drawn from ``specs`` whose check fails, or None."""
+    specs = network_specs() if specs is None else specs
+    found = []
+    phases = [Phase.explicit, Phase.reuse, Phase.generate] + ([Phase.shrink] if shrink else [])
+
+    @settings(max_examples=max_examples, derandomize=True, database=None, deadline=None,
+              print_blob=False, suppress_health_check=list(HealthCheck), phases=phases)
+    @given(spec=specs)
+    def check(spec):
+        failed = [r for r in check_network(spec) if not r.passed]
+        if failed:
+            found[:] = [FoundNetwork(spec, failed)]
+            raise _Failed(failed[0].message())
+
+    try:
+        check()
+    except _Failed:
+        return found[0]
+    return None
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if len(argv) != 1:
+        raise SystemExit("usage: python -m properties.networks 'SPEC_JSON'")
+    results = check_network(json.loads(argv[0]))
+    for r in results:
+        if not r.passed:
+            print(r.message(), end="\n\n")
+    failed = sum(not r.passed for r in results)
+    print(f"{len(results) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

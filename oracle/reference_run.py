@@ -17,13 +17,10 @@ golden curve (tests/golden/<model>.json), within the band stated there.
 """
 import argparse
 import copy
-import json
 import math
-import platform
 import sys
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -33,30 +30,23 @@ from layers import optimizers as O
 from layers.schedules import HyperbolicDecay
 from layers.training import TrainingLog, accuracy, train
 from oracle.compare import agrees, compare
+# Golden-curve names are re-exported: the tests and the CLI reach them through this module.
+from oracle.golden import (BLESS_COMMAND, CURVES_FILE, GOLDEN_DIR, LOSS_BAND, TEST_SIZE,  # noqa: F401
+                           golden_path, golden_result, read_golden, write_training_curves)
+from oracle.golden import bless as _bless
 from oracle.keras_optimizers import keras_twin
 from oracle.network_twin import network_twin, network_vjp
-from oracle.result import Result
 from oracle.tf_runtime import tf
 from oracle.tolerance import tolerance_for
 from oracle.twins import twin_for
 
-GOLDEN_DIR = Path(__file__).resolve().parents[1] / "tests" / "golden"
-CURVES_FILE = "training_curves.json"
-BLESS_COMMAND = "python -m oracle.reference_run --bless"
 # Params, loss and gradients of the two runs are compared at every step with the table's
 # ("float64", "tf") row tightened: measured over whole runs, the worst deviation (relative to
 # max(1, |value|)) is 1e-15 for SGD and momentum and 4e-13 for Adam (which divides tiny
 # gradients by their own root), so 1e-10 still leaves a margin of over 200.
 STEP_OVERRIDES = {"tf": {"rtol": 1e-9, "atol": 1e-10}}
 STEP_TOL = tolerance_for("float64", "tf", STEP_OVERRIDES)
-# Golden band: max |loss - golden loss| at any step, stated in each golden file. Our run and the
-# TF twin (other kernels, other summation orders) agree to ~1e-15 over a whole run, and thread
-# counts change nothing: 1e-6 leaves room for other CPUs and libraries, and catches any change
-# in what is computed.
-LOSS_BAND = 1e-6
-BAND_REASON = ("ours and the TF twin agree to ~1e-15 at every step; 1e-6 leaves room for other "
-               "BLAS/CPUs and catches any change in what is computed")
-TEST_SIZE, SPLIT_SEED = 360, 0
+SPLIT_SEED = 0
 
 
 @dataclass(frozen=True)
@@ -302,58 +292,6 @@ def check_step(step, net, opt, twin, xb, tb, tf_loss, tf_grads):
     return None
 
 
-# -- golden curves ---------------------------------------------------------------------------
-
-def golden_path(name, golden_dir=GOLDEN_DIR):
-    return Path(golden_dir) / f"{name}.json"
-
-
-def read_golden(name, golden_dir=GOLDEN_DIR):
-    path = golden_path(name, golden_dir)
-    return json.loads(path.read_text()) if path.is_file() else None
-
-
-def golden_result(rec, golden):
-    """A Result: our loss curve against the golden one, within its band; accuracy within its band."""
-    res = Result(layer=f"reference {rec.name}", prop="golden_curve", tensor="loss per step",
-                 oracle="golden", passed=False, dtype="float64", config=rec.config,
-                 reproduce="python -m oracle.reference_run")
-    if golden is None:
-        res.note = f"no golden file {golden_path(rec.name).name}; create it with {BLESS_COMMAND}"
-        res.ratio = math.inf
-        return res
-    band, acc_band = golden["band"]["loss_abs"], golden["band"]["accuracy_abs"]
-    res.atol, res.arrays = band, {"layer": np.array(rec.ours), "golden": np.array(golden["losses"])}
-    changed = sorted(k for k in golden.get("config", {}) if golden["config"][k] != rec.config.get(k))
-    if len(rec.ours) != len(golden["losses"]):
-        res.ratio = math.inf
-        res.note = (f"the run has {len(rec.ours)} steps, the golden curve {len(golden['losses'])}; "
-                    f"config differs in {changed}. If the change is intended: {BLESS_COMMAND}")
-        return res
-    dev = np.abs(np.subtract(rec.ours, golden["losses"]))
-    outside = np.flatnonzero(dev > band)
-    acc_off = abs(rec.test_accuracy - golden["test_accuracy"])
-    res.n_total, res.n_mismatched = len(dev), len(outside)
-    res.max_abs_err, res.ratio = float(dev.max(initial=0.0)), float(dev.max(initial=0.0) / band)
-    res.worst = [((int(i),), rec.ours[i], golden["losses"][i], float(dev[i])) for i in outside[:8]]
-    res.passed = not len(outside) and acc_off <= acc_band + 1e-12
-    notes = [f"band: |loss - golden| <= {band:g} at every step, |accuracy - golden| <= {acc_band:.4g}"]
-    if len(outside):
-        i = outside[0]
-        notes.append(f"first step outside the band: {i} (ours {rec.ours[i]:.6g}, golden "
-                     f"{golden['losses'][i]:.6g}); mean loss ours {np.mean(rec.ours):.4g} vs "
-                     f"golden {np.mean(golden['losses']):.4g}")
-    if acc_off > acc_band + 1e-12:
-        notes.append(f"test accuracy {rec.test_accuracy:.4f}, golden {golden['test_accuracy']:.4f}")
-    if changed:
-        notes.append(f"config differs from the golden's in {changed}")
-    if not res.passed:
-        notes.append(f"if the change is intended, re-bless with {BLESS_COMMAND}")
-        res.verdict, res.explanation = "regression", "the run left the golden curve's band."
-    res.note = "; ".join(notes)
-    return res
-
-
 def twin_result(rec):
     """A Result: our loss curve against the TF twin's, step by step, with the first divergence."""
     n = min(len(rec.ours), len(rec.tf))
@@ -368,43 +306,10 @@ def twin_result(rec):
     return res
 
 
+
 def bless(records, golden_dir=GOLDEN_DIR):
-    """Write one golden file per record; none if any run diverged from its twin or did not learn."""
-    for rec in records:
-        floor = SPECS[rec.name].accuracy_floor
-        if rec.divergence is not None or rec.test_accuracy < floor:
-            why = (rec.divergence.message() if rec.divergence
-                   else f"test accuracy {rec.test_accuracy:.3f} < floor {floor}")
-            raise ValueError(f"refusing to bless {rec.name}: {why}")
-    written = []
-    for rec in records:
-        path = golden_path(rec.name, golden_dir)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({
-            "model": rec.name, "bless_command": BLESS_COMMAND, "config": rec.config,
-            "band": {"loss_abs": LOSS_BAND, "accuracy_abs": 1.0 / TEST_SIZE, "why": BAND_REASON},
-            "blessed_with": {"python": platform.python_version(), "numpy": np.__version__},
-            "test_accuracy": rec.test_accuracy, "losses": rec.ours}, indent=1) + "\n")
-        written.append(path)
-    return written
-
-
-def write_training_curves(folder, records, golden_dir=GOLDEN_DIR):
-    """Write ``folder/training_curves.json`` (ours, the twin's and the golden curve per model)."""
-    models = []
-    for rec in records:
-        golden = read_golden(rec.name, golden_dir) or {}
-        models.append({"name": rec.name, "steps": list(range(len(rec.ours))), "ours": rec.ours,
-                       "tf": rec.tf, "golden": golden.get("losses", []),
-                       "band": golden.get("band", {}).get("loss_abs"),
-                       "final_accuracy": rec.test_accuracy, "tf_accuracy": rec.tf_test_accuracy,
-                       "golden_accuracy": golden.get("test_accuracy"), "seconds": rec.seconds,
-                       "max_loss_dev_vs_tf": rec.max_loss_dev,
-                       "first_divergence": rec.divergence.message() if rec.divergence else None})
-    path = Path(folder) / CURVES_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"models": models}, indent=1))
-    return path
+    """Write the golden files for ``records`` (see oracle.golden.bless), with each model's floor."""
+    return _bless(records, {name: spec.accuracy_floor for name, spec in SPECS.items()}, golden_dir)
 
 
 def run_all(names=None):

@@ -2,9 +2,11 @@
 
 Reads ``training_curves.json`` from the report folder, written by the reference
 training test: ``{"models": [{"name", "steps", "ours", "tf", "golden", "band",
-"final_accuracy", "golden_accuracy"}]}``. Every field is optional: the chart
-draws the series that are there, breaks a line at non-finite values, and the
-report shows nothing at all when the file is absent.
+"final_accuracy", "golden_accuracy", ...}]}`` (``band``: absolute, in loss units;
+more facts such as ``tf_accuracy`` or ``first_divergence`` are listed under the
+chart). Every field is optional: the chart draws the series that are there,
+breaks a line at non-finite values, and the report shows nothing at all when the
+file is absent.
 """
 import json
 import math
@@ -15,6 +17,9 @@ FILE_NAME = "training_curves.json"
 WIDTH, HEIGHT = 560, 240
 LEFT, RIGHT, TOP, BOTTOM = 56, 12, 12, 30
 SERIES = [("ours", "hand-written"), ("tf", "TF twin"), ("golden", "golden")]
+FACTS = [("final_accuracy", "test accuracy (hand-written)"), ("tf_accuracy", "TF twin accuracy"),
+         ("golden_accuracy", "golden accuracy"), ("max_loss_dev_vs_tf", "max |loss - TF loss|"),
+         ("first_divergence", "first divergence"), ("seconds", "seconds")]
 
 
 @dataclass
@@ -70,9 +75,7 @@ def chart(model):
     steps = _floats(model.get("steps")) or [float(i) for i in range(n)]
     band = model.get("band")
     band = float(band) if isinstance(band, (int, float)) and math.isfinite(band) else None
-    facts = [(label, _text(model[k])) for k, label in
-             [("final_accuracy", "final accuracy (hand-written)"),
-              ("golden_accuracy", "golden accuracy")] if k in model]
+    facts = [(label, _text(model[k])) for k, label in FACTS if model.get(k) is not None]
     if not n:
         return Chart(name, WIDTH, HEIGHT, [], "", "", [], [], facts, "no loss values in the file")
     golden = series["golden"]

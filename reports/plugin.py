@@ -13,7 +13,6 @@ git-ignored) and ``--no-report`` (nothing written; the terminal matrix stays).
 """
 import datetime
 import json
-import os
 import time
 import traceback
 from pathlib import Path

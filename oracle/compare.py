@@ -51,6 +51,8 @@ def compare(actual, expected, *, layer, prop, tensor, oracle, dtype, config=None
     ratio_j = np.where(judged, ratio, 0.0)
     res.n_total = int(a.size)
     res.n_excused = int(excused.sum())
+    if res.n_excused:
+        res.arrays["excused"] = excused
     res.n_mismatched = int((ratio_j > 1).sum())
     res.ratio = float(ratio_j.max(initial=0.0))
     res.max_abs_err = float(np.where(judged, err, 0.0).max(initial=0.0))

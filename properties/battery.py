@@ -94,6 +94,8 @@ def _vs_fd(case, layer, inputs, params0, dout, dins, grads, prop_name, tape=None
         if not r.passed:
             tf_grad = _tape_grad(tape, layer, name) if tape is not None and not tape.unavailable else None
             _attach_verdict(case, r, fdg, got, tf_grad)
+            if tf_grad is not None and fdg.mode == "elementwise":
+                r.arrays["tf"] = tf_grad
             if fdg.mode == "directional":
                 r.arrays["layer_full"] = got
         results.append(r)

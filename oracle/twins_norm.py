@@ -21,8 +21,8 @@ def batch_norm(layer, x, gamma, beta):
     if layer.training:
         mean, var = t.nn.moments(x, axes=[0, *range(2, rank)], keepdims=True)
     else:
-        mean = t.constant(np.reshape(layer.running_mean, per_channel), t.float64)
-        var = t.constant(np.reshape(layer.running_var, per_channel), t.float64)
+        mean = t.constant(np.reshape(layer.running_mean, per_channel), x.dtype)
+        var = t.constant(np.reshape(layer.running_var, per_channel), x.dtype)
     return t.nn.batch_normalization(x, mean, var, offset=t.reshape(beta, per_channel),
                                     scale=t.reshape(gamma, per_channel),
                                     variance_epsilon=layer.eps)
@@ -48,4 +48,4 @@ def dropout(layer, x):
         raise ValueError(f"the Dropout twin needs the mask of the layer's last forward on this "
                          f"input; the layer holds {None if layer.mask is None else layer.mask.shape}, "
                          f"x has shape {tuple(x.shape)}")
-    return x * t.constant(layer.mask.astype(np.float64) / (1.0 - layer.p))
+    return x * t.constant(layer.mask.astype(np.float64) / (1.0 - layer.p), x.dtype)

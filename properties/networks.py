@@ -12,12 +12,15 @@ Each block is Dense -> [BatchNorm | LayerNorm] -> [activation] -> [Dropout]; the
 last block's Dense gives the loss's input. ``"classes"`` may swap any part for
 another class ("module:Class"), e.g. a planted broken Sequential or layer.
 
-``check_network`` compares dL/dx and dL/d(every param), for a random upstream
-gradient of the loss, with the TF twin network and with finite differences;
-checks that an in-place update through ``net.params`` reaches the next forward;
-and, when anything fails, names the first layer from the loss whose gradient
-goes wrong, and why: a layer's backward, a forward that differs from its
-twin, a stack that routes gradients wrongly, or params that do not reach the layers.
+``check_network`` (``check_built`` for a network built by hand, such as a
+seed's) compares dL/dx and dL/d(every param), for a random upstream gradient
+of the loss, with the TF twin network and with finite differences; checks
+that an update through ``net.params`` reaches the next forward; and, when
+anything fails, names the first layer from the loss whose gradient goes wrong,
+and why: a layer's backward, a forward that differs from its twin, a stack
+that routes gradients wrongly, or params that do not reach the layers.
+In float32, each tensor's tolerance is at least ``NOISE_FACTOR`` times how far
+TF's own float32 run lands from its float64 run (``oracle.network_twin``).
 """
 import copy
 import importlib
@@ -34,9 +37,10 @@ from hypothesis import strategies as st
 import layers as L
 from oracle.compare import compare, three_way
 from oracle.finite_diff import fd_vjp
-from oracle.network_twin import localise, network_vjp, record_calls, stale_params, stop_recording
+from oracle.network_twin import (NOISE_FACTOR, localise, network_vjp, noise_tolerance, record_calls,
+                                 stale_params, stop_recording)
 from oracle.result import Result
-from oracle.tolerance import Tolerance
+from oracle.tolerance import Tolerance, tolerance_for
 from properties import strategies as S
 from properties.values import make_dout
 
@@ -207,7 +211,10 @@ def check_built(make_net, x, t, *, seed=0, label=None, config=None, reproduce=""
                                               explanation="the network's forward raised",
                                               note=f"{type(exc).__name__}: {exc}")])
     tape = network_vjp(net, x, t, params0, dout)
-    results = [chk.compare(loss, tape.loss, "network_tf", "loss", "tf")]
+    tape_low = None if chk.dtype == "float64" else network_vjp(net, x, t, params0, dout, dtype=x.dtype)
+    results = [chk.compare(loss, tape.loss, "network_tf", "loss", "tf",
+                           tol=noise_tolerance(tolerance_for(chk.dtype, "tf"), tape.loss,
+                                               None if tape_low is None else tape_low.loss))]
     if not results[0].passed:
         results[0].verdict, results[0].explanation = "forward differs", "the loss differs from the TF twin's."
     try:
@@ -219,12 +226,12 @@ def check_built(make_net, x, t, *, seed=0, label=None, config=None, reproduce=""
                                   explanation="the network's backward raised",
                                   note=f"{type(exc).__name__}: {exc}"))
     if grads is not None:
-        results += _gradient_results(chk, make_net, x, t, params0, dout, grads, tape)
+        results += _gradient_results(chk, make_net, x, t, params0, dout, grads, tape, tape_low)
     stop_recording(net)
     live = _live_params(chk, net, x, t)
     results += live
     if not all(r.passed for r in results):
-        where = localise(net, calls, grads, tape, chk.dtype)
+        where = localise(net, calls, grads, tape, chk.dtype, tape_low)
         if where.index is None and not all(r.passed for r in live):
             where = stale_params(net)
         note = f"first bad layer, counting from the loss: {where.name}: {where.reason}"
@@ -242,24 +249,34 @@ def _finish(reproduce, results):
     return results
 
 
-def _gradient_results(chk, make_net, x, t, params0, dout, grads, tape):
+def _gradient_results(chk, make_net, x, t, params0, dout, grads, tape, tape_low):
     fd = _fd_vjp(chk, make_net, x, t, params0, dout)
     results = []
     for name, got in grads.items():
         fdg = fd["x" if name == "dx" else name]
         shaped = np.shape(got) == fdg.shape
-        r_fd = chk.compare(fdg.project(got) if shaped else got,
-                           fdg.values if shaped else np.zeros(fdg.shape), "network_fd", name, "fd",
-                           excused=fdg.excused if shaped else None, mode=fdg.mode)
-        if r_fd.passed and r_fd.n_total and r_fd.n_excused == r_fd.n_total:
-            r_fd.note = "finite differences could not judge any element (every stencil crossed a kink)"
-        want, pair = None, [r_fd]
+        want = low = None
         if not tape.unavailable:
             want = tape.dactivations[0] if name == "dx" else tape.dparams[name]
-            pair.insert(0, chk.compare(got, want, "network_tf", name, "tf"))
+        if tape_low is not None and not tape_low.unavailable:
+            low = tape_low.dactivations[0] if name == "dx" else tape_low.dparams[name]
+        tol_fd = tolerance_for(chk.dtype, "fd")
+        if want is not None and low is not None:
+            tol_fd = noise_tolerance(tol_fd, fdg.project(want), fdg.project(low))
+        pair = [chk.compare(fdg.project(got) if shaped else got,
+                            fdg.values if shaped else np.zeros(fdg.shape), "network_fd", name, "fd",
+                            excused=fdg.excused if shaped else None, mode=fdg.mode, tol=tol_fd)]
+        if pair[0].passed and pair[0].n_total and pair[0].n_excused == pair[0].n_total:
+            pair[0].note = "finite differences could not judge any element (every stencil crossed a kink)"
+        if want is None:
+            pair[0].note = " ".join([tape.unavailable, pair[0].note])
         else:
-            r_fd.note = " ".join([tape.unavailable, r_fd.note])
+            pair.insert(0, chk.compare(got, want, "network_tf", name, "tf",
+                                       tol=noise_tolerance(tolerance_for(chk.dtype, "tf"), want, low)))
         for r in pair:
+            if r.atol > tolerance_for(chk.dtype, r.oracle).atol:
+                r.note = " ".join(filter(None, [r.note, f"atol widened to {NOISE_FACTOR}x how far TF's "
+                                                "own float32 run is from its float64 run here"]))
             if not r.passed:
                 r.verdict, r.explanation = three_way(
                     fdg.project(got) if shaped else None, None if want is None else fdg.project(want),

@@ -70,8 +70,8 @@ def test_batchnorm_evaluation_leaves_running_statistics_alone_and_does_not_coupl
     assert not np.allclose(bn.running_mean, mean0), "training mode must move the running mean"
 
 
-@given(shape=trailing_shapes(max_dims=3, max_side=4), n=batch_sizes(min_size=2), eps=st.sampled_from([1e-5, 1e-2]),
-       seed=st.integers(0, 2 ** 16))
+@given(shape=trailing_shapes(max_dims=3, max_side=4), n=batch_sizes(min_size=2),
+       eps=st.sampled_from([1e-5, 1e-2]), seed=st.integers(0, 2 ** 16))
 def test_normalised_outputs_have_zero_mean_and_the_expected_variance(shape, n, eps, seed):
     """With gamma = 1, beta = 0: mean 0 and variance var / (var + eps) over each group."""
     x = np.random.default_rng(seed).standard_normal((n, *shape)) * 3 + 1

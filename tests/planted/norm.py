@@ -103,7 +103,8 @@ def _as(cls, build):
 
 
 BN = st.fixed_dictionaries({"channels": st.integers(1, 4), "eps": st.just(1e-5), "momentum": st.just(0.9)})
-DROPOUT = st.fixed_dictionaries({"shape": SHAPES.map(lambda c: c["shape"]), "p": st.sampled_from([0.25, 0.5])})
+DROPOUT = st.fixed_dictionaries({"shape": SHAPES.map(lambda c: c["shape"]),
+                                 "p": st.sampled_from([0.25, 0.5])})
 
 
 def dropout(config, rng, dtype):

@@ -67,6 +67,8 @@ def test_overrides_replace_single_values():
     ([1.0, 3.0], [1.0, 2.0], [1.0, 3.0], None, "convention or twin"),
     ([1.0, 2.0], [1.0, 2.0], [1.0, 9.0], None, "fd artifact"),
     ([1.0, 1.0], [1.0, 0.0], [1.0, 0.5], [False, True], "kink convention"),
+    ([1.0, 1.0 + 1e-6], [1.0, 1.0], [1.0, 1.0], None, "below fd resolution"),
+    ([1.0 + 1e-6, 1.0], [1.0, 0.0], [1.0, 0.5], [False, True], "below fd resolution"),
     ([1.0, 1.0], [2.0, 0.0], [3.0, 0.5], None, "all disagree"),
 ])
 def test_three_way_names_the_odd_one_out(layer, tf, fd, excused, verdict):

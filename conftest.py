@@ -15,8 +15,8 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")   # reproducible TF sums
 COMMON = dict(deadline=None, print_blob=True,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                      HealthCheck.differing_executors])
-settings.register_profile("default", max_examples=12, **COMMON)
-settings.register_profile("ci", max_examples=12, derandomize=True, database=None, **COMMON)
+settings.register_profile("default", max_examples=25, **COMMON)
+settings.register_profile("ci", max_examples=25, derandomize=True, database=None, **COMMON)
 settings.register_profile("thorough", max_examples=200, **COMMON)
 settings.load_profile("default")
 

@@ -163,16 +163,23 @@ def _shown(path):
 
 
 def matrix_lines(matrix):
-    """The layer-by-property matrix as text: each cell 'ok' or 'FAIL' and the worst ratio."""
+    """The layer-by-property matrix as text, one table per group of rows that share their
+    properties (layers, networks, optimizers, training runs): each cell 'ok' or 'FAIL' and
+    the worst ratio."""
     if not matrix.layers:
         return []
-    width = max(len(layer) for layer in matrix.layers) + 2
-    lines = ["".ljust(width) + "".join(p[:14].ljust(15) for p in matrix.props)]
+    groups = {}
     for layer in matrix.layers:
-        row = layer.ljust(width)
-        for cell in matrix.row(layer):
-            text = "-" if cell is None else f"{'ok' if cell.passed else 'FAIL'} {cell.ratio:.2g}"
-            row += text.ljust(15)
-        lines.append(row)
+        props = tuple(p for p, cell in zip(matrix.props, matrix.row(layer)) if cell is not None)
+        groups.setdefault(props, []).append(layer)
+    width = max(len(layer) for layer in matrix.layers) + 2
+    lines = []
+    for props, layers in groups.items():
+        lines.append("".ljust(width) + "".join(p[:14].ljust(15) for p in props))
+        for layer in layers:
+            cells = [matrix.cells[(layer, p)] for p in props]
+            lines.append(layer.ljust(width) + "".join(
+                f"{'ok' if c.passed else 'FAIL'} {c.ratio:.2g}".ljust(15) for c in cells))
+        lines.append("")
     lines.append("cells: outcome and the worst error as a fraction of its tolerance (1 = at the limit)")
     return lines

@@ -2,7 +2,7 @@
 
 A spec is a plain dict, and everything a network computes with (weights,
 inputs, targets, dropout masks, the upstream gradient) comes from its seed,
-so a failure is reproduced from the spec alone: ``python -m properties.networks 'SPEC'``.
+so a failure is reproduced from the spec alone: ``./harness replay network 'SPEC'``.
 
     {"seed": 7, "dtype": "float64", "batch": 3, "in": 4, "training": true, "loss": "softmax_ce",
      "blocks": [{"width": 5, "init": "he", "norm": "batchnorm", "act": "relu", "dropout": 0.25},
@@ -26,7 +26,6 @@ import copy
 import importlib
 import json
 import shlex
-import sys
 import zlib
 from typing import NamedTuple
 
@@ -162,7 +161,7 @@ def describe(spec):
 
 
 def replay_line(spec):
-    return f"python -m properties.networks {shlex.quote(json.dumps(spec, sort_keys=True))}"
+    return f"./harness replay network {shlex.quote(json.dumps(spec, sort_keys=True))}"
 
 
 class _Check(NamedTuple):
@@ -371,20 +370,3 @@ def hunt_network(specs=None, *, max_examples=20, shrink=False):
     except _Failed:
         return found[0]
     return None
-
-
-def main(argv=None):
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if len(argv) != 1:
-        raise SystemExit("usage: python -m properties.networks 'SPEC_JSON'")
-    results = check_network(json.loads(argv[0]))
-    for r in results:
-        if not r.passed:
-            print(r.message(), end="\n\n")
-    failed = sum(not r.passed for r in results)
-    print(f"{len(results) - failed} passed, {failed} failed")
-    return 1 if failed else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -7,11 +7,10 @@ sequence are generated. ``trajectory_results(case)`` runs our optimizer and its
 Keras twin (oracle/keras_optimizers.py) on identical float64 params and
 gradients and compares the parameter trajectories, step by step:
 
-    python -m properties.optimizer_strategies '<case JSON>'   # re-runs one case
+    ./harness replay optimizer '<case JSON>'   # re-runs one case
 """
 import json
 import shlex
-import sys
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -75,8 +74,15 @@ class OptimizerCase:
         return asdict(self)
 
     def replay_line(self):
-        return (f"python -m properties.optimizer_strategies "
-                f"{shlex.quote(json.dumps(asdict(self), sort_keys=True))}")
+        return f"./harness replay optimizer {shlex.quote(json.dumps(asdict(self), sort_keys=True))}"
+
+    @classmethod
+    def from_plain(cls, fields):
+        """The case back from its JSON fields (lists turned back into tuples)."""
+        fields = dict(fields)
+        fields["shapes"] = tuple(tuple(s) for s in fields["shapes"])
+        fields["schedule"] = tuple(fields["schedule"])
+        return cls(**fields)
 
 
 def _unit(min_value=0.0, max_value=0.99):
@@ -206,22 +212,3 @@ def _law(label, tensor, ok, config, why):
                   dtype="float64", config=config, ratio=0.0 if ok else float("inf"),
                   note="" if ok else why, verdict="" if ok else "optimizer bug",
                   explanation="" if ok else why)
-
-
-def main(argv=None):
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if len(argv) != 1:
-        raise SystemExit(__doc__)
-    fields = json.loads(argv[0])
-    fields["shapes"] = tuple(tuple(s) for s in fields["shapes"])
-    fields["schedule"] = tuple(fields["schedule"])
-    results = trajectory_results(OptimizerCase(**fields))
-    for r in results:
-        print(r.message(), end="\n\n")
-    failed = sum(not r.passed for r in results)
-    print(f"{len(results) - failed} passed, {failed} failed")
-    return 1 if failed else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,6 +1,8 @@
-"""Re-run one property on one case: the line every failure prints.
+"""Re-run one failing case: the line every failure prints (``./harness replay ...``).
 
-    python -m properties.replay [--import MODULE] grads_tf '{"layer": "Dense", "config": {...}, ...}'
+    python -m properties.replay [--import MODULE] grads_tf '{"layer": "Dense", ...}'   # a layer property
+    python -m properties.replay network '{"layers": [...], ...}'                        # a drawn network
+    python -m properties.replay optimizer '{"name": "Adam", ...}'                       # an optimizer trajectory
 
 ``--import`` first imports the module that registered the layer (planted layers).
 """
@@ -29,7 +31,14 @@ def main(argv=None):
         argv = argv[2:]
     if len(argv) != 2:
         raise SystemExit(__doc__)
-    results = replay(*argv)
+    if argv[0] == "network":
+        from properties.networks import check_network
+        results = check_network(json.loads(argv[1]))
+    elif argv[0] == "optimizer":
+        from properties.optimizer_strategies import OptimizerCase, trajectory_results
+        results = trajectory_results(OptimizerCase.from_plain(json.loads(argv[1])))
+    else:
+        results = replay(*argv)
     for r in results:
         print(r.message(), end="\n\n")
     failed = sum(not r.passed for r in results)

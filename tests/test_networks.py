@@ -9,7 +9,8 @@ from hypothesis import given, target
 import layers as L
 from layers.init import he_normal, xavier_uniform
 from oracle.network_twin import network_vjp, record_calls
-from properties.networks import build_network, check_network, main, network_specs
+from properties.networks import build_network, check_network, network_specs
+from properties.replay import main as replay_main
 
 SMALL = {"seed": 11, "dtype": "float64", "batch": 3, "in": 4, "training": True, "loss": "softmax_ce",
          "blocks": [{"width": 5, "init": "he", "norm": "batchnorm", "act": "relu", "dropout": 0.25},
@@ -40,11 +41,11 @@ def test_network_results_cover_every_param_and_both_oracles():
     updates = {"loss after an update in place", "loss after an update by assignment"}
     assert updates <= {r.tensor for r in results}
     assert all(r.passed for r in results), [r.message() for r in results if not r.passed]
-    assert all(r.reproduce.startswith("python -m properties.networks ") for r in results)
+    assert all(r.reproduce.startswith("./harness replay network ") for r in results)
 
 
 def test_replay_line_reruns_the_same_network(capsys):
-    assert main([json.dumps(SMALL)]) == 0
+    assert replay_main(["network", json.dumps(SMALL)]) == 0
     assert "0 failed" in capsys.readouterr().out
 
 

@@ -64,7 +64,7 @@ def test_planted_optimizer_is_caught(kind, cls, prop, needs, result_log):
     assert prop in {r.prop for r in failures}, failures[0].message()
     assert needs(case), f"the case {case} should not be able to show the bug"
     assert all(r.layer == cls.__name__ and r.verdict == "optimizer bug" for r in failures)
-    assert "python -m properties.optimizer_strategies" in failures[0].reproduce
+    assert "./harness replay optimizer " in failures[0].reproduce
 
 
 def test_rebinding_also_breaks_the_trajectory_seen_by_the_arrays():
@@ -120,3 +120,14 @@ def test_first_divergence_names_the_culprit(digits, spec, layers, what, culprit)
     assert d is not None and d.what == what and d.culprit.startswith(culprit), d and d.message()
     assert d.step == (0 if what == "gradients" else 1)
     assert not R.twin_result(rec).passed
+
+
+def test_replay_line_reruns_an_optimizer_case(capsys):
+    import shlex
+
+    from properties.replay import main as replay_main
+    case, failures = hunt_optimizer("Adam", P.AdamCounterPerParam)
+    argv = shlex.split(failures[0].reproduce)[2:]
+    assert argv[0] == "optimizer"
+    assert replay_main(argv) == 0          # the line names the real Adam, which is correct
+    assert " 0 failed" in capsys.readouterr().out

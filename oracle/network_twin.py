@@ -194,12 +194,13 @@ def localise(net, calls, grads, tape, dtype, tape_low=None):
         if key not in last:
             return Where(key, names[key], "stack bug", "its backward was never called", order_note)
         dout, dx = last[key]
-        if dx is None:
-            return Where(key, names[key], "layer bug", "its backward raised", order_note)
         if key != "loss" and not same(dout, "dactivations", key + 1):
             return Where(key, names[key], "stack bug", "it received an upstream gradient that is not "
                          "dL/d(its output), though every layer nearer the loss is right: the "
                          "network's backward chains the layers wrongly", order_note)
+        if dx is None:
+            return Where(key, names[key], "layer bug", "its backward raised on the right upstream "
+                         "gradient", order_note)
         bad = [] if same(dx, "dactivations", n if key == "loss" else key) else ["dx"]
         if key != "loss" and grads is not None:
             bad += [f"d{k} ({key}.{k})" for k in net.layers[key].params

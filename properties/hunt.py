@@ -1,44 +1,56 @@
-"""Search for a failure of one property on one entry, as a test of the harness itself.
+"""Search for a failure, as a test of the harness itself.
 
-``hunt`` runs the property under Hypothesis (derandomized, no database) and
-returns the minimal failing case it shrank to with that case's failing
-results, or None when every case passed. The planted-bug tests assert on it.
+``first_failure`` draws from any strategy, runs a check returning Result
+objects, and returns the minimal failing draw Hypothesis shrank to with its
+failing results, or None when every draw passed. ``hunt`` does that for one
+property of one registered (or planted) layer; the planted-bug tests assert on
+what it returns.
 """
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from hypothesis import HealthCheck, Phase, given, settings
 
-from properties.cases import Case, cases
+from properties.cases import cases
 from properties.property import all_properties
 from properties.registry import get
 
 
 class Found(NamedTuple):
-    case: Case
-    failures: list   # the failing Result objects of the minimal case
+    case: Any        # the minimal failing draw (a Case, a network spec, an optimizer case)
+    failures: list   # its failing Result objects
 
 
 class _Failed(AssertionError):
     pass
 
 
-def hunt(entry_name, prop_name, *, max_examples=40, shrink=True):
-    """The minimal failing case of ``prop_name`` on ``entry_name``, or None if all passed."""
-    entry, spec = get(entry_name), all_properties()[prop_name]
+def first_failure(strategy, check, *, max_examples=40, shrink=True):
+    """The minimal draw from ``strategy`` whose ``check(draw) -> [Result]`` fails, or None.
+
+    Derandomized and without the example database, so it finds the same thing
+    every time. ``shrink=False`` returns the first failing draw as found.
+    """
     found = []
     phases = [Phase.explicit, Phase.reuse, Phase.generate] + ([Phase.shrink] if shrink else [])
 
     @settings(max_examples=max_examples, derandomize=True, database=None, deadline=None,
               print_blob=False, suppress_health_check=list(HealthCheck), phases=phases)
-    @given(case=cases(entry, kinds=spec.kinds(entry), extra=spec.extra, min_batch=spec.min_batch))
-    def check(case):
-        failed = [r for r in spec.fn(case) if not r.passed]
+    @given(drawn=strategy)
+    def run(drawn):
+        failed = [r for r in check(drawn) if not r.passed]
         if failed:
-            found[:] = [Found(case, failed)]
+            found[:] = [Found(drawn, failed)]
             raise _Failed(failed[0].message())
 
     try:
-        check()
+        run()
     except _Failed:
         return found[0]
     return None
+
+
+def hunt(entry_name, prop_name, *, max_examples=40, shrink=True):
+    """The minimal failing case of ``prop_name`` on ``entry_name``, or None if all passed."""
+    entry, spec = get(entry_name), all_properties()[prop_name]
+    strategy = cases(entry, kinds=spec.kinds(entry), extra=spec.extra, min_batch=spec.min_batch)
+    return first_failure(strategy, spec.fn, max_examples=max_examples, shrink=shrink)

@@ -30,7 +30,6 @@ import zlib
 from typing import NamedTuple
 
 import numpy as np
-from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 import layers as L
@@ -341,32 +340,9 @@ def _live_params(chk, net, x, t):
     return results
 
 
-class FoundNetwork(NamedTuple):
-    spec: dict
-    failures: list   # the failing Results of the minimal failing spec
-
-
-class _Failed(AssertionError):
-    pass
-
-
 def hunt_network(specs=None, *, max_examples=20, shrink=False):
-    """The first (shrunk, if ``shrink``) spec drawn from ``specs`` whose check fails, or None."""
+    """The first (shrunk, if ``shrink``) spec drawn from ``specs`` whose check fails, as
+    ``Found(spec, failures)``, or None."""
+    from properties.hunt import first_failure
     specs = network_specs() if specs is None else specs
-    found = []
-    phases = [Phase.explicit, Phase.reuse, Phase.generate] + ([Phase.shrink] if shrink else [])
-
-    @settings(max_examples=max_examples, derandomize=True, database=None, deadline=None,
-              print_blob=False, suppress_health_check=list(HealthCheck), phases=phases)
-    @given(spec=specs)
-    def check(spec):
-        failed = [r for r in check_network(spec) if not r.passed]
-        if failed:
-            found[:] = [FoundNetwork(spec, failed)]
-            raise _Failed(failed[0].message())
-
-    try:
-        check()
-    except _Failed:
-        return found[0]
-    return None
+    return first_failure(specs, check_network, max_examples=max_examples, shrink=shrink)

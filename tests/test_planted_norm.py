@@ -10,7 +10,8 @@ import pytest
 
 import tests.planted.norm  # noqa: F401  (registers the planted entries)
 from properties.hunt import hunt
-from properties.networks import check_network, hunt_network, main, network_specs
+from properties.networks import check_network, hunt_network, network_specs
+from properties.replay import main as replay_main
 
 PLANTED = "tests.planted.norm"
 
@@ -69,7 +70,7 @@ def test_planted_bug_in_a_network_is_caught_and_localised(classes, prop, where, 
         assert planted_class in located[0].tensor, located[0].message()
     assert all("first bad layer, counting from the loss" in r.note
                for r in found.failures if r.prop != "network_localise")
-    assert main([json.dumps(found.spec)]) == 1, "the replay line must reproduce the failure"
+    assert replay_main(["network", json.dumps(found.case)]) == 1, "the replay line must reproduce the failure"
 
 
 def square_spec(classes, norm=None):

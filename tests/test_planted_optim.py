@@ -10,12 +10,11 @@ import dataclasses
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
 
 import tests.planted.core as core
 import tests.planted.optim as P
 from oracle import reference_run as R
-from properties.hunt import hunt
+from properties.hunt import first_failure, hunt
 from properties.optimizer_strategies import optimizer_cases, trajectory_results
 from tests.test_optimizers import resumed_equals_uninterrupted
 
@@ -25,23 +24,9 @@ def hunt_optimizer(kind, cls, *, max_examples=40, **case_options):
 
     No shrinking (it would cost a minute): the assertions below hold for any failing case.
     """
-    found = []
-
-    @settings(max_examples=max_examples, derandomize=True, database=None, deadline=None,
-              print_blob=False, suppress_health_check=list(HealthCheck),
-              phases=[Phase.explicit, Phase.generate])
-    @given(case=optimizer_cases(kinds=[kind], **case_options))
-    def check(case):
-        failed = [r for r in trajectory_results(case, cls) if not r.passed]
-        if failed:
-            found[:] = [(case, failed)]
-            raise AssertionError(failed[0].message())
-
-    try:
-        check()
-    except AssertionError:
-        return found[0]
-    return None
+    return first_failure(optimizer_cases(kinds=[kind], **case_options),
+                         lambda case: trajectory_results(case, cls),
+                         max_examples=max_examples, shrink=False)
 
 
 # (kind it poses as, planted class, property that must fail, what any failing case must have)

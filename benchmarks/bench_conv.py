@@ -16,6 +16,9 @@ import time
 import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# Race TF as users run it: with its oneDNN kernels (TF's default on x86). The oracle turns them
+# off for reproducible sums; set TF_ENABLE_ONEDNN_OPTS=0 to time that configuration instead.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 import layers as L  # noqa: E402
 from oracle.tf_runtime import tf  # noqa: E402
@@ -95,7 +98,8 @@ def main():
     cases = [conv_case(1, dtype, rng), conv_case(2, dtype, rng),
              pool_case(2, 2, dtype, rng), pool_case(3, 2, dtype, rng)]
     print(f"forward + backward, {args.dtype}, N={N} C={C} {H}x{W} F={F}, best of {args.repeat} "
-          f"(TF {tf().__version__}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f})")
+          f"(TF {tf().__version__}, oneDNN {'on' if os.environ['TF_ENABLE_ONEDNN_OPTS'] == '1' else 'off'}, "
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f})")
     print(f"{'':32} {'project':>10} {'TF eager':>10} {'TF graph':>10} {'/eager':>7} {'/graph':>7}")
     for name, layer, x, dout, (tf_eager, tf_graph) in cases:
         ours, eager, graph = best_seconds([project_step(layer, x, dout), tf_eager, tf_graph],

@@ -41,8 +41,22 @@ def num(value):
         return math.nan
 
 
+class _Judged:
+    """margin and outcome from ``passed`` and ``ratio`` (worst error / allowed)."""
+
+    @property
+    def margin(self):
+        return 1.0 - self.ratio
+
+    @property
+    def outcome(self):
+        if not self.passed:
+            return "fail"
+        return "close" if self.ratio > CLOSE else "pass"
+
+
 @dataclass
-class Check:
+class Check(_Judged):
     """One comparison (a result object, as plain data) and where it sits in the report."""
     nodeid: str
     layer: str
@@ -81,15 +95,6 @@ class Check:
             kw[k] = str(d.get(k, "") or "")
         return cls(nodeid=nodeid, **{**kw, "passed": bool(d.get("passed")), "expected": expected})
 
-    @property
-    def margin(self):
-        return 1.0 - self.ratio
-
-    @property
-    def outcome(self):
-        if not self.passed:
-            return "fail"
-        return "close" if self.ratio > CLOSE else "pass"
 
     @property
     def key(self):
@@ -104,7 +109,7 @@ class Check:
 
 
 @dataclass
-class Cell:
+class Cell(_Judged):
     """One layer x property cell: every check of that pair, across tests."""
     layer: str
     prop: str
@@ -118,15 +123,6 @@ class Cell:
     def ratio(self):
         return max((c.ratio for c in self.checks), key=_sortable, default=0.0)
 
-    @property
-    def margin(self):
-        return 1.0 - self.ratio
-
-    @property
-    def outcome(self):
-        if not self.passed:
-            return "fail"
-        return "close" if self.ratio > CLOSE else "pass"
 
     @property
     def page(self):

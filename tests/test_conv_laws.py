@@ -6,7 +6,7 @@ breaking one, as ``properties.hunt.hunt`` does for the battery's properties.
 """
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, Phase, find, given, settings
+from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
 import layers as L
@@ -17,7 +17,7 @@ from properties import running as R
 from properties.cases import Case, cases
 from properties.catalog.conv import TIE_KINDS
 from properties.conv_strategies import conv_geometries, pool_geometries
-from properties.hunt import Found
+from properties.hunt import first_failure
 from properties.laws import EXACT
 from properties.property import all_properties
 from properties.registry import get
@@ -79,29 +79,10 @@ def one_winner_per_window(case):
     return results
 
 
-class _LawFailed(AssertionError):
-    pass
-
-
 def find_law_failure(entry_name, law, *, kinds=None, max_examples=30):
     """The minimal case (shrunk by Hypothesis) on which ``law`` fails, with its failing results."""
-    entry, found = get(entry_name), []
-
-    @settings(max_examples=max_examples, derandomize=True, database=None, deadline=None,
-              print_blob=False, suppress_health_check=list(HealthCheck),
-              phases=[Phase.explicit, Phase.generate, Phase.shrink])
-    @given(case=cases(entry, kinds=kinds or entry.tf_kinds))
-    def check(case):
-        failed = [r for r in law(case) if not r.passed]
-        if failed:
-            found[:] = [Found(case, failed)]
-            raise _LawFailed(failed[0].message())
-
-    try:
-        check()
-    except _LawFailed:
-        return found[0]
-    return None
+    entry = get(entry_name)
+    return first_failure(cases(entry, kinds=kinds or entry.tf_kinds), law, max_examples=max_examples)
 
 
 def _check_law(law, entry_name, result_log):

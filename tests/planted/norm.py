@@ -11,6 +11,7 @@ import layers as L
 from layers.norm import _normalise
 from properties.catalog.core import SHAPES, per_sample
 from properties.catalog.norm import BATCH_MASK, BATCH_STATISTICS, batch_norm
+from tests.planted.core import _as
 from properties.registry import Entry, register
 
 
@@ -93,13 +94,6 @@ class SequentialCopiesParams(L.Sequential):
         self.params = {k: np.array(v, copy=True) for k, v in self.params.items()}
 
 
-def _as(cls, build):
-    """Build the correct layer, then give it the broken class (same params, same rng draws)."""
-    def make(config, rng, dtype):
-        layer = build(config, rng, dtype)
-        layer.__class__ = cls
-        return layer
-    return make
 
 
 BN = st.fixed_dictionaries({"channels": st.integers(1, 4), "eps": st.just(1e-5), "momentum": st.just(0.9)})

@@ -10,6 +10,13 @@ from layers.base import Layer, check_input
 from layers.im2col import output_size, pair, window
 
 
+def _check_nchw(layer, x):
+    check_input(layer, "x", x)
+    if x.ndim != 4:
+        raise ValueError(f"{type(layer).__name__}.forward: x must be (N, C, H, W), "
+                         f"got shape {x.shape}")
+
+
 class _WindowPool(Layer):
     """pool_size and stride (default: pool_size): an int or a pair (height, width). No padding."""
 
@@ -26,10 +33,7 @@ class _WindowPool(Layer):
             yield k, window(i, 1, self.stride[0], oh), window(j, 1, self.stride[1], ow)
 
     def _check(self, x):
-        check_input(self, "x", x)
-        if x.ndim != 4:
-            raise ValueError(f"{type(self).__name__}.forward: x must be (N, C, H, W), "
-                             f"got shape {x.shape}")
+        _check_nchw(self, x)
         self._x_shape = x.shape
         self._out_hw = output_size(type(self).__name__, x.shape, self.pool_size, self.stride,
                                    arg="pool_size")
@@ -87,10 +91,7 @@ class GlobalAvgPool2D(Layer):
     """x: (N, C, H, W) -> out: (N, C), the mean over each channel's H x W cells."""
 
     def forward(self, x):
-        check_input(self, "x", x)
-        if x.ndim != 4:
-            raise ValueError(f"GlobalAvgPool2D.forward: x must be (N, C, H, W), "
-                             f"got shape {x.shape}")
+        _check_nchw(self, x)
         self._x_shape = x.shape
         return x.mean(axis=(2, 3))
 

@@ -73,10 +73,16 @@ def test_index_shows_the_failures_and_filters_them(browser_page):
     page.reload()
     assert page.locator("#filters select[name=outcome]").input_value() == "fail"
     assert visible(page, "tr.layer-row").count() == len(rows)
-    (out / "screenshots").mkdir(exist_ok=True)
-    page.screenshot(path=str(out / "screenshots" / "index.png"), full_page=True)
-    assert (out / "screenshots" / "index.png").stat().st_size > 10_000
+    save_screenshot(page, out, "index.png")
     assert_quiet(out, events)
+
+
+def save_screenshot(page, out, name):
+    """Save a full-page screenshot under out/screenshots and check it is a real picture."""
+    path = out / "screenshots" / name
+    path.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 10_000
 
 
 def test_a_failure_page_draws_its_heatmaps_and_reads_out_elements(browser_page):
@@ -99,8 +105,7 @@ def test_a_failure_page_draws_its_heatmaps_and_reads_out_elements(browser_page):
     assert readout.startswith(f"dx[0, 0, {rows - 1}, {cols - 1}]") and "layer" in readout and "diff" in readout
     page.locator("button.copy").click()
     page.wait_for_function("document.querySelector('button.copy').textContent !== 'copy'")
-    page.screenshot(path=str(out / "screenshots" / "failure-page.png"), full_page=True)
-    assert (out / "screenshots" / "failure-page.png").stat().st_size > 10_000
+    save_screenshot(page, out, "failure-page.png")
     assert_quiet(out, events)
 
 

@@ -16,15 +16,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_TEST = '''
 from hypothesis import settings, strategies as st
-from properties.catalog.core import per_sample, stateless
-from properties.property import all_properties
-from properties.registry import Entry, get, register
+from properties.catalog.core import stateless
+from properties.registry import per_sample
+from properties.battery import all_properties
+from properties.catalog import get
+from properties.registry import Entry, register
 from tests.planted.core import ReLUGradAtZeroIsOne
 from tests.test_battery import run_property
 
 settings.register_profile("demo", max_examples=20, deadline=None, database=None, derandomize=True)
 settings.load_profile("demo")
-register(Entry("demo.ReLUGradAtZeroIsOne", stateless(ReLUGradAtZeroIsOne), per_sample,
+register(Entry("demo.ReLUGradAtZeroIsOne", stateless(ReLUGradAtZeroIsOne),
                st.just({"shape": (2, 4, 5)}), tf_kinds=("ties",)), planted=__name__)
 
 

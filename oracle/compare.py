@@ -7,65 +7,85 @@ and finite differences together and says which of the three is the odd one out.
 import numpy as np
 
 from oracle.result import Result
-from oracle.tolerance import tolerance_for
+from oracle.tolerance import scale_of, tolerance_for
 
 N_WORST = 8
 
 
 def compare(actual, expected, *, layer, prop, tensor, oracle, dtype, config=None,
-            overrides=None, excused=None, arrays=None, mode="elementwise", tol=None):
+            overrides=None, excused=None, arrays=None, mode="elementwise", tol=None,
+            note="", note_if_failed="", verdict="", explanation="", reproduce=""):
     """Return a :class:`Result` for ``actual`` (the layer's) against ``expected`` (the oracle's).
 
     ``excused`` is a boolean mask of elements the oracle cannot judge (kinks for
     finite differences); they are left out of the verdict and counted.
+    ``note`` is added to whatever the comparison itself notes; ``note_if_failed``,
+    ``verdict`` and ``explanation`` apply only when the comparison fails; ``reproduce`` (a
+    string or a function returning one) is only worked out for a failure.
     """
     tol = tol or tolerance_for(dtype, oracle, overrides)
-    res = Result(layer=layer, prop=prop, tensor=tensor, oracle=oracle, passed=False,
-                 dtype=np.dtype(dtype).name, config=dict(config or {}), rtol=tol.rtol,
-                 atol=tol.atol, mode=mode)
-    res.arrays = dict(arrays or {})
-    res.arrays.setdefault("layer", actual)
-    res.arrays.setdefault(oracle, expected)
+    parties = dict(arrays or {})
+    parties.setdefault("layer", actual)
+    parties.setdefault(oracle, expected)
+    fields = dict(layer=layer, prop=prop, tensor=tensor, oracle=oracle, dtype=np.dtype(dtype).name,
+                  config=dict(config or {}), rtol=tol.rtol, atol=tol.atol, mode=mode, arrays=parties)
+    stats = _stats(actual, expected, tol, excused, tensor, parties)
+    passed = stats.pop("passed")
+    own_note = stats.pop("note", "")
+    if not passed and callable(reproduce):
+        reproduce = reproduce()
+    return Result(**fields, **stats, passed=passed,
+                  note=" ".join(filter(None, [note_if_failed if not passed else "", note, own_note])),
+                  verdict="" if passed else verdict, explanation="" if passed else explanation,
+                  reproduce="" if passed or not isinstance(reproduce, str) else reproduce)
+
+
+def _stats(actual, expected, tol, excused, tensor, parties):
+    """Shape, then finiteness, then values: the numbers a result reports."""
     if actual is None:
-        res.note = f"the layer produced no {tensor} (None)"
-        res.ratio = float("inf")
-        return res
+        return dict(passed=False, ratio=float("inf"), note=f"the layer produced no {tensor} (None)")
     a = np.asarray(actual)
     b = np.asarray(expected, dtype=np.float64)
     if a.shape != b.shape:
-        res.note = f"shape {a.shape} differs from the expected {b.shape}"
-        res.ratio = float("inf")
-        return res
+        return dict(passed=False, ratio=float("inf"),
+                    note=f"shape {a.shape} differs from the expected {b.shape}")
     a = a.astype(np.float64)
     finite_b = np.isfinite(b)
-    res.scale = float(max(1.0, np.abs(b[finite_b]).max(initial=0.0)))
-    allowed = tol.atol * res.scale + tol.rtol * np.abs(np.where(finite_b, b, 0.0))
+    scale = scale_of(b)
+    allowed = tol.allowed(b, scale)
     with np.errstate(invalid="ignore"):
         err = np.abs(a - b)
-    same_nonfinite = ~finite_b & (a == b)
-    err = np.where(same_nonfinite, 0.0, err)
+    err = np.where(~finite_b & (a == b), 0.0, err)
     err = np.where(np.isnan(err), np.inf, err)
     ratio = np.divide(err, allowed, out=np.where(err > 0, np.inf, 0.0), where=allowed > 0)
     excused = np.zeros(a.shape, bool) if excused is None else np.asarray(excused, bool)
     judged = ~excused
     ratio_j = np.where(judged, ratio, 0.0)
-    res.n_total = int(a.size)
-    res.n_excused = int(excused.sum())
-    if res.n_excused:
-        res.arrays["excused"] = excused
-    res.n_mismatched = int((ratio_j > 1).sum())
-    res.ratio = float(ratio_j.max(initial=0.0))
-    res.max_abs_err = float(np.where(judged, err, 0.0).max(initial=0.0))
+    n_excused = int(excused.sum())
+    if n_excused:
+        parties["excused"] = excused
+    n_mismatched = int((ratio_j > 1).sum())
     with np.errstate(divide="ignore", invalid="ignore"):
         rel = np.where(err == 0, 0.0, err / np.abs(b))
-    res.max_rel_err = float(np.where(judged & finite_b, rel, 0.0).max(initial=0.0))
-    order = np.argsort(-ratio_j, axis=None, kind="stable")[:N_WORST]
-    res.worst = [(tuple(int(i) for i in np.unravel_index(k, a.shape)), float(a.flat[k]),
-                  float(b.flat[k]), float(err.flat[k])) for k in order if ratio_j.flat[k] > 0]
-    res.passed = res.n_mismatched == 0
-    if not np.all(np.isfinite(a[judged])) and not res.passed:
-        res.note = "the layer's tensor contains NaN or Inf"
-    return res
+    passed = n_mismatched == 0
+    out = dict(passed=passed, scale=scale, n_total=int(a.size), n_excused=n_excused,
+               n_mismatched=n_mismatched, ratio=float(ratio_j.max(initial=0.0)),
+               max_abs_err=float(np.where(judged, err, 0.0).max(initial=0.0)),
+               max_rel_err=float(np.where(judged & finite_b, rel, 0.0).max(initial=0.0)),
+               worst=[] if passed else _worst(ratio_j, a, b, err))
+    if not passed and not np.all(np.isfinite(a[judged])):
+        out["note"] = "the layer's tensor contains NaN or Inf"
+    return out
+
+
+def _worst(ratio_j, a, b, err):
+    """The N_WORST elements furthest outside tolerance: (index, layer, oracle, |diff|)."""
+    flat = ratio_j.ravel()
+    k = min(N_WORST, flat.size)
+    top = np.argpartition(-flat, k - 1)[:k] if k < flat.size else np.arange(flat.size)
+    top = top[np.lexsort((top, -flat[top]))]
+    return [(tuple(int(i) for i in np.unravel_index(j, a.shape)), float(a.flat[j]),
+             float(b.flat[j]), float(err.flat[j])) for j in top if flat[j] > 0]
 
 
 def agrees(x, y, tol, excused=None):
@@ -73,8 +93,7 @@ def agrees(x, y, tol, excused=None):
     x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
     if x.shape != y.shape:
         return False
-    scale = max(1.0, np.abs(y[np.isfinite(y)]).max(initial=0.0))
-    ok = np.abs(x - y) <= tol.atol * scale + tol.rtol * np.abs(y)
+    ok = np.abs(x - y) <= tol.allowed(y)
     if excused is not None:
         ok |= np.asarray(excused, bool)
     return bool(np.all(ok))

@@ -34,6 +34,7 @@ class Result:
     n_total: int = 0
     n_excused: int = 0                          # elements finite differences could not judge (kinks)
     mode: str = "elementwise"                   # or "directional": arrays are projections <g, v_k>
+    judged: bool = True                         # False: the oracle could not judge any element
     verdict: str = ""
     explanation: str = ""
     note: str = ""
@@ -48,13 +49,20 @@ class Result:
         return self.arrays.get(self.oracle)
 
     @property
+    def outcome(self):
+        """PASS, FAIL, or NOT JUDGED (the oracle could judge nothing: neither a pass nor a failure)."""
+        if not self.judged:
+            return "NOT JUDGED"
+        return "PASS" if self.passed else "FAIL"
+
+    @property
     def margin(self):
         return 1.0 - self.ratio
 
     def message(self):
         """A multi-line explanation: what, where, by how much, why, and how to reproduce."""
         lines = [f"{self.layer} [{self.prop}] {self.tensor} vs {self.oracle.upper()}: "
-                 f"{'PASS' if self.passed else 'FAIL'}"]
+                 f"{self.outcome}"]
         if self.config:
             lines.append(f"  config: {self.config}  dtype: {self.dtype}")
         if self.note:

@@ -18,6 +18,23 @@ class Tolerance:
     def override(self, **kw):
         return replace(self, **kw)
 
+    def allowed(self, expected, scale=None):
+        """The error each element of ``expected`` may have: atol * scale + rtol * |expected|.
+
+        ``scale`` defaults to :func:`scale_of` ``(expected)``. This is the one
+        tolerance rule: every comparison, verdict and report page uses it.
+        """
+        b = np.asarray(expected, np.float64)
+        finite = np.isfinite(b)
+        scale = scale_of(b) if scale is None else scale
+        return self.atol * scale + self.rtol * np.abs(np.where(finite, b, 0.0))
+
+
+def scale_of(expected):
+    """max(1, max |expected|) over the finite elements: absolute tolerance follows magnitude, not size."""
+    b = np.asarray(expected, np.float64)
+    return float(max(1.0, np.abs(b[np.isfinite(b)]).max(initial=0.0)))
+
 
 # Oracles: "tf" is the GradientTape VJP of the TF twin (run in float64);
 # "fd" is Richardson-extrapolated central differences in float64;

@@ -13,7 +13,9 @@ import numpy as np
 from hypothesis import strategies as st
 
 from properties import strategies as S
-from properties.values import make_dout, make_values
+from properties.catalog import get
+from properties.registry import module_of
+from properties.values import make_dout, make_values, stream_rng
 
 
 @dataclass(frozen=True)
@@ -29,12 +31,11 @@ class Case:
 
     @property
     def entry(self):
-        from properties.registry import get
         return get(self.layer)
 
     def rng(self, stream):
         """An independent generator per purpose ("params", "inputs", "dout", ...)."""
-        return np.random.default_rng([self.seed, sum(map(ord, stream))])
+        return stream_rng(self.seed, stream)
 
     def build(self, dtype=None):
         """A fresh layer with params from the seed, in ``dtype`` (default: the case's)."""
@@ -65,7 +66,6 @@ class Case:
 
     def replay_line(self, prop):
         """The one-line command that re-runs ``prop`` on exactly this case."""
-        from properties.registry import module_of
         module = module_of(self.layer)
         return (f"./harness replay {'--import ' + module + ' ' if module else ''}"
                 f"{shlex.quote(prop)} "

@@ -26,7 +26,6 @@ import copy
 import importlib
 import json
 import shlex
-import zlib
 from typing import NamedTuple
 
 import numpy as np
@@ -40,7 +39,7 @@ from oracle.network_twin import (NOISE_FACTOR, localise, network_vjp, noise_tole
 from oracle.result import Result
 from oracle.tolerance import Tolerance, tolerance_for
 from properties import strategies as S
-from properties.values import make_dout
+from properties.values import make_dout, stream_rng
 
 CLASSES = {"sequential": L.Sequential, "dense": L.Dense, "batchnorm": L.BatchNorm,
            "layernorm": L.LayerNorm, "dropout": L.Dropout, "relu": L.ReLU,
@@ -90,13 +89,8 @@ def network_specs(draw, *, max_depth=4, max_width=6, max_batch=4, dtypes=None, l
     return spec
 
 
-def _stream(seed, stream):
-    """An independent generator per purpose ("params", "data", "dout", ...) from one seed."""
-    return np.random.default_rng([seed, zlib.crc32(stream.encode())])
-
-
 def _rng(spec, stream):
-    return _stream(spec["seed"], stream)
+    return stream_rng(spec["seed"], stream)
 
 
 def _class(spec, kind):
@@ -170,7 +164,7 @@ class _Check(NamedTuple):
     config: dict
 
     def rng(self, stream):
-        return _stream(self.seed, stream)
+        return stream_rng(self.seed, stream)
 
     def result(self, prop, tensor, passed, **kw):
         return Result(layer=self.label, prop=prop, tensor=tensor, oracle="law", passed=passed,
@@ -343,6 +337,6 @@ def _live_params(chk, net, x, t):
 def hunt_network(specs=None, *, max_examples=20, shrink=False):
     """The first (shrunk, if ``shrink``) spec drawn from ``specs`` whose check fails, as
     ``Found(spec, failures)``, or None."""
-    from properties.hunt import first_failure
+    from properties.search import first_failure
     specs = network_specs() if specs is None else specs
     return first_failure(specs, check_network, max_examples=max_examples, shrink=shrink)

@@ -1,21 +1,32 @@
 """The one place a layer is registered for checking.
 
-An :class:`Entry` says how to build the layer from a drawn configuration, the
-shape of each input, its TF twin, and anything special (targets for a loss,
-tolerance overrides, how the batch is coupled). The battery then runs every
-property for it with no further test code.
+An :class:`Entry` says how to make the layer from a drawn configuration, how
+to draw that configuration, and anything special (the shape of each input when
+it is not one per-sample tensor, targets for a loss, tolerance overrides, how
+the batch is coupled). Its params are randomised by the case from its own
+random stream, so an entry never needs a builder to undo zero initialisation.
+The battery then runs every property for it with no further test code.
+Entries live in ``properties/catalog/`` (every module there is loaded) or are
+registered at run time (a user's own layers, planted bugs).
 """
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
+import numpy as np
 from hypothesis import strategies as st
 
 from properties.values import KINDS
 
 REGISTRY = {}
-# Deliberately broken layers (tests/planted): found by name, never part of entries().
+# Deliberately broken layers (tests/planted) and other layers checked on request: found by
+# name, never part of the project's own entries().
 PLANTED = {}
 PLANTED_MODULES = {}
+
+
+def per_sample(config, n):
+    """One input of shape (N, *config["shape"]): the default ``input_shapes``."""
+    return [(n, *config["shape"])]
 
 
 @dataclass(frozen=True)
@@ -23,46 +34,84 @@ class Entry:
     """One registered layer.
 
     name: unique label (used in test ids, reports and reproduction lines).
-    build: (config, rng, dtype) -> layer, with params drawn from ``rng``.
-    input_shapes: (config, batch) -> one shape per input.
+    make: (config, rng, dtype) -> layer. Its params are then replaced by values
+        drawn from the case's "params" stream (standard normal; ``param_values``
+        overrides), in the case's dtype.
     configs: Hypothesis strategy of plain-dict configurations.
+    input_shapes: (config, batch) -> one shape per input; default ``per_sample``.
     twin: TF twin; None looks it up by the layer's class (oracle.twins.twin_for).
     targets: for a loss, (config, batch, rng, dtype) -> tuple of target arrays.
     batch_rule: "sum" (no coupling: batch grads = sum of per-sample grads),
         "mean" (a loss averaging over the batch), or a sentence saying why the
         samples are coupled (the additivity property then reports that reason).
+    batch_axes: per input, True if it carries the batch axis; None infers it
+        from ``input_shapes`` (the axes that follow the batch size).
     tolerances: overrides, e.g. {"tf": {"rtol": 1e-6}} or {("float32", "fd"): {...}}.
     tf_kinds / fd_kinds: value kinds drawn for the TF and the FD properties.
     training_modes: the ``training`` values drawn (layers without one: (True,)).
+    param_values: (name, shape, rng) -> values for a param, when standard
+        normal values are wrong for it; state: (layer, rng) -> None, to draw
+        non-param state (running statistics) as after some training.
+    source: where the entry came from, for messages ("" for the project's own).
     """
 
     name: str
-    build: Callable
-    input_shapes: Callable
+    make: Callable
     configs: st.SearchStrategy = field(default_factory=lambda: st.just({}))
+    input_shapes: Callable = per_sample
     twin: Optional[Callable] = None
     targets: Optional[Callable] = None
     batch_rule: str = "sum"
+    batch_axes: Optional[tuple] = None
     tolerances: dict = field(default_factory=dict)
     tf_kinds: tuple = KINDS
     fd_kinds: tuple = ("fd_safe", "normal")
     training_modes: tuple = (True,)
     max_batch: int = 4
+    param_values: Optional[Callable] = None
+    state: Optional[Callable] = None
+    source: str = ""
 
     @property
     def is_loss(self):
         return self.targets is not None
 
+    def build(self, config, rng, dtype):
+        """The layer for ``config``, with every param drawn from ``rng`` in ``dtype``."""
+        layer = self.make(config, rng, dtype)
+        for k in list(layer.params):
+            shape = np.shape(layer.params[k])
+            values = (self.param_values(k, shape, rng) if self.param_values
+                      else rng.standard_normal(shape))
+            layer.params[k] = np.asarray(values, dtype=dtype)
+        if self.state:
+            self.state(layer, rng)
+        return layer
+
+    def batched_inputs(self, config, batch):
+        """Per input: does it carry the batch axis (axis 0)?"""
+        if self.batch_axes is not None:
+            return tuple(self.batch_axes)
+        here, there = self.input_shapes(config, batch), self.input_shapes(config, batch + 1)
+        return tuple(len(a) > 0 and tuple(a)[0] != tuple(b)[0] for a, b in zip(here, there))
+
 
 def register(entry, *, planted=""):
-    """Add ``entry`` to the registry; a second entry with one name is an error.
+    """Add ``entry`` to the registry and return it.
 
-    planted: for a deliberately broken layer, the name of the module registering
-    it (pass ``__name__``); it goes to PLANTED, and replay lines import that module.
+    Registering again under a name already taken replaces the entry when it
+    comes from the same place (a re-run notebook cell, a re-imported module);
+    a different layer under a taken name is an error.
+
+    planted: for a layer checked on request (a deliberately broken layer, a
+    user's layer), the module that registers it (pass ``__name__``); it goes
+    to PLANTED, and replay lines import that module.
     """
     table = PLANTED if planted else REGISTRY
-    if entry.name in REGISTRY or entry.name in PLANTED:
-        raise ValueError(f"a layer named {entry.name!r} is already registered")
+    old = REGISTRY.get(entry.name) or PLANTED.get(entry.name)
+    if old is not None and _origin(old) != _origin(entry):
+        raise ValueError(f"a layer named {entry.name!r} is already registered "
+                         f"(from {_origin(old)}); choose another name")
     if entry.batch_rule not in ("sum", "mean") and len(entry.batch_rule) < 10:
         raise ValueError(f"{entry.name}: batch_rule must be 'sum', 'mean' or a sentence saying "
                          f"why the batch is coupled, got {entry.batch_rule!r}")
@@ -72,20 +121,9 @@ def register(entry, *, planted=""):
     return entry
 
 
-def entries():
-    """Every registered entry, catalogues imported on first use, in registration order."""
-    from properties import catalog  # noqa: F401  (registers the project's layers)
-    return list(REGISTRY.values())
-
-
-def get(name):
-    """The entry called ``name``, registered or planted."""
-    entries()
-    if name in PLANTED:
-        return PLANTED[name]
-    if name not in REGISTRY:
-        raise KeyError(f"no registered layer {name!r}; known: {sorted(REGISTRY)}")
-    return REGISTRY[name]
+def _origin(entry):
+    make = getattr(entry.make, "__module__", None) or "?"
+    return entry.source or f"{make}"
 
 
 def module_of(name):

@@ -11,7 +11,7 @@ import json
 import sys
 
 from properties.cases import Case
-from properties.property import all_properties
+from properties.battery import all_properties
 
 
 def replay(prop_name, case_json):
@@ -35,7 +35,7 @@ def main(argv=None):
         from properties.networks import check_network
         results = check_network(json.loads(argv[1]))
     elif argv[0] == "optimizer":
-        from properties.optimizer_strategies import OptimizerCase, trajectory_results
+        from properties.optimizer_checks import OptimizerCase, trajectory_results
         results = trajectory_results(OptimizerCase.from_plain(json.loads(argv[1])))
     else:
         results = replay(*argv)

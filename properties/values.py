@@ -9,9 +9,20 @@ Kinds:
   feature_map  like a ReLU's output: over half exact zeros, the rest on a 0.5 grid, constant
            over 2x2 patches of the image axes (pairs along D for (N, D)): ties in every window.
 """
+import zlib
+
 import numpy as np
 
 KINDS = ("normal", "large", "ties", "fd_safe", "feature_map")
+
+
+def stream_rng(seed, stream):
+    """An independent generator per purpose ("params", "inputs", "dout", ...) from one seed.
+
+    The one rule for deriving random streams: every case, network and
+    optimizer check draws its numbers through it.
+    """
+    return np.random.default_rng([seed, zlib.crc32(stream.encode())])
 
 
 def make_values(kind, shape, dtype, rng):

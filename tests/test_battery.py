@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given, target
 
 from properties.cases import cases
-from properties.property import all_properties
-from properties.registry import entries
+from properties.battery import all_properties
+from properties.catalog import entries
 
 PROPERTIES = all_properties()
 ENTRIES = entries()

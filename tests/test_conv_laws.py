@@ -1,7 +1,7 @@
 """Conv and pooling beyond the battery: their own laws, TF's 'SAME', dilation, strategies, errors.
 
-The pooling laws are plain functions ``case -> [Result]`` (``pool_gradient_mass``,
-``one_winner_per_window``); ``find_law_failure`` searches for the smallest case
+The pooling laws live in ``properties/pool_laws.py`` (``pool_gradient_mass``,
+``one_winner_per_window``: ``case -> [Result]``); ``find_law_failure`` searches for the smallest case
 breaking one, as ``properties.hunt.hunt`` does for the battery's properties.
 """
 import numpy as np
@@ -10,73 +10,19 @@ from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
 import layers as L
-from oracle.compare import compare
 from oracle.tape import tape_vjp
 from oracle.twins import twin_for
-from properties import running as R
 from properties.cases import Case, cases
 from properties.catalog.conv import TIE_KINDS
 from properties.conv_strategies import conv_geometries, pool_geometries
-from properties.hunt import first_failure
-from properties.laws import EXACT
-from properties.property import all_properties
-from properties.registry import get
+from properties.search import first_failure
+from properties.pool_laws import one_winner_per_window, pool_gradient_mass
+from properties.battery import all_properties
+from properties.catalog import get
 
 POOLS = ["MaxPool2D", "MaxPool2D.overlapping", "AvgPool2D", "AvgPool2D.overlapping",
          "GlobalAvgPool2D"]
 MAX_POOLS = ["MaxPool2D", "MaxPool2D.overlapping"]
-
-
-def _run(case):
-    layer = case.build()
-    _, dout, (dx,), _ = R.run_layer(case, layer, case.inputs(), ())
-    return layer, dout, dx
-
-
-def pool_gradient_mass(case):
-    """Pooling sends back exactly the upstream gradient: sum(dx) == sum(dout) per image, channel."""
-    layer, dout, dx = _run(case)
-    want = np.sum(np.asarray(dout, np.float64).reshape(*dout.shape[:2], -1), axis=-1)
-    got = np.sum(np.asarray(dx, np.float64), axis=(2, 3))
-    r = compare(got, want, layer=case.layer, prop="pool_gradient_mass", tensor="sum(dx) per (n, c)",
-                oracle="law", dtype=case.dtype, config=case.describe(),
-                overrides=case.entry.tolerances)
-    if not r.passed:
-        r.note = ("the gradient mass dx sends back differs from the mass of dout: some window's "
-                  "dout was lost, duplicated or scaled")
-    return [r]
-
-
-def one_winner_per_window(case):
-    """Max-pool sends each window's gradient to one cell, inside the window.
-
-    Windows may overlap, so one window's share is read off ``backward`` of a
-    one-hot dout at that window (backward is linear in dout: ``linear_in_dout``).
-    """
-    layer = case.build()
-    out = R.run_forward(case.layer, layer, case.inputs())
-    (ph, pw), (sh, sw) = layer.pool_size, layer.stride
-    receivers = np.zeros(out.shape, np.int64)     # cells getting one window's gradient
-    outside = np.zeros(out.shape, np.int64)       # ... of which outside that window
-    for idx in np.ndindex(*out.shape):
-        probe = np.zeros_like(out)
-        probe[idx] = 1
-        (dx,), _ = R.run_backward(case.layer, layer, probe)
-        n, c, i, j = idx[0], idx[1], idx[2] * sh, idx[3] * sw
-        receivers[idx] = np.count_nonzero(dx)
-        outside[idx] = receivers[idx] - np.count_nonzero(dx[n, c, i:i + ph, j:j + pw])
-    results = []
-    for tensor, counts, want, note in [
-            ("cells receiving one window's dout", receivers, np.minimum(receivers, 1),
-             "some windows send gradient to several cells: a tied maximum must pass dout to one "
-             "cell only (TF: the first maximum in row-major window order)"),
-            ("cells outside the window receiving its dout", outside, np.zeros_like(outside),
-             "some windows send gradient to cells outside the window")]:
-        r = compare(counts, want, layer=case.layer, prop="one_winner_per_window", tensor=tensor,
-                    oracle="law", dtype=case.dtype, config=case.describe(), tol=EXACT)
-        r.note = "" if r.passed else note
-        results.append(r)
-    return results
 
 
 def find_law_failure(entry_name, law, *, kinds=None, max_examples=30):

@@ -1,11 +1,11 @@
 """Bad input and broken layers get clear errors naming the layer, the tensor and what was wrong."""
 import numpy as np
 import pytest
-from hypothesis import strategies as st
 
 import layers as L
-from properties.catalog.core import SHAPES, per_sample
-from properties.hunt import hunt
+from properties.catalog.core import SHAPES
+from properties.registry import per_sample
+from properties.search import hunt
 from properties.registry import Entry, register
 from properties.strategies import batch_sizes
 
@@ -61,11 +61,11 @@ def _dense(config, rng, dtype):
 
 
 for entry in [
-    Entry("broken.ReturnsNone", lambda c, r, d: ReturnsNone(), per_sample, SHAPES),
-    Entry("broken.ForgetsGrad", _dense, per_sample, SHAPES),
+    Entry("broken.ReturnsNone", lambda c, r, d: ReturnsNone(), SHAPES),
+    Entry("broken.ForgetsGrad", _dense, SHAPES),
     Entry("broken.OneGradForTwoInputs", lambda c, r, d: OneGradForTwoInputs(),
-          lambda c, n: per_sample(c, n) * 2, SHAPES),
-    Entry("broken.NaNGrad", lambda c, r, d: NaNGrad(), per_sample, SHAPES),
+          SHAPES, input_shapes=lambda c, n: per_sample(c, n) * 2),
+    Entry("broken.NaNGrad", lambda c, r, d: NaNGrad(), SHAPES),
 ]:
     register(entry, planted=__name__)
 
@@ -89,11 +89,23 @@ def test_nan_gradient_is_reported_as_such():
     assert "NaN or Inf" in res.note and res.n_mismatched == res.n_total
 
 
+def test_registering_again_from_the_same_place_replaces_the_entry():
+    """A re-run notebook cell or a re-imported module registers its layer again: no error."""
+    from properties.catalog import get
+    first = get("broken.NaNGrad")
+    again = register(Entry("broken.NaNGrad", lambda c, r, d: NaNGrad(), SHAPES), planted=__name__)
+    try:
+        assert get("broken.NaNGrad") is again and again is not first
+    finally:
+        register(first, planted=__name__)
+
+
 def test_registry_and_strategies_validate_their_arguments():
     with pytest.raises(ValueError, match="a layer named 'broken.NaNGrad' is already registered"):
-        register(Entry("broken.NaNGrad", lambda c, r, d: NaNGrad(), per_sample, SHAPES), planted=__name__)
+        register(Entry("broken.NaNGrad", lambda c, r, d: NaNGrad(), SHAPES, source="another file"),
+                 planted=__name__)
     with pytest.raises(ValueError, match="batch_rule must be 'sum', 'mean' or a sentence"):
-        register(Entry("broken.X", lambda c, r, d: NaNGrad(), per_sample, SHAPES, batch_rule="no"))
+        register(Entry("broken.X", lambda c, r, d: NaNGrad(), SHAPES, batch_rule="no"))
     with pytest.raises(ValueError, match="batch_sizes: need 1 <= min_size <= max_size, got 0, 4"):
         batch_sizes(min_size=0)
 

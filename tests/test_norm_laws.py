@@ -13,9 +13,10 @@ import layers as L
 from oracle.tape import tape_forward
 from oracle.tolerance import tolerance_for
 from oracle.twins import twin_for
-from properties import running as R
+from properties.contract import run_forward
+from properties.trial import Trial
 from properties.cases import Case, cases
-from properties.registry import entries
+from properties.catalog import entries
 from properties.strategies import batch_sizes, dtypes, trailing_shapes
 
 
@@ -136,7 +137,7 @@ def test_finite_differences_and_the_twin_use_the_mask_the_layer_drew(dtype):
     x = case.inputs()[0]
     out = layer.forward(x)
     assert 0 < layer.mask.sum() < layer.mask.size, "a mask that keeps all or nothing proves nothing"
-    fn = R.float64_function(case, ["x"])
+    fn = Trial(case, "grads_fd").setup().float64_function()
     x64 = {"x": x.astype(np.float64)}
     first, second = fn(x64), fn({"x": x64["x"] + 1e-3})
     np.testing.assert_array_equal(first == 0, ~layer.mask)           # no fresh mask per evaluation
@@ -160,7 +161,7 @@ def test_every_layer_whose_output_depends_on_training_draws_both_modes(entry):
         for mode in (True, False):
             layer = case.build()
             layer.training = mode
-            outs.append(np.asarray(R.run_forward(case.layer, layer, inputs, targets)))
+            outs.append(np.asarray(run_forward(case.layer, layer, inputs, targets)))
         if not np.array_equal(*outs):
             differs.append(case)
 

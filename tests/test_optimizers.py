@@ -16,7 +16,7 @@ from layers import schedules as S
 from layers.checkpoint import load_checkpoint, save_checkpoint
 from layers.training import accuracy, epoch_batches, train
 from oracle.keras_optimizers import NoKerasTwin, keras_schedule, keras_twin, run_keras
-from properties.optimizer_strategies import (KINDS, SCHEDULES, TRAJECTORY_TOLERANCE, OptimizerCase,
+from properties.optimizer_checks import (KINDS, SCHEDULES, TRAJECTORY_TOLERANCE, OptimizerCase,
                                              optimizer_cases, run_ours, schedules, trajectory_results)
 
 

@@ -2,8 +2,9 @@
 import pytest
 
 import tests.planted.conv  # noqa: F401  (registers the planted entries)
-from properties.hunt import hunt
-from tests.test_conv_laws import find_law_failure, one_winner_per_window, pool_gradient_mass
+from properties.search import hunt
+from properties.pool_laws import one_winner_per_window, pool_gradient_mass
+from tests.test_conv_laws import find_law_failure
 
 # (planted entry, battery property expected to catch it, verdict expected on every failure or None)
 CAUGHT = [

@@ -2,8 +2,8 @@
 import pytest
 
 import tests.planted.core  # noqa: F401  (registers the planted entries)
-from properties.hunt import hunt
-from properties.property import all_properties
+from properties.search import hunt
+from properties.battery import all_properties
 
 # (planted entry, property expected to catch it, verdict expected on the failure or None)
 CAUGHT = [
@@ -71,7 +71,7 @@ def test_ci_profile_draws_the_same_cases_twice():
     from hypothesis import given, settings
 
     from properties.cases import cases
-    from properties.registry import get
+    from properties.catalog import get
 
     def drawn():
         seen = []

@@ -9,7 +9,7 @@ import json
 import pytest
 
 import tests.planted.norm  # noqa: F401  (registers the planted entries)
-from properties.hunt import hunt
+from properties.search import hunt
 from properties.networks import check_network, hunt_network, network_specs
 from properties.replay import main as replay_main
 

@@ -14,8 +14,8 @@ import pytest
 import tests.planted.core as core
 import tests.planted.optim as P
 from oracle import reference_run as R
-from properties.hunt import first_failure, hunt
-from properties.optimizer_strategies import optimizer_cases, trajectory_results
+from properties.search import first_failure, hunt
+from properties.optimizer_checks import optimizer_cases, trajectory_results
 from tests.test_optimizers import resumed_equals_uninterrupted
 
 

@@ -43,10 +43,12 @@ from hypothesis import strategies as st
 
 import layers as L
 import tests.planted.core  # noqa: F401  (registers the planted entries)
-from properties.catalog.core import per_sample, stateless
-from properties.hunt import hunt
-from properties.property import all_properties
-from properties.registry import Entry, get, register
+from properties.catalog.core import stateless
+from properties.registry import per_sample
+from properties.search import hunt
+from properties.battery import all_properties
+from properties.catalog import get
+from properties.registry import Entry, register
 from tests.planted.core import SigmoidWrongDerivative
 from tests.test_battery import run_property
 
@@ -63,9 +65,9 @@ class SigmoidNonFiniteGrad(L.Sigmoid):
         return dx
 
 
-register(Entry("inner.Rank4Sigmoid", stateless(SigmoidWrongDerivative), per_sample,
+register(Entry("inner.Rank4Sigmoid", stateless(SigmoidWrongDerivative),
                st.just({"shape": (2, 2, 3)})), planted=__name__)
-register(Entry(XSS, stateless(SigmoidNonFiniteGrad), per_sample,
+register(Entry(XSS, stateless(SigmoidNonFiniteGrad),
                st.just({"shape": (2, 3)})), planted=__name__)
 
 
@@ -202,7 +204,7 @@ LAW_TESTS = '''
 import json, os, hashlib
 import pytest
 import tests.planted.core  # noqa: F401
-from properties.hunt import hunt
+from properties.search import hunt
 
 CASES = [("planted.ReLUMutatesDout", "no_mutation"), ("planted.SoftmaxCEIgnoresDout", "linear_in_dout"),
          ("planted.DenseBiasMean", "batch_additive"), ("planted.SoftmaxCEMissingMean", "batch_additive")]

@@ -5,8 +5,8 @@ from hypothesis import strategies as st
 
 from layers import AttributeLayer
 from oracle import twins
-from properties.catalog.core import SHAPES, per_sample
-from properties.hunt import hunt
+from properties.catalog.core import SHAPES
+from properties.search import hunt
 from properties.registry import Entry, register
 from properties.strategies import feature_sizes, trailing_shapes
 from tests.user_layers import seed_style
@@ -19,13 +19,13 @@ def affine(config, rng, dtype):
 
 
 ENTRIES = {
-    "user.Affine": Entry("user.Affine", affine, per_sample,
+    "user.Affine": Entry("user.Affine", affine,
                          st.fixed_dictionaries({"shape": trailing_shapes(max_side=4),
                                                 "out": feature_sizes()}), twin=twins.dense),
     "user.Relu": Entry("user.Relu", lambda c, rng, dtype: AttributeLayer(seed_style.Relu()),
-                       per_sample, SHAPES, twin=twins.relu),
+                       SHAPES, twin=twins.relu),
     "user.Sigmoid": Entry("user.Sigmoid", lambda c, rng, dtype: AttributeLayer(seed_style.Sigmoid()),
-                          per_sample, SHAPES, twin=twins.sigmoid, tf_kinds=("normal", "ties", "fd_safe")),
+                          SHAPES, twin=twins.sigmoid, tf_kinds=("normal", "ties", "fd_safe")),
 }
 for _entry in ENTRIES.values():
     register(_entry, planted=__name__)

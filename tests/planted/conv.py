@@ -126,12 +126,12 @@ def _as(cls):
 
 def _conv(name, cls, configs=None):
     configs = conv_geometries() if configs is None else configs
-    return Entry(f"planted.{name}", _as(cls), image_shapes, configs, tf_kinds=TIE_KINDS,
+    return Entry(f"planted.{name}", _as(cls), configs, input_shapes=image_shapes, tf_kinds=TIE_KINDS,
                  max_batch=MAX_BATCH)
 
 
 def _pool(cls):
-    return Entry(f"planted.{cls.__name__}", pool(cls), image_shapes, pool_geometries(),
+    return Entry(f"planted.{cls.__name__}", pool(cls), pool_geometries(), input_shapes=image_shapes,
                  tf_kinds=TIE_KINDS, max_batch=MAX_BATCH)
 
 
@@ -148,6 +148,6 @@ for entry in [
 ]:
     register(entry, planted=__name__)
 
-CONTROL = register(Entry("control.Conv2DFlippedKernelDx", _as(Conv2DFlippedKernelDx), image_shapes,
-                         conv_geometries(dilations=(1, 2)), tf_kinds=TIE_KINDS,
+CONTROL = register(Entry("control.Conv2DFlippedKernelDx", _as(Conv2DFlippedKernelDx),
+                         conv_geometries(dilations=(1, 2)), input_shapes=image_shapes, tf_kinds=TIE_KINDS,
                          max_batch=MAX_BATCH), planted=__name__)

@@ -3,7 +3,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 import layers as L
-from properties.catalog.core import SHAPES, class_labels, dense, per_sample, stateless
+from properties.catalog.core import SHAPES, class_labels, dense, stateless
 from properties.registry import Entry, register
 
 
@@ -91,16 +91,16 @@ def mse_targets(config, n, rng, dtype):
 
 
 for entry in [
-    Entry("planted.DenseTransposedDW", _as(DenseTransposedDW, dense), per_sample, SQUARE),
-    Entry("planted.DenseBiasMean", _as(DenseBiasMean, dense), per_sample, SQUARE),
-    Entry("planted.ReLUGradAtZeroIsOne", stateless(ReLUGradAtZeroIsOne), per_sample, SHAPES),
-    Entry("planted.ReLUMutatesDout", stateless(ReLUMutatesDout), per_sample, SHAPES),
-    Entry("planted.SigmoidWrongDerivative", stateless(SigmoidWrongDerivative), per_sample, SHAPES),
-    Entry("planted.SoftmaxCEIgnoresDout", stateless(SoftmaxCEIgnoresDout), ce_shape, CE,
+    Entry("planted.DenseTransposedDW", _as(DenseTransposedDW, dense), SQUARE),
+    Entry("planted.DenseBiasMean", _as(DenseBiasMean, dense), SQUARE),
+    Entry("planted.ReLUGradAtZeroIsOne", stateless(ReLUGradAtZeroIsOne), SHAPES),
+    Entry("planted.ReLUMutatesDout", stateless(ReLUMutatesDout), SHAPES),
+    Entry("planted.SigmoidWrongDerivative", stateless(SigmoidWrongDerivative), SHAPES),
+    Entry("planted.SoftmaxCEIgnoresDout", stateless(SoftmaxCEIgnoresDout), CE, input_shapes=ce_shape,
           targets=class_labels, batch_rule="mean"),
-    Entry("planted.SoftmaxCEMissingMean", stateless(SoftmaxCEMissingMean), ce_shape, CE,
+    Entry("planted.SoftmaxCEMissingMean", stateless(SoftmaxCEMissingMean), CE, input_shapes=ce_shape,
           targets=class_labels, batch_rule="mean"),
-    Entry("planted.MSEMissingMean", stateless(MSEMissingMean), per_sample, SHAPES,
+    Entry("planted.MSEMissingMean", stateless(MSEMissingMean), SHAPES,
           targets=mse_targets, batch_rule="mean"),
 ]:
     register(entry, planted=__name__)

@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 import layers as L
 from layers.norm import _normalise
-from properties.catalog.core import SHAPES, per_sample
-from properties.catalog.norm import BATCH_MASK, BATCH_STATISTICS, batch_norm
+from properties.catalog.core import SHAPES
+from properties.catalog.norm import BATCH_MASK, BATCH_STATISTICS, batch_norm, trained_statistics
 from tests.planted.core import _as
 from properties.registry import Entry, register
 
@@ -107,12 +107,14 @@ def dropout(config, rng, dtype):
 
 for entry in [
     Entry("planted.BatchNormConstantStats", _as(BatchNormConstantStats, batch_norm),
-          lambda c, n: [(n, c["channels"])], BN, batch_rule=BATCH_STATISTICS, training_modes=(True, False)),
+          BN, input_shapes=lambda c, n: [(n, c["channels"])], state=trained_statistics,
+          batch_rule=BATCH_STATISTICS, training_modes=(True, False)),
     Entry("planted.BatchNormWrongAxis", _as(BatchNormWrongAxis, batch_norm),
-          lambda c, n: [(n, c["channels"])], BN, batch_rule=BATCH_STATISTICS, training_modes=(True, False)),
-    Entry("planted.DropoutMissingScale", _as(DropoutMissingScale, dropout), per_sample, DROPOUT,
+          BN, input_shapes=lambda c, n: [(n, c["channels"])], state=trained_statistics,
+          batch_rule=BATCH_STATISTICS, training_modes=(True, False)),
+    Entry("planted.DropoutMissingScale", _as(DropoutMissingScale, dropout), DROPOUT,
           batch_rule=BATCH_MASK, training_modes=(True, False)),
-    Entry("planted.DropoutActiveInEval", _as(DropoutActiveInEval, dropout), per_sample, DROPOUT,
+    Entry("planted.DropoutActiveInEval", _as(DropoutActiveInEval, dropout), DROPOUT,
           batch_rule=BATCH_MASK, training_modes=(True, False)),
 ]:
     register(entry, planted=__name__)

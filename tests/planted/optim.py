@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 import layers as L
 from layers import optimizers as O
-from properties.catalog.core import per_sample
 from properties.registry import Entry, register
 from properties.strategies import feature_sizes, trailing_shapes
 
@@ -90,6 +89,6 @@ def _timid_dense(config, rng, dtype):
     return layer
 
 
-register(Entry("planted.DenseTimidInit", _timid_dense, per_sample,
+register(Entry("planted.DenseTimidInit", _timid_dense,
                st.fixed_dictionaries({"shape": trailing_shapes(max_side=4), "out": feature_sizes()})),
          planted=__name__)

@@ -11,8 +11,8 @@ from typing import Any, NamedTuple
 from hypothesis import HealthCheck, Phase, given, settings
 
 from properties.cases import cases
-from properties.property import all_properties
-from properties.registry import get
+from properties.battery import all_properties
+from properties.catalog import get
 
 
 class Found(NamedTuple):

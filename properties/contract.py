@@ -1,0 +1,117 @@
+"""The contract a layer must keep, and what happens when it does not.
+
+``run_forward`` and ``run_backward`` call the layer under the protocol and turn
+every way it can go wrong into a :class:`LayerContractError` that names the
+layer, the tensor or phase, and (for an exception) the user's file and line:
+backward returning None, the wrong number of gradients, a missing ``grads``
+entry, a non-array where an array belongs, or any exception the layer raises.
+NumPy floating-point events (overflow, invalid values) inside the layer are
+recorded, not raised: a correct, stable layer may compute both branches of a
+``where``; whether the value is right is for the oracles to say.
+"""
+import os
+import traceback
+
+import numpy as np
+
+
+class LayerContractError(Exception):
+    """The layer broke the protocol or raised (not a numeric mismatch): the message says how.
+
+    ``verdict`` is "contract" (a protocol violation) or "layer raised" (an
+    exception from the layer's own code); ``where`` is "file:line" in the
+    layer's code for an exception, else "".
+    """
+
+    def __init__(self, layer, tensor, message, *, verdict="contract", where=""):
+        super().__init__(f"{layer}: {tensor}: {message}" + (f" (at {where})" if where else ""))
+        self.layer, self.tensor, self.verdict, self.where = layer, tensor, verdict, where
+
+
+HARNESS_DIRS = tuple(os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep + d + os.sep
+                     for d in ("properties", "oracle", "reports"))
+
+
+def user_frame(exc):
+    """'file:line' of the innermost frame of ``exc`` in the layer's code (not NumPy, not the harness)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    np_dir = os.path.dirname(np.__file__)
+    for fr in reversed(frames):
+        path = os.path.abspath(fr.filename)
+        if path.startswith(np_dir) or path.startswith(HARNESS_DIRS) or "site-packages" in path:
+            continue
+        return f"{fr.filename}:{fr.lineno}"
+    return ""
+
+
+def input_names(layer):
+    return tuple(getattr(layer, "input_names", ("x",)))
+
+
+def grad_names(layer):
+    """Names of the gradients a backward yields: 'dx' (and 'dy', ...) then 'dW', 'db', ..."""
+    return [f"d{n}" for n in input_names(layer)] + [f"d{k}" for k in layer.params]
+
+
+class FloatEvents:
+    """Collects NumPy floating-point events ("overflow in exp", ...) raised while the layer runs."""
+
+    def __init__(self):
+        self.seen = []
+
+    def __call__(self, kind, flag):
+        if kind not in self.seen:
+            self.seen.append(kind)
+
+    def note(self):
+        return f"NumPy reported {', '.join(self.seen)} inside the layer" if self.seen else ""
+
+
+def call(name, phase, fn, *args, events=None):
+    """``fn(*args)`` with any exception turned into a LayerContractError naming ``phase``."""
+    old = np.seterrcall(events) if events is not None else None
+    try:
+        with np.errstate(all="call" if events is not None else None):
+            return fn(*args)
+    except LayerContractError:
+        raise
+    except Exception as exc:   # any exception from the layer's own code is a finding, never a crash
+        raise LayerContractError(name, phase, f"raised {type(exc).__name__}: {exc}",
+                                 verdict="layer raised", where=user_frame(exc)) from exc
+    finally:
+        if events is not None:
+            np.seterrcall(old)
+
+
+def run_forward(name, layer, inputs, targets=(), events=None):
+    out = call(name, "forward", layer.forward, *inputs, *targets, events=events)
+    if out is None:
+        raise LayerContractError(name, "out", "forward returned None; it must return the output")
+    return out
+
+
+def run_backward(name, layer, dout, events=None):
+    """Call backward and return (one gradient per input, a copy of grads)."""
+    got = call(name, "backward", layer.backward, dout, events=events)
+    names = input_names(layer)
+    if got is None:
+        raise LayerContractError(name, f"d{names[0]}", "backward returned None; it must return "
+                                 "the gradient with respect to its input")
+    got = tuple(got) if isinstance(got, (tuple, list)) else (got,)
+    if len(got) != len(names):
+        raise LayerContractError(name, "backward", f"returned {len(got)} gradient(s) for "
+                                 f"{len(names)} input(s) {names}")
+    for n, g in zip(names, got):
+        if not isinstance(g, np.ndarray):
+            raise LayerContractError(name, f"d{n}", f"backward returned {type(g).__name__}, "
+                                     "not a NumPy array")
+    grads = {}
+    for k in layer.params:
+        try:
+            g = layer.grads[k]
+        except KeyError:
+            g = None
+        if g is None:
+            raise LayerContractError(name, f"d{k}", f"backward did not write grads[{k!r}]")
+        grads[k] = np.array(g, copy=True)
+    return tuple(np.array(g, copy=True) for g in got), grads

@@ -1,0 +1,105 @@
+"""The oracle properties: the layer against its TF twin and against finite differences.
+
+No property knows any particular layer: everything layer-specific comes from
+the registry entry (build, shapes, twin, targets, tolerances, batch rule).
+A failing comparison gets the three-way verdict (``oracle.compare.three_way``):
+which of the layer, TF and finite differences is the odd one out.
+"""
+from dataclasses import replace
+
+import numpy as np
+
+from oracle.compare import three_way
+from properties.declare import prop
+
+NOT_JUDGED = ("finite differences could not judge any element: every stencil crossed a kink")
+
+
+def _verdict(trial, fdg, got, tf_grad):
+    """(verdict, explanation) for a failing comparison, in the FD estimate's coordinates."""
+    ok = lambda g: g is not None and np.shape(g) == fdg.shape
+    return three_way(fdg.project(got) if ok(got) else None,
+                     fdg.project(tf_grad) if ok(tf_grad) else None, fdg.values,
+                     dtype=trial.case.dtype, overrides=trial.case.entry.tolerances,
+                     fd_excused=fdg.excused)
+
+
+@prop("forward_tf")
+def forward_vs_tf(trial):
+    """forward matches the TF twin's forward."""
+    out = trial.forward()
+    return [trial.compare("out", out, trial.tf_forward(), "tf", verdict="forward differs",
+                          explanation="the layer's forward output differs from the TF twin's.")]
+
+
+@prop("grads_tf")
+def grads_vs_tf(trial):
+    """dx and every param grad match the TF VJP for a random upstream gradient."""
+    out, dout, dins, grads = trial.run()
+    tape = trial.tf_vjp(dout)
+    if tape.unavailable:
+        return _vs_fd(trial, dout, dins, grads, note=f"TF oracle unavailable for this case "
+                      f"({tape.unavailable}); checked against finite differences only")
+    pairs = trial.grad_pairs(dins, grads)
+    wants = [*tape.dinputs, *tape.dparams.values()]
+    results = [trial.compare(name, got, want, "tf") for (name, got), want in zip(pairs, wants)]
+    if all(r.passed for r in results):
+        return results
+    fd = trial.fd(dout)
+    return [r if r.passed else
+            trial.compare(name, got, want, "tf", arrays=_fd_arrays(fd[name]),
+                          **_verdict_kw(trial, fd[name], got, want))
+            for r, (name, got), want in zip(results, pairs, wants)]
+
+
+def _verdict_kw(trial, fdg, got, tf_grad):
+    verdict, explanation = _verdict(trial, fdg, got, tf_grad)
+    return dict(verdict=verdict, explanation=explanation)
+
+
+def _fd_arrays(fdg):
+    return {"fd": fdg.values} if fdg.mode == "elementwise" else {}
+
+
+def _vs_fd(trial, dout, dins, grads, tape=None, note="", fd=None):
+    fd = fd or trial.fd(dout)
+    results = []
+    for name, got in trial.grad_pairs(dins, grads):
+        results.append(_one_vs_fd(trial, name, got, fd[name], tape, note))
+    return results
+
+
+def _one_vs_fd(trial, name, got, fdg, tape, note):
+    shaped = np.shape(got) == fdg.shape
+    kw = dict(excused=fdg.excused if shaped else None, mode=fdg.mode)
+    got_fd = fdg.project(got) if shaped else got
+    want_fd = fdg.values if shaped else np.zeros(fdg.shape)
+    probe = trial.compare(name, got_fd, want_fd, "fd", note=note, **kw)
+    if probe.passed and probe.n_total and probe.n_excused == probe.n_total:
+        return replace(probe, judged=False, note=" ".join(filter(None, [probe.note, NOT_JUDGED])))
+    if probe.passed:
+        return probe
+    tf_grad = _tape_grad(trial, tape, name) if tape is not None and not tape.unavailable else None
+    arrays = _fd_arrays(fdg)
+    if tf_grad is not None and fdg.mode == "elementwise":
+        arrays["tf"] = tf_grad
+    if fdg.mode == "directional":
+        arrays["layer_full"] = got
+    return trial.compare(name, got_fd, want_fd, "fd", note=note, arrays=arrays, **kw,
+                         **_verdict_kw(trial, fdg, got, tf_grad))
+
+
+def _tape_grad(trial, tape, name):
+    return dict(zip(trial.grad_names(), [*tape.dinputs, *tape.dparams.values()]))[name]
+
+
+@prop("grads_fd", oracle_kinds="fd")
+def grads_vs_fd(trial):
+    """dx and param grads match float64 finite differences of sum(forward(x) * dout)."""
+    out, dout, dins, grads = trial.run()
+    fd = trial.fd(dout)
+    results = _vs_fd(trial, dout, dins, grads, fd=fd)
+    if all(r.passed for r in results):
+        return results
+    tape = trial.tf_vjp(dout)      # a third party for the verdict, on the same estimates
+    return _vs_fd(trial, dout, dins, grads, tape, fd=fd) if not tape.unavailable else results

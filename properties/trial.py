@@ -1,0 +1,179 @@
+"""One trial of a case: the layer built, run under the contract, and the oracles asked about it.
+
+A :class:`Trial` holds what every property needs (the layer, its inputs,
+targets and initial params) and is the one factory of results: every result
+of a case is built whole by :meth:`Trial.compare` or :meth:`Trial.finding`,
+with the layer, property, dtype, configuration, tolerances and replay line
+filled in from the case.
+
+Randomness a layer draws from NumPy's *global* state (tutorial dropout) is
+made repeatable: the global state is seeded from the case before every
+forward, and the results say so. The oracles see their own copies of the
+upstream gradient and of the inputs, so a layer that overwrites them in place
+is reported once, by ``no_mutation``, and never blamed for maths it got right.
+"""
+import numpy as np
+
+from oracle.compare import compare
+from oracle.finite_diff import fd_vjp
+from oracle.result import Result
+from oracle.tape import tape_forward, tape_vjp
+from oracle.twins import twin_for
+from properties import contract as C
+
+GLOBAL_RNG_NOTE = ("the forward draws from NumPy's global random state; the harness seeded it "
+                   "before every forward so the check is repeatable")
+
+
+class Trial:
+    """The layer of ``case`` built fresh, with its inputs, targets and a copy of its params."""
+
+    def __init__(self, case, prop):
+        self.case, self.prop = case, prop
+        self.events = C.FloatEvents()
+        self.notes = []
+
+    def setup(self):
+        """Build the layer (its constructor is the layer's code too) and draw inputs and targets."""
+        self.layer = C.call(self.case.layer, "build", self.case.build)
+        self.inputs, self.targets = self.case.inputs(), self.case.targets()
+        self.params0 = {k: np.array(v, copy=True) for k, v in self.layer.params.items()}
+        return self
+
+    # -- running the layer -------------------------------------------------------------------
+    def forward(self, layer=None, inputs=None, targets=None):
+        layer = self.layer if layer is None else layer
+        inputs = self.inputs if inputs is None else inputs
+        targets = self.targets if targets is None else targets
+        with seeded_global_rng(self.case.seed) as used:
+            out = C.run_forward(self.case.layer, layer, inputs, targets, self.events)
+        if used() and GLOBAL_RNG_NOTE not in self.notes:
+            self.notes.append(GLOBAL_RNG_NOTE)
+        return out
+
+    def backward(self, dout, layer=None):
+        return C.run_backward(self.case.layer, self.layer if layer is None else layer, dout,
+                              self.events)
+
+    def run(self, dout_stream="dout", layer=None, inputs=None, targets=None):
+        """forward then backward with a random upstream gradient: (out, dout, dinputs, grads).
+
+        ``dout`` is the trial's own copy: the layer gets another one, so an
+        in-place write by the layer does not reach what the oracles see.
+        """
+        out = self.forward(layer, inputs, targets)
+        dout = self.case.dout(np.shape(out), dout_stream)
+        dins, grads = self.backward(np.array(dout, copy=True) if np.ndim(dout) else dout, layer)
+        return out, dout, dins, grads
+
+    def grad_names(self):
+        return C.grad_names(self.layer)
+
+    def grad_pairs(self, dins, grads):
+        """[(name, gradient)] in the order of ``contract.grad_names``."""
+        return list(zip(self.grad_names(), [*dins, *grads.values()]))
+
+    # -- the oracles -------------------------------------------------------------------------
+    def twin(self):
+        return self.case.entry.twin or twin_for(self.layer)
+
+    def tf_forward(self, inputs=None):
+        return tape_forward(self.twin(), self.layer, self.inputs if inputs is None else inputs,
+                            self.params0, self.targets, name=self.case.layer)
+
+    def tf_vjp(self, dout, inputs=None, targets=None):
+        return tape_vjp(self.twin(), self.layer, self.inputs if inputs is None else inputs,
+                        self.params0, dout, self.targets if targets is None else targets,
+                        name=self.case.layer)
+
+    def fd(self, dout):
+        """Finite-difference VJPs of every input and param: {"dx": FDGrad, "dW": ...}."""
+        arrays = dict(zip(C.input_names(self.layer), self.inputs))
+        clash = set(arrays) & set(self.params0)
+        if clash:
+            raise ValueError(f"{self.case.layer}: input and param names clash: {sorted(clash)}")
+        arrays.update(self.params0)
+        fd = fd_vjp(self.float64_function(), arrays, dout, rng=self.case.rng("fd-directions"))
+        return {f"d{k}": v for k, v in fd.items()}
+
+    def float64_function(self):
+        """fn(arrays) -> output of one float64 copy of the layer, for finite differences.
+
+        One layer is built for all evaluations; before each, its params are set
+        and any ``np.random.Generator`` it holds is rewound, so a dropout mask
+        is the same every time, and the same the layer under test drew.
+        """
+        lay = self.case.build()
+        for k in list(lay.params):
+            lay.params[k] = np.asarray(lay.params[k], np.float64)
+        rewind = _generator_rewinder(lay)
+        names = C.input_names(lay)
+        targets, name, seed = self.targets, self.case.layer, self.case.seed
+
+        def fn(arrays):
+            for k in lay.params:
+                lay.params[k] = arrays[k]
+            rewind()
+            with seeded_global_rng(seed):
+                return C.run_forward(name, lay, [arrays[n] for n in names], targets)
+
+        return fn
+
+    # -- the results -------------------------------------------------------------------------
+    def compare(self, tensor, got, want, oracle, *, note="", note_if_failed="", tol=None, **kw):
+        """A result comparing the layer's ``got`` with the oracle's ``want``, built whole.
+
+        ``note_if_failed`` says what a failure means (it is left out of a pass).
+        """
+        return compare(got, want, layer=self.case.layer, prop=self.prop, tensor=tensor,
+                       oracle=oracle, dtype=self.case.dtype, config=self.case.describe(),
+                       overrides=self.case.entry.tolerances, tol=tol, note=self._note(note),
+                       note_if_failed=note_if_failed, reproduce=self._reproduce, **kw)
+
+    def finding(self, tensor, passed, note, *, verdict="", explanation="", oracle="law"):
+        """A result that is a plain finding (a shape, a dtype, a protocol breach), not a comparison."""
+        return Result(layer=self.case.layer, prop=self.prop, tensor=tensor, oracle=oracle,
+                      passed=passed, dtype=self.case.dtype, config=self.case.describe(),
+                      ratio=0.0 if passed else float("inf"), note=self._note(note),
+                      verdict="" if passed else verdict, explanation="" if passed else explanation,
+                      reproduce="" if passed else self._reproduce())
+
+    def _note(self, note):
+        return " ".join(filter(None, [note, *self.notes, self.events.note()]))
+
+    def _reproduce(self):
+        return self.case.replay_line(self.prop)
+
+
+class seeded_global_rng:
+    """Seed NumPy's global random state for one forward; restore it after. ``used()`` says if drawn from."""
+
+    def __init__(self, seed):
+        self.seed = seed % 2 ** 32
+
+    def __enter__(self):
+        self.saved = np.random.get_state()
+        np.random.seed(self.seed)
+        self.start = np.random.get_state()
+        self._used = False
+        return lambda: self._used
+
+    def __exit__(self, *exc):
+        now = np.random.get_state()
+        self._used = now[2] != self.start[2] or not np.array_equal(now[1], self.start[1])
+        np.random.set_state(self.saved)
+        return False
+
+
+def _generator_rewinder(layer):
+    """A function restoring every ``np.random.Generator`` the layer (or a wrapped layer) holds."""
+    holders = [layer] + [v for v in vars(layer).values() if hasattr(v, "__dict__")
+                         and not isinstance(v, (np.ndarray, np.random.Generator))]
+    saved = [(g, g.bit_generator.state) for h in holders for g in vars(h).values()
+             if isinstance(g, np.random.Generator)]
+
+    def rewind():
+        for g, state in saved:
+            g.bit_generator.state = state
+
+    return rewind

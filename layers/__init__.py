@@ -1,20 +1,18 @@
-"""Hand-written NumPy layers: the code under test. Imports NumPy only."""
-from layers.activations import LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
-from layers.adapter import AttributeLayer
-from layers.base import Layer, Loss
-from layers.conv import Conv2D
-from layers.dense import Dense
-from layers.dropout import Dropout
-from layers.losses import BCEWithLogits, MSE, SoftmaxCrossEntropy
-from layers.network import Sequential
-from layers.optimizers import SGD, AdaGrad, Adam, Momentum, Nesterov, RMSProp
-from layers.norm import BatchNorm, LayerNorm
-from layers.nodes import Add, Mul
-from layers.pooling import AvgPool2D, GlobalAvgPool2D, MaxPool2D
-from layers.shape import Flatten
+"""Hand-written NumPy layers: the code under test. Imports NumPy only.
 
-__all__ = ["Add", "AttributeLayer", "BCEWithLogits", "Dense", "Flatten", "Layer", "LeakyReLU",
-           "Loss", "MSE", "Mul", "ReLU", "Sequential", "Sigmoid", "Softmax", "SoftmaxCrossEntropy", "Tanh"]
-__all__ += ["BatchNorm", "Dropout", "LayerNorm"]
-__all__ += ["AvgPool2D", "Conv2D", "GlobalAvgPool2D", "MaxPool2D"]
-__all__ += ["AdaGrad", "Adam", "Momentum", "Nesterov", "RMSProp", "SGD"]
+Every public class defined in a module of this folder is exported here, so a
+new layer needs no import line: ``from layers import ELU`` works as soon as
+``class ELU`` exists in any ``layers/*.py``.
+"""
+import importlib
+import inspect
+import pkgutil
+
+__all__ = []
+for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+    _module = importlib.import_module(f"{__name__}.{_info.name}")
+    for _name, _obj in vars(_module).items():
+        if inspect.isclass(_obj) and _obj.__module__ == _module.__name__ and not _name.startswith("_"):
+            globals()[_name] = _obj
+            __all__.append(_name)
+del _info, _module, _name, _obj

@@ -4,17 +4,19 @@ Each twin is a pure function of the inputs (and a loss's targets) and the
 params, reading hyperparameters off the layer; ``twin_for`` finds a layer's.
 """
 import importlib
+import pkgutil
 
-from layers import (Add, BCEWithLogits, Dense, Flatten, LeakyReLU, MSE, Mul, ReLU, Sigmoid,
-                    Softmax, SoftmaxCrossEntropy, Tanh)
+import layers as L
+import oracle
 from oracle.tf_runtime import tf
 
 TWINS = {}
-# Modules holding more twins; each registers its own with @twin_of when imported.
-TWIN_MODULES = (
-    "oracle.twins_norm",
-    "oracle.twins_conv",
-)
+
+
+def twin_modules():
+    """Every ``oracle/twins_*.py`` module: each registers its twins with @twin_of when imported."""
+    return sorted(f"oracle.{m.name}" for m in pkgutil.iter_modules(oracle.__path__)
+                  if m.name.startswith("twins_"))
 
 
 def twin_of(*layer_classes):
@@ -28,7 +30,7 @@ def twin_of(*layer_classes):
 
 def twin_for(layer):
     """The twin registered for ``layer``'s class (or an adapted layer's wrapped class)."""
-    for module in TWIN_MODULES:
+    for module in twin_modules():
         importlib.import_module(module)
     cls = type(getattr(layer, "layer", layer))
     for klass in cls.__mro__:
@@ -37,54 +39,54 @@ def twin_for(layer):
     raise LookupError(f"no TF twin registered for {cls.__name__}; add one with @twin_of")
 
 
-@twin_of(Dense)
+@twin_of(L.Dense)
 def dense(layer, x, W, b):
     return tf().reshape(x, (x.shape[0], -1)) @ W + b
 
 
-@twin_of(ReLU)
+@twin_of(L.ReLU)
 def relu(layer, x):
     return tf().nn.relu(x)
 
 
-@twin_of(LeakyReLU)
+@twin_of(L.LeakyReLU)
 def leaky_relu(layer, x):
     # Same convention as tf.nn.leaky_relu (slope alpha at exactly 0), but exact in float64:
     # tf.nn.leaky_relu stores alpha as a float32 attribute and rounds it.
     return tf().where(x > 0, x, layer.alpha * x)
 
 
-@twin_of(Sigmoid)
+@twin_of(L.Sigmoid)
 def sigmoid(layer, x):
     return tf().math.sigmoid(x)
 
 
-@twin_of(Tanh)
+@twin_of(L.Tanh)
 def tanh(layer, x):
     return tf().math.tanh(x)
 
 
-@twin_of(Softmax)
+@twin_of(L.Softmax)
 def softmax(layer, x):
     return tf().nn.softmax(x, axis=-1)
 
 
-@twin_of(Flatten)
+@twin_of(L.Flatten)
 def flatten(layer, x):
     return tf().reshape(x, (x.shape[0], -1))
 
 
-@twin_of(Add)
+@twin_of(L.Add)
 def add(layer, x, y):
     return x + y
 
 
-@twin_of(Mul)
+@twin_of(L.Mul)
 def mul(layer, x, y):
     return x * y
 
 
-@twin_of(SoftmaxCrossEntropy)
+@twin_of(L.SoftmaxCrossEntropy)
 def softmax_cross_entropy(layer, x, t):
     t_ = tf()
     if t.dtype.is_integer:
@@ -94,11 +96,11 @@ def softmax_cross_entropy(layer, x, t):
     return t_.reduce_mean(per_sample)
 
 
-@twin_of(MSE)
+@twin_of(L.MSE)
 def mse(layer, x, t):
     return tf().reduce_mean(tf().square(x - t))
 
 
-@twin_of(BCEWithLogits)
+@twin_of(L.BCEWithLogits)
 def bce_with_logits(layer, x, t):
     return tf().reduce_mean(tf().nn.sigmoid_cross_entropy_with_logits(labels=t, logits=x))

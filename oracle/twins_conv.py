@@ -6,7 +6,7 @@ on the way in and back on the way out. Hyperparameters are read off the layer:
 TF cannot differentiate a dilated convolution on the CPU: its ``tape.gradient``
 raises, and the tape oracle reports the case as unavailable.
 """
-from layers import AvgPool2D, Conv2D, GlobalAvgPool2D, MaxPool2D
+import layers as L
 from oracle.tf_runtime import tf
 from oracle.twins import twin_of
 
@@ -19,7 +19,7 @@ def to_nchw(x):
     return tf().transpose(x, (0, 3, 1, 2))
 
 
-@twin_of(Conv2D)
+@twin_of(L.Conv2D)
 def conv2d(layer, x, W, b):
     """x: (N, C, H, W); W: (F, C, KH, KW) -> TF's filter layout (KH, KW, C, F)."""
     (top, bottom), (left, right) = layer.padding
@@ -30,19 +30,19 @@ def conv2d(layer, x, W, b):
     return to_nchw(out + b)
 
 
-@twin_of(MaxPool2D)
+@twin_of(L.MaxPool2D)
 def max_pool2d(layer, x):
     """TF's gradient goes to the first maximum of a window in row-major order."""
     return to_nchw(tf().nn.max_pool2d(to_nhwc(x), ksize=layer.pool_size, strides=layer.stride,
                                       padding="VALID"))
 
 
-@twin_of(AvgPool2D)
+@twin_of(L.AvgPool2D)
 def avg_pool2d(layer, x):
     return to_nchw(tf().nn.avg_pool2d(to_nhwc(x), ksize=layer.pool_size, strides=layer.stride,
                                       padding="VALID"))
 
 
-@twin_of(GlobalAvgPool2D)
+@twin_of(L.GlobalAvgPool2D)
 def global_avg_pool2d(layer, x):
     return tf().reduce_mean(x, axis=(2, 3))

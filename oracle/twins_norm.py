@@ -1,4 +1,4 @@
-"""TF twins of BatchNorm, LayerNorm and Dropout (listed in ``oracle.twins.TWIN_MODULES``).
+"""TF twins of BatchNorm, LayerNorm and Dropout (found by ``oracle.twins.twin_for``).
 
 The normalisation twins take their statistics from ``tf.nn.moments`` and apply
 them with ``tf.nn.batch_normalization``, so the gradient through the mean and the
@@ -7,12 +7,12 @@ Dropout twin multiplies by the very mask the layer drew in its last forward.
 """
 import numpy as np
 
-from layers import BatchNorm, Dropout, LayerNorm
+import layers as L
 from oracle.tf_runtime import tf
 from oracle.twins import twin_of
 
 
-@twin_of(BatchNorm)
+@twin_of(L.BatchNorm)
 def batch_norm(layer, x, gamma, beta):
     """x: (N, C, ...); statistics per channel (axis 1): the batch's in training, running in evaluation."""
     t = tf()
@@ -28,7 +28,7 @@ def batch_norm(layer, x, gamma, beta):
                                     variance_epsilon=layer.eps)
 
 
-@twin_of(LayerNorm)
+@twin_of(L.LayerNorm)
 def layer_norm(layer, x, gamma, beta):
     """x: (N, ..., *normalized_shape); statistics per sample over the trailing axes."""
     t = tf()
@@ -38,7 +38,7 @@ def layer_norm(layer, x, gamma, beta):
                                     variance_epsilon=layer.eps)
 
 
-@twin_of(Dropout)
+@twin_of(L.Dropout)
 def dropout(layer, x):
     """Identity in evaluation; in training x * mask / (1 - p) with the layer's own last mask."""
     t = tf()

@@ -1,7 +1,7 @@
 """The strategies draw what they promise: kinks for the TF checks, none for finite differences."""
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from properties.strategies import batch_sizes, input_arrays, value_kinds
@@ -29,15 +29,24 @@ def test_large_kind_reaches_overflow_range_for_float32():
     assert np.abs(arr).max() > 89.0                 # np.exp overflows float32 beyond ~88.7
 
 
-@settings(max_examples=50)
-@given(n=batch_sizes())
-def test_batch_sizes_include_one_and_stay_in_range(n):
-    assert 1 <= n <= 4
-
-
-def test_batch_size_one_is_where_shrinking_ends():
+@pytest.mark.parametrize("low,high", [(1, 4), (2, 3), (3, 3)])
+def test_batch_sizes_reach_both_ends_of_their_range_and_nothing_outside(low, high):
     from hypothesis import find
-    assert find(batch_sizes(), lambda n: True) == 1
+    from hypothesis.errors import NoSuchExample
+    strategy = batch_sizes(min_size=low, max_size=high)
+    assert find(strategy, lambda n: n == high) == high
+    assert find(strategy, lambda n: True) == low          # the smallest is where shrinking ends
+    with pytest.raises(NoSuchExample):
+        find(strategy, lambda n: n < low or n > high)
+
+
+def test_a_failure_on_every_case_shrinks_to_batch_one_float64_first_kind():
+    """The README's promise about the battery's cases, checked on a bug that fails everywhere."""
+    import tests.planted.core  # noqa: F401  (registers the planted entries)
+    from properties.search import hunt
+    found = hunt("planted.SigmoidWrongDerivative", "grads_tf", max_examples=20)
+    case = found.case
+    assert (case.batch, case.dtype, case.kind, case.config["shape"]) == (1, "float64", "normal", (1,))
 
 
 def test_unknown_kind_is_named():

@@ -69,6 +69,27 @@ class MSEMissingMean(L.MSE):
         return self._diff * self._diff.dtype.type(2 * dout)
 
 
+class SigmoidFloat64Creep(L.Sigmoid):
+    """Bug (dtype): ``np.float64(1) - y`` turns a float32 backward into float64; values stay right."""
+
+    def backward(self, dout):
+        return dout * self._out * (np.float64(1.0) - self._out)
+
+
+class MSEStaleSize(L.MSE):
+    """Bug (stale cache): the element count is cached by the first forward and never updated."""
+
+    def forward(self, x, t):
+        out = super().forward(x, t)
+        if getattr(self, "_size", None) is None:
+            self._size = x.size
+        return out
+
+    def backward(self, dout=1.0):
+        d = self._diff
+        return d * (d.dtype.type(2 * dout) / self._size)
+
+
 def _as(cls, build):
     """Build the correct layer, then give it the broken class (same params, same rng draws)."""
     def make(config, rng, dtype):
@@ -100,6 +121,8 @@ for entry in [
           targets=class_labels, batch_rule="mean"),
     Entry("planted.SoftmaxCEMissingMean", stateless(SoftmaxCEMissingMean), CE, input_shapes=ce_shape,
           targets=class_labels, batch_rule="mean"),
+    Entry("planted.SigmoidFloat64Creep", stateless(SigmoidFloat64Creep), SHAPES),
+    Entry("planted.MSEStaleSize", stateless(MSEStaleSize), SHAPES, targets=mse_targets, batch_rule="mean"),
     Entry("planted.MSEMissingMean", stateless(MSEMissingMean), SHAPES,
           targets=mse_targets, batch_rule="mean"),
 ]:

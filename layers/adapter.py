@@ -55,8 +55,8 @@ class AttributeLayer(Layer):
 
     ``names`` lists the parameter attributes. Without it, the parameters are
     the float array attributes ``X`` that have a ``dX`` attribute beside them
-    (``W``/``dW``, ``b``/``db``) when every float array attribute is accounted
-    for that way. Otherwise (a layer that first creates ``self.dW`` inside
+    (``W``/``dW``, ``b``/``db``), when the layer declares any such ``dX`` before
+    backward runs. Otherwise (a layer that first creates ``self.dW`` inside
     backward) they are found by probing a deep copy of the layer
     (:mod:`layers.attribute_probe`): with ``probe_inputs`` at once, else on
     the first ``forward``; until then, reading ``params`` raises. A layer whose
@@ -83,7 +83,7 @@ class AttributeLayer(Layer):
             self._probe(tuple(probe_inputs))
         else:
             found = find_param_names(layer, grad_prefix)
-            if set(float_array_attributes(layer)) <= set(found):
+            if found or not float_array_attributes(layer):
                 self._set_names(found)
 
     def _set_names(self, names):

@@ -25,9 +25,11 @@ import inspect
 
 import numpy as np
 
+from layers.adapter import _AttrView
 from layers.base import Layer
 
 LR_NAMES = ("lr", "learn_rate", "learning_rate", "eta")
+_UNSET = object()
 
 
 class _UpdateRecorder(np.ndarray):
@@ -125,6 +127,10 @@ class SelfUpdatingLayer(Layer):
     x -> out (default ``obj.forward``, else ``obj(x)``), e.g. ``lambda x: layer(x, net)``.
     per_sample: the layer takes one sample with no batch axis (seed 003): the
     adapter takes a batch, runs the layer on each sample and sums the gradients.
+
+    ``params`` is a live view of the user's attributes (reading gives the very
+    arrays, assigning rebinds the attribute); ``grads`` holds the gradients
+    recovered by the last ``backward``; ``recovery`` says how, per parameter.
     """
 
     def __init__(self, obj, method="backprop", *, params=None, lr_name=None, forward=None,
@@ -154,16 +160,12 @@ class SelfUpdatingLayer(Layer):
             if not isinstance(getattr(obj, n, None), np.ndarray):
                 raise ValueError(f"{self.label}: parameter attribute {n!r} is not a NumPy array")
         self._names = names
+        self.params = _AttrView(obj, names, "", self.label)
         self.per_sample = bool(per_sample)
         self.input_names = tuple(input_names)
         self.grads, self.recovery = {}, {}
         self.training = True
         self._x = None
-
-    @property
-    def params(self):
-        """The user's own arrays, by attribute name (read live on every access)."""
-        return {n: getattr(self.obj, n) for n in self._names}
 
     @property
     def name(self):
@@ -196,7 +198,7 @@ class SelfUpdatingLayer(Layer):
         originals = {n: getattr(self.obj, n) for n in self._names}
         recorders = {n: _recorder(a) for n, a in originals.items()}
         kind, lr = self.route
-        args, kwargs, saved = (dout,), {}, None
+        args, kwargs, saved, scope = (dout,), {}, _UNSET, None
         if kind == "kwarg":
             kwargs[lr] = 1.0
         elif kind == "arg":
@@ -216,9 +218,9 @@ class SelfUpdatingLayer(Layer):
         finally:
             for n, a in originals.items():
                 setattr(self.obj, n, a)
-            if kind == "attr":
+            if saved is not _UNSET and kind == "attr":
                 setattr(self.obj, lr, saved)
-            elif kind == "global":
+            elif saved is not _UNSET and kind == "global":
                 scope[lr] = saved
         grads = {}
         for n in self._names:

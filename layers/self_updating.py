@@ -123,8 +123,11 @@ class SelfUpdatingLayer(Layer):
     obj: the user's layer. method: the name of the updating backward
     ("backprop", "update", ...). params: names of the parameter attributes
     (default: every float array attribute the object has now). lr_name: the
-    learning rate's name when it is not one of ``LR_NAMES``. forward: a callable
-    x -> out (default ``obj.forward``, else ``obj(x)``), e.g. ``lambda x: layer(x, net)``.
+    learning rate's name when it is not one of ``LR_NAMES``. forward: the name
+    of the forward method (default "forward", else "__call__") or a callable
+    ``(obj, x) -> out``; forward_args: extra arguments after x (seed 001's
+    ``layer(x, parent)``: ``forward_args=(net,)``). Both are applied to the
+    adapter's own ``obj``, so a deep copy of the adapter runs its own copy.
     per_sample: the layer takes one sample with no batch axis (seed 003): the
     adapter takes a batch, runs the layer on each sample and sums the gradients.
 
@@ -134,17 +137,19 @@ class SelfUpdatingLayer(Layer):
     """
 
     def __init__(self, obj, method="backprop", *, params=None, lr_name=None, forward=None,
-                 per_sample=False, input_names=("x",)):
+                 forward_args=(), per_sample=False, input_names=("x",)):
         self.obj, self.method = obj, method
         self.label = f"SelfUpdatingLayer({type(obj).__name__}.{method})"
         if not callable(getattr(obj, method, None)):
             raise TypeError(f"{self.label}: the object has no method {method!r}")
         if forward is None:
-            forward = getattr(obj, "forward", None) or (obj if callable(obj) else None)
-        if not callable(forward):
-            raise TypeError(f"{self.label}: no forward: the object has neither forward() nor "
-                            f"__call__; pass forward=lambda x: ...")
-        self._forward = forward
+            forward = "forward" if callable(getattr(obj, "forward", None)) else "__call__"
+        if isinstance(forward, str) and not callable(getattr(obj, forward, None)):
+            raise TypeError(f"{self.label}: no forward: the object has no method {forward!r}; "
+                            f"pass forward=<method name> or forward=lambda obj, x: ...")
+        if not isinstance(forward, str) and not callable(forward):
+            raise TypeError(f"{self.label}: forward must be a method name or a callable (obj, x)")
+        self._forward_how, self.forward_args = forward, tuple(forward_args)
         self.route = lr_route(obj, method, lr_name)
         if self.route is None:
             where = getattr(getattr(obj, method), "__module__", "?")
@@ -170,6 +175,12 @@ class SelfUpdatingLayer(Layer):
     @property
     def name(self):
         return type(self.obj).__name__
+
+    def _forward(self, x):
+        how = self._forward_how
+        if isinstance(how, str):
+            return getattr(self.obj, how)(x, *self.forward_args)
+        return how(self.obj, x, *self.forward_args)
 
     def forward(self, x):
         self._x = x

@@ -2,7 +2,7 @@
 
 Bug: none (weight and bias steps are both summed over the batch).
 Check: layers.self_updating.SelfUpdatingLayer(layer, "update",
-forward=lambda x: layer(x, net)) recovers dW and db exactly (lr set to 1.0 for
+forward="__call__", forward_args=(net,)) recovers dW and db exactly (lr set to 1.0 for
 the call, then restored) and the battery passes them against the Dense twin
 followed by a sigmoid, and against finite differences.
 """

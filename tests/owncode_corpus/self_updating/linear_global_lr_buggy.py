@@ -3,7 +3,7 @@
 Bug (ONE, seed 001's own): the bias step is averaged over the batch
 (activation_diff_grad.mean(axis=0)) while the weight step is summed, so the
 bias gradient is 1/N of the true one (right only for batch size 1).
-Check: layers.self_updating.SelfUpdatingLayer(layer, "update", forward=...)
+Check: layers.self_updating.SelfUpdatingLayer(layer, "update", forward_args=(net,))
 recovers the bias gradient exactly; finite differences of the forward fail it
 for batch size > 1 ("layer bug"), and batch_additive fails too.
 """

@@ -9,6 +9,7 @@ from collections.abc import MutableMapping
 
 import numpy as np
 
+from layers.attribute_probe import float_array_attributes, probe_grad_attributes, training_switch
 from layers.base import Layer
 
 
@@ -52,22 +53,80 @@ def find_param_names(obj, grad_prefix="d"):
 class AttributeLayer(Layer):
     """Protocol view of a seed-style layer: ``self.W`` / ``self.dW`` become params / grads.
 
-    ``names`` lists the parameter attributes; by default every ndarray attribute
-    ``X`` with a ``dX`` attribute beside it (``W``/``dW``, ``b``/``db``).
+    ``names`` lists the parameter attributes. Without it, the parameters are
+    the float array attributes ``X`` that have a ``dX`` attribute beside them
+    (``W``/``dW``, ``b``/``db``), when the layer declares any such ``dX`` before
+    backward runs. Otherwise (a layer that first creates ``self.dW`` inside
+    backward) they are found by probing a deep copy of the layer
+    (:mod:`layers.attribute_probe`): with ``probe_inputs`` at once, else on
+    the first ``forward``; until then, reading ``params`` raises. A layer whose
+    backward writes gradient attributes that match no parameter is an error,
+    never a layer with zero parameters.
+
+    The training flag drives whichever the layer has: a forward keyword
+    ``train_flg`` / ``training`` / ``train``, or an attribute of that name.
     """
 
-    def __init__(self, layer, names=None, grad_prefix="d", input_names=("x",)):
+    def __init__(self, layer, names=None, grad_prefix="d", input_names=("x",), probe_inputs=None):
         self.layer = layer
         self.input_names = tuple(input_names)
-        label = f"AttributeLayer({type(layer).__name__})"
+        self._prefix = grad_prefix
+        self._label = label = f"AttributeLayer({type(layer).__name__})"
         if not callable(getattr(layer, "forward", None)) or not callable(getattr(layer, "backward", None)):
             raise TypeError(f"{label}: the wrapped object needs forward() and backward() methods")
-        names = find_param_names(layer, grad_prefix) if names is None else tuple(names)
+        self._switch = training_switch(layer)
+        self._training = True
+        self._views = None
+        if names is not None:
+            self._set_names(names)
+        elif probe_inputs is not None:
+            self._probe(tuple(probe_inputs))
+        else:
+            found = find_param_names(layer, grad_prefix)
+            if found or not float_array_attributes(layer):
+                self._set_names(found)
+
+    def _set_names(self, names):
+        names = tuple(names)
         for name in names:
-            if not isinstance(getattr(layer, name, None), np.ndarray):
-                raise ValueError(f"{label}: parameter attribute {name!r} is not a NumPy array")
-        self.params = _AttrView(layer, names, "", label)
-        self.grads = _AttrView(layer, names, grad_prefix, label)
+            if not isinstance(getattr(self.layer, name, None), np.ndarray):
+                raise ValueError(f"{self._label}: parameter attribute {name!r} is not a NumPy array")
+        self._views = (_AttrView(self.layer, names, "", self._label),
+                       _AttrView(self.layer, names, self._prefix, self._label))
+
+    def _probe(self, inputs):
+        report = probe_grad_attributes(self.layer, inputs, grad_prefix=self._prefix,
+                                       forward_kwargs=self._forward_kwargs())
+        if not report.params and report.written:
+            raise ValueError(
+                f"{self._label}: backward wrote {sorted(report.written)} but none of them is "
+                f"{self._prefix!r} + the name of a float array attribute "
+                f"(candidates: {list(report.candidates)}): its parameters cannot be found; "
+                f"pass names=[...] (and grad_prefix=...)")
+        if not report.params and report.updated:
+            raise ValueError(
+                f"{self._label}: backward changed {list(report.updated)} itself and wrote no "
+                f"gradient attribute: a layer that updates its own parameters needs "
+                f"layers.self_updating.SelfUpdatingLayer, not AttributeLayer")
+        self._set_names(report.params)
+
+    def _need_views(self):
+        if self._views is None:
+            unclaimed = [x for x in float_array_attributes(self.layer)
+                         if not hasattr(self.layer, self._prefix + x)]
+            raise RuntimeError(
+                f"{self._label}: parameters not known yet: {unclaimed} have no "
+                f"{[self._prefix + x for x in unclaimed]} attribute before backward runs; "
+                f"call forward once, or pass probe_inputs=(x,) or names=[...]")
+        return self._views
+
+    @property
+    def params(self):
+        return self._need_views()[0]
+
+    @property
+    def grads(self):
+        return self._need_views()[1]
 
     @property
     def name(self):
@@ -75,24 +134,34 @@ class AttributeLayer(Layer):
 
     @property
     def training(self):
-        return getattr(self.layer, "training", True)
+        kind, flag = self._switch
+        return bool(getattr(self.layer, flag)) if kind == "attr" else self._training
 
     @training.setter
     def training(self, value):
-        if hasattr(self.layer, "training"):
-            self.layer.training = value
+        self._training = bool(value)
+        kind, flag = self._switch
+        if kind == "attr":
+            setattr(self.layer, flag, bool(value))
+
+    def _forward_kwargs(self):
+        kind, flag = self._switch
+        return {flag: self._training} if kind == "kwarg" else {}
 
     def forward(self, *inputs):
-        return self.layer.forward(*inputs)
+        if self._views is None:
+            self._probe(inputs)
+        return self.layer.forward(*inputs, **self._forward_kwargs())
 
     def backward(self, *args):
         return self.layer.backward(*args)
 
     def __getattr__(self, attr):
         # Hyperparameters (stride, pad, alpha, ...) are read off the wrapped layer.
-        if attr == "layer":
+        if attr == "layer" or attr.startswith("_"):
             raise AttributeError(attr)
         return getattr(self.layer, attr)
 
     def __repr__(self):
-        return f"AttributeLayer({type(self.layer).__name__}, params={list(self.params)})"
+        names = "unknown until the first forward" if self._views is None else list(self._views[0])
+        return f"AttributeLayer({type(self.layer).__name__}, params={names})"

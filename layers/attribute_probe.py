@@ -1,0 +1,126 @@
+"""Find a seed-style layer's parameters by watching what its backward writes.
+
+A layer in the tutorials' style keeps ``self.W`` and writes ``self.dW`` in
+``backward``; many create ``self.dW`` only there, so looking for a ``dW``
+attribute before any backward finds nothing. The probe runs ``forward`` and
+``backward`` once on a deep copy of the layer (the user's object is never
+touched) and reports every ``dX`` attribute the backward wrote. The
+parameters are exactly the ``X`` that existed before the forward as float
+arrays and got a ``dX`` from the backward: a cache such as ``self.x`` (set by
+forward) or ``self.mask`` (no ``dmask``) is not a parameter.
+"""
+import copy
+import inspect
+from typing import NamedTuple
+
+import numpy as np
+
+TRAINING_NAMES = ("train_flg", "training", "train")
+
+
+class ProbeReport(NamedTuple):
+    """What one forward/backward on a copy showed.
+
+    written: gradient attribute name -> its shape, for every ndarray attribute
+    whose name starts with the gradient prefix and that backward wrote (new,
+    rebound or changed in place). params: the names ``X`` with a written ``dX``,
+    in the order the attributes were defined. shape_mismatch: the subset of
+    params whose ``dX`` does not have ``X``'s shape (a finding for the checks,
+    not a reason to drop the parameter). candidates: float array attributes that
+    existed before the forward (what a parameter could be). updated: candidates
+    whose values backward changed (a layer that updates itself).
+    """
+
+    written: dict
+    params: tuple
+    shape_mismatch: tuple
+    candidates: tuple
+    updated: tuple = ()
+
+
+def float_array_attributes(obj):
+    """Names of attributes of ``obj`` holding float NumPy arrays, in definition order."""
+    return tuple(k for k, v in vars(obj).items()
+                 if isinstance(v, np.ndarray) and v.dtype.kind == "f")
+
+
+def probe_dout(out, seed=0):
+    """A fixed, non-constant upstream gradient shaped like ``out`` (all-ones hides too much)."""
+    out = np.asarray(out)
+    dtype = out.dtype if out.dtype.kind == "f" else np.float64
+    return np.random.default_rng(seed).standard_normal(out.shape).astype(dtype)
+
+
+def probe_grad_attributes(obj, inputs, dout=None, *, grad_prefix="d", forward_kwargs=None):
+    """Run forward(*inputs) and backward(dout) on a deep copy of ``obj``; return a :class:`ProbeReport`.
+
+    ``dout`` defaults to :func:`probe_dout` of the forward's output. Raises a
+    RuntimeError naming the layer if it cannot be copied or its forward or
+    backward raises.
+    """
+    label = type(obj).__name__
+    try:
+        twin = copy.deepcopy(obj)
+    except Exception as exc:
+        raise RuntimeError(f"{label}: cannot deep-copy the layer to probe its parameters "
+                           f"({type(exc).__name__}: {exc}); pass the parameter names explicitly") from exc
+    candidates = float_array_attributes(twin)
+    try:
+        out = twin.forward(*inputs, **(forward_kwargs or {}))
+    except Exception as exc:
+        raise RuntimeError(f"{label}.forward raised while probing its parameters: "
+                           f"{type(exc).__name__}: {exc}") from exc
+    before = {k: (v, np.array(v, copy=True)) for k, v in vars(twin).items()
+              if k.startswith(grad_prefix) and isinstance(v, np.ndarray)}
+    values = {x: np.array(getattr(twin, x), copy=True) for x in candidates}
+    dout = probe_dout(out) if dout is None else dout
+    try:
+        twin.backward(dout)
+    except Exception as exc:
+        raise RuntimeError(f"{label}.backward raised while probing its parameters: "
+                           f"{type(exc).__name__}: {exc}") from exc
+    written = {}
+    for k, v in vars(twin).items():
+        if not (k.startswith(grad_prefix) and isinstance(v, np.ndarray)):
+            continue
+        old = before.get(k)
+        if old is None or old[0] is not v or not np.array_equal(old[1], v, equal_nan=True):
+            written[k] = v.shape
+    cached = {x for x in candidates if any(getattr(twin, x) is a for a in inputs)}   # self.x = x
+    params = tuple(x for x in candidates if grad_prefix + x in written and x not in cached)
+    mismatch = tuple(x for x in params if written[grad_prefix + x] != getattr(twin, x).shape)
+    updated = tuple(x for x in candidates if x not in params and not (
+        isinstance(getattr(twin, x, None), np.ndarray) and getattr(twin, x).shape == values[x].shape
+        and np.array_equal(getattr(twin, x), values[x], equal_nan=True)))
+    return ProbeReport(written, params, mismatch, candidates, updated)
+
+
+def param_names_by_probe(obj, inputs, dout=None, *, grad_prefix="d", forward_kwargs=None):
+    """Names ``X`` of float array attributes whose ``dX`` backward wrote with ``X``'s shape.
+
+    Runs on a deep copy (see :func:`probe_grad_attributes`); the user's object is unchanged.
+    """
+    report = probe_grad_attributes(obj, inputs, dout, grad_prefix=grad_prefix,
+                                   forward_kwargs=forward_kwargs)
+    return tuple(x for x in report.params if x not in report.shape_mismatch)
+
+
+def training_switch(obj, method="forward"):
+    """How ``obj`` is told training from evaluation: ("kwarg", name), ("attr", name) or (None, None).
+
+    A keyword of the forward named ``train_flg``, ``training`` or ``train`` wins
+    (deep-learning-from-scratch's ``forward(x, train_flg=True)``); else an
+    attribute of that name on the object.
+    """
+    fn = getattr(obj, method, None)
+    try:
+        params = inspect.signature(fn).parameters if fn is not None else {}
+    except (TypeError, ValueError):
+        params = {}
+    for name in TRAINING_NAMES:
+        if name in params:
+            return "kwarg", name
+    for name in TRAINING_NAMES:
+        if isinstance(getattr(obj, name, None), (bool, np.bool_, int)):
+            return "attr", name
+    return None, None

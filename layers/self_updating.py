@@ -1,0 +1,249 @@
+"""Check a layer that updates its own parameters inside backward, without training it.
+
+Some tutorials never store a gradient: the backward pass applies it at once,
+
+    def backprop(self, d_L_d_out, learn_rate):          # seed 003 (one image, no batch axis)
+        ...
+        self.filters -= learn_rate * d_L_d_filters
+        return d_L_d_input
+
+    def update(self, grad):                             # seed 001 (``lr`` a module global)
+        self.weight -= lr * self.x_temp.T @ delta
+        return delta @ self.weight.T
+
+:class:`SelfUpdatingLayer` recovers the gradient from the update, exactly:
+the learning rate is set to 1.0 for the call (passed as the argument, or the
+instance attribute or module global named like ``lr`` set and restored), and
+each parameter is swapped for a copy that records the operand of
+``W -= delta``, ``W = W - delta`` or ``W += -delta``. When no such operation on
+the whole array was seen (an update slice by slice), the gradient is
+``W_before - W_after``, and ``recovery[name]`` says "difference" instead of
+"recorded". Afterwards the user's own arrays are put back, unchanged: checking
+a layer never trains it. ``params`` are the user's arrays themselves.
+"""
+import inspect
+
+import numpy as np
+
+from layers.adapter import _AttrView
+from layers.base import Layer
+
+LR_NAMES = ("lr", "learn_rate", "learning_rate", "eta")
+_UNSET = object()
+
+
+class _UpdateRecorder(np.ndarray):
+    """An array that logs every ``self - delta`` / ``self + (-delta)`` made from it."""
+
+    def __array_finalize__(self, obj):
+        self._log = getattr(obj, "_log", None)
+        self._root = False
+
+    def __array_ufunc__(self, ufunc, method, *inputs, out=None, **kwargs):
+        plain = [a.view(np.ndarray) if isinstance(a, _UpdateRecorder) else a for a in inputs]
+        if out is not None:
+            kwargs["out"] = tuple(o.view(np.ndarray) if isinstance(o, _UpdateRecorder) else o
+                                  for o in out)
+        result = getattr(ufunc, method)(*plain, **kwargs)
+        if method == "__call__" and ufunc in (np.subtract, np.add) and len(inputs) == 2:
+            for mine, other in ((0, 1), (1, 0)):
+                if inputs[mine] is self and not (ufunc is np.subtract and mine == 1):
+                    operand = np.asarray(plain[other])
+                    delta = operand if ufunc is np.subtract else -operand
+                    in_place = out is not None and out[0] is self
+                    self._log.append((self._root, in_place, None if in_place else result,
+                                      np.array(delta, copy=True)))
+                    break
+        if out is not None:
+            return out[0] if len(out) == 1 else out
+        return result
+
+
+def _recorder(array):
+    rec = np.array(array, copy=True).view(_UpdateRecorder)
+    rec._log, rec._root = [], True
+    return rec
+
+
+def _recovered_delta(rec, final, before):
+    """(delta, how): the update applied to ``rec`` that left the attribute at ``final``."""
+    log = rec._log
+    if final is rec:
+        ops = [entry for entry in log if entry[1]]
+        if ops and all(entry[0] for entry in ops):
+            delta = ops[0][3]
+            for entry in ops[1:]:
+                delta = delta + entry[3]
+            return delta, "recorded"
+    else:
+        for root, _, result, delta in log:
+            if root and result is final:
+                return delta, "recorded"
+    final = np.asarray(final).view(np.ndarray)
+    if final.shape != before.shape:
+        return None, f"the update left it with shape {final.shape} instead of {before.shape}"
+    return before - final, "difference"
+
+
+def lr_route(obj, method, lr_name=None):
+    """How ``method`` of ``obj`` gets its learning rate: (kind, name) with kind in
+    "kwarg", "arg", "attr", "global"; None when nothing is found."""
+    names = (lr_name,) if lr_name else LR_NAMES
+    fn = getattr(obj, method)
+    extra = list(inspect.signature(fn).parameters.values())[1:]
+    for p in extra:
+        if p.name in names:
+            return "kwarg", p.name
+    required = [p for p in extra if p.default is p.empty
+                and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if len(required) == 1 and not lr_name:
+        return "arg", required[0].name
+    for n in names:
+        if _is_number(getattr(obj, n, None)):
+            return "attr", n
+    module_globals = _globals(fn)
+    for n in names:
+        if _is_number(module_globals.get(n)):
+            return "global", n
+    return None
+
+
+def _globals(fn):
+    """The module namespace a method looks its globals up in (the module that defined it)."""
+    return getattr(getattr(fn, "__func__", fn), "__globals__", {})
+
+
+def _is_number(value):
+    return isinstance(value, (int, float, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
+class SelfUpdatingLayer(Layer):
+    """Protocol view of a layer whose ``method(dout[, lr])`` applies its own update and returns dx.
+
+    obj: the user's layer. method: the name of the updating backward
+    ("backprop", "update", ...). params: names of the parameter attributes
+    (default: every float array attribute the object has now). lr_name: the
+    learning rate's name when it is not one of ``LR_NAMES``. forward: the name
+    of the forward method (default "forward", else "__call__") or a callable
+    ``(obj, x) -> out``; forward_args: extra arguments after x (seed 001's
+    ``layer(x, parent)``: ``forward_args=(net,)``). Both are applied to the
+    adapter's own ``obj``, so a deep copy of the adapter runs its own copy.
+    per_sample: the layer takes one sample with no batch axis (seed 003): the
+    adapter takes a batch, runs the layer on each sample and sums the gradients.
+
+    ``params`` is a live view of the user's attributes (reading gives the very
+    arrays, assigning rebinds the attribute); ``grads`` holds the gradients
+    recovered by the last ``backward``; ``recovery`` says how, per parameter.
+    """
+
+    def __init__(self, obj, method="backprop", *, params=None, lr_name=None, forward=None,
+                 forward_args=(), per_sample=False, input_names=("x",)):
+        self.obj, self.method = obj, method
+        self.label = f"SelfUpdatingLayer({type(obj).__name__}.{method})"
+        if not callable(getattr(obj, method, None)):
+            raise TypeError(f"{self.label}: the object has no method {method!r}")
+        if forward is None:
+            forward = "forward" if callable(getattr(obj, "forward", None)) else "__call__"
+        if isinstance(forward, str) and not callable(getattr(obj, forward, None)):
+            raise TypeError(f"{self.label}: no forward: the object has no method {forward!r}; "
+                            f"pass forward=<method name> or forward=lambda obj, x: ...")
+        if not isinstance(forward, str) and not callable(forward):
+            raise TypeError(f"{self.label}: forward must be a method name or a callable (obj, x)")
+        self._forward_how, self.forward_args = forward, tuple(forward_args)
+        self.route = lr_route(obj, method, lr_name)
+        if self.route is None:
+            where = getattr(getattr(obj, method), "__module__", "?")
+            raise ValueError(f"{self.label}: cannot find the learning rate: {method}() takes no "
+                             f"learning-rate argument, and neither the layer nor module {where} has "
+                             f"a number named {lr_name or LR_NAMES}; pass lr_name=")
+        names = tuple(params) if params is not None else tuple(
+            k for k, v in vars(obj).items() if isinstance(v, np.ndarray) and v.dtype.kind == "f")
+        if not names:
+            raise ValueError(f"{self.label}: no parameters: the object has no float array "
+                             f"attributes; pass params=[...]")
+        for n in names:
+            if not isinstance(getattr(obj, n, None), np.ndarray):
+                raise ValueError(f"{self.label}: parameter attribute {n!r} is not a NumPy array")
+        self._names = names
+        self.params = _AttrView(obj, names, "", self.label)
+        self.per_sample = bool(per_sample)
+        self.input_names = tuple(input_names)
+        self.grads, self.recovery = {}, {}
+        self.training = True
+        self._x = None
+
+    @property
+    def name(self):
+        return type(self.obj).__name__
+
+    def _forward(self, x):
+        how = self._forward_how
+        if isinstance(how, str):
+            return getattr(self.obj, how)(x, *self.forward_args)
+        return how(self.obj, x, *self.forward_args)
+
+    def forward(self, x):
+        self._x = x
+        if not self.per_sample:
+            return self._forward(x)
+        return np.stack([np.asarray(self._forward(xi)) for xi in x])
+
+    def backward(self, dout):
+        if self._x is None:
+            raise RuntimeError(f"{self.label}: backward called before forward")
+        if not self.per_sample:
+            grads, dx = self._update_once(dout)
+        else:
+            grads, dxs = {}, []
+            for xi, di in zip(self._x, dout):
+                self._forward(xi)
+                g, dxi = self._update_once(di)
+                grads = {n: grads[n] + g[n] for n in g} if grads else g
+                dxs.append(dxi)
+            dx = None if all(d is None for d in dxs) else np.stack([np.asarray(d) for d in dxs])
+        self.grads = grads
+        return dx
+
+    def _update_once(self, dout):
+        """Call the updating method once with lr 1.0 on recording copies; restore; return (grads, dx)."""
+        originals = {n: getattr(self.obj, n) for n in self._names}
+        recorders = {n: _recorder(a) for n, a in originals.items()}
+        kind, lr = self.route
+        args, kwargs, saved, scope = (dout,), {}, _UNSET, None
+        if kind == "kwarg":
+            kwargs[lr] = 1.0
+        elif kind == "arg":
+            args = (dout, 1.0)
+        try:
+            if kind == "attr":
+                saved = getattr(self.obj, lr)
+                setattr(self.obj, lr, 1.0)
+            elif kind == "global":
+                scope = _globals(getattr(self.obj, self.method))
+                saved = scope[lr]
+                scope[lr] = 1.0
+            for n, rec in recorders.items():
+                setattr(self.obj, n, rec)
+            dx = getattr(self.obj, self.method)(*args, **kwargs)
+            finals = {n: getattr(self.obj, n) for n in self._names}
+        finally:
+            for n, a in originals.items():
+                setattr(self.obj, n, a)
+            if saved is not _UNSET and kind == "attr":
+                setattr(self.obj, lr, saved)
+            elif saved is not _UNSET and kind == "global":
+                scope[lr] = saved
+        grads = {}
+        for n in self._names:
+            delta, how = _recovered_delta(recorders[n], finals[n], originals[n])
+            if delta is None:
+                raise ValueError(f"{self.label}: cannot recover the gradient of {n!r}: {how}")
+            grads[n] = np.array(np.broadcast_to(np.asarray(delta, dtype=originals[n].dtype),
+                                                originals[n].shape))
+            self.recovery[n] = how
+        if isinstance(dx, np.ndarray):
+            dx = np.array(dx.view(np.ndarray), copy=True)
+        return grads, dx
+
+    def __repr__(self):
+        return f"{self.label}(params={list(self._names)}, lr via {self.route[0]} {self.route[1]!r})"

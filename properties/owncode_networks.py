@@ -1,0 +1,242 @@
+"""Style 5: a user's whole network with ``loss(x, t)`` and ``gradient(x, t)`` (seeds 000 and 004).
+
+``check_gradient_network(net, x, t, rng=...)`` compares every gradient that
+``net.gradient(x, t)`` returns with float64 finite differences of
+``net.loss(x, t)`` (the loss is a scalar, so the upstream gradient is 1). When
+a gradient is wrong and the network's layers are reachable (``net.layers``, an
+OrderedDict, plus ``net.lastLayer``), each layer is checked on its own, on the
+very input and upstream gradient it saw inside ``gradient``: its ``dx`` and
+``dW``-style gradients against finite differences of its own forward. The first
+layer counting from the loss whose backward is wrong is named; when every layer
+is right on its own, the fault is in how ``gradient`` wires them (a swapped key,
+a skipped layer): a "stack bug".
+
+Nothing here trains or changes the user's network: finite differences and the
+per-layer replay run on deep copies, converted to float64.
+"""
+import copy
+
+import numpy as np
+
+from layers.gradient_network import GradientNetwork
+from oracle.compare import compare
+from oracle.finite_diff import fd_vjp
+from oracle.result import Result
+
+LAST_LAYER_NAMES = ("lastLayer", "last_layer", "loss_layer")
+
+
+def check_gradient_network(net, x, t, *, rng, label=None):
+    """Results for each parameter's gradient from ``net.gradient(x, t)``, then the localisation.
+
+    net: the user's network (``params`` dict, ``loss``, ``gradient``). x, t: a
+    batch and its targets. rng: a ``np.random.Generator`` (finite-difference
+    directions). Raises TypeError when the network lacks ``params``, ``loss``
+    or ``gradient``.
+    """
+    view = GradientNetwork(net)
+    label = label or type(net).__name__
+    dtype = _dtype(view.params)
+    owners = _owners(net)
+    config = {"x": list(np.shape(x)), "params": {k: list(np.shape(v)) for k, v in view.params.items()}}
+    try:
+        view.loss_forward(x, t)
+        view.backward(1.0)
+        got = {k: np.array(g, copy=True) for k, g in view.grads.items()}
+    except Exception as exc:
+        return [Result(layer=label, prop="network_gradient", tensor="gradient(x, t)", oracle="law",
+                       passed=False, dtype=dtype, config=config, ratio=float("inf"),
+                       verdict="contract", explanation="the network's gradient(x, t) failed",
+                       note=f"{type(exc).__name__}: {exc}")]
+    snapshot = _float64_copy(net)
+    x64 = np.asarray(x, np.float64)
+
+    def loss_at(arrays):
+        for k, target in snapshot.params.items():
+            np.copyto(target, arrays[k])      # in place: the layers hold these very arrays
+        return snapshot.loss(x64, t)
+
+    fd = fd_vjp(loss_at, {k: np.array(v, copy=True) for k, v in snapshot.params.items()},
+                np.float64(1.0), rng=rng)
+    results = []
+    for k, g in got.items():
+        fdg = fd[k]
+        shaped = np.shape(g) == fdg.shape
+        r = compare(fdg.project(g) if shaped else g, fdg.values if shaped else np.zeros(fdg.shape),
+                    layer=label, prop="network_gradient", tensor=k, oracle="fd", dtype=dtype,
+                    config={**config, "layer": owners.get(k, "?")},
+                    excused=fdg.excused if shaped else None, mode=fdg.mode)
+        r.note = " ".join(filter(None, [f"{k} belongs to layer {owners[k]!r}" if k in owners else
+                                        f"{k} is held by no layer in net.layers", r.note]))
+        if not r.passed:
+            r.verdict, r.explanation = "layer bug", (
+                f"gradient(x, t)[{k!r}] is not the derivative of loss(x, t): the hand-written "
+                "backward pass is wrong.")
+        results.append(r)
+    if all(r.passed for r in results):
+        return results
+    where = localise(net, x, t, rng=rng)
+    if where is None:
+        return results
+    name, verdict, reason = where
+    for r in results:
+        if not r.passed:
+            r.note = " ".join(filter(None, [r.note, f"first bad layer, counting from the loss: {name}"]))
+            if verdict != "layer bug":
+                r.verdict, r.explanation = verdict, reason
+    results.append(Result(layer=label, prop="network_localise", tensor=name, oracle="fd",
+                          passed=False, dtype=dtype, config=config, ratio=float("inf"),
+                          verdict=verdict, explanation=reason))
+    return results
+
+
+def localise(net, x, t, *, rng):
+    """(layer name, verdict, reason) for the first layer from the loss whose backward is wrong.
+
+    Returns None when the layers are not reachable. Each layer is replayed on
+    the input and upstream gradient it saw inside ``gradient`` (a float64 deep
+    copy of the network, instrumented), and its gradients are compared with
+    finite differences of its own forward.
+    """
+    named = _named_layers(net)
+    if not named:
+        return None
+    work = _float64_copy(net)
+    work_layers = _named_layers(work)
+    records = _record(work_layers)
+    try:
+        work.gradient(np.asarray(x, np.float64), t)
+    finally:
+        _stop(work_layers)
+    order = [name for name, _ in reversed(work_layers)]
+    calls = [name for name in records["backward_order"]]
+    if calls:
+        order = list(dict.fromkeys(calls))      # the order gradient() really used, from the loss
+    for name in order:
+        rec = records["by_layer"].get(name)
+        if rec is None or "dout" not in rec:
+            continue
+        bad = _layer_fault(dict(work_layers)[name], rec, _param_attrs(dict(work_layers)[name], work),
+                           rng)
+        if bad:
+            return name, "layer bug", (f"layer {name!r} ({type(dict(work_layers)[name]).__name__}): "
+                                       f"{bad}; every layer after it (nearer the loss) is right")
+    return ("gradient(x, t)", "stack bug",
+            "every layer's backward is right on its own, so gradient(x, t) combines them wrongly "
+            "(a gradient taken from the wrong layer, a layer skipped, or the wrong upstream "
+            "gradient passed on)")
+
+
+def _layer_fault(layer, rec, attrs, rng):
+    """A sentence naming the first wrong tensor of one layer's replayed backward, or ''."""
+    args, kwargs, dout = rec["args"], rec["kwargs"], rec["dout"]
+    if not args or not isinstance(args[0], np.ndarray) or args[0].dtype.kind != "f":
+        return ""
+    base = copy.deepcopy(layer)
+    rest = args[1:]
+
+    def fn(arrays):
+        for a in attrs:
+            setattr(base, a, arrays[a])
+        return base.forward(arrays["x"], *rest, **kwargs)
+
+    point = {"x": args[0], **{a: np.array(getattr(layer, a), copy=True) for a in attrs}}
+    fd = fd_vjp(fn, point, np.asarray(dout, np.float64), rng=rng)
+    got = {"x": rec.get("dx"), **{a: rec["grads"].get(a) for a in attrs}}
+    for k, g in got.items():
+        fdg = fd[k]
+        tensor = "dx" if k == "x" else "d" + k
+        if g is None or np.shape(g) != fdg.shape:
+            return f"{tensor} is {'missing' if g is None else f'shaped {np.shape(g)}, not {fdg.shape}'}"
+        r = compare(fdg.project(g), fdg.values, layer="", prop="", tensor=tensor, oracle="fd",
+                    dtype="float64", excused=fdg.excused, mode=fdg.mode)
+        if not r.passed:
+            return (f"its {tensor} differs from finite differences of its own forward "
+                    f"(worst error {r.ratio:.3g}x the allowed)")
+    return ""
+
+
+def _record(named):
+    """Wrap each layer's forward/backward (instance attributes) to keep what it last saw."""
+    records = {"by_layer": {}, "backward_order": []}
+    for name, layer in named:
+        fwd, bwd = layer.forward, layer.backward
+        rec = records["by_layer"].setdefault(name, {})
+
+        def forward(*args, _fwd=fwd, _rec=rec, **kwargs):
+            _rec["args"] = tuple(np.array(a, copy=True) if isinstance(a, np.ndarray) else a
+                                 for a in args)
+            _rec["kwargs"] = dict(kwargs)
+            return _fwd(*args, **kwargs)
+
+        def backward(*args, _bwd=bwd, _rec=rec, _name=name, _layer=layer, **kwargs):
+            _rec["dout"] = np.array(args[0] if args else kwargs.get("dout", 1.0), np.float64)
+            records["backward_order"].append(_name)
+            dx = _bwd(*args, **kwargs)
+            _rec["dx"] = None if dx is None else np.array(dx, copy=True)
+            _rec["grads"] = {k[1:]: np.array(v, copy=True) for k, v in vars(_layer).items()
+                             if k.startswith("d") and isinstance(v, np.ndarray)}
+            return dx
+
+        layer.forward, layer.backward = forward, backward
+    return records
+
+
+def _stop(named):
+    for _, layer in named:
+        for method in ("forward", "backward"):
+            vars(layer).pop(method, None)
+
+
+def _named_layers(net):
+    """[(name, layer)] in forward order: ``net.layers`` (dict or list) then the loss layer."""
+    found = getattr(net, "layers", None)
+    if isinstance(found, dict):
+        named = [(str(k), v) for k, v in found.items()]
+    elif isinstance(found, (list, tuple)):
+        named = [(f"{type(v).__name__}{i}", v) for i, v in enumerate(found)]
+    else:
+        return []
+    for attr in LAST_LAYER_NAMES:
+        if getattr(net, attr, None) is not None:
+            named.append((attr, getattr(net, attr)))
+            break
+    return [(n, v) for n, v in named if callable(getattr(v, "forward", None))
+            and callable(getattr(v, "backward", None))]
+
+
+def _param_attrs(layer, net):
+    """Attribute names of ``layer`` that hold one of ``net.params``'s arrays (by identity)."""
+    held = {id(v) for v in net.params.values()}
+    return [k for k, v in vars(layer).items() if isinstance(v, np.ndarray) and id(v) in held]
+
+
+def _owners(net):
+    """Param key -> the name of the layer holding that very array."""
+    owners = {}
+    for name, layer in _named_layers(net):
+        for attr in _param_attrs(layer, net):
+            for k, v in net.params.items():
+                if v is getattr(layer, attr):
+                    owners.setdefault(k, name)
+    return owners
+
+
+def _float64_copy(net):
+    """A deep copy of ``net`` whose params (and the layers' references to them) are float64."""
+    work = copy.deepcopy(net)
+    for k, arr in list(work.params.items()):
+        if arr.dtype == np.float64:
+            continue
+        new = arr.astype(np.float64)
+        work.params[k] = new
+        for _, layer in _named_layers(work):
+            for attr, value in list(vars(layer).items()):
+                if value is arr:
+                    setattr(layer, attr, new)
+    return work
+
+
+def _dtype(params):
+    dtypes = {np.asarray(v).dtype.name for v in params.values()}
+    return dtypes.pop() if len(dtypes) == 1 else "float64"

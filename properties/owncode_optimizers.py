@@ -1,0 +1,255 @@
+"""Style 6: a user's optimizer with ``update(params, grads)`` on dicts (deep-learning-from-scratch style).
+
+``check_dict_optimizer(make_opt)`` runs a fresh optimizer from ``make_opt()``
+(the user's own class, rebuilt for every run) for a few steps on drawn float64
+params and gradients, and compares each param's trajectory with the tf.keras
+optimizer of the same kind, given the hyperparameters read off the user's
+object (``lr``, ``momentum``, ``decay_rate``, ``beta1``, ``beta2``, ...).
+
+* The trajectory matches Keras exactly (to float64 rounding): PASS.
+* It matches Keras only under a known convention difference (epsilon outside
+  the root where Keras puts it inside, AdaGrad's accumulator starting at 0
+  rather than Keras's 0.1, momentum as an average ``v = b v + (1 - b) g`` with
+  ``p -= lr v``, Adam's epsilon added to the bias-corrected root, no bias
+  correction): FAIL with verdict "convention" and a sentence saying what
+  differs. Each convention is itself a Keras run (oracle/keras_optimizers.py
+  maps it onto Keras exactly), never a formula of ours.
+* It matches nothing: FAIL with verdict "layer bug".
+"""
+import itertools
+import math
+
+import numpy as np
+
+from layers import optimizers as O
+from oracle.compare import compare
+from oracle.keras_optimizers import run_keras
+from oracle.result import Result
+from oracle.tf_runtime import tf
+from properties.optimizer_strategies import TRAJECTORY_TOLERANCE
+
+LR_NAMES = ("lr", "learning_rate", "learn_rate", "eta", "alpha")
+EPS_NAMES = ("eps", "epsilon", "e", "delta")
+COMMON_EPS = (1e-7, 1e-8, 1e-6, 1e-10, 1e-5)     # tried when eps is hard-coded in update()
+HYPER_NAMES = {"momentum": ("momentum", "beta", "mu", "gamma"),
+               "rho": ("decay_rate", "rho", "decay", "beta", "gamma"),
+               "beta1": ("beta1", "beta_1", "b1"), "beta2": ("beta2", "beta_2", "b2"),
+               "initial_accumulator": ("initial_accumulator_value", "initial_accumulator")}
+KIND_BY_NAME = (("nesterov", "Nesterov"), ("adagrad", "AdaGrad"), ("rmsprop", "RMSProp"),
+                ("adam", "Adam"), ("momentum", "Momentum"), ("sgd", "SGD"))
+
+
+def optimizer_kind(opt):
+    """"SGD", "Momentum", "Nesterov", "AdaGrad", "RMSProp" or "Adam", from the class name
+    (else: an SGD class with a ``momentum`` attribute is Momentum). Raises ValueError."""
+    name = type(opt).__name__.lower()
+    for key, kind in KIND_BY_NAME:
+        if key in name:
+            return "Momentum" if kind == "SGD" and _number(opt, HYPER_NAMES["momentum"]) else kind
+    raise ValueError(f"{type(opt).__name__}: cannot tell which optimizer this is from its name; "
+                     f"known kinds: {[k for _, k in KIND_BY_NAME]}")
+
+
+def _number(obj, names):
+    for n in names:
+        v = getattr(obj, n, None)
+        if isinstance(v, (int, float, np.floating)) and not isinstance(v, bool):
+            return n, float(v)
+    return None
+
+
+def _required(opt, what, names):
+    found = _number(opt, names)
+    if found is None:
+        raise ValueError(f"{type(opt).__name__}: cannot read its {what}: no number attribute "
+                         f"named any of {list(names)}")
+    return found[1]
+
+
+def _candidates(kind, opt):
+    """[(convention sentence or "" for Keras's own, descriptor -> trajectory runner)] to try.
+
+    Each entry is ``(differs, run)`` where ``run(params0, grad_steps)`` gives
+    Keras's trajectory and a description of the Keras configuration.
+    """
+    lr = _required(opt, "learning rate", LR_NAMES)
+    eps_attr = _number(opt, EPS_NAMES)
+    eps_values = (eps_attr[1],) if eps_attr else COMMON_EPS
+    eps_note = "" if eps_attr else "epsilon {eps:g} (hard-coded in update(), found by trying common values)"
+    out = []
+
+    def ours(differs, build, eps=None):
+        note = eps_note.format(eps=eps) if eps is not None and eps_note else ""
+        out.append((differs, note, lambda p, g: _keras_only(run_keras(build(), p, g))))
+
+    if kind == "SGD":
+        ours("", lambda: O.SGD(lr))
+    elif kind == "Momentum":
+        b = _required(opt, "momentum", HYPER_NAMES["momentum"])
+        ours("", lambda: O.Momentum(lr, b, convention="velocity"))
+        ours("momentum is kept as an average v = momentum*v + (1-momentum)*g with params -= lr*v, "
+             "where Keras keeps a velocity v = momentum*v - lr*g with params += v",
+             lambda: O.Momentum(lr, b, convention="ema"))
+    elif kind == "Nesterov":
+        b = _required(opt, "momentum", HYPER_NAMES["momentum"])
+        ours("", lambda: O.Nesterov(lr, b))
+    elif kind == "RMSProp":
+        rho = _required(opt, "decay rate", HYPER_NAMES["rho"])
+        for eps in eps_values:
+            for inside, bc in itertools.product((True, False), (False, True)):
+                differs = "; ".join(filter(None, [
+                    "" if inside else "epsilon is added outside the square root "
+                    "(sqrt(h) + eps), where Keras adds it inside (sqrt(h + eps))",
+                    "" if not bc else "the mean square is bias-corrected (h / (1 - rho^t)), "
+                    "which Keras's RMSprop does not do"]))
+                ours(differs, lambda eps=eps, inside=inside, bc=bc: O.RMSProp(
+                    lr, rho, eps, eps_inside_sqrt=inside, bias_correction=bc), eps)
+    elif kind == "Adam":
+        b1 = _required(opt, "beta1", HYPER_NAMES["beta1"])
+        b2 = _required(opt, "beta2", HYPER_NAMES["beta2"])
+        for eps in eps_values:
+            ours("", lambda eps=eps: O.Adam(lr, b1, b2, eps, epsilon_on="v"), eps)
+            ours("epsilon is added to the bias-corrected root sqrt(v_hat), where Keras adds it to "
+                 "sqrt(v) and folds the bias correction into the learning rate",
+                 lambda eps=eps: O.Adam(lr, b1, b2, eps, epsilon_on="v_hat"), eps)
+            ours("there is no bias correction (m and v are used as they are), where Keras "
+                 "multiplies the learning rate by sqrt(1-beta2^t)/(1-beta1^t)",
+                 lambda eps=eps: O.Adam(lr, b1, b2, eps, bias_correction=False), eps)
+    elif kind == "AdaGrad":
+        init = _number(opt, HYPER_NAMES["initial_accumulator"])
+        keras_init = 0.1
+        for eps in eps_values:
+            inits = (init[1],) if init else (keras_init, 0.0)
+            for a0 in inits:
+                init_note = "" if a0 == keras_init or init else (
+                    f"the accumulator h starts at {a0:g}, where Keras's Adagrad starts it at "
+                    f"{keras_init:g}")
+                ours(init_note, lambda eps=eps, a0=a0: O.AdaGrad(lr, eps, initial_accumulator=a0), eps)
+            if not init or init[1] == 0.0:
+                note = "; ".join(filter(None, [
+                    "epsilon is added outside the square root (sqrt(h) + eps), where Keras adds it "
+                    "inside (sqrt(h + eps))",
+                    "" if init else f"the accumulator h starts at 0, where Keras's Adagrad starts "
+                    f"it at {keras_init:g}"]))
+                out.append((note, eps_note.format(eps=eps) if eps_note else "",
+                            lambda p, g, eps=eps: _adagrad_eps_outside(lr, eps, p, g)))
+    return out
+
+
+def _keras_only(run):
+    """Keep what Keras ran ("keras Adam with ..."), not the descriptor used to configure it."""
+    trajectory, how = run
+    return trajectory, how.split(" checked as ", 1)[-1]
+
+
+def _adagrad_eps_outside(lr, eps, params0, grad_steps):
+    """Keras's trajectory for h += g^2; p -= lr g / (sqrt(h) + eps), h starting at 0.
+
+    Keras Adam with beta_1 = 0 and a per-step beta_2 = (t-1)/t keeps v_t = h_t / t
+    (a running mean of g^2); with learning rate lr / (sqrt(t) sqrt(1 - beta_2^t))
+    and epsilon eps / sqrt(t) its step is exactly lr g / (sqrt(h_t) + eps).
+    """
+    t_ = tf()
+    beta2 = t_.Variable(np.float64(0.0), dtype=t_.float64, trainable=False)
+    rate = t_.Variable(np.float64(lr), dtype=t_.float64, trainable=False)
+    epsilon = t_.Variable(np.float64(eps), dtype=t_.float64, trainable=False)
+    keras = t_.keras.optimizers.Adam(learning_rate=lambda: rate, beta_1=np.float64(0.0),
+                                     beta_2=beta2, epsilon=epsilon)
+    variables = [t_.Variable(np.array(p, np.float64), dtype=t_.float64) for p in params0]
+    trajectory = []
+    for step, grads in enumerate(grad_steps, start=1):
+        b2 = (step - 1) / step
+        beta2.assign(np.float64(b2))
+        rate.assign(np.float64(lr / (math.sqrt(step) * math.sqrt(1 - b2 ** step))))
+        epsilon.assign(np.float64(eps / math.sqrt(step)))
+        keras.apply_gradients(zip([t_.convert_to_tensor(np.asarray(g, np.float64)) for g in grads],
+                                  variables))
+        trajectory.append([v.numpy().copy() for v in variables])
+    return trajectory, ("keras Adam(beta_1=0) with beta_2 = (t-1)/t, lr / (sqrt(t) sqrt(1-beta_2^t)) "
+                        "and epsilon eps / sqrt(t): AdaGrad with epsilon outside the root")
+
+
+def draw_problem(shapes, steps, seed, grad_scale=1.0):
+    """(params0, grad_steps): float64 params and ``steps`` lists of gradients, from ``seed``."""
+    rng = np.random.default_rng([seed, 1])
+    params0 = [rng.standard_normal(s) for s in shapes]
+    rng = np.random.default_rng([seed, 2])
+    grad_steps = [[rng.standard_normal(s) * grad_scale for s in shapes] for _ in range(steps)]
+    return params0, grad_steps
+
+
+def run_user(make_opt, names, params0, grad_steps):
+    """The user's trajectory: a fresh ``make_opt()`` stepping a dict of float64 copies."""
+    opt = make_opt()
+    params = {n: np.array(p, copy=True) for n, p in zip(names, params0)}
+    trajectory = []
+    for grads in grad_steps:
+        opt.update(params, {n: np.array(g, copy=True) for n, g in zip(names, grads)})
+        trajectory.append([np.array(params[n], np.float64, copy=True) for n in names])
+    return trajectory
+
+
+def check_dict_optimizer(make_opt, *, shapes=((3, 2), (2,)), steps=5, seed=0, grad_scale=1.0,
+                         label=None):
+    """Results, one per param, for the user's optimizer against Keras (see the module docstring).
+
+    make_opt: a no-argument callable returning a fresh user optimizer (its own
+    class: replaying rebuilds it, never one of ours). Raises ValueError when the
+    kind or a hyperparameter cannot be read off the object.
+    """
+    probe = make_opt()
+    kind = optimizer_kind(probe)
+    label = label or type(probe).__name__
+    names = [f"p{i}" for i in range(len(shapes))]
+    params0, grad_steps = draw_problem(shapes, steps, seed, grad_scale)
+    config = {"kind": kind, "class": f"{type(probe).__module__}.{type(probe).__qualname__}",
+              "shapes": [list(s) for s in shapes], "steps": steps, "seed": seed,
+              "grad_scale": grad_scale}
+    try:
+        mine = run_user(make_opt, names, params0, grad_steps)
+    except Exception as exc:
+        return [Result(layer=label, prop="keras_trajectory", tensor="update(params, grads)",
+                       oracle="law", passed=False, dtype="float64", config=config,
+                       ratio=float("inf"), verdict="contract",
+                       explanation="update(params, grads) failed", note=f"{type(exc).__name__}: {exc}")]
+    candidates = _candidates(kind, probe)
+    tried, first = [], None
+    for differs, eps_note, run in candidates:
+        theirs, how = run(params0, grad_steps)
+        results = _compare(label, names, mine, theirs, {**config, "twin": how})
+        tried.append(how)
+        if first is None:
+            first = results
+        if all(r.passed for r in results):
+            if not differs:
+                for r in results:
+                    r.note = eps_note
+                return results
+            for r, base in zip(results, first):
+                base.verdict, base.explanation = "convention", (
+                    f"{label} follows another convention than Keras: {differs}. Under that "
+                    f"convention it matches {how} exactly.")
+                base.note = " ".join(filter(None, [base.note, eps_note]))
+            return first
+    for r in first:
+        if not r.passed:
+            r.verdict = "layer bug"
+            r.explanation = (f"{label}'s trajectory matches neither Keras's {kind} nor any known "
+                             f"convention variant of it (tried: {'; '.join(dict.fromkeys(tried))}).")
+    return first
+
+
+def _compare(label, names, mine, theirs, config):
+    results = []
+    for i, name in enumerate(names):
+        got = np.stack([step[i] for step in mine])
+        want = np.stack([step[i] for step in theirs])
+        r = compare(got, want, layer=label, prop="keras_trajectory", tensor=f"{name} (step, ...)",
+                    oracle="tf", dtype="float64", config=config, overrides=TRAJECTORY_TOLERANCE)
+        if not r.passed and r.worst:
+            allowed = r.atol * r.scale + r.rtol * np.abs(want)
+            bad = (np.abs(got - want) > allowed).reshape(len(got), -1).any(axis=1)
+            r.note = (f"the trajectories part at step {int(np.argmax(bad)) + 1} of {len(mine)} "
+                      "(index 0 of the tensor is the step)")
+        results.append(r)
+    return results

@@ -1,0 +1,77 @@
+"""Load the users' files in tests/owncode_corpus by path, and check adapted layers with finite differences.
+
+Corpus files are loaded under unique module names, so a user's ``layers.py``
+never shadows the project's ``layers`` package. ``fd_results`` is the float64
+finite-difference oracle applied to any protocol layer (an adapter included).
+"""
+import contextlib
+import copy
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from oracle.compare import compare
+from oracle.finite_diff import fd_vjp
+
+CORPUS = Path(__file__).parent / "owncode_corpus"
+
+
+def load(relpath, name=None):
+    """The module at ``owncode_corpus/relpath``, imported under a unique name."""
+    path = CORPUS / relpath
+    name = name or "owncode_corpus_" + relpath.replace("/", "_").removesuffix(".py")
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@contextlib.contextmanager
+def run_from(folder):
+    """Run as the author does: cwd = ``folder``; their ``common`` package found through sys.path."""
+    cwd, path = os.getcwd(), list(sys.path)
+    saved = {k: v for k, v in sys.modules.items() if k == "common" or k.startswith("common.")}
+    for k in saved:
+        del sys.modules[k]
+    os.chdir(CORPUS / folder)
+    try:
+        yield
+    finally:
+        os.chdir(cwd)
+        sys.path[:] = path
+        for k in [k for k in sys.modules if k == "common" or k.startswith("common.")]:
+            del sys.modules[k]
+        sys.modules.update(saved)
+
+
+def fd_results(layer, x, dout, *, targets=(), seed=0, label=None):
+    """Results for dx and every param grad of ``layer`` against float64 finite differences.
+
+    The layer is run once (forward, backward); finite differences evaluate deep
+    copies of a snapshot taken before, with float64 params set through ``params``.
+    """
+    snapshot = copy.deepcopy(layer)
+    out = layer.forward(x, *targets)
+    dx = layer.backward(dout)
+    grads = {k: np.array(v, copy=True) for k, v in layer.grads.items()}
+
+    def fn(arrays):
+        lay = copy.deepcopy(snapshot)
+        for k in list(lay.params):
+            lay.params[k] = arrays[k]
+        return lay.forward(arrays["x"], *targets)
+
+    point = {"x": np.asarray(x, np.float64),
+             **{k: np.asarray(v, np.float64) for k, v in snapshot.params.items()}}
+    fd = fd_vjp(fn, point, dout, rng=np.random.default_rng(seed))
+    label = label or type(layer).__name__
+    results = []
+    for name, got in [("x", dx), *grads.items()]:
+        fdg = fd[name]
+        results.append(compare(fdg.project(got), fdg.values, layer=label, prop="grads_fd",
+                               tensor="d" + name, oracle="fd", dtype="float64",
+                               excused=fdg.excused, mode=fdg.mode))
+    return out, results

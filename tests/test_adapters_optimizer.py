@@ -1,0 +1,84 @@
+"""check_dict_optimizer on users' update(params, grads) optimizers, against Keras trajectories."""
+import numpy as np
+import pytest
+
+from properties.owncode_optimizers import check_dict_optimizer, optimizer_kind
+from tests.owncode_loading import load
+
+D = load("optimizers/dlfs_optimizers.py")
+
+
+@pytest.mark.parametrize("make", [lambda: D.SGD(0.1), lambda: D.Momentum(0.05, 0.8),
+                                  lambda: D.Adam(0.01, 0.85, 0.99)], ids=["SGD", "Momentum", "Adam"])
+def test_optimizers_that_match_keras_exactly_pass(make):
+    results = check_dict_optimizer(make, steps=6, seed=1)
+    assert len(results) == 2
+    assert all(r.passed for r in results), [r.message() for r in results if not r.passed]
+    assert results[0].config["class"].endswith(type(make()).__qualname__)
+
+
+def test_adagrad_with_epsilon_outside_the_root_is_a_convention_not_a_bug():
+    results = check_dict_optimizer(lambda: D.AdaGrad(0.1))
+    assert not any(r.passed for r in results)
+    r = results[0]
+    assert r.verdict == "convention"
+    assert "epsilon is added outside the square root" in r.explanation
+    assert "accumulator h starts at 0" in r.explanation
+    assert "epsilon 1e-07 (hard-coded in update()" in r.note
+
+
+def test_rmsprop_with_epsilon_outside_the_root_is_a_convention():
+    results = check_dict_optimizer(lambda: D.RMSprop(0.01, 0.9))
+    assert {r.verdict for r in results} == {"convention"}
+    assert "outside the square root" in results[0].explanation
+    assert "bias-corrected" not in results[0].explanation
+
+
+def test_adagrad_with_epsilon_inside_the_root_differs_only_by_its_initial_accumulator():
+    mod = load("optimizers/adagrad_eps_in_root.py")
+    (r, _) = check_dict_optimizer(mod.AdaGrad)
+    assert r.verdict == "convention" and "starts at 0, where Keras's Adagrad starts it at 0.1" in r.explanation
+    assert "square root" not in r.explanation
+
+
+def test_momentum_as_an_average_is_named_as_a_convention():
+    class Momentum:
+        def __init__(self, lr=0.1, momentum=0.9):
+            self.lr, self.momentum, self.v = lr, momentum, {}
+
+        def update(self, params, grads):
+            for key in params:
+                v = self.v.get(key, np.zeros_like(params[key]))
+                self.v[key] = self.momentum * v + (1 - self.momentum) * grads[key]
+                params[key] -= self.lr * self.v[key]
+
+    (r, _) = check_dict_optimizer(Momentum)
+    assert r.verdict == "convention" and "average" in r.explanation
+
+
+def test_adam_that_never_advances_its_step_is_a_layer_bug():
+    mod = load("optimizers/adam_buggy.py")
+    results = check_dict_optimizer(mod.Adam)
+    assert {r.verdict for r in results} == {"layer bug"}
+    assert "part at step 2 of 5" in results[0].note
+    assert "matches neither Keras's Adam nor any known convention" in results[0].explanation
+
+
+def test_unknown_kinds_and_missing_hyperparameters_are_clear_errors():
+    class Lion:
+        lr = 0.1
+
+        def update(self, params, grads):
+            pass
+
+    with pytest.raises(ValueError, match="Lion: cannot tell which optimizer"):
+        optimizer_kind(Lion())
+
+    class Adam:
+        lr = 0.1
+
+        def update(self, params, grads):
+            pass
+
+    with pytest.raises(ValueError, match=r"Adam: cannot read its beta1: no number attribute"):
+        check_dict_optimizer(Adam)

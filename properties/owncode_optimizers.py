@@ -26,7 +26,7 @@ from oracle.compare import compare
 from oracle.keras_optimizers import run_keras
 from oracle.result import Result
 from oracle.tf_runtime import tf
-from properties.optimizer_strategies import TRAJECTORY_TOLERANCE
+from properties.optimizer_checks import TRAJECTORY_TOLERANCE
 
 LR_NAMES = ("lr", "learning_rate", "learn_rate", "eta", "alpha")
 EPS_NAMES = ("eps", "epsilon", "e", "delta")

@@ -17,7 +17,9 @@ def compare(actual, expected, *, layer, prop, tensor, oracle, dtype, config=None
     """Return a :class:`Result` for ``actual`` (the layer's) against ``expected`` (the oracle's).
 
     ``excused`` is a boolean mask of elements the oracle cannot judge (kinks for
-    finite differences); they are left out of the verdict and counted.
+    finite differences); they are left out of the verdict and counted. When every
+    element is excused nothing was judged: ``judged`` is False, nothing failed
+    (``passed`` stays True, so no test fails on it) and the verdict says "not judged".
     """
     tol = tol or tolerance_for(dtype, oracle, overrides)
     res = Result(layer=layer, prop=prop, tensor=tensor, oracle=oracle, passed=False,
@@ -59,13 +61,29 @@ def compare(actual, expected, *, layer, prop, tensor, oracle, dtype, config=None
     with np.errstate(divide="ignore", invalid="ignore"):
         rel = np.where(err == 0, 0.0, err / np.abs(b))
     res.max_rel_err = float(np.where(judged & finite_b, rel, 0.0).max(initial=0.0))
-    order = np.argsort(-ratio_j, axis=None, kind="stable")[:N_WORST]
     res.worst = [(tuple(int(i) for i in np.unravel_index(k, a.shape)), float(a.flat[k]),
-                  float(b.flat[k]), float(err.flat[k])) for k in order if ratio_j.flat[k] > 0]
+                  float(b.flat[k]), float(err.flat[k])) for k in worst_indices(ratio_j)]
     res.passed = res.n_mismatched == 0
+    if res.n_total and res.n_excused == res.n_total:
+        res.judged = False
+        res.verdict, res.explanation = "not judged", VERDICTS["not judged"]
     if not np.all(np.isfinite(a[judged])) and not res.passed:
         res.note = "the layer's tensor contains NaN or Inf"
     return res
+
+
+def worst_indices(ratio, n=N_WORST):
+    """Flat indices of the ``n`` largest positive entries of ``ratio``, largest first, ties by
+    index: what a stable sort of the whole array would give, in linear time (a partition finds
+    the n-th largest value; only the entries at or above it are sorted)."""
+    flat = ratio.reshape(-1)
+    if flat.size > n:
+        nth = np.partition(flat, flat.size - n)[flat.size - n]
+        candidates = np.flatnonzero((flat >= nth) & (flat > 0))
+    else:
+        candidates = np.flatnonzero(flat > 0)
+    order = np.argsort(-flat[candidates], kind="stable")[:n]
+    return candidates[order].tolist()
 
 
 def agrees(x, y, tol, excused=None):
@@ -82,6 +100,8 @@ def agrees(x, y, tol, excused=None):
 
 VERDICTS = {
     "agree": "the layer, TF and finite differences agree.",
+    "not judged": "finite differences could not judge any element: every stencil crossed a kink "
+                  "(the check neither passed nor failed).",
     "layer bug": "TF and finite differences agree with each other but not with the layer: "
                  "the hand-written backward is wrong.",
     "convention or twin": "the layer agrees with finite differences of its own forward, but not "

@@ -33,6 +33,7 @@ class Result:
     n_mismatched: int = 0
     n_total: int = 0
     n_excused: int = 0                          # elements finite differences could not judge (kinks)
+    judged: bool = True                         # False: every element excused, neither PASS nor FAIL
     mode: str = "elementwise"                   # or "directional": arrays are projections <g, v_k>
     verdict: str = ""
     explanation: str = ""
@@ -51,10 +52,17 @@ class Result:
     def margin(self):
         return 1.0 - self.ratio
 
+    @property
+    def outcome(self):
+        """"PASS", "FAIL" or "NOT JUDGED" (the oracle could judge no element)."""
+        if not self.judged:
+            return "NOT JUDGED"
+        return "PASS" if self.passed else "FAIL"
+
     def message(self):
         """A multi-line explanation: what, where, by how much, why, and how to reproduce."""
         lines = [f"{self.layer} [{self.prop}] {self.tensor} vs {self.oracle.upper()}: "
-                 f"{'PASS' if self.passed else 'FAIL'}"]
+                 f"{self.outcome}"]
         if self.config:
             lines.append(f"  config: {self.config}  dtype: {self.dtype}")
         if self.note:

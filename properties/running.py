@@ -99,7 +99,8 @@ def float64_function(case, layer_names):
     names = input_names(snapshot)
 
     def fn(arrays):
-        lay = copy.deepcopy(snapshot)
+        # the params are replaced on the next lines: the copy shares them instead of copying them
+        lay = copy.deepcopy(snapshot, {id(v): v for v in snapshot.params.values()})
         for k in lay.params:
             lay.params[k] = arrays[k]
         return lay.forward(*[arrays[n] for n in names], *targets)

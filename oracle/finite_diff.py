@@ -30,6 +30,9 @@ import numpy as np
 BASE_STEP = 1e-3
 EPS = np.finfo(np.float64).eps
 SHRINK = 8        # each step down the ladder keeps 1/SHRINK of the coordinates
+# Elementwise costs 6 evaluations per element, a direction 6 in all: beyond a few dozen
+# elements (a bias), six random directions judge the tensor for a fraction of the cost.
+MAX_ELEMENTWISE = 16
 
 
 @dataclass
@@ -156,8 +159,8 @@ def _directional(stencil, x, n_directions, rng, max_rounds):
     return FDGrad("directional", rows[:, 0].copy(), _excuse(rows), dirs, support)
 
 
-def fd_vjp(fn, arrays, dout, *, rng, names=None, max_elementwise=128, n_directions=6,
-           max_rounds=4):
+def fd_vjp(fn, arrays, dout, *, rng, names=None, max_elementwise=MAX_ELEMENTWISE,
+           n_directions=6, max_rounds=4):
     """Finite-difference VJPs of ``fn`` for each array in ``names`` (default: all).
 
     fn: maps a dict name -> float64 array to the output array (it must not

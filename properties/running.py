@@ -4,10 +4,9 @@ Every call names the layer and the tensor when something is wrong: backward
 returning None, the wrong number of gradients, a missing ``grads`` entry, a
 non-array where an array belongs.
 """
-import copy
-
 import numpy as np
 
+from oracle.layer_copy import copier
 from oracle.tape import tape_vjp
 from oracle.twins import twin_for
 
@@ -88,8 +87,8 @@ def tf_vjp(case, layer, inputs, targets, params, dout):
 def float64_function(case, layer_names):
     """fn(arrays) -> output of a float64 copy of the case's layer, for finite differences.
 
-    Every call starts from a deep copy of one snapshot taken before any forward,
-    so a layer with randomness (a dropout mask) draws the same thing each time,
+    Every call starts from a fresh copy (``oracle.layer_copy``) of one snapshot
+    taken before any forward, so a layer with randomness (a dropout mask) draws the same thing each time,
     and the same thing the layer under test drew.
     """
     snapshot = case.build()
@@ -97,10 +96,10 @@ def float64_function(case, layer_names):
         snapshot.params[k] = np.asarray(snapshot.params[k], np.float64)
     targets = case.targets()
     names = input_names(snapshot)
+    fresh = copier(snapshot, list(snapshot.params.values()))   # params: replaced on every call
 
     def fn(arrays):
-        # the params are replaced on the next lines: the copy shares them instead of copying them
-        lay = copy.deepcopy(snapshot, {id(v): v for v in snapshot.params.values()})
+        lay = fresh()
         for k in lay.params:
             lay.params[k] = arrays[k]
         return lay.forward(*[arrays[n] for n in names], *targets)

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from oracle.finite_diff import fd_vjp
+from oracle.finite_diff import MAX_ELEMENTWISE, fd_vjp
 from oracle.tape import tape_vjp
 
 RNG = np.random.default_rng(1234)
@@ -19,7 +19,7 @@ def smooth_grads(x, w, dout):
     return dx, dw
 
 
-@pytest.mark.parametrize("shape", [(3,), (2, 4), (5, 5, 3), (6, 6, 5)])
+@pytest.mark.parametrize("shape", [(3,), (2, 4), (2, 2, 3), (5, 5, 3), (6, 6, 5)])
 def test_fd_matches_closed_form_elementwise_and_directional(shape):
     x, w = RNG.standard_normal(shape) * 2, RNG.standard_normal(shape)
     dout = RNG.standard_normal(shape)
@@ -27,7 +27,7 @@ def test_fd_matches_closed_form_elementwise_and_directional(shape):
     dx, dw = smooth_grads(x, w, dout)
     for name, exact in (("x", dx), ("w", dw)):
         est = fd[name]
-        assert est.mode == ("elementwise" if x.size <= 128 else "directional")
+        assert est.mode == ("elementwise" if x.size <= MAX_ELEMENTWISE else "directional")
         assert not est.excused.any()
         np.testing.assert_allclose(est.values, est.project(exact), rtol=1e-8, atol=1e-9)
 
@@ -92,7 +92,8 @@ def test_fd_elementwise_builds_no_identity_and_leaves_the_point_alone():
         a["x"][:] = 7.0
         return out
 
-    fd = fd_vjp(clobbering, {"x": x}, np.ones(50), rng=RNG)["x"]
+    fd = fd_vjp(clobbering, {"x": x}, np.ones(50), rng=RNG, max_elementwise=50)["x"]
+    assert fd.mode == "elementwise"
     np.testing.assert_array_equal(x, keep)
     np.testing.assert_allclose(fd.values, np.cos(x), rtol=1e-9)
 

@@ -22,6 +22,8 @@ def compare(actual, expected, *, layer, prop, tensor, oracle, dtype, config=None
     ``note`` is added to whatever the comparison itself notes; ``note_if_failed``,
     ``verdict`` and ``explanation`` apply only when the comparison fails; ``reproduce`` (a
     string or a function returning one) is only worked out for a failure.
+    When every element is excused nothing was judged: ``judged`` is False, nothing
+    failed (``passed`` stays True) and the verdict says "not judged".
     """
     tol = tol or tolerance_for(dtype, oracle, overrides)
     parties = dict(arrays or {})
@@ -32,11 +34,14 @@ def compare(actual, expected, *, layer, prop, tensor, oracle, dtype, config=None
     stats = _stats(actual, expected, tol, excused, tensor, parties)
     passed = stats.pop("passed")
     own_note = stats.pop("note", "")
+    if not stats.get("judged", True):
+        verdict, explanation = "not judged", VERDICTS["not judged"]
     if not passed and callable(reproduce):
         reproduce = reproduce()
     return Result(**fields, **stats, passed=passed,
                   note=" ".join(filter(None, [note_if_failed if not passed else "", note, own_note])),
-                  verdict="" if passed else verdict, explanation="" if passed else explanation,
+                  verdict="" if passed and stats.get("judged", True) else verdict,
+                  explanation="" if passed and stats.get("judged", True) else explanation,
                   reproduce="" if passed or not isinstance(reproduce, str) else reproduce)
 
 
@@ -68,24 +73,30 @@ def _stats(actual, expected, tol, excused, tensor, parties):
     with np.errstate(divide="ignore", invalid="ignore"):
         rel = np.where(err == 0, 0.0, err / np.abs(b))
     passed = n_mismatched == 0
-    out = dict(passed=passed, scale=scale, n_total=int(a.size), n_excused=n_excused,
+    out = dict(passed=passed, judged=not (a.size and n_excused == a.size), scale=scale, n_total=int(a.size), n_excused=n_excused,
                n_mismatched=n_mismatched, ratio=float(ratio_j.max(initial=0.0)),
                max_abs_err=float(np.where(judged, err, 0.0).max(initial=0.0)),
                max_rel_err=float(np.where(judged & finite_b, rel, 0.0).max(initial=0.0)),
-               worst=[] if passed else _worst(ratio_j, a, b, err))
+               worst=[] if passed else [(tuple(int(i) for i in np.unravel_index(k, a.shape)),
+                                         float(a.flat[k]), float(b.flat[k]), float(err.flat[k]))
+                                        for k in worst_indices(ratio_j)])
     if not passed and not np.all(np.isfinite(a[judged])):
         out["note"] = "the layer's tensor contains NaN or Inf"
     return out
 
 
-def _worst(ratio_j, a, b, err):
-    """The N_WORST elements furthest outside tolerance: (index, layer, oracle, |diff|)."""
-    flat = ratio_j.ravel()
-    k = min(N_WORST, flat.size)
-    top = np.argpartition(-flat, k - 1)[:k] if k < flat.size else np.arange(flat.size)
-    top = top[np.lexsort((top, -flat[top]))]
-    return [(tuple(int(i) for i in np.unravel_index(j, a.shape)), float(a.flat[j]),
-             float(b.flat[j]), float(err.flat[j])) for j in top if flat[j] > 0]
+def worst_indices(ratio, n=N_WORST):
+    """Flat indices of the ``n`` largest positive entries of ``ratio``, largest first, ties by
+    index: what a stable sort of the whole array would give, in linear time (a partition finds
+    the n-th largest value; only the entries at or above it are sorted)."""
+    flat = ratio.reshape(-1)
+    if flat.size > n:
+        nth = np.partition(flat, flat.size - n)[flat.size - n]
+        candidates = np.flatnonzero((flat >= nth) & (flat > 0))
+    else:
+        candidates = np.flatnonzero(flat > 0)
+    order = np.argsort(-flat[candidates], kind="stable")[:n]
+    return candidates[order].tolist()
 
 
 def agrees(x, y, tol, excused=None):
@@ -101,6 +112,8 @@ def agrees(x, y, tol, excused=None):
 
 VERDICTS = {
     "agree": "the layer, TF and finite differences agree.",
+    "not judged": "finite differences could not judge any element: every stencil crossed a kink "
+                  "(the check neither passed nor failed).",
     "layer bug": "TF and finite differences agree with each other but not with the layer: "
                  "the hand-written backward is wrong.",
     "convention or twin": "the layer agrees with finite differences of its own forward, but not "

@@ -4,8 +4,7 @@ For each tensor (an input or a param) the oracle estimates the directional
 derivative of ``phi(s) = sum(f(x + s v) * dout)`` at s = 0:
 
 * elementwise (v = unit vectors) when the tensor has at most ``max_elementwise``
-  elements, giving the full gradient (and as the fallback when random
-  directions keep crossing kinks);
+  elements, giving the full gradient;
 * along ``n_directions`` random Gaussian directions otherwise, giving the
   projections <grad, v_k>, so the cost does not grow with the tensor's size.
 
@@ -15,6 +14,14 @@ estimate is *excused* (reported, never judged) when it does not behave like
 the derivative of a smooth function: the two Richardson estimates disagree, or
 the one-sided slopes keep differing as the step shrinks. That is what a kink
 (ReLU at 0, near-equal maxima) inside the stencil looks like.
+
+A random direction moves every element at once, so on a large tensor with
+many kinks (a ReLU layer at 10k inputs) every dense direction crosses one. An
+excused direction is therefore redrawn on a random subset of the coordinates
+(a sparse direction crosses a kink far less often): first on a ladder of ever
+smaller subsets, then at the largest subset size that was judged, until it is
+judged or ``max_rounds`` rounds are spent. What no round could judge stays
+excused: the comparison then reports it as not judged, never as a failure.
 """
 from dataclasses import dataclass
 
@@ -22,6 +29,10 @@ import numpy as np
 
 BASE_STEP = 1e-3
 EPS = np.finfo(np.float64).eps
+SHRINK = 8        # each step down the ladder keeps 1/SHRINK of the coordinates
+# Elementwise costs 6 evaluations per element, a direction 6 in all: beyond a few dozen
+# elements (a bias), six random directions judge the tensor for a fraction of the cost.
+MAX_ELEMENTWISE = 16
 
 
 @dataclass
@@ -29,19 +40,26 @@ class FDGrad:
     """Finite-difference VJP of one tensor.
 
     mode "elementwise": ``values`` has the tensor's shape. mode "directional":
-    ``values[k]`` estimates <grad, directions[k]>. ``excused`` flags estimates
-    that crossed a kink.
+    ``values[k]`` estimates <grad, directions[k]>, and ``support[k]`` is how many
+    coordinates direction k moves (fewer than all when it was redrawn around a
+    kink). ``excused`` flags estimates that crossed a kink.
     """
 
     mode: str
     values: np.ndarray
     excused: np.ndarray
     directions: np.ndarray = None
+    support: np.ndarray = None
 
     @property
     def shape(self):
         """Shape of the tensor these estimates are of."""
         return self.values.shape if self.mode == "elementwise" else self.directions.shape[1:]
+
+    @property
+    def judged(self):
+        """True when at least one estimate could be judged (or there is nothing to estimate)."""
+        return self.excused.size == 0 or not bool(self.excused.all())
 
     def project(self, grad):
         """The analytic ``grad`` in this estimate's coordinates (itself, or its projections)."""
@@ -51,28 +69,29 @@ class FDGrad:
         return np.tensordot(self.directions, grad, axes=grad.ndim)
 
 
-def _objective(fn, arrays, dout):
-    out = np.asarray(fn(arrays), np.float64)
-    terms = out * dout
-    return float(terms.sum()), float(np.abs(terms).sum())
+class _Stencil:
+    """phi(point) = sum(fn(arrays with ``name`` at point) * dout), and the Richardson row of
+    one direction: (estimate, convergence gap, asymmetry at h/2 and h/4, round-off noise)."""
 
+    def __init__(self, fn, arrays, name, dout, f0, fabs):
+        self.fn, self.arrays, self.name, self.dout = fn, arrays, name, dout
+        self.f0, self.fabs = f0, fabs   # phi and sum |f * dout| at the unmoved point
 
-def _estimates(fn, arrays, name, dout, directions, steps):
-    """Richardson estimates, convergence gaps and asymmetries along each direction."""
-    base = arrays[name]
-    f0, fabs = _objective(fn, arrays, dout)
-    rows = []
-    for v, h in zip(directions, steps):
-        fp, fm = [], []
-        for s in (h, h / 2, h / 4):
-            fp.append(_objective(fn, {**arrays, name: base + s * v}, dout)[0])
-            fm.append(_objective(fn, {**arrays, name: base - s * v}, dout)[0])
+    def _out(self, point):
+        return np.asarray(self.fn({**self.arrays, self.name: point}), np.float64)
+
+    def phi(self, point):
+        return float((self._out(point) * self.dout).sum())
+
+    def row(self, moved, h):
+        """``moved(s)`` is a fresh array: the point moved by s along the direction."""
+        fp = [self.phi(moved(s)) for s in (h, h / 2, h / 4)]
+        fm = [self.phi(moved(-s)) for s in (h, h / 2, h / 4)]
         d = [(fp[i] - fm[i]) / (2 * h / 2 ** i) for i in range(3)]
         r1, r2 = (4 * d[1] - d[0]) / 3, (4 * d[2] - d[1]) / 3
-        asym = [abs((fp[i] - f0) - (f0 - fm[i])) / (h / 2 ** i) for i in range(3)]
-        noise = 8 * EPS * max(fabs, abs(f0)) / (h / 4)
-        rows.append((r2, abs(r1 - r2), asym[1], asym[2], noise))
-    return np.array(rows).reshape(len(directions), 5)
+        asym = [abs((fp[i] - self.f0) - (self.f0 - fm[i])) / (h / 2 ** i) for i in range(3)]
+        noise = 8 * EPS * max(self.fabs, abs(self.f0)) / (h / 4)
+        return r2, abs(r1 - r2), asym[1], asym[2], noise
 
 
 def _excuse(rows):
@@ -84,8 +103,64 @@ def _excuse(rows):
     return unconverged | one_sided
 
 
-def fd_vjp(fn, arrays, dout, *, rng, names=None, max_elementwise=128, n_directions=6,
-           fallback_elementwise=1024):
+def _elementwise(stencil, x):
+    """Every coordinate's estimate; each evaluation moves one element of a fresh copy of x
+    (no identity matrix, and a forward that writes into its input cannot spoil the next)."""
+    flat = x.reshape(-1)
+    rows = []
+    for i in range(x.size):
+        def moved(s, i=i):
+            point = x.copy()
+            point.reshape(-1)[i] += s
+            return point
+        rows.append(stencil.row(moved, BASE_STEP * max(1.0, abs(float(flat[i])))))
+    rows = np.array(rows).reshape(x.size, 5)
+    return FDGrad("elementwise", rows[:, 0].reshape(x.shape), _excuse(rows).reshape(x.shape))
+
+
+def _direction(rng, x, k):
+    """A Gaussian direction on ``k`` random coordinates of x (all of them when k == x.size)."""
+    if k >= x.size:
+        return rng.standard_normal(x.shape)
+    v = np.zeros(x.size)
+    v[rng.choice(x.size, size=k, replace=False)] = rng.standard_normal(k)
+    return v.reshape(x.shape)
+
+
+def _next_support(support, rank, judged_sizes):
+    """Coordinates an excused direction moves next: the largest size already judged if that is
+    smaller than this one's, else one step further down the ladder (``rank`` steps, so the
+    excused directions of one round spread over several sizes)."""
+    smaller = [s for s in judged_sizes if s < support]
+    if smaller:
+        return max(smaller)
+    return max(1, support // SHRINK ** (rank + 1))
+
+
+def _directional(stencil, x, n_directions, rng, max_rounds):
+    support = np.full(n_directions, x.size)
+    dirs = np.zeros((n_directions,) + x.shape)
+    rows = np.zeros((n_directions, 5))
+    pending = list(range(n_directions))
+    for _ in range(max_rounds):
+        for k in pending:
+            v = _direction(rng, x, support[k])
+            moved_coords = v != 0
+            rms = float(np.sqrt(np.mean(x[moved_coords] ** 2))) if moved_coords.any() else 0.0
+            dirs[k] = v
+            rows[k] = stencil.row(lambda s, v=v: x + s * v, BASE_STEP * max(1.0, rms))
+        excused = _excuse(rows)
+        pending = [k for k in range(n_directions) if excused[k]]
+        if not pending:
+            break
+        judged_sizes = {int(support[k]) for k in range(n_directions) if not excused[k]}
+        for rank, k in enumerate(pending):
+            support[k] = _next_support(int(support[k]), rank, judged_sizes)
+    return FDGrad("directional", rows[:, 0].copy(), _excuse(rows), dirs, support)
+
+
+def fd_vjp(fn, arrays, dout, *, rng, names=None, max_elementwise=MAX_ELEMENTWISE,
+           n_directions=6, max_rounds=4):
     """Finite-difference VJPs of ``fn`` for each array in ``names`` (default: all).
 
     fn: maps a dict name -> float64 array to the output array (it must not
@@ -93,29 +168,21 @@ def fd_vjp(fn, arrays, dout, *, rng, names=None, max_elementwise=128, n_directio
     dout: the upstream gradient, same shape as fn's output. rng: a
     ``np.random.Generator`` for the random directions. Returns name -> FDGrad.
 
-    A random direction moves every element at once, so one kink anywhere in
-    the tensor (a near-tie in one pooling window) spoils every direction. When
-    more than half the directions are excused and the tensor has at most
-    ``fallback_elementwise`` elements, the estimate is redone elementwise,
-    where a kink excuses only the elements that sit on it.
+    Tensors of at most ``max_elementwise`` elements are estimated elementwise
+    (6 evaluations per element), larger ones along ``n_directions`` random
+    directions (6 evaluations each); an excused direction is redrawn on fewer
+    coordinates, for at most ``max_rounds`` rounds in all (module docstring).
     """
     arrays = {k: np.array(v, dtype=np.float64) for k, v in arrays.items()}
     dout = np.asarray(dout, np.float64)
+    terms = np.asarray(fn({k: v.copy() for k, v in arrays.items()}), np.float64) * dout
+    f0, fabs = float(terms.sum()), float(np.abs(terms).sum())
     out = {}
     for name in names or list(arrays):
         x = arrays[name]
-        if x.size > max_elementwise:
-            dirs = rng.standard_normal((n_directions,) + x.shape)
-            rms = float(np.sqrt(np.mean(x ** 2))) if x.size else 0.0
-            steps = np.full(n_directions, BASE_STEP * max(1.0, rms))
-            rows = _estimates(fn, arrays, name, dout, dirs, steps)
-            excused = _excuse(rows)
-            if 2 * excused.sum() <= n_directions or x.size > fallback_elementwise:
-                out[name] = FDGrad("directional", rows[:, 0], excused, dirs)
-                continue
-        dirs = np.eye(x.size).reshape((x.size,) + x.shape)
-        steps = BASE_STEP * np.maximum(1.0, np.abs(x).ravel())
-        rows = _estimates(fn, arrays, name, dout, dirs, steps)
-        out[name] = FDGrad("elementwise", rows[:, 0].reshape(x.shape),
-                           _excuse(rows).reshape(x.shape))
+        stencil = _Stencil(fn, arrays, name, dout, f0, fabs)
+        if x.size <= max_elementwise:
+            out[name] = _elementwise(stencil, x)
+        else:
+            out[name] = _directional(stencil, x, n_directions, rng, max_rounds)
     return out

@@ -33,8 +33,8 @@ class Result:
     n_mismatched: int = 0
     n_total: int = 0
     n_excused: int = 0                          # elements finite differences could not judge (kinks)
+    judged: bool = True                         # False: every element excused, neither PASS nor FAIL
     mode: str = "elementwise"                   # or "directional": arrays are projections <g, v_k>
-    judged: bool = True                         # False: the oracle could not judge any element
     verdict: str = ""
     explanation: str = ""
     note: str = ""
@@ -49,15 +49,15 @@ class Result:
         return self.arrays.get(self.oracle)
 
     @property
+    def margin(self):
+        return 1.0 - self.ratio
+
+    @property
     def outcome(self):
-        """PASS, FAIL, or NOT JUDGED (the oracle could judge nothing: neither a pass nor a failure)."""
+        """"PASS", "FAIL" or "NOT JUDGED" (the oracle could judge no element)."""
         if not self.judged:
             return "NOT JUDGED"
         return "PASS" if self.passed else "FAIL"
-
-    @property
-    def margin(self):
-        return 1.0 - self.ratio
 
     def message(self):
         """A multi-line explanation: what, where, by how much, why, and how to reproduce."""

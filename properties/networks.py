@@ -34,6 +34,7 @@ from hypothesis import strategies as st
 import layers as L
 from oracle.compare import compare, three_way
 from oracle.finite_diff import fd_vjp
+from oracle.layer_copy import copier
 from oracle.network_twin import (NOISE_FACTOR, localise, network_vjp, noise_tolerance, record_calls,
                                  stale_params, stop_recording)
 from oracle.result import Result
@@ -280,15 +281,16 @@ def _gradient_results(chk, make_net, x, t, params0, dout, grads, tape, tape_low)
 def _fd_vjp(chk, make_net, x, t, params0, dout):
     """Finite-difference VJPs of dout * loss w.r.t. x and every param, in float64.
 
-    Each evaluation deep-copies one fresh network, so every dropout layer draws
-    the mask the network under test drew. Params are set on the layers
+    Each evaluation starts from a fresh copy of one network (``oracle.layer_copy``),
+    so every dropout layer draws the mask the network under test drew. Params are set on the layers
     themselves: this checks the layers' backward, not the params mapping.
     """
     snapshot = make_net()
     places = {f"{i}.{k}": (i, k) for i, layer in enumerate(snapshot.layers) for k in layer.params}
+    fresh = copier(snapshot, [layer.params[k] for layer in snapshot.layers for k in layer.params])
 
     def loss_at(arrays):
-        net = copy.deepcopy(snapshot)
+        net = fresh()
         for name, (i, k) in places.items():
             net.layers[i].params[k] = arrays[name]
         return net.loss_forward(arrays["x"], t)

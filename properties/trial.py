@@ -16,6 +16,7 @@ import numpy as np
 
 from oracle.compare import compare
 from oracle.finite_diff import fd_vjp
+from oracle.layer_copy import copier
 from oracle.result import Result
 from oracle.tape import tape_forward, tape_vjp
 from oracle.twins import twin_for
@@ -97,23 +98,23 @@ class Trial:
         return {f"d{k}": v for k, v in fd.items()}
 
     def float64_function(self):
-        """fn(arrays) -> output of one float64 copy of the layer, for finite differences.
+        """fn(arrays) -> output of a float64 copy of the layer, for finite differences.
 
-        One layer is built for all evaluations; before each, its params are set
-        and any ``np.random.Generator`` it holds is rewound, so a dropout mask
-        is the same every time, and the same the layer under test drew.
+        Every evaluation starts from a fresh copy of one snapshot taken before
+        any forward (``oracle.layer_copy``: one unpickling, params shared), so a
+        dropout mask is the same every time, and the same the layer under test drew.
         """
-        lay = self.case.build()
-        for k in list(lay.params):
-            lay.params[k] = np.asarray(lay.params[k], np.float64)
-        rewind = _generator_rewinder(lay)
-        names = C.input_names(lay)
+        snapshot = self.case.build()
+        for k in list(snapshot.params):
+            snapshot.params[k] = np.asarray(snapshot.params[k], np.float64)
+        fresh = copier(snapshot, list(snapshot.params.values()))
+        names = C.input_names(snapshot)
         targets, name, seed = self.targets, self.case.layer, self.case.seed
 
         def fn(arrays):
-            for k in lay.params:
+            lay = fresh()
+            for k in list(lay.params):
                 lay.params[k] = arrays[k]
-            rewind()
             with seeded_global_rng(seed):
                 return C.run_forward(name, lay, [arrays[n] for n in names], targets)
 
@@ -163,17 +164,3 @@ class seeded_global_rng:
         self._used = now[2] != self.start[2] or not np.array_equal(now[1], self.start[1])
         np.random.set_state(self.saved)
         return False
-
-
-def _generator_rewinder(layer):
-    """A function restoring every ``np.random.Generator`` the layer (or a wrapped layer) holds."""
-    holders = [layer] + [v for v in vars(layer).values() if hasattr(v, "__dict__")
-                         and not isinstance(v, (np.ndarray, np.random.Generator))]
-    saved = [(g, g.bit_generator.state) for h in holders for g in vars(h).values()
-             if isinstance(g, np.random.Generator)]
-
-    def rewind():
-        for g, state in saved:
-            g.bit_generator.state = state
-
-    return rewind

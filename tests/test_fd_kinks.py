@@ -1,0 +1,43 @@
+"""Finite differences at scale on a function with many kinks, and the 'not judged' outcome."""
+import numpy as np
+
+from oracle.compare import compare, worst_indices
+from oracle.finite_diff import fd_vjp
+
+
+def _dense_relu(a):
+    return np.maximum(a["x"] @ a["W"] + a["b"], 0.0)
+
+
+def test_a_dense_relu_at_10k_inputs_is_judged_and_right():
+    """Every dense direction crosses one of the 2,400 ReLU kinks; the redrawn sparse
+    directions must still judge every tensor, and match the exact VJP there."""
+    rng = np.random.default_rng(7)
+    x, W, b = rng.standard_normal((50, 100)), rng.standard_normal((100, 48)) * 0.14, np.zeros(48)
+    dout = rng.standard_normal((50, 48))
+    dz = dout * (x @ W + b > 0)
+    exact = {"x": dz @ W.T, "W": x.T @ dz, "b": dz.sum(0)}
+    fd = fd_vjp(_dense_relu, {"x": x, "W": W, "b": b}, dout, rng=np.random.default_rng(0))
+    for name, g in fd.items():
+        assert g.judged and g.excused.sum() <= len(g.excused) // 2, (name, g.support)
+        judged = ~g.excused
+        np.testing.assert_allclose(g.values[judged], g.project(exact[name])[judged],
+                                   rtol=1e-7, atol=1e-9)
+
+
+def test_all_excused_is_not_judged_neither_pass_nor_fail():
+    r = compare(np.array([1.0, 5.0]), np.array([1.0, 0.5]), layer="L", prop="grads_fd",
+                tensor="dx", oracle="fd", dtype="float64", excused=np.array([True, True]))
+    assert not r.judged and r.outcome == "NOT JUDGED" and r.verdict == "not judged"
+    assert "NOT JUDGED" in r.message() and "PASS" not in r.message().splitlines()[0]
+    one_judged = compare(np.array([1.0, 5.0]), np.array([1.0, 0.5]), layer="L", prop="p",
+                         tensor="dx", oracle="fd", dtype="float64", excused=np.array([True, False]))
+    assert one_judged.judged and one_judged.outcome == "FAIL"
+
+
+def test_worst_indices_equal_a_stable_sort_of_the_whole_array():
+    rng = np.random.default_rng(3)
+    for ratio in (rng.integers(0, 4, size=(40, 7)).astype(float),   # many ties and zeros
+                  rng.random(1000), np.zeros(20), np.array([0.0, 2.0, 2.0]), np.ones(5)):
+        order = np.argsort(-ratio, axis=None, kind="stable")[:8]
+        assert worst_indices(ratio) == [int(k) for k in order if ratio.flat[k] > 0]

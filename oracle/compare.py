@@ -6,20 +6,38 @@ and finite differences together and says which of the three is the odd one out.
 """
 import numpy as np
 
+from oracle.diagnosis import diagnose
 from oracle.result import Result
-from oracle.tolerance import tolerance_for
+from oracle.tolerance import error_ratio, tolerance_for
 
 N_WORST = 8
+DIAGNOSED_ORACLES = ("tf", "fd")   # compared with a gradient, not a law
 
 
 def compare(actual, expected, *, layer, prop, tensor, oracle, dtype, config=None,
-            overrides=None, excused=None, arrays=None, mode="elementwise", tol=None):
+            overrides=None, excused=None, arrays=None, mode="elementwise", tol=None,
+            context=None):
     """Return a :class:`Result` for ``actual`` (the layer's) against ``expected`` (the oracle's).
 
     ``excused`` is a boolean mask of elements the oracle cannot judge (kinks for
-    finite differences); they are left out of the verdict and counted.
+    finite differences); they are left out of the verdict and counted. A failing
+    result against a gradient oracle ("tf", "fd"), or any failing result given a
+    ``context``, gets a diagnosis (:func:`oracle.diagnosis.diagnose`): ``context``
+    adds what the check knows (inputs, dout, ...) to the config and the tolerance.
     """
     tol = tol or tolerance_for(dtype, oracle, overrides)
+    res = _measure(actual, expected, tol, layer=layer, prop=prop, tensor=tensor, oracle=oracle,
+                   dtype=dtype, config=config, excused=excused, arrays=arrays, mode=mode)
+    if not res.passed and (context is not None or oracle in DIAGNOSED_ORACLES):
+        found = diagnose(actual, expected, context={
+            "config": res.config, "tensor": tensor, "dtype": res.dtype, "oracle": oracle,
+            "tol": tol, "excused": excused, "mode": mode, **(context or {})})
+        res.diagnosis = found.to_plain() if found else {}
+    return res
+
+
+def _measure(actual, expected, tol, *, layer, prop, tensor, oracle, dtype, config, excused,
+             arrays, mode):
     res = Result(layer=layer, prop=prop, tensor=tensor, oracle=oracle, passed=False,
                  dtype=np.dtype(dtype).name, config=dict(config or {}), rtol=tol.rtol,
                  atol=tol.atol, mode=mode)
@@ -37,15 +55,8 @@ def compare(actual, expected, *, layer, prop, tensor, oracle, dtype, config=None
         res.ratio = float("inf")
         return res
     a = a.astype(np.float64)
+    err, ratio, res.scale = error_ratio(a, b, tol)
     finite_b = np.isfinite(b)
-    res.scale = float(max(1.0, np.abs(b[finite_b]).max(initial=0.0)))
-    allowed = tol.atol * res.scale + tol.rtol * np.abs(np.where(finite_b, b, 0.0))
-    with np.errstate(invalid="ignore"):
-        err = np.abs(a - b)
-    same_nonfinite = ~finite_b & (a == b)
-    err = np.where(same_nonfinite, 0.0, err)
-    err = np.where(np.isnan(err), np.inf, err)
-    ratio = np.divide(err, allowed, out=np.where(err > 0, np.inf, 0.0), where=allowed > 0)
     excused = np.zeros(a.shape, bool) if excused is None else np.asarray(excused, bool)
     judged = ~excused
     ratio_j = np.where(judged, ratio, 0.0)

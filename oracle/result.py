@@ -4,6 +4,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from oracle.diagnosis import consistent
+
 
 @dataclass
 class Result:
@@ -38,6 +40,7 @@ class Result:
     explanation: str = ""
     note: str = ""
     reproduce: str = ""
+    diagnosis: dict = field(default_factory=dict)   # {"kind", "summary", "evidence"}, or {}
 
     @property
     def actual(self):
@@ -50,6 +53,12 @@ class Result:
     @property
     def margin(self):
         return 1.0 - self.ratio
+
+    @property
+    def shown_diagnosis(self):
+        """The diagnosis, when this result failed and its verdict allows it; else {}."""
+        kind = (self.diagnosis or {}).get("kind", "")
+        return dict(self.diagnosis) if not self.passed and consistent(self.verdict, kind) else {}
 
     def message(self):
         """A multi-line explanation: what, where, by how much, why, and how to reproduce."""
@@ -72,6 +81,9 @@ class Result:
                          f"|diff|={err:.3g}")
         if self.verdict:
             lines.append(f"  verdict: {self.verdict}: {self.explanation}")
+        shown = self.shown_diagnosis
+        if shown:
+            lines.append(f"  diagnosis: {shown['kind']}: {shown['summary']} {shown['evidence']}")
         if self.reproduce:
             lines.append(f"  reproduce: {self.reproduce}")
         return "\n".join(lines)
@@ -79,6 +91,7 @@ class Result:
     def to_plain(self, with_arrays=False):
         """Plain-Python dict (JSON-safe, no NumPy scalars): what crosses processes and reaches reports."""
         out = {k: _plain(getattr(self, k)) for k in self.__dataclass_fields__ if k != "arrays"}
+        out["diagnosis"] = _plain(self.shown_diagnosis)
         out["margin"] = _plain(self.margin)
         if with_arrays:
             out["arrays"] = {k: _plain(np.asarray(v)) for k, v in self.arrays.items()}

@@ -36,8 +36,9 @@ from oracle.tolerance import error_ratio, tolerance_for
 
 # Verdicts under which the layer's array is the one in question: every class may be shown.
 LAYER_VERDICTS = {"", "layer bug", "layer vs tf", "layer vs fd"}
-# Classes that describe a difference at non-differentiable points only.
-AT_KINKS = {"kink", "tied maxima"}
+# Classes a verdict other than a layer-side one allows: a difference at kinks only, under
+# "kink convention"; round-off of a lower precision, under "below fd resolution".
+ALLOWED_BY = {"kink convention": {"kink", "tied maxima"}, "below fd resolution": {"wrong dtype"}}
 
 
 @dataclass(frozen=True)
@@ -53,15 +54,14 @@ class Diagnosis:
 def consistent(verdict, kind):
     """True when a diagnosis of ``kind`` does not contradict ``verdict``.
 
-    A layer-side verdict allows any class; "kink convention" allows only a
-    difference at kinks; every other verdict (the twin, finite differences,
-    the forward or the contract is the odd one out) allows none.
+    A layer-side verdict allows any class; "kink convention" only a difference
+    at kinks; "below fd resolution" only a lower precision's round-off; every
+    other verdict (the twin, finite differences, the forward or the contract
+    is the odd one out) allows none.
     """
     if not kind:
         return False
-    if verdict in LAYER_VERDICTS:
-        return True
-    return verdict == "kink convention" and kind in AT_KINKS
+    return verdict in LAYER_VERDICTS or kind in ALLOWED_BY.get(verdict, ())
 
 
 def diagnose(actual, expected, *, context=None):
@@ -147,8 +147,8 @@ def reshaped(ctx):
         return None
     squeezed = tuple(d for d in ctx.a.shape if d != 1) == tuple(d for d in ctx.b.shape if d != 1)
     how = "only axes of size 1 differ" if squeezed else "the same values in row-major order"
-    return Diagnosis("wrong shape", f"right values, wrong shape: the layer's {_name(ctx)} has "
-                     f"shape {ctx.a.shape} where the oracle's has {ctx.b.shape} ({how}).",
+    return Diagnosis("wrong shape", f"the layer's {_name(ctx)} has the right values in the wrong shape: "
+                     f"{ctx.a.shape} where the oracle's is {ctx.b.shape} ({how}).",
                      f"Reshaped to {ctx.b.shape}, all {ctx.a.size} elements agree within tolerance.")
 
 
@@ -201,8 +201,8 @@ def wrong_dtype(ctx):
         return None
     if not ctx.fits(ctx.b, tol=tol):
         return None
-    return Diagnosis("wrong dtype", f"right values, wrong dtype: the layer's {_name(ctx)} is "
-                     f"{got.name} in a {ctx.dtype} check, so it carries {got.name} round-off.",
+    return Diagnosis("wrong dtype", f"the layer's {_name(ctx)} has the right values in the wrong dtype: "
+                     f"{got.name} in a {ctx.dtype} check, with {got.name} round-off.",
                      f"All elements agree within the {got.name} tolerance "
                      f"(rtol={tol.rtol:g}, atol={tol.atol:g}).")
 
@@ -245,7 +245,7 @@ def sign_flip(ctx):
 
 
 def named_factor(ctx):
-    for c, names in geo.named_factors(ctx.cfg, ctx.batch, ctx.inputs, ctx.a.shape):
+    for c, names in geo.named_factors(ctx.cfg, ctx.batch):
         if ctx.fits(c * ctx.b):
             return Diagnosis("constant factor", f"the layer's {_name(ctx)} is {_ratio_text(c)} "
                              f"the oracle's: {names}.", _scale_evidence(ctx, c))
@@ -253,9 +253,10 @@ def named_factor(ctx):
 
 
 def _ratio_text(c):
-    if c >= 1:
-        return f"{c:g} times"
-    return f"1/{1 / c:g} of"
+    inverse = 1 / c
+    if c < 1 and abs(inverse - round(inverse)) < 1e-9:
+        return f"1/{round(inverse)} of"
+    return f"{c:g} times"
 
 
 def _scale_evidence(ctx, c):
@@ -284,7 +285,7 @@ def missing_term(ctx):
         for sign, word in ((-1.0, "missing"), (1.0, "extra")):
             if ctx.fits(ctx.b + sign * term):
                 return Diagnosis("missing term" if sign < 0 else "extra term",
-                                 f"a {word} term: the layer's {_name(ctx)} is the oracle's "
+                                 f"the layer's {_name(ctx)} is the oracle's "
                                  f"{'minus' if sign < 0 else 'plus'} {name} (for a product, "
                                  "the term of the other factor).",
                                  f"layer - oracle = {'-' if sign < 0 else '+'}{name} at all "
@@ -302,7 +303,7 @@ def _subset(ctx, subset, kind, summary, where):
     return Diagnosis(kind, summary,
                      f"All {ctx.n_wrong} element(s) outside tolerance are {where} "
                      f"({int(subset.sum())} such element(s)); the other "
-                     f"{int((~subset & ctx.judged).size - subset.sum())} agree.")
+                     f"{int((~subset & ctx.judged).sum())} agree.")
 
 
 def kink(ctx):

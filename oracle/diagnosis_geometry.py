@@ -17,39 +17,53 @@ def permutations(ndim):
     return sorted(perms, key=lambda p: p != ident[::-1])
 
 
-def named_factors(cfg, batch, inputs, shape):
-    """[(factor, what it would mean)]: the constants a backward is commonly off by."""
+def named_factors(cfg, batch):
+    """[(factor, what it would mean)]: the constants a backward is commonly off by.
+
+    Factors that coincide (a batch of 2 and a factor 2) are named together.
+    """
     names = {}
 
     def add(c, text):
         if c > 0 and c != 1:
             names.setdefault(round(float(c), 12), []).append(text)
 
-    if batch and batch > 1:
-        n = int(batch)
-        add(n, f"N = {n}, the batch size: a sum over the batch where the oracle averages "
-               "(a missing 1/N)")
-        add(1 / n, f"1/N with N = {n}, the batch size: a mean over the batch where the "
-                   "oracle sums")
+    n = int(batch) if batch else 0
+    if n > 1:
+        add(n, f"N = {n}, the batch size: a missing 1/N (a sum over the batch where the "
+               "oracle averages)")
+        add(1 / n, f"1/N with N = {n}, the batch size: an extra 1/N (a mean over the batch "
+                   "where the oracle sums, or a mean divided by N twice)")
         add(1 / n ** 2, f"1/N^2 with N = {n}, the batch size: divided by the batch size twice")
-    add(2, "a factor 2 (a 1/2 dropped, or a square's derivative counted twice)")
-    add(0.5, "a factor 1/2 (half of the derivative, e.g. of a square)")
     window = pool_geometry(cfg)
     if window is not None:
         k = window[0][0] * window[0][1]
         add(k, f"k = {k}, the pool window's size: the average's 1/k is missing")
         add(1 / k, f"1/k with k = {k}, the pool window's size: divided by it once too often")
-    for key, what in (("classes", "the number of classes"), ("steps", "the number of time steps"),
-                      ("time_steps", "the number of time steps")):
-        if isinstance(cfg.get(key), int) and cfg[key] > 1:
-            add(cfg[key], f"{cfg[key]}, {what}: a missing 1/{cfg[key]}")
-            add(1 / cfg[key], f"1/{cfg[key]}, {what}: an extra division by it")
-    size = _elements(cfg, batch)
-    if size and size != batch and size > 1:
+    classes = cfg.get("classes")
+    if isinstance(classes, int) and classes > 1:
+        add(classes, f"K = {classes}, the number of classes: a missing 1/K")
+        add(1 / classes, f"1/K with K = {classes}, the number of classes: an extra 1/K")
+        if n:
+            add(n / classes, f"N/K with N = {n}, K = {classes}: divided by the number of "
+                             "classes where the oracle divides by the batch size "
+                             "(x.shape[1] for x.shape[0])")
+    steps = cfg.get("steps", cfg.get("time_steps"))
+    if isinstance(steps, int) and steps > 1:
+        add(steps, f"T = {steps}, the number of time steps: a missing 1/T")
+        add(1 / steps, f"1/T with T = {steps}, the number of time steps: an extra 1/T")
+    p = cfg.get("p")
+    if isinstance(p, float) and 0 < p < 1:
+        add(1 - p, f"1 - p = {1 - p:g}, the keep probability: the inverted dropout's "
+                   "1/(1 - p) is missing")
+    size = _elements(cfg, n)
+    if size and size != n and size > 1:
         add(size, f"{size}, the number of elements averaged over: a sum where the oracle "
                   "takes the mean over every element")
         add(1 / size, f"1/{size}, the number of elements: a mean over every element where the "
                       "oracle sums")
+    add(2, "a factor 2")
+    add(0.5, "a factor 1/2")
     return [(c, " or ".join(texts)) for c, texts in names.items()]
 
 

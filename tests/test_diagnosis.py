@@ -71,8 +71,10 @@ def check(layer, inputs, config, *, targets=(), twin=None, dtype="float64", seed
     for name, got, want in zip(names, gots, wants):
         if got is None:
             continue
+        shown = {("x" if k == "x" else f"input:{k}"): v for k, v in context["inputs"].items()}
         r = compare(got, want, layer=type(layer).__name__, prop="grads_tf", tensor=name,
-                    oracle="tf", dtype=dtype, config=config, context=context)
+                    oracle="tf", dtype=dtype, config=config, context=context,
+                    arrays={**shown, "dout": dout})
         if not r.passed and name in fd:
             shaped = np.shape(got) == fd[name].shape
             r.verdict, r.explanation = three_way(got if shaped else None, want, fd[name].values,

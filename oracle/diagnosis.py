@@ -261,8 +261,8 @@ def _ratio_text(c):
 
 def _scale_evidence(ctx, c):
     what = "projections" if ctx.mode == "directional" else "elements"
-    return (f"{ctx.n_judged()} {what} equal {c:g} x the oracle's within tolerance; "
-            f"that explains all {ctx.n_wrong} outside tolerance.")
+    return (f"All {ctx.n_judged()} {what} equal {c:g} x the oracle's within tolerance, "
+            f"the {ctx.n_wrong} outside it included.")
 
 
 SCALE_DETECTORS = [stale_factor, sign_flip, named_factor]

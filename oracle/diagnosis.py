@@ -12,17 +12,13 @@ no detector confirms, the answer is None: no pattern, no guess.
 
 ``context`` is a plain dict of what the check knows (every key optional):
 
-* ``config``: the case's flat config ("batch", and "pool"/"pool_size",
-  "kernel", "stride", "padding", "dilation", "classes", "steps", "shape");
-* ``inputs``: name -> the layer's input arrays ("x"; integer "ids" of a gather);
-* ``dout``: the upstream gradient; ``factors``: name -> the factors of an
-  elementwise product (default: the inputs);
-* ``tensor``: the compared tensor's name ("dx"); ``previous_batch``: the batch
-  size of an earlier forward on the same layer (default: the config's "batch"
-  when the config also has "batch2", the second batch of a resize);
-* ``excused``: elements the oracle could not judge; ``dtype``, ``oracle`` and
-  ``tol`` (a :class:`oracle.tolerance.Tolerance`); ``mode``: "directional"
-  when the arrays are projections <g, v_k> (then only scale hypotheses apply).
+* ``config``: the case's flat config ("batch", "batch2" after a resize, and
+  "pool", "kernel", "stride", "padding", "dilation", "classes", "steps", "p");
+* ``inputs``: name -> input array ("x"; integer "ids" of a gather); ``dout``;
+  ``factors``: name -> the factors of an elementwise product (default: inputs);
+* ``tensor`` ("dx"); ``previous_batch``: the batch of an earlier forward;
+* ``excused``, ``dtype``, ``oracle``, ``tol``; ``mode``: "directional" when the
+  arrays are projections <g, v_k> (then only scale hypotheses apply).
 
 ``consistent(verdict, kind)`` is the one rule for which diagnoses a verdict
 allows; :class:`oracle.result.Result` shows a diagnosis only through it.
@@ -101,9 +97,11 @@ class _Context:
         factors = context.get("factors") or {k: v for k, v in self.inputs.items()
                                               if np.asarray(v).dtype.kind == "f"}
         self.factors = {k: np.asarray(v, np.float64) for k, v in factors.items()}
-        self.batch = self.cfg.get("batch2", self.cfg.get("batch"))
-        self.previous_batch = context.get(
-            "previous_batch", self.cfg.get("batch") if "batch2" in self.cfg else None)
+        self.batch, self.previous_batch = self.cfg.get("batch"), context.get("previous_batch")
+        if "batch2" in self.cfg:   # a second batch after a first: equal sizes say nothing sure
+            same = self.cfg["batch2"] == self.cfg.get("batch")
+            self.batch, self.previous_batch = (None, None) if same else \
+                (self.cfg["batch2"], self.cfg.get("batch"))
         excused = context.get("excused")
         shape_ok = excused is not None and np.shape(excused) == a.shape
         self.judged = ~np.asarray(excused, bool) if shape_ok else np.ones(a.shape, bool)
@@ -130,9 +128,6 @@ class _Context:
     def n_wrong(self):
         return int(self.wrong.sum())
 
-    def n_judged(self):
-        return int(self.judged.sum())
-
     def agree_elsewhere(self, subset):
         """Judged elements outside ``subset`` where the oracle is not zero (they agree)."""
         return int((~subset & self.judged & (np.abs(self.b) > 0)).sum())
@@ -140,22 +135,21 @@ class _Context:
 
 # ---- shape: the layer's array has another shape than the oracle's ----
 
-def reshaped(ctx):
-    if ctx.a.size != ctx.b.size or ctx.a.dtype.kind not in "fiu":
-        return None
-    if not _fits_plain(ctx, ctx.b.reshape(ctx.a.shape)):
-        return None
+def reshaped(ctx, unit_axes_only=False):
     squeezed = tuple(d for d in ctx.a.shape if d != 1) == tuple(d for d in ctx.b.shape if d != 1)
+    if ctx.a.size != ctx.b.size or ctx.a.dtype.kind not in "fiu" or (unit_axes_only and not squeezed) \
+            or not _fits_all(ctx, ctx.a, ctx.b.reshape(ctx.a.shape)):
+        return None
     how = "only axes of size 1 differ" if squeezed else "the same values in row-major order"
-    return Diagnosis("wrong shape", f"the layer's {_name(ctx)} has the right values in the wrong shape: "
-                     f"{ctx.a.shape} where the oracle's is {ctx.b.shape} ({how}).",
+    return Diagnosis("wrong shape", f"the layer's {_name(ctx)} has the right values in the wrong "
+                     f"shape: {ctx.a.shape} where the oracle's is {ctx.b.shape} ({how}).",
                      f"Reshaped to {ctx.b.shape}, all {ctx.a.size} elements agree within tolerance.")
 
 
 def transposed_shape(ctx):
     if ctx.a.ndim != ctx.b.ndim or ctx.a.dtype.kind not in "fiu":
         return None
-    return _try_permutations(ctx, lambda want: _fits_plain(ctx, want))
+    return _try_permutations(ctx, lambda want: _fits_all(ctx, ctx.a, want))
 
 
 def stale_shape(ctx):
@@ -169,23 +163,13 @@ def stale_shape(ctx):
                      f"Shape {ctx.a.shape} against {ctx.b.shape}; the batch before had size {p}.")
 
 
-def _fits_plain(ctx, want):
-    return _fits_plain_values(ctx, ctx.a, want)
-
-
-def _fits_plain_values(ctx, got, want):
+def _fits_all(ctx, got, want):
     """The rule at every element, excused or not (for arrays of another shape, or a cell)."""
     return bool(np.all(error_ratio(np.asarray(got, np.float64), want, ctx.tol)[1] <= 1))
 
 
-SHAPE_DETECTORS = [
-    lambda ctx: reshaped(ctx) if _only_unit_axes_differ(ctx) else None,
-    transposed_shape, reshaped, stale_shape,
-]
-
-
-def _only_unit_axes_differ(ctx):
-    return tuple(d for d in ctx.a.shape if d != 1) == tuple(d for d in ctx.b.shape if d != 1)
+SHAPE_DETECTORS = [lambda ctx: reshaped(ctx, unit_axes_only=True), transposed_shape, reshaped,
+                   stale_shape]
 
 
 # ---- whole-array hypotheses (same shape) ----
@@ -254,14 +238,12 @@ def named_factor(ctx):
 
 def _ratio_text(c):
     inverse = 1 / c
-    if c < 1 and abs(inverse - round(inverse)) < 1e-9:
-        return f"1/{round(inverse)} of"
-    return f"{c:g} times"
+    return f"1/{round(inverse)} of" if c < 1 and abs(inverse - round(inverse)) < 1e-9 else f"{c:g} times"
 
 
 def _scale_evidence(ctx, c):
     what = "projections" if ctx.mode == "directional" else "elements"
-    return (f"All {ctx.n_judged()} {what} equal {c:g} x the oracle's within tolerance, "
+    return (f"All {int(ctx.judged.sum())} {what} equal {c:g} x the oracle's within tolerance, "
             f"the {ctx.n_wrong} outside it included.")
 
 
@@ -281,13 +263,14 @@ def missing_term(ctx):
     for name, term in terms.items():
         term = np.asarray(term, np.float64)
         if term.shape != ctx.a.shape or ctx.fits(ctx.b, term) or ctx.fits(-ctx.b, term):
-            continue
+            continue   # a term proportional to the gradient is a factor, not a term
         for sign, word in ((-1.0, "missing"), (1.0, "extra")):
             if ctx.fits(ctx.b + sign * term):
                 return Diagnosis("missing term" if sign < 0 else "extra term",
                                  f"the layer's {_name(ctx)} is the oracle's "
-                                 f"{'minus' if sign < 0 else 'plus'} {name} (for a product, "
-                                 "the term of the other factor).",
+                                 f"{'minus' if sign < 0 else 'plus'} {name}"
+                                 + (" (the product rule's term of that factor)."
+                                    if name.startswith("dout * ") else "."),
                                  f"layer - oracle = {'-' if sign < 0 else '+'}{name} at all "
                                  f"{ctx.a.size} elements within tolerance.")
     return None
@@ -357,24 +340,22 @@ def overlap(ctx):
         return None
     pool, x = geo.pool_geometry(ctx.cfg), ctx.input_for()
     if pool is not None:
-        return _max_pool_overlap(ctx, pool, x, cover)
+        return _max_pool_overlap(ctx, pool, x)
     return _subset(ctx, cover >= 2, "overlapping windows", f"the layer's {_name(ctx)} is wrong "
                    "only at cells that two or more windows share (the stride is smaller than "
                    "the window): their gradients were overwritten instead of accumulated.",
                    "in cells covered by more than one window")
 
 
-def _max_pool_overlap(ctx, pool, x, cover):
+def _max_pool_overlap(ctx, pool, x):
     if x is None or ctx.dout is None or x.ndim != 4 or \
             ctx.dout.shape != geo.pooled_shape(x.shape, *pool):
         return None
     wins = geo.winning_douts(x, ctx.dout, *pool)
     cells = [tuple(int(i) for i in c) for c in zip(*np.nonzero(ctx.wrong))]
-    for cell in cells:
-        douts = wins.get(cell, [])
-        ok = [_fits_plain_values(ctx, ctx.a[cell], d) for d in douts]
-        if len(douts) < 2 or not any(ok):
-            return None
+    if not all(len(wins.get(c, [])) >= 2 and any(_fits_all(ctx, ctx.a[c], d) for d in wins[c])
+               for c in cells):
+        return None
     return Diagnosis("overlapping windows", f"the layer's {_name(ctx)} keeps one window's "
                      "gradient at cells that win two or more overlapping windows (the stride "
                      "is smaller than the window): overwritten instead of accumulated.",

@@ -87,11 +87,12 @@ MODELS = {"Dense+ReLU": (DenseReLU, dense_relu_twin, lambda z: np.maximum(z, 0))
 def register_models():
     """Register the benchmark's layers so the battery's properties can run them as cases."""
     from hypothesis import strategies as st
-    from properties.registry import Entry, entries, register
+    from properties.catalog import entries
+    from properties.registry import Entry, register
     entries()
     for name, (cls, twin, _) in MODELS.items():
         register(Entry(f"bench.{name}", lambda c, rng, dtype, cls=cls: cls(c["d"], c["m"], rng=rng, dtype=dtype),
-                       lambda c, n: [(n, c["d"])], st.just({}), twin=twin),
+                       st.just({}), input_shapes=lambda c, n: [(n, c["d"])], twin=twin),
                  planted="benchmarks.bench_gradcheck")
 
 

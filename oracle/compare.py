@@ -6,15 +6,17 @@ and finite differences together and says which of the three is the odd one out.
 """
 import numpy as np
 
+from oracle.diagnosis import diagnose
 from oracle.result import Result
-from oracle.tolerance import scale_of, tolerance_for
+from oracle.tolerance import error_ratio, tolerance_for
 
 N_WORST = 8
+DIAGNOSED_ORACLES = ("tf", "fd")   # compared with a gradient, not a law
 
 
 def compare(actual, expected, *, layer, prop, tensor, oracle, dtype, config=None,
             overrides=None, excused=None, arrays=None, mode="elementwise", tol=None,
-            note="", note_if_failed="", verdict="", explanation="", reproduce=""):
+            note="", note_if_failed="", verdict="", explanation="", reproduce="", context=None):
     """Return a :class:`Result` for ``actual`` (the layer's) against ``expected`` (the oracle's).
 
     ``excused`` is a boolean mask of elements the oracle cannot judge (kinks for
@@ -24,6 +26,9 @@ def compare(actual, expected, *, layer, prop, tensor, oracle, dtype, config=None
     string or a function returning one) is only worked out for a failure.
     When every element is excused nothing was judged: ``judged`` is False, nothing
     failed (``passed`` stays True) and the verdict says "not judged".
+    A failing result against a gradient oracle ("tf", "fd"), or any failing result
+    given a ``context``, gets a diagnosis (:func:`oracle.diagnosis.diagnose`):
+    ``context`` adds what the check knows (inputs, dout, ...) to the config and tolerance.
     """
     tol = tol or tolerance_for(dtype, oracle, overrides)
     parties = dict(arrays or {})
@@ -38,11 +43,17 @@ def compare(actual, expected, *, layer, prop, tensor, oracle, dtype, config=None
         verdict, explanation = "not judged", VERDICTS["not judged"]
     if not passed and callable(reproduce):
         reproduce = reproduce()
+    found = None
+    if not passed and (context is not None or oracle in DIAGNOSED_ORACLES):
+        found = diagnose(actual, expected, context={
+            "config": fields["config"], "tensor": tensor, "dtype": fields["dtype"],
+            "oracle": oracle, "tol": tol, "excused": excused, "mode": mode, **(context or {})})
     return Result(**fields, **stats, passed=passed,
                   note=" ".join(filter(None, [note_if_failed if not passed else "", note, own_note])),
                   verdict="" if passed and stats.get("judged", True) else verdict,
                   explanation="" if passed and stats.get("judged", True) else explanation,
-                  reproduce="" if passed or not isinstance(reproduce, str) else reproduce)
+                  reproduce="" if passed or not isinstance(reproduce, str) else reproduce,
+                  diagnosis=found.to_plain() if found else {})
 
 
 def _stats(actual, expected, tol, excused, tensor, parties):
@@ -55,14 +66,8 @@ def _stats(actual, expected, tol, excused, tensor, parties):
         return dict(passed=False, ratio=float("inf"),
                     note=f"shape {a.shape} differs from the expected {b.shape}")
     a = a.astype(np.float64)
+    err, ratio, scale = error_ratio(a, b, tol)
     finite_b = np.isfinite(b)
-    scale = scale_of(b)
-    allowed = tol.allowed(b, scale)
-    with np.errstate(invalid="ignore"):
-        err = np.abs(a - b)
-    err = np.where(~finite_b & (a == b), 0.0, err)
-    err = np.where(np.isnan(err), np.inf, err)
-    ratio = np.divide(err, allowed, out=np.where(err > 0, np.inf, 0.0), where=allowed > 0)
     excused = np.zeros(a.shape, bool) if excused is None else np.asarray(excused, bool)
     judged = ~excused
     ratio_j = np.where(judged, ratio, 0.0)

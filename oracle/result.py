@@ -4,6 +4,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from oracle.diagnosis import consistent
+
 
 @dataclass
 class Result:
@@ -39,6 +41,7 @@ class Result:
     explanation: str = ""
     note: str = ""
     reproduce: str = ""
+    diagnosis: dict = field(default_factory=dict)   # {"kind", "summary", "evidence"}, or {}
 
     @property
     def actual(self):
@@ -58,6 +61,12 @@ class Result:
         if not self.judged:
             return "NOT JUDGED"
         return "PASS" if self.passed else "FAIL"
+
+    @property
+    def shown_diagnosis(self):
+        """The diagnosis, when this result failed and its verdict allows it; else {}."""
+        kind = (self.diagnosis or {}).get("kind", "")
+        return dict(self.diagnosis) if not self.passed and consistent(self.verdict, kind) else {}
 
     def message(self):
         """A multi-line explanation: what, where, by how much, why, and how to reproduce."""
@@ -80,6 +89,9 @@ class Result:
                          f"|diff|={err:.3g}")
         if self.verdict:
             lines.append(f"  verdict: {self.verdict}: {self.explanation}")
+        shown = self.shown_diagnosis
+        if shown:
+            lines.append(f"  diagnosis: {shown['kind']}: {shown['summary']} {shown['evidence']}")
         if self.reproduce:
             lines.append(f"  reproduce: {self.reproduce}")
         return "\n".join(lines)
@@ -87,6 +99,7 @@ class Result:
     def to_plain(self, with_arrays=False):
         """Plain-Python dict (JSON-safe, no NumPy scalars): what crosses processes and reaches reports."""
         out = {k: _plain(getattr(self, k)) for k in self.__dataclass_fields__ if k != "arrays"}
+        out["diagnosis"] = _plain(self.shown_diagnosis)
         out["margin"] = _plain(self.margin)
         if with_arrays:
             out["arrays"] = {k: _plain(np.asarray(v)) for k, v in self.arrays.items()}

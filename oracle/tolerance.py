@@ -63,3 +63,23 @@ def tolerance_for(dtype, oracle, overrides=None):
         if overrides and key in overrides:
             tol = tol.override(**overrides[key])
     return tol
+
+
+def error_ratio(actual, expected, tol):
+    """The rule, elementwise: (|actual - expected|, its ratio to what is allowed, the scale).
+
+    Both arrays have one shape; ``expected`` is the oracle's. A non-finite
+    oracle value is matched only by the identical value; a NaN error is
+    infinite. An element passes at ratio <= 1.
+    """
+    a = np.asarray(actual, np.float64)
+    b = np.asarray(expected, np.float64)
+    finite_b = np.isfinite(b)
+    scale = scale_of(b)
+    allowed = tol.allowed(b, scale)
+    with np.errstate(invalid="ignore", over="ignore"):
+        err = np.abs(a - b)
+    err = np.where(~finite_b & (a == b), 0.0, err)
+    err = np.where(np.isnan(err), np.inf, err)
+    ratio = np.divide(err, allowed, out=np.where(err > 0, np.inf, 0.0), where=allowed > 0)
+    return err, ratio, scale

@@ -4,6 +4,8 @@ backward leaves its inputs alone; shapes and dtypes follow the inputs; the
 gradient is linear in dout; without batch coupling the batch gradient is the
 sum of per-sample gradients; a second forward with another batch size works.
 """
+from dataclasses import replace
+
 import numpy as np
 
 from oracle.tolerance import Tolerance
@@ -128,10 +130,11 @@ def batch_additive(trial):
 @prop("batch_resize", extra={"batch2": batch_sizes()})
 def batch_resize(trial):
     """A second forward/backward with another batch size gives that batch's TF gradients."""
-    case = trial.case
+    b2 = trial.case.extra["batch2"]
+    if b2 == trial.case.batch:      # the second batch size always differs: say which it was
+        trial.case = replace(trial.case, extra={**trial.case.extra, "batch2": b2 + 1})
+    case, b2 = trial.case, trial.case.extra["batch2"]
     trial.run()
-    b2 = case.extra["batch2"]
-    b2 = b2 + 1 if b2 == case.batch else b2
     x2, t2 = case.inputs(batch=b2, stream="inputs2"), case.targets(batch=b2)
     _, dout2, dins2, grads2 = trial.run("dout2", inputs=x2, targets=t2)
     tape = trial.tf_vjp(dout2, x2, t2)

@@ -21,6 +21,7 @@ from layers import schedules as S
 from oracle.compare import compare
 from oracle.keras_optimizers import run_keras
 from oracle.result import Result
+from oracle.tolerance import Tolerance
 
 # Twin and ours differ only by float64 rounding (observed: ~1e-16); a float32-rounded
 # hyperparameter shows up as ~1e-8 and must fail. A per-call override of the ("float64", "tf") row.
@@ -202,7 +203,7 @@ def trajectory_results(case, cls=None):
 
 def _first_bad_step(got, want, res):
     """Index of the first step at which any element is outside the tolerance."""
-    allowed = res.atol * res.scale + res.rtol * np.abs(want)
+    allowed = Tolerance(rtol=res.rtol, atol=res.atol).allowed(want, res.scale)
     bad = np.abs(got - want) > allowed
     return int(np.argmax(bad.reshape(len(bad), -1).any(axis=1)))
 

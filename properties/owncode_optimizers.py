@@ -25,6 +25,7 @@ from layers import optimizers as O
 from oracle.compare import compare
 from oracle.keras_optimizers import run_keras
 from oracle.result import Result
+from oracle.tolerance import Tolerance
 from oracle.tf_runtime import tf
 from properties.optimizer_checks import TRAJECTORY_TOLERANCE
 
@@ -247,7 +248,7 @@ def _compare(label, names, mine, theirs, config):
         r = compare(got, want, layer=label, prop="keras_trajectory", tensor=f"{name} (step, ...)",
                     oracle="tf", dtype="float64", config=config, overrides=TRAJECTORY_TOLERANCE)
         if not r.passed and r.worst:
-            allowed = r.atol * r.scale + r.rtol * np.abs(want)
+            allowed = Tolerance(rtol=r.rtol, atol=r.atol).allowed(want, r.scale)
             bad = (np.abs(got - want) > allowed).reshape(len(got), -1).any(axis=1)
             r.note = (f"the trajectories part at step {int(np.argmax(bad)) + 1} of {len(mine)} "
                       "(index 0 of the tensor is the step)")

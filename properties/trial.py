@@ -33,6 +33,7 @@ class Trial:
         self.case, self.prop = case, prop
         self.events = C.FloatEvents()
         self.notes = []
+        self.given = None      # (inputs, dout) of the last run, shown with a failure
 
     def setup(self):
         """Build the layer (its constructor is the layer's code too) and draw inputs and targets."""
@@ -65,6 +66,7 @@ class Trial:
         out = self.forward(layer, inputs, targets)
         dout = self.case.dout(np.shape(out), dout_stream)
         dins, grads = self.backward(np.array(dout, copy=True) if np.ndim(dout) else dout, layer)
+        self.given = (self.inputs if inputs is None else inputs, dout)
         return out, dout, dins, grads
 
     def grad_names(self):
@@ -124,8 +126,17 @@ class Trial:
     def compare(self, tensor, got, want, oracle, *, note="", note_if_failed="", tol=None, **kw):
         """A result comparing the layer's ``got`` with the oracle's ``want``, built whole.
 
-        ``note_if_failed`` says what a failure means (it is left out of a pass).
+        ``note_if_failed`` says what a failure means (it is left out of a pass). A
+        comparison with an oracle carries what the layer was given (its inputs and
+        the upstream gradient of the last run), for the diagnosis and the report.
         """
+        if oracle in ("tf", "fd") and getattr(self, "given", None):
+            inputs, dout = self.given
+            named = dict(zip(C.input_names(self.layer), inputs))
+            kw["context"] = {"inputs": named, "dout": dout}
+            kw["arrays"] = {**{("x" if i == 0 else f"input:{k}"): v
+                               for i, (k, v) in enumerate(named.items())},
+                            "dout": dout, **kw.get("arrays", {})}
         return compare(got, want, layer=self.case.layer, prop=self.prop, tensor=tensor,
                        oracle=oracle, dtype=self.case.dtype, config=self.case.describe(),
                        overrides=self.case.entry.tolerances, tol=tol, note=self._note(note),

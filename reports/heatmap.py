@@ -2,7 +2,8 @@
 
 A tensor of shape (..., R, C) is laid out as one R x C slice per index of the
 leading axes, each labelled with that index ("dW[1, 0, :, :]"); a vector is one
-1 x N strip and a scalar one cell. Each element is one pixel of a PNG written
+1 x N strip and a scalar one cell. Axes of size 1 are dropped first, so a
+(1, C, 1, W) tensor is one C x W slice ("dx[0, :, 0, :]"), not C strips. Each element is one pixel of a PNG written
 here with zlib (the browser scales it up, pixelated): a slice costs a few
 hundred bytes, not one SVG element per cell.
 
@@ -52,23 +53,45 @@ def colours(diff, vmax):
 
 @dataclass
 class Slice:
-    """One 2-D slice of a tensor: its leading index, label and the (rows, cols) values."""
+    """One 2-D slice of a tensor: its leading index, label and the (rows, cols) values.
+
+    ``index`` indexes the tensor with its size-1 axes dropped (what ``squeeze``
+    returns); ``template`` is the full index of the slice's cells, with None
+    where the row and column go.
+    """
     index: tuple
     label: str
     values: np.ndarray
+    template: tuple = ()
+
+    def full_index(self, r, c):
+        """The index in the full tensor of this slice's cell (r, c)."""
+        free = [r, c][-sum(t is None for t in self.template):] if None in self.template else []
+        it = iter(free)
+        return tuple(next(it) if t is None else t for t in self.template)
+
+
+def squeeze(array):
+    """``array`` without its size-1 axes (a tensor (1, C, 1, W) is drawn as C x W)."""
+    a = np.asarray(array)
+    return a.reshape([d for d in a.shape if d != 1])
 
 
 def slices_of(tensor_name, array):
-    """Every 2-D slice of ``array`` (a scalar is 1 x 1, a vector 1 x N), labelled by index."""
+    """Every 2-D slice of ``array`` with its size-1 axes dropped (a scalar is 1 x 1, a vector
+    1 x N), labelled by the full index: a (1, 3, 1, 4) tensor is one slice "t[0, :, 0, :]"."""
     a = np.asarray(array)
-    if a.ndim == 0:
-        return [Slice((), f"{tensor_name} (scalar)", a.reshape(1, 1))]
-    if a.ndim == 1:
-        return [Slice((), f"{tensor_name}[:]", a.reshape(1, -1))]
+    kept = [i for i, d in enumerate(a.shape) if d != 1]
+    sq = squeeze(a)
+    drawn = kept[-2:] if sq.ndim >= 2 else kept[-1:]
     out = []
-    for idx in np.ndindex(*a.shape[:-2]):
-        label = f"{tensor_name}[{', '.join([*map(str, idx), ':', ':'])}]"
-        out.append(Slice(tuple(idx), label, a[idx]))
+    for idx in np.ndindex(*sq.shape[:-2]):
+        lead = dict(zip(kept[:-2], idx))
+        template = tuple(None if i in drawn else lead.get(i, 0) for i in range(a.ndim))
+        label = (f"{tensor_name} (scalar)" if a.ndim == 0 else
+                 f"{tensor_name}[{', '.join(':' if t is None else str(t) for t in template)}]")
+        values = sq[idx] if sq.ndim >= 2 else sq.reshape(1, -1)
+        out.append(Slice(tuple(idx), label, values, template))
     return out
 
 

@@ -82,6 +82,7 @@ class Check(_Judged):
     explanation: str = ""
     note: str = ""
     reproduce: str = ""
+    diagnosis: dict = field(default_factory=dict)   # {"kind", "summary", "evidence"} or {}
     arrays_file: str = ""
     page: str = ""                 # failures/<name>.html for a failing check
 
@@ -93,6 +94,9 @@ class Check(_Judged):
         for k in ("layer", "prop", "tensor", "oracle", "verdict", "explanation", "note",
                   "reproduce", "dtype", "mode"):
             kw[k] = str(d.get(k, "") or "")
+        diagnosis = d.get("diagnosis") if isinstance(d.get("diagnosis"), dict) else {}
+        kw["diagnosis"] = {k: str(diagnosis.get(k, "")) for k in ("kind", "summary", "evidence")} \
+            if diagnosis.get("kind") else {}
         return cls(nodeid=nodeid, **{**kw, "passed": bool(d.get("passed")), "expected": expected})
 
 
@@ -247,7 +251,8 @@ def hypothesis_example(longrepr):
     """Hypothesis' report of the minimal example in a failure text ("" if there is none).
 
     Keeps the "Falsifying example:" / "Failing test case:" block (up to its closing
-    parenthesis) and any "@reproduce_failure" line, without pytest's "E   " prefixes.
+    parenthesis), without pytest's "E   " prefixes. Hypothesis' advice to decorate a test
+    with ``@reproduce_failure`` is left out: a user replays a case with its replay line.
     """
     lines = [re.sub(r"^E {0,7}", "", ln) if ln.startswith("E ") or ln == "E" else ln
              for ln in longrepr.splitlines()]
@@ -255,10 +260,8 @@ def hypothesis_example(longrepr):
     for ln in lines:
         if re.match(r"\s*(Falsifying example|Failing test case|Falsifying explicit example)", ln):
             inside = True
-        if inside:
+        if inside and "reproduce_failure" not in ln:
             out.append(ln)
             if ln.strip() == ")" or (ln.rstrip().endswith(")") and "(" in ln and len(out) == 1):
                 inside = False
-        elif "reproduce_failure" in ln:
-            out.append(ln.strip())
     return "\n".join(out).strip()

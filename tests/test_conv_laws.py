@@ -2,7 +2,7 @@
 
 The pooling laws live in ``properties/pool_laws.py`` (``pool_gradient_mass``,
 ``one_winner_per_window``: ``case -> [Result]``); ``find_law_failure`` searches for the smallest case
-breaking one, as ``properties.hunt.hunt`` does for the battery's properties.
+breaking one, as ``properties.search.hunt`` does for the battery's properties.
 """
 import numpy as np
 import pytest

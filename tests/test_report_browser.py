@@ -117,3 +117,29 @@ def test_the_markup_named_layer_runs_no_script(browser_page):
     assert page.locator("script").count() == 1
     assert page.locator("td", has_text="NaN").count() > 0 and page.locator("td", has_text="+Inf").count() > 0
     assert_quiet(out, events)
+
+
+def test_a_diagnosed_failure_page_shows_the_diagnosis_by_the_verdict(browser_page):
+    from tests.test_report_diagnosis import diagnosed_report
+
+    out, page, events = browser_page
+    folder = out / "diagnosed"
+    folder.mkdir(exist_ok=True)
+    r = diagnosed_report(folder)["max pool overlap assigned"]
+    (path,) = [p for p in (folder / "failures").glob("*.html") if r["layer"] in p.read_text()]
+    page.goto(path.resolve().as_uri())
+    box = page.locator("#verdict #diagnosis")
+    assert box.is_visible()
+    assert page.locator(".diagnosis-kind").inner_text() == r["diagnosis"]["kind"]
+    assert r["diagnosis"]["summary"] in box.inner_text()
+    verdict, diagnosis = page.locator("#verdict h2").bounding_box(), box.bounding_box()
+    assert 0 < diagnosis["y"] - verdict["y"] < 300                # right under the verdict
+    assert visible(page, "#inputs .array-view").count() == 2      # x and dout
+    heat = page.locator("img.heatmap").first
+    rows, cols = (int(heat.evaluate(f"img => img.closest('figure').dataset.{k}")) for k in ("rows", "cols"))
+    box = heat.bounding_box()
+    heat.hover(position={"x": box["width"] * (cols - 0.5) / cols, "y": box["height"] * (rows - 0.5) / rows})
+    readout = page.locator("figure.heat .readout").first.inner_text()
+    assert readout.startswith(f"dx[0, 0, {rows - 1}, {cols - 1}]"), readout   # the size-1 batch axis kept
+    save_screenshot(page, out, "diagnosed-failure-page.png")
+    assert_quiet(out, events)

@@ -320,3 +320,5 @@ def test_a_failure_page_with_a_shape_mismatch_explains_instead_of_drawing(tmp_pa
     doc = Dom(html).root
     assert "has shape (2, 3) but the tf oracle's has shape (3, 2)" in doc.one("section", id="arrays").text
     assert not doc.all("figure", cls="heat")
+    views = doc.one("section", id="arrays").all("div", cls="array-view")
+    assert [v.attrs["data-shape"] for v in views] == ["[2, 3]", "[3, 2]"]

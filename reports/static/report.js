@@ -74,21 +74,31 @@
     });
   }
 
+  // The full index of cell (r, c): the slice's template with its free axes (null) filled in.
+  function fillIndex(template, r, c) {
+    var free = template.filter(function (t) { return t === null; }).length;
+    var fill = free === 2 ? [r, c] : [c];
+    var k = 0;
+    return template.map(function (t) { return t === null ? fill[k++] : t; });
+  }
+
   function setupHeatmap(figure) {
     var img = figure.querySelector("img.heatmap");
     var out = figure.querySelector(".readout");
     var rows = +figure.getAttribute("data-rows"), cols = +figure.getAttribute("data-cols");
     var tensor = figure.getAttribute("data-tensor") || "";
     var ndim = +figure.getAttribute("data-ndim");
-    var prefix = [], cells = null;
+    var prefix = [], template = null, cells = null;
     try { prefix = JSON.parse(figure.getAttribute("data-prefix") || "[]"); } catch (e) { prefix = []; }
+    try { template = JSON.parse(figure.getAttribute("data-template") || "null"); } catch (e) { template = null; }
     try { cells = JSON.parse(figure.getAttribute("data-cells") || "null"); } catch (e) { cells = null; }
     if (!img || !out) { return; }
     img.addEventListener("mousemove", function (ev) {
       var box = img.getBoundingClientRect();
       var c = Math.min(cols - 1, Math.max(0, Math.floor((ev.clientX - box.left) / box.width * cols)));
       var r = Math.min(rows - 1, Math.max(0, Math.floor((ev.clientY - box.top) / box.height * rows)));
-      var index = ndim === 0 ? [] : ndim === 1 ? [c] : prefix.concat([r, c]);
+      var index = template ? fillIndex(template, r, c) :
+        ndim === 0 ? [] : ndim === 1 ? [c] : prefix.concat([r, c]);
       var text = tensor + "[" + index.join(", ") + "]";
       var cell = cells && cells[r * cols + c];
       if (cell) { text += "  layer " + cell[0] + "  oracle " + cell[1] + "  diff " + cell[2]; }

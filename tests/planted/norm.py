@@ -1,6 +1,6 @@
 """Broken variants of BatchNorm, Dropout and Sequential; each docstring names its one bug.
 
-The layers are registered as planted entries (found by name by ``properties.hunt``);
+The layers are registered as planted entries (found by name by ``properties.search``);
 the stacks are swapped into drawn networks through a spec's ``"classes"``
 (``"tests.planted.norm:SequentialBackwardInForwardOrder"``).
 """

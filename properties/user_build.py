@@ -1,0 +1,64 @@
+"""Build a user's object from its constructor's signature, choosing arguments by their names.
+
+Constructor arguments are chosen the way tutorials name them: weight arrays
+(``W``, ``w``, ``weight``, ``filters``...), biases, ``gamma``/``beta``, sizes
+(``input_size``, ``hidden_size``, ``num_filters``, ``nodes``...), and the usual
+hyperparameters (``stride``, ``pad``, ``pool_h``...). Anything else needs a
+hint (``properties.user_hints``); the error names the arguments. Arrays are
+placeholders: the check draws every parameter afresh.
+"""
+import inspect
+import re
+
+import numpy as np
+
+WEIGHTS = {"w", "weight", "weights", "filters", "filter", "kernel", "kernels"}
+BIASES = {"b", "bias", "biases"}
+SCALES = {"gamma", "scale"}
+SHIFTS = {"beta", "shift", "offset"}
+SIZE_WORDS = ("size", "dim", "features", "inputs", "outputs", "units", "nodes", "len",
+              "channels", "filters", "hidden", "n_in", "n_out", "neurons")
+HYPER = {"stride": 1, "pad": 0, "padding": 0, "pool_h": 2, "pool_w": 2, "pool_size": 2,
+         "pool_height": 2, "pool_width": 2, "dropout_ratio": 0.5, "p": 0.5, "keep_prob": 0.5,
+         "alpha": 0.1, "eps": 1e-5, "epsilon": 1e-5, "momentum": 0.9}
+SIZES = (3, 2, 4)            # in, out, then a third size (a hidden layer)
+CONV_NAME = re.compile(r"conv", re.I)
+
+
+class CannotBuild(Exception):
+    """The object cannot be built without a hint; ``missing`` names the arguments."""
+
+    def __init__(self, message, missing=()):
+        super().__init__(message)
+        self.missing = tuple(missing)
+
+
+def constructor_args(cls):
+    """kwargs for ``cls(...)`` chosen by the arguments' names; raises CannotBuild."""
+    try:
+        sig = inspect.signature(cls)
+    except (TypeError, ValueError):
+        return {}
+    kwargs, missing, sizes = {}, [], list(SIZES)
+    conv = bool(CONV_NAME.search(cls.__name__))
+    for name, p in sig.parameters.items():
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or p.default is not p.empty:
+            continue
+        low = name.lower()
+        if low in WEIGHTS:
+            kwargs[name] = np.random.default_rng(0).standard_normal((2, 2, 3, 3) if conv else (3, 2))
+        elif low in BIASES:
+            kwargs[name] = np.zeros(2)
+        elif low in SCALES:
+            kwargs[name] = np.ones(3)
+        elif low in SHIFTS:
+            kwargs[name] = np.zeros(3)
+        elif low in HYPER:
+            kwargs[name] = HYPER[low]
+        elif any(w in low for w in SIZE_WORDS) or low in ("d", "m", "n", "k"):
+            kwargs[name] = sizes.pop(0) if sizes else 2
+        else:
+            missing.append(name)
+    if missing:
+        raise CannotBuild(f"{cls.__name__}(): cannot tell what to pass for {missing}", missing)
+    return kwargs

@@ -1,0 +1,105 @@
+"""Match a user's layer to a TF twin: candidates by name and param shapes, confirmed by probing.
+
+    match = match_twin(layer, (x,), name="Affine")        # layer: an adapted user layer
+    match.kind, match.how, match.convention                # "dense", "dense: x.reshape(N, -1) @ W + b", ""
+    tape_vjp(match.twin, layer, (x,), dict(layer.params), dout)
+
+The params' structure picks the family (one 2-D weight: dense; 4-D: conv;
+(n, k, k): seed 003's single-image conv; two same-shape 1-D arrays: a norm);
+the name (or ``hint``) picks among the parameter-free kinds (activations,
+pooling, dropout) and the losses. Every candidate is then run against the
+layer's own forward (:class:`oracle.twin_match.Probe`); the first that agrees
+at the float64 TF tolerance is the match. None means no twin fits: the layer
+is judged by finite differences and the laws alone, and its results say so.
+"""
+from oracle.twin_match import Probe, ProbeError, TwinMatch
+from oracle.user_hyper import norm_roles, split_params, words
+from oracle.user_twins_dense import (ACTIVATIONS, LOSS_WORDS, activation_candidates,
+                                     activation_kinds, dense_candidates, loss_candidates, loss_kinds)
+from oracle.user_twins_image import (conv_candidates, pool_candidates, pool_kinds,
+                                     single_image_conv_candidates)
+from oracle.user_twins_norm import dropout_candidates, norm_candidates, norm_kinds
+
+__all__ = ["TwinMatch", "match_twin", "candidates"]
+
+UNNAMED = " (matched by probing alone: the name names no known kind)"
+
+
+def match_twin(layer, inputs, targets=(), *, name, hint=""):
+    """The first candidate twin whose forward equals ``layer``'s on ``inputs``, or None.
+
+    layer: an adapted user layer (``params`` under the user's names,
+    hyperparameters readable as its attributes). inputs: the layer's input
+    arrays; targets: a loss's labels (ints or one-hot) or real targets.
+    name: the user's class or function name; hint: a kind the user gave
+    ("dense", "max_pool", ...), used instead of the name when set. The layer
+    is run on a deep copy; the user's object is never touched. Returns None
+    when no candidate agrees, or when the layer's forward cannot run on these
+    inputs (never a guess).
+    """
+    try:
+        probe = Probe(layer, inputs, targets, name=name)
+    except ProbeError:
+        return None
+    for match in candidates(probe, name=name, hint=hint):
+        if probe.confirms(match):
+            return match
+    return None
+
+
+def candidates(probe, *, name, hint=""):
+    """Every candidate twin for the probed layer, most likely first (unconfirmed)."""
+    text = words(hint) or words(name)
+    layer, params = probe.layer, probe.params
+    x_shape = tuple(probe.inputs[0].shape) if probe.inputs else ()
+    if probe.targets:
+        kinds = loss_kinds(text)
+        suffix = "" if kinds else UNNAMED
+        for match in loss_candidates(kinds or list(LOSS_WORDS), x_shape, probe.targets[0]):
+            yield _with_suffix(match, suffix)
+        return
+    if params:
+        yield from _param_candidates(layer, params, x_shape, text)
+        return
+    yield from _paramless_candidates(layer, x_shape, text)
+
+
+def _param_candidates(layer, params, x_shape, text):
+    roles = split_params(params)
+    if roles is not None:
+        weight, bias = roles
+        ndim = params[weight].ndim
+        if ndim == 2:
+            yield from dense_candidates(params, weight, bias, x_shape, text)
+        elif ndim == 4:
+            yield from conv_candidates(layer, params, weight, bias, x_shape)
+        elif ndim == 3 and bias is None:
+            yield from single_image_conv_candidates(params, weight, x_shape)
+    for scale, shift in norm_roles(params):
+        yield from norm_candidates(layer, norm_kinds(text), scale, shift, params, x_shape)
+
+
+def _paramless_candidates(layer, x_shape, text):
+    named = False
+    if "drop" in text:
+        named = True
+        yield from dropout_candidates(layer)
+    kinds = pool_kinds(text)
+    if kinds:
+        named = True
+        yield from pool_candidates(layer, kinds, x_shape)
+    acts = activation_kinds(text)
+    if acts and not kinds:
+        named = True
+        yield from activation_candidates(acts)
+    if not named:
+        for match in activation_candidates(list(ACTIVATIONS)):
+            yield _with_suffix(match, UNNAMED)
+        for match in pool_candidates(layer, ["max_pool", "avg_pool"], x_shape):
+            yield _with_suffix(match, UNNAMED)
+
+
+def _with_suffix(match, suffix):
+    if not suffix:
+        return match
+    return TwinMatch(match.twin, match.kind, match.how + suffix, match.convention)

@@ -1,0 +1,141 @@
+"""Candidate TF twins for users' convolution and pooling layers.
+
+NCHW layers with hyperparameters as attributes (deep-learning-from-scratch's
+``Convolution(W, b, stride, pad)``, ``Pooling(pool_h, pool_w, stride, pad)``)
+or in an options dict (cs231n's ``conv_param`` / ``pool_param``) reuse the
+project's twins in :mod:`oracle.twins_conv`; seed 003's single-image layers
+(``Conv3x3``: (h, w) -> (h-2, w-2, n); ``MaxPool2``: (h, w, c) -> (h/2, w/2, c))
+get twins of their own layout. Hyperparameters are read when the twin runs.
+"""
+from types import SimpleNamespace
+
+import numpy as np
+
+from oracle import twins_conv
+from oracle.tf_runtime import tf
+from oracle.twin_match import TwinMatch
+from oracle.user_hyper import find_hyper, hyper, pair
+
+STRIDE_NAMES = ("stride", "strides")
+PAD_NAMES = ("pad", "padding")
+POOL_H_NAMES = ("pool_h", "pool_height", "pool_size", "kernel_size", "ksize", "size")
+POOL_W_NAMES = ("pool_w", "pool_width", "pool_size", "kernel_size", "ksize", "size")
+
+
+def _from(layer, names, default, what):
+    return pair(hyper(layer, names, default), what)
+
+
+def _source(layer, names, default):
+    found = find_hyper(layer, names)
+    return f"{found[0]}={found[1]!r}" if found else f"{names[0]}={default} (default: not set)"
+
+
+# ---- convolution -----------------------------------------------------------------------------
+
+def _conv_twin(weight, bias):
+    def twin(layer, x, **p):
+        (sh, sw), (ph, pw) = _from(layer, STRIDE_NAMES, 1, "stride"), _from(layer, PAD_NAMES, 0, "pad")
+        view = SimpleNamespace(stride=(sh, sw), padding=((ph, ph), (pw, pw)), dilation=(1, 1))
+        b = tf().reshape(p[bias], (-1,)) if bias else 0.0
+        return twins_conv.conv2d(view, x, p[weight], b)
+    return twin
+
+
+def conv_candidates(layer, params, weight, bias, x_shape):
+    """W (F, C, KH, KW) on x (N, C, H, W): cross-correlation, stride and pad from the layer."""
+    W_shape = np.shape(params[weight])
+    if len(x_shape) != 4 or x_shape[1] != W_shape[1]:
+        return
+    if bias is not None and np.size(params[bias]) != W_shape[0]:
+        return
+    pad = find_hyper(layer, PAD_NAMES)
+    if pad is not None and isinstance(pad[1], str):
+        return
+    how = (f"conv2d: NCHW, {weight} (F, C, KH, KW), cross-correlation{' + ' + bias if bias else ''}; "
+           f"{_source(layer, STRIDE_NAMES, 1)}, {_source(layer, PAD_NAMES, 0)}")
+    yield TwinMatch(_conv_twin(weight, bias), "conv2d", how)
+
+
+def _single_channel_conv(weight):
+    def twin(layer, x, **p):
+        t = tf()
+        f = p[weight]                                      # (n, k, k)
+        kernel = t.transpose(f, (1, 2, 0))[:, :, None, :]  # (k, k, 1, n)
+        batched = len(x.shape) == 3
+        x4 = t.reshape(x, (-1, x.shape[-2], x.shape[-1], 1))
+        out = t.nn.conv2d(x4, kernel, strides=1, padding="VALID")
+        return out if batched else out[0]
+    return twin
+
+
+def single_image_conv_candidates(params, weight, x_shape):
+    """Seed 003's Conv3x3: filters (n, k, k) over one (h, w) image (or a batch of them), no padding."""
+    if len(np.shape(params[weight])) != 3 or len(x_shape) not in (2, 3):
+        return
+    yield TwinMatch(_single_channel_conv(weight), "conv2d_single_channel",
+                    f"conv2d_single_channel: one-channel image (h, w) [or (N, h, w)], {weight} "
+                    f"(n, k, k), stride 1, no padding -> (h-k+1, w-k+1, n) (seed 003's Conv3x3)")
+
+
+# ---- pooling ---------------------------------------------------------------------------------
+
+def _pool_nchw(kind, x, size, stride, pad):
+    if pad != (0, 0):
+        x = tf().pad(x, [[0, 0], [0, 0], [pad[0], pad[0]], [pad[1], pad[1]]])
+    view = SimpleNamespace(pool_size=size, stride=stride)
+    fn = twins_conv.max_pool2d if kind == "max_pool" else twins_conv.avg_pool2d
+    return fn(view, x)
+
+
+def _pool_twin(kind, layout, fixed):
+    """Pooling in ``layout`` (NCHW, NHWC or HWC); ``fixed`` = (size, stride) when the layer has no attributes."""
+    def twin(layer, x):
+        if fixed:
+            size, stride, pad = fixed[0], fixed[1], (0, 0)
+        else:
+            size = (pair(hyper(layer, POOL_H_NAMES), "pool_h")[0],
+                    pair(hyper(layer, POOL_W_NAMES), "pool_w")[-1])
+            stride = _from(layer, STRIDE_NAMES, size, "stride")
+            pad = _from(layer, PAD_NAMES, 0, "pad")
+        t = tf()
+        if layout == "NCHW":
+            return _pool_nchw(kind, x, size, stride, pad)
+        nhwc = x[None] if layout == "HWC" else x
+        out = t.transpose(_pool_nchw(kind, t.transpose(nhwc, (0, 3, 1, 2)), size, stride, pad), (0, 2, 3, 1))
+        return out[0] if layout == "HWC" else out
+    return twin
+
+
+POOL_HOW = {"max_pool": "max over each window (TF: gradient to the first maximum)",
+            "avg_pool": "mean over each window"}
+
+
+def pool_candidates(layer, kinds, x_shape):
+    """Max / average pooling: sizes from pool_h / pool_w / stride / pad (or pool_param), or probed."""
+    layouts = {4: ("NCHW", "NHWC"), 3: ("HWC",)}.get(len(x_shape), ())
+    has_size = find_hyper(layer, POOL_H_NAMES) is not None
+    for kind in kinds:
+        for layout in layouts:
+            if has_size:
+                how = (f"{kind}: {POOL_HOW[kind]}, {layout}; {_source(layer, POOL_H_NAMES, '?')}, "
+                       f"{_source(layer, POOL_W_NAMES, '?')}, {_source(layer, STRIDE_NAMES, 'pool size')}, "
+                       f"{_source(layer, PAD_NAMES, 0)}")
+                yield TwinMatch(_pool_twin(kind, layout, None), kind, how)
+                continue
+            for size in (2, 3):
+                for stride in (size, 1):
+                    how = (f"{kind}: {POOL_HOW[kind]}, {layout}; {size}x{size} windows, stride {stride}, "
+                           f"no padding, found by probing (the layer has no pool-size attribute)")
+                    yield TwinMatch(_pool_twin(kind, layout, ((size, size), (stride, stride))), kind, how)
+
+
+def pool_kinds(text):
+    """Which pooling kinds a name asks for: max, average, or both to probe."""
+    if "pool" not in text:
+        return []
+    if "max" in text:
+        return ["max_pool"]
+    if any(w in text for w in ("avg", "average", "mean")):
+        return ["avg_pool"]
+    return ["max_pool", "avg_pool"]

@@ -1,0 +1,247 @@
+"""match_twin on users' own layers: the right twin, said how, conventions named, None when none fits.
+
+Every matched twin of a correct layer is then used as the oracle: its
+GradientTape VJP must equal the layer's own backward at the float64 TF
+tolerance, which proves the matched twins are usable oracles.
+"""
+import copy
+import sys
+
+import numpy as np
+import pytest
+
+from layers.adapter import AttributeLayer
+from layers.functional import FunctionalLayer, FunctionalLoss
+from layers.self_updating import SelfUpdatingLayer
+from oracle import twins
+from oracle.compare import compare
+from oracle.tape import tape_vjp
+from oracle.user_twins import TwinMatch, match_twin
+from tests import user_twin_layers as small
+from tests.owncode_loading import CORPUS, load, run_from
+
+RNG = np.random.default_rng(11)
+F = load("functional/layers.py")
+
+
+def normal(*shape):
+    return RNG.standard_normal(shape)
+
+
+def dlfs_common():
+    with run_from("dlfs_project"):
+        sys.path.insert(0, str(CORPUS / "dlfs_project"))
+        return load("dlfs_project/common/layers.py", "owncode_dlfs_common_layers_twins")
+
+
+def bn_functional(mode):
+    bn_param = {"mode": mode, "running_mean": normal(3), "running_var": RNG.uniform(0.5, 2, 3)}
+    return FunctionalLayer(F.batchnorm_forward, F.batchnorm_backward,
+                           {"gamma": RNG.normal(1, 0.2, 3), "beta": normal(3)}, bn_param)
+
+
+def dlfs_bn(training):
+    mod = load("attribute/batchnorm_trainflg.py")
+    inner = mod.BatchNormalization(RNG.normal(1, 0.2, 3), normal(3), running_mean=normal(3),
+                                   running_var=RNG.uniform(0.5, 2, 3))
+    layer = AttributeLayer(inner, probe_inputs=(normal(4, 3),))
+    layer.training = training
+    return layer
+
+
+def seed003():
+    np.random.seed(5)
+    return load("self_updating/cnn_single_image.py")
+
+
+def seed001_linear():
+    mod = load("self_updating/linear_global_lr.py")
+    net = mod.NetWork()
+    return SelfUpdatingLayer(net.linear_1, "update", forward="__call__", forward_args=(net,))
+
+
+LABELS = RNG.integers(0, 4, 5)
+
+# (case id, build layer, inputs, targets, name, kind, words in `how`, words in `convention`)
+CORRECT = [
+    ("functional affine", lambda: FunctionalLayer(F.affine_forward, F.affine_backward,
+                                                  {"w": normal(6, 2), "b": normal(2)}),
+     (normal(3, 2, 3),), (), "affine", "dense", "x.reshape(N, -1) @ w + b", ""),
+    ("attribute affine", lambda: AttributeLayer(load("attribute/affine_lazy.py").Affine(normal(4, 3), normal(3)),
+                                                probe_inputs=(normal(2, 4),)),
+     (normal(5, 4),), (), "Affine", "dense", "x @ W + b", ""),
+    ("pytorch-style linear", lambda: AttributeLayer(small.TorchLinear(normal(3, 4), normal(3))),
+     (normal(5, 4),), (), "Linear", "dense", "weight.T", ""),
+    ("functional relu", lambda: FunctionalLayer(F.relu_forward, F.relu_backward),
+     (normal(4, 5),), (), "relu", "relu", "tf.nn.relu", ""),
+    ("conv stride 2 pad 1", lambda: FunctionalLayer(F.conv_forward_naive, F.conv_backward_naive,
+                                                    {"w": normal(2, 3, 3, 3), "b": normal(2)},
+                                                    {"stride": 2, "pad": 1}),
+     (normal(2, 3, 5, 5),), (), "conv_forward_naive", "conv2d", "stride=2, pad=1", ""),
+    ("dlfs-style Convolution", lambda: AttributeLayer(small.Convolution(normal(2, 2, 3, 3), normal(2), stride=1, pad=1)),
+     (normal(2, 2, 4, 4),), (), "Convolution", "conv2d", "stride=1, pad=1", ""),
+    ("max pool pool_param", lambda: FunctionalLayer(F.max_pool_forward_naive, F.max_pool_backward_naive,
+                                                    options={"pool_height": 2, "pool_width": 2, "stride": 2}),
+     (normal(2, 3, 4, 4),), (), "max_pool_forward_naive", "max_pool", "pool_height=2, pool_width=2, stride=2", ""),
+    ("dlfs-style avg Pooling", lambda: AttributeLayer(small.AvgPooling(pool_h=2, pool_w=2, stride=1)),
+     (normal(2, 2, 4, 4),), (), "Pooling", "avg_pool", "pool_h=2, pool_w=2, stride=1", ""),
+    ("cs231n batchnorm train", lambda: bn_functional("train"), (normal(5, 3),), (), "batchnorm",
+     "batch_norm", "batch's mean and variance", ""),
+    ("cs231n batchnorm test", lambda: bn_functional("test"), (normal(5, 3),), (), "batchnorm",
+     "batch_norm", "running_mean / running_var", ""),
+    ("dlfs batchnorm train", lambda: dlfs_bn(True), (normal(5, 3),), (), "BatchNormalization",
+     "batch_norm", "eps=1e-06 found by probing", ""),
+    ("dlfs batchnorm eval", lambda: dlfs_bn(False), (normal(5, 3),), (), "BatchNormalization",
+     "batch_norm", "running_mean / running_var", ""),
+    ("spatial batchnorm", lambda: FunctionalLayer(small.spatial_batchnorm_forward, small.spatial_batchnorm_backward,
+                                                  {"gamma": RNG.normal(1, 0.2, 3), "beta": normal(3)},
+                                                  {"mode": "train", "eps": 1e-5}),
+     (normal(2, 3, 2, 2),), (), "spatial_batchnorm", "batch_norm", "per channel (spatial, NCHW)", ""),
+    ("layer norm", lambda: AttributeLayer(small.LayerNorm(RNG.normal(1, 0.2, 4), normal(4))),
+     (normal(3, 4),), (), "LayerNorm", "layer_norm", "eps=1e-05 from the layer", ""),
+    ("inverted dropout", lambda: AttributeLayer(small.InvertedDropout(0.4, seed=1)),
+     (normal(6, 5),), (), "Dropout", "dropout", "dropout (inverted)", ""),
+    ("cs231n dropout, mask in the cache", lambda: FunctionalLayer(small.dropout_forward, small.dropout_backward,
+                                                                  options={"p": 0.7, "mode": "train", "seed": 2}),
+     (normal(6, 5),), (), "dropout", "dropout", "p is the keep probability", ""),
+    ("leaky relu", lambda: AttributeLayer(small.LeakyRelu(0.2)), (normal(4, 5),), (), "LeakyReLU",
+     "leaky_relu", "alpha", ""),
+    ("tanh", lambda: AttributeLayer(load("dlfs_project/layers.py", "owncode_dlfs_own_twins").Tanh()),
+     (normal(4, 5),), (), "Tanh", "tanh", "tf.math.tanh", ""),
+    ("softmax activation", lambda: AttributeLayer(small.SoftmaxActivation()), (normal(4, 5),), (), "Softmax",
+     "softmax", "last axis", ""),
+    ("cs231n softmax_loss", lambda: FunctionalLoss(F.softmax_loss), (normal(5, 4),), (LABELS,), "softmax_loss",
+     "softmax_cross_entropy", "int labels", ""),
+    ("cs231n svm_loss", lambda: FunctionalLoss(F.svm_loss), (normal(5, 4),), (LABELS,), "svm_loss", "svm",
+     "hinge", ""),
+    ("mse 0.5 * sum", lambda: AttributeLayer(small.HalfSumSquares()), (normal(5, 3),), (normal(5, 3),),
+     "MSELoss", "mse", "0.5 * sum((x - t)**2)", "not the mean"),
+    ("seed 003 Conv3x3", lambda: SelfUpdatingLayer(seed003().Conv3x3(2), "backprop", per_sample=True),
+     (normal(2, 5, 5),), (), "Conv3x3", "conv2d_single_channel", "seed 003's Conv3x3", ""),
+    ("seed 003 MaxPool2", lambda: small.BackpropView(seed003().MaxPool2()), (normal(4, 6, 2),), (),
+     "MaxPool2", "max_pool", "HWC; 2x2 windows, stride 2", ""),
+    ("seed 003 Softmax", lambda: SelfUpdatingLayer(seed003().Softmax(18, 4), "backprop", per_sample=True),
+     (normal(2, 3, 3, 2),), (), "Softmax", "dense+softmax", "softmax(x.reshape(N, -1) @ weights + biases)", ""),
+    ("seed 001 Linear + sigmoid", seed001_linear, (normal(3, 4),), (), "Linear", "dense+sigmoid",
+     "sigmoid(x @ weight + bias)", ""),
+]
+
+
+@pytest.mark.parametrize("case", CORRECT, ids=[c[0] for c in CORRECT])
+def test_correct_layers_get_the_right_twin_and_it_is_a_usable_oracle(case):
+    _, build, inputs, targets, name, kind, how, convention = case
+    layer = build()
+    match = match_twin(layer, inputs, targets, name=name)
+    assert isinstance(match, TwinMatch), f"no twin matched {name}"
+    assert match.kind == kind, match
+    assert how in match.how, match.how
+    assert (convention in match.convention) if convention else match.convention == "", match.convention
+    assert_twin_is_the_oracle(layer, match, inputs, targets, name)
+
+
+def assert_twin_is_the_oracle(layer, match, inputs, targets, name):
+    """The layer's own backward equals the twin's GradientTape VJP at the float64 TF tolerance."""
+    out = np.asarray(layer.forward(*inputs, *targets))
+    dout = np.float64(1.0) if targets else RNG.standard_normal(out.shape)
+    dx = layer.backward(np.array(dout, copy=True))
+    grads = {k: np.array(v, copy=True) for k, v in layer.grads.items()}
+    tape = tape_vjp(match.twin, layer, inputs, dict(layer.params), dout, targets, name=name)
+    assert not tape.unavailable, tape.unavailable
+    pairs = [("out", out, tape.out)] + [("d" + k, grads[k], tape.dparams[k]) for k in layer.params]
+    if dx is not None:                      # seed 003's first layer returns no dx
+        pairs.append(("dx", dx, tape.dinputs[0]))
+    for tensor, got, expected in pairs:
+        r = compare(got, expected, layer=name, prop="grads_tf", tensor=tensor, oracle="tf", dtype="float64")
+        assert r.passed, r.message()
+
+
+def test_dlfs_project_layers_non_inverted_dropout_and_the_delta_in_the_log_are_named():
+    common = dlfs_common()
+    for training in (True, False):
+        layer = AttributeLayer(common.Dropout(0.3))
+        layer.training = training
+        match = match_twin(layer, (normal(6, 5),), name="Dropout")
+        assert match.kind == "dropout" and "non-inverted" in match.how
+        assert match.convention.startswith("non-inverted dropout: ")
+        if training:
+            assert_twin_is_the_oracle(layer, match, (normal(6, 5),), (), "Dropout")
+    for labels in (LABELS, np.eye(4)[LABELS]):
+        loss = AttributeLayer(common.SoftmaxWithLoss())
+        match = match_twin(loss, (normal(5, 4),), (labels,), name="SoftmaxWithLoss")
+        assert match.kind == "softmax_cross_entropy"
+        assert "+ 1e-7" in match.how and "log(p + 1e-7)" in match.convention
+        # Its backward is the exact (y - t) / N: the gradient of the cross-entropy WITHOUT the delta.
+        # Against the matched twin dx differs by about 1e-7 / p: the named convention, nothing more.
+        x = normal(5, 4)
+        loss.forward(x, labels)
+        dx = loss.backward(1.0)
+        with_delta = tape_vjp(match.twin, loss, (x,), {}, np.float64(1.0), (labels,)).dinputs[0]
+        exact = tape_vjp(twins.softmax_cross_entropy, loss, (x,), {}, np.float64(1.0), (labels,)).dinputs[0]
+        np.testing.assert_allclose(dx, exact, rtol=1e-12, atol=1e-15)
+        assert 1e-9 < np.abs(dx - with_delta).max() < 1e-5
+    assert match_twin(AttributeLayer(common.Affine(normal(6, 2), normal(2))), (normal(3, 6),),
+                      name="Affine").kind == "dense"
+    relu = match_twin(AttributeLayer(common.Relu()), (normal(3, 6),), name="Relu")
+    assert relu.kind == "relu"      # its backward overwrites dout: the battery's no_mutation catches that
+
+
+def test_an_exact_cross_entropy_is_not_matched_to_the_twin_with_the_delta():
+    match = match_twin(FunctionalLoss(F.softmax_loss), (normal(5, 4),), (LABELS,), name="SoftmaxWithLoss")
+    assert match.convention == "" and "1e-7" not in match.how
+
+
+def test_an_inverted_dropout_is_not_reported_as_non_inverted():
+    layer = AttributeLayer(small.InvertedDropout(0.3, seed=4))
+    layer.training = False
+    match = match_twin(layer, (normal(4, 4),), name="Dropout")
+    assert "(inverted)" in match.how and match.convention == ""
+
+
+@pytest.mark.parametrize("layer, name", [
+    (lambda: AttributeLayer(load("dlfs_project/layers.py", "owncode_dlfs_own_twins2").Scale(3),
+                            probe_inputs=(np.ones((1, 3)),)), "Scale"),
+    (lambda: AttributeLayer(small.Square()), "Square"),
+    (lambda: AttributeLayer(small.Square()), "MyActivation"),
+], ids=["dlfs Scale", "Square by name", "Square unnamed"])
+def test_a_layer_whose_forward_matches_no_twin_gets_none(layer, name):
+    assert match_twin(layer(), (normal(4, 3),), name=name) is None
+
+
+@pytest.mark.parametrize("build, inputs, targets, name", [
+    (lambda: AttributeLayer(small.TanhNamedSigmoid()), (normal(4, 5),), (), "Sigmoid"),
+    (lambda: AttributeLayer(small.AffineBiasSubtracted(normal(4, 3), normal(3))), (normal(5, 4),), (), "Affine"),
+    (lambda: AttributeLayer(small.BatchNormUnbiasedVar(RNG.normal(1, 0.2, 3), normal(3))), (normal(5, 3),), (),
+     "BatchNorm"),
+    (lambda: AttributeLayer(small.Convolution(normal(2, 2, 3, 3), normal(2), stride=2, pad=0, honour_stride=False)),
+     (normal(1, 2, 5, 5),), (), "Convolution"),
+    (lambda: FunctionalLoss(small.softmax_loss_summed), (normal(5, 4),), (LABELS,), "softmax_loss"),
+    (lambda: FunctionalLoss(F.svm_loss), (normal(5, 4),), (LABELS,), "softmax_loss"),
+], ids=["tanh named Sigmoid", "affine minus b", "bn with ddof=1", "conv ignoring stride",
+        "loss summed not averaged", "svm named softmax"])
+def test_buggy_forwards_are_not_matched_to_a_wrong_twin(build, inputs, targets, name):
+    assert match_twin(build(), inputs, targets, name=name) is None
+
+
+def test_an_unnamed_activation_is_matched_by_probing_and_says_so():
+    match = match_twin(AttributeLayer(small.SoftmaxActivation()), (normal(3, 4),), name="Thing")
+    assert match.kind == "softmax" and "probing alone" in match.how
+
+
+def test_hint_picks_the_kind_when_the_name_does_not():
+    layer = FunctionalLayer(F.relu_forward, F.relu_backward)
+    assert match_twin(layer, (normal(3, 4),), name="my_layer_forward", hint="relu").how.endswith("x == 0)")
+
+
+def test_matching_never_touches_the_users_object():
+    inner = small.InvertedDropout(0.5, seed=3)
+    match_twin(AttributeLayer(inner), (normal(3, 4),), name="Dropout")
+    assert inner.mask is None
+    fn_layer = bn_functional("train")
+    saved = copy.deepcopy(fn_layer.options)
+    match_twin(fn_layer, (normal(5, 3),), name="batchnorm")
+    assert all(np.array_equal(saved[k], fn_layer.options[k]) for k in saved)
+
+
+def test_a_forward_that_cannot_run_on_the_inputs_gives_none():
+    layer = FunctionalLayer(F.affine_forward, F.affine_backward, {"w": normal(6, 2), "b": normal(2)})
+    assert match_twin(layer, (normal(3, 5),), name="affine") is None

@@ -2,7 +2,7 @@
 
     .venv/bin/python docs/failure_page_demo.py
 
-Runs the battery's grads_tf property (tests.test_battery.run_property) under
+Runs the battery's grads_tf property (properties.search.run_property) under
 pytest on a planted ReLU whose derivative at 0 is 1 (TF says 0), drawn on
 4 x 5 images with exact zeros, then screenshots the page the report wrote for
 that failure (its top 1900 px) with Debian's headless Chromium.
@@ -22,7 +22,7 @@ from properties.battery import all_properties
 from properties.catalog import get
 from properties.registry import Entry, register
 from tests.planted.core import ReLUGradAtZeroIsOne
-from tests.test_battery import run_property
+from properties.search import run_property
 
 settings.register_profile("demo", max_examples=20, deadline=None, database=None, derandomize=True)
 settings.load_profile("demo")

@@ -7,6 +7,7 @@ the one line every failure prints (``./harness replay ...``, which runs
 """
 import json
 import shlex
+from pathlib import Path
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -65,11 +66,25 @@ class Case:
                 "training": self.training, **self.extra}
 
     def replay_line(self, prop):
-        """The one-line command that re-runs ``prop`` on exactly this case."""
-        module = module_of(self.layer)
-        return (f"./harness replay {'--import ' + module + ' ' if module else ''}"
-                f"{shlex.quote(prop)} "
-                f"{shlex.quote(json.dumps(asdict(self), sort_keys=True))}")
+        """The one-line command that re-runs ``prop`` on exactly this case, from any directory."""
+        return replay_command(module_of(self.layer), prop, json.dumps(asdict(self), sort_keys=True))
+
+
+HARNESS = Path(__file__).resolve().parent.parent / "harness"
+
+
+def replay_command(source, *args):
+    """``/path/to/harness replay [--import MODULE | --check FILE] ARGS...``, quoted for a shell.
+
+    source: "" (a project layer), a module registering a planted layer, or
+    "user:/abs/file.py" for a user's layer (replay re-imports that file).
+    """
+    flag = []
+    if source.startswith("user:"):
+        flag = ["--check", source[len("user:"):]]
+    elif source:
+        flag = ["--import", source]
+    return " ".join(shlex.quote(str(a)) for a in [HARNESS, "replay", *flag, *args])
 
 
 @st.composite
@@ -80,7 +95,7 @@ def cases(draw, entry, *, kinds, extra=None, min_batch=1):
     ``extra`` maps names to strategies for property-specific draws.
     """
     config = draw(entry.configs)
-    return Case(layer=entry.name, config=config, dtype=draw(S.dtypes()),
+    return Case(layer=entry.name, config=config, dtype=draw(st.sampled_from(entry.dtypes)),
                 batch=draw(S.batch_sizes(min_size=min_batch,
                                                 max_size=max(entry.max_batch, min_batch))),
                 kind=draw(S.value_kinds(kinds=kinds)), seed=draw(S.seeds()),

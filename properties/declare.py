@@ -34,19 +34,23 @@ class Property:
     summary: str = ""
     applies: Callable = None          # entry -> "" if it applies, else the reason it does not
     min_batch: int = 1
+    needs_twin: bool = False          # only meaningful with a TF twin (forward_tf)
 
     def kinds(self, entry):
         return entry.fd_kinds if self.oracle_kinds == "fd" else entry.tf_kinds
 
     def not_applicable(self, entry):
+        if self.needs_twin and entry.no_twin:
+            return entry.no_twin
         return self.applies(entry) if self.applies else ""
 
 
-def prop(name, oracle_kinds="tf", extra=None, applies=None, min_batch=1):
+def prop(name, oracle_kinds="tf", extra=None, applies=None, min_batch=1, needs_twin=False):
     """Declare ``fn(trial) -> [Result]`` as the property ``name``."""
     def declare(fn):
         PROPERTIES[name] = Property(name, guarded(name, fn), oracle_kinds, extra or {},
-                                    (fn.__doc__ or "").strip().splitlines()[0], applies, min_batch)
+                                    (fn.__doc__ or "").strip().splitlines()[0], applies, min_batch,
+                                    needs_twin)
         return fn
     return declare
 

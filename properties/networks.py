@@ -25,7 +25,6 @@ TF's own float32 run lands from its float64 run (``oracle.network_twin``).
 import copy
 import importlib
 import json
-import shlex
 from typing import NamedTuple
 
 import numpy as np
@@ -40,6 +39,7 @@ from oracle.network_twin import (NOISE_FACTOR, localise, network_vjp, noise_tole
 from oracle.result import Result
 from oracle.tolerance import Tolerance, tolerance_for
 from properties import strategies as S
+from properties.cases import replay_command
 from properties.values import make_dout, stream_rng
 
 CLASSES = {"sequential": L.Sequential, "dense": L.Dense, "batchnorm": L.BatchNorm,
@@ -155,7 +155,7 @@ def describe(spec):
 
 
 def replay_line(spec):
-    return f"./harness replay network {shlex.quote(json.dumps(spec, sort_keys=True))}"
+    return replay_command("", "network", json.dumps(spec, sort_keys=True))
 
 
 class _Check(NamedTuple):

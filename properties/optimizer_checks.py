@@ -10,7 +10,6 @@ gradients and compares the parameter trajectories, step by step:
     ./harness replay optimizer '<case JSON>'   # re-runs one case
 """
 import json
-import shlex
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -19,6 +18,7 @@ from hypothesis import strategies as st
 from layers import optimizers as O
 from layers import schedules as S
 from oracle.compare import compare
+from properties.cases import replay_command
 from oracle.keras_optimizers import run_keras
 from oracle.result import Result
 from oracle.tolerance import Tolerance
@@ -75,7 +75,7 @@ class OptimizerCase:
         return asdict(self)
 
     def replay_line(self):
-        return f"./harness replay optimizer {shlex.quote(json.dumps(asdict(self), sort_keys=True))}"
+        return replay_command("", "optimizer", json.dumps(asdict(self), sort_keys=True))
 
     @classmethod
     def from_plain(cls, fields):

@@ -19,7 +19,7 @@ def _verdict(trial, fdg, got, tf_grad):
                      fd_excused=fdg.excused)
 
 
-@prop("forward_tf")
+@prop("forward_tf", needs_twin=True)
 def forward_vs_tf(trial):
     """forward matches the TF twin's forward."""
     out = trial.forward()

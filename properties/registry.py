@@ -52,6 +52,11 @@ class Entry:
     param_values: (name, shape, rng) -> values for a param, when standard
         normal values are wrong for it; state: (layer, rng) -> None, to draw
         non-param state (running statistics) as after some training.
+    dtypes: the dtypes drawn (a user's layer computing in float64 whatever the
+        input gets ("float64",)). no_twin: why there is no TF twin ("" when there
+        is one): the TF properties then do not apply or fall back to finite
+        differences, and every result says so. convention: a convention the
+        matched twin found the layer to follow (said on every result).
     source: where the entry came from, for messages ("" for the project's own).
     """
 
@@ -70,6 +75,9 @@ class Entry:
     max_batch: int = 4
     param_values: Optional[Callable] = None
     state: Optional[Callable] = None
+    dtypes: tuple = ("float64", "float32")
+    no_twin: str = ""
+    convention: str = ""
     source: str = ""
 
     @property

@@ -3,8 +3,11 @@
     python -m properties.replay [--import MODULE] grads_tf '{"layer": "Dense", ...}'   # a layer property
     python -m properties.replay network '{"layers": [...], ...}'                        # a drawn network
     python -m properties.replay optimizer '{"name": "Adam", ...}'                       # an optimizer trajectory
+    python -m properties.replay --check /abs/file.py grads_tf '{"layer": "mymodule.Affine", ...}'
+    python -m properties.replay --check /abs/file.py check mymodule.TwoLayerNet         # a user's network
 
-``--import`` first imports the module that registered the layer (planted layers).
+``--import`` first imports the module that registered the layer (planted layers);
+``--check`` re-imports a user's file and finds its layers, networks and optimizers again.
 """
 import importlib
 import json
@@ -26,12 +29,19 @@ def replay(prop_name, case_json):
 
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
+    collected = None
     if len(argv) == 4 and argv[0] == "--import":
         importlib.import_module(argv[1])
         argv = argv[2:]
+    elif len(argv) == 4 and argv[0] == "--check":
+        from properties.owncode import collect
+        collected = collect([argv[1]])
+        argv = argv[2:]
     if len(argv) != 2:
         raise SystemExit(__doc__)
-    if argv[0] == "network":
+    if argv[0] == "check" and collected is not None:
+        results = _user_check(collected, argv[1])
+    elif argv[0] == "network":
         from properties.networks import check_network
         results = check_network(json.loads(argv[1]))
     elif argv[0] == "optimizer":
@@ -44,6 +54,15 @@ def main(argv=None):
     failed = sum(not r.passed for r in results)
     print(f"{len(results) - failed} passed, {failed} failed")
     return 1 if failed else 0
+
+
+def _user_check(collected, label):
+    """Re-run a user's network or optimizer check found again in its file."""
+    for item in collected.found:
+        if item.label == label and item.check is not None:
+            return item.check()
+    raise SystemExit(f"no network or optimizer {label!r} in that file; found: "
+                     f"{[i.label for i in collected.found if i.check is not None]}")
 
 
 if __name__ == "__main__":

@@ -6,9 +6,11 @@ failing results, or None when every draw passed. ``hunt`` does that for one
 property of one registered (or planted) layer; the planted-bug tests assert on
 what it returns.
 """
+import math
 from typing import Any, NamedTuple
 
-from hypothesis import HealthCheck, Phase, given, settings
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings, target
 
 from properties.cases import cases
 from properties.battery import all_properties
@@ -54,3 +56,25 @@ def hunt(entry_name, prop_name, *, max_examples=40, shrink=True):
     entry, spec = get(entry_name), all_properties()[prop_name]
     strategy = cases(entry, kinds=spec.kinds(entry), extra=spec.extra, min_batch=spec.min_batch)
     return first_failure(strategy, spec.fn, max_examples=max_examples, shrink=shrink)
+
+
+def run_property(spec, entry, result_log, **overrides):
+    """Draw cases for ``entry`` and check ``spec`` on each, under the loaded Hypothesis profile
+    (``overrides``: settings to change, e.g. ``database=None``); every result goes to
+    ``result_log``, and a failure's message explains itself."""
+    reason = spec.not_applicable(entry)
+    if reason:
+        pytest.skip(f"{spec.name} does not apply to {entry.name}: {reason}")
+
+    @settings(**overrides)
+    @given(case=cases(entry, kinds=spec.kinds(entry), extra=spec.extra, min_batch=spec.min_batch))
+    def check(case):
+        results = spec.fn(case)
+        result_log.add(results)
+        worst = max((r.ratio for r in results), default=0.0)
+        target(worst if math.isfinite(worst) else 1e9, label=f"{entry.name} {spec.name} error/tol")
+        failed = [r for r in results if not r.passed]
+        if failed:
+            raise AssertionError("\n\n".join(r.message() for r in failed))
+
+    check()

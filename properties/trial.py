@@ -18,7 +18,7 @@ from oracle.compare import compare
 from oracle.finite_diff import fd_vjp
 from oracle.layer_copy import copier
 from oracle.result import Result
-from oracle.tape import tape_forward, tape_vjp
+from oracle.tape import TapeResult, tape_forward, tape_vjp
 from oracle.twins import twin_for
 from properties import contract as C
 
@@ -85,6 +85,8 @@ class Trial:
                             self.params0, self.targets, name=self.case.layer)
 
     def tf_vjp(self, dout, inputs=None, targets=None):
+        if self.case.entry.no_twin:
+            return TapeResult(unavailable=self.case.entry.no_twin)
         return tape_vjp(self.twin(), self.layer, self.inputs if inputs is None else inputs,
                         self.params0, dout, self.targets if targets is None else targets,
                         name=self.case.layer)
@@ -151,7 +153,10 @@ class Trial:
                       reproduce="" if passed else self._reproduce())
 
     def _note(self, note):
-        return " ".join(filter(None, [note, *self.notes, self.events.note()]))
+        entry = self.case.entry
+        said = [f"the layer follows a convention: {entry.convention}" if entry.convention else "",
+                entry.no_twin]
+        return " ".join(filter(None, [note, *self.notes, self.events.note(), *said]))
 
     def _reproduce(self):
         return self.case.replay_line(self.prop)

@@ -53,6 +53,10 @@ def constructor_args(cls):
             kwargs[name] = np.ones(3)
         elif low in SHIFTS:
             kwargs[name] = np.zeros(3)
+        elif low in ("rng", "random_state", "generator"):
+            kwargs[name] = np.random.default_rng(0)
+        elif low == "seed":
+            kwargs[name] = 0
         elif low in HYPER:
             kwargs[name] = HYPER[low]
         elif any(w in low for w in SIZE_WORDS) or low in ("d", "m", "n", "k"):

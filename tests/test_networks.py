@@ -9,6 +9,7 @@ from hypothesis import given, target
 import layers as L
 from layers.init import he_normal, xavier_uniform
 from oracle.network_twin import network_vjp, record_calls
+from properties.cases import HARNESS
 from properties.networks import build_network, check_network, network_specs
 from properties.replay import main as replay_main
 
@@ -41,7 +42,7 @@ def test_network_results_cover_every_param_and_both_oracles():
     updates = {"loss after an update in place", "loss after an update by assignment"}
     assert updates <= {r.tensor for r in results}
     assert all(r.passed for r in results), [r.message() for r in results if not r.passed]
-    assert all(r.reproduce.startswith("./harness replay network ") for r in results)
+    assert all(r.reproduce.startswith(f"{HARNESS} replay network ") for r in results)
 
 
 def test_replay_line_reruns_the_same_network(capsys):

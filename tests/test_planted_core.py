@@ -2,6 +2,7 @@
 import pytest
 
 import tests.planted.core  # noqa: F401  (registers the planted entries)
+from properties.cases import HARNESS
 from properties.search import hunt
 from properties.battery import all_properties
 
@@ -35,7 +36,7 @@ def test_planted_bug_is_caught(entry, prop, verdict, result_log):
     assert first.layer == entry and first.prop == prop
     if verdict is not None:
         assert {r.verdict for r in found.failures} == {verdict}, found.failures[0].message()
-    assert "./harness replay --import tests.planted.core" in first.reproduce
+    assert f"{HARNESS} replay --import tests.planted.core" in first.reproduce
 
 
 @pytest.mark.parametrize("entry,prop", [("planted.SigmoidFloat64Creep", "grads_tf"),

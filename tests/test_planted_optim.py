@@ -14,6 +14,7 @@ import pytest
 import tests.planted.core as core
 import tests.planted.optim as P
 from oracle import reference_run as R
+from properties.cases import HARNESS
 from properties.search import first_failure, hunt
 from properties.optimizer_checks import optimizer_cases, trajectory_results
 from tests.test_optimizers import resumed_equals_uninterrupted
@@ -49,7 +50,7 @@ def test_planted_optimizer_is_caught(kind, cls, prop, needs, result_log):
     assert prop in {r.prop for r in failures}, failures[0].message()
     assert needs(case), f"the case {case} should not be able to show the bug"
     assert all(r.layer == cls.__name__ and r.verdict == "optimizer bug" for r in failures)
-    assert "./harness replay optimizer " in failures[0].reproduce
+    assert f"{HARNESS} replay optimizer " in failures[0].reproduce
 
 
 def test_rebinding_also_breaks_the_trajectory_seen_by_the_arrays():

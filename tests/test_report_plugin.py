@@ -50,7 +50,7 @@ from properties.battery import all_properties
 from properties.catalog import get
 from properties.registry import Entry, register
 from tests.planted.core import SigmoidWrongDerivative
-from tests.test_battery import run_property
+from properties.search import run_property
 
 XSS = "<script>alert(1)</script>"
 

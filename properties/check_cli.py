@@ -1,0 +1,60 @@
+"""``./harness check PATH...``: check a user's own layers, networks and optimizers, no glue.
+
+Runs pytest with ``--check PATH`` (``properties.pytest_plugin``): a progress
+line per layer while it runs, then the layer-by-property matrix and the HTML
+report's path. Exit status: 0 when every check passes, 1 when any fails (a
+file that does not import counts as a failure), 2 on a usage error (a path that
+does not exist, nothing to check). Relative paths are taken from the directory
+the command was run in (``GRADCHECK_CWD``, set by ``./harness``).
+"""
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parent.parent
+USAGE, FAILED = 2, 1
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="./harness check", description=__doc__.splitlines()[0])
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="a file or folder of your code")
+    parser.add_argument("--hypothesis-profile", default=None,
+                        help="default (25 examples per property), ci (derandomized), thorough (200)")
+    parser.add_argument("--report-dir", default=None, help="where the HTML report goes")
+    parser.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first failure")
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return USAGE if exc.code else 0
+    cwd = Path(os.environ.get("GRADCHECK_CWD", os.getcwd()))
+    paths = [(cwd / p).resolve() for p in args.paths]
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        print(f"./harness check: no such file or folder: {', '.join(missing)}", file=sys.stderr)
+        return USAGE
+    os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")
+    sys.dont_write_bytecode = True
+    opts = ["-p", "no:cacheprovider", "-q", "--no-header", "--tb=short", "-rs",
+            f"--rootdir={PROJECT}", "-o", "addopts=", "-W", "ignore::DeprecationWarning"]
+    opts += [f"--check={p}" for p in paths]
+    if args.hypothesis_profile:
+        opts.append(f"--hypothesis-profile={args.hypothesis_profile}")
+    if args.report_dir:
+        opts.append(f"--report-dir={(cwd / args.report_dir).resolve()}")
+    if args.exitfirst:
+        opts.append("-x")
+    code = pytest.main(opts)
+    if code == pytest.ExitCode.NO_TESTS_COLLECTED:
+        print(f"./harness check: found nothing to check in {', '.join(args.paths)} (no layers, "
+              "functional pairs, networks or optimizers; see the README's hints)", file=sys.stderr)
+        return USAGE
+    if code == pytest.ExitCode.USAGE_ERROR:
+        return USAGE
+    return 0 if code == pytest.ExitCode.OK else FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,436 @@
+"""Find what to check in a user's module, in the styles people write, and set each one up.
+
+Six styles (DESIGN.md, "Users' code as they wrote it"):
+
+1. classes on the project's protocol (``params`` / ``grads`` dicts);
+2. classes keeping ``self.W`` and writing ``self.dW`` (``layers.AttributeLayer``);
+3. functional pairs ``X_forward`` / ``X_backward`` and losses ``X_loss -> (loss, dx)``
+   (``layers.FunctionalLayer`` / ``FunctionalLoss``);
+4. layers updating their own parameters in ``backprop(d, lr)`` / ``update(grad)``
+   (``layers.SelfUpdatingLayer``);
+5. whole networks with ``loss(x, t)`` and ``gradient(x, t)``;
+6. optimizers with ``update(params, grads)`` on dicts.
+
+A layer becomes a registry :class:`~properties.registry.Entry` (the whole
+battery then runs on it); a network or optimizer becomes one check of its own.
+Something that looks like a layer but cannot be driven is :class:`Skipped`
+with the reason and, where a hint would do, the exact line to add.
+"""
+import copy
+import inspect
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+import numpy as np
+from hypothesis import strategies as st
+
+from layers.adapter import AttributeLayer, find_param_names
+from layers.functional import FunctionalLayer, FunctionalLoss
+from layers.self_updating import SelfUpdatingLayer
+from oracle.user_twins import match_twin
+from properties.registry import Entry
+from properties.user_build import CannotBuild, constructor_args
+from properties.user_hints import suggestion
+from properties.user_shapes import infer_input_shapes
+
+COUPLED = ("the forward of one sample depends on the other samples of the batch (found by "
+           "running each sample alone): batch statistics, a shared mask or a batch mean")
+BATCHLESS = "the layer takes one sample at a time (no batch axis): there is no batch to split"
+NO_TWIN = ("no TF twin matched this layer: it is checked against finite differences and the "
+           "laws only")
+
+
+@dataclass
+class Found:
+    """One thing to check: a layer entry, or a network / optimizer check."""
+    label: str
+    path: str
+    style: str
+    how: str
+    entry: Optional[Entry] = None
+    check: Optional[Callable] = None     # () -> [Result], for networks and optimizers
+
+
+@dataclass
+class Skipped:
+    label: str
+    path: str
+    reason: str
+
+
+@dataclass
+class Discovery:
+    found: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)
+
+
+def discover(module, path, hints, prefix):
+    """What to check in ``module`` (imported from ``path``), with the file's ``hints``."""
+    out = Discovery()
+    names = {k: v for k, v in vars(module).items() if _defined_here(v, module)}
+    used = set()
+    for name, obj in names.items():
+        label = f"{prefix}{name}"
+        hint = hints.get(name)
+        if hint is not None and hint.skip:
+            out.skipped.append(Skipped(label, path, f"skipped by the hint on line {hint.line}"))
+            continue
+        try:
+            if inspect.isclass(obj):
+                item = _class(obj, label, path, module, hint)
+            elif inspect.isfunction(obj) and name not in used:
+                item = _function(name, obj, names, label, path, used)
+            else:
+                item = None
+        except CannotCheck as exc:
+            out.skipped.append(Skipped(label, path, str(exc)))
+            continue
+        if item is not None:
+            out.found.append(item)
+    return out
+
+
+class CannotCheck(Exception):
+    """Looks like something to check, but cannot be driven: the message says why and what to add."""
+
+
+def _defined_here(obj, module):
+    return (inspect.isclass(obj) or inspect.isfunction(obj)) and \
+        getattr(obj, "__module__", None) == module.__name__
+
+
+def _has(obj, name, min_args=0):
+    fn = getattr(obj, name, None)
+    if not callable(fn):
+        return False
+    try:
+        params = [p for p in inspect.signature(fn).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        return True
+    return len(params) - (1 if inspect.isclass(obj) else 0) >= min_args
+
+
+# -- classes ---------------------------------------------------------------------------------
+
+def _class(cls, label, path, module, hint):
+    if _has(cls, "loss", 2) and _has(cls, "gradient", 2):
+        return _network(cls, label, path, module, hint)
+    if _has(cls, "update", 2) and not _has(cls, "forward") and not _has(cls, "backward"):
+        return _optimizer(cls, label, path, module, hint)
+    forward = "forward" if _has(cls, "forward", 1) else ("__call__" if "__call__" in vars(cls) else None)
+    if forward is None:
+        return None
+    if _has(cls, "backward", 1):
+        return _layer(cls, label, path, module, hint, _protocol_or_attribute)
+    for method in ("backprop", "update", "backward_pass", "train_step"):
+        if _has(cls, method, 1):
+            return _layer(cls, label, path, module, hint, _self_updating(method, forward))
+    raise CannotCheck(f"{cls.__name__} has a {forward}() but no backward(), backprop() or "
+                      f"update(): there is no gradient to check")
+
+
+def build_object(cls, module, hint):
+    """A fresh user object, from the hint's expression or from the constructor's argument names."""
+    if hint is not None and hint.build:
+        try:
+            return eval(hint.build, vars(module))   # the user's own expression, in their module
+        except Exception as exc:
+            raise CannotCheck(f"the hint on line {hint.line} ({hint.build}) raised "
+                              f"{type(exc).__name__}: {exc}") from exc
+    try:
+        kwargs = constructor_args(cls)
+        return cls(**kwargs)
+    except CannotBuild as exc:
+        raise CannotCheck(f"{exc}; add a hint: {suggestion(cls.__name__, exc.missing)}") from exc
+    except Exception as exc:
+        raise CannotCheck(f"{cls.__name__}() raised {type(exc).__name__}: {exc}; add a hint: "
+                          f"{suggestion(cls.__name__, [])}") from exc
+
+
+def _protocol_or_attribute(obj, probe_inputs):
+    if isinstance(getattr(obj, "params", None), dict) and isinstance(getattr(obj, "grads", None), dict):
+        return obj, "protocol"
+    return AttributeLayer(obj, probe_inputs=probe_inputs), "attribute"
+
+
+def _self_updating(method, forward):
+    def adapt(obj, probe_inputs):
+        return SelfUpdatingLayer(obj, method, forward=forward, per_sample=adapt.per_sample), \
+            "self-updating"
+    adapt.per_sample = False      # one sample at a time (seed 003) or a batch: found by probing
+    return adapt
+
+
+def _layer(cls, label, path, module, hint, adapt):
+    obj = build_object(cls, module, hint)
+    if adapt is _protocol_or_attribute and not isinstance(getattr(obj, "params", None), dict):
+        needs_probe = not find_param_names(obj)
+    else:
+        needs_probe = False
+    doc = inspect.getdoc(getattr(cls, "forward", None)) or inspect.getdoc(cls) or ""
+    layer, style, spec = _adapted(obj, adapt, cls.__name__, doc, hint, needs_probe)
+    return _layer_entry(label, path, style, cls.__name__, lambda: build_object(cls, module, hint),
+                        adapt, layer, spec, needs_probe)
+
+
+def _adapted(obj, adapt, name, doc, hint, needs_probe):
+    """(adapter, style, InputSpec) for one user object; raises CannotCheck."""
+    rng = np.random.default_rng(0)
+    tried = []
+    modes = (False, True) if hasattr(adapt, "per_sample") else (None,)
+    for probe in _probe_inputs(obj, hint, needs_probe):
+        for per_sample in modes:
+            try:
+                if per_sample is not None:
+                    adapt.per_sample = per_sample
+                layer, style = adapt(copy.deepcopy(obj), probe)
+            except (ValueError, TypeError, RuntimeError) as exc:
+                tried.append(str(exc))
+                continue
+            spec = _hinted_spec(hint) or infer_input_shapes(layer, name=name, doc=doc, rng=rng)
+            if spec is not None:
+                return layer, style, spec
+    reason = tried[-1] if tried else "no input shape made forward and backward run"
+    raise CannotCheck(f"{name}: {reason}; add a hint with its input shape: "
+                      f"{suggestion(name, [], shape_hint=True)}")
+
+
+def _probe_inputs(obj, hint, needs_probe):
+    """Candidate probe inputs for an adapter that must run the layer to find its parameters."""
+    if not needs_probe:
+        return [None]
+    spec = _hinted_spec(hint)
+    if spec is not None:
+        return [spec.draw(np.random.default_rng(0))[0]]
+    rng = np.random.default_rng(0)
+    shapes = []
+    for v in vars(obj).values():
+        if isinstance(v, np.ndarray) and v.dtype.kind == "f" and v.ndim == 2:
+            shapes += [(2, v.shape[0]), (2, v.shape[1])]
+        elif isinstance(v, np.ndarray) and v.dtype.kind == "f" and v.ndim == 4:
+            shapes += [(2, v.shape[1], v.shape[2] + 2, v.shape[3] + 2)]
+        elif isinstance(v, np.ndarray) and v.dtype.kind == "f" and v.ndim == 1:
+            shapes += [(2, v.shape[0])]
+    shapes += [(2, 3), (2, 2, 4, 4), (6, 6), (4, 4, 2)]
+    return [(rng.standard_normal(s),) for s in dict.fromkeys(shapes)]
+
+
+def _hinted_spec(hint):
+    from properties.user_shapes import BATCH, InputSpec
+    if hint is None or not hint.input_shape:
+        return None
+    template = tuple(BATCH if d == "N" else int(d) for d in hint.input_shape)
+    return InputSpec((template,), BATCH in template, source="hint", how=f"x{hint.input_shape} from the hint")
+
+
+def _layer_entry(label, path, style, name, build, adapt, layer, spec, needs_probe, twin_hint=""):
+    rng = np.random.default_rng(0)
+    xs, ts = spec.draw(rng, batch=2)
+    match = match_twin(copy.deepcopy(layer), xs, ts, name=name, hint=twin_hint)
+    def make(config, rng, dtype):
+        probe = spec.draw(np.random.default_rng(0))[0] if needs_probe else None
+        return adapt(build(), probe)[0]
+
+    def targets(config, n, rng, dtype):
+        t = spec.draw(rng, batch=n)[1]
+        return tuple(np.asarray(v, dtype) if np.asarray(v).dtype.kind == "f" else v for v in t)
+
+    batch_rule = _batch_rule(layer, spec, bool(spec.targets))
+    how = "; ".join(filter(None, [
+        f"{style} style", spec.how,
+        f"TF twin: {match.how}" if match else NO_TWIN,
+        f"convention: {match.convention}" if match and match.convention else ""]))
+    entry = Entry(label, make, st.just({}), input_shapes=lambda c, n: spec.shapes(n),
+                  twin=match.twin if match else None, targets=targets if spec.targets else None,
+                  batch_rule=batch_rule, training_modes=_training_modes(layer, xs, ts),
+                  max_batch=4 if spec.batched else 1, dtypes=_dtypes(layer, xs, ts),
+                  no_twin=NO_TWIN if match is None else "",
+                  convention=match.convention if match else "", source=path)
+    return Found(label, path, style, how, entry=entry)
+
+
+def _run(layer, xs, ts):
+    return np.asarray(copy.deepcopy(layer).forward(*xs, *ts))
+
+
+def _batch_rule(layer, spec, loss):
+    """"sum", "mean" or the coupling sentence, by running each sample alone."""
+    if not spec.batched:
+        return BATCHLESS
+    rng = np.random.default_rng(1)
+    xs, ts = spec.draw(rng, batch=3)
+    try:
+        whole = _run(layer, xs, ts)
+        parts = [_run(layer, [x[i:i + 1] for x in xs], [t[i:i + 1] for t in ts]) for i in range(3)]
+    except Exception:
+        return COUPLED
+    if loss:
+        if np.allclose(whole, np.sum(parts), rtol=1e-9, atol=1e-12):
+            return "sum"
+        return "mean" if np.allclose(whole, np.mean(parts), rtol=1e-9, atol=1e-12) else COUPLED
+    together = np.concatenate([p.reshape(1, *whole.shape[1:]) for p in parts]) \
+        if whole.ndim and whole.shape[0] == 3 else None
+    return "sum" if together is not None and np.allclose(whole, together, rtol=1e-9, atol=1e-12) \
+        else COUPLED
+
+
+def _training_modes(layer, xs, ts):
+    """(True, False) when the training flag changes the forward, else (True,)."""
+    outs = []
+    for mode in (True, False):
+        lay = copy.deepcopy(layer)
+        lay.training = mode
+        np.random.seed(0)
+        try:
+            outs.append(np.asarray(lay.forward(*xs, *ts)))
+        except Exception:
+            return (True,)
+    return (True, False) if not np.array_equal(*outs) else (True,)
+
+
+def _dtypes(layer, xs, ts):
+    """float32 too when the layer keeps float32 (many tutorials compute in float64 only)."""
+    try:
+        out = _run(layer, [np.asarray(x, np.float32) for x in xs],
+                   [np.asarray(t, np.float32) if np.asarray(t).dtype.kind == "f" else t for t in ts])
+    except Exception:
+        return ("float64",)
+    return ("float64", "float32") if out.dtype == np.float32 or out.ndim == 0 else ("float64",)
+
+
+# -- functions -------------------------------------------------------------------------------
+
+def _function(name, fn, names, label, path, used):
+    if name.endswith("_forward") or "_forward_" in name:
+        back = name.replace("_forward", "_backward")
+        if back not in names:
+            raise CannotCheck(f"{name} has no {back} beside it: there is no gradient to check")
+        used.add(back)
+        return _functional(name, fn, names[back], label.removesuffix(name) + name.replace("_forward", ""), path)
+    if "loss" in name and _positional(fn) == 2:
+        return _functional_loss(name, fn, label, path)
+    return None
+
+
+def _positional(fn):
+    try:
+        return sum(1 for p in inspect.signature(fn).parameters.values()
+                   if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
+    except (TypeError, ValueError):
+        return -1
+
+
+def _functional(name, fwd, bwd, label, path):
+    sig = list(inspect.signature(fwd).parameters)
+    params, options = sig[1:], None
+    if params and params[-1].endswith("_param"):
+        options = params.pop()
+    base = name.replace("_forward", "")
+    opts = _default_options(base, options)
+
+    def adapt(probe_unused, probe=None):
+        arrays = {p: np.zeros(1) for p in params}
+        return FunctionalLayer(fwd, bwd, arrays, copy.deepcopy(opts), name=base), "functional"
+
+    layer, _ = adapt(None)
+    for p in params:          # placeholder shapes, then the real ones from the shape inference
+        layer.params[p] = _placeholder(p, base)
+    spec = infer_input_shapes(layer, name=name, doc=inspect.getdoc(fwd) or "",
+                              rng=np.random.default_rng(0))
+    if spec is None:
+        raise CannotCheck(f"{name}: no input shape made forward and backward run")
+    shapes = {p: np.shape(v) for p, v in layer.params.items()}
+
+    def build():
+        return None
+
+    def adapt_real(obj, probe):
+        lay, style = adapt(None)
+        for p in params:
+            lay.params[p] = np.zeros(shapes[p])
+        return lay, style
+
+    return _layer_entry(label, path, "functional", base, build, adapt_real, layer, spec, False)
+
+
+def _placeholder(p, base):
+    conv = "conv" in base
+    low = p.lower()
+    if low in ("w", "weight", "weights"):
+        return np.random.default_rng(0).standard_normal((2, 3, 3, 3) if conv else (4, 3))
+    if low in ("b", "bias"):
+        return np.zeros(2 if conv else 3)
+    if low in ("gamma", "beta"):
+        return np.ones(3) if low == "gamma" else np.zeros(3)
+    return np.zeros(3)
+
+
+def _default_options(base, options):
+    if options is None:
+        return None
+    if "conv" in base:
+        return {"stride": 1, "pad": 1}
+    if "pool" in base:
+        return {"pool_height": 2, "pool_width": 2, "stride": 2}
+    if "batchnorm" in base or "layernorm" in base or "norm" in base:
+        return {"mode": "train", "eps": 1e-5, "momentum": 0.9}
+    if "dropout" in base:
+        return {"mode": "train", "p": 0.5, "seed": 0}
+    return {}
+
+
+def _functional_loss(name, fn, label, path):
+    layer = FunctionalLoss(fn, name=name)
+    spec = infer_input_shapes(layer, name=name, doc=inspect.getdoc(fn) or "", kind="loss",
+                              rng=np.random.default_rng(0))
+    if spec is None:
+        raise CannotCheck(f"{name}: could not call it as loss, dx = {name}(x, y)")
+    return _layer_entry(label, path, "functional", name, lambda: None,
+                        lambda obj, probe: (FunctionalLoss(fn, name=name), "functional"),
+                        layer, spec, False)
+
+
+# -- networks and optimizers -----------------------------------------------------------------
+
+def _network(cls, label, path, module, hint):
+    from properties.owncode_networks import check_gradient_network
+    net = build_object(cls, module, hint)
+    x, t = _network_batch(net, cls.__name__)
+
+    def check():
+        return check_gradient_network(build_object(cls, module, hint), x, t,
+                                      rng=np.random.default_rng(0), label=label)
+    return Found(label, path, "network", f"network with loss/gradient; x{x.shape}, t{t.shape}",
+                 check=check)
+
+
+def _network_batch(net, name):
+    params = getattr(net, "params", {})
+    first = next((v for v in params.values() if np.ndim(v) == 2), None)
+    last = next((v for v in reversed(list(params.values())) if np.ndim(v) == 2), None)
+    if first is None:
+        raise CannotCheck(f"{name}: no 2-D weight in params to size the input from")
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, first.shape[0]))
+    classes = last.shape[1]
+    for t in (np.eye(classes)[rng.integers(0, classes, 3)], rng.integers(0, classes, 3)):
+        try:
+            copy.deepcopy(net).loss(x, t)
+            return x, t
+        except Exception:
+            continue
+    raise CannotCheck(f"{name}: loss(x, t) raised for one-hot and for integer labels")
+
+
+def _optimizer(cls, label, path, module, hint):
+    from properties.owncode_optimizers import check_dict_optimizer, optimizer_kind
+    try:
+        kind = optimizer_kind(build_object(cls, module, hint))
+    except ValueError as exc:
+        raise CannotCheck(str(exc)) from exc
+
+    def check():
+        return check_dict_optimizer(lambda: build_object(cls, module, hint), label=label)
+    return Found(label, path, "optimizer", f"{kind} optimizer on dicts, against tf.keras", check=check)
+

@@ -1,0 +1,72 @@
+"""Check a user's own files: import them as written, discover what to check, register it.
+
+``collect(paths)`` is what ``./harness check PATH...`` and a plain ``pytest``
+run in the user's folder both start from. Layers are registered under names
+like ``common.layers.Affine`` (the module as the user's code imports it, then
+the class), with their file as the replay source, so every failure's replay
+line re-imports that file and re-runs exactly that case, from any directory.
+"""
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from properties.discover import Skipped, discover
+from properties.registry import PLANTED, register
+from properties.user_hints import read_hints
+from properties.user_import import ImportProblem, import_file, module_name, python_files
+
+SOURCE = "user:"          # registry sources of user entries: "user:/abs/path/file.py"
+
+
+@dataclass
+class Collected:
+    found: list = field(default_factory=list)       # discover.Found
+    skipped: list = field(default_factory=list)     # discover.Skipped
+    problems: list = field(default_factory=list)    # user_import.ImportProblem
+    files: list = field(default_factory=list)
+
+
+class UsageError(Exception):
+    """A path that does not exist or holds no Python file: exit status 2."""
+
+
+def collect(paths):
+    """Everything to check in ``paths`` (files or folders), each layer registered."""
+    missing = [p for p in paths if not Path(p).exists()]
+    if missing:
+        raise UsageError(f"no such file or folder: {', '.join(map(str, missing))}")
+    out = Collected(files=[str(f) for f in python_files(paths)])
+    if not out.files:
+        raise UsageError(f"no Python files in {', '.join(map(str, paths))}")
+    for path in out.files:
+        collect_file(path, out)
+    return out
+
+
+def collect_file(path, out):
+    try:
+        hints = read_hints(Path(path).read_text(encoding="utf-8", errors="replace"))
+    except ValueError as exc:
+        out.problems.append(ImportProblem(path, path, f"hint: {exc}"))
+        return
+    loaded = import_file(path)
+    if isinstance(loaded, ImportProblem):
+        out.problems.append(loaded)
+        return
+    prefix = module_name(path)[1] + "."
+    found = discover(loaded.module, path, hints, prefix)
+    for item in found.found:
+        if item.entry is not None:
+            old = PLANTED.get(item.entry.name)
+            if old is not None and old.source != path:
+                out.skipped.append(Skipped(item.label, path, f"another file ({old.source}) "
+                                           f"defines a layer with the same name"))
+                continue
+            register(item.entry, planted=SOURCE + path)
+        out.found.append(item)
+    out.skipped.extend(found.skipped)
+
+
+def replay_source(name):
+    """The file a user entry came from (for replay lines), or ''."""
+    entry = PLANTED.get(name)
+    return entry.source if entry is not None and entry.source else ""

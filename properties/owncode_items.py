@@ -1,0 +1,142 @@
+"""The pytest items of a check of a user's code: one per layer and property, network, optimizer.
+
+A file that does not import is one failing item naming the file and line;
+something skipped is one skipped item with the reason; the other files are
+checked regardless. A progress line is printed as each layer's checks finish.
+"""
+from dataclasses import replace
+
+import pytest
+
+from properties.battery import all_properties
+from properties.cases import replay_command
+from properties.owncode import SOURCE, UsageError, collect
+from properties.search import run_property
+from reports.collect import ARRAYS_SUBDIR, ResultLog
+from reports.plugin import KEY, report_dir
+
+
+def collect_items(session, paths):
+    try:
+        found = collect(paths)
+    except UsageError as exc:
+        raise pytest.UsageError(str(exc)) from exc
+    props = all_properties()
+    items = []
+    for problem in found.problems:
+        items.append(ImportItem.from_parent(session, name=f"{problem.where} [import]",
+                                            problem=problem))
+    for skip in found.skipped:
+        items.append(SkippedItem.from_parent(session, name=f"{skip.label} [skipped]", skip=skip))
+    for item in found.found:
+        if item.entry is not None:
+            names = list(props)
+            for prop in names:
+                items.append(PropertyItem.from_parent(
+                    session, name=f"{item.label}::{prop}", found=item, prop=prop,
+                    last=prop == names[-1]))
+        else:
+            items.append(CheckItem.from_parent(session, name=f"{item.label}::{item.style}",
+                                               found=item))
+    session.config.pluginmanager.register(Progress(session.config, items), "gradcheck-progress")
+    return items
+
+
+class Progress:
+    """Prints one line per layer, network or optimizer as its last check finishes."""
+
+    def __init__(self, config, items):
+        self.config, self.outcomes = config, {}
+        self.items = {it.nodeid: it for it in items}
+
+    def pytest_runtest_logreport(self, report):
+        if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+            self.outcomes[report.nodeid] = report.outcome
+
+    def pytest_runtest_logfinish(self, nodeid, location):
+        item = self.items.get(nodeid)
+        if item is None or not getattr(item, "last", False):
+            return
+        prefix = item.found.label + "::"
+        outcomes = [o for n, o in self.outcomes.items() if n.startswith(prefix)]
+        tr = self.config.pluginmanager.get_plugin("terminalreporter")
+        if tr is not None:
+            tr.write_line("")
+            tr.write_line(progress_line(item, outcomes))
+
+
+class _UserItem(pytest.Item):
+    """Results go to the report like a battery test's (``result_log``), under a user's label."""
+
+    def _log(self):
+        folder = report_dir(self.config)
+        return ResultLog(arrays_dir=folder / ARRAYS_SUBDIR if folder else None)
+
+    def _attach(self, log):
+        if log.records:
+            self.user_properties.append((KEY, log.to_json(order=self.session.items.index(self))))
+
+    def reportinfo(self):
+        return self.path, None, self.name
+
+    def repr_failure(self, excinfo, style=None):
+        if isinstance(excinfo.value, AssertionError):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style)
+
+
+class PropertyItem(_UserItem):
+    def __init__(self, *, found, prop, last, **kw):
+        super().__init__(**kw)
+        self.found, self.prop, self.last = found, prop, last
+
+    def runtest(self):
+        log = self._log()
+        try:
+            run_property(all_properties()[self.prop], self.found.entry, log, database=None)
+        finally:
+            self._attach(log)
+
+
+class CheckItem(_UserItem):
+    def __init__(self, *, found, **kw):
+        super().__init__(**kw)
+        self.found, self.last = found, True
+
+    def runtest(self):
+        log = self._log()
+        line = replay_command(SOURCE + self.found.path, "check", self.found.label)
+        try:
+            results = [r if r.passed else replace(r, reproduce=line) for r in self.found.check()]
+            log.add(results)
+        finally:
+            self._attach(log)
+        failed = [r for r in results if not r.passed]
+        if failed:
+            raise AssertionError("\n\n".join(r.message() for r in failed))
+
+
+class ImportItem(_UserItem):
+    def __init__(self, *, problem, **kw):
+        super().__init__(**kw)
+        self.problem = problem
+
+    def runtest(self):
+        raise AssertionError(self.problem.text() + "\n(the other files were checked)")
+
+
+class SkippedItem(_UserItem):
+    def __init__(self, *, skip, **kw):
+        super().__init__(**kw)
+        self.skip = skip
+
+    def runtest(self):
+        pytest.skip(f"{self.skip.label} ({self.skip.path}): {self.skip.reason}")
+
+
+def progress_line(item, outcomes):
+    """'common.layers.Affine  8 checks, 1 failed  (attribute style; TF twin: dense ...)'."""
+    failed = sum(o == "failed" for o in outcomes)
+    return (f"{item.found.label:<32} {len(outcomes)} check(s), "
+            + (f"{failed} FAILED" if failed else "all passed")
+            + f"  ({item.found.how})")

@@ -134,6 +134,9 @@ def _from_params(layer, params):
         d = params[ones[0]].size
         yield (BATCH, d), f"(N, {d}) from {ones[0]} ({d},)"
         yield (BATCH, d, 4, 4), f"(N, {d}, 4, 4) from {ones[0]} ({d},): per-channel (spatial)"
+    for k in ones:              # a lone per-feature vector (a gain, a bias): x is (N, D)
+        d = params[k].size
+        yield (BATCH, d), f"(N, {d}) from {k} ({d},)"
 
 
 def _side(k, stride, pad):

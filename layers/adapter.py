@@ -67,13 +67,15 @@ class AttributeLayer(Layer):
     ``train_flg`` / ``training`` / ``train``, or an attribute of that name.
     """
 
-    def __init__(self, layer, names=None, grad_prefix="d", input_names=("x",), probe_inputs=None):
+    def __init__(self, layer, names=None, grad_prefix="d", input_names=("x",), probe_inputs=None,
+                 backward="backward"):
         self.layer = layer
+        self._backward_name = backward
         self.input_names = tuple(input_names)
         self._prefix = grad_prefix
         self._label = label = f"AttributeLayer({type(layer).__name__})"
-        if not callable(getattr(layer, "forward", None)) or not callable(getattr(layer, "backward", None)):
-            raise TypeError(f"{label}: the wrapped object needs forward() and backward() methods")
+        if not callable(getattr(layer, "forward", None)) or not callable(getattr(layer, backward, None)):
+            raise TypeError(f"{label}: the wrapped object needs forward() and {backward}() methods")
         self._switch = training_switch(layer)
         self._training = True
         self._views = None
@@ -154,7 +156,7 @@ class AttributeLayer(Layer):
         return self.layer.forward(*inputs, **self._forward_kwargs())
 
     def backward(self, *args):
-        return self.layer.backward(*args)
+        return getattr(self.layer, self._backward_name)(*args)
 
     def __getattr__(self, attr):
         # Hyperparameters (stride, pad, alpha, ...) are read off the wrapped layer.

@@ -140,16 +140,18 @@ VERDICTS = {
 }
 
 
-def three_way(layer, tf=None, fd=None, *, dtype, overrides=None, fd_excused=None):
+def three_way(layer, tf=None, fd=None, *, dtype, overrides=None, fd_excused=None, layer_tf=None):
     """Name the odd one out among the layer's gradient, TF's and finite differences'.
 
     Returns ``(verdict, explanation)``; any of ``tf`` and ``fd`` may be None.
+    ``layer_tf``: whether the layer agrees with TF, when judged on arrays finer
+    than these (the full gradients, when ``layer``/``tf``/``fd`` are projections).
     """
     tol_tf = tolerance_for(dtype, "tf", overrides)
     tol_fd = tolerance_for(dtype, "fd", overrides)
     if layer is None or np.shape(layer) != np.shape(tf if tf is not None else fd):
         return "layer bug", "the layer's gradient is missing or has the wrong shape."
-    l_tf = None if tf is None else agrees(layer, tf, tol_tf)
+    l_tf = None if tf is None else (agrees(layer, tf, tol_tf) if layer_tf is None else layer_tf)
     l_fd = None if fd is None else agrees(layer, fd, tol_fd, fd_excused)
     if tf is not None and fd is not None:
         tf_fd = agrees(tf, fd, tol_fd, fd_excused)

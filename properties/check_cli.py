@@ -38,7 +38,8 @@ def main(argv=None):
     os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")
     sys.dont_write_bytecode = True
     opts = ["-p", "no:cacheprovider", "-q", "--no-header", "--tb=short", "-rs",
-            f"--rootdir={PROJECT}", "-o", "addopts=", "-W", "ignore::DeprecationWarning"]
+            f"--rootdir={PROJECT}", "-o", "addopts=", "-W", "ignore::DeprecationWarning",
+            "-W", "ignore::pytest.PytestAssertRewriteWarning"]
     opts += [f"--check={p}" for p in paths]
     if args.hypothesis_profile:
         opts.append(f"--hypothesis-profile={args.hypothesis_profile}")

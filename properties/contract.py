@@ -48,9 +48,15 @@ def input_names(layer):
     return tuple(getattr(layer, "input_names", ("x",)))
 
 
+def returns_input_grads(layer):
+    """False for a layer declared to return no dx (seed 003's first layer returns None)."""
+    return getattr(layer, "input_grads", True) is not False
+
+
 def grad_names(layer):
     """Names of the gradients a backward yields: 'dx' (and 'dy', ...) then 'dW', 'db', ..."""
-    return [f"d{n}" for n in input_names(layer)] + [f"d{k}" for k in layer.params]
+    ins = [f"d{n}" for n in input_names(layer)] if returns_input_grads(layer) else []
+    return ins + [f"d{k}" for k in layer.params]
 
 
 class FloatEvents:
@@ -93,8 +99,10 @@ def run_forward(name, layer, inputs, targets=(), events=None):
 def run_backward(name, layer, dout, events=None):
     """Call backward and return (one gradient per input, a copy of grads)."""
     got = call(name, "backward", layer.backward, dout, events=events)
-    names = input_names(layer)
-    if got is None:
+    names = input_names(layer) if returns_input_grads(layer) else ()
+    if got is None and not names:
+        got = ()
+    elif got is None:
         raise LayerContractError(name, f"d{names[0]}", "backward returned None; it must return "
                                  "the gradient with respect to its input")
     got = tuple(got) if isinstance(got, (tuple, list)) else (got,)

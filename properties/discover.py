@@ -125,7 +125,10 @@ def _class(cls, label, path, module, hint):
         return _layer(cls, label, path, module, hint, _protocol_or_attribute)
     for method in ("backprop", "update", "backward_pass", "train_step"):
         if _has(cls, method, 1):
-            return _layer(cls, label, path, module, hint, _self_updating(method, forward))
+            if _has(cls, method, 2) or _reads_lr(cls, method):
+                return _layer(cls, label, path, module, hint,
+                              _self_updating(method, forward, _forward_args(hint, module)))
+            return _layer(cls, label, path, module, hint, _renamed_backward(method))
     raise CannotCheck(f"{cls.__name__} has a {forward}() but no backward(), backprop() or "
                       f"update(): there is no gradient to check")
 
@@ -154,10 +157,30 @@ def _protocol_or_attribute(obj, probe_inputs):
     return AttributeLayer(obj, probe_inputs=probe_inputs), "attribute"
 
 
-def _self_updating(method, forward):
+def _reads_lr(cls, method):
+    """Does ``method`` read a learning rate (``self.lr``, a module global ``learning_rate``...)?"""
+    code = getattr(getattr(cls, method, None), "__code__", None)
+    return code is not None and bool({"lr", "learn_rate", "learning_rate", "eta"} & set(code.co_names))
+
+
+def _renamed_backward(method):
+    """A plain layer whose backward is called ``method`` (seed 003's MaxPool2.backprop(d))."""
     def adapt(obj, probe_inputs):
-        return SelfUpdatingLayer(obj, method, forward=forward, per_sample=adapt.per_sample), \
-            "self-updating"
+        return AttributeLayer(obj, names=(), backward=method), "attribute"
+    return adapt
+
+
+def _forward_args(hint, module):
+    """The extra forward arguments a hint gives (``args=(NetWork(),)``), evaluated per use."""
+    if hint is None or not hint.args:
+        return lambda: ()
+    return lambda: tuple(eval(hint.args, vars(module)))   # the user's own expression
+
+
+def _self_updating(method, forward, forward_args=lambda: ()):
+    def adapt(obj, probe_inputs):
+        return SelfUpdatingLayer(obj, method, forward=forward, forward_args=forward_args(),
+                                 per_sample=adapt.per_sample), "self-updating"
     adapt.per_sample = False      # one sample at a time (seed 003) or a batch: found by probing
     return adapt
 
@@ -165,7 +188,8 @@ def _self_updating(method, forward):
 def _layer(cls, label, path, module, hint, adapt):
     obj = build_object(cls, module, hint)
     if adapt is _protocol_or_attribute and not isinstance(getattr(obj, "params", None), dict):
-        needs_probe = not find_param_names(obj)
+        needs_probe = not find_param_names(obj) and any(
+            isinstance(v, np.ndarray) and v.dtype.kind == "f" for v in vars(obj).values())
     else:
         needs_probe = False
     doc = inspect.getdoc(getattr(cls, "forward", None)) or inspect.getdoc(cls) or ""
@@ -228,9 +252,14 @@ def _layer_entry(label, path, style, name, build, adapt, layer, spec, needs_prob
     rng = np.random.default_rng(0)
     xs, ts = spec.draw(rng, batch=2)
     match = match_twin(copy.deepcopy(layer), xs, ts, name=name, hint=twin_hint)
+    input_grads = _returns_dx(layer, xs, ts)
+
     def make(config, rng, dtype):
         probe = spec.draw(np.random.default_rng(0))[0] if needs_probe else None
-        return adapt(build(), probe)[0]
+        made = adapt(build(), probe)[0]
+        if not input_grads:
+            made.input_grads = False     # backward returns None: only its params are checked
+        return made
 
     def targets(config, n, rng, dtype):
         t = spec.draw(rng, batch=n)[1]
@@ -238,7 +267,7 @@ def _layer_entry(label, path, style, name, build, adapt, layer, spec, needs_prob
 
     batch_rule = _batch_rule(layer, spec, bool(spec.targets))
     how = "; ".join(filter(None, [
-        f"{style} style", spec.how,
+        f"{style} style", spec.how, "" if input_grads else "backward returns no dx (params only)",
         f"TF twin: {match.how}" if match else NO_TWIN,
         f"convention: {match.convention}" if match and match.convention else ""]))
     entry = Entry(label, make, st.just({}), input_shapes=lambda c, n: spec.shapes(n),
@@ -248,6 +277,15 @@ def _layer_entry(label, path, style, name, build, adapt, layer, spec, needs_prob
                   no_twin=NO_TWIN if match is None else "",
                   convention=match.convention if match else "", source=path)
     return Found(label, path, style, how, entry=entry)
+
+
+def _returns_dx(layer, xs, ts):
+    lay = copy.deepcopy(layer)
+    try:
+        out = np.asarray(lay.forward(*xs, *ts))
+        return lay.backward(1.0 if out.ndim == 0 else np.ones(out.shape)) is not None
+    except Exception:
+        return True
 
 
 def _run(layer, xs, ts):
@@ -283,9 +321,11 @@ def _training_modes(layer, xs, ts):
         lay.training = mode
         np.random.seed(0)
         try:
-            outs.append(np.asarray(lay.forward(*xs, *ts)))
-        except Exception:
+            out = np.asarray(lay.forward(*xs, *ts))
+            lay.backward(1.0 if out.ndim == 0 else np.ones(out.shape))
+        except Exception:       # e.g. a dropout whose backward exists only after a training forward
             return (True,)
+        outs.append(out)
     return (True, False) if not np.array_equal(*outs) else (True,)
 
 
@@ -370,7 +410,7 @@ def _default_options(base, options):
     if options is None:
         return None
     if "conv" in base:
-        return {"stride": 1, "pad": 1}
+        return {"stride": 2, "pad": 1}      # a stride and a padding, where backward bugs hide
     if "pool" in base:
         return {"pool_height": 2, "pool_width": 2, "stride": 2}
     if "batchnorm" in base or "layernorm" in base or "norm" in base:

@@ -9,6 +9,7 @@ from dataclasses import replace
 import numpy as np
 
 from oracle.tolerance import Tolerance
+from properties.contract import input_names
 from properties.declare import prop
 from properties.strategies import batch_sizes
 
@@ -58,15 +59,15 @@ def shapes_dtypes(trial):
     if isinstance(out, np.ndarray) and out.ndim:
         ok = out.dtype == x0.dtype
         results.append(trial.finding("out", ok, "" if ok else f"out has dtype {out.dtype}, input {x0.dtype}"))
-    likes = [*trial.inputs, *trial.params0.values()]
-    whats = [f"input {n}" for n in _input_names(trial)] + [f"param {k}" for k in trial.params0]
-    for (name, got), like, what in zip(trial.grad_pairs(dins, grads), likes, whats):
-        results.append(_kind_check(trial, name, got, like, what))
+    likes = {f"d{n}": (x, f"input {n}") for n, x in zip(input_names(trial.layer), trial.inputs)}
+    likes.update({f"d{k}": (v, f"param {k}") for k, v in trial.params0.items()})
+    for name, got in trial.grad_pairs(dins, grads):
+        results.append(_kind_check(trial, name, got, *likes[name]))
     return results
 
 
 def _input_names(trial):
-    return [n[1:] for n in trial.grad_names()[:len(trial.inputs)]]
+    return list(input_names(trial.layer))
 
 
 @prop("linear_in_dout")
@@ -118,9 +119,10 @@ def batch_additive(trial):
         trial.forward(lay, xs, [t[sl] for t in trial.targets])
         per.append(_flat(*trial.backward(dout if np.ndim(dout) == 0 else np.array(dout[sl]), lay)))
     results = []
+    batched_grads = {f"d{n}": b for n, b in zip(input_names(trial.layer), batched)}
     for j, (name, got) in enumerate(trial.grad_pairs(dins, grads)):
         parts = [np.asarray(p[j], np.float64) for p in per]
-        along_batch = j < len(batched) and batched[j]
+        along_batch = batched_grads.get(name, False)
         want = w * (np.concatenate(parts, axis=0) if along_batch else np.sum(parts, axis=0))
         results.append(trial.compare(name, got, want, "law",
                                      note=f"batch rule {case.entry.batch_rule!r}, N={n}"))
@@ -144,6 +146,6 @@ def batch_resize(trial):
         _, _, want_in, want_p = trial.run("dout2", layer=fresh, inputs=x2, targets=t2)
         wants, oracle, note = _flat(want_in, want_p), "law", note + " TF unavailable: compared with a fresh layer"
     else:
-        wants, oracle = [*tape.dinputs, *tape.dparams.values()], "tf"
+        wants, oracle = trial.tape_grads(tape), "tf"
     return [trial.compare(name, got, want, oracle, note=note)
             for (name, got), want in zip(trial.grad_pairs(dins2, grads2), wants)]

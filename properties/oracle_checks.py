@@ -7,24 +7,39 @@ which of the layer, TF and finite differences is the odd one out.
 """
 import numpy as np
 
-from oracle.compare import three_way
+from oracle.compare import agrees, three_way
+from oracle.tolerance import tolerance_for
 from properties.declare import prop
 
 def _verdict(trial, fdg, got, tf_grad):
-    """(verdict, explanation) for a failing comparison, in the FD estimate's coordinates."""
+    """(verdict, explanation) for a failing comparison, in the FD estimate's coordinates.
+
+    The layer and TF are compared on the full arrays (projections on the
+    directions finite differences could judge may miss where they differ).
+    """
     ok = lambda g: g is not None and np.shape(g) == fdg.shape
+    overrides = trial.case.entry.tolerances
+    layer_tf = None
+    if ok(got) and ok(tf_grad):
+        layer_tf = agrees(got, tf_grad, tolerance_for(trial.case.dtype, "tf", overrides))
     return three_way(fdg.project(got) if ok(got) else None,
                      fdg.project(tf_grad) if ok(tf_grad) else None, fdg.values,
-                     dtype=trial.case.dtype, overrides=trial.case.entry.tolerances,
-                     fd_excused=fdg.excused)
+                     dtype=trial.case.dtype, overrides=overrides, fd_excused=fdg.excused,
+                     layer_tf=layer_tf)
 
 
 @prop("forward_tf", needs_twin=True)
 def forward_vs_tf(trial):
     """forward matches the TF twin's forward."""
     out = trial.forward()
-    return [trial.compare("out", out, trial.tf_forward(), "tf", verdict="forward differs",
-                          explanation="the layer's forward output differs from the TF twin's.")]
+    results = [trial.compare("out", out, trial.tf_forward(), "tf", verdict="forward differs",
+                             explanation="the layer's forward output differs from the TF twin's.")]
+    convention = trial.case.entry.convention
+    if convention:   # matched only by a twin following a known convention: said, as a failure
+        results.append(trial.finding("convention", False, convention, verdict="convention",
+                                     explanation="the layer follows a known convention, not the "
+                                                 f"usual one: {convention}", oracle="tf"))
+    return results
 
 
 @prop("grads_tf")
@@ -36,7 +51,7 @@ def grads_vs_tf(trial):
         return _vs_fd(trial, dout, dins, grads, note=f"TF oracle unavailable for this case "
                       f"({tape.unavailable}); checked against finite differences only")
     pairs = trial.grad_pairs(dins, grads)
-    wants = [*tape.dinputs, *tape.dparams.values()]
+    wants = trial.tape_grads(tape)
     results = [trial.compare(name, got, want, "tf") for (name, got), want in zip(pairs, wants)]
     if all(r.passed for r in results):
         return results
@@ -83,7 +98,7 @@ def _one_vs_fd(trial, name, got, fdg, tape, note):
 
 
 def _tape_grad(trial, tape, name):
-    return dict(zip(trial.grad_names(), [*tape.dinputs, *tape.dparams.values()]))[name]
+    return dict(zip(trial.grad_names(), trial.tape_grads(tape)))[name]
 
 
 @prop("grads_fd", oracle_kinds="fd")

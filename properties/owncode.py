@@ -6,10 +6,10 @@ like ``common.layers.Affine`` (the module as the user's code imports it, then
 the class), with their file as the replay source, so every failure's replay
 line re-imports that file and re-runs exactly that case, from any directory.
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from properties.discover import Skipped, discover
+from properties.discover import discover
 from properties.registry import PLANTED, register
 from properties.user_hints import read_hints
 from properties.user_import import ImportProblem, import_file, module_name, python_files
@@ -54,13 +54,16 @@ def collect_file(path, out):
         return
     prefix = module_name(path)[1] + "."
     found = discover(loaded.module, path, hints, prefix)
+    taken = {f.label for f in out.found}
     for item in found.found:
+        label, n = item.label, 1
+        while label in taken or (label in PLANTED and PLANTED[label].source != path):
+            n += 1
+            label = f"{item.label}@{n}"     # same module name in another folder
+        if label != item.label:
+            item = replace(item, label=label,
+                           entry=replace(item.entry, name=label) if item.entry else None)
         if item.entry is not None:
-            old = PLANTED.get(item.entry.name)
-            if old is not None and old.source != path:
-                out.skipped.append(Skipped(item.label, path, f"another file ({old.source}) "
-                                           f"defines a layer with the same name"))
-                continue
             register(item.entry, planted=SOURCE + path)
         out.found.append(item)
     out.skipped.extend(found.skipped)

@@ -57,8 +57,8 @@ class Progress:
         item = self.items.get(nodeid)
         if item is None or not getattr(item, "last", False):
             return
-        prefix = item.found.label + "::"
-        outcomes = [o for n, o in self.outcomes.items() if n.startswith(prefix)]
+        outcomes = [o for n, o in self.outcomes.items()
+                    if getattr(self.items.get(n), "found", None) is item.found]
         tr = self.config.pluginmanager.get_plugin("terminalreporter")
         if tr is not None:
             tr.write_line("")
@@ -136,7 +136,6 @@ class SkippedItem(_UserItem):
 
 def progress_line(item, outcomes):
     """'common.layers.Affine  8 checks, 1 failed  (attribute style; TF twin: dense ...)'."""
-    failed = sum(o == "failed" for o in outcomes)
-    return (f"{item.found.label:<32} {len(outcomes)} check(s), "
-            + (f"{failed} FAILED" if failed else "all passed")
-            + f"  ({item.found.how})")
+    counts = {k: sum(o == k for o in outcomes) for k in ("passed", "failed", "skipped")}
+    said = ", ".join(f"{n} {'FAILED' if k == 'failed' else k}" for k, n in counts.items() if n)
+    return f"{item.found.label:<32} {said}  ({item.found.how})"

@@ -23,6 +23,7 @@ def replay(prop_name, case_json):
     if prop_name not in props:
         raise SystemExit(f"unknown property {prop_name!r}; known: {sorted(props)}")
     fields = json.loads(case_json)
+    fields["layer"] = _registered(fields["layer"])
     fields["config"] = {k: tuple(v) if isinstance(v, list) else v for k, v in fields["config"].items()}
     return props[prop_name].fn(Case(**fields))
 
@@ -56,10 +57,18 @@ def main(argv=None):
     return 1 if failed else 0
 
 
+def _registered(name):
+    """``name``, or without its "@2" suffix when the file was checked alone (no collision)."""
+    from properties.registry import PLANTED, REGISTRY
+    if name in PLANTED or name in REGISTRY or "@" not in name:
+        return name
+    return name.rsplit("@", 1)[0]
+
+
 def _user_check(collected, label):
     """Re-run a user's network or optimizer check found again in its file."""
     for item in collected.found:
-        if item.label == label and item.check is not None:
+        if item.label in (label, _registered(label)) and item.check is not None:
             return item.check()
     raise SystemExit(f"no network or optimizer {label!r} in that file; found: "
                      f"{[i.label for i in collected.found if i.check is not None]}")

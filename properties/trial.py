@@ -22,6 +22,8 @@ from oracle.tape import TapeResult, tape_forward, tape_vjp
 from oracle.twins import twin_for
 from properties import contract as C
 
+# verdicts that, on a layer known to follow a convention, are that convention showing
+CONVENTION_VERDICTS = ("convention or twin", "below fd resolution", "forward differs")
 GLOBAL_RNG_NOTE = ("the forward draws from NumPy's global random state; the harness seeded it "
                    "before every forward so the check is repeatable")
 
@@ -72,6 +74,12 @@ class Trial:
     def grad_names(self):
         return C.grad_names(self.layer)
 
+    def tape_grads(self, tape):
+        """The TF VJP's gradients in the order of ``grad_names`` (a layer returning no dx: params only)."""
+        by_name = dict(zip([f"d{n}" for n in C.input_names(self.layer)], tape.dinputs))
+        by_name.update({f"d{k}": v for k, v in tape.dparams.items()})
+        return [by_name[n] for n in self.grad_names()]
+
     def grad_pairs(self, dins, grads):
         """[(name, gradient)] in the order of ``contract.grad_names``."""
         return list(zip(self.grad_names(), [*dins, *grads.values()]))
@@ -98,7 +106,9 @@ class Trial:
         if clash:
             raise ValueError(f"{self.case.layer}: input and param names clash: {sorted(clash)}")
         arrays.update(self.params0)
-        fd = fd_vjp(self.float64_function(), arrays, dout, rng=self.case.rng("fd-directions"))
+        wanted = [n[1:] for n in self.grad_names()]
+        fd = fd_vjp(self.float64_function(), arrays, dout, rng=self.case.rng("fd-directions"),
+                    names=wanted)
         return {f"d{k}": v for k, v in fd.items()}
 
     def float64_function(self):
@@ -139,9 +149,13 @@ class Trial:
             kw["arrays"] = {**{("x" if i == 0 else f"input:{k}"): v
                                for i, (k, v) in enumerate(named.items())},
                             "dout": dout, **kw.get("arrays", {})}
+        entry = self.case.entry
+        if entry.convention and kw.get("verdict") in CONVENTION_VERDICTS:
+            kw["verdict"], kw["explanation"] = "convention", (
+                f"the layer follows a known convention, not the usual one: {entry.convention}")
         return compare(got, want, layer=self.case.layer, prop=self.prop, tensor=tensor,
                        oracle=oracle, dtype=self.case.dtype, config=self.case.describe(),
-                       overrides=self.case.entry.tolerances, tol=tol, note=self._note(note),
+                       overrides=entry.tolerances, tol=tol, note=self._note(note),
                        note_if_failed=note_if_failed, reproduce=self._reproduce, **kw)
 
     def finding(self, tensor, passed, note, *, verdict="", explanation="", oracle="law"):

@@ -5,6 +5,7 @@ A hint is a comment anywhere in the user's file::
     # gradcheck: Linear(3, 2, sigmoid)                 how to build the object
     # gradcheck: Linear(3, 2, sigmoid); x=(N, 3)       ... and the shape of its input (N: the batch)
     # gradcheck: Conv3x3(4); x=(6, 6)                  an input without a batch axis (one image)
+    # gradcheck: Linear(3, 2, sigmoid); args=(NetWork(),)   more arguments its forward takes after x
     # gradcheck: skip Helper                           do not check this class or function
 
 The expression is evaluated in the file's own namespace, so it may use the
@@ -23,6 +24,7 @@ class Hint:
     name: str                 # the class or function the hint is about
     build: str = ""           # an expression building the object, e.g. "Linear(3, 2, sigmoid)"
     input_shape: tuple = ()   # with "N" for the batch axis, e.g. ("N", 3); () when not given
+    args: str = ""            # an expression for the forward's arguments after x, e.g. "(NetWork(),)"
     skip: bool = False
     line: int = 0
 
@@ -47,21 +49,24 @@ def read_hints(source):
 def _parse(text, lineno):
     if text.startswith("skip "):
         return Hint(name=text[5:].strip(), skip=True, line=lineno)
-    build, _, rest = text.partition(";")
-    call = ast.parse(build.strip(), mode="eval").body
+    build, *rest = [part.strip() for part in text.split(";")]
+    call = ast.parse(build, mode="eval").body
     if not isinstance(call, ast.Call) or not isinstance(call.func, ast.Name):
         raise ValueError("expected Name(arguments), e.g. Linear(3, 2)")
-    shape = ()
-    if rest.strip():
-        key, _, value = rest.strip().partition("=")
-        if key.strip() != "x":
-            raise ValueError(f"unknown key {key.strip()!r}; the only one is x=(N, ...)")
-        node = ast.parse(value.strip(), mode="eval").body
+    shape, args = (), ""
+    for part in filter(None, rest):
+        key, _, value = (x.strip() for x in part.partition("="))
+        node = ast.parse(value, mode="eval").body
         if not isinstance(node, ast.Tuple):
-            raise ValueError("x= takes a tuple such as (N, 3) or (6, 6)")
-        shape = tuple("N" if isinstance(e, ast.Name) and e.id == "N" else ast.literal_eval(e)
-                      for e in node.elts)
-    return Hint(name=call.func.id, build=build.strip(), input_shape=shape, line=lineno)
+            raise ValueError(f"{key}= takes a tuple, such as x=(N, 3) or args=(net,)")
+        if key == "x":
+            shape = tuple("N" if isinstance(e, ast.Name) and e.id == "N" else ast.literal_eval(e)
+                          for e in node.elts)
+        elif key == "args":
+            args = value
+        else:
+            raise ValueError(f"unknown key {key!r}; the keys are x=(N, ...) and args=(...)")
+    return Hint(name=call.func.id, build=build, input_shape=shape, args=args, line=lineno)
 
 
 def suggestion(name, params, shape_hint=False):

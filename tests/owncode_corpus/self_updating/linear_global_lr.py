@@ -23,6 +23,7 @@ class Sigmoid:
 sigmoid = Sigmoid()
 
 
+# gradcheck: Linear(3, 2, sigmoid); x=(N, 3); args=(NetWork(),)
 class Linear:
     def __init__(self, inputs, outputs, activation):
         self.weight = np.random.rand(inputs, outputs) / 10

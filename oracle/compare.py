@@ -140,12 +140,17 @@ VERDICTS = {
 }
 
 
-def three_way(layer, tf=None, fd=None, *, dtype, overrides=None, fd_excused=None, layer_tf=None):
+def three_way(layer, tf=None, fd=None, *, dtype, overrides=None, fd_excused=None, layer_tf=None,
+              layer_tf_coarse=None):
     """Name the odd one out among the layer's gradient, TF's and finite differences'.
 
     Returns ``(verdict, explanation)``; any of ``tf`` and ``fd`` may be None.
     ``layer_tf``: whether the layer agrees with TF, when judged on arrays finer
-    than these (the full gradients, when ``layer``/``tf``/``fd`` are projections).
+    than these (the full gradients, when ``layer``/``tf``/``fd`` are projections);
+    ``layer_tf_coarse``: the same at the finite-difference tolerance. When the
+    full gradients differ by more than finite differences resolve, yet every
+    estimate finite differences could judge agrees with both, the difference
+    sits where they could not look (kinks, ties): a kink convention.
     """
     tol_tf = tolerance_for(dtype, "tf", overrides)
     tol_fd = tolerance_for(dtype, "fd", overrides)
@@ -160,7 +165,8 @@ def three_way(layer, tf=None, fd=None, *, dtype, overrides=None, fd_excused=None
         elif not l_tf and l_fd and tf_fd:
             only_at_kinks = fd_excused is not None and np.any(fd_excused) and \
                 agrees(layer, tf, tol_tf, fd_excused)
-            key = "kink convention" if only_at_kinks else "below fd resolution"
+            unseen = layer_tf_coarse is False     # beyond FD's resolution, yet FD saw nothing
+            key = "kink convention" if only_at_kinks or unseen else "below fd resolution"
         elif tf_fd:
             key = "layer bug"
         elif l_fd:

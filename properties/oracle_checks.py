@@ -19,13 +19,14 @@ def _verdict(trial, fdg, got, tf_grad):
     """
     ok = lambda g: g is not None and np.shape(g) == fdg.shape
     overrides = trial.case.entry.tolerances
-    layer_tf = None
+    layer_tf = coarse = None
     if ok(got) and ok(tf_grad):
         layer_tf = agrees(got, tf_grad, tolerance_for(trial.case.dtype, "tf", overrides))
+        coarse = agrees(got, tf_grad, tolerance_for(trial.case.dtype, "fd", overrides))
     return three_way(fdg.project(got) if ok(got) else None,
                      fdg.project(tf_grad) if ok(tf_grad) else None, fdg.values,
                      dtype=trial.case.dtype, overrides=overrides, fd_excused=fdg.excused,
-                     layer_tf=layer_tf)
+                     layer_tf=layer_tf, layer_tf_coarse=coarse)
 
 
 @prop("forward_tf", needs_twin=True)

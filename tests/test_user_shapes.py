@@ -144,7 +144,7 @@ def test_a_layer_that_runs_on_nothing_gives_none():
     assert infer(AttributeLayer(Picky()), "Picky") is None
 
 
-def test_a_backward_returning_the_wrong_shape_is_not_a_fit():
+def test_a_backward_returning_the_wrong_shape_is_set_up_so_the_bug_is_reported_not_skipped():
     class WrongDx:
         def forward(self, x):
             return x * 2
@@ -152,4 +152,5 @@ def test_a_backward_returning_the_wrong_shape_is_not_a_fit():
         def backward(self, dout):
             return dout[:, :1]
 
-    assert infer(AttributeLayer(WrongDx()), "WrongDx") is None
+    spec = infer(AttributeLayer(WrongDx()), "WrongDx")
+    assert spec is not None and spec.inputs == ((N, 5),)     # the first shape that runs

@@ -1,0 +1,123 @@
+"""``./harness check PATH`` as a new user runs it: a folder of their own, outside the project."""
+import os
+import shlex
+import subprocess
+import textwrap
+from pathlib import Path
+
+import pytest
+
+HARNESS = Path(__file__).resolve().parent.parent / "harness"
+
+CORRECT = '''
+import numpy as np
+
+
+class Relu:
+    def __init__(self):
+        self.mask = None
+
+    def forward(self, x):
+        self.mask = x <= 0
+        out = x.copy()
+        out[self.mask] = 0
+        return out
+
+    def backward(self, dout):
+        dx = dout.copy()
+        dx[self.mask] = 0
+        return dx
+'''
+BUGGY = '''
+import numpy as np
+
+
+class Affine:
+    """x: (N, D); W: (D, M)."""
+
+    def __init__(self, W, b):
+        self.W, self.b = W, b
+
+    def forward(self, x):
+        self.x = x
+        return x @ self.W + self.b
+
+    def backward(self, dout):
+        self.dW = dout.T @ self.x          # transposed: should be x.T @ dout
+        self.db = dout.sum(axis=0)
+        return dout @ self.W.T
+'''
+OWN_LAYERS = '''
+import numpy as np
+
+
+class Sigmoid:
+    def forward(self, x):
+        self.out = 1 / (1 + np.exp(-x))
+        return self.out
+
+    def backward(self, dout):
+        return dout * self.out * (1 - self.out)
+'''
+
+
+def _listing(folder):
+    return sorted(str(p.relative_to(folder)) for p in Path(folder).rglob("*"))
+
+
+def check(*args, cwd):
+    return subprocess.run([str(HARNESS), "check", *args, "--hypothesis-profile=ci"], cwd=cwd,
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture
+def user_folder(tmp_path):
+    folder = tmp_path / "my_project"
+    folder.mkdir()
+    (folder / "relu.py").write_text(textwrap.dedent(CORRECT))
+    (folder / "affine.py").write_text(textwrap.dedent(BUGGY))
+    (folder / "layers.py").write_text(textwrap.dedent(OWN_LAYERS))   # the project has a `layers` too
+    (folder / "broken.py").write_text("import numpy as np\ndef f(:\n    pass\n")
+    return folder
+
+
+@pytest.mark.slow
+def test_a_users_folder_is_checked_and_nothing_is_written_into_it(user_folder):
+    before = _listing(user_folder)
+    run = check("my_project", cwd=user_folder.parent)
+    out = run.stdout + run.stderr
+    assert run.returncode == 1, out
+    assert _listing(user_folder) == before, "the check wrote into the user's folder"
+    assert "broken.py:2: cannot import: SyntaxError" in out          # named, and the rest checked
+    progress = {line.split()[0]: line for line in out.splitlines() if "attribute style" in line}
+    assert set(progress) == {"relu.Relu", "affine.Affine", "layers.Sigmoid"}, out
+    assert "FAILED" in progress["affine.Affine"] and "FAILED" not in progress["relu.Relu"]
+    assert "FAILED" not in progress["layers.Sigmoid"]
+    assert "affine.Affine [grads_tf] dW vs TF: FAIL" in out and "verdict: layer bug" in out
+    assert "report: " in out and "gradient checks" in out
+
+
+@pytest.mark.slow
+def test_the_printed_replay_line_works_from_any_directory(user_folder, tmp_path):
+    run = check(str(user_folder / "affine.py"), cwd=tmp_path)
+    line = next(l.split("reproduce: ", 1)[1] for l in run.stdout.splitlines() if "reproduce: " in l)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    replay = subprocess.run(shlex.split(line), cwd=elsewhere, capture_output=True, text=True,
+                            timeout=300)
+    assert replay.returncode == 1, replay.stdout + replay.stderr
+    assert ": FAIL" in replay.stdout and "affine.Affine" in replay.stdout
+
+
+@pytest.mark.slow
+def test_exit_status_is_zero_when_everything_passes(user_folder):
+    run = check("relu.py", cwd=user_folder)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "relu.Relu" in run.stdout
+
+
+def test_a_missing_path_is_a_usage_error(tmp_path):
+    run = check("no_such_folder", cwd=tmp_path)
+    assert run.returncode == 2
+    assert "no such file or folder" in run.stderr and "no_such_folder" in run.stderr
+    assert os.listdir(tmp_path) == []

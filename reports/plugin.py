@@ -13,6 +13,7 @@ git-ignored) and ``--no-report`` (nothing written; the terminal matrix stays).
 """
 import datetime
 import json
+import os
 import time
 import traceback
 from pathlib import Path
@@ -155,9 +156,10 @@ def _message(report):
 
 
 def _shown(path):
+    """The path as the user should type it: relative to where they ran the command, if inside."""
     path = Path(path)
     try:
-        return str(path.relative_to(Path.cwd()))
+        return str(path.relative_to(Path(os.environ.get("GRADCHECK_CWD") or Path.cwd())))
     except ValueError:
         return str(path)
 

@@ -84,8 +84,7 @@ def pytest_collection_modifyitems(session, config, items):
     if not paths:
         return
     from properties.owncode_items import collect_items
-    ours = collect_items(session, paths)
     if config.getoption("check"):
-        items[:] = ours
-    else:
-        items.extend(ours)
+        items[:] = collect_items(session, paths)
+    else:   # a plain run in a user's folder: their code beside their tests, if there is any
+        items.extend(collect_items(session, paths, quiet=True))

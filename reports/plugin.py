@@ -25,6 +25,7 @@ from reports.environment import environment
 from reports.model import RecordedTest, build_report
 
 KEY = "gradcheck_results"
+PROJECT = Path(__file__).resolve().parent.parent
 MAX_LONGREPR = 60_000
 
 
@@ -44,7 +45,10 @@ def report_dir(config):
     chosen = config.getoption("report_dir")
     if chosen:
         return (Path(config.invocation_params.dir) / chosen).resolve()
-    return Path(config.rootpath, "reports", "out").resolve()
+    root = Path(config.rootpath).resolve()
+    if root != PROJECT and PROJECT not in root.parents:
+        root = PROJECT          # a run in a user's folder: nothing is written there
+    return root / "reports" / "out"
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ import copy
 import math
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
@@ -31,8 +31,8 @@ from layers.schedules import HyperbolicDecay
 from layers.training import TrainingLog, accuracy, train
 from oracle.compare import agrees, compare
 # Golden-curve names are re-exported: the tests and the CLI reach them through this module.
-from oracle.golden import (BLESS_COMMAND, CURVES_FILE, GOLDEN_DIR, LOSS_BAND, TEST_SIZE,  # noqa: F401
-                           golden_path, golden_result, read_golden, write_training_curves)
+from oracle.golden import (BLESS_COMMAND, CURVES_FILE, GOLDEN_DIR, LOSS_BAND, REPRODUCE_COMMAND,  # noqa: F401
+                           TEST_SIZE, golden_path, golden_result, read_golden, write_training_curves)
 from oracle.golden import bless as _bless
 from oracle.keras_optimizers import keras_twin
 from oracle.network_twin import network_twin, network_vjp
@@ -294,16 +294,14 @@ def check_step(step, net, opt, twin, xb, tb, tf_loss, tf_grads):
 
 def twin_result(rec):
     """A Result: our loss curve against the TF twin's, step by step, with the first divergence."""
-    n = min(len(rec.ours), len(rec.tf))
+    n, diverged = min(len(rec.ours), len(rec.tf)), rec.divergence
     res = compare(np.array(rec.ours[:n]), np.array(rec.tf[:n]), layer=f"reference {rec.name}",
                   prop="twin_curve", tensor="loss per step", oracle="tf", dtype="float64",
-                  config=rec.config, overrides=STEP_OVERRIDES)
-    if rec.divergence is not None:
-        res.passed = False
-        res.note = " ".join(filter(None, [rec.divergence.message(), res.note]))
-        res.verdict, res.explanation = "diverged", rec.divergence.culprit
-    res.reproduce = "python -m oracle.reference_run"
-    return res
+                  config=rec.config, overrides=STEP_OVERRIDES,
+                  note=diverged.message() if diverged else "")
+    # a divergence fails the run even where the curves agree; the replay line goes on every result
+    return replace(res, reproduce=REPRODUCE_COMMAND, **({} if diverged is None else dict(
+        passed=False, verdict="diverged", explanation=diverged.culprit)))
 
 
 

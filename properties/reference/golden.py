@@ -2,7 +2,7 @@
 
 A golden file (tests/golden/<model>.json) holds a model's loss per step, its
 final test accuracy and the band the run must stay within. A plain run only
-reads them; ``python -m oracle.reference_run --bless`` rewrites them on purpose.
+reads them; ``python -m properties.reference.run --bless`` rewrites them on purpose.
 """
 import json
 import math
@@ -13,9 +13,9 @@ import numpy as np
 
 from oracle.result import Result
 
-GOLDEN_DIR = Path(__file__).resolve().parents[1] / "tests" / "golden"
+GOLDEN_DIR = Path(__file__).resolve().parents[2] / "tests" / "golden"
 CURVES_FILE = "training_curves.json"
-REPRODUCE_COMMAND = "python -m oracle.reference_run"
+REPRODUCE_COMMAND = "python -m properties.reference.run"
 BLESS_COMMAND = f"{REPRODUCE_COMMAND} --bless"
 # Golden band: max |loss - golden loss| at any step, stated in each golden file. Our run and the
 # TF twin (other kernels, other summation orders) agree to ~1e-15 over a whole run, and thread

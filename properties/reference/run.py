@@ -11,9 +11,9 @@ the first step where they part is reported with the layer or the optimizer
 most likely responsible. Our loss curve is also held against a checked-in
 golden curve (tests/golden/<model>.json), within the band stated there.
 
-    python -m oracle.reference_run                  # run, compare, print (never writes golden files)
-    python -m oracle.reference_run --bless          # ... and rewrite the golden files, deliberately
-    python -m oracle.reference_run --report-dir D   # ... and write D/training_curves.json
+    python -m properties.reference.run                  # run, compare, print (never writes golden files)
+    python -m properties.reference.run --bless          # ... and rewrite the golden files, deliberately
+    python -m properties.reference.run --report-dir D   # ... and write D/training_curves.json
 """
 import argparse
 import copy
@@ -30,15 +30,16 @@ from layers import optimizers as O
 from layers.schedules import HyperbolicDecay
 from layers.training import TrainingLog, accuracy, train
 from oracle.compare import agrees, compare
-# Golden-curve names are re-exported: the tests and the CLI reach them through this module.
-from oracle.golden import (BLESS_COMMAND, CURVES_FILE, GOLDEN_DIR, LOSS_BAND, REPRODUCE_COMMAND,  # noqa: F401
-                           TEST_SIZE, golden_path, golden_result, read_golden, write_training_curves)
-from oracle.golden import bless as _bless
 from oracle.keras_optimizers import keras_twin
 from oracle.network_twin import network_twin, network_vjp
 from oracle.tf_runtime import tf
 from oracle.tolerance import tolerance_for
 from oracle.twins import twin_for
+# Golden-curve names are re-exported: the tests and the CLI reach them through this module.
+from properties.reference.golden import (BLESS_COMMAND, CURVES_FILE, GOLDEN_DIR,  # noqa: F401
+                                         LOSS_BAND, REPRODUCE_COMMAND, TEST_SIZE, golden_path,
+                                         golden_result, read_golden, write_training_curves)
+from properties.reference.golden import bless as _bless
 
 # Params, loss and gradients of the two runs are compared at every step with the table's
 # ("float64", "tf") row tightened: measured over whole runs, the worst deviation (relative to
@@ -306,7 +307,7 @@ def twin_result(rec):
 
 
 def bless(records, golden_dir=GOLDEN_DIR):
-    """Write the golden files for ``records`` (see oracle.golden.bless), with each model's floor."""
+    """Write the golden files for ``records`` (see properties.reference.golden.bless), with each model's floor."""
     return _bless(records, {name: spec.accuracy_floor for name, spec in SPECS.items()}, golden_dir)
 
 

@@ -7,7 +7,7 @@ and finite differences together and says which of the three is the odd one out.
 import numpy as np
 
 from oracle.diagnosis import diagnose
-from oracle.result import Result
+from oracle.result import Result, join_notes
 from oracle.tolerance import error_ratio, tolerance_for
 
 N_WORST = 8
@@ -49,7 +49,7 @@ def compare(actual, expected, *, layer, prop, tensor, oracle, dtype, config=None
             "config": fields["config"], "tensor": tensor, "dtype": fields["dtype"],
             "oracle": oracle, "tol": tol, "excused": excused, "mode": mode, **(context or {})})
     return Result(**fields, **stats, passed=passed,
-                  note=" ".join(filter(None, [note_if_failed if not passed else "", note, own_note])),
+                  note=join_notes(note_if_failed if not passed else "", note, own_note),
                   verdict="" if passed and stats.get("judged", True) else verdict,
                   explanation="" if passed and stats.get("judged", True) else explanation,
                   reproduce="" if passed or not isinstance(reproduce, str) else reproduce,

@@ -1,6 +1,6 @@
 """The plain result object every comparison yields, pass or fail."""
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -42,6 +42,10 @@ class Result:
     note: str = ""
     reproduce: str = ""
     diagnosis: dict = field(default_factory=dict)   # {"kind", "summary", "evidence"}, or {}
+
+    def with_note(self, note, *, first=False):
+        """A copy of this result with ``note`` after its own note (before it, when ``first``)."""
+        return replace(self, note=join_notes(note, self.note) if first else join_notes(self.note, note))
 
     @property
     def actual(self):
@@ -104,6 +108,11 @@ class Result:
         if with_arrays:
             out["arrays"] = {k: _plain(np.asarray(v)) for k, v in self.arrays.items()}
         return out
+
+
+def join_notes(*notes):
+    """Notes joined into one: a space between two, empty ones left out."""
+    return " ".join(filter(None, notes))
 
 
 def _plain(value):

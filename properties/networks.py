@@ -25,6 +25,7 @@ TF's own float32 run lands from its float64 run (``oracle.network_twin``).
 import copy
 import importlib
 import json
+from dataclasses import replace
 from typing import NamedTuple
 
 import numpy as np
@@ -36,7 +37,7 @@ from oracle.finite_diff import fd_vjp
 from oracle.layer_copy import copier
 from oracle.network_twin import (NOISE_FACTOR, localise, network_vjp, noise_tolerance, record_calls,
                                  stale_params, stop_recording)
-from oracle.result import Result
+from oracle.result import Result, join_notes
 from oracle.tolerance import Tolerance, tolerance_for
 from properties import strategies as S
 from properties.cases import replay_command
@@ -50,6 +51,8 @@ ACTIVATIONS = ("relu", "leaky_relu", "sigmoid", "tanh")
 LOSSES = ("softmax_ce", "mse", "bce")
 NORMS = ("batchnorm", "layernorm")
 EXACT = Tolerance(rtol=0.0, atol=0.0)
+KINK_NOTE = "finite differences could not judge any element (every stencil crossed a kink)"
+WIDENED_NOTE = f"atol widened to {NOISE_FACTOR}x how far TF's own float32 run is from its float64 run here"
 
 
 def _positive(fn_name, **args):
@@ -163,17 +166,19 @@ class _Check(NamedTuple):
     dtype: str
     label: str
     config: dict
+    reproduce: str    # on every result of the network, passed or not
 
     def rng(self, stream):
         return stream_rng(self.seed, stream)
 
     def result(self, prop, tensor, passed, **kw):
         return Result(layer=self.label, prop=prop, tensor=tensor, oracle="law", passed=passed,
-                      dtype=self.dtype, config=self.config, ratio=0.0 if passed else float("inf"), **kw)
+                      dtype=self.dtype, config=self.config, ratio=0.0 if passed else float("inf"),
+                      reproduce=self.reproduce, **kw)
 
     def compare(self, got, want, prop, tensor, oracle, **kw):
-        return compare(got, want, layer=self.label, prop=prop, tensor=tensor, oracle=oracle,
-                       dtype=self.dtype, config=self.config, **kw)
+        return replace(compare(got, want, layer=self.label, prop=prop, tensor=tensor, oracle=oracle,
+                               dtype=self.dtype, config=self.config, **kw), reproduce=self.reproduce)
 
 
 def check_network(spec):
@@ -193,23 +198,22 @@ def check_built(make_net, x, t, *, seed=0, label=None, config=None, reproduce=""
     the network in the results (default: its class name).
     """
     net = make_net()
-    chk = _Check(seed, np.dtype(x.dtype).name, label or type(net).__name__, dict(config or {}))
+    chk = _Check(seed, np.dtype(x.dtype).name, label or type(net).__name__, dict(config or {}),
+                 reproduce)
     calls = record_calls(net)
     params0 = {k: np.array(v, copy=True) for k, v in net.params.items()}
     dout = make_dout((), x.dtype, chk.rng("dout"))
     try:
         loss = net.loss_forward(x, t)
     except Exception as exc:
-        return _finish(reproduce, [chk.result("network_tf", "loss", False, verdict="contract",
-                                              explanation="the network's forward raised",
-                                              note=f"{type(exc).__name__}: {exc}")])
+        return [chk.result("network_tf", "loss", False, verdict="contract",
+                           explanation="the network's forward raised", note=f"{type(exc).__name__}: {exc}")]
     tape = network_vjp(net, x, t, params0, dout)
     tape_low = None if chk.dtype == "float64" else network_vjp(net, x, t, params0, dout, dtype=x.dtype)
     results = [chk.compare(loss, tape.loss, "network_tf", "loss", "tf",
                            tol=noise_tolerance(tolerance_for(chk.dtype, "tf"), tape.loss,
-                                               None if tape_low is None else tape_low.loss))]
-    if not results[0].passed:
-        results[0].verdict, results[0].explanation = "forward differs", "the loss differs from the TF twin's."
+                                               None if tape_low is None else tape_low.loss),
+                           verdict="forward differs", explanation="the loss differs from the TF twin's.")]
     try:
         grads = {"dx": np.array(net.backward(dout), copy=True),
                  **{k: np.array(net.grads[k], copy=True) for k in params0}}
@@ -228,17 +232,9 @@ def check_built(make_net, x, t, *, seed=0, label=None, config=None, reproduce=""
         if where.index is None and not all(r.passed for r in live):
             where = stale_params(net)
         note = f"first bad layer, counting from the loss: {where.name}: {where.reason}"
-        for r in results:
-            if not r.passed:
-                r.note = " ".join(filter(None, [r.note, note]))
+        results = [r if r.passed else r.with_note(note) for r in results]
         results.append(chk.result("network_localise", where.name, False, verdict=where.kind,
                                   explanation=where.reason, note=where.order_note))
-    return _finish(reproduce, results)
-
-
-def _finish(reproduce, results):
-    for r in results:
-        r.reproduce = reproduce
     return results
 
 
@@ -256,25 +252,25 @@ def _gradient_results(chk, make_net, x, t, params0, dout, grads, tape, tape_low)
         tol_fd = tolerance_for(chk.dtype, "fd")
         if want is not None and low is not None:
             tol_fd = noise_tolerance(tol_fd, fdg.project(want), fdg.project(low))
-        pair = [chk.compare(fdg.project(got) if shaped else got,
-                            fdg.values if shaped else np.zeros(fdg.shape), "network_fd", name, "fd",
-                            excused=fdg.excused if shaped else None, mode=fdg.mode, tol=tol_fd)]
-        if pair[0].passed and pair[0].n_total and pair[0].n_excused == pair[0].n_total:
-            pair[0].note = "finite differences could not judge any element (every stencil crossed a kink)"
-        if want is None:
-            pair[0].note = " ".join([tape.unavailable, pair[0].note])
-        else:
-            pair.insert(0, chk.compare(got, want, "network_tf", name, "tf",
-                                       tol=noise_tolerance(tolerance_for(chk.dtype, "tf"), want, low)))
+        no_tf = tape.unavailable if want is None else ""
+        fd_res = chk.compare(fdg.project(got) if shaped else got,
+                             fdg.values if shaped else np.zeros(fdg.shape), "network_fd", name, "fd",
+                             excused=fdg.excused if shaped else None, mode=fdg.mode, tol=tol_fd,
+                             note=no_tf)
+        if not fd_res.judged:
+            fd_res = replace(fd_res, note=join_notes(no_tf, KINK_NOTE))
+        pair = [fd_res] if want is None else [
+            chk.compare(got, want, "network_tf", name, "tf",
+                        tol=noise_tolerance(tolerance_for(chk.dtype, "tf"), want, low)), fd_res]
         for r in pair:
             if r.atol > tolerance_for(chk.dtype, r.oracle).atol:
-                r.note = " ".join(filter(None, [r.note, f"atol widened to {NOISE_FACTOR}x how far TF's "
-                                                "own float32 run is from its float64 run here"]))
+                r = r.with_note(WIDENED_NOTE)
             if not r.passed:
-                r.verdict, r.explanation = three_way(
+                verdict, explanation = three_way(
                     fdg.project(got) if shaped else None, None if want is None else fdg.project(want),
                     fdg.values, dtype=chk.dtype, fd_excused=fdg.excused)
-        results += pair
+                r = replace(r, verdict=verdict, explanation=explanation)
+            results.append(r)
     return results
 
 
@@ -326,13 +322,12 @@ def _live_params(chk, net, x, t):
             results.append(chk.result("network_live_params", tensor, False, verdict="contract",
                                       note=f"forward raised {type(exc).__name__}: {exc}"))
             continue
-        r = chk.compare(got, reference.loss_forward(x, t), "network_live_params", tensor, "law", tol=EXACT)
-        if not r.passed:
-            r.verdict = "stale params"
-            r.explanation = (f"after an update {how} through net.params, the forward does not compute "
-                             "what the layers compute with the updated values: an optimizer's steps "
-                             "would never reach them (were the parameters copied?)")
-        results.append(r)
+        results.append(chk.compare(
+            got, reference.loss_forward(x, t), "network_live_params", tensor, "law", tol=EXACT,
+            verdict="stale params",
+            explanation=(f"after an update {how} through net.params, the forward does not compute "
+                         "what the layers compute with the updated values: an optimizer's steps "
+                         "would never reach them (were the parameters copied?)")))
     return results
 
 

@@ -10,7 +10,7 @@ gradients and compares the parameter trajectories, step by step:
     ./harness replay optimizer '<case JSON>'   # re-runs one case
 """
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 from hypothesis import strategies as st
@@ -20,7 +20,7 @@ from layers import schedules as S
 from oracle.compare import compare
 from properties.cases import replay_command
 from oracle.keras_optimizers import run_keras
-from oracle.result import Result
+from oracle.result import Result, join_notes
 from oracle.tolerance import Tolerance
 
 # Twin and ours differ only by float64 rounding (observed: ~1e-16); a float32-rounded
@@ -177,39 +177,37 @@ def trajectory_results(case, cls=None):
     theirs, how = run_keras(case.build(), case.params0(), case.grad_steps(),
                             steps_per_epoch=case.steps_per_epoch)
     config = {**case.describe(), "twin": how}
+    line = case.replay_line()     # on every result, passed or not
     results = []
     for i, name in enumerate(case.names()):
         got = np.stack([step[i] for step in mine])
         want = np.stack([step[i] for step in theirs])
         r = compare(got, want, layer=label, prop="keras_trajectory", tensor=f"{name} (step, ...)",
                     oracle="tf", dtype="float64", config=config, overrides=TRAJECTORY_TOLERANCE)
-        if not r.passed and r.worst:
-            r.note = " ".join(filter(None, [f"the trajectories part at step "
-                                            f"{_first_bad_step(got, want, r) + 1} of {case.steps} "
-                                            "(index 0 of the tensor is the step)", r.note]))
-            r.verdict = "optimizer bug"
-            r.explanation = f"our {label} moves the params differently from {how}."
-        results.append(r)
+        parted = {} if r.passed or not r.worst else dict(
+            note=join_notes(parting_note(got, want, r), r.note), verdict="optimizer bug",
+            explanation=f"our {label} moves the params differently from {how}.")
+        results.append(replace(r, reproduce=line, **parted))
     for name in case.names():
-        results.append(_law(label, f"{name} (in place)", name not in rebound, config,
+        results.append(_law(label, f"{name} (in place)", name not in rebound, config, line,
                             "step() rebound the param to a new array instead of updating it in "
                             "place: a layer holding the array never sees the update"))
-        results.append(_law(label, f"d{name} (not mutated)", name not in mutated, config,
+        results.append(_law(label, f"d{name} (not mutated)", name not in mutated, config, line,
                             "step() wrote into the caller's gradient array"))
-    for r in results:
-        r.reproduce = case.replay_line()
     return results
 
 
-def _first_bad_step(got, want, res):
-    """Index of the first step at which any element is outside the tolerance."""
+def parting_note(got, want, res):
+    """Where two trajectories (step, ...) part: the first step at which any element is outside
+    the tolerance of ``res``, their comparison."""
     allowed = Tolerance(rtol=res.rtol, atol=res.atol).allowed(want, res.scale)
-    bad = np.abs(got - want) > allowed
-    return int(np.argmax(bad.reshape(len(bad), -1).any(axis=1)))
+    bad = (np.abs(got - want) > allowed).reshape(len(got), -1).any(axis=1)
+    return (f"the trajectories part at step {int(np.argmax(bad)) + 1} of {len(got)} "
+            "(index 0 of the tensor is the step)")
 
 
-def _law(label, tensor, ok, config, why):
+def _law(label, tensor, ok, config, reproduce, why):
     return Result(layer=label, prop="in_place", tensor=tensor, oracle="law", passed=ok,
                   dtype="float64", config=config, ratio=0.0 if ok else float("inf"),
                   note="" if ok else why, verdict="" if ok else "optimizer bug",
-                  explanation="" if ok else why)
+                  explanation="" if ok else why, reproduce=reproduce)

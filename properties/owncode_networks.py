@@ -15,13 +15,14 @@ Nothing here trains or changes the user's network: finite differences and the
 per-layer replay run on deep copies, converted to float64.
 """
 import copy
+from dataclasses import replace
 
 import numpy as np
 
 from layers.gradient_network import GradientNetwork
 from oracle.compare import compare
 from oracle.finite_diff import fd_vjp
-from oracle.result import Result
+from oracle.result import Result, join_notes
 
 LAST_LAYER_NAMES = ("lastLayer", "last_layer", "loss_layer")
 
@@ -65,13 +66,12 @@ def check_gradient_network(net, x, t, *, rng, label=None):
         r = compare(fdg.project(g) if shaped else g, fdg.values if shaped else np.zeros(fdg.shape),
                     layer=label, prop="network_gradient", tensor=k, oracle="fd", dtype=dtype,
                     config={**config, "layer": owners.get(k, "?")},
-                    excused=fdg.excused if shaped else None, mode=fdg.mode)
-        r.note = " ".join(filter(None, [f"{k} belongs to layer {owners[k]!r}" if k in owners else
-                                        f"{k} is held by no layer in net.layers", r.note]))
-        if not r.passed:
-            r.verdict, r.explanation = "layer bug", (
-                f"gradient(x, t)[{k!r}] is not the derivative of loss(x, t): the hand-written "
-                "backward pass is wrong.")
+                    excused=fdg.excused if shaped else None, mode=fdg.mode,
+                    note=(f"{k} belongs to layer {owners[k]!r}" if k in owners else
+                          f"{k} is held by no layer in net.layers"),
+                    verdict="layer bug",
+                    explanation=(f"gradient(x, t)[{k!r}] is not the derivative of loss(x, t): the "
+                                 "hand-written backward pass is wrong."))
         results.append(r)
     if all(r.passed for r in results):
         return results
@@ -79,11 +79,9 @@ def check_gradient_network(net, x, t, *, rng, label=None):
     if where is None:
         return results
     name, verdict, reason = where
-    for r in results:
-        if not r.passed:
-            r.note = " ".join(filter(None, [r.note, f"first bad layer, counting from the loss: {name}"]))
-            if verdict != "layer bug":
-                r.verdict, r.explanation = verdict, reason
+    named = f"first bad layer, counting from the loss: {name}"
+    blamed = {} if verdict == "layer bug" else {"verdict": verdict, "explanation": reason}
+    results = [r if r.passed else replace(r, note=join_notes(r.note, named), **blamed) for r in results]
     results.append(Result(layer=label, prop="network_localise", tensor=name, oracle="fd",
                           passed=False, dtype=dtype, config=config, ratio=float("inf"),
                           verdict=verdict, explanation=reason))

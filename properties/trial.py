@@ -17,7 +17,7 @@ import numpy as np
 from oracle.compare import compare
 from oracle.finite_diff import fd_vjp
 from oracle.layer_copy import copier
-from oracle.result import Result
+from oracle.result import Result, join_notes
 from oracle.tape import TapeResult, tape_forward, tape_vjp
 from oracle.twins import twin_for
 from properties import contract as C
@@ -170,7 +170,7 @@ class Trial:
         entry = self.case.entry
         said = [f"the layer follows a convention: {entry.convention}" if entry.convention else "",
                 entry.no_twin]
-        return " ".join(filter(None, [note, *self.notes, self.events.note(), *said]))
+        return join_notes(note, *self.notes, self.events.note(), *said)
 
     def _reproduce(self):
         return self.case.replay_line(self.prop)

@@ -13,7 +13,7 @@ import pytest
 
 import tests.planted.core as core
 import tests.planted.optim as P
-from oracle import reference_run as R
+from properties.reference import run as R
 from properties.cases import HARNESS
 from properties.search import first_failure, hunt
 from properties.optimizer_checks import optimizer_cases, trajectory_results

@@ -2,7 +2,7 @@
 
 Three models built from the project's layers train on scikit-learn's digits in
 float64, each next to a TF twin from identical weights on identical batches
-(oracle/reference_run.py). Checked here: the two agree at every step, our loss
+(properties/reference/run.py). Checked here: the two agree at every step, our loss
 curve stays within the golden file's band, the networks learn, and a plain run
 never rewrites the golden files. The curves go to ``training_curves.json`` in
 the report folder for the HTML report.
@@ -15,7 +15,7 @@ import time
 import numpy as np
 import pytest
 
-from oracle import reference_run as R
+from properties.reference import run as R
 from reports.plugin import report_dir
 
 

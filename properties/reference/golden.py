@@ -2,7 +2,7 @@
 
 A golden file (tests/golden/<model>.json) holds a model's loss per step, its
 final test accuracy and the band the run must stay within. A plain run only
-reads them; ``python -m oracle.reference_run --bless`` rewrites them on purpose.
+reads them; ``python -m properties.reference.run --bless`` rewrites them on purpose.
 """
 import json
 import math
@@ -13,9 +13,10 @@ import numpy as np
 
 from oracle.result import Result
 
-GOLDEN_DIR = Path(__file__).resolve().parents[1] / "tests" / "golden"
+GOLDEN_DIR = Path(__file__).resolve().parents[2] / "tests" / "golden"
 CURVES_FILE = "training_curves.json"
-BLESS_COMMAND = "python -m oracle.reference_run --bless"
+REPRODUCE_COMMAND = "python -m properties.reference.run"
+BLESS_COMMAND = f"{REPRODUCE_COMMAND} --bless"
 # Golden band: max |loss - golden loss| at any step, stated in each golden file. Our run and the
 # TF twin (other kernels, other summation orders) agree to ~1e-15 over a whole run, and thread
 # counts change nothing: 1e-6 leaves room for other CPUs and libraries, and catches any change
@@ -37,28 +38,23 @@ def read_golden(name, golden_dir=GOLDEN_DIR):
 
 def golden_result(rec, golden):
     """A Result: our loss curve against the golden one, within its band; accuracy within its band."""
-    res = Result(layer=f"reference {rec.name}", prop="golden_curve", tensor="loss per step",
-                 oracle="golden", passed=False, dtype="float64", config=rec.config,
-                 reproduce="python -m oracle.reference_run")
+    fields = dict(layer=f"reference {rec.name}", prop="golden_curve", tensor="loss per step",
+                  oracle="golden", dtype="float64", config=rec.config, reproduce=REPRODUCE_COMMAND)
     if golden is None:
-        res.note = f"no golden file {golden_path(rec.name).name}; create it with {BLESS_COMMAND}"
-        res.ratio = math.inf
-        return res
+        return Result(**fields, passed=False, ratio=math.inf,
+                      note=f"no golden file {golden_path(rec.name).name}; create it with {BLESS_COMMAND}")
     band, acc_band = golden["band"]["loss_abs"], golden["band"]["accuracy_abs"]
-    res.atol, res.arrays = band, {"layer": np.array(rec.ours), "golden": np.array(golden["losses"])}
+    fields.update(atol=band, arrays={"layer": np.array(rec.ours), "golden": np.array(golden["losses"])})
     changed = sorted(k for k in golden.get("config", {}) if golden["config"][k] != rec.config.get(k))
     if len(rec.ours) != len(golden["losses"]):
-        res.ratio = math.inf
-        res.note = (f"the run has {len(rec.ours)} steps, the golden curve {len(golden['losses'])}; "
-                    f"config differs in {changed}. If the change is intended: {BLESS_COMMAND}")
-        return res
+        return Result(**fields, passed=False, ratio=math.inf,
+                      note=(f"the run has {len(rec.ours)} steps, the golden curve "
+                            f"{len(golden['losses'])}; config differs in {changed}. If the change "
+                            f"is intended: {BLESS_COMMAND}"))
     dev = np.abs(np.subtract(rec.ours, golden["losses"]))
     outside = np.flatnonzero(dev > band)
     acc_off = abs(rec.test_accuracy - golden["test_accuracy"])
-    res.n_total, res.n_mismatched = len(dev), len(outside)
-    res.max_abs_err, res.ratio = float(dev.max(initial=0.0)), float(dev.max(initial=0.0) / band)
-    res.worst = [((int(i),), rec.ours[i], golden["losses"][i], float(dev[i])) for i in outside[:8]]
-    res.passed = not len(outside) and acc_off <= acc_band + 1e-12
+    passed = not len(outside) and acc_off <= acc_band + 1e-12
     notes = [f"band: |loss - golden| <= {band:g} at every step, |accuracy - golden| <= {acc_band:.4g}"]
     if len(outside):
         i = outside[0]
@@ -69,11 +65,13 @@ def golden_result(rec, golden):
         notes.append(f"test accuracy {rec.test_accuracy:.4f}, golden {golden['test_accuracy']:.4f}")
     if changed:
         notes.append(f"config differs from the golden's in {changed}")
-    if not res.passed:
+    if not passed:
         notes.append(f"if the change is intended, re-bless with {BLESS_COMMAND}")
-        res.verdict, res.explanation = "regression", "the run left the golden curve's band."
-    res.note = "; ".join(notes)
-    return res
+    return Result(**fields, passed=passed, n_total=len(dev), n_mismatched=len(outside),
+                  max_abs_err=float(dev.max(initial=0.0)), ratio=float(dev.max(initial=0.0) / band),
+                  worst=[((int(i),), rec.ours[i], golden["losses"][i], float(dev[i])) for i in outside[:8]],
+                  note="; ".join(notes), verdict="" if passed else "regression",
+                  explanation="" if passed else "the run left the golden curve's band.")
 
 
 def bless(records, floors, golden_dir=GOLDEN_DIR):

@@ -11,16 +11,16 @@ the first step where they part is reported with the layer or the optimizer
 most likely responsible. Our loss curve is also held against a checked-in
 golden curve (tests/golden/<model>.json), within the band stated there.
 
-    python -m oracle.reference_run                  # run, compare, print (never writes golden files)
-    python -m oracle.reference_run --bless          # ... and rewrite the golden files, deliberately
-    python -m oracle.reference_run --report-dir D   # ... and write D/training_curves.json
+    python -m properties.reference.run                  # run, compare, print (never writes golden files)
+    python -m properties.reference.run --bless          # ... and rewrite the golden files, deliberately
+    python -m properties.reference.run --report-dir D   # ... and write D/training_curves.json
 """
 import argparse
 import copy
 import math
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
@@ -30,15 +30,16 @@ from layers import optimizers as O
 from layers.schedules import HyperbolicDecay
 from layers.training import TrainingLog, accuracy, train
 from oracle.compare import agrees, compare
-# Golden-curve names are re-exported: the tests and the CLI reach them through this module.
-from oracle.golden import (BLESS_COMMAND, CURVES_FILE, GOLDEN_DIR, LOSS_BAND, TEST_SIZE,  # noqa: F401
-                           golden_path, golden_result, read_golden, write_training_curves)
-from oracle.golden import bless as _bless
 from oracle.keras_optimizers import keras_twin
 from oracle.network_twin import network_twin, network_vjp
 from oracle.tf_runtime import tf
 from oracle.tolerance import tolerance_for
 from oracle.twins import twin_for
+# Golden-curve names are re-exported: the tests and the CLI reach them through this module.
+from properties.reference.golden import (BLESS_COMMAND, CURVES_FILE, GOLDEN_DIR,  # noqa: F401
+                                         LOSS_BAND, REPRODUCE_COMMAND, TEST_SIZE, golden_path,
+                                         golden_result, read_golden, write_training_curves)
+from properties.reference.golden import bless as _bless
 
 # Params, loss and gradients of the two runs are compared at every step with the table's
 # ("float64", "tf") row tightened: measured over whole runs, the worst deviation (relative to
@@ -294,21 +295,19 @@ def check_step(step, net, opt, twin, xb, tb, tf_loss, tf_grads):
 
 def twin_result(rec):
     """A Result: our loss curve against the TF twin's, step by step, with the first divergence."""
-    n = min(len(rec.ours), len(rec.tf))
+    n, diverged = min(len(rec.ours), len(rec.tf)), rec.divergence
     res = compare(np.array(rec.ours[:n]), np.array(rec.tf[:n]), layer=f"reference {rec.name}",
                   prop="twin_curve", tensor="loss per step", oracle="tf", dtype="float64",
-                  config=rec.config, overrides=STEP_OVERRIDES)
-    if rec.divergence is not None:
-        res.passed = False
-        res.note = " ".join(filter(None, [rec.divergence.message(), res.note]))
-        res.verdict, res.explanation = "diverged", rec.divergence.culprit
-    res.reproduce = "python -m oracle.reference_run"
-    return res
+                  config=rec.config, overrides=STEP_OVERRIDES,
+                  note=diverged.message() if diverged else "")
+    # a divergence fails the run even where the curves agree; the replay line goes on every result
+    return replace(res, reproduce=REPRODUCE_COMMAND, **({} if diverged is None else dict(
+        passed=False, verdict="diverged", explanation=diverged.culprit)))
 
 
 
 def bless(records, golden_dir=GOLDEN_DIR):
-    """Write the golden files for ``records`` (see oracle.golden.bless), with each model's floor."""
+    """Write the golden files for ``records`` (see properties.reference.golden.bless), with each model's floor."""
     return _bless(records, {name: spec.accuracy_floor for name, spec in SPECS.items()}, golden_dir)
 
 

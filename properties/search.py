@@ -5,6 +5,10 @@ objects, and returns the minimal failing draw Hypothesis shrank to with its
 failing results, or None when every draw passed. ``hunt`` does that for one
 property of one registered (or planted) layer; the planted-bug tests assert on
 what it returns.
+
+A crash (the layer raised or broke the protocol) on one region of inputs does
+not end the search: it is recorded and the search goes on, so wrong values on
+the rest of the space are found too, and both are reported (``Crashes``).
 """
 from typing import Any, NamedTuple
 
@@ -15,9 +19,38 @@ from properties.battery import all_properties
 from properties.catalog import get
 
 
+CRASH_VERDICTS = ("contract", "layer raised")
+
+
 class Found(NamedTuple):
     case: Any        # the minimal failing draw (a Case, a network spec, an optimizer case)
-    failures: list   # its failing Result objects
+    failures: list   # its failing Result objects (a value failure if any was found, else a crash)
+    crashes: list = []   # the failing results of the smallest draw that crashed, if any
+
+
+def only_crashes(failed):
+    """True when every failing result is a crash of the layer (not a wrong value)."""
+    return bool(failed) and all(r.verdict in CRASH_VERDICTS for r in failed)
+
+
+class Crashes:
+    """The crashes met while a search goes on: keeps the smallest draw's (fewest JSON characters)."""
+
+    def __init__(self):
+        self.case, self.failures, self._size = None, [], None
+
+    def add(self, drawn, failed):
+        size = len(repr(drawn))
+        if self._size is None or size < self._size:
+            self.case, self.failures, self._size = drawn, list(failed), size
+
+    def __bool__(self):
+        return bool(self.failures)
+
+    def message(self, alone=False):
+        head = ("the layer crashed (no wrong value was found on the inputs where it ran):"
+                if alone else "the layer also crashed on other inputs (the search went on past it):")
+        return head + "\n\n" + "\n\n".join(r.message() for r in self.failures)
 
 
 class _Failed(AssertionError):
@@ -28,9 +61,10 @@ def first_failure(strategy, check, *, max_examples=40, shrink=True):
     """The minimal draw from ``strategy`` whose ``check(draw) -> [Result]`` fails, or None.
 
     Derandomized and without the example database, so it finds the same thing
-    every time. ``shrink=False`` returns the first failing draw as found.
+    every time. ``shrink=False`` returns the first failing draw as found. A
+    draw whose only failures are crashes is kept aside and the search goes on.
     """
-    found = []
+    found, crashes = [], Crashes()
     phases = [Phase.explicit, Phase.reuse, Phase.generate] + ([Phase.shrink] if shrink else [])
 
     @settings(max_examples=max_examples, derandomize=True, database=None, deadline=None,
@@ -38,15 +72,17 @@ def first_failure(strategy, check, *, max_examples=40, shrink=True):
     @given(drawn=strategy)
     def run(drawn):
         failed = [r for r in check(drawn) if not r.passed]
-        if failed:
-            found[:] = [Found(drawn, failed)]
+        if only_crashes(failed):
+            crashes.add(drawn, failed)
+        elif failed:
+            found[:] = [Found(drawn, failed, crashes.failures)]
             raise _Failed(failed[0].message())
 
     try:
         run()
     except _Failed:
-        return found[0]
-    return None
+        return found[0]._replace(crashes=crashes.failures)
+    return Found(crashes.case, crashes.failures, crashes.failures) if crashes else None
 
 
 def hunt(entry_name, prop_name, *, max_examples=40, shrink=True):

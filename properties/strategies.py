@@ -10,6 +10,28 @@ from properties.values import KINDS, make_values
 
 DTYPES = ("float64", "float32")
 
+# Value kinds Hypothesis draws element by element for small tensors: integers on a grid, so a
+# failing input shrinks toward 0 and short decimals (0.5, -1.25), never to 1e-308.
+ELEMENTS = {
+    "normal": st.integers(-300, 300).map(lambda i: i / 100),
+    "large": st.integers(-400, 400).map(lambda i: i / 4),
+    "ties": st.integers(-2, 2).map(lambda i: i / 2),
+}
+MAX_DRAWN_ELEMENTS = 32   # above this many input elements in all, values come from the seed
+
+
+def drawn_values(*, kind, shapes):
+    """Per input, its values as a flat tuple of floats drawn by Hypothesis, or None for all when
+    ``kind`` is structured (not in ELEMENTS) or the inputs hold more than MAX_DRAWN_ELEMENTS.
+
+    Shrinks every value toward 0, then toward short decimals.
+    """
+    sizes = [int(np.prod(s)) for s in shapes]
+    if kind not in ELEMENTS or sum(sizes) > MAX_DRAWN_ELEMENTS:
+        return st.none()
+    return st.tuples(*[st.lists(ELEMENTS[kind], min_size=n, max_size=n).map(tuple)
+                       for n in sizes])
+
 
 def batch_sizes(*, min_size=1, max_size=4):
     """Batch sizes N; 1 is always included and is where shrinking ends."""

@@ -119,6 +119,28 @@ class Trial:
 
         return fn
 
+    def nondeterminism(self):
+        """"" when forward is a function of its inputs, else what showed it is not.
+
+        Two forwards of one float64 copy of the layer on the same inputs and
+        params, with NumPy's global random state seeded the same and every
+        generator the layer holds rewound: any difference comes from elsewhere
+        (an unseeded generator made in forward, Python's ``random``, state kept
+        from call to call), and no oracle can judge such a forward.
+        """
+        fn = self.float64_function()
+        names = C.input_names(self.layer)
+        arrays = {**{n: np.asarray(x, np.float64) for n, x in zip(names, self.inputs)},
+                  **{k: np.asarray(v, np.float64) for k, v in self.params0.items()}}
+        first = np.array(fn(arrays), np.float64, copy=True)
+        second = np.array(fn(arrays), np.float64, copy=True)
+        if first.shape == second.shape and np.array_equal(first, second, equal_nan=True):
+            return ""
+        diff = (f"max |difference| {np.nanmax(np.abs(first - second)):.3g}"
+                if first.shape == second.shape else f"shapes {first.shape} and {second.shape}")
+        return (f"two forwards on the same inputs and params gave different outputs ({diff}), "
+                "with NumPy's global random state seeded alike and the layer's generators rewound")
+
     # -- the results -------------------------------------------------------------------------
     def compare(self, tensor, got, want, oracle, *, note="", note_if_failed="", tol=None, **kw):
         """A result comparing the layer's ``got`` with the oracle's ``want``, built whole.
@@ -166,14 +188,20 @@ class seeded_global_rng:
 
 
 def _generator_rewinder(layer):
-    """A function restoring every ``np.random.Generator`` the layer (or a wrapped layer) holds."""
+    """A function restoring every ``np.random.Generator`` or ``RandomState`` the layer (or a
+    wrapped layer) holds."""
     holders = [layer] + [v for v in vars(layer).values() if hasattr(v, "__dict__")
-                         and not isinstance(v, (np.ndarray, np.random.Generator))]
-    saved = [(g, g.bit_generator.state) for h in holders for g in vars(h).values()
-             if isinstance(g, np.random.Generator)]
+                         and not isinstance(v, (np.ndarray, np.random.Generator, np.random.RandomState))]
+    gens = [g for h in holders for g in vars(h).values()
+            if isinstance(g, (np.random.Generator, np.random.RandomState))]
+    saved = [(g, g.bit_generator.state if isinstance(g, np.random.Generator) else g.get_state())
+             for g in gens]
 
     def rewind():
         for g, state in saved:
-            g.bit_generator.state = state
+            if isinstance(g, np.random.Generator):
+                g.bit_generator.state = state
+            else:
+                g.set_state(state)
 
     return rewind

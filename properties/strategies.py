@@ -24,13 +24,16 @@ def drawn_values(*, kind, shapes):
     """Per input, its values as a flat tuple of floats drawn by Hypothesis, or None for all when
     ``kind`` is structured (not in ELEMENTS) or the inputs hold more than MAX_DRAWN_ELEMENTS.
 
-    Shrinks every value toward 0, then toward short decimals.
+    Always MAX_DRAWN_ELEMENTS values are drawn and the first ones used, so the shape of the
+    draw never depends on the batch or the configuration and the shrinker can shrink those
+    freely. Shrinks every value toward 0, then toward short decimals.
     """
     sizes = [int(np.prod(s)) for s in shapes]
-    if kind not in ELEMENTS or sum(sizes) > MAX_DRAWN_ELEMENTS:
+    if kind not in ELEMENTS:
         return st.none()
-    return st.tuples(*[st.lists(ELEMENTS[kind], min_size=n, max_size=n).map(tuple)
-                       for n in sizes])
+    return st.lists(ELEMENTS[kind], min_size=MAX_DRAWN_ELEMENTS, max_size=MAX_DRAWN_ELEMENTS).map(
+        lambda pool: None if sum(sizes) > MAX_DRAWN_ELEMENTS else tuple(
+            tuple(pool[a:a + n]) for a, n in zip(np.cumsum([0, *sizes[:-1]]).tolist(), sizes)))
 
 
 def batch_sizes(*, min_size=1, max_size=4):

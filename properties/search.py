@@ -22,10 +22,22 @@ from properties.catalog import get
 CRASH_VERDICTS = ("contract", "layer raised")
 
 
-class Found(NamedTuple):
+class _Found(NamedTuple):
     case: Any        # the minimal failing draw (a Case, a network spec, an optimizer case)
     failures: list   # its failing Result objects (a value failure if any was found, else a crash)
-    crashes: list = []   # the failing results of the smallest draw that crashed, if any
+
+
+class Found(_Found):
+    """(case, failures), unpacked as a pair; ``crashes``: the failing results of the smallest
+    draw that crashed during the search, if any."""
+
+    crashes = ()
+
+
+def _found(case, failures, crashes):
+    found = Found(case, failures)
+    found.crashes = list(crashes)
+    return found
 
 
 def only_crashes(failed):
@@ -75,14 +87,14 @@ def first_failure(strategy, check, *, max_examples=40, shrink=True):
         if only_crashes(failed):
             crashes.add(drawn, failed)
         elif failed:
-            found[:] = [Found(drawn, failed, crashes.failures)]
+            found[:] = [(drawn, failed)]
             raise _Failed(failed[0].message())
 
     try:
         run()
     except _Failed:
-        return found[0]._replace(crashes=crashes.failures)
-    return Found(crashes.case, crashes.failures, crashes.failures) if crashes else None
+        return _found(*found[0], crashes.failures)
+    return _found(crashes.case, crashes.failures, crashes.failures) if crashes else None
 
 
 def hunt(entry_name, prop_name, *, max_examples=40, shrink=True):

@@ -37,6 +37,9 @@ class Result:
     n_excused: int = 0                          # elements finite differences could not judge (kinks)
     judged: bool = True                         # False: every element excused, neither PASS nor FAIL
     mode: str = "elementwise"                   # or "directional": arrays are projections <g, v_k>
+    judged: bool = True                         # False: the oracle could not judge any element
+    warning: bool = False                       # out of tolerance, but not the layer's fault
+                                                # (float32 round-off): passed, outcome WARN
     verdict: str = ""
     explanation: str = ""
     note: str = ""
@@ -61,9 +64,12 @@ class Result:
 
     @property
     def outcome(self):
-        """"PASS", "FAIL" or "NOT JUDGED" (the oracle could judge no element)."""
+        """PASS, FAIL, WARN (outside tolerance for a reason that is not the layer's: counted
+        as passed), or NOT JUDGED (the oracle could judge nothing: neither a pass nor a failure)."""
         if not self.judged:
             return "NOT JUDGED"
+        if self.warning:
+            return "WARN"
         return "PASS" if self.passed else "FAIL"
 
     @property

@@ -1,14 +1,20 @@
 """A case: one fully determined check of one registered layer.
 
 Everything a case computes (params, inputs, targets, upstream gradients) comes
-from its seed, so a case is reproduced from its plain fields alone: that is
-the one line every failure prints (``./harness replay ...``, which runs
-``python -m properties.replay`` in the project's environment).
+from its seed, except the input values of a small case, which Hypothesis draws
+itself (``values``) so that they shrink; either way a case is reproduced from
+its plain fields alone: that is the one line every failure prints
+(``./harness replay ...``, which runs ``python -m properties.replay`` in the
+project's environment).
+
+``drawn_in`` = "float32" on a float64 case means: every value drawn exactly as
+the float32 case draws it, then cast up. That is the float64 copy of a float32
+case that tells float32 round-off apart from a layer bug (``Case.upcast``).
 """
 import json
 import shlex
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from dataclasses import asdict, dataclass, field
 
 import numpy as np
 from hypothesis import strategies as st
@@ -29,6 +35,8 @@ class Case:
     seed: int
     training: bool = True
     extra: dict = field(default_factory=dict)   # property-specific draws (a second batch size)
+    values: tuple = None     # per input, its flat values drawn by Hypothesis (small cases), or None
+    drawn_in: str = ""       # draw every value in this dtype, then cast to ``dtype`` (see upcast)
 
     @property
     def entry(self):
@@ -38,9 +46,22 @@ class Case:
         """An independent generator per purpose ("params", "inputs", "dout", ...)."""
         return stream_rng(self.seed, stream)
 
+    @property
+    def draw_dtype(self):
+        """The dtype values are drawn in (the case's, or ``drawn_in``'s)."""
+        return np.dtype(self.drawn_in or self.dtype)
+
+    def upcast(self):
+        """This float32 case in float64: exactly the same params, inputs, targets and douts."""
+        return replace(self, dtype="float64", drawn_in=self.drawn_in or self.dtype)
+
     def build(self, dtype=None):
         """A fresh layer with params from the seed, in ``dtype`` (default: the case's)."""
-        layer = self.entry.build(self.config, self.rng("params"), np.dtype(dtype or self.dtype))
+        dtype = np.dtype(dtype or self.dtype)
+        layer = self.entry.build(self.config, self.rng("params"), dtype)
+        if self.drawn_in:
+            for k in list(layer.params):
+                layer.params[k] = np.asarray(layer.params[k]).astype(self.draw_dtype).astype(dtype)
         layer.training = self.training
         return layer
 
@@ -48,22 +69,33 @@ class Case:
         return [tuple(s) for s in self.entry.input_shapes(self.config, batch or self.batch)]
 
     def inputs(self, batch=None, stream="inputs"):
+        """The inputs: the drawn ``values`` for the case's own batch, else from the seed."""
+        if self.values is not None and batch is None and stream == "inputs":
+            return [self._cast(np.asarray(v, np.float64).reshape(s).astype(self.draw_dtype))
+                    for v, s in zip(self.values, self.shapes())]
         rng = self.rng(f"{stream}{batch or ''}")
-        return [make_values(self.kind, s, np.dtype(self.dtype), rng) for s in self.shapes(batch)]
+        return [self._cast(make_values(self.kind, s, self.draw_dtype, rng)) for s in self.shapes(batch)]
 
     def targets(self, batch=None):
         if not self.entry.is_loss:
             return ()
-        return tuple(self.entry.targets(self.config, batch or self.batch,
-                                        self.rng(f"targets{batch or ''}"), np.dtype(self.dtype)))
+        drawn = self.entry.targets(self.config, batch or self.batch,
+                                   self.rng(f"targets{batch or ''}"), self.draw_dtype)
+        return tuple(self._cast(t) if np.asarray(t).dtype.kind == "f" else t for t in drawn)
 
     def dout(self, shape, stream="dout"):
-        return make_dout(tuple(shape), np.dtype(self.dtype), self.rng(stream))
+        d = make_dout(tuple(shape), self.draw_dtype, self.rng(stream))
+        return np.dtype(self.dtype).type(d) if np.ndim(d) == 0 else self._cast(d)
+
+    def _cast(self, a):
+        return a.astype(self.dtype) if self.drawn_in else a
 
     def describe(self):
         """Configuration and draws in one flat dict, for messages and reports."""
         return {**self.config, "batch": self.batch, "kind": self.kind, "seed": self.seed,
-                "training": self.training, **self.extra}
+                "training": self.training, **self.extra,
+                **({"values": self.values} if self.values is not None else {}),
+                **({"drawn_in": self.drawn_in} if self.drawn_in else {})}
 
     def replay_line(self, prop):
         """The one-line command that re-runs ``prop`` on exactly this case, from any directory."""
@@ -91,13 +123,16 @@ def replay_command(source, *args):
 def cases(draw, entry, *, kinds, extra=None, min_batch=1):
     """Cases for ``entry``: a configuration, dtype, batch size, value kind, seed, training flag.
 
-    Shrinks toward batch 1, float64, the first kind in ``kinds`` and seed 0.
+    Shrinks toward batch 1, float64, the first kind in ``kinds`` and seed 0;
+    the input values of a small case are drawn by Hypothesis and shrink toward
+    0 and short decimals (``strategies.drawn_values``).
     ``extra`` maps names to strategies for property-specific draws.
     """
     config = draw(entry.configs)
-    return Case(layer=entry.name, config=config, dtype=draw(st.sampled_from(entry.dtypes)),
-                batch=draw(S.batch_sizes(min_size=min_batch,
-                                                max_size=max(entry.max_batch, min_batch))),
-                kind=draw(S.value_kinds(kinds=kinds)), seed=draw(S.seeds()),
-                training=draw(st.sampled_from(entry.training_modes)),
-                extra={k: draw(v) for k, v in (extra or {}).items()})
+    dtype = draw(st.sampled_from(entry.dtypes))
+    batch = draw(S.batch_sizes(min_size=min_batch, max_size=max(entry.max_batch, min_batch)))
+    kind = draw(S.value_kinds(kinds=kinds))
+    values = draw(S.drawn_values(kind=kind, shapes=entry.input_shapes(config, batch)))
+    return Case(layer=entry.name, config=config, dtype=dtype, batch=batch, kind=kind,
+                seed=draw(S.seeds()), training=draw(st.sampled_from(entry.training_modes)),
+                extra={k: draw(v) for k, v in (extra or {}).items()}, values=values)

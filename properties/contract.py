@@ -70,7 +70,7 @@ class FloatEvents:
             self.seen.append(kind)
 
     def note(self):
-        return f"NumPy reported {', '.join(self.seen)} inside the layer" if self.seen else ""
+        return f"NumPy reported {', '.join(self.seen)} inside the layer." if self.seen else ""
 
 
 def call(name, phase, fn, *args, events=None):

@@ -5,7 +5,9 @@ modules (``oracle_checks``, ``laws``) import it and ``battery`` gathers them,
 with no cycle. Whatever goes wrong inside a check becomes a failing result,
 never a traceback: the layer breaking the protocol or raising ("contract",
 "layer raised", naming the layer's file and line), or the harness or a TF
-twin failing ("harness error": not the layer's fault, never a pass).
+twin failing ("harness error": not the layer's fault, never a pass). Value
+failures get a second look (``second_look.review``): a forward that is not a
+function of its inputs, or float32 round-off that float64 copies do not show.
 """
 import traceback
 from dataclasses import dataclass, field
@@ -13,6 +15,7 @@ from typing import Callable
 
 from oracle.tape import OracleError
 from properties.contract import LayerContractError
+from properties.second_look import EXPLAIN as SECOND_LOOK, review
 from properties.trial import Trial
 
 PROPERTIES = {}
@@ -22,6 +25,7 @@ EXPLAIN = {
     "layer raised": "the layer's own code raised an exception",
     "harness error": "the harness or the TF twin failed on this case: not the layer's fault, "
                      "and not a pass either; please report it",
+    **SECOND_LOOK,
 }
 
 
@@ -60,7 +64,7 @@ def guarded(name, fn):
     def run(case):
         trial = Trial(case, name)
         try:
-            return fn(trial.setup())
+            return review(trial, fn(trial.setup()), run)
         except LayerContractError as exc:
             return [_failure(trial, exc.tensor, str(exc), exc.verdict)]
         except OracleError as exc:

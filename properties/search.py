@@ -5,6 +5,10 @@ objects, and returns the minimal failing draw Hypothesis shrank to with its
 failing results, or None when every draw passed. ``hunt`` does that for one
 property of one registered (or planted) layer; the planted-bug tests assert on
 what it returns.
+
+A crash (the layer raised or broke the protocol) on one region of inputs does
+not end the search: it is recorded and the search goes on, so wrong values on
+the rest of the space are found too, and both are reported (``Crashes``).
 """
 import math
 from typing import Any, NamedTuple
@@ -17,9 +21,50 @@ from properties.battery import all_properties
 from properties.catalog import get
 
 
-class Found(NamedTuple):
+CRASH_VERDICTS = ("contract", "layer raised")
+
+
+class _Found(NamedTuple):
     case: Any        # the minimal failing draw (a Case, a network spec, an optimizer case)
-    failures: list   # its failing Result objects
+    failures: list   # its failing Result objects (a value failure if any was found, else a crash)
+
+
+class Found(_Found):
+    """(case, failures), unpacked as a pair; ``crashes``: the failing results of the smallest
+    draw that crashed during the search, if any."""
+
+    crashes = ()
+
+
+def _found(case, failures, crashes):
+    found = Found(case, failures)
+    found.crashes = list(crashes)
+    return found
+
+
+def only_crashes(failed):
+    """True when every failing result is a crash of the layer (not a wrong value)."""
+    return bool(failed) and all(r.verdict in CRASH_VERDICTS for r in failed)
+
+
+class Crashes:
+    """The crashes met while a search goes on: keeps the smallest draw's (fewest JSON characters)."""
+
+    def __init__(self):
+        self.case, self.failures, self._size = None, [], None
+
+    def add(self, drawn, failed):
+        size = len(repr(drawn))
+        if self._size is None or size < self._size:
+            self.case, self.failures, self._size = drawn, list(failed), size
+
+    def __bool__(self):
+        return bool(self.failures)
+
+    def message(self, alone=False):
+        head = ("the layer crashed (no wrong value was found on the inputs where it ran):"
+                if alone else "the layer also crashed on other inputs (the search went on past it):")
+        return head + "\n\n" + "\n\n".join(r.message() for r in self.failures)
 
 
 class _Failed(AssertionError):
@@ -30,9 +75,10 @@ def first_failure(strategy, check, *, max_examples=40, shrink=True):
     """The minimal draw from ``strategy`` whose ``check(draw) -> [Result]`` fails, or None.
 
     Derandomized and without the example database, so it finds the same thing
-    every time. ``shrink=False`` returns the first failing draw as found.
+    every time. ``shrink=False`` returns the first failing draw as found. A
+    draw whose only failures are crashes is kept aside and the search goes on.
     """
-    found = []
+    found, crashes = [], Crashes()
     phases = [Phase.explicit, Phase.reuse, Phase.generate] + ([Phase.shrink] if shrink else [])
 
     @settings(max_examples=max_examples, derandomize=True, database=None, deadline=None,
@@ -40,15 +86,17 @@ def first_failure(strategy, check, *, max_examples=40, shrink=True):
     @given(drawn=strategy)
     def run(drawn):
         failed = [r for r in check(drawn) if not r.passed]
-        if failed:
-            found[:] = [Found(drawn, failed)]
+        if only_crashes(failed):
+            crashes.add(drawn, failed)
+        elif failed:
+            found[:] = [(drawn, failed)]
             raise _Failed(failed[0].message())
 
     try:
         run()
     except _Failed:
-        return found[0]
-    return None
+        return _found(*found[0], crashes.failures)
+    return _found(crashes.case, crashes.failures, crashes.failures) if crashes else None
 
 
 def hunt(entry_name, prop_name, *, max_examples=40, shrink=True):
@@ -61,20 +109,38 @@ def hunt(entry_name, prop_name, *, max_examples=40, shrink=True):
 def run_property(spec, entry, result_log, **overrides):
     """Draw cases for ``entry`` and check ``spec`` on each, under the loaded Hypothesis profile
     (``overrides``: settings to change, e.g. ``database=None``); every result goes to
-    ``result_log``, and a failure's message explains itself."""
+    ``result_log``, and a failure's message explains itself.
+
+    A case where the layer only crashed is recorded and the search goes on, so
+    wrong values elsewhere are still found; the test then fails with both.
+    """
     reason = spec.not_applicable(entry)
     if reason:
         pytest.skip(f"{spec.name} does not apply to {entry.name}: {reason}")
+    crashes, last_failed = Crashes(), []
 
     @settings(**overrides)
     @given(case=cases(entry, kinds=spec.kinds(entry), extra=spec.extra, min_batch=spec.min_batch))
     def check(case):
         results = spec.fn(case)
         result_log.add(results)
-        worst = max((r.ratio for r in results), default=0.0)
-        target(worst if math.isfinite(worst) else 1e9, label=f"{entry.name} {spec.name} error/tol")
         failed = [r for r in results if not r.passed]
+        if only_crashes(failed):     # not targeted: the search should look elsewhere
+            crashes.add(case, failed)
+            return
+        worst = max((r.ratio for r in results if not r.warning), default=0.0)   # not round-off
+        target(worst if math.isfinite(worst) else 1e9, label=f"{entry.name} {spec.name} error/tol")
+        last_failed[:] = failed
         if failed:
             raise AssertionError("\n\n".join(r.message() for r in failed))
 
-    check()
+    try:
+        check()
+    except Exception as exc:   # one failure (AssertionError) or several (an exception group)
+        if crashes:
+            result_log.add(last_failed + crashes.failures)
+            raise AssertionError(f"{exc}\n\n{crashes.message()}") from exc
+        raise
+    if crashes:
+        result_log.add(crashes.failures)
+        pytest.fail(crashes.message(alone=True), pytrace=False)

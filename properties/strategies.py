@@ -10,6 +10,33 @@ from properties.values import KINDS, make_values
 
 DTYPES = ("float64", "float32")
 
+# Value kinds Hypothesis draws element by element for small tensors: from integers in
+# [-400, 400] (a pool that shrinks toward 0), so a failing input shrinks toward 0 and short
+# decimals (0.5, -1.25), never to 1e-308.
+ELEMENTS = {
+    "normal": lambda i: i / 100,                        # [-4, 4] on a 0.01 grid
+    "large": lambda i: i / 4,                           # [-100, 100] on a 0.25 grid
+    "ties": lambda i: max(-2, min(2, round(i / 50))) / 2,   # {-1, -0.5, 0, 0.5, 1}
+}
+MAX_DRAWN_ELEMENTS = 32   # above this many input elements in all, values come from the seed
+
+
+def drawn_values(*, kind, shapes):
+    """Per input, its values as a flat tuple of floats drawn by Hypothesis, or None for all when
+    ``kind`` is structured (not in ELEMENTS) or the inputs hold more than MAX_DRAWN_ELEMENTS.
+
+    A pool of MAX_DRAWN_ELEMENTS integers is drawn for every kind and shape and its first
+    values used, so the shape of the draw never depends on the kind, the batch or the
+    configuration and the shrinker can shrink those freely. Shrinks every value toward 0.
+    """
+    sizes = [int(np.prod(s)) for s in shapes]
+    pool = st.lists(st.integers(-400, 400), min_size=MAX_DRAWN_ELEMENTS, max_size=MAX_DRAWN_ELEMENTS)
+    if kind not in ELEMENTS or sum(sizes) > MAX_DRAWN_ELEMENTS:
+        return pool.map(lambda _: None)
+    starts = np.cumsum([0, *sizes[:-1]]).tolist()
+    return pool.map(lambda p: tuple(tuple(ELEMENTS[kind](i) for i in p[a:a + n])
+                                    for a, n in zip(starts, sizes)))
+
 
 def batch_sizes(*, min_size=1, max_size=4):
     """Batch sizes N; 1 is always included and is where shrinking ends."""

@@ -28,6 +28,9 @@ GLOBAL_RNG_NOTE = ("the forward draws from NumPy's global random state; the harn
                    "before every forward so the check is repeatable")
 
 
+REPEATS = 3   # forwards on the same inputs that must agree before finite differences are trusted
+
+
 class Trial:
     """The layer of ``case`` built fresh, with its inputs, targets and a copy of its params."""
 
@@ -106,6 +109,9 @@ class Trial:
         if clash:
             raise ValueError(f"{self.case.layer}: input and param names clash: {sorted(clash)}")
         arrays.update(self.params0)
+        why = self.nondeterminism()
+        if why:    # finite differences of such a forward are noise: say so instead
+            raise C.LayerContractError(self.case.layer, "forward", why, verdict="not deterministic")
         wanted = [n[1:] for n in self.grad_names()]
         fd = fd_vjp(self.float64_function(), arrays, dout, rng=self.case.rng("fd-directions"),
                     names=wanted)
@@ -129,10 +135,35 @@ class Trial:
             lay = fresh()
             for k in list(lay.params):
                 lay.params[k] = arrays[k]
-            with seeded_global_rng(seed):
-                return C.run_forward(name, lay, [arrays[n] for n in names], targets)
+            with seeded_global_rng(seed):   # NumPy's events in this copy are not the layer's
+                return C.run_forward(name, lay, [arrays[n] for n in names], targets, C.FloatEvents())
 
         return fn
+
+    def nondeterminism(self):
+        """"" when forward is a function of its inputs, else what showed it is not.
+
+        Up to REPEATS forwards of one float64 copy of the layer on the same inputs and
+        params, with NumPy's global random state seeded the same and every
+        generator the layer holds rewound: any difference comes from elsewhere
+        (an unseeded generator made in forward, Python's ``random``, state kept
+        from call to call), and no oracle can judge such a forward.
+        """
+        fn = self.float64_function()
+        names = C.input_names(self.layer)
+        arrays = {**{n: np.asarray(x, np.float64) for n, x in zip(names, self.inputs)},
+                  **{k: np.asarray(v, np.float64) for k, v in self.params0.items()}}
+        first = np.array(fn(arrays), np.float64, copy=True)
+        for _ in range(REPEATS - 1):   # a random forward can repeat itself by chance: look again
+            second = np.array(fn(arrays), np.float64, copy=True)
+            if first.shape != second.shape or not np.array_equal(first, second, equal_nan=True):
+                break
+        else:
+            return ""
+        diff = (f"max |difference| {np.nanmax(np.abs(first - second)):.3g}"
+                if first.shape == second.shape else f"shapes {first.shape} and {second.shape}")
+        return (f"two forwards on the same inputs and params gave different outputs ({diff}), "
+                "with NumPy's global random state seeded alike and the layer's generators rewound")
 
     # -- the results -------------------------------------------------------------------------
     def compare(self, tensor, got, want, oracle, *, note="", note_if_failed="", tol=None, **kw):

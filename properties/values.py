@@ -8,12 +8,19 @@ Kinds:
            finite-difference stencil crosses a ReLU kink or swaps two maxima.
   feature_map  like a ReLU's output: over half exact zeros, the rest on a 0.5 grid, constant
            over 2x2 patches of the image axes (pairs along D for (N, D)): ties in every window.
+  overflow magnitudes just past where ``exp`` overflows in the case's dtype (float32 88.7,
+           float64 709.8), both signs always present: a naive ``log(1 + exp(x))`` or
+           softmax fails on every draw, not on a lucky seed.
+
+Small tensors of the kinds in ``properties.strategies.ELEMENTS`` are drawn value
+by value by Hypothesis, so a failure shrinks toward 0 and simple numbers; larger
+tensors and the structured kinds come from the case's seed (``make_values``).
 """
 import zlib
 
 import numpy as np
 
-KINDS = ("normal", "large", "ties", "fd_safe", "feature_map")
+KINDS = ("normal", "large", "ties", "fd_safe", "feature_map", "overflow")
 
 
 def stream_rng(seed, stream):
@@ -41,9 +48,19 @@ def make_values(kind, shape, dtype, rng):
         v = np.maximum(rng.integers(-3, 4, size=shape), 0) * 0.5
         for axis in range(max(1, len(shape) - 2), len(shape)):   # (N, C, H, W): H, W; (N, D): D
             v = np.take(v, np.arange(shape[axis]) // 2 * 2, axis=axis)
+    elif kind == "overflow":
+        v = exp_overflow(dtype) * rng.uniform(1.0, 1.2, size=shape) * rng.choice([-1.0, 1.0], size=shape)
+        if n:
+            v.flat[0] = abs(v.flat[0])
+            v.flat[-1] = -abs(v.flat[-1]) if n > 1 else v.flat[-1]
     else:
         raise ValueError(f"unknown value kind {kind!r}; known: {KINDS}")
     return np.asarray(v, dtype=dtype)
+
+
+def exp_overflow(dtype):
+    """The x above which ``np.exp(x)`` overflows in ``dtype`` (88.72 for float32, 709.78 for float64)."""
+    return float(np.log(np.finfo(dtype).max))
 
 
 def make_dout(shape, dtype, rng):

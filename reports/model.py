@@ -42,7 +42,11 @@ def num(value):
 
 
 class _Judged:
-    """margin and outcome from ``passed`` and ``ratio`` (worst error / allowed)."""
+    """margin and outcome from ``passed``, ``warning`` and ``ratio`` (worst error / allowed).
+
+    "warn": outside tolerance for a reason that is not the layer's (float32 round-off);
+    counted as passed, marked apart.
+    """
 
     @property
     def margin(self):
@@ -52,6 +56,8 @@ class _Judged:
     def outcome(self):
         if not self.passed:
             return "fail"
+        if self.warning:
+            return "warn"
         return "close" if self.ratio > CLOSE else "pass"
 
 
@@ -65,6 +71,7 @@ class Check(_Judged):
     oracle: str
     passed: bool
     expected: bool = False         # a failure the test wanted (planted bug caught)
+    warning: bool = False          # passed with a warning (float32 precision)
     dtype: str = ""
     config: dict = field(default_factory=dict)
     rtol: float = 0.0
@@ -97,7 +104,8 @@ class Check(_Judged):
         diagnosis = d.get("diagnosis") if isinstance(d.get("diagnosis"), dict) else {}
         kw["diagnosis"] = {k: str(diagnosis.get(k, "")) for k in ("kind", "summary", "evidence")} \
             if diagnosis.get("kind") else {}
-        return cls(nodeid=nodeid, **{**kw, "passed": bool(d.get("passed")), "expected": expected})
+        return cls(nodeid=nodeid, **{**kw, "passed": bool(d.get("passed")), "expected": expected,
+                                     "warning": bool(d.get("warning"))})
 
 
     @property
@@ -122,6 +130,10 @@ class Cell(_Judged):
     @property
     def passed(self):
         return all(c.passed for c in self.checks)
+
+    @property
+    def warning(self):
+        return any(c.warning for c in self.checks)
 
     @property
     def ratio(self):
@@ -225,6 +237,7 @@ def build_report(tests, environment=None, curves=None):
         "checks": len(main),
         "checks_failed": len(failures),
         "checks_close": sum(c.outcome == "close" for c in main),
+        "checks_warned": sum(c.outcome == "warn" for c in main),
         "selfchecks": len(selfchecks),
         "layers": len(matrix.layers),
         "properties": len(matrix.props),

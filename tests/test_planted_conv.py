@@ -71,7 +71,9 @@ def test_the_tie_bug_is_invisible_to_finite_differences():
 def test_the_tie_bug_fails_only_where_maxima_are_tied():
     found = hunt("planted.MaxPoolAllTiedMaxima", "grads_tf", max_examples=30)
     res, x = found.failures[0], found.case.inputs()[0]
-    assert found.case.kind in ("ties", "feature_map")
+    # ties come from the tie kinds or, since Hypothesis draws small inputs' values, from any kind:
+    # the shrunk input is then itself a tie (all values 0.0)
+    assert found.case.kind in ("ties", "feature_map") or len(set(x.ravel().tolist())) < x.size
     for (n, c, i, j), *_ in res.worst:
         assert (x[n, c] == x[n, c, i, j]).sum() > 1, res.message()   # the cell has a tied twin
 

@@ -1,0 +1,81 @@
+"""A second look at failing results before they are blamed on the layer's maths.
+
+Two things make correct maths look wrong, and both are told apart here:
+
+* a forward that is not a function of its inputs (an unseeded generator made
+  inside forward, state kept from call to call): finite differences of it are
+  noise and its "gradients" contradict each other. That is reported once,
+  plainly, with the verdict "not deterministic", instead of the contradictions;
+* float32 round-off amplified by an ill-conditioned case (a saturated gate,
+  zero variance in a normalisation). The failing float32 case is re-run on
+  float64 copies of exactly the same params and inputs: when that passes, the
+  float32 failures become warnings (``Result.warning``, outcome WARN, counted
+  as passed) with the verdict "float32 precision" and the conditioning that
+  caused them; when it fails too, they stay failures and say so.
+"""
+import math
+from dataclasses import replace
+
+import numpy as np
+
+from properties.contract import LayerContractError
+
+NOT_DETERMINISTIC = "not deterministic"
+FLOAT32_PRECISION = "float32 precision"
+EXPLAIN = {
+    NOT_DETERMINISTIC: "the forward is not a function of its inputs, so no oracle can judge its "
+                       "gradients; draw randomness from an injected np.random.Generator and keep "
+                       "no state that changes the output from one call to the next",
+}
+ROUND_OFF = float(np.finfo(np.float32).eps)
+CRASHES = ("contract", "layer raised", "harness error")
+
+
+def review(trial, results, rerun):
+    """``results`` of ``trial``, or what their failures really are.
+
+    ``rerun(case) -> [Result]`` runs the same property on another case (the float64 copy).
+    """
+    failed = [r for r in results if not r.passed]
+    if not failed:
+        return results
+    try:
+        why = trial.nondeterminism()
+    except LayerContractError:   # the float64 copy would not even run: leave the results alone
+        why = ""
+    if why:
+        return [trial.finding("forward", False, why, verdict=NOT_DETERMINISTIC,
+                              explanation=EXPLAIN[NOT_DETERMINISTIC])]
+    if trial.case.dtype != "float32" or not any(map(round_off_candidate, failed)):
+        return results
+    again = rerun(trial.case.upcast())
+    if not all(r.passed for r in again):
+        return [r if r.passed or not round_off_candidate(r) else
+                replace(r, note=" ".join(filter(None, [r.note, "the float64 copy of this case "
+                                                       "fails too: not a float32 round-off"])))
+                for r in results]
+    by_key = {(r.tensor, r.oracle): r for r in again}
+    inputs = [np.asarray(x) for x in trial.inputs]
+    return [as_warning(r, by_key.get((r.tensor, r.oracle)), inputs)
+            if not r.passed and round_off_candidate(r) else r for r in results]
+
+
+def round_off_candidate(r):
+    """A finite value mismatch (not a crash, a NaN, a shape or a mutation) could be round-off."""
+    layer = r.arrays.get("layer")
+    return (r.n_total > 0 and math.isfinite(r.ratio) and r.verdict not in CRASHES
+            and r.verdict != NOT_DETERMINISTIC and layer is not None
+            and bool(np.all(np.isfinite(np.asarray(layer, np.float64)))))
+
+
+def as_warning(r, r64, inputs):
+    """The float32 failure ``r`` as a float32-precision warning, with its conditioning."""
+    amplification = r.max_abs_err / (ROUND_OFF * max(r.scale, 1e-300))
+    biggest = max((float(np.max(np.abs(x))) for x in inputs if x.size), default=0.0)
+    ratio64 = f"{r64.ratio:.2g}" if r64 is not None else "within"
+    explanation = (f"the same params and inputs in float64 pass ({ratio64} of the float64 "
+                   f"tolerance), so the layer's maths is right; in float32 the error is "
+                   f"{amplification:.3g}x float32's unit round-off at this tensor's scale "
+                   f"({r.scale:.3g}), inputs up to |x| = {biggest:.3g}: the case is "
+                   f"ill-conditioned (saturation, near-zero variance), which float32 cannot resolve")
+    return replace(r, passed=True, warning=True, verdict=FLOAT32_PRECISION, explanation=explanation)

@@ -62,11 +62,19 @@ def dtypes():
 
 
 def value_kinds(*, kinds=KINDS):
-    """Which kind of input values to generate (see properties.values)."""
+    """Which kind of input values to generate (see properties.values).
+
+    Drawn as a wide integer taken modulo the number of kinds: every kind is
+    reached about equally often even in a short derandomized run (a plain
+    ``sampled_from`` favoured the first kind two draws in three there, so the
+    dangerous ``overflow`` values were rarely drawn), and a failure still shrinks
+    to the first kind (integer 0).
+    """
     bad = set(kinds) - set(KINDS)
     if bad:
         raise ValueError(f"value_kinds: unknown kinds {sorted(bad)}; known: {KINDS}")
-    return st.sampled_from(tuple(kinds))
+    kinds = tuple(kinds)
+    return st.integers(0, 2 ** 16 - 1).map(lambda i: kinds[i % len(kinds)])
 
 
 def seeds():

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 import tests.faults.corpus  # noqa: F401  (registers the fault entries)
 import tests.planted.core  # noqa: F401
+from properties.cases import HARNESS
 from properties.battery import all_properties
 from properties.cases import Case
 from properties.catalog import get
@@ -17,7 +18,7 @@ from properties.search import hunt
 from properties.trial import GLOBAL_RNG_NOTE
 from properties.values import exp_overflow, make_values
 from reports.collect import ResultLog
-from tests.test_battery import run_property
+from properties.search import run_property
 
 PROPS = list(all_properties())
 CRASH = "layer raised"
@@ -69,7 +70,7 @@ def test_each_fault_gets_exactly_its_verdict(fault, prop, want, result_log):
     assert {r.verdict for r in found.failures} == {value}, found.failures[0].message()
     assert {r.verdict for r in found.crashes} == ({crash} if crash else ({CRASH} if value == CRASH else set()))
     assert all(r.layer == fault and r.prop == prop and not r.passed for r in found.failures)
-    assert "./harness replay --import tests.faults.corpus " in found.failures[0].reproduce
+    assert f"{HARNESS} replay --import tests.faults.corpus " in found.failures[0].reproduce
     for r in found.failures + found.crashes:
         if r.verdict == CRASH:   # the phase and the user's file and line are named
             assert r.tensor in ("forward", "backward") and "tests/faults/corpus.py:" in r.note

@@ -5,6 +5,7 @@ import re
 
 import pytest
 
+from properties.cases import HARNESS
 from tests.test_report_plugin import outcome_counts, run_pytest, write_project
 
 FAULT_TESTS = '''
@@ -12,7 +13,7 @@ import tests.faults.corpus  # noqa: F401
 from properties.battery import all_properties
 from properties.cases import Case
 from properties.catalog import get
-from tests.test_battery import run_property
+from properties.search import run_property
 
 
 def test_keyerror_in_backward(result_log):
@@ -65,7 +66,7 @@ def test_the_report_shows_crash_and_value_failure_under_every_filter(run):
         assert re.search(r'<tr class="failure"[^>]*data-layers=\'\["%s"\]\'' % re.escape(layer), index)
     crash = next(r for r in tests["test_keyerror_in_backward"]["results"] if not r["passed"])
     assert crash["verdict"] == "layer raised" and "corpus.py:" in crash["note"]
-    assert crash["reproduce"].startswith("./harness replay --import tests.faults.corpus grads_tf ")
+    assert crash["reproduce"].startswith(f"{HARNESS} replay --import tests.faults.corpus grads_tf ")
     pages = list((out / "failures").glob("faults.KeyErrorInBackward*.html"))
     assert pages and "layer raised" in pages[0].read_text()
 

@@ -16,7 +16,8 @@ PROPS = ("forward_tf", "grads_tf", "grads_fd", "no_mutation", "shapes_dtypes", "
 
 # (label, property expected to catch it, verdict expected on its failures or None)
 CAUGHT = [
-    ("dense_tanh_buggy.Tanh", "grads_tf", "layer bug"),
+    ("dense_tanh_buggy.Tanh", "grads_tf", None),     # shrinks to tiny x, where 1 - x**2 ~ 1 - y**2
+    ("cnn_single_image.Softmax", "forward_tf", "forward differs"),   # exp(x) overflows: NaN
     ("dense_tanh_buggy.Tanh", "grads_fd", "layer bug"),
     ("batchnorm_trainflg_buggy.BatchNormalization", "grads_tf", "layer bug"),
     ("layers_buggy.conv_naive", "grads_tf", "layer bug"),
@@ -27,12 +28,13 @@ CAUGHT = [
     ("common.layers.Dropout", "forward_tf", "convention"),      # non-inverted dropout
     ("common.layers.SoftmaxWithLoss", "forward_tf", "convention"),  # + 1e-7 inside the log
 ]
-# Correct layers of every style: every property passes (a convention is not a bug, but it is
+# Correct layers of every style (seed 003's Softmax is not: its exp overflows on large inputs,
+# listed above): every property passes (a convention is not a bug, but it is
 # said: those entries are listed in CAUGHT with verdict "convention" and left out here).
 CLEAN = ["dense_tanh.Dense", "dense_tanh.Tanh", "affine_lazy.Affine",
          "batchnorm_trainflg.BatchNormalization", "layers.affine", "layers.relu",
          "layers.conv_naive", "layers.max_pool_naive", "layers.batchnorm", "layers.softmax_loss",
-         "cnn_single_image.Conv3x3", "cnn_single_image.Softmax", "linear_global_lr.Linear",
+         "cnn_single_image.Conv3x3", "linear_global_lr.Linear",
          "common.layers.Affine", "common.layers.Sigmoid", "layers.Tanh", "layers.Scale"]
 
 

@@ -48,7 +48,6 @@ def test_seed001_dL_dW1_matches_tensorflow(dtype, seed):
         tf_loss = t.keras.losses.mse(yt, y)
     want = tape.gradient(tf_loss, w1).numpy()
 
-    tol = tolerance_for(dtype, "tf")
     assert dW1.dtype == dtype and dW1.shape == (2, 4)
     for tensor, got, expected in [("loss", np.float64(loss), tf_loss.numpy()[0]), ("dW1", dW1, want)]:
         res = compare(got, expected, layer="seed001", prop="tf", tensor=tensor, oracle="tf", dtype=dtype)

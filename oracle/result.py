@@ -106,6 +106,23 @@ class Result:
             lines.append(f"  reproduce: {self.reproduce}")
         return "\n".join(lines)
 
+    @classmethod
+    def from_plain(cls, d):
+        """The result back from :meth:`to_plain`'s dict (arrays left out; "nan"/"inf" strings
+        read as floats; missing fields take their defaults)."""
+        kw = {k: d[k] for k in cls.__dataclass_fields__ if k in d and k != "arrays"}
+        for k, f in cls.__dataclass_fields__.items():
+            if k in kw and f.type in ("float", float):
+                kw[k] = _float(kw[k])
+            elif k in kw and f.type in ("str", str):
+                kw[k] = str(kw[k] or "")
+            elif k in kw and f.type in ("bool", bool):
+                kw[k] = bool(kw[k])
+        diagnosis = kw.get("diagnosis") if isinstance(kw.get("diagnosis"), dict) else {}
+        kw["diagnosis"] = {k: str(diagnosis.get(k, "")) for k in ("kind", "summary", "evidence")} \
+            if diagnosis.get("kind") else {}
+        return cls(**kw)
+
     def to_plain(self, with_arrays=False):
         """Plain-Python dict (JSON-safe, no NumPy scalars): what crosses processes and reaches reports."""
         out = {k: _plain(getattr(self, k)) for k in self.__dataclass_fields__ if k != "arrays"}
@@ -119,6 +136,13 @@ class Result:
 def join_notes(*notes):
     """Notes joined into one: a space between two, empty ones left out."""
     return " ".join(filter(None, notes))
+
+
+def _float(value):
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
 
 
 def _plain(value):

@@ -12,6 +12,8 @@ import re
 import shlex
 from dataclasses import dataclass, field
 
+from oracle.result import Result
+
 CLOSE = 0.5   # a passing check whose worst error uses more than half its tolerance is "close"
 
 
@@ -63,50 +65,23 @@ class _Judged:
 
 @dataclass
 class Check(_Judged):
-    """One comparison (a result object, as plain data) and where it sits in the report."""
+    """One comparison: its result object (rebuilt from the plain data the test recorded) and
+    where it sits in the report. The result's fields read through: ``check.tensor``."""
     nodeid: str
-    layer: str
-    prop: str
-    tensor: str
-    oracle: str
-    passed: bool
+    result: Result
     expected: bool = False         # a failure the test wanted (planted bug caught)
-    warning: bool = False          # passed with a warning (float32 precision)
-    dtype: str = ""
-    config: dict = field(default_factory=dict)
-    rtol: float = 0.0
-    atol: float = 0.0
-    scale: float = 1.0
-    max_abs_err: float = 0.0
-    max_rel_err: float = 0.0
-    ratio: float = 0.0
-    worst: list = field(default_factory=list)
-    n_mismatched: int = 0
-    n_total: int = 0
-    n_excused: int = 0
-    mode: str = "elementwise"
-    verdict: str = ""
-    explanation: str = ""
-    note: str = ""
-    reproduce: str = ""
-    diagnosis: dict = field(default_factory=dict)   # {"kind", "summary", "evidence"} or {}
     arrays_file: str = ""
     page: str = ""                 # failures/<name>.html for a failing check
 
     @classmethod
     def from_plain(cls, d, nodeid, expected=False):
-        floats = ("rtol", "atol", "scale", "max_abs_err", "max_rel_err", "ratio")
-        kw = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
-        kw.update({k: num(d[k]) for k in floats if k in d})
-        for k in ("layer", "prop", "tensor", "oracle", "verdict", "explanation", "note",
-                  "reproduce", "dtype", "mode"):
-            kw[k] = str(d.get(k, "") or "")
-        diagnosis = d.get("diagnosis") if isinstance(d.get("diagnosis"), dict) else {}
-        kw["diagnosis"] = {k: str(diagnosis.get(k, "")) for k in ("kind", "summary", "evidence")} \
-            if diagnosis.get("kind") else {}
-        return cls(nodeid=nodeid, **{**kw, "passed": bool(d.get("passed")), "expected": expected,
-                                     "warning": bool(d.get("warning"))})
+        return cls(nodeid=nodeid, result=Result.from_plain(d), expected=expected,
+                   arrays_file=str(d.get("arrays_file") or ""))
 
+    def __getattr__(self, name):
+        if name == "result":       # not set yet (during construction or copying)
+            raise AttributeError(name)
+        return getattr(self.result, name)
 
     @property
     def key(self):

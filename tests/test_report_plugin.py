@@ -260,6 +260,7 @@ def test_xdist_every_result_from_every_worker_arrives_once(pytester, monkeypatch
 
 def test_default_folder_and_no_report(pytester, monkeypatch):
     monkeypatch.setenv("PYTHONPATH", inner_env()["PYTHONPATH"])
+    monkeypatch.delenv("GRADCHECK_CWD", raising=False)   # paths are shown from the run's cwd
     pytester.makeconftest(INNER_CONFTEST)
     pytester.makeini(INNER_INI)
     pytester.makepyfile(test_laws=LAW_TESTS.replace('os.environ["TRUTH_DIR"]', "'.'"))

@@ -13,49 +13,23 @@ Six styles (DESIGN.md, "Users' code as they wrote it"):
 
 A layer becomes a registry :class:`~properties.registry.Entry` (the whole
 battery then runs on it); a network or optimizer becomes one check of its own.
-Something that looks like a layer but cannot be driven is :class:`Skipped`
-with the reason and, where a hint would do, the exact line to add.
+Something that looks like a layer but cannot be driven is ``Skipped``
+with the reason and, where a hint would do, the exact line to add. Functional
+pairs are in ``discover_functions``; what an entry is built from, in ``user_entry``.
 """
 import copy
 import inspect
 from dataclasses import dataclass, field
-from typing import Callable, Optional
 
 import numpy as np
-from hypothesis import strategies as st
 
 from layers.adapter import AttributeLayer, find_param_names
-from layers.functional import FunctionalLayer, FunctionalLoss
 from layers.self_updating import SelfUpdatingLayer
-from oracle.user_twins import match_twin
-from properties.registry import Entry
+from properties.discover_functions import function_item
 from properties.user_build import CannotBuild, constructor_args
+from properties.user_entry import CannotCheck, Found, Skipped, hinted_spec, layer_entry
 from properties.user_hints import suggestion
 from properties.user_shapes import infer_input_shapes
-
-COUPLED = ("the forward of one sample depends on the other samples of the batch (found by "
-           "running each sample alone): batch statistics, a shared mask or a batch mean")
-BATCHLESS = "the layer takes one sample at a time (no batch axis): there is no batch to split"
-NO_TWIN = ("no TF twin matched this layer: it is checked against finite differences and the "
-           "laws only")
-
-
-@dataclass
-class Found:
-    """One thing to check: a layer entry, or a network / optimizer check."""
-    label: str
-    path: str
-    style: str
-    how: str
-    entry: Optional[Entry] = None
-    check: Optional[Callable] = None     # () -> [Result], for networks and optimizers
-
-
-@dataclass
-class Skipped:
-    label: str
-    path: str
-    reason: str
 
 
 @dataclass
@@ -79,7 +53,7 @@ def discover(module, path, hints, prefix):
             if inspect.isclass(obj):
                 item = _class(obj, label, path, module, hint)
             elif inspect.isfunction(obj) and name not in used:
-                item = _function(name, obj, names, label, path, used)
+                item = function_item(name, obj, names, label, path, used)
             else:
                 item = None
         except CannotCheck as exc:
@@ -88,10 +62,6 @@ def discover(module, path, hints, prefix):
         if item is not None:
             out.found.append(item)
     return out
-
-
-class CannotCheck(Exception):
-    """Looks like something to check, but cannot be driven: the message says why and what to add."""
 
 
 def _defined_here(obj, module):
@@ -194,7 +164,7 @@ def _layer(cls, label, path, module, hint, adapt):
         needs_probe = False
     doc = inspect.getdoc(getattr(cls, "forward", None)) or inspect.getdoc(cls) or ""
     layer, style, spec = _adapted(obj, adapt, cls.__name__, doc, hint, needs_probe)
-    return _layer_entry(label, path, style, cls.__name__, lambda: build_object(cls, module, hint),
+    return layer_entry(label, path, style, cls.__name__, lambda: build_object(cls, module, hint),
                         adapt, layer, spec, needs_probe)
 
 
@@ -212,7 +182,7 @@ def _adapted(obj, adapt, name, doc, hint, needs_probe):
             except (ValueError, TypeError, RuntimeError) as exc:
                 tried.append(str(exc))
                 continue
-            spec = _hinted_spec(hint) or infer_input_shapes(layer, name=name, doc=doc, rng=rng)
+            spec = hinted_spec(hint) or infer_input_shapes(layer, name=name, doc=doc, rng=rng)
             if spec is not None:
                 return layer, style, spec
     reason = tried[-1] if tried else "no input shape made forward and backward run"
@@ -224,7 +194,7 @@ def _probe_inputs(obj, hint, needs_probe):
     """Candidate probe inputs for an adapter that must run the layer to find its parameters."""
     if not needs_probe:
         return [None]
-    spec = _hinted_spec(hint)
+    spec = hinted_spec(hint)
     if spec is not None:
         return [spec.draw(np.random.default_rng(0))[0]]
     rng = np.random.default_rng(0)
@@ -238,197 +208,6 @@ def _probe_inputs(obj, hint, needs_probe):
             shapes += [(2, v.shape[0])]
     shapes += [(2, 3), (2, 2, 4, 4), (6, 6), (4, 4, 2)]
     return [(rng.standard_normal(s),) for s in dict.fromkeys(shapes)]
-
-
-def _hinted_spec(hint):
-    from properties.user_shapes import BATCH, InputSpec
-    if hint is None or not hint.input_shape:
-        return None
-    template = tuple(BATCH if d == "N" else int(d) for d in hint.input_shape)
-    return InputSpec((template,), BATCH in template, source="hint", how=f"x{hint.input_shape} from the hint")
-
-
-def _layer_entry(label, path, style, name, build, adapt, layer, spec, needs_probe, twin_hint=""):
-    rng = np.random.default_rng(0)
-    xs, ts = spec.draw(rng, batch=2)
-    match = match_twin(copy.deepcopy(layer), xs, ts, name=name, hint=twin_hint)
-    input_grads = _returns_dx(layer, xs, ts)
-
-    def make(config, rng, dtype):
-        probe = spec.draw(np.random.default_rng(0))[0] if needs_probe else None
-        made = adapt(build(), probe)[0]
-        if not input_grads:
-            made.input_grads = False     # backward returns None: only its params are checked
-        return made
-
-    def targets(config, n, rng, dtype):
-        t = spec.draw(rng, batch=n)[1]
-        return tuple(np.asarray(v, dtype) if np.asarray(v).dtype.kind == "f" else v for v in t)
-
-    batch_rule = _batch_rule(layer, spec, bool(spec.targets))
-    how = "; ".join(filter(None, [
-        f"{style} style", spec.how, "" if input_grads else "backward returns no dx (params only)",
-        f"TF twin: {match.how}" if match else NO_TWIN,
-        f"convention: {match.convention}" if match and match.convention else ""]))
-    entry = Entry(label, make, st.just({}), input_shapes=lambda c, n: spec.shapes(n),
-                  twin=match.twin if match else None, targets=targets if spec.targets else None,
-                  batch_rule=batch_rule, training_modes=_training_modes(layer, xs, ts),
-                  max_batch=4 if spec.batched else 1, dtypes=_dtypes(layer, xs, ts),
-                  no_twin=NO_TWIN if match is None else "",
-                  convention=match.convention if match else "", source=path)
-    return Found(label, path, style, how, entry=entry)
-
-
-def _returns_dx(layer, xs, ts):
-    lay = copy.deepcopy(layer)
-    try:
-        out = np.asarray(lay.forward(*xs, *ts))
-        return lay.backward(1.0 if out.ndim == 0 else np.ones(out.shape)) is not None
-    except Exception:
-        return True
-
-
-def _run(layer, xs, ts):
-    return np.asarray(copy.deepcopy(layer).forward(*xs, *ts))
-
-
-def _batch_rule(layer, spec, loss):
-    """"sum", "mean" or the coupling sentence, by running each sample alone."""
-    if not spec.batched:
-        return BATCHLESS
-    rng = np.random.default_rng(1)
-    xs, ts = spec.draw(rng, batch=3)
-    try:
-        whole = _run(layer, xs, ts)
-        parts = [_run(layer, [x[i:i + 1] for x in xs], [t[i:i + 1] for t in ts]) for i in range(3)]
-    except Exception:
-        return COUPLED
-    if loss:
-        if np.allclose(whole, np.sum(parts), rtol=1e-9, atol=1e-12):
-            return "sum"
-        return "mean" if np.allclose(whole, np.mean(parts), rtol=1e-9, atol=1e-12) else COUPLED
-    together = np.concatenate([p.reshape(1, *whole.shape[1:]) for p in parts]) \
-        if whole.ndim and whole.shape[0] == 3 else None
-    return "sum" if together is not None and np.allclose(whole, together, rtol=1e-9, atol=1e-12) \
-        else COUPLED
-
-
-def _training_modes(layer, xs, ts):
-    """(True, False) when the training flag changes the forward, else (True,)."""
-    outs = []
-    for mode in (True, False):
-        lay = copy.deepcopy(layer)
-        lay.training = mode
-        np.random.seed(0)
-        try:
-            out = np.asarray(lay.forward(*xs, *ts))
-            lay.backward(1.0 if out.ndim == 0 else np.ones(out.shape))
-        except Exception:       # e.g. a dropout whose backward exists only after a training forward
-            return (True,)
-        outs.append(out)
-    return (True, False) if not np.array_equal(*outs) else (True,)
-
-
-def _dtypes(layer, xs, ts):
-    """float32 too when the layer keeps float32 (many tutorials compute in float64 only)."""
-    try:
-        out = _run(layer, [np.asarray(x, np.float32) for x in xs],
-                   [np.asarray(t, np.float32) if np.asarray(t).dtype.kind == "f" else t for t in ts])
-    except Exception:
-        return ("float64",)
-    return ("float64", "float32") if out.dtype == np.float32 or out.ndim == 0 else ("float64",)
-
-
-# -- functions -------------------------------------------------------------------------------
-
-def _function(name, fn, names, label, path, used):
-    if name.endswith("_forward") or "_forward_" in name:
-        back = name.replace("_forward", "_backward")
-        if back not in names:
-            raise CannotCheck(f"{name} has no {back} beside it: there is no gradient to check")
-        used.add(back)
-        return _functional(name, fn, names[back], label.removesuffix(name) + name.replace("_forward", ""), path)
-    if "loss" in name and _positional(fn) == 2:
-        return _functional_loss(name, fn, label, path)
-    return None
-
-
-def _positional(fn):
-    try:
-        return sum(1 for p in inspect.signature(fn).parameters.values()
-                   if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
-    except (TypeError, ValueError):
-        return -1
-
-
-def _functional(name, fwd, bwd, label, path):
-    sig = list(inspect.signature(fwd).parameters)
-    params, options = sig[1:], None
-    if params and params[-1].endswith("_param"):
-        options = params.pop()
-    base = name.replace("_forward", "")
-    opts = _default_options(base, options)
-
-    def adapt(probe_unused, probe=None):
-        arrays = {p: np.zeros(1) for p in params}
-        return FunctionalLayer(fwd, bwd, arrays, copy.deepcopy(opts), name=base), "functional"
-
-    layer, _ = adapt(None)
-    for p in params:          # placeholder shapes, then the real ones from the shape inference
-        layer.params[p] = _placeholder(p, base)
-    spec = infer_input_shapes(layer, name=name, doc=inspect.getdoc(fwd) or "",
-                              rng=np.random.default_rng(0))
-    if spec is None:
-        raise CannotCheck(f"{name}: no input shape made forward and backward run")
-    shapes = {p: np.shape(v) for p, v in layer.params.items()}
-
-    def build():
-        return None
-
-    def adapt_real(obj, probe):
-        lay, style = adapt(None)
-        for p in params:
-            lay.params[p] = np.zeros(shapes[p])
-        return lay, style
-
-    return _layer_entry(label, path, "functional", base, build, adapt_real, layer, spec, False)
-
-
-def _placeholder(p, base):
-    conv = "conv" in base
-    low = p.lower()
-    if low in ("w", "weight", "weights"):
-        return np.random.default_rng(0).standard_normal((2, 3, 3, 3) if conv else (4, 3))
-    if low in ("b", "bias"):
-        return np.zeros(2 if conv else 3)
-    if low in ("gamma", "beta"):
-        return np.ones(3) if low == "gamma" else np.zeros(3)
-    return np.zeros(3)
-
-
-def _default_options(base, options):
-    if options is None:
-        return None
-    if "conv" in base:
-        return {"stride": 2, "pad": 1}      # a stride and a padding, where backward bugs hide
-    if "pool" in base:
-        return {"pool_height": 2, "pool_width": 2, "stride": 2}
-    if "batchnorm" in base or "layernorm" in base or "norm" in base:
-        return {"mode": "train", "eps": 1e-5, "momentum": 0.9}
-    if "dropout" in base:
-        return {"mode": "train", "p": 0.5, "seed": 0}
-    return {}
-
-
-def _functional_loss(name, fn, label, path):
-    layer = FunctionalLoss(fn, name=name)
-    spec = infer_input_shapes(layer, name=name, doc=inspect.getdoc(fn) or "", kind="loss",
-                              rng=np.random.default_rng(0))
-    if spec is None:
-        raise CannotCheck(f"{name}: could not call it as loss, dx = {name}(x, y)")
-    return _layer_entry(label, path, "functional", name, lambda: None,
-                        lambda obj, probe: (FunctionalLoss(fn, name=name), "functional"),
-                        layer, spec, False)
 
 
 # -- networks and optimizers -----------------------------------------------------------------

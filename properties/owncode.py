@@ -68,8 +68,3 @@ def collect_file(path, out):
         out.found.append(item)
     out.skipped.extend(found.skipped)
 
-
-def replay_source(name):
-    """The file a user entry came from (for replay lines), or ''."""
-    entry = PLANTED.get(name)
-    return entry.source if entry is not None and entry.source else ""

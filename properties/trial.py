@@ -123,7 +123,10 @@ class Trial:
         Every evaluation starts from a fresh copy of one snapshot taken before
         any forward (``oracle.layer_copy``: one unpickling, params shared), so a
         dropout mask is the same every time, and the same the layer under test drew.
+        Built once per trial (the determinism probe and the estimates share it).
         """
+        if getattr(self, "_float64_fn", None) is not None:
+            return self._float64_fn
         snapshot = self.case.build()
         for k in list(snapshot.params):
             snapshot.params[k] = np.asarray(snapshot.params[k], np.float64)
@@ -138,6 +141,7 @@ class Trial:
             with seeded_global_rng(seed):   # NumPy's events in this copy are not the layer's
                 return C.run_forward(name, lay, [arrays[n] for n in names], targets, C.FloatEvents())
 
+        self._float64_fn = fn
         return fn
 
     def nondeterminism(self):

@@ -13,9 +13,20 @@ class Layer:
 
     A layer with several inputs (``Add``, ``Mul``) sets ``input_names`` to one
     name per input; its ``backward`` returns a tuple, one gradient per input.
+
+    Inputs that are not differentiated (an embedding's integer indices, a
+    loss's labels, a mask) are named in ``target_names`` and passed to forward
+    after the differentiable ones; backward returns no gradient for them (and
+    None when ``input_names`` is empty).
+
+    A layer with several outputs (an LSTM step's ``(h, c)``) names them in
+    ``output_names``, returns a tuple from forward and takes one upstream
+    gradient per output: ``backward(dh, dc)``.
     """
 
     input_names = ("x",)
+    target_names = ()
+    output_names = ("out",)
 
     def __init__(self):
         self.params = {}
@@ -44,6 +55,7 @@ class Loss(Layer):
     """
 
     is_loss = True
+    target_names = ("t",)
 
 
 def check_input(layer, name, x, ndim_min=1):

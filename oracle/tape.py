@@ -4,7 +4,8 @@ A twin is a short pure function ``twin(layer, *inputs, *targets, **params)``
 returning a ``tf.Tensor``; it reads hyperparameters off the layer object. The
 oracle runs it in float64 (inputs of any dtype are cast up exactly), feeds the
 same upstream gradient as the layer gets, and returns the forward value, one
-gradient per input and one per param.
+gradient per input and one per param. A twin of a several-output layer returns
+a tuple of tensors and gets a tuple of upstream gradients, one per output.
 """
 from dataclasses import dataclass, field
 
@@ -46,13 +47,20 @@ def tape_vjp(twin, layer, inputs, params, dout, targets=(), *, name=None):
             out = twin(layer, *xs, *ts, **ps)
     except Exception as exc:  # the twin's own forward failed: that is a harness error
         raise OracleError(f"TF twin of {name} failed in forward: {type(exc).__name__}: {exc}") from exc
-    out_np = out.numpy()
-    if np.shape(dout) != out_np.shape:
-        raise OracleError(f"TF twin of {name} returned shape {out_np.shape}, but the upstream "
-                          f"gradient has shape {np.shape(dout)}")
+    outs = list(out) if isinstance(out, (tuple, list)) else [out]
+    douts = list(dout) if isinstance(dout, tuple) else [dout]
+    if len(outs) != len(douts):
+        raise OracleError(f"TF twin of {name} returned {len(outs)} output(s), but the layer "
+                          f"returned {len(douts)}")
+    outs_np = [o.numpy() for o in outs]
+    for o, d in zip(outs_np, douts):
+        if np.shape(d) != o.shape:
+            raise OracleError(f"TF twin of {name} returned shape {o.shape}, but the upstream "
+                              f"gradient has shape {np.shape(d)}")
+    out_np = tuple(outs_np) if isinstance(dout, tuple) else outs_np[0]
     try:
-        grads = tape.gradient(out, [*xs, *ps.values()],
-                              output_gradients=t.constant(np.asarray(dout, np.float64)),
+        grads = tape.gradient(outs, [*xs, *ps.values()],
+                              output_gradients=[t.constant(np.asarray(d, np.float64)) for d in douts],
                               unconnected_gradients=t.UnconnectedGradients.ZERO)
     except (LookupError, t.errors.OpError, NotImplementedError, ValueError) as exc:
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -74,4 +82,6 @@ def tape_forward(twin, layer, inputs, params, targets=(), *, name=None):
                    **{k: t.constant(np.asarray(v, np.float64)) for k, v in params.items()})
     except Exception as exc:
         raise OracleError(f"TF twin of {name} failed in forward: {type(exc).__name__}: {exc}") from exc
+    if isinstance(out, (tuple, list)):
+        return tuple(o.numpy() for o in out)
     return out.numpy()

@@ -77,7 +77,7 @@ class Case:
         return [self._cast(make_values(self.kind, s, self.draw_dtype, rng)) for s in self.shapes(batch)]
 
     def targets(self, batch=None):
-        if not self.entry.is_loss:
+        if not self.entry.has_targets:
             return ()
         drawn = self.entry.targets(self.config, batch or self.batch,
                                    self.rng(f"targets{batch or ''}"), self.draw_dtype)
@@ -86,6 +86,14 @@ class Case:
     def dout(self, shape, stream="dout"):
         d = make_dout(tuple(shape), self.draw_dtype, self.rng(stream))
         return np.dtype(self.dtype).type(d) if np.ndim(d) == 0 else self._cast(d)
+
+    def dout_for(self, out, stream="dout"):
+        """A random upstream gradient for ``out``; one per output (streams "dout", "dout:1", ...)
+        for a layer with several outputs."""
+        if isinstance(out, tuple):
+            return tuple(self.dout(np.shape(o), stream if i == 0 else f"{stream}:{i}")
+                         for i, o in enumerate(out))
+        return self.dout(np.shape(out), stream)
 
     def _cast(self, a):
         return a.astype(self.dtype) if self.drawn_in else a
@@ -120,13 +128,14 @@ def replay_command(source, *args):
 
 
 @st.composite
-def cases(draw, entry, *, kinds, extra=None, min_batch=1):
+def cases(draw, entry, *, kinds, extra=None, min_batch=1, modes=None):
     """Cases for ``entry``: a configuration, dtype, batch size, value kind, seed, training flag.
 
     Shrinks toward batch 1, float64, the first kind in ``kinds`` and seed 0;
     the input values of a small case are drawn by Hypothesis and shrink toward
     0 and short decimals (``strategies.drawn_values``).
-    ``extra`` maps names to strategies for property-specific draws.
+    ``extra`` maps names to strategies for property-specific draws; ``modes``:
+    the ``training`` values to draw (default: the entry's ``training_modes``).
     """
     config = draw(entry.configs)
     dtype = draw(st.sampled_from(entry.dtypes))
@@ -134,5 +143,5 @@ def cases(draw, entry, *, kinds, extra=None, min_batch=1):
     kind = draw(S.value_kinds(kinds=kinds))
     values = draw(S.drawn_values(kind=kind, shapes=entry.input_shapes(config, batch)))
     return Case(layer=entry.name, config=config, dtype=dtype, batch=batch, kind=kind,
-                seed=draw(S.seeds()), training=draw(st.sampled_from(entry.training_modes)),
+                seed=draw(S.seeds()), training=draw(st.sampled_from(modes or entry.training_modes)),
                 extra={k: draw(v) for k, v in (extra or {}).items()}, values=values)

@@ -90,15 +90,48 @@ def call(name, phase, fn, *args, events=None):
 
 
 def run_forward(name, layer, inputs, targets=(), events=None):
+    """forward(*inputs, *targets): its output, or a tuple of outputs for a several-output layer."""
     out = call(name, "forward", layer.forward, *inputs, *targets, events=events)
     if out is None:
         raise LayerContractError(name, "out", "forward returned None; it must return the output")
+    declared = tuple(getattr(layer, "output_names", ("out",)) or ("out",))
+    if len(declared) > 1:
+        if not isinstance(out, tuple) or len(out) != len(declared):
+            got = f"a tuple of {len(out)}" if isinstance(out, tuple) else type(out).__name__
+            raise LayerContractError(name, "out", f"forward returned {got}; output_names "
+                                     f"{declared} promises a tuple of {len(declared)} arrays")
+        for n, o in zip(declared, out):
+            if not isinstance(o, np.ndarray):
+                raise LayerContractError(name, f"out:{n}", f"forward returned "
+                                         f"{type(o).__name__} for output {n!r}, not a NumPy array")
     return out
 
 
-def run_backward(name, layer, dout, events=None):
-    """Call backward and return (one gradient per input, a copy of grads)."""
-    got = call(name, "backward", layer.backward, dout, events=events)
+def missing_gradients(names, got, shapes=None):
+    """Which of ``names`` a backward that returned fewer gradients left out.
+
+    With the inputs' ``shapes``, the returned arrays are matched to the inputs
+    in order by shape, so ``(dx, dc_prev)`` is said to miss ``dh_prev``, not
+    ``dc_prev``; without them (or when shapes cannot tell), the last names.
+    """
+    if shapes is not None:
+        left, i = [], 0
+        for n, s in zip(names, shapes):
+            if i < len(got) and np.shape(got[i]) == tuple(s):
+                i += 1
+            else:
+                left.append(n)
+        if i == len(got) and len(left) == len(names) - len(got):
+            return left
+    return list(names[len(got):])
+
+
+def run_backward(name, layer, dout, events=None, shapes=None):
+    """Call backward (one upstream gradient per output) and return (one gradient per
+    differentiable input, a copy of grads). ``shapes``: the inputs' shapes, to name a
+    missing gradient."""
+    douts = dout if isinstance(dout, tuple) else (dout,)
+    got = call(name, "backward", layer.backward, *douts, events=events)
     names = input_names(layer) if returns_input_grads(layer) else ()
     if got is None and not names:
         got = ()
@@ -106,9 +139,14 @@ def run_backward(name, layer, dout, events=None):
         raise LayerContractError(name, f"d{names[0]}", "backward returned None; it must return "
                                  "the gradient with respect to its input")
     got = tuple(got) if isinstance(got, (tuple, list)) else (got,)
+    if len(got) < len(names):
+        missing = ", ".join(f"d{n}" for n in missing_gradients(names, got, shapes))
+        raise LayerContractError(name, missing, f"backward returned {len(got)} gradient(s) for "
+                                 f"{len(names)} differentiable input(s) {names}: {missing} "
+                                 "is missing")
     if len(got) != len(names):
         raise LayerContractError(name, "backward", f"returned {len(got)} gradient(s) for "
-                                 f"{len(names)} input(s) {names}")
+                                 f"{len(names)} differentiable input(s) {names}")
     for n, g in zip(names, got):
         if not isinstance(g, np.ndarray):
             raise LayerContractError(name, f"d{n}", f"backward returned {type(g).__name__}, "

@@ -39,6 +39,9 @@ class Property:
     applies: Callable = None          # entry -> "" if it applies, else the reason it does not
     min_batch: int = 1
     needs_twin: bool = False          # only meaningful with a TF twin (forward_tf)
+    backward: bool = True             # calls backward: drawn only in the entry's backward_modes
+    specialised: bool = False         # for the entries declaring what it needs (a cell, a mask):
+                                      # elsewhere it is absent from the battery, not a skip
 
     def kinds(self, entry):
         return entry.fd_kinds if self.oracle_kinds == "fd" else entry.tf_kinds
@@ -46,15 +49,27 @@ class Property:
     def not_applicable(self, entry):
         if self.needs_twin and entry.no_twin:
             return entry.no_twin
+        if not self.modes(entry):
+            return (f"it calls backward, which the layer has only with training in "
+                    f"{entry.backward_modes}, and none of those modes is drawn")
         return self.applies(entry) if self.applies else ""
 
+    def modes(self, entry):
+        """The ``training`` values this property draws for ``entry``: a property that calls
+        backward only where the layer has one (a batch norm written for training only is
+        still checked forward in inference mode)."""
+        if self.backward and entry.backward_modes is not None:
+            return tuple(m for m in entry.training_modes if m in entry.backward_modes)
+        return tuple(entry.training_modes)
 
-def prop(name, oracle_kinds="tf", extra=None, applies=None, min_batch=1, needs_twin=False):
+
+def prop(name, oracle_kinds="tf", extra=None, applies=None, min_batch=1, needs_twin=False,
+         backward=True, specialised=False):
     """Declare ``fn(trial) -> [Result]`` as the property ``name``."""
     def declare(fn):
         PROPERTIES[name] = Property(name, guarded(name, fn), oracle_kinds, extra or {},
                                     (fn.__doc__ or "").strip().splitlines()[0], applies, min_batch,
-                                    needs_twin)
+                                    needs_twin, backward, specialised)
         return fn
     return declare
 

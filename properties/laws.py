@@ -9,6 +9,7 @@ from dataclasses import replace
 import numpy as np
 
 from oracle.tolerance import Tolerance
+from properties import outputs as O
 from properties.contract import input_names
 from properties.declare import prop
 from properties.strategies import batch_sizes
@@ -20,9 +21,10 @@ EXACT = Tolerance(rtol=0.0, atol=0.0)
 def no_mutation(trial):
     """forward and backward leave x, dout and the params unchanged."""
     inputs0 = [x.copy() for x in trial.inputs]
+    targets0 = [np.array(t, copy=True) for t in trial.targets]
     out = trial.forward()
-    dout = trial.case.dout(np.shape(out))
-    dout0 = np.array(dout, copy=True)
+    dout = trial.case.dout_for(out)
+    dout0 = O.copy(dout)
     trial.backward(dout)
     layer, params0 = trial.layer, trial.params0
     results = [trial.compare(f"{n} (input)", x, x0, "law", tol=EXACT,
@@ -32,11 +34,21 @@ def no_mutation(trial):
                               note="" if np.array_equal(layer.params[k], params0[k])
                               else "backward changed a parameter")
                 for k in params0]
-    if np.ndim(dout):
-        results.append(trial.compare("dout", dout, dout0, "law", tol=EXACT,
-                                     note="" if np.array_equal(dout, dout0) else
-                                     "backward overwrote the caller's upstream gradient in place"))
+    results += [trial.compare(f"{n} (target)", np.asarray(t), t0, "law", tol=EXACT,
+                              note="" if np.array_equal(t, t0) else "forward or backward wrote "
+                              "into an input it does not differentiate")
+                for n, t, t0 in zip(_target_names(trial), trial.targets, targets0)]
+    for n, d, d0 in zip(O.names(trial.layer, out), O.parts(dout), O.parts(dout0)):
+        if np.ndim(d):
+            results.append(trial.compare("d" + n, d, d0, "law", tol=EXACT,
+                                         note="" if np.array_equal(d, d0) else
+                                         "backward overwrote the caller's upstream gradient in place"))
     return results
+
+
+def _target_names(trial):
+    names = tuple(getattr(trial.layer, "target_names", ()) or ())
+    return [names[i] if i < len(names) else f"target{i}" for i in range(len(trial.targets))]
 
 
 def _kind_check(trial, tensor, got, like, what):
@@ -54,16 +66,24 @@ def shapes_dtypes(trial):
     convention); an array output, dx and every grad must keep the dtype.
     """
     out, dout, dins, grads = trial.run()
-    x0 = trial.inputs[0]
+    like = _float_like(trial)
     results = []
-    if isinstance(out, np.ndarray) and out.ndim:
-        ok = out.dtype == x0.dtype
-        results.append(trial.finding("out", ok, "" if ok else f"out has dtype {out.dtype}, input {x0.dtype}"))
+    for name, o in zip(O.names(trial.layer, out), O.parts(out)):
+        if isinstance(o, np.ndarray) and o.ndim:
+            ok = o.dtype == like.dtype
+            results.append(trial.finding(name, ok, "" if ok else
+                                         f"{name} has dtype {o.dtype}, expected {like.dtype}"))
     likes = {f"d{n}": (x, f"input {n}") for n, x in zip(input_names(trial.layer), trial.inputs)}
     likes.update({f"d{k}": (v, f"param {k}") for k, v in trial.params0.items()})
     for name, got in trial.grad_pairs(dins, grads):
         results.append(_kind_check(trial, name, got, *likes[name]))
     return results
+
+
+def _float_like(trial):
+    """The array whose dtype float outputs must keep: the first input, else the first param."""
+    floats = [*trial.inputs, *trial.params0.values()]
+    return np.asarray(floats[0]) if floats else np.zeros(0, trial.case.dtype)
 
 
 def _input_names(trial):
@@ -76,18 +96,14 @@ def linear_in_dout(trial):
     out = trial.forward()
     rng = trial.case.rng("linear")
     a, b = rng.uniform(0.5, 2.0), -rng.uniform(0.5, 2.0)
-    d1, d2 = trial.case.dout(np.shape(out), "d1"), trial.case.dout(np.shape(out), "d2")
-    dt = np.asarray(d1).dtype.type
-    d12 = dt(a) * d1 + dt(b) * d2
-    g1 = _flat(*trial.backward(_copy(d1)))
-    g2 = _flat(*trial.backward(_copy(d2)))
-    g12 = _flat(*trial.backward(_copy(d12)))
+    d1, d2 = trial.case.dout_for(out, "d1"), trial.case.dout_for(out, "d2")
+    d12 = O.each(lambda x, y: np.asarray(x).dtype.type(a) * x + np.asarray(x).dtype.type(b) * y,
+                 d1, d2)
+    g1 = _flat(*trial.backward(O.copy(d1)))
+    g2 = _flat(*trial.backward(O.copy(d2)))
+    g12 = _flat(*trial.backward(O.copy(d12)))
     return [trial.compare(n, got, a * np.float64(x) + b * np.float64(y), "law")
             for n, got, x, y in zip(trial.grad_names(), g12, g1, g2)]
-
-
-def _copy(d):
-    return np.array(d, copy=True) if np.ndim(d) else d
 
 
 def _flat(dins, grads):
@@ -117,7 +133,8 @@ def batch_additive(trial):
         lay = case.build()
         xs = [x[sl] if b else x for x, b in zip(trial.inputs, batched)]
         trial.forward(lay, xs, [t[sl] for t in trial.targets])
-        per.append(_flat(*trial.backward(dout if np.ndim(dout) == 0 else np.array(dout[sl]), lay)))
+        d = O.each(lambda a: a if np.ndim(a) == 0 else np.array(a[sl]), dout)
+        per.append(_flat(*trial.backward(d, lay, xs)))
     results = []
     batched_grads = {f"d{n}": b for n, b in zip(input_names(trial.layer), batched)}
     for j, (name, got) in enumerate(trial.grad_pairs(dins, grads)):

@@ -11,6 +11,7 @@ import numpy as np
 
 from oracle.compare import agrees, three_way
 from oracle.tolerance import tolerance_for
+from properties import outputs as O
 from properties.declare import prop
 
 def _verdict(trial, fdg, got, tf_grad):
@@ -31,12 +32,18 @@ def _verdict(trial, fdg, got, tf_grad):
                      layer_tf=layer_tf, layer_tf_coarse=coarse)
 
 
-@prop("forward_tf", needs_twin=True)
+@prop("forward_tf", needs_twin=True, backward=False)
 def forward_vs_tf(trial):
     """forward matches the TF twin's forward."""
     out = trial.forward()
-    results = [trial.compare("out", out, trial.tf_forward(), "tf", verdict="forward differs",
-                             explanation="the layer's forward output differs from the TF twin's.")]
+    want = trial.tf_forward()
+    if O.several(out) != O.several(want) or len(O.parts(out)) != len(O.parts(want)):
+        return [trial.finding("out", False, f"the layer returned {len(O.parts(out))} output(s), "
+                              f"the TF twin {len(O.parts(want))}", verdict="forward differs",
+                              explanation="the layer's outputs are not the TF twin's.", oracle="tf")]
+    results = [trial.compare(name, got, w, "tf", verdict="forward differs",
+                             explanation="the layer's forward output differs from the TF twin's.")
+               for name, got, w in zip(O.names(trial.layer, out), O.parts(out), O.parts(want))]
     convention = trial.case.entry.convention
     if convention:   # matched only by a twin following a known convention: said, as a failure
         results.append(trial.finding("convention", False, convention, verdict="convention",

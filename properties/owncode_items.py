@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from properties.battery import all_properties
+from properties.battery import battery_pairs
 from properties.cases import replay_command
 from properties.owncode import SOURCE, UsageError, collect
 from properties.search import run_property
@@ -24,7 +24,6 @@ def collect_items(session, paths, quiet=False):
         if quiet:
             return []
         raise pytest.UsageError(str(exc)) from exc
-    props = all_properties()
     items = []
     for problem in found.problems:
         items.append(ImportItem.from_parent(session, name=f"{problem.where} [import]",
@@ -33,7 +32,7 @@ def collect_items(session, paths, quiet=False):
         items.append(SkippedItem.from_parent(session, name=f"{skip.label} [skipped]", skip=skip))
     for item in found.found:
         if item.entry is not None:
-            names = list(props)
+            names = [p.name for _, p in battery_pairs([item.entry])]
             for prop in names:
                 items.append(PropertyItem.from_parent(
                     session, name=f"{item.label}::{prop}", found=item, prop=prop,

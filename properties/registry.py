@@ -40,7 +40,11 @@ class Entry:
     configs: Hypothesis strategy of plain-dict configurations.
     input_shapes: (config, batch) -> one shape per input; default ``per_sample``.
     twin: TF twin; None looks it up by the layer's class (oracle.twins.twin_for).
-    targets: for a loss, (config, batch, rng, dtype) -> tuple of target arrays.
+    targets: (config, batch, rng, dtype) -> tuple of the inputs that are not
+        differentiated (a loss's labels, an embedding's integer indices, a mask,
+        lengths), passed to forward after the differentiable inputs; any layer
+        may have them (``properties.sequence_strategies`` draws indices with
+        repeats and masks with padded tails). None: the layer has none.
     batch_rule: "sum" (no coupling: batch grads = sum of per-sample grads),
         "mean" (a loss averaging over the batch), or a sentence saying why the
         samples are coupled (the additivity property then reports that reason).
@@ -49,6 +53,22 @@ class Entry:
     tolerances: overrides, e.g. {"tf": {"rtol": 1e-6}} or {("float32", "fd"): {...}}.
     tf_kinds / fd_kinds: value kinds drawn for the TF and the FD properties.
     training_modes: the ``training`` values drawn (layers without one: (True,)).
+    backward_modes: the ``training`` values in which the layer has a backward
+        (None: all). A batch norm written for training only says (True,): in
+        inference mode it then gets the forward-only properties.
+    running_stats: names of the running statistics a normalisation layer keeps
+        (("running_mean", "running_var")): the running-statistics property then
+        compares them with tf.keras's moving statistics after k training forwards.
+    cell: for an unrolled recurrent layer, layer -> its one-step cell sharing
+        the layer's params (the laws compare the two). The layer maps
+        (x (N, T, D), h0, ...) to every hidden state (N, T, H); the cell maps
+        (x_t, *state) to the next state (its first output is h_t); the config has "T".
+    causal: True when output step t depends on no input after step t (axis 1).
+    positionwise: True when every (sample, step) position is computed on its
+        own (an embedding, a temporal affine): gradients over a sequence are the
+        sum of those of single positions (an index used twice counts twice).
+    mask_target: the index in ``targets`` of a (N, T) mask; a masked (zero)
+        position must get no gradient in any input laid out (N, T, ...).
     param_values: (name, shape, rng) -> values for a param, when standard
         normal values are wrong for it; state: (layer, rng) -> None, to draw
         non-param state (running statistics) as after some training.
@@ -72,6 +92,12 @@ class Entry:
     tf_kinds: tuple = KINDS
     fd_kinds: tuple = ("fd_safe", "normal")
     training_modes: tuple = (True,)
+    backward_modes: Optional[tuple] = None
+    running_stats: tuple = ()
+    cell: Optional[Callable] = None
+    causal: bool = False
+    positionwise: bool = False
+    mask_target: Optional[int] = None
     max_batch: int = 4
     param_values: Optional[Callable] = None
     state: Optional[Callable] = None
@@ -81,7 +107,8 @@ class Entry:
     source: str = ""
 
     @property
-    def is_loss(self):
+    def has_targets(self):
+        """True when the layer takes inputs it does not differentiate (labels, indices, masks)."""
         return self.targets is not None
 
     def build(self, config, rng, dtype):

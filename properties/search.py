@@ -102,7 +102,8 @@ def first_failure(strategy, check, *, max_examples=40, shrink=True):
 def hunt(entry_name, prop_name, *, max_examples=40, shrink=True):
     """The minimal failing case of ``prop_name`` on ``entry_name``, or None if all passed."""
     entry, spec = get(entry_name), all_properties()[prop_name]
-    strategy = cases(entry, kinds=spec.kinds(entry), extra=spec.extra, min_batch=spec.min_batch)
+    strategy = cases(entry, kinds=spec.kinds(entry), extra=spec.extra, min_batch=spec.min_batch,
+                     modes=spec.modes(entry))
     return first_failure(strategy, spec.fn, max_examples=max_examples, shrink=shrink)
 
 
@@ -120,7 +121,8 @@ def run_property(spec, entry, result_log, **overrides):
     crashes, last_failed = Crashes(), []
 
     @settings(**overrides)
-    @given(case=cases(entry, kinds=spec.kinds(entry), extra=spec.extra, min_batch=spec.min_batch))
+    @given(case=cases(entry, kinds=spec.kinds(entry), extra=spec.extra, min_batch=spec.min_batch,
+                     modes=spec.modes(entry)))
     def check(case):
         results = spec.fn(case)
         result_log.add(results)

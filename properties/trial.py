@@ -21,6 +21,7 @@ from oracle.result import Result, join_notes
 from oracle.tape import TapeResult, tape_forward, tape_vjp
 from oracle.twins import twin_for
 from properties import contract as C
+from properties import outputs as O
 
 # verdicts that, on a layer known to follow a convention, are that convention showing
 CONVENTION_VERDICTS = ("convention or twin", "below fd resolution", "forward differs")
@@ -58,9 +59,10 @@ class Trial:
             self.notes.append(GLOBAL_RNG_NOTE)
         return out
 
-    def backward(self, dout, layer=None):
+    def backward(self, dout, layer=None, inputs=None):
+        inputs = self.inputs if inputs is None else inputs
         return C.run_backward(self.case.layer, self.layer if layer is None else layer, dout,
-                              self.events)
+                              self.events, shapes=[np.shape(x) for x in inputs])
 
     def run(self, dout_stream="dout", layer=None, inputs=None, targets=None):
         """forward then backward with a random upstream gradient: (out, dout, dinputs, grads).
@@ -69,8 +71,8 @@ class Trial:
         in-place write by the layer does not reach what the oracles see.
         """
         out = self.forward(layer, inputs, targets)
-        dout = self.case.dout(np.shape(out), dout_stream)
-        dins, grads = self.backward(np.array(dout, copy=True) if np.ndim(dout) else dout, layer)
+        dout = self.case.dout_for(out, dout_stream)
+        dins, grads = self.backward(O.copy(dout), layer, inputs)
         self.given = (self.inputs if inputs is None else inputs, dout)
         return out, dout, dins, grads
 
@@ -113,8 +115,8 @@ class Trial:
         if why:    # finite differences of such a forward are noise: say so instead
             raise C.LayerContractError(self.case.layer, "forward", why, verdict="not deterministic")
         wanted = [n[1:] for n in self.grad_names()]
-        fd = fd_vjp(self.float64_function(), arrays, dout, rng=self.case.rng("fd-directions"),
-                    names=wanted)
+        fd = fd_vjp(self.float64_function(), arrays, O.pack(dout),
+                    rng=self.case.rng("fd-directions"), names=wanted)
         return {f"d{k}": v for k, v in fd.items()}
 
     def float64_function(self):
@@ -139,7 +141,8 @@ class Trial:
             for k in list(lay.params):
                 lay.params[k] = arrays[k]
             with seeded_global_rng(seed):   # NumPy's events in this copy are not the layer's
-                return C.run_forward(name, lay, [arrays[n] for n in names], targets, C.FloatEvents())
+                return O.pack(C.run_forward(name, lay, [arrays[n] for n in names], targets,
+                                            C.FloatEvents()))
 
         self._float64_fn = fn
         return fn
@@ -180,10 +183,10 @@ class Trial:
         if oracle in ("tf", "fd") and getattr(self, "given", None):
             inputs, dout = self.given
             named = dict(zip(C.input_names(self.layer), inputs))
-            kw["context"] = {"inputs": named, "dout": dout}
+            kw["context"] = {"inputs": named, "dout": O.pack(dout) if O.several(dout) else dout}
             kw["arrays"] = {**{("x" if i == 0 else f"input:{k}"): v
                                for i, (k, v) in enumerate(named.items())},
-                            "dout": dout, **kw.get("arrays", {})}
+                            "dout": kw["context"]["dout"], **kw.get("arrays", {})}
         entry = self.case.entry
         if entry.convention and kw.get("verdict") in CONVENTION_VERDICTS:
             kw["verdict"], kw["explanation"] = "convention", (

@@ -1,16 +1,14 @@
 """Every registered layer against every property: no per-layer test code here."""
 import pytest
 
-from properties.battery import all_properties
+from properties.battery import battery_pairs
 from properties.catalog import entries
 from properties.search import run_property
 
-PROPERTIES = all_properties()
-ENTRIES = entries()
+PAIRS = battery_pairs(entries())
 
 
 @pytest.mark.verify
-@pytest.mark.parametrize("prop_name", list(PROPERTIES))
-@pytest.mark.parametrize("entry", ENTRIES, ids=[e.name for e in ENTRIES])
-def test_battery(entry, prop_name, result_log):
-    run_property(PROPERTIES[prop_name], entry, result_log)
+@pytest.mark.parametrize("entry,spec", PAIRS, ids=[f"{e.name}-{p.name}" for e, p in PAIRS])
+def test_battery(entry, spec, result_log):
+    run_property(spec, entry, result_log)

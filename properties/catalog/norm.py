@@ -15,6 +15,7 @@ BATCH_STATISTICS = ("in training, batch norm normalises with the mean and varian
 BATCH_MASK = ("dropout draws one mask for the whole batch, so a sample's mask depends on its "
               "position in the batch and per-sample runs draw different masks")
 EPS = st.sampled_from([1e-5, 1e-3])
+RUNNING = ("running_mean", "running_var")
 
 
 def batch_norm(config, rng, dtype):
@@ -42,13 +43,14 @@ def layer_norm_configs(draw):
 register(Entry("BatchNorm", batch_norm,
                st.fixed_dictionaries({"channels": feature_sizes(), "eps": EPS,
                                       "momentum": st.sampled_from([0.9, 0.99])}),
-               input_shapes=lambda c, n: [(n, c["channels"])], state=trained_statistics, batch_rule=BATCH_STATISTICS, training_modes=(True, False)))
+               input_shapes=lambda c, n: [(n, c["channels"])], state=trained_statistics,
+               batch_rule=BATCH_STATISTICS, training_modes=(True, False), running_stats=RUNNING))
 register(Entry("BatchNormNCHW", batch_norm,
                st.fixed_dictionaries({"channels": st.integers(1, 3), "eps": EPS,
                                       "momentum": st.sampled_from([0.9, 0.99]),
                                       "hw": st.tuples(st.integers(1, 3), st.integers(1, 3))}),
                input_shapes=lambda c, n: [(n, c["channels"], *c["hw"])], state=trained_statistics,
-               batch_rule=BATCH_STATISTICS, training_modes=(True, False)))
+               batch_rule=BATCH_STATISTICS, training_modes=(True, False), running_stats=RUNNING))
 register(Entry("LayerNorm", layer_norm, layer_norm_configs()))
 register(Entry("Dropout", lambda c, rng, dtype: L.Dropout(c["p"], rng=rng),
                st.fixed_dictionaries({"shape": trailing_shapes(),

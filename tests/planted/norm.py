@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 import layers as L
 from layers.norm import _normalise
 from properties.catalog.core import SHAPES
-from properties.catalog.norm import BATCH_MASK, BATCH_STATISTICS, batch_norm, trained_statistics
+from properties.catalog.norm import (BATCH_MASK, BATCH_STATISTICS, RUNNING, batch_norm,
+                                     trained_statistics)
 from tests.planted.core import _as
 from properties.registry import Entry, register
 
@@ -75,6 +76,46 @@ class DropoutActiveInEval(L.Dropout):
             self.training = was
 
 
+class BatchNormRunningVarMomentum(L.BatchNorm):
+    """Bug: the running variance is updated with the momentum's weights swapped
+    (``momentum * batch + (1 - momentum) * running``); the running mean is right."""
+
+    def forward(self, x):
+        before = self.running_var.copy()
+        out = super().forward(x)
+        if self.training:
+            var = x.astype(np.float64).var(axis=self._axes)
+            m = self.momentum
+            self.running_var = ((1 - m) * before + m * var).astype(before.dtype)
+        return out
+
+
+class BatchNormTorchRunningStats(L.BatchNorm):
+    """Not a bug: PyTorch's convention for the running statistics, followed throughout
+    (momentum weighs the new batch; the running variance gets the unbiased batch variance)."""
+
+    def forward(self, x):
+        mean0, var0 = self.running_mean.copy(), self.running_var.copy()
+        out = super().forward(x)
+        if self.training:
+            xs, m = x.astype(np.float64), self.momentum
+            count = xs.size / xs.shape[1]
+            self.running_mean = ((1 - m) * mean0 + m * xs.mean(axis=self._axes)).astype(mean0.dtype)
+            unbiased = xs.var(axis=self._axes) * count / (count - 1)
+            self.running_var = ((1 - m) * var0 + m * unbiased).astype(var0.dtype)
+        return out
+
+
+class BatchNormTrainingOnlyBackward(L.BatchNorm):
+    """Not a bug: like the course layers, backward is written for training mode only and
+    raises after an inference-mode forward (its entry says so with ``backward_modes``)."""
+
+    def backward(self, dout):
+        if not self._training_pass:
+            raise NotImplementedError("batch norm backward is written for training mode only")
+        return super().backward(dout)
+
+
 class SequentialBackwardInForwardOrder(L.Sequential):
     """Bug: backward runs the layers' backward from the first layer to the last."""
 
@@ -112,6 +153,15 @@ for entry in [
     Entry("planted.BatchNormWrongAxis", _as(BatchNormWrongAxis, batch_norm),
           BN, input_shapes=lambda c, n: [(n, c["channels"])], state=trained_statistics,
           batch_rule=BATCH_STATISTICS, training_modes=(True, False)),
+    Entry("planted.BatchNormRunningVarMomentum", _as(BatchNormRunningVarMomentum, batch_norm),
+          BN, input_shapes=lambda c, n: [(n, c["channels"])], state=trained_statistics,
+          batch_rule=BATCH_STATISTICS, training_modes=(True, False), running_stats=RUNNING),
+    Entry("planted.BatchNormTorchRunningStats", _as(BatchNormTorchRunningStats, batch_norm),
+          BN, input_shapes=lambda c, n: [(n, c["channels"])], state=trained_statistics,
+          batch_rule=BATCH_STATISTICS, training_modes=(True, False), running_stats=RUNNING),
+    Entry("planted.BatchNormTrainingOnlyBackward", _as(BatchNormTrainingOnlyBackward, batch_norm),
+          BN, input_shapes=lambda c, n: [(n, c["channels"])], state=trained_statistics,
+          batch_rule=BATCH_STATISTICS, training_modes=(True, False), backward_modes=(True,)),
     Entry("planted.DropoutMissingScale", _as(DropoutMissingScale, dropout), DROPOUT,
           batch_rule=BATCH_MASK, training_modes=(True, False)),
     Entry("planted.DropoutActiveInEval", _as(DropoutActiveInEval, dropout), DROPOUT,

@@ -1,0 +1,77 @@
+"""The running-statistics property of normalisation layers, against tf.keras's moving statistics.
+
+A batch norm whose running variance is updated wrongly passes every gradient
+property (training-mode gradients never read it) and is wrong at inference.
+Here the layer is run forward in training mode on k batches; its running mean
+and variance must then match those of a ``tf.keras.layers.BatchNormalization``
+trained on the same batches from the same starting statistics, and its
+inference-mode output on one more batch must match Keras's. A layer that
+follows another convention consistently (PyTorch's momentum, the unbiased
+variance) gets the verdict "convention", not "layer bug".
+"""
+import numpy as np
+from hypothesis import strategies as st
+
+from oracle.moving_stats import conventions, keras_moving_stats
+from properties.declare import prop
+
+MISMATCH = ("after {k} training forward(s) the layer's running statistics are not tf.keras's "
+            "moving statistics (momentum {m}, biased batch variance), nor those of any other "
+            "convention in use: the update is wrong")
+
+
+def _applies(entry):
+    return "" if entry.running_stats else "the entry declares no running statistics"
+
+
+def _hyper(layer, *names):
+    for n in names:
+        if hasattr(layer, n):
+            return float(getattr(layer, n))
+    raise ValueError(f"{type(layer).__name__} has none of the attributes {names}: the running-"
+                     "statistics property needs them to build tf.keras's twin")
+
+
+@prop("running_stats", backward=False, applies=_applies, min_batch=2, specialised=True,
+      extra={"updates": st.integers(1, 3)})
+def running_stats(trial):
+    """After k training forwards, running statistics match tf.keras's; inference output matches too."""
+    case, layer = trial.case, trial.layer
+    mean_name, var_name = case.entry.running_stats
+    mean0, var0 = (np.array(getattr(layer, n), np.float64) for n in (mean_name, var_name))
+    scale, shift = (np.asarray(v, np.float64) for v in list(trial.params0.values())[:2])
+    momentum, eps = _hyper(layer, "momentum"), _hyper(layer, "eps", "epsilon")
+    k = case.extra["updates"]
+    batches = [case.inputs(batch=case.batch, stream=f"running{i}")[0] for i in range(k)]
+    eval_x = case.inputs(batch=case.batch, stream="running-eval")[0]
+    layer.training = True
+    for x in batches:
+        trial.forward(inputs=[x])
+    got = {n: np.array(getattr(layer, n), copy=True) for n in (mean_name, var_name)}
+    keras_mean, keras_var, keras_out = keras_moving_stats(
+        batches, eval_x, mean0=mean0, var0=var0, scale=scale, shift=shift, momentum=momentum, eps=eps)
+    note = f"{k} training forward(s), momentum {momentum}, eps {eps}"
+    wants = ((mean_name, keras_mean), (var_name, keras_var))
+    verdict = explanation = ""
+    if not all(trial.compare(n, got[n], want, "tf").passed for n, want in wants):
+        verdict, explanation = _verdict(got[mean_name], got[var_name], batches, mean0, var0,
+                                        momentum, trial, k)
+    results = [trial.compare(n, got[n], want, "tf", note=note, verdict=verdict,
+                             explanation=explanation) for n, want in wants]
+    layer.training = False
+    out = trial.forward(inputs=[eval_x])
+    results.append(trial.compare("out (inference)", out, keras_out, "tf", note=note,
+                                 verdict=verdict or "forward differs", explanation=explanation or
+                                 "in inference mode the layer's output is not tf.keras's, with the "
+                                 "same running statistics"))
+    return results
+
+
+def _verdict(mean, var, batches, mean0, var0, momentum, trial, k):
+    """("convention", why) when the statistics follow another convention throughout, else
+    ("layer bug", why)."""
+    for name, (m, v) in conventions(batches, mean0=mean0, var0=var0, momentum=momentum).items():
+        if all(trial.compare(n, got, want, "tf").passed
+               for n, got, want in (("mean", mean, m), ("var", var, v))):
+            return "convention", f"the layer follows a known convention, not Keras's: {name}"
+    return "layer bug", MISMATCH.format(k=k, m=momentum)

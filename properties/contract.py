@@ -111,8 +111,8 @@ def missing_gradients(names, got, shapes=None):
     """Which of ``names`` a backward that returned fewer gradients left out.
 
     With the inputs' ``shapes``, the returned arrays are matched to the inputs
-    in order by shape, so ``(dx, dc_prev)`` is said to miss ``dh_prev``, not
-    ``dc_prev``; without them (or when shapes cannot tell), the last names.
+    in order by shape, so an RNN's backward returning only ``dh0`` is said to
+    miss ``dx``, not ``dh0``; without them, the last names.
     """
     if shapes is not None:
         left, i = [], 0

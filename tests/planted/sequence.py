@@ -201,10 +201,23 @@ class TemporalDenseBiasLastStep(L.TemporalDense):
         return dx
 
 
+class RNNIgnoresH0(L.RNN):
+    """Bug: the unrolled forward starts from zeros instead of the h0 it is given; its
+    backward is the derivative of that forward (dh0 = 0)."""
+
+    def forward(self, x, h0):
+        return super().forward(x, np.zeros_like(h0))
+
+    def backward(self, dh):
+        dx, dh0 = super().backward(dh)
+        return dx, np.zeros_like(dh0)
+
+
 # Each planted class is checked under its correct layer's catalog entry (same configs,
 # shapes, targets and laws), built as the correct layer and then given the broken class.
 PLANTED_UNDER = {
     EmbeddingOverwritesRepeats: "Embedding", RNNCellUntransposedWh: "RNNCell", RNNNoCarry: "RNN",
+    RNNIgnoresH0: "RNN",
     LSTMCellForgetUsesNextC: "LSTMCell", LSTMCellNoCellGrad: "LSTMCell",
     LSTMOverwritesCache: "LSTM", GRUCellFlippedUpdate: "GRUCell",
     TemporalDenseFloat64: "TemporalDense", TemporalDenseBiasLastStep: "TemporalDense",

@@ -73,7 +73,7 @@ for entry in [
 @pytest.mark.parametrize("name,tensor,message", [
     ("broken.ReturnsNone", "dx", "backward returned None; it must return the gradient"),
     ("broken.ForgetsGrad", "dW", "backward did not write grads['W']"),
-    ("broken.OneGradForTwoInputs", "backward", "returned 1 gradient(s) for 2 input(s) ('x', 'y')"),
+    ("broken.OneGradForTwoInputs", "dy", "returned 1 gradient(s) for 2 differentiable input(s) ('x', 'y'): dy is missing"),
 ])
 def test_protocol_violations_become_clear_failures(name, tensor, message):
     found = hunt(name, "grads_tf", max_examples=5)

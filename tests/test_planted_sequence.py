@@ -60,6 +60,11 @@ def test_planted_sequence_bug_is_caught(name, prop, verdict, tensors, result_log
     assert f"replay --import {module} {prop} " in found.failures[0].reproduce
 
 
+def test_every_specialised_property_is_exercised_by_some_planted_bug():
+    specialised = {n for n, p in all_properties().items() if p.specialised}
+    assert specialised and {p for _, p, *_ in CAUGHT} >= specialised
+
+
 # Bugs a property cannot see by design (so the property that does see them is needed)
 INVISIBLE = [
     ("LSTMOverwritesCache", "grads_tf"),          # the first backward is right

@@ -70,10 +70,10 @@ def _vs_cells(trial, note):
     out, dout, dins, grads = trial.run()
     hs, dinputs, sums = _through_cells(trial, dout)
     results = [trial.compare("out", out, hs, "law", note=note, note_if_failed=(
-        "the unrolled forward's hidden states are not its cell's, step after step"))]
+        "The unrolled forward's hidden states are not its cell's, step after step."))]
     wants = [*dinputs, *[sums[k] for k in grads]]
     results += [trial.compare(n, got, want, "law", note=note, note_if_failed=(
-        "backpropagation through time differs from the cell's backward summed over the steps"))
+        "Backpropagation through time differs from the cell's backward summed over the steps."))
         for (n, got), want in zip(trial.grad_pairs(dins, grads), wants)]
     return results
 
@@ -81,7 +81,7 @@ def _vs_cells(trial, note):
 @prop("bptt_cells", applies=_has("cell", "a one-step cell"), specialised=True)
 def bptt_cells(trial):
     """Backpropagation through time equals the cell's forward and backward over the steps, summed."""
-    return _vs_cells(trial, f"T={trial.case.config['T']} steps through the cell")
+    return _vs_cells(trial, f"T={trial.case.config['T']} steps through the cell.")
 
 
 def _with_config(trial, **config):
@@ -93,7 +93,7 @@ def _with_config(trial, **config):
 @prop("one_step_cell", applies=_has("cell", "a one-step cell"), specialised=True)
 def one_step_cell(trial):
     """An unrolled layer over T = 1 equals its cell."""
-    return _vs_cells(_with_config(trial, T=1), "T=1: the unrolled layer is one step of its cell")
+    return _vs_cells(_with_config(trial, T=1), "T=1: the unrolled layer is one step of its cell.")
 
 
 @prop("positions_additive", applies=_has("positionwise", "the layer position-wise"),
@@ -123,10 +123,10 @@ def positions_additive(trial):
                     wants[j][at[0]] += g
                 else:
                     wants[j] += g
-    note = f"{n} x {steps} positions run one at a time"
+    note = f"{n} x {steps} positions run one at a time."
     return [trial.compare(name, got, want, "law", note=note, note_if_failed=(
-        "the gradient over the sequence is not the sum over its positions (an index used at "
-        "several positions must get every one of their gradients)"))
+        "The gradient over the sequence is not the sum over its positions (an index used at "
+        "several positions must get every one of their gradients)."))
         for (name, got), want in zip(trial.grad_pairs(dins, grads), wants)]
 
 
@@ -140,10 +140,11 @@ def masked_no_grad(trial):
     for name, x, g in zip(C.input_names(trial.layer), trial.inputs, dins):
         if np.shape(x)[:mask.ndim] != mask.shape:
             continue
-        masked = np.asarray(g)[~mask]
-        results.append(trial.compare(f"d{name} (masked)", masked, np.zeros(masked.shape), "law",
-                                     note=f"{int((~mask).sum())} of {mask.size} positions masked",
-                                     note_if_failed="a masked position got a gradient"))
+        g = np.asarray(g, np.float64)
+        keep = mask.reshape(mask.shape + (1,) * (g.ndim - mask.ndim))
+        results.append(trial.compare(f"d{name}", g, np.where(keep, g, 0.0), "law",
+                                     note=f"{int((~mask).sum())} of {mask.size} positions masked.",
+                                     note_if_failed="A masked position got a gradient."))
     if not results:
         raise ValueError(f"{trial.case.layer}: no differentiable input is laid out like its "
                          f"mask {mask.shape}; mask_target names the wrong target")
@@ -164,9 +165,10 @@ def causal(trial):
     results = []
     for name, g, timed in zip(C.input_names(trial.layer), dins, time_inputs(trial.case)):
         if timed:
-            later = np.asarray(g)[:, t0 + 1:]
-            results.append(trial.compare(f"d{name} (after step {t0})", later, np.zeros(later.shape),
-                                         "law", note=f"upstream gradient zero after step {t0} of {steps}",
-                                         note_if_failed="a later step got a gradient: the output "
-                                         "depends on the future"))
+            g = np.asarray(g, np.float64)
+            later = np.arange(g.shape[1]).reshape(1, -1, *[1] * (g.ndim - 2)) > t0
+            results.append(trial.compare(f"d{name}", g, np.where(later, 0.0, g),
+                                         "law", note=f"Upstream gradient zero after step {t0} of {steps}.",
+                                         note_if_failed="A later step got a gradient: the output "
+                                         "depends on the future."))
     return results

@@ -115,8 +115,9 @@ class Trial:
         if why:    # finite differences of such a forward are noise: say so instead
             raise C.LayerContractError(self.case.layer, "forward", why, verdict="not deterministic")
         wanted = [n[1:] for n in self.grad_names()]
-        fd = fd_vjp(self.float64_function(), arrays, O.pack(dout),
-                    rng=self.case.rng("fd-directions"), names=wanted)
+        with kept_global_rng():
+            fd = fd_vjp(self.float64_function(), arrays, O.pack(dout),
+                        rng=self.case.rng("fd-directions"), names=wanted)
         return {f"d{k}": v for k, v in fd.items()}
 
     def float64_function(self):
@@ -126,6 +127,9 @@ class Trial:
         any forward (``oracle.layer_copy``: one unpickling, params shared), so a
         dropout mask is the same every time, and the same the layer under test drew.
         Built once per trial (the determinism probe and the estimates share it).
+        NumPy's global random state is seeded before every evaluation, not saved
+        and restored (that costs more than a small layer's forward): callers
+        keep it for the whole batch of evaluations (:class:`kept_global_rng`).
         """
         if getattr(self, "_float64_fn", None) is not None:
             return self._float64_fn
@@ -134,15 +138,15 @@ class Trial:
             snapshot.params[k] = np.asarray(snapshot.params[k], np.float64)
         fresh = copier(snapshot, list(snapshot.params.values()))
         names = C.input_names(snapshot)
-        targets, name, seed = self.targets, self.case.layer, self.case.seed
+        targets, name, seed = self.targets, self.case.layer, self.case.seed % 2 ** 32
 
         def fn(arrays):
             lay = fresh()
             for k in list(lay.params):
                 lay.params[k] = arrays[k]
-            with seeded_global_rng(seed):   # NumPy's events in this copy are not the layer's
-                return O.pack(C.run_forward(name, lay, [arrays[n] for n in names], targets,
-                                            C.FloatEvents()))
+            np.random.seed(seed)   # as seeded_global_rng does before the layer's own forward
+            return O.pack(C.run_forward(name, lay, [arrays[n] for n in names], targets,
+                                        C.FloatEvents()))   # its events are not the layer's
 
         self._float64_fn = fn
         return fn
@@ -160,13 +164,15 @@ class Trial:
         names = C.input_names(self.layer)
         arrays = {**{n: np.asarray(x, np.float64) for n, x in zip(names, self.inputs)},
                   **{k: np.asarray(v, np.float64) for k, v in self.params0.items()}}
-        first = np.array(fn(arrays), np.float64, copy=True)
-        for _ in range(REPEATS - 1):   # a random forward can repeat itself by chance: look again
-            second = np.array(fn(arrays), np.float64, copy=True)
-            if first.shape != second.shape or not np.array_equal(first, second, equal_nan=True):
-                break
-        else:
-            return ""
+        with kept_global_rng():
+            first = np.array(fn(arrays), np.float64, copy=True)
+            for _ in range(REPEATS - 1):   # a random forward can repeat itself by chance: again
+                second = np.array(fn(arrays), np.float64, copy=True)
+                if first.shape != second.shape or not np.array_equal(first, second,
+                                                                      equal_nan=True):
+                    break
+            else:
+                return ""
         diff = (f"max |difference| {np.nanmax(np.abs(first - second)):.3g}"
                 if first.shape == second.shape else f"shapes {first.shape} and {second.shape}")
         return (f"two forwards on the same inputs and params gave different outputs ({diff}), "
@@ -212,6 +218,19 @@ class Trial:
 
     def _reproduce(self):
         return self.case.replay_line(self.prop)
+
+
+class kept_global_rng:
+    """NumPy's global random state saved on entry and restored on exit, once around many
+    evaluations that each seed it (``Trial.float64_function``)."""
+
+    def __enter__(self):
+        self.saved = np.random.get_state()
+        return self
+
+    def __exit__(self, *exc):
+        np.random.set_state(self.saved)
+        return False
 
 
 class seeded_global_rng:

@@ -15,10 +15,11 @@ is reported once, by ``no_mutation``, and never blamed for maths it got right.
 import numpy as np
 
 from oracle.compare import compare
-from oracle.finite_diff import fd_vjp
+from oracle.finite_diff import fd_joint, fd_vjp
 from oracle.layer_copy import copier
 from oracle.result import Result, join_notes
 from oracle.tape import TapeResult, tape_forward, tape_vjp
+from oracle.tolerance import tolerance_for
 from oracle.twins import twin_for
 from properties import contract as C
 from properties import outputs as O
@@ -104,8 +105,14 @@ class Trial:
                         self.params0, dout, self.targets if targets is None else targets,
                         name=self.case.layer)
 
-    def fd(self, dout):
-        """Finite-difference VJPs of every input and param: {"dx": FDGrad, "dW": ...}."""
+    def fd(self, dout, claims=None):
+        """Finite-difference VJPs of every input and param: {"dx": FDGrad, "dW": ...}.
+
+        ``claims`` (the layer's gradients by name, "dx" ...): first the cheap joint
+        pass (``oracle.finite_diff.fd_joint``), whose estimates are kept only when every
+        claim agrees with them under the comparison's own rule; otherwise (and without
+        claims) every tensor is estimated on its own, as a failure's verdict needs.
+        """
         arrays = dict(zip(C.input_names(self.layer), self.inputs))
         clash = set(arrays) & set(self.params0)
         if clash:
@@ -116,9 +123,19 @@ class Trial:
             raise C.LayerContractError(self.case.layer, "forward", why, verdict="not deterministic")
         wanted = [n[1:] for n in self.grad_names()]
         with kept_global_rng():
-            fd = fd_vjp(self.float64_function(), arrays, O.pack(dout),
-                        rng=self.case.rng("fd-directions"), names=wanted)
+            fd = self._fd_joint(arrays, dout, claims) if claims else None
+            if fd is None:
+                fd = fd_vjp(self.float64_function(), arrays, O.pack(dout),
+                            rng=self.case.rng("fd-directions"), names=wanted)
         return {f"d{k}": v for k, v in fd.items()}
+
+    def _fd_joint(self, arrays, dout, claims):
+        tol = tolerance_for(self.case.dtype, "fd", self.case.entry.tolerances)
+        claims = {n[1:]: g for n, g in claims.items()}
+        if set(claims) - set(arrays) or any(g is None for g in claims.values()):
+            return None
+        return fd_joint(self.float64_function(), arrays, O.pack(dout), claims, tol,
+                        rng=self.case.rng("fd-joint"))
 
     def float64_function(self):
         """fn(arrays) -> output of a float64 copy of the layer, for finite differences.

@@ -172,14 +172,19 @@ def _directional(stencil, x, n_directions, rng, max_rounds):
     return FDGrad("directional", rows[:, 0].copy(), _excuse(rows), dirs, support)
 
 
-def _point(fn, arrays, dout):
+def _point(fn, arrays, dout, at_point=None):
+    """The point in float64, dout, phi there and sum |f * dout| (``at_point``: fn's output
+    there, when the caller has it already)."""
     arrays = {k: np.array(v, dtype=np.float64) for k, v in arrays.items()}
     dout = np.asarray(dout, np.float64)
-    terms = np.asarray(fn({k: v.copy() for k, v in arrays.items()}), np.float64) * dout
+    if at_point is None:
+        at_point = fn({k: v.copy() for k, v in arrays.items()})
+    terms = np.asarray(at_point, np.float64) * dout
     return arrays, dout, float(terms.sum()), float(np.abs(terms).sum())
 
 
-def fd_joint(fn, arrays, dout, claims, tol, *, rng, n_directions=3, max_rounds=4):
+def fd_joint(fn, arrays, dout, claims, tol, *, rng, n_directions=3, max_rounds=4,
+             at_point=None):
     """A cheap first pass: are the layer's gradients ``claims`` (name -> array) right?
 
     Each of ``n_directions`` random directions moves every claimed tensor at once
@@ -200,7 +205,7 @@ def fd_joint(fn, arrays, dout, claims, tol, *, rng, n_directions=3, max_rounds=4
     avoided, round-off above the bar); the caller then estimates every tensor on
     its own (``fd_vjp``), and only that ever fails a layer.
     """
-    arrays, dout, f0, fabs = _point(fn, arrays, dout)
+    arrays, dout, f0, fabs = _point(fn, arrays, dout, at_point)
     names = list(claims)
     claims = {n: np.asarray(claims[n], np.float64) for n in names}
     if any(claims[n].shape != arrays[n].shape or not np.all(np.isfinite(claims[n]))
@@ -273,7 +278,7 @@ def _shares(est, dirs, scale, claims):
 
 
 def fd_vjp(fn, arrays, dout, *, rng, names=None, max_elementwise=MAX_ELEMENTWISE,
-           n_directions=6, max_rounds=4):
+           n_directions=6, max_rounds=4, at_point=None):
     """Finite-difference VJPs of ``fn`` for each array in ``names`` (default: all).
 
     fn: maps a dict name -> float64 array to the output array (it must not
@@ -285,8 +290,9 @@ def fd_vjp(fn, arrays, dout, *, rng, names=None, max_elementwise=MAX_ELEMENTWISE
     (6 evaluations per element), larger ones along ``n_directions`` random
     directions (6 evaluations each); an excused direction is redrawn on fewer
     coordinates, for at most ``max_rounds`` rounds in all (module docstring).
+    ``at_point``: fn's output at the point, when the caller has it (not computed again).
     """
-    arrays, dout, f0, fabs = _point(fn, arrays, dout)
+    arrays, dout, f0, fabs = _point(fn, arrays, dout, at_point)
     out = {}
     for name in names or list(arrays):
         x = arrays[name]

@@ -41,6 +41,7 @@ class Trial:
         self.events = C.FloatEvents()
         self.notes = []
         self.given = None      # (inputs, dout) of the last run, shown with a failure
+        self._at_point = None  # the float64 copy's output at the point (determinism probe)
 
     def setup(self):
         """Build the layer (its constructor is the layer's code too) and draw inputs and targets."""
@@ -118,15 +119,18 @@ class Trial:
         if clash:
             raise ValueError(f"{self.case.layer}: input and param names clash: {sorted(clash)}")
         arrays.update(self.params0)
-        why = self.nondeterminism()
-        if why:    # finite differences of such a forward are noise: say so instead
-            raise C.LayerContractError(self.case.layer, "forward", why, verdict="not deterministic")
         wanted = [n[1:] for n in self.grad_names()]
         with kept_global_rng():
+            why = self.nondeterminism()
+            if why:    # finite differences of such a forward are noise: say so instead
+                raise C.LayerContractError(self.case.layer, "forward", why,
+                                           verdict="not deterministic")
+            # the probe's output at the point is the estimates' too: not computed again
             fd = self._fd_joint(arrays, dout, claims) if claims else None
             if fd is None:
                 fd = fd_vjp(self.float64_function(), arrays, O.pack(dout),
-                            rng=self.case.rng("fd-directions"), names=wanted)
+                            rng=self.case.rng("fd-directions"), names=wanted,
+                            at_point=self._at_point)
         return {f"d{k}": v for k, v in fd.items()}
 
     def _fd_joint(self, arrays, dout, claims):
@@ -135,7 +139,7 @@ class Trial:
         if set(claims) - set(arrays) or any(g is None for g in claims.values()):
             return None
         return fd_joint(self.float64_function(), arrays, O.pack(dout), claims, tol,
-                        rng=self.case.rng("fd-joint"))
+                        rng=self.case.rng("fd-joint"), at_point=self._at_point)
 
     def float64_function(self):
         """fn(arrays) -> output of a float64 copy of the layer, for finite differences.
@@ -189,6 +193,7 @@ class Trial:
                                                                       equal_nan=True):
                     break
             else:
+                self._at_point = first
                 return ""
         diff = (f"max |difference| {np.nanmax(np.abs(first - second)):.3g}"
                 if first.shape == second.shape else f"shapes {first.shape} and {second.shape}")
@@ -239,14 +244,20 @@ class Trial:
 
 class kept_global_rng:
     """NumPy's global random state saved on entry and restored on exit, once around many
-    evaluations that each seed it (``Trial.float64_function``)."""
+    evaluations that each seed it (``Trial.float64_function``); nested, the inner one is free."""
+
+    depth = 0
 
     def __enter__(self):
-        self.saved = np.random.get_state()
+        if kept_global_rng.depth == 0:
+            self.saved = np.random.get_state()
+        kept_global_rng.depth += 1
         return self
 
     def __exit__(self, *exc):
-        np.random.set_state(self.saved)
+        kept_global_rng.depth -= 1
+        if kept_global_rng.depth == 0:
+            np.random.set_state(self.saved)
         return False
 
 
@@ -256,10 +267,16 @@ class seeded_global_rng:
     def __init__(self, seed):
         self.seed = seed % 2 ** 32
 
+    seeded = {}   # seed -> the state right after seeding (get_state costs more than a forward)
+
     def __enter__(self):
         self.saved = np.random.get_state()
         np.random.seed(self.seed)
-        self.start = np.random.get_state()
+        if self.seed not in seeded_global_rng.seeded:
+            if len(seeded_global_rng.seeded) > 256:
+                seeded_global_rng.seeded.clear()
+            seeded_global_rng.seeded[self.seed] = np.random.get_state()
+        self.start = seeded_global_rng.seeded[self.seed]
         self._used = False
         return lambda: self._used
 

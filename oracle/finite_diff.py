@@ -27,7 +27,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from oracle.compare import agrees
+
 BASE_STEP = 1e-3
+MIN_JOINT_STEP = 1e-8
 EPS = np.finfo(np.float64).eps
 SHRINK = 8        # each step down the ladder keeps 1/SHRINK of the coordinates
 # Elementwise costs 6 evaluations per element, a direction 6 in all: beyond a few dozen
@@ -50,6 +53,7 @@ class FDGrad:
     excused: np.ndarray
     directions: np.ndarray = None
     support: np.ndarray = None
+    joint: bool = False      # from the joint first pass (``fd_joint``): values lean on the claims
 
     @property
     def shape(self):
@@ -71,22 +75,31 @@ class FDGrad:
 
 class _Stencil:
     """phi(point) = sum(fn(arrays with ``name`` at point) * dout), and the Richardson row of
-    one direction: (estimate, convergence gap, asymmetry at h/2 and h/4, round-off noise)."""
+    one direction: (estimate, convergence gap, asymmetry at h/2 and h/4, round-off noise).
+    ``name`` None: ``moved(s)`` gives every array it moves by name (a joint direction)."""
 
     def __init__(self, fn, arrays, name, dout, f0, fabs):
         self.fn, self.arrays, self.name, self.dout = fn, arrays, name, dout
         self.f0, self.fabs = f0, fabs   # phi and sum |f * dout| at the unmoved point
 
-    def _out(self, point):
-        return np.asarray(self.fn({**self.arrays, self.name: point}), np.float64)
-
     def phi(self, point):
-        return float((self._out(point) * self.dout).sum())
+        moved = point if self.name is None else {self.name: point}
+        return float((np.asarray(self.fn({**self.arrays, **moved}), np.float64) * self.dout).sum())
 
-    def row(self, moved, h):
-        """``moved(s)`` is a fresh array: the point moved by s along the direction."""
-        fp = [self.phi(moved(s)) for s in (h, h / 2, h / 4)]
-        fm = [self.phi(moved(-s)) for s in (h, h / 2, h / 4)]
+    def first(self, moved, h):
+        """The Richardson estimate from steps h and h/2 alone (4 evaluations), and the
+        evaluations made, for ``row`` to go on from."""
+        fp = [self.phi(moved(s)) for s in (h, h / 2)]
+        fm = [self.phi(moved(-s)) for s in (h, h / 2)]
+        d0, d1 = (fp[0] - fm[0]) / (2 * h), (fp[1] - fm[1]) / h
+        return (4 * d1 - d0) / 3, (fp, fm)
+
+    def row(self, moved, h, done=None):
+        """``moved(s)`` is a fresh array: the point moved by s along the direction.
+        ``done``: the evaluations ``first`` made at h and h/2 (not made again)."""
+        fp, fm = done or ([self.phi(moved(s)) for s in (h, h / 2)],
+                          [self.phi(moved(-s)) for s in (h, h / 2)])
+        fp, fm = fp + [self.phi(moved(h / 4))], fm + [self.phi(moved(-h / 4))]
         d = [(fp[i] - fm[i]) / (2 * h / 2 ** i) for i in range(3)]
         r1, r2 = (4 * d[1] - d[0]) / 3, (4 * d[2] - d[1]) / 3
         asym = [abs((fp[i] - self.f0) - (self.f0 - fm[i])) / (h / 2 ** i) for i in range(3)]
@@ -159,8 +172,113 @@ def _directional(stencil, x, n_directions, rng, max_rounds):
     return FDGrad("directional", rows[:, 0].copy(), _excuse(rows), dirs, support)
 
 
+def _point(fn, arrays, dout, at_point=None):
+    """The point in float64, dout, phi there and sum |f * dout| (``at_point``: fn's output
+    there, when the caller has it already)."""
+    arrays = {k: np.array(v, dtype=np.float64) for k, v in arrays.items()}
+    dout = np.asarray(dout, np.float64)
+    if at_point is None:
+        at_point = fn({k: v.copy() for k, v in arrays.items()})
+    terms = np.asarray(at_point, np.float64) * dout
+    return arrays, dout, float(terms.sum()), float(np.abs(terms).sum())
+
+
+def fd_joint(fn, arrays, dout, claims, tol, *, rng, n_directions=3, max_rounds=4,
+             at_point=None):
+    """A cheap first pass: are the layer's gradients ``claims`` (name -> array) right?
+
+    Each of ``n_directions`` random directions moves every claimed tensor at once
+    (tensor n by s * c_n * v_n, c_n its values' scale, as ``fd_vjp`` steps), so one
+    Richardson estimate D = sum_n c_n <g_n, v_n> judges them all (torch's fast mode
+    does the same, u^T J v). Tensor n's share of D is what is left when the claimed
+    shares of the others are taken out: returned as a directional :class:`FDGrad` of
+    n alone (``joint`` True), whose comparison with the claim (``tol``, the rule every
+    comparison uses) fails exactly when D and the claimed sum differ by more than the
+    tolerance of *that tensor's* share: the smallest share sets the bar.
+
+    Estimates from steps h and h/2 are tried first; the h/4 step and the kink test
+    only for directions not accepted; a direction excused at a kink is redrawn
+    sparser, as ``fd_vjp`` does (every tensor keeps at least one coordinate). The
+    step h is as small as round-off allows at 1/300 of that bar (at most
+    ``BASE_STEP``): a step crosses fewer kinks the shorter it is. Returns the
+    accepted FDGrads, or None: not accepted (a wrong claim, a kink no redraw
+    avoided, round-off above the bar); the caller then estimates every tensor on
+    its own (``fd_vjp``), and only that ever fails a layer.
+    """
+    arrays, dout, f0, fabs = _point(fn, arrays, dout, at_point)
+    names = list(claims)
+    claims = {n: np.asarray(claims[n], np.float64) for n in names}
+    if any(claims[n].shape != arrays[n].shape or not np.all(np.isfinite(claims[n]))
+           for n in names):
+        return None
+    stencil = _Stencil(fn, arrays, None, dout, f0, fabs)
+    noise_unit = 8 * EPS * max(fabs, abs(f0))     # round-off of a difference, times the step
+    frac, steps = np.ones(n_directions), np.full(n_directions, BASE_STEP)
+    dirs = {n: np.zeros((n_directions,) + arrays[n].shape) for n in names}
+    scale = {n: np.ones(n_directions) for n in names}
+    est, rows = np.zeros(n_directions), np.zeros((n_directions, 5))
+
+    def agreeing():
+        """The shares, and per direction whether every tensor's share agrees with its claim."""
+        shares = _shares(est, dirs, scale, claims)
+        ok = np.ones(n_directions, bool)
+        for n in names:
+            got, want = shares[n].project(claims[n]), shares[n].values
+            ok &= np.abs(got - want) <= tol.allowed(want)
+        return shares, ok
+
+    def moved(k):
+        return lambda s: {n: arrays[n] + (s * scale[n][k]) * dirs[n][k] for n in names}
+
+    pending = list(range(n_directions))
+    for _ in range(max_rounds):
+        done = {}
+        for k in pending:
+            for n in names:
+                x = arrays[n]
+                v = _direction(rng, x, x.size if frac[k] >= 1 else
+                               max(1, int(np.ceil(x.size * frac[k]))))
+                dirs[n][k] = v
+                scale[n][k] = max(1.0, float(np.sqrt(np.mean(x[v != 0] ** 2))))
+            bar = min(scale[n][k] * (tol.atol + tol.rtol * abs(float(np.vdot(dirs[n][k],
+                                                                              claims[n]))))
+                      for n in names)
+            steps[k] = min(BASE_STEP, max(MIN_JOINT_STEP, 300 * noise_unit / bar))
+            est[k], done[k] = stencil.first(moved(k), steps[k])
+        shares, ok = agreeing()
+        if ok.all():
+            return shares
+        pending = [k for k in pending if not ok[k]]
+        for k in pending:      # not agreeing: the h/4 step, and the kink test, for these
+            rows[k] = stencil.row(moved(k), steps[k], done[k])
+            est[k] = rows[k][0]
+        shares, ok = agreeing()
+        excused = _excuse(rows)
+        if ok.all():
+            return shares
+        if any(not ok[k] and not excused[k] for k in pending):
+            return None        # a difference finite differences stand by: judged tensor by tensor
+        pending = [k for k in pending if not ok[k]]
+        judged = [frac[k] for k in range(n_directions) if ok[k]]
+        for rank, k in enumerate(pending):
+            smaller = [f for f in judged if f < frac[k]]
+            frac[k] = max(smaller) if smaller else frac[k] / SHRINK ** (rank + 1)
+    return None
+
+
+def _shares(est, dirs, scale, claims):
+    """Each tensor's share of the joint estimates: D less the claimed shares of the others."""
+    claimed = {n: scale[n] * np.tensordot(dirs[n], claims[n], axes=claims[n].ndim)
+               for n in claims}
+    total = sum(claimed.values())
+    return {n: FDGrad("directional", (est - (total - claimed[n])) / scale[n],
+                      np.zeros(len(est), bool), dirs[n].copy(),
+                      np.array([int(np.count_nonzero(v)) for v in dirs[n]]), joint=True)
+            for n in claims}
+
+
 def fd_vjp(fn, arrays, dout, *, rng, names=None, max_elementwise=MAX_ELEMENTWISE,
-           n_directions=6, max_rounds=4):
+           n_directions=6, max_rounds=4, at_point=None):
     """Finite-difference VJPs of ``fn`` for each array in ``names`` (default: all).
 
     fn: maps a dict name -> float64 array to the output array (it must not
@@ -172,11 +290,9 @@ def fd_vjp(fn, arrays, dout, *, rng, names=None, max_elementwise=MAX_ELEMENTWISE
     (6 evaluations per element), larger ones along ``n_directions`` random
     directions (6 evaluations each); an excused direction is redrawn on fewer
     coordinates, for at most ``max_rounds`` rounds in all (module docstring).
+    ``at_point``: fn's output at the point, when the caller has it (not computed again).
     """
-    arrays = {k: np.array(v, dtype=np.float64) for k, v in arrays.items()}
-    dout = np.asarray(dout, np.float64)
-    terms = np.asarray(fn({k: v.copy() for k, v in arrays.items()}), np.float64) * dout
-    f0, fabs = float(terms.sum()), float(np.abs(terms).sum())
+    arrays, dout, f0, fabs = _point(fn, arrays, dout, at_point)
     out = {}
     for name in names or list(arrays):
         x = arrays[name]

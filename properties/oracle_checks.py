@@ -10,9 +10,14 @@ from dataclasses import replace
 import numpy as np
 
 from oracle.compare import agrees, three_way
+from oracle.result import join_notes
 from oracle.tolerance import tolerance_for
 from properties import outputs as O
 from properties.declare import prop
+
+JOINT_NOTE = ("finite differences along random directions moving every tensor at once; this "
+              "tensor's share is the estimate less the layer's own shares of the others")
+
 
 def _verdict(trial, fdg, got, tf_grad):
     """(verdict, explanation) for a failing comparison, in the FD estimate's coordinates.
@@ -82,7 +87,7 @@ def _fd_arrays(fdg):
 
 
 def _vs_fd(trial, dout, dins, grads, tape=None, note="", fd=None):
-    fd = fd or trial.fd(dout)
+    fd = fd or trial.fd(dout, claims=dict(trial.grad_pairs(dins, grads)))
     results = []
     for name, got in trial.grad_pairs(dins, grads):
         results.append(_one_vs_fd(trial, name, got, fd[name], tape, note))
@@ -92,6 +97,7 @@ def _vs_fd(trial, dout, dins, grads, tape=None, note="", fd=None):
 def _one_vs_fd(trial, name, got, fdg, tape, note):
     shaped = np.shape(got) == fdg.shape
     kw = dict(excused=fdg.excused if shaped else None, mode=fdg.mode)
+    note = join_notes(note, JOINT_NOTE if fdg.joint else "")
     got_fd = fdg.project(got) if shaped else got
     want_fd = fdg.values if shaped else np.zeros(fdg.shape)
     probe = trial.compare(name, got_fd, want_fd, "fd", note=note, **kw)
@@ -118,7 +124,7 @@ def _tape_grad(trial, tape, name):
 def grads_vs_fd(trial):
     """dx and param grads match float64 finite differences of sum(forward(x) * dout)."""
     out, dout, dins, grads = trial.run()
-    fd = trial.fd(dout)
+    fd = trial.fd(dout, claims=dict(trial.grad_pairs(dins, grads)))
     results = _vs_fd(trial, dout, dins, grads, fd=fd)
     if all(r.passed for r in results):
         return results

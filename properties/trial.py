@@ -15,10 +15,11 @@ is reported once, by ``no_mutation``, and never blamed for maths it got right.
 import numpy as np
 
 from oracle.compare import compare
-from oracle.finite_diff import fd_vjp
+from oracle.finite_diff import fd_joint, fd_vjp
 from oracle.layer_copy import copier
 from oracle.result import Result, join_notes
 from oracle.tape import TapeResult, tape_forward, tape_vjp
+from oracle.tolerance import tolerance_for
 from oracle.twins import twin_for
 from properties import contract as C
 from properties import outputs as O
@@ -40,6 +41,7 @@ class Trial:
         self.events = C.FloatEvents()
         self.notes = []
         self.given = None      # (inputs, dout) of the last run, shown with a failure
+        self._at_point = None  # the float64 copy's output at the point (determinism probe)
 
     def setup(self):
         """Build the layer (its constructor is the layer's code too) and draw inputs and targets."""
@@ -104,20 +106,40 @@ class Trial:
                         self.params0, dout, self.targets if targets is None else targets,
                         name=self.case.layer)
 
-    def fd(self, dout):
-        """Finite-difference VJPs of every input and param: {"dx": FDGrad, "dW": ...}."""
+    def fd(self, dout, claims=None):
+        """Finite-difference VJPs of every input and param: {"dx": FDGrad, "dW": ...}.
+
+        ``claims`` (the layer's gradients by name, "dx" ...): first the cheap joint
+        pass (``oracle.finite_diff.fd_joint``), whose estimates are kept only when every
+        claim agrees with them under the comparison's own rule; otherwise (and without
+        claims) every tensor is estimated on its own, as a failure's verdict needs.
+        """
         arrays = dict(zip(C.input_names(self.layer), self.inputs))
         clash = set(arrays) & set(self.params0)
         if clash:
             raise ValueError(f"{self.case.layer}: input and param names clash: {sorted(clash)}")
         arrays.update(self.params0)
-        why = self.nondeterminism()
-        if why:    # finite differences of such a forward are noise: say so instead
-            raise C.LayerContractError(self.case.layer, "forward", why, verdict="not deterministic")
         wanted = [n[1:] for n in self.grad_names()]
-        fd = fd_vjp(self.float64_function(), arrays, O.pack(dout),
-                    rng=self.case.rng("fd-directions"), names=wanted)
+        with kept_global_rng():
+            why = self.nondeterminism()
+            if why:    # finite differences of such a forward are noise: say so instead
+                raise C.LayerContractError(self.case.layer, "forward", why,
+                                           verdict="not deterministic")
+            # the probe's output at the point is the estimates' too: not computed again
+            fd = self._fd_joint(arrays, dout, claims) if claims else None
+            if fd is None:
+                fd = fd_vjp(self.float64_function(), arrays, O.pack(dout),
+                            rng=self.case.rng("fd-directions"), names=wanted,
+                            at_point=self._at_point)
         return {f"d{k}": v for k, v in fd.items()}
+
+    def _fd_joint(self, arrays, dout, claims):
+        tol = tolerance_for(self.case.dtype, "fd", self.case.entry.tolerances)
+        claims = {n[1:]: g for n, g in claims.items()}
+        if set(claims) - set(arrays) or any(g is None for g in claims.values()):
+            return None
+        return fd_joint(self.float64_function(), arrays, O.pack(dout), claims, tol,
+                        rng=self.case.rng("fd-joint"), at_point=self._at_point)
 
     def float64_function(self):
         """fn(arrays) -> output of a float64 copy of the layer, for finite differences.
@@ -126,6 +148,9 @@ class Trial:
         any forward (``oracle.layer_copy``: one unpickling, params shared), so a
         dropout mask is the same every time, and the same the layer under test drew.
         Built once per trial (the determinism probe and the estimates share it).
+        NumPy's global random state is seeded before every evaluation, not saved
+        and restored (that costs more than a small layer's forward): callers
+        keep it for the whole batch of evaluations (:class:`kept_global_rng`).
         """
         if getattr(self, "_float64_fn", None) is not None:
             return self._float64_fn
@@ -134,15 +159,15 @@ class Trial:
             snapshot.params[k] = np.asarray(snapshot.params[k], np.float64)
         fresh = copier(snapshot, list(snapshot.params.values()))
         names = C.input_names(snapshot)
-        targets, name, seed = self.targets, self.case.layer, self.case.seed
+        targets, name, seed = self.targets, self.case.layer, self.case.seed % 2 ** 32
 
         def fn(arrays):
             lay = fresh()
             for k in list(lay.params):
                 lay.params[k] = arrays[k]
-            with seeded_global_rng(seed):   # NumPy's events in this copy are not the layer's
-                return O.pack(C.run_forward(name, lay, [arrays[n] for n in names], targets,
-                                            C.FloatEvents()))
+            np.random.seed(seed)   # as seeded_global_rng does before the layer's own forward
+            return O.pack(C.run_forward(name, lay, [arrays[n] for n in names], targets,
+                                        C.FloatEvents()))   # its events are not the layer's
 
         self._float64_fn = fn
         return fn
@@ -160,13 +185,16 @@ class Trial:
         names = C.input_names(self.layer)
         arrays = {**{n: np.asarray(x, np.float64) for n, x in zip(names, self.inputs)},
                   **{k: np.asarray(v, np.float64) for k, v in self.params0.items()}}
-        first = np.array(fn(arrays), np.float64, copy=True)
-        for _ in range(REPEATS - 1):   # a random forward can repeat itself by chance: look again
-            second = np.array(fn(arrays), np.float64, copy=True)
-            if first.shape != second.shape or not np.array_equal(first, second, equal_nan=True):
-                break
-        else:
-            return ""
+        with kept_global_rng():
+            first = np.array(fn(arrays), np.float64, copy=True)
+            for _ in range(REPEATS - 1):   # a random forward can repeat itself by chance: again
+                second = np.array(fn(arrays), np.float64, copy=True)
+                if first.shape != second.shape or not np.array_equal(first, second,
+                                                                      equal_nan=True):
+                    break
+            else:
+                self._at_point = first
+                return ""
         diff = (f"max |difference| {np.nanmax(np.abs(first - second)):.3g}"
                 if first.shape == second.shape else f"shapes {first.shape} and {second.shape}")
         return (f"two forwards on the same inputs and params gave different outputs ({diff}), "
@@ -214,16 +242,41 @@ class Trial:
         return self.case.replay_line(self.prop)
 
 
+class kept_global_rng:
+    """NumPy's global random state saved on entry and restored on exit, once around many
+    evaluations that each seed it (``Trial.float64_function``); nested, the inner one is free."""
+
+    depth = 0
+
+    def __enter__(self):
+        if kept_global_rng.depth == 0:
+            self.saved = np.random.get_state()
+        kept_global_rng.depth += 1
+        return self
+
+    def __exit__(self, *exc):
+        kept_global_rng.depth -= 1
+        if kept_global_rng.depth == 0:
+            np.random.set_state(self.saved)
+        return False
+
+
 class seeded_global_rng:
     """Seed NumPy's global random state for one forward; restore it after. ``used()`` says if drawn from."""
 
     def __init__(self, seed):
         self.seed = seed % 2 ** 32
 
+    seeded = {}   # seed -> the state right after seeding (get_state costs more than a forward)
+
     def __enter__(self):
         self.saved = np.random.get_state()
         np.random.seed(self.seed)
-        self.start = np.random.get_state()
+        if self.seed not in seeded_global_rng.seeded:
+            if len(seeded_global_rng.seeded) > 256:
+                seeded_global_rng.seeded.clear()
+            seeded_global_rng.seeded[self.seed] = np.random.get_state()
+        self.start = seeded_global_rng.seeded[self.seed]
         self._used = False
         return lambda: self._used
 

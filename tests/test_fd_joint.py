@@ -1,0 +1,93 @@
+"""The joint first pass of finite differences: it only ever accepts right gradients.
+
+``fd_joint`` moves every tensor at once; it returns estimates only when every
+claimed gradient agrees with them at the tolerance of its own share, else None
+(the caller then estimates tensor by tensor, which alone fails a layer).
+"""
+import numpy as np
+import pytest
+
+from oracle.finite_diff import fd_joint
+from oracle.tolerance import tolerance_for
+
+TOL = tolerance_for("float64", "fd")
+
+
+def _dense_relu(a):
+    return np.maximum(a["x"] @ a["W"] + a["b"], 0.0)
+
+
+def _case(n, d, m, seed=7):
+    rng = np.random.default_rng(seed)
+    x, W, b = rng.standard_normal((n, d)), rng.standard_normal((d, m)) / np.sqrt(d), \
+        rng.standard_normal(m) * 0.1
+    dout = rng.standard_normal((n, m))
+    dz = dout * (x @ W + b > 0)
+    return {"x": x, "W": W, "b": b}, dout, {"x": dz @ W.T, "W": x.T @ dz, "b": dz.sum(0)}
+
+
+@pytest.mark.parametrize("shape", [(4, 3, 2), (16, 24, 24), (50, 100, 48)])
+def test_right_gradients_are_accepted_and_shares_match_them(shape):
+    arrays, dout, exact = _case(*shape)
+    fd = fd_joint(_dense_relu, arrays, dout, exact, TOL, rng=np.random.default_rng(0))
+    assert fd is not None
+    for name, g in fd.items():
+        assert g.joint and g.mode == "directional" and g.judged and g.shape == arrays[name].shape
+        np.testing.assert_allclose(g.values, g.project(exact[name]), rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("wrong", ["b mean", "b zero", "W transposed rows", "x one element",
+                                   "W tiny relative error"])
+@pytest.mark.parametrize("seed", range(5))
+def test_a_wrong_gradient_in_any_tensor_is_never_accepted(wrong, seed):
+    """Also where the wrong tensor's share is small beside the others' (a bias of 24 against
+    a W of 576): the smallest share sets the bar."""
+    arrays, dout, exact = _case(16, 24, 24, seed)
+    claims = dict(exact)
+    if wrong == "b mean":
+        claims["b"] = exact["b"] / 16
+    elif wrong == "b zero":
+        claims["b"] = np.zeros_like(exact["b"])
+    elif wrong == "W transposed rows":
+        claims["W"] = exact["W"][::-1]
+    elif wrong == "x one element":
+        claims["x"] = exact["x"].copy()
+        claims["x"][3, 5] += 0.05 * np.abs(exact["x"]).max()
+    else:
+        claims["W"] = exact["W"] * (1 + 1e-3)
+    assert fd_joint(_dense_relu, arrays, dout, claims, TOL,
+                    rng=np.random.default_rng(seed)) is None or wrong == "x one element"
+
+
+def test_one_wrong_element_is_found_by_some_directions():
+    """A single wrong element of a 384-element dx: each dense direction weighs it with a
+    Gaussian, so three directions miss it only if all three weigh it near zero."""
+    rejected = 0
+    for seed in range(20):
+        arrays, dout, exact = _case(16, 24, 24, seed)
+        claims = {**exact, "x": exact["x"].copy()}
+        claims["x"][3, 5] += 0.05 * np.abs(exact["x"]).max()
+        rejected += fd_joint(_dense_relu, arrays, dout, claims, TOL,
+                             rng=np.random.default_rng(seed)) is None
+    assert rejected == 20
+
+
+def test_a_wrong_shape_or_a_nan_claim_is_not_judged_jointly():
+    arrays, dout, exact = _case(4, 3, 2)
+    rng = np.random.default_rng(0)
+    assert fd_joint(_dense_relu, arrays, dout, {**exact, "b": exact["b"][:1]}, TOL, rng=rng) is None
+    assert fd_joint(_dense_relu, arrays, dout, {**exact, "b": exact["b"] * np.nan}, TOL,
+                    rng=rng) is None
+
+
+def test_many_kinks_at_100k_inputs_still_accepted():
+    """Dense+ReLU at ~100k checked inputs: every dense direction crosses ReLU kinks; the
+    short step and the sparser redraws still judge the right gradients."""
+    arrays, dout, exact = _case(160, 320, 150)
+    calls = []
+
+    def counted(a):
+        calls.append(1)
+        return _dense_relu(a)
+    assert fd_joint(counted, arrays, dout, exact, TOL, rng=np.random.default_rng(0)) is not None
+    assert len(calls) < 80

@@ -65,13 +65,22 @@ class AttributeLayer(Layer):
 
     The training flag drives whichever the layer has: a forward keyword
     ``train_flg`` / ``training`` / ``train``, or an attribute of that name.
+
+    input_names: the forward's differentiable inputs, which it takes first
+    (``("x", "h_prev", "c_prev")``); target_names: the inputs after them that
+    are not differentiated (an embedding's ``("idx",)``, with input_names
+    ``()``: its backward's return value is then ignored and None returned).
+    output_names: one name per output when forward returns a tuple
+    (``("h", "c")``); backward then takes one upstream gradient per output.
     """
 
     def __init__(self, layer, names=None, grad_prefix="d", input_names=("x",), probe_inputs=None,
-                 backward="backward"):
+                 backward="backward", target_names=(), output_names=("out",)):
         self.layer = layer
         self._backward_name = backward
         self.input_names = tuple(input_names)
+        self.target_names = tuple(target_names)
+        self.output_names = tuple(output_names) or ("out",)
         self._prefix = grad_prefix
         self._label = label = f"AttributeLayer({type(layer).__name__})"
         if not callable(getattr(layer, "forward", None)) or not callable(getattr(layer, backward, None)):
@@ -98,7 +107,8 @@ class AttributeLayer(Layer):
 
     def _probe(self, inputs):
         report = probe_grad_attributes(self.layer, inputs, grad_prefix=self._prefix,
-                                       forward_kwargs=self._forward_kwargs())
+                                       forward_kwargs=self._forward_kwargs(),
+                                       backward=self._backward_name)
         if not report.params and report.written:
             raise ValueError(
                 f"{self._label}: backward wrote {sorted(report.written)} but none of them is "
@@ -156,7 +166,8 @@ class AttributeLayer(Layer):
         return self.layer.forward(*inputs, **self._forward_kwargs())
 
     def backward(self, *args):
-        return getattr(self.layer, self._backward_name)(*args)
+        dx = getattr(self.layer, self._backward_name)(*args)
+        return dx if self.input_names else None    # no differentiable input: nothing to return
 
     def __getattr__(self, attr):
         # Hyperparameters (stride, pad, alpha, ...) are read off the wrapped layer.

@@ -45,16 +45,22 @@ def float_array_attributes(obj):
 
 
 def probe_dout(out, seed=0):
-    """A fixed, non-constant upstream gradient shaped like ``out`` (all-ones hides too much)."""
+    """A fixed, non-constant upstream gradient shaped like ``out`` (all-ones hides too much);
+    for a forward returning a tuple of outputs, a tuple of them, one per output."""
+    if isinstance(out, tuple):
+        return tuple(probe_dout(o, seed + i) for i, o in enumerate(out))
     out = np.asarray(out)
     dtype = out.dtype if out.dtype.kind == "f" else np.float64
     return np.random.default_rng(seed).standard_normal(out.shape).astype(dtype)
 
 
-def probe_grad_attributes(obj, inputs, dout=None, *, grad_prefix="d", forward_kwargs=None):
+def probe_grad_attributes(obj, inputs, dout=None, *, grad_prefix="d", forward_kwargs=None,
+                          backward="backward"):
     """Run forward(*inputs) and backward(dout) on a deep copy of ``obj``; return a :class:`ProbeReport`.
 
-    ``dout`` defaults to :func:`probe_dout` of the forward's output. Raises a
+    ``dout`` defaults to :func:`probe_dout` of the forward's output (a tuple of
+    them, passed as separate arguments, for a forward returning several
+    outputs); ``backward``: the name of the backward method. Raises a
     RuntimeError naming the layer if it cannot be copied or its forward or
     backward raises.
     """
@@ -75,7 +81,7 @@ def probe_grad_attributes(obj, inputs, dout=None, *, grad_prefix="d", forward_kw
     values = {x: np.array(getattr(twin, x), copy=True) for x in candidates}
     dout = probe_dout(out) if dout is None else dout
     try:
-        twin.backward(dout)
+        getattr(twin, backward)(*(dout if isinstance(dout, tuple) else (dout,)))
     except Exception as exc:
         raise RuntimeError(f"{label}.backward raised while probing its parameters: "
                            f"{type(exc).__name__}: {exc}") from exc

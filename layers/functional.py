@@ -9,6 +9,14 @@ cs231n's assignments write a layer as two functions::
     out, cache = relu_forward(x);  dx = relu_backward(dout, cache)
     loss, dx = softmax_loss(x, y)
 
+and the recurrent ones (cs231n assignment 3) take several inputs, integer
+indices, and return several outputs::
+
+    next_h, next_c, cache = lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b)
+    dx, dprev_h, dprev_c, dWx, dWh, db = lstm_step_backward(dnext_h, dnext_c, cache)
+    out, cache = word_embedding_forward(x, W);  dW = word_embedding_backward(dout, cache)
+    loss, dx = temporal_softmax_loss(x, y, mask)
+
 :class:`FunctionalLayer` presents such a pair as a protocol layer, and
 :class:`FunctionalLoss` a ``loss, dx = X_loss(x, y)`` function as a protocol
 loss. Nothing is copied: ``params`` is the very dict passed in (the user's
@@ -18,19 +26,26 @@ from layers.base import Layer, Loss
 
 
 class FunctionalLayer(Layer):
-    """``out, cache = forward_fn(x, *params.values()[, options])``; ``backward_fn(dout, cache)``.
+    """``out, cache = forward_fn(*inputs, *targets, *params.values()[, options])``;
+    ``backward_fn(dout, cache)``.
 
     params: an ordered dict name -> array, in the order the forward takes them
     (``{"w": w, "b": b}``, ``{"gamma": g, "beta": b}``); ``{}`` for none.
-    backward_fn returns ``(dx, *dparams)`` in that order, or ``dx`` alone when
-    there are no params. options: the trailing dict argument (conv_param,
-    pool_param, bn_param, dropout_param) or None; its keys read as attributes
-    (``layer.stride``), and when it has a ``mode_key`` entry the training flag
-    sets it to "train" or "test".
+    inputs: the names of the differentiable inputs the forward takes first
+    (``("x", "prev_h", "prev_c")``); targets: the names of the inputs after them
+    that are not differentiated (``word_embedding_forward``'s integer ``x``: then
+    inputs is ``()``). backward_fn returns one gradient per input, then one per
+    param, in that order (``dx`` alone for one input and no params; ``dW``
+    alone for no input and one param).
+    outputs: the names of the outputs; with several, the forward returns
+    ``(*outs, cache)`` and ``backward(*douts)`` calls ``backward_fn(*douts, cache)``.
+    options: the trailing dict argument (conv_param, pool_param, bn_param,
+    dropout_param) or None; its keys read as attributes (``layer.stride``), and
+    when it has a ``mode_key`` entry the training flag sets it to "train" or "test".
     """
 
     def __init__(self, forward_fn, backward_fn, params=None, options=None, *, name=None,
-                 mode_key="mode"):
+                 mode_key="mode", inputs=("x",), targets=(), outputs=("out",)):
         if not callable(forward_fn) or not callable(backward_fn):
             raise TypeError(f"FunctionalLayer: forward_fn and backward_fn must be callable, got "
                             f"{type(forward_fn).__name__} and {type(backward_fn).__name__}")
@@ -45,6 +60,8 @@ class FunctionalLayer(Layer):
                             f"{type(options).__name__}")
         self.options = options
         self.mode_key = mode_key
+        self.input_names, self.target_names = tuple(inputs), tuple(targets)
+        self.output_names = tuple(outputs) or ("out",)
         self.grads = {}
         self._training = True
         self._cache = None
@@ -67,32 +84,37 @@ class FunctionalLayer(Layer):
         if self.options is not None:
             args.append(self.options)
         result = self.forward_fn(*args)
-        if not isinstance(result, tuple) or len(result) != 2:
-            raise ValueError(f"{self.name}: {_fn_name(self.forward_fn)} must return (out, cache), "
+        n_out = len(self.output_names)
+        if not isinstance(result, tuple) or len(result) != n_out + 1:
+            outs = ", ".join(self.output_names) if n_out > 1 else "out"
+            raise ValueError(f"{self.name}: {_fn_name(self.forward_fn)} must return ({outs}, cache), "
                              f"got {_describe(result)}")
-        out, self._cache = result
+        *outs, self._cache = result
         self._has_cache = True
-        return out
+        return tuple(outs) if n_out > 1 else outs[0]
 
-    def backward(self, dout):
+    def backward(self, *douts):
         if not self._has_cache:
             raise RuntimeError(f"{self.name}: backward called before forward (no cache yet)")
-        result = self.backward_fn(dout, self._cache)
-        names = list(self.params)
-        if not names:
-            if isinstance(result, tuple):
-                if len(result) != 1:
-                    raise ValueError(f"{self.name}: {_fn_name(self.backward_fn)} returned "
-                                     f"{len(result)} values; with no params it must return dx")
-                result = result[0]
-            return result
-        if not isinstance(result, tuple) or len(result) != 1 + len(names):
-            got = f"{len(result)} values" if isinstance(result, tuple) else _describe(result)
+        if len(douts) != len(self.output_names):
+            raise TypeError(f"{self.name}: backward takes one upstream gradient per output "
+                            f"{self.output_names}, got {len(douts)}")
+        result = self.backward_fn(*douts, self._cache)
+        result = tuple(result) if isinstance(result, list) else result
+        names, n_in = list(self.params), len(self.input_names)
+        wanted = [f"d{n}" for n in self.input_names] + [f"d{n}" for n in names]
+        if len(wanted) == 1 and isinstance(result, tuple):
+            got = result                  # (dx,) is dx; a longer tuple is the error below
+        else:
+            got = (result,) if len(wanted) == 1 else result
+        if not isinstance(got, tuple) or len(got) != len(wanted):
+            count = f"{len(got)} values" if isinstance(got, tuple) else _describe(result)
             raise ValueError(f"{self.name}: {_fn_name(self.backward_fn)} must return "
-                             f"({', '.join(['dx'] + ['d' + n for n in names])}), got {got}")
-        dx, *dparams = result
-        self.grads = dict(zip(names, dparams))
-        return dx
+                             f"({', '.join(wanted)}), got {count}")
+        self.grads = dict(zip(names, got[n_in:]))
+        if n_in == 0:
+            return None
+        return got[0] if n_in == 1 else tuple(got[:n_in])
 
     def __getattr__(self, attr):
         # Hyperparameters live in the options dict: layer.stride is conv_param['stride'].
@@ -107,20 +129,26 @@ class FunctionalLayer(Layer):
 
 
 class FunctionalLoss(Loss):
-    """``loss, dx = fn(x, y)`` as a protocol loss: ``forward(x, t)`` -> loss, ``backward(dout)`` -> dout * dx."""
+    """``loss, dx = fn(x, *targets)`` as a protocol loss: ``forward(x, *targets)`` -> loss,
+    ``backward(dout)`` -> dout * dx. targets: the names of the arguments after x
+    (``("y",)``, ``("y", "mask")``)."""
 
     input_names = ("x",)
 
-    def __init__(self, fn, *, name=None):
+    def __init__(self, fn, *, name=None, targets=("t",)):
         if not callable(fn):
             raise TypeError(f"FunctionalLoss: fn must be callable, got {type(fn).__name__}")
         super().__init__()
         self.fn = fn
         self.name = name or getattr(fn, "__name__", "loss")
+        self.target_names = tuple(targets)
         self._dx = None
 
-    def forward(self, x, t):
-        result = self.fn(x, t)
+    def forward(self, x, *targets):
+        if len(targets) != len(self.target_names):
+            raise TypeError(f"{self.name}: forward takes x and {len(self.target_names)} target(s) "
+                            f"{self.target_names}, got {len(targets)}")
+        result = self.fn(x, *targets)
         if not isinstance(result, tuple) or len(result) != 2:
             raise ValueError(f"{self.name}: {_fn_name(self.fn)} must return (loss, dx), "
                              f"got {_describe(result)}")

@@ -14,8 +14,8 @@ no detector confirms, the answer is None: no pattern, no guess.
 
 * ``config``: the case's flat config ("batch", "batch2" after a resize, and
   "pool", "kernel", "stride", "padding", "dilation", "classes", "steps", "p");
-* ``inputs``: name -> input array ("x"; integer "ids" of a gather); ``dout``;
-  ``factors``: name -> the factors of an elementwise product (default: inputs);
+* ``inputs``: name -> input array ("x"; integer "ids" of a gather); ``targets``: inputs not
+  differentiated ("idx", a mask); ``dout``; ``factors``: the factors of a product (inputs);
 * ``tensor`` ("dx"); ``previous_batch``: the batch of an earlier forward;
 * ``excused``, ``dtype``, ``oracle``, ``tol``; ``mode``: "directional" when the
   arrays are projections <g, v_k> (then only scale hypotheses apply).
@@ -91,9 +91,9 @@ class _Context:
         self.dtype = np.dtype(context.get("dtype") or self.cfg.get("dtype") or "float64").name
         self.oracle = context.get("oracle", "tf")
         self.tol = context.get("tol") or tolerance_for(self.dtype, self.oracle)
-        self.inputs = {k: np.asarray(v) for k, v in (context.get("inputs") or {}).items()}
-        dout = context.get("dout")
-        self.dout = None if dout is None else np.asarray(dout, np.float64)
+        self.inputs, self.targets = ({k: np.asarray(v) for k, v in (context.get(key) or {}).items()}
+                                     for key in ("inputs", "targets"))
+        self.dout = None if context.get("dout") is None else np.asarray(context["dout"], np.float64)
         factors = context.get("factors") or {k: v for k, v in self.inputs.items()
                                               if np.asarray(v).dtype.kind == "f"}
         self.factors = {k: np.asarray(v, np.float64) for k, v in factors.items()}
@@ -319,7 +319,7 @@ def tied_maxima(ctx):
 
 
 def repeated_index(ctx):
-    ids = next((v for v in ctx.inputs.values() if v.dtype.kind in "iu"), None)
+    ids = next((v for v in [*ctx.inputs.values(), *ctx.targets.values()] if v.dtype.kind in "iu"), None)
     if ids is None or not ctx.a.ndim or ids.size == 0 or ids.max() >= ctx.a.shape[0] or ids.min() < 0:
         return None
     counts = np.bincount(ids.ravel(), minlength=ctx.a.shape[0])

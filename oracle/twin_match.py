@@ -74,6 +74,8 @@ class Probe:
                              f"{type(exc).__name__}: {exc}") from exc
         if out is None:
             raise ProbeError(f"{self.name}: forward returned None")
+        if isinstance(out, tuple):          # several outputs (an LSTM step's (h, c))
+            return tuple(np.asarray(o) for o in out)
         return np.asarray(out)
 
     def confirms(self, match):
@@ -83,12 +85,19 @@ class Probe:
                                     name=self.name)
         except OracleError:
             return False
-        if self.out.dtype.kind not in "fiu":
+        outs = self.out if isinstance(self.out, tuple) else (self.out,)
+        wants = expected if isinstance(expected, tuple) else (expected,)
+        if isinstance(self.out, tuple) != isinstance(expected, tuple) or len(outs) != len(wants):
             return False
-        dtype = self.out.dtype if self.out.dtype.kind == "f" else self.dtype
+        return all(self._agrees(out, want) for out, want in zip(outs, wants))
+
+    def _agrees(self, out, expected):
+        if out.dtype.kind not in "fiu":
+            return False
+        dtype = out.dtype if out.dtype.kind == "f" else self.dtype
         dtype = np.float32 if np.dtype(dtype) == np.float32 or np.dtype(self.dtype) == np.float32 \
             else np.float64
-        result = compare(self.out, expected, layer=self.name, prop="twin_match", tensor="out",
+        result = compare(out, expected, layer=self.name, prop="twin_match", tensor="out",
                          oracle="tf", dtype=dtype)
         return result.passed
 

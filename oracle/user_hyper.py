@@ -154,3 +154,58 @@ def _mask_like(a):
         return True
     nonzero = np.unique(a[a != 0])
     return nonzero.size <= 1
+
+
+GATES = {"lstm": 4, "gru": 3, "rnn": 1}
+
+
+def recurrent_roles(params):
+    """[(wx, wh, b, gates)]: a recurrent layer's input weight (D, G*H), hidden weight (H, G*H)
+    and bias (G*H,) (b None without one), by the user's names.
+
+    Two 2-D weights sharing their last axis and at most one matching 1-D bias.
+    Names decide which weight is which (an ``x`` or ``i`` after the W: input;
+    an ``h``: hidden); when they do not, the definition order (input first) and
+    then the other, each kept only if the hidden weight's rows divide G*H.
+    """
+    names = list(params)
+    two = [n for n in names if np.ndim(params[n]) == 2]
+    one = [n for n in names if np.ndim(params[n]) == 1]
+    if len(two) != 2 or len(one) > 1 or len(two) + len(one) != len(names):
+        return []
+    width = np.shape(params[two[0]])[1]
+    bias = one[0] if one else None
+    if np.shape(params[two[1]])[1] != width or (bias and np.size(params[bias]) != width):
+        return []
+    roles = [weight_role(n) for n in two]
+    if roles == ["h", "x"]:
+        orders = [(two[1], two[0])]
+    elif roles == ["x", "h"]:
+        orders = [tuple(two)]
+    else:
+        orders = [tuple(two), (two[1], two[0])]
+    found = []
+    for wx, wh in orders:
+        hidden = np.shape(params[wh])[0]
+        if hidden and width % hidden == 0 and width // hidden in (1, 2, 3, 4):
+            found.append((wx, wh, bias, width // hidden))
+    return found
+
+
+def weight_role(name):
+    """"x" (input weight), "h" (hidden weight) or "" from a name: Wx, W_xh, Wxh, W_ih / Wh, Whh, W_hh."""
+    rest = name.lower().lstrip("wu").lstrip("_")
+    if rest[:1] in ("x", "i"):
+        return "x"
+    if rest[:1] == "h":
+        return "h"
+    return ""
+
+
+def gates_from_name(name):
+    """The gate count a name announces (LSTM 4, GRU 3, RNN 1), or None."""
+    text = words(name)
+    for kind in ("lstm", "gru", "rnn"):
+        if kind in text:
+            return GATES[kind]
+    return None

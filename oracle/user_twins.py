@@ -7,9 +7,12 @@
 The params' structure picks the family (one 2-D weight: dense; 4-D: conv;
 (n, k, k): seed 003's single-image conv; two same-shape 1-D arrays: a norm);
 the name (or ``hint``) picks among the parameter-free kinds (activations,
-pooling, dropout) and the losses. Every candidate is then run against the
-layer's own forward (:class:`oracle.twin_match.Probe`); the first that agrees
-at the float64 TF tolerance is the match. None means no twin fits: the layer
+pooling, dropout) and the losses. Sequence layers (``oracle.user_twins_sequence``)
+are told by their structure: recurrent weights with a state input per state,
+one 2-D table indexed by integers, a loss taking labels and a mask. Every
+candidate is then run against the layer's own forward
+(:class:`oracle.twin_match.Probe`); the first that agrees at the float64 TF
+tolerance is the match. None means no twin fits: the layer
 is judged by finite differences and the laws alone, and its results say so.
 """
 from oracle.twin_match import Probe, ProbeError, TwinMatch
@@ -19,6 +22,7 @@ from oracle.user_twins_dense import (ACTIVATIONS, LOSS_WORDS, activation_candida
 from oracle.user_twins_image import (conv_candidates, pool_candidates, pool_kinds,
                                      single_image_conv_candidates)
 from oracle.user_twins_norm import dropout_candidates, norm_candidates, norm_kinds
+from oracle.user_twins_sequence import sequence_candidates
 
 __all__ = ["TwinMatch", "match_twin", "candidates"]
 
@@ -51,6 +55,7 @@ def candidates(probe, *, name, hint=""):
     """Every candidate twin for the probed layer, most likely first (unconfirmed)."""
     text = words(hint) or words(name)
     layer, params = probe.layer, probe.params
+    yield from sequence_candidates(probe)
     x_shape = tuple(probe.inputs[0].shape) if probe.inputs else ()
     if probe.targets:
         kinds = loss_kinds(text)

@@ -16,10 +16,18 @@ battery then runs on it); a network or optimizer becomes one check of its own.
 Something that looks like a layer but cannot be driven is ``Skipped``
 with the reason and, where a hint would do, the exact line to add. Functional
 pairs are in ``discover_functions``; what an entry is built from, in ``user_entry``.
+
+A class's forward may take several inputs (``x, h_prev, c_prev``), integer
+indices (``idx``) or labels and a mask after them, and return several outputs
+that its backward takes one gradient each for (``backward(dh, dc)``): the
+argument names say which (``properties.user_targets.method_roles``), and a
+layer whose parameters only show up in backward is probed with inputs of the
+right kinds (a state per state argument, indices into its 2-D weight).
 """
 import copy
 import inspect
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -28,8 +36,12 @@ from layers.self_updating import SelfUpdatingLayer
 from properties.discover_functions import function_item
 from properties.user_build import CannotBuild, constructor_args
 from properties.user_entry import CannotCheck, Found, Skipped, hinted_spec, layer_entry
+from properties.user_hinted import example
 from properties.user_hints import suggestion
+from properties.user_recurrent import recurrent_templates
 from properties.user_shapes import infer_input_shapes
+from properties.user_targets import is_index_name, method_roles
+from properties.user_templates import index_inputs
 
 
 @dataclass
@@ -53,7 +65,7 @@ def discover(module, path, hints, prefix):
             if inspect.isclass(obj):
                 item = _class(obj, label, path, module, hint)
             elif inspect.isfunction(obj) and name not in used:
-                item = function_item(name, obj, names, label, path, used)
+                item = function_item(name, obj, names, label, path, used, hints)
             else:
                 item = None
         except CannotCheck as exc:
@@ -92,7 +104,7 @@ def _class(cls, label, path, module, hint):
     if forward is None:
         return None
     if _has(cls, "backward", 1):
-        return _layer(cls, label, path, module, hint, _protocol_or_attribute)
+        return _layer(cls, label, path, module, hint, _protocol_or_attribute(*method_roles(cls)))
     for method in ("backprop", "update", "backward_pass", "train_step"):
         if _has(cls, method, 1):
             if _has(cls, method, 2) or _reads_lr(cls, method):
@@ -121,10 +133,16 @@ def build_object(cls, module, hint):
                           f"{suggestion(cls.__name__, [])}") from exc
 
 
-def _protocol_or_attribute(obj, probe_inputs):
-    if isinstance(getattr(obj, "params", None), dict) and isinstance(getattr(obj, "grads", None), dict):
-        return obj, "protocol"
-    return AttributeLayer(obj, probe_inputs=probe_inputs), "attribute"
+def _protocol_or_attribute(inputs, targets, outputs):
+    """The object itself when it keeps params / grads dicts, else an AttributeLayer with the
+    forward's inputs, targets and outputs (``method_roles``)."""
+    def adapt(obj, probe_inputs):
+        if isinstance(getattr(obj, "params", None), dict) and isinstance(getattr(obj, "grads", None), dict):
+            return obj, "protocol"
+        return AttributeLayer(obj, probe_inputs=probe_inputs, input_names=inputs,
+                              target_names=targets, output_names=outputs), "attribute"
+    adapt.roles = (inputs, targets)
+    return adapt
 
 
 def _reads_lr(cls, method):
@@ -157,23 +175,28 @@ def _self_updating(method, forward, forward_args=lambda: ()):
 
 def _layer(cls, label, path, module, hint, adapt):
     obj = build_object(cls, module, hint)
-    if adapt is _protocol_or_attribute and not isinstance(getattr(obj, "params", None), dict):
+    roles = getattr(adapt, "roles", (("x",), ()))
+    if hasattr(adapt, "roles") and not isinstance(getattr(obj, "params", None), dict):
         needs_probe = not find_param_names(obj) and any(
             isinstance(v, np.ndarray) and v.dtype.kind == "f" for v in vars(obj).values())
     else:
         needs_probe = False
     doc = inspect.getdoc(getattr(cls, "forward", None)) or inspect.getdoc(cls) or ""
-    layer, style, spec = _adapted(obj, adapt, cls.__name__, doc, hint, needs_probe)
+    arrays = {k: v for k, v in vars(obj).items() if isinstance(v, np.ndarray) and v.dtype.kind == "f"}
+    spec = hinted_spec(hint, (*roles[0], *roles[1]), targets=roles[1], params=arrays,
+                       label=cls.__name__)
+    layer, style, spec = _adapted(obj, adapt, cls.__name__, doc, spec, needs_probe, roles)
     return layer_entry(label, path, style, cls.__name__, lambda: build_object(cls, module, hint),
                         adapt, layer, spec, needs_probe)
 
 
-def _adapted(obj, adapt, name, doc, hint, needs_probe):
-    """(adapter, style, InputSpec) for one user object; raises CannotCheck."""
+def _adapted(obj, adapt, name, doc, hinted, needs_probe, roles=(("x",), ())):
+    """(adapter, style, InputSpec) for one user object (``hinted``: the hint's InputSpec or
+    None); raises CannotCheck."""
     rng = np.random.default_rng(0)
     tried = []
     modes = (False, True) if hasattr(adapt, "per_sample") else (None,)
-    for probe in _probe_inputs(obj, hint, needs_probe):
+    for probe in _probe_inputs(obj, hinted, needs_probe, roles[0]):
         for per_sample in modes:
             try:
                 if per_sample is not None:
@@ -182,22 +205,32 @@ def _adapted(obj, adapt, name, doc, hint, needs_probe):
             except (ValueError, TypeError, RuntimeError) as exc:
                 tried.append(str(exc))
                 continue
-            spec = hinted_spec(hint) or infer_input_shapes(layer, name=name, doc=doc, rng=rng)
+            spec = hinted or infer_input_shapes(layer, name=name, doc=doc, rng=rng)
             if spec is not None:
                 return layer, style, spec
     reason = tried[-1] if tried else "no input shape made forward and backward run"
     raise CannotCheck(f"{name}: {reason}; add a hint with its input shape: "
-                      f"{suggestion(name, [], shape_hint=True)}")
+                      f"{suggestion(name, [])}; {example((*roles[0], *roles[1]))}")
 
 
-def _probe_inputs(obj, hint, needs_probe):
-    """Candidate probe inputs for an adapter that must run the layer to find its parameters."""
+def _probe_inputs(obj, hinted, needs_probe, names=("x",)):
+    """Candidate probe inputs (every argument forward takes) for an adapter that must run the
+    layer to find its parameters: from the hint; from recurrent weights (x and each state);
+    integer indices into a 2-D weight; common shapes."""
     if not needs_probe:
         return [None]
-    spec = hinted_spec(hint)
-    if spec is not None:
-        return [spec.draw(np.random.default_rng(0))[0]]
+    if hinted is not None:
+        xs, ts = hinted.draw(np.random.default_rng(0))
+        return [(*xs, *ts)]
     rng = np.random.default_rng(0)
+    arrays = {k: v for k, v in vars(obj).items() if isinstance(v, np.ndarray) and v.dtype.kind == "f"}
+    found = []
+    for templates, _ in recurrent_templates(arrays, names):
+        found.append(tuple(rng.standard_normal([2 if d == "N" else d for d in t]) for t in templates))
+    indices = [(rng.integers(0, vocab, [2 if d == "N" else d for d in t]),)
+               for t, vocab, _ in index_inputs(SimpleNamespace(params=arrays))] if len(names) == 1 else []
+    if indices and is_index_name(names[0]):
+        found, indices = found + indices, []
     shapes = []
     for v in vars(obj).values():
         if isinstance(v, np.ndarray) and v.dtype.kind == "f" and v.ndim == 2:
@@ -207,7 +240,8 @@ def _probe_inputs(obj, hint, needs_probe):
         elif isinstance(v, np.ndarray) and v.dtype.kind == "f" and v.ndim == 1:
             shapes += [(2, v.shape[0])]
     shapes += [(2, 3), (2, 2, 4, 4), (6, 6), (4, 4, 2)]
-    return [(rng.standard_normal(s),) for s in dict.fromkeys(shapes)]
+    singles = [(rng.standard_normal(s),) * len(names) for s in dict.fromkeys(shapes)]
+    return found + singles + indices
 
 
 # -- networks and optimizers -----------------------------------------------------------------

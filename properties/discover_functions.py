@@ -6,54 +6,103 @@ a ``layers.FunctionalLoss``. Parameter shapes start from placeholders chosen by
 name (a conv's ``w`` is 4-D) and the input shape is then inferred; the options
 dict gets values that exercise its hyperparameters (a conv with stride 2 and
 padding 1, where backward bugs hide).
+
+Sequence pairs (cs231n assignment 3) take several inputs before their params
+and may return several outputs: ``next_h, next_c, cache = lstm_step_forward(x,
+prev_h, prev_c, Wx, Wh, b)`` with ``lstm_step_backward(dnext_h, dnext_c, cache)
+-> (dx, dprev_h, dprev_c, dWx, dWh, db)``. The inputs are the first argument
+and those after it named like data (``properties.user_targets``: states,
+indices, labels, masks); the rest are params. Recurrent weights get
+placeholders of the shapes (D, G*H), (H, G*H), (G*H,) (``properties.user_recurrent``);
+the outputs are counted from the upstream gradients the backward takes; a
+``word_embedding_forward(x, W)`` whose x must be integers is found by probing.
+A hint (``properties.user_hints``) names the function: ``# gradcheck:
+rnn_forward; x=(N, 3, 4); h0=(N, 5)``; a param's shape there, ``W=(10, 4)``.
 """
 import inspect
 
 import numpy as np
 
 from layers.functional import FunctionalLayer, FunctionalLoss
-from properties.user_entry import CannotCheck, layer_entry
+from properties.user_entry import CannotCheck, hinted_spec, layer_entry
+from properties.user_hinted import example
+from properties.user_recurrent import recurrent_placeholders
 from properties.user_shapes import infer_input_shapes
+from properties.user_targets import data_roles, is_state_name, is_target_name, split_arguments
 
 
-def function_item(name, fn, names, label, path, used):
+def function_item(name, fn, names, label, path, used, hints=None):
     """A Found for ``fn`` (a forward with its backward beside it, or a loss), or None."""
+    hints = hints or {}
     if name.endswith("_forward") or "_forward_" in name:
         back = name.replace("_forward", "_backward")
         if back not in names:
             raise CannotCheck(f"{name} has no {back} beside it: there is no gradient to check")
         used.add(back)
-        return _functional(name, fn, names[back], label.removesuffix(name) + name.replace("_forward", ""), path)
-    if "loss" in name and _positional(fn) == 2:
-        return _functional_loss(name, fn, label, path)
+        base = name.replace("_forward", "")
+        return _functional(name, fn, names[back], label.removesuffix(name) + base, path,
+                           hints.get(name) or hints.get(base))
+    required = _required(fn)
+    if "loss" in name and len(required) >= 2 and (
+            len(required) == 2 or all(is_target_name(n) for n in required[1:])):
+        return _functional_loss(name, fn, label, path, required[1:], hints.get(name))
     return None
 
 
-def _positional(fn):
+def _required(fn):
     try:
-        return sum(1 for p in inspect.signature(fn).parameters.values()
-                   if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
+        return [p.name for p in inspect.signature(fn).parameters.values()
+                if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     except (TypeError, ValueError):
-        return -1
+        return []
 
 
-def _functional(name, fwd, bwd, label, path):
-    params = list(inspect.signature(fwd).parameters)[1:]
-    options = params.pop() if params and params[-1].endswith("_param") else None
+def _outputs(bwd):
+    """One name per upstream gradient ``bwd`` takes before the cache: ("next_h", "next_c"), or ("out",)."""
+    args = _required(bwd)[:-1]
+    if len(args) < 2:
+        return ("out",)
+    return tuple(a[1:] if a.startswith("d") and len(a) > 1 else a for a in args)
+
+
+def _functional(name, fwd, bwd, label, path, hint):
+    args = list(inspect.signature(fwd).parameters)
+    options = args.pop() if len(args) > 1 and args[-1].endswith("_param") else None
+    data, params = split_arguments(args)
+    inputs, targets = data_roles(data) if len(data) > 1 else (tuple(data), ())
     base = name.replace("_forward", "")
-    shapes = {p: np.shape(_placeholder(p, base)) for p in params}
+    outputs = _outputs(bwd)
+    stateful = any(is_state_name(d) for d in data[1:])
+    choices = recurrent_placeholders(params, base, stateful) or \
+        [{p: np.shape(_placeholder(p, base)) for p in params}]
+    doc = inspect.getdoc(fwd) or ""
+    for shapes in choices:
+        shapes = {p: _hinted_shape(hint, p, shapes[p], name) for p in params}
 
-    def adapt(obj_unused, probe_unused):
-        arrays = {p: np.random.default_rng(0).standard_normal(shapes[p]) for p in params}
-        return FunctionalLayer(fwd, bwd, arrays, _default_options(base, options), name=base), \
-            "functional"
+        def adapt(obj_unused, probe_unused, shapes=shapes):
+            arrays = {p: np.random.default_rng(0).standard_normal(shapes[p]) for p in params}
+            return FunctionalLayer(fwd, bwd, arrays, _default_options(base, options), name=base,
+                                   inputs=inputs, targets=targets, outputs=outputs), "functional"
 
-    layer = adapt(None, None)[0]
-    spec = infer_input_shapes(layer, name=name, doc=inspect.getdoc(fwd) or "",
-                              rng=np.random.default_rng(0))
-    if spec is None:
-        raise CannotCheck(f"{name}: no input shape made forward and backward run")
-    return layer_entry(label, path, "functional", base, lambda: None, adapt, layer, spec, False)
+        layer = adapt(None, None)[0]
+        spec = hinted_spec(hint, data, targets=targets, params=dict(layer.params), label=name,
+                           takes=params) or \
+            infer_input_shapes(layer, name=name, doc=doc, rng=np.random.default_rng(0))
+        if spec is not None:
+            return layer_entry(label, path, "functional", base, lambda: None, adapt, layer, spec, False)
+    odd = [p for p in params if len(choices[0][p]) < 2]      # shapes the placeholders guessed
+    raise CannotCheck(f"{name}: no input shape made forward and backward run; add a hint: "
+                      f"# gradcheck: {name}; {example(data, odd)}")
+
+
+def _hinted_shape(hint, param, default, name):
+    given = hint.array(param) if hint is not None else None
+    if given is None:
+        return default
+    if given.kind != "float" or "N" in given.shape:
+        raise CannotCheck(f"the hint on line {hint.line} gives {param}={given.show()}, but {param} "
+                          f"is a parameter of {name}: give its shape, e.g. {param}=(10, 4)")
+    return tuple(given.shape)
 
 
 def _placeholder(p, base):
@@ -80,12 +129,14 @@ def _default_options(base, options):
     return {}
 
 
-def _functional_loss(name, fn, label, path):
-    layer = FunctionalLoss(fn, name=name)
-    spec = infer_input_shapes(layer, name=name, doc=inspect.getdoc(fn) or "", kind="loss",
-                              rng=np.random.default_rng(0))
+def _functional_loss(name, fn, label, path, targets, hint):
+    def adapt(obj_unused, probe_unused):
+        return FunctionalLoss(fn, name=name, targets=targets), "functional"
+
+    layer = adapt(None, None)[0]
+    spec = hinted_spec(hint, (_required(fn)[0], *targets), targets=targets, label=name) or \
+        infer_input_shapes(layer, name=name, doc=inspect.getdoc(fn) or "", kind="loss",
+                           rng=np.random.default_rng(0))
     if spec is None:
-        raise CannotCheck(f"{name}: could not call it as loss, dx = {name}(x, y)")
-    return layer_entry(label, path, "functional", name, lambda: None,
-                       lambda obj, probe: (FunctionalLoss(fn, name=name), "functional"),
-                       layer, spec, False)
+        raise CannotCheck(f"{name}: could not call it as loss, dx = {name}(x, {', '.join(targets)})")
+    return layer_entry(label, path, "functional", name, lambda: None, adapt, layer, spec, False)

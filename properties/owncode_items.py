@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from properties.battery import battery_pairs
+from properties.battery import all_properties, battery_pairs
 from properties.cases import replay_command
 from properties.owncode import SOURCE, UsageError, collect
 from properties.search import run_property

@@ -211,9 +211,14 @@ class Trial:
         if oracle in ("tf", "fd") and getattr(self, "given", None):
             inputs, dout = self.given
             named = dict(zip(C.input_names(self.layer), inputs))
-            kw["context"] = {"inputs": named, "dout": O.pack(dout) if O.several(dout) else dout}
+            names = tuple(getattr(self.layer, "target_names", ()) or ())
+            targets = {(names[i] if i < len(names) else f"target{i}"): np.asarray(t)
+                       for i, t in enumerate(self.targets)}
+            kw["context"] = {"inputs": named, "targets": targets,
+                             "dout": O.pack(dout) if O.several(dout) else dout}
             kw["arrays"] = {**{("x" if i == 0 else f"input:{k}"): v
                                for i, (k, v) in enumerate(named.items())},
+                            **{f"target:{k}": v for k, v in targets.items()},
                             "dout": kw["context"]["dout"], **kw.get("arrays", {})}
         entry = self.case.entry
         if entry.convention and kw.get("verdict") in CONVENTION_VERDICTS:

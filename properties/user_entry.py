@@ -4,7 +4,10 @@ Given a way to build the user's object and to adapt it to the protocol, and the
 input it takes (``properties.user_shapes``), :func:`layer_entry` probes a copy
 once for what the battery must know: the TF twin that matches its forward
 (``oracle.user_twins``), whether it returns a dx, how the batch is coupled,
-whether the training flag changes its forward, whether it keeps float32.
+whether the training flag changes its forward (and whether its backward then
+exists in inference mode too: if not, inference mode still gets the
+forward-only properties), whether it keeps float32. A loss with a mask gets
+the ``masked_no_grad`` law.
 """
 import copy
 from dataclasses import dataclass
@@ -14,8 +17,9 @@ import numpy as np
 from hypothesis import strategies as st
 
 from oracle.user_twins import match_twin
+from properties import outputs as O
 from properties.registry import Entry
-from properties.user_shapes import BATCH, InputSpec
+from properties.user_hinted import HintError, spec_from_hint
 
 COUPLED = ("the forward of one sample depends on the other samples of the batch (found by "
            "running each sample alone): batch statistics, a shared mask or a batch mean")
@@ -46,12 +50,13 @@ class CannotCheck(Exception):
     """Looks like something to check, but cannot be driven: the message says why and what to add."""
 
 
-def hinted_spec(hint):
-    """The InputSpec a hint's ``x=(N, ...)`` gives, or None."""
-    if hint is None or not hint.input_shape:
-        return None
-    template = tuple(BATCH if d == "N" else int(d) for d in hint.input_shape)
-    return InputSpec((template,), BATCH in template, source="hint", how=f"x{hint.input_shape} from the hint")
+def hinted_spec(hint, names=("x",), **kw):
+    """The InputSpec a hint's arrays (``x=(N, 3)``, ``idx=int(N, 5)<10``...) give for a forward
+    taking ``names``, or None; a hint that does not fit raises CannotCheck naming its line."""
+    try:
+        return spec_from_hint(hint, tuple(names), **kw)
+    except HintError as exc:
+        raise CannotCheck(str(exc)) from exc
 
 
 def layer_entry(label, path, style, name, build, adapt, layer, spec, needs_probe, twin_hint=""):
@@ -62,13 +67,17 @@ def layer_entry(label, path, style, name, build, adapt, layer, spec, needs_probe
     needs_probe: the adapter must run the layer to find its parameters.
     """
     rng = np.random.default_rng(0)
+    layer = spec.apply(layer)
     xs, ts = spec.draw(rng, batch=2)
     match = match_twin(copy.deepcopy(layer), xs, ts, name=name, hint=twin_hint)
     input_grads = _returns_dx(layer, xs, ts)
 
     def make(config, rng, dtype):
-        probe = spec.draw(np.random.default_rng(0))[0] if needs_probe else None
-        made = adapt(build(), probe)[0]
+        probe = None
+        if needs_probe:
+            drawn = spec.draw(np.random.default_rng(0))
+            probe = (*drawn[0], *drawn[1])
+        made = spec.apply(adapt(build(), probe)[0])
         if not input_grads:
             made.input_grads = False     # backward returns None: only its params are checked
         return made
@@ -77,31 +86,57 @@ def layer_entry(label, path, style, name, build, adapt, layer, spec, needs_probe
         t = spec.draw(rng, batch=n)[1]
         return tuple(np.asarray(v, dtype) if np.asarray(v).dtype.kind == "f" else v for v in t)
 
-    batch_rule = _batch_rule(layer, spec, bool(spec.targets))
+    has_targets = bool(spec.targets or spec.extras)
+    loss = bool(spec.targets) or (has_targets and _scalar(layer, xs, ts))
+    batch_rule = _batch_rule(layer, spec, loss)
+    modes, backward_modes = _training_modes(layer, xs, ts)
+    mask_at = spec.mask_target if loss else None    # a loss's mask: no gradient under it
     how = "; ".join(filter(None, [
         f"{style} style", spec.how, "" if input_grads else "backward returns no dx (params only)",
+        "backward in training mode only: inference is checked forward" if backward_modes else "",
         f"TF twin: {match.how}" if match else NO_TWIN,
         f"convention: {match.convention}" if match and match.convention else ""]))
     entry = Entry(label, make, st.just({}), input_shapes=lambda c, n: spec.shapes(n),
-                  twin=match.twin if match else None, targets=targets if spec.targets else None,
-                  batch_rule=batch_rule, training_modes=_training_modes(layer, xs, ts),
-                  max_batch=4 if spec.batched else 1, dtypes=_dtypes(layer, xs, ts),
-                  no_twin=NO_TWIN if match is None else "",
+                  twin=match.twin if match else None, targets=targets if has_targets else None,
+                  batch_rule=batch_rule, training_modes=modes, backward_modes=backward_modes,
+                  mask_target=mask_at, max_batch=4 if spec.batched else 1,
+                  dtypes=_dtypes(layer, xs, ts), no_twin=NO_TWIN if match is None else "",
                   convention=match.convention if match else "", source=path)
     return Found(label, path, style, how, entry=entry)
 
 
+def _ones(out):
+    """An upstream gradient of ones for ``out`` (1.0 for a scalar loss), one per output."""
+    return O.each(lambda o: 1.0 if np.ndim(o) == 0 else np.ones(np.shape(o)), out)
+
+
+def _backward(layer, out):
+    return layer.backward(*O.parts(_ones(out)))
+
+
 def _returns_dx(layer, xs, ts):
     lay = copy.deepcopy(layer)
+    if not tuple(getattr(lay, "input_names", ("x",))):
+        return True               # nothing to return: no differentiable input
     try:
-        out = np.asarray(lay.forward(*xs, *ts))
-        return lay.backward(1.0 if out.ndim == 0 else np.ones(out.shape)) is not None
+        out = lay.forward(*xs, *ts)
+        return _backward(lay, out) is not None
     except Exception:
         return True
 
 
+def _scalar(layer, xs, ts):
+    """Does forward return one number (a loss)?"""
+    try:
+        outs = _run(layer, xs, ts)
+    except Exception:
+        return False
+    return len(outs) == 1 and outs[0].size == 1 and outs[0].ndim <= 1
+
+
 def _run(layer, xs, ts):
-    return np.asarray(copy.deepcopy(layer).forward(*xs, *ts))
+    """The outputs of a forward on a copy, as a list of arrays (one per output)."""
+    return [np.asarray(o) for o in O.parts(copy.deepcopy(layer).forward(*xs, *ts))]
 
 
 def _batch_rule(layer, spec, loss):
@@ -115,37 +150,53 @@ def _batch_rule(layer, spec, loss):
         parts = [_run(layer, [x[i:i + 1] for x in xs], [t[i:i + 1] for t in ts]) for i in range(3)]
     except Exception:
         return COUPLED
+    close = lambda a, b: np.allclose(a, b, rtol=1e-9, atol=1e-12)   # noqa: E731
     if loss:
-        if np.allclose(whole, np.sum(parts), rtol=1e-9, atol=1e-12):
+        values = [p[0] for p in parts]
+        if close(whole[0], np.sum(values)):
             return "sum"
-        return "mean" if np.allclose(whole, np.mean(parts), rtol=1e-9, atol=1e-12) else COUPLED
-    together = np.concatenate([p.reshape(1, *whole.shape[1:]) for p in parts]) \
-        if whole.ndim and whole.shape[0] == 3 else None
-    return "sum" if together is not None and np.allclose(whole, together, rtol=1e-9, atol=1e-12) \
-        else COUPLED
+        return "mean" if close(whole[0], np.mean(values)) else COUPLED
+    for k, w in enumerate(whole):
+        if not w.ndim or w.shape[0] != 3:
+            return COUPLED
+        together = np.concatenate([p[k].reshape(1, *w.shape[1:]) for p in parts])
+        if not close(w, together):
+            return COUPLED
+    return "sum"
 
 
 def _training_modes(layer, xs, ts):
-    """(True, False) when the training flag changes the forward, else (True,)."""
-    outs = []
+    """(training modes, backward modes): both modes when the training flag changes the
+    forward, else (True,); backward modes (True,) when backward runs in training mode only
+    (a dropout or a batch norm whose backward needs a training forward's cache), else None."""
+    outs, backward_ok = [], []
     for mode in (True, False):
         lay = copy.deepcopy(layer)
         lay.training = mode
         np.random.seed(0)
         try:
-            out = np.asarray(lay.forward(*xs, *ts))
-            lay.backward(1.0 if out.ndim == 0 else np.ones(out.shape))
+            out = lay.forward(*xs, *ts)
+        except Exception:       # no inference forward at all: training mode only
+            return (True,), None
+        outs.append([np.asarray(o) for o in O.parts(out)])
+        try:
+            _backward(lay, out)
+            backward_ok.append(True)
         except Exception:       # e.g. a dropout whose backward exists only after a training forward
-            return (True,)
-        outs.append(out)
-    return (True, False) if not np.array_equal(*outs) else (True,)
+            backward_ok.append(False)
+    same = len(outs[0]) == len(outs[1]) and all(
+        a.shape == b.shape and np.array_equal(a, b) for a, b in zip(*outs))
+    if same or not backward_ok[0]:
+        return (True,), None
+    return (True, False), (None if backward_ok[1] else (True,))
 
 
 def _dtypes(layer, xs, ts):
     """float32 too when the layer keeps float32 (many tutorials compute in float64 only)."""
     try:
-        out = _run(layer, [np.asarray(x, np.float32) for x in xs],
-                   [np.asarray(t, np.float32) if np.asarray(t).dtype.kind == "f" else t for t in ts])
+        outs = _run(layer, [np.asarray(x, np.float32) for x in xs],
+                    [np.asarray(t, np.float32) if np.asarray(t).dtype.kind == "f" else t for t in ts])
     except Exception:
         return ("float64",)
-    return ("float64", "float32") if out.dtype == np.float32 or out.ndim == 0 else ("float64",)
+    keeps = all(o.dtype == np.float32 or o.ndim == 0 for o in outs)
+    return ("float64", "float32") if keeps and xs else ("float64",)

@@ -20,7 +20,7 @@ PARTY_LABELS = {"layer": "hand-written", "tf": "TensorFlow tape", "fd": "finite 
                 "law": "expected by the law", "layer_full": "hand-written (full gradient)"}
 PARTY_ORDER = ["layer", "tf", "fd", "law"]
 NOT_PARTIES = {"layer_full", "excused"}
-INPUT_LABELS = {"x": "input x", "dout": "upstream gradient dout"}   # and "input:<name>"
+INPUT_LABELS = {"x": "input x", "dout": "upstream gradient dout"}   # "input:<name>", "target:<name>"
 MAX_FULL_INPUT = 256         # an input with at most this many elements is shown in full
 MAX_INPUT_SLICES = 4         # a larger one: its first slices,
 MAX_INPUT_SIDE = 12          # each cut to this many rows and columns
@@ -136,11 +136,13 @@ def build_failure_page(check, test, arrays):
 
 
 def _is_input(key):
-    return key in INPUT_LABELS or key.startswith("input:")
+    return key in INPUT_LABELS or key.startswith(("input:", "target:"))
 
 
 def _input_label(key):
-    return INPUT_LABELS.get(key) or f"input {key.split(':', 1)[1]}"
+    kind, _, name = key.partition(":")
+    return INPUT_LABELS.get(key) or (f"not differentiated {name}" if kind == "target"
+                                     else f"input {name}")
 
 
 def array_view(label, name, array):

@@ -1,0 +1,158 @@
+"""What a user's forward takes besides float inputs, and which of its arguments are data at all.
+
+A forward's leading arguments are its data: the input ``x``, then any argument
+named like a recurrent state (``prev_h``, ``h0``, ``c_prev``), an attention
+operand (``q``, ``k``, ``v``), integer indices (``idx``, ``tokens``), labels
+(``y``, ``t``) or a mask. In a functional pair what follows is a parameter
+(``Wx``, ``Wh``, ``b``, ``gamma``...). Data the layer does not differentiate
+is a :class:`Target`, drawn fresh for every case: integer indices with repeats
+(where ``dW[idx] += dout`` loses gradients), labels, and masks whose rows end
+in padding (where a forgotten mask leaks gradients).
+"""
+import inspect
+import re
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from properties.sequence_strategies import index_tensor, padded_mask
+
+BATCH = "N"
+STATE = re.compile(r"^(?:prev|last|init|initial)?_?(?:h|c|s|hidden|cell|state|hx|cx)"
+                   r"(?:_?(?:prev|0|t|tm1|last|in|init))?$")
+INDEX_NAMES = ("idx", "ids", "indices", "index", "tokens", "token_ids", "words", "word_ids",
+               "captions", "captions_in", "word_idx", "input_ids")
+LABEL_NAMES = ("y", "t", "ys", "ts", "labels", "label", "targets", "target", "captions_out", "y_true")
+OPERAND_NAMES = ("q", "k", "v", "query", "key", "value", "queries", "keys", "values",
+                 "context", "memory", "enc_out", "features")
+
+
+def is_state_name(name):
+    """``prev_h``, ``h0``, ``c_prev``, ``hidden``, ``state``...: a recurrent state input."""
+    return bool(STATE.match(name.lower()))
+
+
+def is_index_name(name):
+    return name.lower() in INDEX_NAMES
+
+
+def is_mask_name(name):
+    return "mask" in name.lower()
+
+
+def is_label_name(name):
+    return name.lower() in LABEL_NAMES
+
+
+def is_target_name(name):
+    """Data a layer does not differentiate: labels and masks (indices are found by probing)."""
+    return is_label_name(name) or is_mask_name(name) or name.lower() in ("lengths", "lens")
+
+
+def is_data_name(name):
+    return (is_state_name(name) or is_index_name(name) or is_target_name(name)
+            or name.lower() in OPERAND_NAMES or name.lower() in ("x", "inputs", "input", "xs"))
+
+
+def split_arguments(names):
+    """(data, params) of a functional forward's argument names (the options dict removed):
+    the first argument and the data-named ones after it, then the params."""
+    names = list(names)
+    k = 1 if names else 0
+    while k < len(names) and is_data_name(names[k]):
+        k += 1
+    return names[:k], names[k:]
+
+
+def data_roles(names):
+    """(inputs, targets) among a class forward's data arguments: labels and masks are targets."""
+    inputs = [n for i, n in enumerate(names) if i == 0 or not is_target_name(n)]
+    return tuple(inputs), tuple(n for n in names if n not in inputs)
+
+
+@dataclass(frozen=True)
+class Target:
+    """One input the layer does not differentiate.
+
+    kind: "index" (integers in [0, bound) with repeats on purpose), "labels"
+    (integers in [0, bound), bound defaulting to the first input's last axis),
+    "mask" (booleans, each row ending in padding) or "float" (standard normal).
+    template: its shape with "N" for the batch; None: the first input's shape
+    (labels and masks: without its last axis).
+    """
+
+    name: str
+    kind: str
+    template: Optional[tuple] = None
+    bound: int = 0
+
+    def shape(self, batch, xs):
+        if self.template is not None:
+            return tuple(batch if d == BATCH else d for d in self.template)
+        if not xs:
+            raise ValueError(f"{self.name}: a {self.kind} target needs a shape (no input to take it from)")
+        x = np.shape(xs[0])
+        return x if self.kind == "float" else x[:-1] if len(x) > 1 else x
+
+    def draw(self, rng, batch, xs):
+        shape = self.shape(batch, xs)
+        if self.kind == "index":
+            return index_tensor(rng, shape, self.bound)
+        if self.kind == "labels":
+            return rng.integers(0, self.bound or np.shape(xs[0])[-1], shape).astype(np.int64)
+        if self.kind == "mask":
+            if len(shape) == 2:
+                return padded_mask(rng, *shape)
+            mask = np.ones(shape, bool)
+            if mask.size > 1:
+                mask.reshape(-1)[-1] = False
+            return mask
+        return rng.standard_normal(shape)
+
+    def describe(self):
+        dims = ("like x" if self.kind == "float" else "over x's leading axes") \
+            if self.template is None else \
+            "(" + ", ".join(str(d) for d in self.template) + ("," if len(self.template) == 1 else "") + ")"
+        if self.kind == "index":
+            return f"{self.name}: integers {dims} in [0, {self.bound}) with repeats"
+        if self.kind == "mask":
+            return f"{self.name}: a mask {dims}, rows ending in padding"
+        return f"{self.name}: {self.kind} {dims}"
+
+
+def target_for(name, template=None):
+    """The Target a loss's extra argument ``name`` gets: a mask, labels, or floats like x."""
+    if is_mask_name(name):
+        return Target(name, "mask", template)
+    if is_label_name(name):
+        return Target(name, "labels", template)
+    return Target(name, "float", template)
+
+
+def _positional(fn):
+    """The names of ``fn``'s positional arguments that have no default."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    return [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+            and p.default is p.empty]
+
+
+def method_roles(cls, forward="forward", backward="backward"):
+    """(inputs, targets, outputs) of a class's methods, by their arguments' names.
+
+    inputs / targets: the forward's data arguments (the first, then those named
+    like states, operands, indices, labels, masks), labels and masks being
+    targets; outputs: one name per upstream gradient the backward takes
+    (``backward(self, dh_next, dc_next)`` -> ``("h_next", "c_next")``), or ("out",).
+    """
+    names = _positional(getattr(cls, forward, None))[1:]      # without self
+    data, _ = split_arguments(names)
+    inputs, targets = data_roles(data)
+    grads = _positional(getattr(cls, backward, None))[1:]
+    outputs = ("out",)
+    if len(grads) >= 2:
+        outputs = tuple(g[1:] if g.startswith("d") and len(g) > 1 else g for g in grads)
+    return inputs or ("x",), targets, outputs

@@ -1,0 +1,191 @@
+"""Where a user's layer's input shapes come from: its params, its docstring, its hyperparameters,
+a short list of common shapes; several inputs; integer indices.
+
+Each generator yields candidate templates (tuples of ints with "N" at the batch
+axis), most likely first, with a line saying where each came from;
+``properties.user_shapes`` runs the layer on each until one works. A dense
+weight W (D, M) gives (N, D), one sample (D,), and a sequence (N, T, D); a
+conv W (F, C, KH, KW) images with at least a 2x2 output; a norm's gamma (D,)
+(N, D) or (N, D, H, W); recurrent weights x (N, D) or (N, T, D) and every state
+(N, H); a docstring's ``x: ... of shape (N, D)`` its letters, bound to the
+params' sizes where the docstring gives the params' shapes too.
+"""
+import re
+
+import numpy as np
+
+from oracle.user_hyper import find_hyper, hyper, pair, split_params
+from oracle.user_twins_image import PAD_NAMES, POOL_H_NAMES, POOL_W_NAMES, STRIDE_NAMES
+from properties.user_recurrent import T as STEPS
+from properties.user_recurrent import recurrent_templates
+from properties.user_targets import BATCH
+
+LETTER_SIZES = {"C": 4, "H": 6, "W": 7, "D": 5, "M": 6, "T": 4, "F": 5, "HH": 3, "WW": 3, "K": 4}
+PROBE_SHAPES = ((BATCH, 5), (BATCH, 3, 6, 6), (BATCH, 3, 5), (BATCH, 6, 6), (6, 6), (6, 6, 3), (5,))
+INPUT_NAMES = ("x", "X", "input", "inputs", "images", "image", "scores", "logits")
+
+
+def params_of(layer):
+    try:
+        return {k: np.asarray(v) for k, v in layer.params.items()}
+    except Exception:
+        return {}
+
+
+def one_input(layer, doc):
+    """(template, source, how) for a layer with one input."""
+    params = params_of(layer)
+    for template, how in _from_params(layer, params):
+        yield template, "params", how
+    for templates, how in recurrent_templates(params, ("x",)):
+        yield templates[0], "params", how
+    for template, how in _from_doc(doc, params):
+        yield template, "docstring", how
+    for template, how in _from_pool_hyper(layer):
+        yield template, "probe", how
+    for template in PROBE_SHAPES:
+        yield template, "probe", f"{_show(template)}: the first common shape on which forward and backward run"
+
+
+def several_inputs(layer, doc, names):
+    """(templates, source, how), one template per input of ``names``: from recurrent params, from
+    the docstring's entry for each name, else every input alike."""
+    params = params_of(layer)
+    for templates, how in recurrent_templates(params, names):
+        yield templates, "params", how
+    found = _doc_entries(doc, params)
+    if found is not None:
+        entries, sizes = found
+        templates = tuple(_template(entries.get(n, ()), sizes) for n in names)
+        if all(templates):
+            how = "; ".join(f"{n} {_show(t)}" for n, t in zip(names, templates))
+            yield templates, "docstring", f"{how} from the docstring"
+    for template, source, how in one_input(layer, doc):
+        yield (template,) * len(names), source, f"every input {how}"
+
+
+def index_inputs(layer):
+    """(template, vocabulary, how) for a forward taking integer indices into the rows of a 2-D param."""
+    for name, value in params_of(layer).items():
+        if value.ndim == 2:
+            vocab = value.shape[0]
+            for template in ((BATCH, STEPS), (BATCH,)):
+                yield template, vocab, f"integer indices {_show(template)} in [0, {vocab}) with " \
+                                       f"repeats: the rows of {name} {value.shape}"
+            return
+
+
+def _from_params(layer, params):
+    per_sample = bool(getattr(layer, "per_sample", False))
+    roles = split_params(params) if params else None
+    if roles is not None:
+        weight, bias = roles
+        shape = params[weight].shape
+        b = None if bias is None else params[bias].size
+        if len(shape) == 2:
+            ins = [shape[0]] if b == shape[1] and b != shape[0] else \
+                  [shape[1]] if b == shape[0] else [shape[0], shape[1]]
+            for d in ins:
+                yield (BATCH, d), f"(N, {d}) from {weight} {shape}"
+            for d in ins:
+                yield (d,), f"({d},) one sample, from {weight} {shape}"
+            for d in ins:
+                yield (BATCH, STEPS, d), f"(N, {STEPS}, {d}): a sequence, from {weight} {shape}"
+        elif len(shape) == 4:
+            F, C, KH, KW = shape
+            (sh, sw), (ph, pw) = (pair(hyper(layer, STRIDE_NAMES, 1), "stride"),
+                                  pair(hyper(layer, PAD_NAMES, 0), "pad"))
+            H, W = _side(KH, sh, ph), _side(KW, sw, pw)
+            yield (BATCH, C, H, W), (f"(N, {C}, {H}, {W}) from {weight} {shape}, stride {(sh, sw)}, "
+                                     f"pad {(ph, pw)}: a {1 + (H + 2 * ph - KH) // sh}-row output")
+        elif len(shape) == 3 and bias is None:
+            side = shape[-1] + 3
+            template = (BATCH, side, side) if per_sample else (side, side)
+            yield template, f"{_show(template)}: one-channel images for {weight} {shape}"
+    ones = [k for k in params if params[k].ndim == 1]
+    if len(params) == 2 and len(ones) == 2 and params[ones[0]].shape == params[ones[1]].shape:
+        d = params[ones[0]].size
+        yield (BATCH, d), f"(N, {d}) from {ones[0]} ({d},)"
+        yield (BATCH, d, 4, 4), f"(N, {d}, 4, 4) from {ones[0]} ({d},): per-channel (spatial)"
+    for k in ones:              # a lone per-feature vector (a gain, a bias): x is (N, D)
+        d = params[k].size
+        yield (BATCH, d), f"(N, {d}) from {k} ({d},)"
+
+
+def _side(k, stride, pad):
+    """The smallest input side >= max(k, 4) whose output is at least 2 and divides evenly."""
+    for rows in range(2, 20):
+        side = k - 2 * pad + stride * (rows - 1)
+        if side >= max(k - 2 * pad, 4, 1):
+            return side
+    return k + stride
+
+
+def _from_pool_hyper(layer):
+    found = find_hyper(layer, POOL_H_NAMES)
+    if found is None:
+        return
+    try:
+        kh, kw = pair(found[1], found[0])[0], pair(hyper(layer, POOL_W_NAMES, found[1]), "pool_w")[-1]
+        sh, sw = pair(hyper(layer, STRIDE_NAMES, (kh, kw)), "stride")
+        ph, pw = pair(hyper(layer, PAD_NAMES, 0), "pad")
+    except (ValueError, TypeError):
+        return
+    template = (BATCH, 3, _side(kh, sh, ph), _side(kw, sw, pw))
+    yield template, f"{_show(template)} from the pooling window {kh}x{kw}, stride {(sh, sw)}"
+
+
+ENTRY = re.compile(r"(?:^|[\s,;(\-*])(\w+)\s*:[^:()]*?\(([^()]*)\)", re.M)
+
+
+def _doc_entries(doc, params):
+    """({name: [letters]}, {letter: size}) from a docstring's ``name: ... (N, D)`` entries, the
+    letters bound to the params' sizes; None when it has none."""
+    entries = {}
+    for name, body in ENTRY.findall(doc or ""):
+        entries.setdefault(name, [p.strip() for p in body.split(",") if p.strip()])
+    if not entries:
+        return None
+    sizes = dict(LETTER_SIZES)
+    for name, letters in entries.items():
+        if name in params and len(letters) == params[name].ndim:
+            for letter, size in zip(letters, params[name].shape):
+                if re.fullmatch(r"[A-Za-z]\w*", letter):
+                    sizes[letter] = int(size)
+    return entries, sizes
+
+
+def _from_doc(doc, params):
+    """Templates for the input from ``x: ... (N, D)`` entries; letters bound by the params' entries."""
+    found = _doc_entries(doc, params)
+    if found is None:
+        return
+    entries, sizes = found
+    for name in INPUT_NAMES:
+        if name in entries:
+            template = _template(entries[name], sizes)
+            if template:
+                yield template, f"{_show(template)} from the docstring's {name}: ({', '.join(entries[name])})"
+            return
+
+
+def _template(letters, sizes):
+    dims, variadic = [], False
+    for letter in letters:
+        if letter in ("N", "n", "B", "batch", "batch_size"):
+            dims.append(BATCH)
+        elif letter.isdigit():
+            dims.append(int(letter))
+        elif letter in ("...", "…") or re.fullmatch(r"d_?\w+", letter):
+            if not variadic:
+                dims.append(sizes.get("D", 5))
+            variadic = True
+        elif re.fullmatch(r"[A-Za-z]\w*", letter):
+            dims.append(sizes.get(letter, 4))
+        else:
+            return None
+    return tuple(dims) or None
+
+
+def _show(template):
+    return "(" + ", ".join(str(d) for d in template) + ("," if len(template) == 1 else "") + ")"

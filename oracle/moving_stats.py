@@ -1,11 +1,10 @@
 """The running-statistics oracle: tf.keras's BatchNormalization, in float64.
 
 ``keras_moving_stats`` trains a ``tf.keras.layers.BatchNormalization`` (axis 1,
-the layer's momentum and epsilon, its scale and shift, its starting running
-statistics) on the same batches the layer saw, and returns Keras's moving
-mean and variance and its inference-mode output on one more batch. Keras's
-convention: ``moving = momentum * moving + (1 - momentum) * batch``, with the
-biased batch variance.
+the layer's momentum, its starting running statistics) on the same batches the
+layer saw, and returns Keras's moving mean and variance. Keras's convention:
+``moving = momentum * moving + (1 - momentum) * batch``, with the biased batch
+variance (neither epsilon nor the scale and shift enter it).
 
 ``conventions`` gives the running statistics under the other conventions in
 common use (PyTorch's: momentum weighs the new batch, unbiased variance), so a
@@ -20,19 +19,16 @@ def _stat_axes(x):
     return [0, *range(2, np.ndim(x))]
 
 
-def keras_moving_stats(batches, eval_x, *, mean0, var0, scale, shift, momentum, eps):
-    """(moving mean, moving variance, inference output on ``eval_x``) after training on ``batches``."""
+def keras_moving_stats(batches, *, mean0, var0, momentum):
+    """(moving mean, moving variance) of Keras's batch norm after training on ``batches``."""
     t = tf()
-    bn = t.keras.layers.BatchNormalization(axis=1, momentum=float(momentum), epsilon=float(eps),
-                                           dtype="float64")
+    bn = t.keras.layers.BatchNormalization(axis=1, momentum=float(momentum), dtype="float64")
     bn.build(np.shape(batches[0]))
-    for var, value in ((bn.gamma, scale), (bn.beta, shift), (bn.moving_mean, mean0),
-                       (bn.moving_variance, var0)):
+    for var, value in ((bn.moving_mean, mean0), (bn.moving_variance, var0)):
         var.assign(np.asarray(value, np.float64).reshape(-1))
     for x in batches:
         bn(t.constant(np.asarray(x, np.float64)), training=True)
-    out = bn(t.constant(np.asarray(eval_x, np.float64)), training=False).numpy()
-    return bn.moving_mean.numpy(), bn.moving_variance.numpy(), out
+    return bn.moving_mean.numpy(), bn.moving_variance.numpy()
 
 
 def conventions(batches, *, mean0, var0, momentum):

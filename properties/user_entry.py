@@ -99,7 +99,8 @@ def layer_entry(label, path, style, name, build, adapt, layer, spec, needs_probe
     entry = Entry(label, make, st.just({}), input_shapes=lambda c, n: spec.shapes(n),
                   twin=match.twin if match else None, targets=targets if has_targets else None,
                   batch_rule=batch_rule, training_modes=modes, backward_modes=backward_modes,
-                  mask_target=mask_at, max_batch=4 if spec.batched else 1,
+                  mask_target=mask_at, running_stats=_running_stats(layer, modes, spec),
+                  max_batch=4 if spec.batched else 1,
                   dtypes=_dtypes(layer, xs, ts), no_twin=NO_TWIN if match is None else "",
                   convention=match.convention if match else "", source=path)
     return Found(label, path, style, how, entry=entry)
@@ -189,6 +190,20 @@ def _training_modes(layer, xs, ts):
     if same or not backward_ok[0]:
         return (True,), None
     return (True, False), (None if backward_ok[1] else (True,))
+
+
+RUNNING_NAMES = (("running_mean", "running_var"), ("moving_mean", "moving_var"),
+                 ("moving_mean", "moving_variance"))
+
+
+def _running_stats(layer, modes, spec):
+    """The names of a normalisation layer's running statistics, when it keeps them the
+    usual way (attributes, a ``momentum``, a training flag that changes the forward, one
+    (N, C, ...) input), else (): the running-statistics property then checks them."""
+    if modes != (True, False) or not hasattr(layer, "momentum") or len(spec.inputs) != 1:
+        return ()
+    return next((names for names in RUNNING_NAMES
+                 if all(hasattr(layer, n) for n in names)), ())
 
 
 def _dtypes(layer, xs, ts):

@@ -112,3 +112,21 @@ def test_users_optimizers_pass_or_are_named_as_conventions_or_bugs(corpus):
     assert verdicts == {"convention"}
     verdicts = {r.verdict for r in checks["adam_buggy.Adam"]() if not r.passed}
     assert verdicts == {"layer bug"}
+
+
+def test_a_users_batch_norm_gets_its_running_statistics_checked(corpus, tmp_path):
+    """deep-learning-from-scratch's BatchNormalization keeps running_mean / running_var and a
+    momentum: the running-statistics property finds them, passes the correct layer, and calls
+    a running variance updated with the momentum's weights swapped a layer bug."""
+    label = "batchnorm_trainflg.BatchNormalization"
+    assert get(label).running_stats == ("running_mean", "running_var")
+    assert hunt(label, "running_stats", max_examples=15, shrink=False) is None
+    source = (CORPUS / "attribute" / "batchnorm_trainflg.py").read_text()
+    wrong = "self.running_var = (1 - self.momentum) * self.running_var + self.momentum * var"
+    right = "self.running_var = self.momentum * self.running_var + (1 - self.momentum) * var"
+    assert right in source
+    (tmp_path / "bn_swapped.py").write_text(source.replace(right, wrong))
+    (item,) = [f for f in collect([tmp_path]).found if f.entry is not None]
+    found = hunt(item.label, "running_stats", max_examples=20)
+    assert found is not None and {r.verdict for r in found.failures} == {"layer bug"}
+    assert {r.tensor for r in found.failures} == {"running_var"}, found.failures[0].message()

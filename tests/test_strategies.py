@@ -54,3 +54,25 @@ def test_unknown_kind_is_named():
         value_kinds(kinds=("normal", "huge"))
     with pytest.raises(ValueError, match="unknown value kind 'huge'"):
         make_values("huge", (2,), np.dtype("float64"), np.random.default_rng(0))
+
+
+def test_targets_are_recorded_only_by_the_profile_that_searches_by_them():
+    """The short profiles leave the target phase out and ``steer`` records nothing there;
+    ``thorough`` keeps it, and ``steer`` calls ``target`` (which refuses to run outside a test)."""
+    from hypothesis import Phase, settings
+    from hypothesis.errors import InvalidArgument
+
+    from properties.search import steer
+    assert Phase.target not in settings.get_profile("default").phases
+    assert Phase.target not in settings.get_profile("ci").phases
+    assert Phase.target in settings.get_profile("thorough").phases
+    loaded = settings.default
+    try:
+        settings.load_profile("ci")
+        steer(2.0, "no target outside a test")          # records nothing, so does not raise
+        settings.load_profile("thorough")
+        with pytest.raises(InvalidArgument):
+            steer(2.0, "a target outside a test")
+    finally:
+        settings.register_profile("_restored", loaded)
+        settings.load_profile("_restored")

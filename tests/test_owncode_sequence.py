@@ -353,3 +353,20 @@ def test_harness_check_finds_and_passes_the_correct_sequence_files(tmp_path):
     for label in FOUND:
         assert "FAILED" not in progress[label] and NO_TWIN not in progress[label], progress[label]
     assert "masked_no_grad" in out and "report: " in out
+
+
+def test_sequence_size_letters_are_built_without_a_hint():
+    """D, H, V, T (and vocab_size, embed_dim) are sizes, as D and M always were."""
+    from properties.user_build import constructor_args
+
+    class Step:
+        def __init__(self, D, H):
+            pass
+
+    class Lookup:
+        def __init__(self, V, embed_dim, T):
+            pass
+
+    assert set(constructor_args(Step)) == {"D", "H"}
+    assert set(constructor_args(Lookup)) == {"V", "embed_dim", "T"}
+    assert all(isinstance(v, int) and v > 0 for v in constructor_args(Lookup).values())

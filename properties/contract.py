@@ -48,6 +48,13 @@ def input_names(layer):
     return tuple(getattr(layer, "input_names", ("x",)))
 
 
+def target_names(layer, count):
+    """Names of the ``count`` inputs a layer does not differentiate: its ``target_names``,
+    then "target<i>" for any it does not name."""
+    names = tuple(getattr(layer, "target_names", ()) or ())
+    return [names[i] if i < len(names) else f"target{i}" for i in range(count)]
+
+
 def returns_input_grads(layer):
     """False for a layer declared to return no dx (seed 003's first layer returns None)."""
     return getattr(layer, "input_grads", True) is not False

@@ -10,7 +10,7 @@ import numpy as np
 
 from oracle.tolerance import Tolerance
 from properties import outputs as O
-from properties.contract import input_names
+from properties.contract import input_names, target_names
 from properties.declare import prop
 from properties.strategies import batch_sizes
 
@@ -37,18 +37,14 @@ def no_mutation(trial):
     results += [trial.compare(f"{n} (target)", np.asarray(t), t0, "law", tol=EXACT,
                               note="" if np.array_equal(t, t0) else "forward or backward wrote "
                               "into an input it does not differentiate")
-                for n, t, t0 in zip(_target_names(trial), trial.targets, targets0)]
+                for n, t, t0 in zip(target_names(trial.layer, len(trial.targets)), trial.targets,
+                                    targets0)]
     for n, d, d0 in zip(O.names(trial.layer, out), O.parts(dout), O.parts(dout0)):
         if np.ndim(d):
             results.append(trial.compare("d" + n, d, d0, "law", tol=EXACT,
                                          note="" if np.array_equal(d, d0) else
                                          "backward overwrote the caller's upstream gradient in place"))
     return results
-
-
-def _target_names(trial):
-    names = tuple(getattr(trial.layer, "target_names", ()) or ())
-    return [names[i] if i < len(names) else f"target{i}" for i in range(len(trial.targets))]
 
 
 def _kind_check(trial, tensor, got, like, what):

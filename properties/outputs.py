@@ -46,9 +46,3 @@ def pack(out):
     if not several(out):
         return np.asarray(out, np.float64)
     return np.concatenate([np.asarray(p, np.float64).reshape(-1) for p in out])
-
-
-def mutated(d, d0):
-    """True when the upstream gradient ``d`` no longer equals its copy ``d0``."""
-    return any(np.ndim(a) and not np.array_equal(a, b, equal_nan=True)
-               for a, b in zip(parts(d), parts(d0)))

@@ -211,9 +211,8 @@ class Trial:
         if oracle in ("tf", "fd") and getattr(self, "given", None):
             inputs, dout = self.given
             named = dict(zip(C.input_names(self.layer), inputs))
-            names = tuple(getattr(self.layer, "target_names", ()) or ())
-            targets = {(names[i] if i < len(names) else f"target{i}"): np.asarray(t)
-                       for i, t in enumerate(self.targets)}
+            targets = {n: np.asarray(t) for n, t in
+                       zip(C.target_names(self.layer, len(self.targets)), self.targets)}
             kw["context"] = {"inputs": named, "targets": targets,
                              "dout": O.pack(dout) if O.several(dout) else dout}
             kw["arrays"] = {**{("x" if i == 0 else f"input:{k}"): v

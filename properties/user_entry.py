@@ -199,8 +199,11 @@ RUNNING_NAMES = (("running_mean", "running_var"), ("moving_mean", "moving_var"),
 def _running_stats(layer, modes, spec):
     """The names of a normalisation layer's running statistics, when it keeps them the
     usual way (attributes, a ``momentum``, a training flag that changes the forward, one
-    (N, C, ...) input), else (): the running-statistics property then checks them."""
-    if modes != (True, False) or not hasattr(layer, "momentum") or len(spec.inputs) != 1:
+    (N, D) input), else (): the running-statistics property then checks them. Only (N, D):
+    there per-feature and per-channel statistics coincide, while a user's (N, C, H, W) norm
+    may keep them per channel or per flattened feature (deep-learning-from-scratch)."""
+    if modes != (True, False) or not hasattr(layer, "momentum") or len(spec.inputs) != 1 \
+            or len(spec.inputs[0]) != 2:
         return ()
     return next((names for names in RUNNING_NAMES
                  if all(hasattr(layer, n) for n in names)), ())

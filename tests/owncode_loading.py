@@ -19,6 +19,20 @@ from oracle.finite_diff import fd_vjp
 CORPUS = Path(__file__).parent / "owncode_corpus"
 
 
+def listing(folder):
+    """Every file and folder under ``folder``, relative and sorted (to see nothing was written)."""
+    return sorted(str(p.relative_to(folder)) for p in Path(folder).rglob("*"))
+
+
+def collect_untouched(folder):
+    """``properties.owncode.collect([folder])``, asserting it wrote nothing into the folder."""
+    from properties.owncode import collect
+    before = listing(folder)
+    found = collect([folder])
+    assert listing(folder) == before, "checking wrote into the user's folder"
+    return found
+
+
 def load(relpath, name=None):
     """The module at ``owncode_corpus/relpath``, imported under a unique name."""
     path = CORPUS / relpath

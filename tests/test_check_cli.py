@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.owncode_loading import listing
+
 HARNESS = Path(__file__).resolve().parent.parent / "harness"
 
 CORRECT = '''
@@ -61,10 +63,6 @@ class Sigmoid:
 '''
 
 
-def _listing(folder):
-    return sorted(str(p.relative_to(folder)) for p in Path(folder).rglob("*"))
-
-
 def check(*args, cwd):
     return subprocess.run([str(HARNESS), "check", *args, "--hypothesis-profile=ci"], cwd=cwd,
                           capture_output=True, text=True, timeout=600)
@@ -83,11 +81,11 @@ def user_folder(tmp_path):
 
 @pytest.mark.slow
 def test_a_users_folder_is_checked_and_nothing_is_written_into_it(user_folder):
-    before = _listing(user_folder)
+    before = listing(user_folder)
     run = check("my_project", cwd=user_folder.parent)
     out = run.stdout + run.stderr
     assert run.returncode == 1, out
-    assert _listing(user_folder) == before, "the check wrote into the user's folder"
+    assert listing(user_folder) == before, "the check wrote into the user's folder"
     assert "broken.py:2: cannot import: SyntaxError" in out          # named, and the rest checked
     progress = {line.split()[0]: line for line in out.splitlines() if "attribute style" in line}
     assert set(progress) == {"relu.Relu", "affine.Affine", "layers.Sigmoid"}, out

@@ -9,7 +9,7 @@ from properties.battery import all_properties
 from properties.catalog import get
 from properties.owncode import collect
 from properties.search import hunt
-from tests.owncode_loading import CORPUS
+from tests.owncode_loading import CORPUS, collect_untouched
 
 PROPS = ("forward_tf", "grads_tf", "grads_fd", "no_mutation", "shapes_dtypes", "linear_in_dout",
          "batch_additive", "batch_resize")
@@ -37,17 +37,9 @@ CLEAN = ["dense_tanh.Dense", "dense_tanh.Tanh", "affine_lazy.Affine",
          "common.layers.Affine", "common.layers.Sigmoid", "layers.Tanh", "layers.Scale"]
 
 
-def _listing(folder):
-    return sorted(os.path.relpath(os.path.join(d, f), folder)
-                  for d, dirs, files in os.walk(folder) for f in files + dirs)
-
-
 @pytest.fixture(scope="module")
 def corpus():
-    before = _listing(CORPUS)
-    found = collect([CORPUS])
-    assert _listing(CORPUS) == before, "checking wrote into the user's folder"
-    return found
+    return collect_untouched(CORPUS)
 
 
 def test_every_style_is_discovered_with_no_glue(corpus):

@@ -16,9 +16,8 @@ from properties.owncode import collect
 from properties.search import hunt
 from properties.user_entry import NO_TWIN
 from properties.user_hints import read_hints
-from tests.owncode_loading import CORPUS
+from tests.owncode_loading import CORPUS, collect_untouched, listing
 from tests.test_check_cli import HARNESS
-from tests.test_owncode import _listing
 
 SEQUENCE = CORPUS / "sequence"
 
@@ -57,10 +56,7 @@ CAUGHT = [
 
 @pytest.fixture(scope="module")
 def corpus():
-    before = _listing(SEQUENCE)
-    found = collect([SEQUENCE])
-    assert _listing(SEQUENCE) == before, "checking wrote into the user's folder"
-    return found
+    return collect_untouched(SEQUENCE)
 
 
 def _roles(label):
@@ -341,12 +337,12 @@ def test_harness_check_finds_and_passes_the_correct_sequence_files(tmp_path):
     """End to end from the command line, on the correct files (the buggy ones are caught
     in-process above: shrinking their failures from a subprocess costs minutes)."""
     files = [SEQUENCE / "rnn_layers.py", SEQUENCE / "seq_classes.py"]
-    before = _listing(SEQUENCE)
+    before = listing(SEQUENCE)
     run = subprocess.run([str(HARNESS), "check", *map(str, files), "--hypothesis-profile=ci"],
                          cwd=tmp_path, capture_output=True, text=True, timeout=900)
     out = run.stdout + run.stderr
     assert run.returncode == 0, out
-    assert _listing(SEQUENCE) == before, "the check wrote into the user's folder"
+    assert listing(SEQUENCE) == before, "the check wrote into the user's folder"
     assert os.listdir(tmp_path) == []
     progress = {line.split()[0]: line for line in out.splitlines() if " style; " in line}
     assert set(progress) == set(FOUND), sorted(progress)

@@ -11,6 +11,8 @@ once, on the statistics, and a wrong use of right ones on the output). A layer t
 follows another convention consistently (PyTorch's momentum, the unbiased
 variance) gets the verdict "convention", not "layer bug".
 """
+from dataclasses import replace
+
 import numpy as np
 from hypothesis import strategies as st
 
@@ -27,12 +29,11 @@ def _applies(entry):
     return "" if entry.running_stats else "the entry declares no running statistics"
 
 
-def _hyper(layer, *names):
-    for n in names:
-        if hasattr(layer, n):
-            return float(getattr(layer, n))
-    raise ValueError(f"{type(layer).__name__} has none of the attributes {names}: the running-"
-                     "statistics property needs them to build tf.keras's twin")
+def _momentum(layer):
+    if not hasattr(layer, "momentum"):
+        raise ValueError(f"{type(layer).__name__} has no attribute 'momentum': the running-"
+                         "statistics property needs it to build tf.keras's batch norm")
+    return float(layer.momentum)
 
 
 @prop("running_stats", backward=False, applies=_applies, min_batch=2, specialised=True,
@@ -51,7 +52,7 @@ def running_stats(trial):
         raise C.LayerContractError(case.layer, missing[0], "the layer has no running statistic "
                                    f"{missing[0]!r}, even after a training forward")
     mean0, var0 = (np.array(getattr(layer, n), np.float64) for n in (mean_name, var_name))
-    momentum = _hyper(layer, "momentum")
+    momentum = _momentum(layer)
     k = case.extra["updates"]
     batches = [case.inputs(batch=case.batch, stream=f"running{i}")[0] for i in range(k)]
     eval_x = case.inputs(batch=case.batch, stream="running-eval")[0]
@@ -60,13 +61,13 @@ def running_stats(trial):
     got = {n: np.array(getattr(layer, n), copy=True) for n in (mean_name, var_name)}
     keras_mean, keras_var = keras_moving_stats(batches, mean0=mean0, var0=var0, momentum=momentum)
     note = f"{k} training forward(s), momentum {momentum}."
-    wants = ((mean_name, keras_mean), (var_name, keras_var))
-    verdict = explanation = ""
-    if not all(trial.compare(n, got[n], want, "tf").passed for n, want in wants):
+    results = [trial.compare(n, got[n], want, "tf", note=note)
+               for n, want in ((mean_name, keras_mean), (var_name, keras_var))]
+    if not all(r.passed for r in results):
         verdict, explanation = _verdict(got[mean_name], got[var_name], batches, mean0, var0,
                                         momentum, trial, k)
-    results = [trial.compare(n, got[n], want, "tf", note=note, verdict=verdict,
-                             explanation=explanation) for n, want in wants]
+        results = [r if r.passed else replace(r, verdict=verdict, explanation=explanation)
+                   for r in results]
     layer.training = False
     out = trial.forward(inputs=[eval_x])
     if not case.entry.no_twin:

@@ -35,7 +35,7 @@ def index_tensor(rng, shape, vocab):
     idx = rng.integers(0, vocab, size=n)
     if n >= 2:
         repeated = rng.choice(n, size=max(2, n // 2), replace=False)
-        idx[repeated] = idx[repeated[0]] if vocab == 1 else rng.choice(idx[repeated], size=len(repeated))
+        idx[repeated] = rng.choice(idx[repeated], size=len(repeated))
         idx[repeated[1]] = idx[repeated[0]]   # at least one index surely used twice
     return idx.reshape(shape).astype(np.int64)
 

@@ -5,13 +5,20 @@ same mask every time), so each runs on its own copy of one snapshot.
 ``copy.deepcopy`` walks the object graph in Python and costs more than a small
 layer's forward; here the snapshot is pickled once and each copy is one
 unpickling, done in C. Arrays passed as ``shared`` (the params, which every
-evaluation replaces anyway) are left out of the pickle and shared, not copied.
-A snapshot that cannot be pickled (a local class, a lambda attribute) is copied
-with ``copy.deepcopy`` instead, sharing the same arrays.
+evaluation replaces anyway) are left out of the pickle and shared, not copied,
+and so are classes, functions and modules (a user's class from a file that is not
+an importable module, a lambda attribute). A snapshot that still cannot be
+pickled (a lock, an open file) is copied with ``copy.deepcopy``, sharing the
+same arrays.
 """
 import copy
 import io
 import pickle
+import types
+
+# Kept by reference, never pickled by name: a user's class, loaded from a file that is not
+# an importable module, cannot be found by name again (``copy.deepcopy`` keeps these too).
+BY_REFERENCE = (type, types.FunctionType, types.BuiltinFunctionType, types.ModuleType)
 
 
 class _Pickler(pickle.Pickler):
@@ -20,7 +27,12 @@ class _Pickler(pickle.Pickler):
         self.shared = shared
 
     def persistent_id(self, obj):
-        return id(obj) if id(obj) in self.shared else None
+        if id(obj) in self.shared:
+            return id(obj)
+        if isinstance(obj, BY_REFERENCE):   # as deepcopy does: a class or function is itself
+            self.shared[id(obj)] = obj
+            return id(obj)
+        return None
 
 
 class _Unpickler(pickle.Unpickler):

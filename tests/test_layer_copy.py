@@ -1,8 +1,11 @@
 """Fresh layer copies for finite differences: independent, same state every time, params shared."""
+import importlib.util
+
 import numpy as np
 import pytest
 
 import layers as L
+from oracle import layer_copy
 from oracle.layer_copy import copier
 
 
@@ -31,19 +34,60 @@ def test_shared_arrays_are_not_copied_and_the_rest_is():
     assert snapshot.extra[0] == 0.0 and b.extra[0] == 0.0
 
 
-@pytest.mark.parametrize("unpicklable", ["lambda", "local class"])
-def test_a_snapshot_that_cannot_be_pickled_is_deep_copied(unpicklable):
+@pytest.mark.parametrize("by_name_fails", ["lambda", "local class", "class from a user file"])
+def test_classes_and_functions_pickle_fails_on_by_name_are_kept_by_reference(
+        by_name_fails, tmp_path, monkeypatch):
+    """A user's class (its file is not an importable module), a local class or a lambda
+    attribute: kept by reference, as deepcopy keeps them, and the rest still unpickled (no
+    deepcopy walk, which costs more than a small layer's forward)."""
     class Local(L.ReLU):
         pass
 
-    snapshot = Local() if unpicklable == "local class" else L.ReLU()
-    if unpicklable == "lambda":
+    if by_name_fails == "class from a user file":
+        (tmp_path / "their_layer.py").write_text(
+            "class Scale:\n    def __init__(self):\n        self.params = {}\n")
+        spec = importlib.util.spec_from_file_location("their_layer", tmp_path / "their_layer.py")
+        module = importlib.util.module_from_spec(spec)   # not in sys.modules: not found by name
+        spec.loader.exec_module(module)
+        snapshot = module.Scale()
+    else:
+        snapshot = Local() if by_name_fails == "local class" else L.ReLU()
+    if by_name_fails == "lambda":
         snapshot.hook = lambda x: x
     snapshot.state = [np.zeros(2)]
     keep = np.ones(3)
     snapshot.params["w"] = keep
     fresh = copier(snapshot, [keep])
+    monkeypatch.setattr(layer_copy.copy, "deepcopy", _no_deepcopy)
     a = fresh()
     assert type(a) is type(snapshot) and a is not snapshot and a.params["w"] is keep
+    assert getattr(a, "hook", None) is getattr(snapshot, "hook", None)
+    a.state[0][0] = 5.0
+    assert snapshot.state[0][0] == 0.0 and fresh().state[0][0] == 0.0
+
+
+def _no_deepcopy(*args):
+    raise AssertionError("copied with deepcopy")
+
+
+class _NoPickle:
+    """Refuses pickling (like a lock or an open file would) but can be deep-copied."""
+
+    def __reduce_ex__(self, protocol):
+        raise TypeError("cannot pickle a _NoPickle")
+
+    def __deepcopy__(self, memo):
+        return _NoPickle()
+
+
+def test_a_snapshot_that_cannot_be_pickled_is_deep_copied():
+    snapshot = L.ReLU()
+    snapshot.handle = _NoPickle()
+    snapshot.state = [np.zeros(2)]
+    keep = np.ones(3)
+    snapshot.params["w"] = keep
+    fresh = copier(snapshot, [keep])
+    a = fresh()
+    assert a.params["w"] is keep and a.handle is not snapshot.handle
     a.state[0][0] = 5.0
     assert snapshot.state[0][0] == 0.0 and fresh().state[0][0] == 0.0

@@ -76,3 +76,14 @@ def test_targets_are_recorded_only_by_the_profile_that_searches_by_them():
     finally:
         settings.register_profile("_restored", loaded)
         settings.load_profile("_restored")
+
+
+def test_every_profile_shrinks_and_none_runs_the_explain_phase():
+    """A shrunk failure is explained by the harness (verdict, diagnosis, replay line); Hypothesis's
+    explain phase re-ran it many times for comments no message shows (two thirds of a
+    ``./harness check`` that found a bug)."""
+    from hypothesis import Phase, settings
+    for name in ("default", "ci", "thorough"):
+        phases = settings.get_profile(name).phases
+        assert Phase.shrink in phases and Phase.generate in phases, name
+        assert Phase.explain not in phases, name

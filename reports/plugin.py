@@ -25,6 +25,7 @@ from reports.environment import environment
 from reports.model import RecordedTest, build_report
 
 KEY = "gradcheck_results"
+SUMMARY_KEY = "gradcheck_summary"
 PROJECT = Path(__file__).resolve().parent.parent
 MAX_LONGREPR = 60_000
 
@@ -63,6 +64,12 @@ def result_log(request):
             (KEY, log.to_json(order=_collection_index(request.session, request.node))))
 
 
+def record_summary(node, line):
+    """A line for the terminal summary, from any test: printed under "gradient checks" by the
+    controller, so it shows under xdist too (a worker's own output never reaches the terminal)."""
+    node.user_properties.append((SUMMARY_KEY, line))
+
+
 def _collection_index(session, item):
     order = getattr(session, "_gradcheck_order", None)
     if order is None:
@@ -87,6 +94,7 @@ class Collector:
         self.index = None
         self.error = ""
         self.timing = {}
+        self.summary = []
 
     def pytest_runtest_logreport(self, report):
         t = self.tests.setdefault(report.nodeid, RecordedTest(report.nodeid))
@@ -103,6 +111,8 @@ class Collector:
             if report.failed:
                 t.longrepr = (t.longrepr + "\n" + report.longreprtext).strip()[:MAX_LONGREPR]
         for key, value in report.user_properties:
+            if key == SUMMARY_KEY and report.when == "teardown":
+                self.summary.append(value)
             if key == KEY and report.when == "teardown":
                 payload = json.loads(value)
                 t.results = payload["results"]          # replaced, never appended: no duplicates
@@ -133,8 +143,10 @@ class Collector:
         tr = terminalreporter
         report = build_report(list(self.tests.values()))
         lines = matrix_lines(report.matrix)
-        if lines or self.index or self.error:
+        if lines or self.index or self.error or self.summary:
             tr.section("gradient checks")
+        for line in self.summary:
+            tr.write_line(line)
         for line in lines:
             tr.write_line(line)
         if report.selfchecks:

@@ -68,9 +68,13 @@ def check(*args, cwd):
                           capture_output=True, text=True, timeout=600)
 
 
-@pytest.fixture
-def user_folder(tmp_path):
-    folder = tmp_path / "my_project"
+# Each ./harness check is a fresh interpreter (TF's import alone is seconds): the folder is
+# checked once, and the tests below read that one run.
+pytestmark = pytest.mark.xdist_group("check-cli")
+
+
+def make_user_folder(parent):
+    folder = parent / "my_project"
     folder.mkdir()
     (folder / "relu.py").write_text(textwrap.dedent(CORRECT))
     (folder / "affine.py").write_text(textwrap.dedent(BUGGY))
@@ -79,10 +83,22 @@ def user_folder(tmp_path):
     return folder
 
 
+@pytest.fixture
+def user_folder(tmp_path):
+    return make_user_folder(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def folder_run(tmp_path_factory):
+    """(the user's folder, its listing before, the finished ``./harness check my_project``)."""
+    folder = make_user_folder(tmp_path_factory.mktemp("user"))
+    before = listing(folder)
+    return folder, before, check("my_project", cwd=folder.parent)
+
+
 @pytest.mark.slow
-def test_a_users_folder_is_checked_and_nothing_is_written_into_it(user_folder):
-    before = listing(user_folder)
-    run = check("my_project", cwd=user_folder.parent)
+def test_a_users_folder_is_checked_and_nothing_is_written_into_it(folder_run):
+    user_folder, before, run = folder_run
     out = run.stdout + run.stderr
     assert run.returncode == 1, out
     assert listing(user_folder) == before, "the check wrote into the user's folder"
@@ -96,15 +112,17 @@ def test_a_users_folder_is_checked_and_nothing_is_written_into_it(user_folder):
 
 
 @pytest.mark.slow
-def test_the_printed_replay_line_works_from_any_directory(user_folder, tmp_path):
-    run = check(str(user_folder / "affine.py"), cwd=tmp_path)
-    line = next(l.split("reproduce: ", 1)[1] for l in run.stdout.splitlines() if "reproduce: " in l)
+def test_the_printed_replay_line_works_from_any_directory(folder_run, tmp_path):
+    user_folder, before, run = folder_run
+    line = next(l.split("reproduce: ", 1)[1] for l in run.stdout.splitlines()
+                if "reproduce: " in l and "affine.py" in l)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     replay = subprocess.run(shlex.split(line), cwd=elsewhere, capture_output=True, text=True,
                             timeout=300)
     assert replay.returncode == 1, replay.stdout + replay.stderr
     assert ": FAIL" in replay.stdout and "affine.Affine" in replay.stdout
+    assert listing(user_folder) == before and os.listdir(elsewhere) == []
 
 
 @pytest.mark.slow

@@ -15,6 +15,9 @@ from properties.cases import Case
 from properties.catalog import get
 from properties.search import run_property
 
+# the fault run is a fresh interpreter shared by the module: one worker, among the first
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("faults-report")]
+
 
 def test_keyerror_in_backward(result_log):
     run_property(all_properties()["grads_tf"], get("faults.KeyErrorInBackward"), result_log)

@@ -333,6 +333,7 @@ def test_a_functional_pairs_wrong_returns_are_errors_naming_the_layer_and_tensor
 
 # ---- the command line ----------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_harness_check_finds_and_passes_the_correct_sequence_files(tmp_path):
     """End to end from the command line, on the correct files (the buggy ones are caught
     in-process above: shrinking their failures from a subprocess costs minutes)."""

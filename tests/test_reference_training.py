@@ -16,7 +16,10 @@ import numpy as np
 import pytest
 
 from properties.reference import run as R
-from reports.plugin import report_dir
+from reports.plugin import record_summary, report_dir
+
+# the training run is shared by the module: one worker, among the first
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("reference-training")]
 
 
 def golden_digests():
@@ -36,13 +39,12 @@ def reference(request):
 
 
 @pytest.mark.verify
-def test_reference_run_time_and_curves(reference, capsys):
+def test_reference_run_time_and_curves(reference, request):
     records, seconds, _, path = reference
-    with capsys.disabled():
-        steps = sum(len(r.ours) for r in records.values())
-        print(f"\nreference training run: {len(records)} models, {steps} steps, {seconds:.1f} s "
-              f"(" + ", ".join(f"{n} {r.seconds:.1f} s" for n, r in records.items()) + ")"
-              + (f"; curves in {path}" if path else ""))
+    steps = sum(len(r.ours) for r in records.values())
+    record_summary(request.node, f"reference training run: {len(records)} models, {steps} steps, "
+                   f"{seconds:.1f} s (" + ", ".join(f"{n} {r.seconds:.1f} s" for n, r in records.items())
+                   + ")" + (f"; curves in {path}" if path else ""))
     if path is not None:
         models = {m["name"]: m for m in json.loads(path.read_text())["models"]}
         assert set(models) == set(R.SPECS)

@@ -13,6 +13,10 @@ import pytest
 
 from tests.test_report_plugin import XSS, failing_run
 
+# one run of FAILING_TESTS (a fresh interpreter) is shared with the other report tests:
+# they go to one xdist worker together, among the first, being slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("failing-run")]
+
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]

@@ -131,6 +131,12 @@ def run_pytest(folder, *args):
 _RUNS = {}
 
 
+def shared_run(test):
+    """Marks a test reading the one shared run: with the other report tests on one xdist
+    worker, among the first (slow)."""
+    return pytest.mark.slow(pytest.mark.xdist_group("failing-run")(test))
+
+
 def failing_run(tmp_path_factory):
     """(report folder, finished process) of one run of FAILING_TESTS, shared by the session.
 
@@ -163,6 +169,7 @@ def outcome_counts(stdout):
             for n, word in re.findall(r"(\d+) (\w+)", last) if word in words}
 
 
+@shared_run
 def test_terminal_prints_the_matrix_and_the_report_path(run):
     out, proc = run
     assert "= gradient checks =" in proc.stdout.replace("=" * 3, "="), proc.stdout[-3000:]
@@ -174,6 +181,7 @@ def test_terminal_prints_the_matrix_and_the_report_path(run):
     assert outcome_counts(proc.stdout) == {"failed": 3, "passed": 3, "skipped": 1}
 
 
+@shared_run
 def test_every_recorded_result_reaches_results_json_once(run):
     out, _ = run
     tests = {t["nodeid"]: t for t in json.loads((out / "results.json").read_text())["tests"]}
@@ -190,6 +198,7 @@ def test_every_recorded_result_reaches_results_json_once(run):
     assert passing and not any("arrays_file" in r or "arrays" in r for r in passing)
 
 
+@shared_run
 def test_stale_pages_and_arrays_are_pruned_and_other_files_kept(run):
     out, _ = run
     assert not (out / "failures" / "stale.html").exists()
@@ -227,6 +236,7 @@ def test_passing(i, result_log):
 '''
 
 
+@pytest.mark.slow
 def test_xdist_every_result_from_every_worker_arrives_once(pytester, monkeypatch):
     truth = pytester.mkdir("truth")
     monkeypatch.setenv("TRUTH_DIR", str(truth))
@@ -258,6 +268,7 @@ def test_xdist_every_result_from_every_worker_arrives_once(pytester, monkeypatch
     assert "gw0" in index and "gw1" in index
 
 
+@pytest.mark.slow
 def test_default_folder_and_no_report(pytester, monkeypatch):
     monkeypatch.setenv("PYTHONPATH", inner_env()["PYTHONPATH"])
     monkeypatch.delenv("GRADCHECK_CWD", raising=False)   # paths are shown from the run's cwd

@@ -1,8 +1,12 @@
 """Hypothesis strategies for what the battery draws: sizes, dtypes, value kinds, seeds.
 
 All take keyword-only arguments; every strategy shrinks toward the smallest,
-simplest case (batch 1, one feature, float64, seed 0, normal values).
+simplest case (batch 1, one feature, float64, seed 0, normal values). The ones a
+case draws every time are built once per argument set (``lru_cache``): a new
+strategy object is validated again on its first draw, which cost more than the draw.
 """
+from functools import lru_cache
+
 import numpy as np
 from hypothesis import strategies as st
 
@@ -32,15 +36,33 @@ def drawn_values(*, kind, shapes):
     list: a fixed-size list adds a forced choice per element, a quarter of a case's draw.
     Shrinks every value toward 0.
     """
+    return _drawn_values(kind, tuple(tuple(int(n) for n in s) for s in shapes))
+
+
+_POOL = st.tuples(*[st.integers(-400, 400)] * MAX_DRAWN_ELEMENTS)
+
+
+@lru_cache(maxsize=4096)
+def _drawn_values(kind, shapes):
     sizes = [int(np.prod(s)) for s in shapes]
-    pool = st.tuples(*[st.integers(-400, 400)] * MAX_DRAWN_ELEMENTS)
     if kind not in ELEMENTS or sum(sizes) > MAX_DRAWN_ELEMENTS:
-        return pool.map(lambda _: None)
+        return _POOL.map(_nothing)
     starts = np.cumsum([0, *sizes[:-1]]).tolist()
-    return pool.map(lambda p: tuple(tuple(ELEMENTS[kind](i) for i in p[a:a + n])
-                                    for a, n in zip(starts, sizes)))
+    return _POOL.map(lambda p: tuple(tuple(ELEMENTS[kind](i) for i in p[a:a + n])
+                                     for a, n in zip(starts, sizes)))
 
 
+def _nothing(_):
+    return None
+
+
+@lru_cache(maxsize=None)
+def one_of_values(options):
+    """``sampled_from(options)`` (a tuple), built once per options."""
+    return st.sampled_from(options)
+
+
+@lru_cache(maxsize=None)
 def batch_sizes(*, min_size=1, max_size=4):
     """Batch sizes N; 1 is always included and is where shrinking ends."""
     if min_size < 1 or max_size < min_size:
@@ -73,13 +95,18 @@ def value_kinds(*, kinds=KINDS):
     dangerous ``overflow`` values were rarely drawn), and a failure still shrinks
     to the first kind (integer 0).
     """
+    return _value_kinds(tuple(kinds))
+
+
+@lru_cache(maxsize=None)
+def _value_kinds(kinds):
     bad = set(kinds) - set(KINDS)
     if bad:
         raise ValueError(f"value_kinds: unknown kinds {sorted(bad)}; known: {KINDS}")
-    kinds = tuple(kinds)
     return st.integers(0, 2 ** 16 - 1).map(lambda i: kinds[i % len(kinds)])
 
 
+@lru_cache(maxsize=None)
 def seeds():
     """Seeds for the case's NumPy generator (values, params, upstream gradients)."""
     return st.integers(0, 2 ** 32 - 1)

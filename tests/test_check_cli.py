@@ -69,8 +69,7 @@ def check(*args, cwd):
 
 
 # Each ./harness check is a fresh interpreter (TF's import alone is seconds): the folder is
-# checked once, and the tests below read that one run.
-pytestmark = pytest.mark.xdist_group("check-cli")
+# checked once, and the tests below read that one run (kept on one xdist worker: conftest.py).
 
 
 def make_user_folder(parent):

@@ -8,6 +8,9 @@ import pytest
 from properties.cases import HARNESS
 from tests.test_report_plugin import outcome_counts, run_pytest, write_project
 
+# slow: the module shares one expensive run (kept on one xdist worker: conftest.py)
+pytestmark = pytest.mark.slow
+
 FAULT_TESTS = '''
 import tests.faults.corpus  # noqa: F401
 from properties.battery import all_properties
@@ -15,8 +18,6 @@ from properties.cases import Case
 from properties.catalog import get
 from properties.search import run_property
 
-# the fault run is a fresh interpreter shared by the module: one worker, among the first
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("faults-report")]
 
 
 def test_keyerror_in_backward(result_log):

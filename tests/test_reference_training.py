@@ -18,8 +18,8 @@ import pytest
 from properties.reference import run as R
 from reports.plugin import record_summary, report_dir
 
-# the training run is shared by the module: one worker, among the first
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("reference-training")]
+# slow: the module shares one expensive run (kept on one xdist worker: conftest.py)
+pytestmark = pytest.mark.slow
 
 
 def golden_digests():

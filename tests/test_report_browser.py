@@ -13,9 +13,8 @@ import pytest
 
 from tests.test_report_plugin import XSS, failing_run
 
-# one run of FAILING_TESTS (a fresh interpreter) is shared with the other report tests:
-# they go to one xdist worker together, among the first, being slow
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("failing-run")]
+# slow: the module shares one expensive run (kept on one xdist worker: conftest.py)
+pytestmark = pytest.mark.slow
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

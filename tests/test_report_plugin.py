@@ -132,9 +132,9 @@ _RUNS = {}
 
 
 def shared_run(test):
-    """Marks a test reading the one shared run: with the other report tests on one xdist
-    worker, among the first (slow)."""
-    return pytest.mark.slow(pytest.mark.xdist_group("failing-run")(test))
+    """Marks a test reading the one shared run (slow: it starts among the first, on the xdist
+    worker that runs the other report tests, conftest.SHARED_RUNS)."""
+    return pytest.mark.slow(test)
 
 
 def failing_run(tmp_path_factory):

@@ -27,9 +27,8 @@ from reports.model import Check, RecordedTest
 from reports.render import template_env, tol_use, write_report
 from tests.test_report_plugin import XSS, failing_run, outcome_counts
 
-# one run of FAILING_TESTS (a fresh interpreter) is shared with the other report tests:
-# they go to one xdist worker together, among the first, being slow
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("failing-run")]
+# slow: the module shares one expensive run (kept on one xdist worker: conftest.py)
+pytestmark = pytest.mark.slow
 
 VOID = {"meta", "link", "img", "br", "hr", "input", "source", "col", "area", "base", "wbr"}
 

@@ -1,4 +1,9 @@
-"""Import TensorFlow once, quietly, and only when an oracle first needs it."""
+"""Import TensorFlow once, quietly, and only when an oracle first needs it.
+
+A session that never asks a TF oracle (laws only, a replay of a law) never pays the
+import (about 5 s); the first one that does also runs one tiny gradient, so TF's first-call
+cost is paid there once.
+"""
 import os
 
 _tf = None
@@ -14,12 +19,13 @@ def tf():
         import tensorflow
 
         _tf = tensorflow
+        warm_up()
     return _tf
 
 
 def warm_up():
     """Run one tiny gradient so TF's first-call cost is not charged to a timed example."""
-    t = tf()
+    t = _tf
     v = t.Variable([1.0], dtype=t.float64)
     with t.GradientTape() as tape:
         y = t.reduce_sum(v * v)

@@ -28,10 +28,15 @@ def twin_of(*layer_classes):
     return register
 
 
+_LOADED = []
+
+
 def twin_for(layer):
     """The twin registered for ``layer``'s class (or an adapted layer's wrapped class)."""
-    for module in twin_modules():
-        importlib.import_module(module)
+    if not _LOADED:   # listing the package's modules costs more than a small layer's check
+        for module in twin_modules():
+            importlib.import_module(module)
+        _LOADED.append(True)
     cls = type(getattr(layer, "layer", layer))
     for klass in cls.__mro__:
         if klass in TWINS:

@@ -1,8 +1,9 @@
-"""pytest plugin: Hypothesis profiles, the TF warm-up, and checking a user's own code.
+"""pytest plugin: Hypothesis profiles and checking a user's own code.
 
 Loaded in every pytest run of this environment (an entry point, like the
 report plugin). It registers the Hypothesis profiles (``default``, ``ci``,
-``thorough``; ``--hypothesis-profile NAME``) and warms TF once per session.
+``thorough``; ``--hypothesis-profile NAME``). TF is imported (and warmed up) by the first
+oracle that needs it, not by the session (``oracle.tf_runtime``).
 
 ``pytest --check PATH`` (what ``./harness check PATH`` runs) checks the
 layers, networks and optimizers found in PATH instead of collecting tests.
@@ -74,13 +75,6 @@ def pytest_configure(config):
             and not _inside_project(config.rootpath):
         # pytest's cache would land in the user's folder: keep it in the temp folder instead
         config.cache._cachedir = Path(tempfile.gettempdir()) / "gradcheck-pytest-cache"
-
-
-@pytest.fixture(scope="session", autouse=True)
-def warm_tf():
-    """Import TF and run one gradient before any timed example."""
-    from oracle.tf_runtime import warm_up
-    warm_up()
 
 
 def pytest_ignore_collect(collection_path, config):

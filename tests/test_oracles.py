@@ -143,3 +143,21 @@ def test_tape_vjp_gives_zeros_for_an_unused_param_and_names_a_broken_twin():
     with pytest.raises(OracleError, match="TF twin of Broken failed in forward"):
         tape_vjp(lambda layer, x: tf().reshape(x, (7,)), None, [np.ones(3)], {}, np.ones(7),
                  name="Broken")
+
+
+def test_a_session_without_a_tf_oracle_never_imports_tf():
+    """TF's import (about 5 s) is paid by the first oracle that needs it: a law-only check
+    never imports it, and the first TF oracle imports and warms it up itself."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    code = ("import sys\n"
+            "from properties.search import hunt\n"
+            "assert hunt('ReLU', 'no_mutation', max_examples=3, shrink=False) is None\n"
+            "assert 'tensorflow' not in sys.modules, 'a law imported TF'\n"
+            "assert hunt('ReLU', 'grads_tf', max_examples=2, shrink=False) is None\n"
+            "assert 'tensorflow' in sys.modules\n")
+    root = Path(__file__).resolve().parent.parent
+    run = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr

@@ -305,7 +305,9 @@ def main():
         print("skipped columns: " + "; ".join(skipped))
     print(f"full-Jacobian columns (torch full, tf.compute_gradient) only up to {args.full_up_to} "
           f"inputs; larger sizes print '-'")
-    register_models()   # TF is imported and warmed up already (single_threaded_tf)
+    register_models()
+    from oracle.tf_runtime import warm_up
+    warm_up()
     for model in args.models.split(","):
         print_table(model, run_model(model, sizes, args, have))
     if not args.no_pool:

@@ -1,8 +1,9 @@
 """Import TensorFlow once, quietly, and only when an oracle first needs it.
 
 A session that never asks a TF oracle (laws only, a replay of a law) never pays the
-import (about 5 s); the first one that does also runs one tiny gradient, so TF's first-call
-cost is paid there once.
+import (about 5 s). No check is timed (Hypothesis runs without deadlines), so TF's own
+first-call cost needs no warm-up here; the benchmark warms up with ``warm_up`` after setting
+TF's thread counts, which TF refuses once a first op has run.
 """
 import os
 
@@ -19,13 +20,12 @@ def tf():
         import tensorflow
 
         _tf = tensorflow
-        warm_up()
     return _tf
 
 
 def warm_up():
     """Run one tiny gradient so TF's first-call cost is not charged to a timed example."""
-    t = _tf
+    t = tf()
     v = t.Variable([1.0], dtype=t.float64)
     with t.GradientTape() as tape:
         y = t.reduce_sum(v * v)

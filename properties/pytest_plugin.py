@@ -2,8 +2,8 @@
 
 Loaded in every pytest run of this environment (an entry point, like the
 report plugin). It registers the Hypothesis profiles (``default``, ``ci``,
-``thorough``; ``--hypothesis-profile NAME``). TF is imported (and warmed up) by the first
-oracle that needs it, not by the session (``oracle.tf_runtime``).
+``thorough``; ``--hypothesis-profile NAME``). TF is imported by the first oracle that needs
+it, not by the session (``oracle.tf_runtime``).
 
 ``pytest --check PATH`` (what ``./harness check PATH`` runs) checks the
 layers, networks and optimizers found in PATH instead of collecting tests.

@@ -214,6 +214,7 @@ import json, os, hashlib
 import pytest
 import tests.planted.core  # noqa: F401
 from properties.search import hunt
+from reports.plugin import record_summary
 
 CASES = [("planted.ReLUMutatesDout", "no_mutation"), ("planted.SoftmaxCEIgnoresDout", "linear_in_dout"),
          ("planted.DenseBiasMean", "batch_additive"), ("planted.SoftmaxCEMissingMean", "batch_additive")]
@@ -231,8 +232,9 @@ def test_law_failure(entry, prop, result_log, request):
 
 
 @pytest.mark.parametrize("i", range(4))
-def test_passing(i, result_log):
+def test_passing(i, result_log, request):
     assert hunt("ReLU", "no_mutation", max_examples=3, shrink=False) is None
+    record_summary(request.node, f"summary line {i} from worker {os.environ.get('PYTEST_XDIST_WORKER')}")
 '''
 
 
@@ -247,6 +249,9 @@ def test_xdist_every_result_from_every_worker_arrives_once(pytester, monkeypatch
     result = pytester.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider",
                                            "--report-dir", "out", timeout=600)
     result.assert_outcomes(failed=4, passed=4)
+    summary = [l for l in result.stdout.lines if l.startswith("summary line ")]
+    assert sorted(l.split()[2] for l in summary) == ["0", "1", "2", "3"], result.stdout.str()
+    assert {l.split()[-1] for l in summary} <= {"gw0", "gw1"}     # printed by the controller
     out = pytester.path / "out"
     tests = json.loads((out / "results.json").read_text())["tests"]
     assert len(tests) == 8 and len({t["nodeid"] for t in tests}) == 8

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from properties.user_entry import NO_TWIN
 from tests.owncode_loading import listing
 
 HARNESS = Path(__file__).resolve().parent.parent / "harness"
@@ -82,11 +83,6 @@ def make_user_folder(parent):
     return folder
 
 
-@pytest.fixture
-def user_folder(tmp_path):
-    return make_user_folder(tmp_path)
-
-
 @pytest.fixture(scope="module")
 def folder_run(tmp_path_factory):
     """(the user's folder, its listing before, the finished ``./harness check my_project``)."""
@@ -125,10 +121,24 @@ def test_the_printed_replay_line_works_from_any_directory(folder_run, tmp_path):
 
 
 @pytest.mark.slow
-def test_exit_status_is_zero_when_everything_passes(user_folder):
-    run = check("relu.py", cwd=user_folder)
-    assert run.returncode == 0, run.stdout + run.stderr
-    assert "relu.Relu" in run.stdout
+def test_exit_status_is_zero_when_everything_passes(tmp_path):
+    """A file of correct sequence classes (cells with two outputs, an embedding taking
+    integer indices), checked from another folder: every layer found with its twin, exit 0,
+    nothing written anywhere (every corpus file, buggy ones too, is checked in-process in
+    tests/test_owncode_sequence.py)."""
+    from tests.test_owncode_sequence import FOUND, SEQUENCE
+    before = listing(SEQUENCE)
+    run = check(str(SEQUENCE / "seq_classes.py"), cwd=tmp_path)
+    out = run.stdout + run.stderr
+    assert run.returncode == 0, out
+    assert listing(SEQUENCE) == before, "the check wrote into the user's folder"
+    assert os.listdir(tmp_path) == []
+    progress = {line.split()[0]: line for line in out.splitlines() if " style; " in line}
+    expected = {label for label in FOUND if label.startswith("seq_classes.")}
+    assert set(progress) == expected and len(expected) >= 3, sorted(progress)
+    for label in expected:
+        assert "FAILED" not in progress[label] and NO_TWIN not in progress[label], progress[label]
+    assert "returns (next_h, next_c)" in progress["seq_classes.LSTMCell"] and "report: " in out
 
 
 def test_a_missing_path_is_a_usage_error(tmp_path):

@@ -2,8 +2,6 @@
 integer indices, masked losses and class-style cells are found, matched to their TF twins, pass
 every property when correct and are caught when buggy; hints say what cannot be inferred; a
 layer whose backward exists in training mode only is still checked forward in inference mode."""
-import os
-import subprocess
 import textwrap
 
 import numpy as np
@@ -14,10 +12,8 @@ from properties.battery import all_properties, battery_pairs
 from properties.catalog import get
 from properties.owncode import collect
 from properties.search import hunt
-from properties.user_entry import NO_TWIN
 from properties.user_hints import read_hints
-from tests.owncode_loading import CORPUS, collect_untouched, listing
-from tests.test_check_cli import HARNESS
+from tests.owncode_loading import CORPUS, collect_untouched
 
 SEQUENCE = CORPUS / "sequence"
 
@@ -329,29 +325,6 @@ def test_a_functional_pairs_wrong_returns_are_errors_naming_the_layer_and_tensor
                           {"W": np.ones((2, 2))}, inputs=("x", "h"), outputs=("h", "c"), name="lstm")
     with pytest.raises(ValueError, match=r"lstm: <lambda> must return \(h, c, cache\), got a tuple of 2"):
         one.forward(np.ones((1, 2)), np.ones((1, 2)))
-
-
-# ---- the command line ----------------------------------------------------------------------
-
-@pytest.mark.slow
-def test_harness_check_finds_and_passes_the_correct_sequence_files(tmp_path):
-    """End to end from the command line, on the correct class-style file: cells with two
-    outputs, an embedding with integer indices (every file and style, buggy ones included,
-    is checked in-process above; the command line adds its own start-up, nothing per style)."""
-    before = listing(SEQUENCE)
-    run = subprocess.run([str(HARNESS), "check", str(SEQUENCE / "seq_classes.py"),
-                          "--hypothesis-profile=ci"],
-                         cwd=tmp_path, capture_output=True, text=True, timeout=900)
-    out = run.stdout + run.stderr
-    assert run.returncode == 0, out
-    assert listing(SEQUENCE) == before, "the check wrote into the user's folder"
-    assert os.listdir(tmp_path) == []
-    progress = {line.split()[0]: line for line in out.splitlines() if " style; " in line}
-    expected = {label for label in FOUND if label.startswith("seq_classes.")}
-    assert set(progress) == expected and len(expected) >= 3, sorted(progress)
-    for label in expected:
-        assert "FAILED" not in progress[label] and NO_TWIN not in progress[label], progress[label]
-    assert "returns (next_h, next_c)" in progress["seq_classes.LSTMCell"] and "report: " in out
 
 
 def test_sequence_size_letters_are_built_without_a_hint():

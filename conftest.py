@@ -5,7 +5,6 @@ user's own folder gets the same set-up. Choose a profile with ``--hypothesis-pro
 This file only orders and schedules the project's own suite, which ``./harness test`` and
 ``./harness verify`` run on every core (pytest-xdist, ``-n auto``).
 """
-import pytest
 
 # Tests sharing one expensive run (a fresh interpreter, the training run) in a module- or
 # process-level fixture: each group goes to one xdist worker whole, so the run is made once.

@@ -1,7 +1,6 @@
 """The search's memo: a case drawn again is not checked again (``properties.search.Memo``)."""
 from dataclasses import replace
 
-from hypothesis import strategies as st
 
 from properties.battery import all_properties
 from properties.cases import Case, cases

@@ -12,6 +12,7 @@ the rest of the space are found too, and both are reported (``Crashes``).
 """
 import json
 import math
+from collections import OrderedDict
 from dataclasses import asdict, is_dataclass
 from typing import Any, NamedTuple
 
@@ -81,18 +82,24 @@ class Memo:
     of a battery search's examples (and most of a shrink's attempts) were such repeats. A
     property is a function of its case (fresh layer, seeded streams), so a repeat gets the
     results already found instead of running the layer and the oracles again. A drawn
-    object that is not a dataclass (no plain fields to compare) is always checked.
+    object that is not a dataclass (no plain fields to compare) is always checked. The
+    ``size`` most recently used cases are kept (results hold arrays: a 200-example search of
+    a large layer must not keep them all).
     """
 
-    def __init__(self, check):
-        self.check, self.seen = check, {}
+    def __init__(self, check, size=64):
+        self.check, self.seen, self.size = check, OrderedDict(), size
 
     def __call__(self, drawn):
         key = case_key(drawn)
         if key is None:
             return self.check(drawn)
-        if key not in self.seen:
+        if key in self.seen:
+            self.seen.move_to_end(key)
+        else:
             self.seen[key] = self.check(drawn)
+            if len(self.seen) > self.size:
+                self.seen.popitem(last=False)
         return self.seen[key]
 
 

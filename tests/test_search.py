@@ -26,6 +26,18 @@ def test_a_repeated_case_is_checked_once_and_gets_the_same_results():
     assert len(calls) == 2 and again is first and other != first
 
 
+def test_only_the_most_recent_cases_are_kept():
+    calls = []
+    memo = Memo(_counting(calls), size=2)
+    a, b, c = (Case(layer="ReLU", config={}, dtype="float64", batch=1, kind="normal", seed=s)
+               for s in (1, 2, 3))
+    memo(a), memo(b), memo(a), memo(c)     # a used again after b: b is the oldest when c comes
+    memo(a)
+    assert len(calls) == 3
+    memo(b)
+    assert len(calls) == 4
+
+
 def test_a_drawn_object_without_fields_is_always_checked():
     calls = []
     memo = Memo(_counting(calls))

@@ -5,6 +5,7 @@ user's own folder gets the same set-up. Choose a profile with ``--hypothesis-pro
 This file only orders and schedules the project's own suite, which ``./harness test`` and
 ``./harness verify`` run on every core (pytest-xdist, ``-n auto``).
 """
+import pytest
 
 # Tests sharing one expensive run (a fresh interpreter, the training run) in a module- or
 # process-level fixture: each group goes to one xdist worker whole, so the run is made once.
@@ -36,6 +37,7 @@ def pytest_collection_modifyitems(items):
     items.sort(key=lambda item: getattr(item, "module", None) not in slow)
 
 
+@pytest.hookimpl(optionalhook=True)   # a hook of pytest-xdist: absent without it
 def pytest_xdist_make_scheduler(config, log):
     """Load scheduling, one test at a time, except the SHARED_RUNS groups, sent whole."""
     from xdist.scheduler import LoadScopeScheduling

@@ -16,7 +16,7 @@ from typing import Callable
 from oracle.tape import OracleError
 from properties.contract import LayerContractError
 from properties.second_look import EXPLAIN as SECOND_LOOK, review
-from properties.trial import Trial
+from properties.trial import Trial, kept_global_rng
 
 PROPERTIES = {}
 
@@ -79,7 +79,8 @@ def guarded(name, fn):
     def run(case):
         trial = Trial(case, name)
         try:
-            return review(trial, fn(trial.setup()), run)
+            with kept_global_rng():   # NumPy's global state: the caller's, back at the end
+                return review(trial, fn(trial.setup()), run)
         except LayerContractError as exc:
             return [_failure(trial, exc.tensor, str(exc), exc.verdict)]
         except OracleError as exc:

@@ -1,5 +1,6 @@
 """Issue 16: verdicts you can trust. Every fault of tests/faults/corpus.py gets exactly the
 outcome asserted here, property by property: which fail, with which verdict, which pass."""
+import contextlib
 import shlex
 
 import numpy as np
@@ -192,3 +193,23 @@ def test_a_failure_shrinks_to_simple_values_and_replays_as_printed(capsys):
     assert '"values": [[0.0]]' in found.failures[0].reproduce
     assert replay_main(shlex.split(found.failures[0].reproduce)[2:]) == 1
     assert "dx vs TF: FAIL" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("kept", [False, True])
+@pytest.mark.parametrize("draw", [None, "rand", "one normal", "reseed"])
+def test_a_forward_drawing_from_the_global_state_is_seen(draw, kept):
+    """Seen by one probe draw after the forward (also for a single normal, which leaves half
+    a pair cached); the caller's state is back afterwards, around each forward or, inside
+    ``kept_global_rng``, once at its end."""
+    from properties.trial import kept_global_rng, seeded_global_rng
+    layer_draws = {None: lambda: None, "rand": lambda: np.random.rand(3),
+                   "one normal": lambda: np.random.standard_normal(),
+                   "reseed": lambda: np.random.seed(99)}[draw]
+    np.random.seed(2024)
+    before = np.random.get_state()[1].copy()
+    with kept_global_rng() if kept else contextlib.nullcontext():
+        for _ in range(2):      # the same answer on every forward
+            with seeded_global_rng(17) as used:
+                layer_draws()
+            assert used() == (draw is not None), draw
+    assert np.array_equal(np.random.get_state()[1], before)

@@ -273,7 +273,8 @@ class seeded_global_rng:
     differs. Inside :class:`kept_global_rng` (every property runs inside one,
     ``properties.declare``) the caller's state is restored once, when that ends; alone,
     it is saved and restored around this forward. (Saving NumPy's state costs about
-    50 µs and restoring it as much: more than a small layer's forward, twice an example.)
+    50 µs and restoring it as much: more than a small layer's forward, of which an
+    example makes several.)
     """
 
     first = {}   # seed -> the first draw after seeding

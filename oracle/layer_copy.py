@@ -18,7 +18,9 @@ import types
 
 # Kept by reference, never pickled by name: a user's class, loaded from a file that is not
 # an importable module, cannot be found by name again (``copy.deepcopy`` keeps these too).
-BY_REFERENCE = (type, types.FunctionType, types.BuiltinFunctionType, types.ModuleType)
+# Builtin functions are left to pickle: by name, or a bound one (``self.push =
+# self.buf.append``) rebound to the copy's own object.
+BY_REFERENCE = (type, types.FunctionType, types.ModuleType)
 
 
 class _Pickler(pickle.Pickler):

@@ -3,6 +3,7 @@
 Each twin is a pure function of the inputs (and a loss's targets) and the
 params, reading hyperparameters off the layer; ``twin_for`` finds a layer's.
 """
+import functools
 import importlib
 import pkgutil
 
@@ -28,15 +29,16 @@ def twin_of(*layer_classes):
     return register
 
 
-_LOADED = []
+@functools.cache
+def _import_twin_modules():
+    """Once per process: listing the package's modules costs more than a small layer's check."""
+    for module in twin_modules():
+        importlib.import_module(module)
 
 
 def twin_for(layer):
     """The twin registered for ``layer``'s class (or an adapted layer's wrapped class)."""
-    if not _LOADED:   # listing the package's modules costs more than a small layer's check
-        for module in twin_modules():
-            importlib.import_module(module)
-        _LOADED.append(True)
+    _import_twin_modules()
     cls = type(getattr(layer, "layer", layer))
     for klass in cls.__mro__:
         if klass in TWINS:

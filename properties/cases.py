@@ -142,7 +142,7 @@ def cases(draw, entry, *, kinds, extra=None, min_batch=1, modes=None):
     batch = draw(S.batch_sizes(min_size=min_batch, max_size=max(entry.max_batch, min_batch)))
     kind = draw(S.value_kinds(kinds=kinds))
     values = draw(S.drawn_values(kind=kind, shapes=entry.input_shapes(config, batch)))
-    training = S.one_of_values(tuple(modes or entry.training_modes))
+    trainings = S.one_of_values(tuple(modes or entry.training_modes))
     return Case(layer=entry.name, config=config, dtype=dtype, batch=batch, kind=kind,
-                seed=draw(S.seeds()), training=draw(training),
+                seed=draw(S.seeds()), training=draw(trainings),
                 extra={k: draw(v) for k, v in (extra or {}).items()}, values=values)

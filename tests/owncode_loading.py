@@ -33,6 +33,18 @@ def collect_untouched(folder):
     return found
 
 
+def assert_caught(label, prop, verdict, result_log):
+    """``prop`` catches the user's buggy ``label`` (with ``verdict`` among the failures' when
+    given), and the failure's replay line re-imports the user's file."""
+    from properties.search import hunt
+    found = hunt(label, prop, max_examples=30)
+    assert found is not None, f"{prop} did not catch {label}"
+    result_log.add(found.failures)
+    if verdict is not None:
+        assert verdict in {r.verdict for r in found.failures}, found.failures[0].message()
+    assert "harness replay --check " in found.failures[0].reproduce
+
+
 def load(relpath, name=None):
     """The module at ``owncode_corpus/relpath``, imported under a unique name."""
     path = CORPUS / relpath

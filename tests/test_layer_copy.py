@@ -91,3 +91,13 @@ def test_a_snapshot_that_cannot_be_pickled_is_deep_copied():
     assert a.params["w"] is keep and a.handle is not snapshot.handle
     a.state[0][0] = 5.0
     assert snapshot.state[0][0] == 0.0 and fresh().state[0][0] == 0.0
+
+
+def test_a_bound_builtin_method_follows_the_copy():
+    """``self.push = self.buf.append``: each copy appends to its own buffer, never the snapshot's."""
+    snapshot = L.ReLU()
+    snapshot.buf = []
+    snapshot.push = snapshot.buf.append
+    a = copier(snapshot)()
+    a.push(1.0)
+    assert a.buf == [1.0] and snapshot.buf == []

@@ -9,7 +9,7 @@ from properties.battery import all_properties
 from properties.catalog import get
 from properties.owncode import collect
 from properties.search import hunt
-from tests.owncode_loading import CORPUS, collect_untouched
+from tests.owncode_loading import CORPUS, assert_caught, collect_untouched
 
 PROPS = ("forward_tf", "grads_tf", "grads_fd", "no_mutation", "shapes_dtypes", "linear_in_dout",
          "batch_additive", "batch_resize")
@@ -71,12 +71,7 @@ def test_things_that_cannot_be_driven_are_listed_with_the_reason(corpus):
 
 @pytest.mark.parametrize("label,prop,verdict", CAUGHT, ids=[f"{c[0]}-{c[1]}" for c in CAUGHT])
 def test_each_users_bug_is_caught_by_the_property_it_breaks(corpus, label, prop, verdict, result_log):
-    found = hunt(label, prop, max_examples=30)
-    assert found is not None, f"{prop} did not catch {label}"
-    result_log.add(found.failures)
-    if verdict is not None:
-        assert verdict in {r.verdict for r in found.failures}, found.failures[0].message()
-    assert "harness replay --check " in found.failures[0].reproduce
+    assert_caught(label, prop, verdict, result_log)
 
 
 @pytest.mark.parametrize("label", CLEAN)

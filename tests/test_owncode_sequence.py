@@ -13,7 +13,7 @@ from properties.catalog import get
 from properties.owncode import collect
 from properties.search import hunt
 from properties.user_hints import read_hints
-from tests.owncode_loading import CORPUS, collect_untouched
+from tests.owncode_loading import CORPUS, assert_caught, collect_untouched
 
 SEQUENCE = CORPUS / "sequence"
 
@@ -100,12 +100,7 @@ def test_each_correct_sequence_layer_passes_every_property(corpus, label):
 
 @pytest.mark.parametrize("label,prop,verdict", CAUGHT, ids=[f"{c[0]}-{c[1]}" for c in CAUGHT])
 def test_each_planted_sequence_bug_is_caught(corpus, label, prop, verdict, result_log):
-    found = hunt(label, prop, max_examples=30)
-    assert found is not None, f"{prop} did not catch {label}"
-    result_log.add(found.failures)
-    if verdict is not None:
-        assert verdict in {r.verdict for r in found.failures}, found.failures[0].message()
-    assert "harness replay --check " in found.failures[0].reproduce
+    assert_caught(label, prop, verdict, result_log)
 
 
 def test_a_buggy_file_keeps_its_correct_gradients(corpus):

@@ -50,10 +50,18 @@ def copier(snapshot, shared=()):
     """A function returning a fresh copy of ``snapshot`` on every call, the ``shared`` objects
     (by identity) not copied. The snapshot must not change after this call."""
     keep = {id(obj): obj for obj in shared}
+    return pickled(snapshot, keep) or (lambda: copy.deepcopy(snapshot, dict(keep)))
+
+
+def pickled(snapshot, keep=None):
+    """Like :func:`copier`, but None when ``snapshot`` cannot be pickled; otherwise the copies
+    owe nothing to the snapshot (it may change after this call) but the objects kept by
+    reference (``keep``: id -> object, and the classes, functions and modules it holds)."""
+    keep = {} if keep is None else keep
     buffer = io.BytesIO()
     try:
         _Pickler(buffer, keep).dump(snapshot)
     except (pickle.PicklingError, TypeError, AttributeError):
-        return lambda: copy.deepcopy(snapshot, dict(keep))
+        return None
     blob = buffer.getvalue()
     return lambda: _Unpickler(io.BytesIO(blob), keep).load()

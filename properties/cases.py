@@ -13,16 +13,21 @@ case that tells float32 round-off apart from a layer bug (``Case.upcast``).
 """
 import json
 import shlex
+from collections import OrderedDict
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 from hypothesis import strategies as st
 
+from oracle.layer_copy import pickled
 from properties import strategies as S
 from properties.catalog import get
 from properties.registry import module_of
 from properties.values import make_dout, make_values, stream_rng
+
+BUILT_KEPT = 8    # layers kept pickled, the most recently built (Case.build)
+_BUILT = OrderedDict()
 
 
 @dataclass(frozen=True)
@@ -56,13 +61,29 @@ class Case:
         return replace(self, dtype="float64", drawn_in=self.drawn_in or self.dtype)
 
     def build(self, dtype=None):
-        """A fresh layer with params from the seed, in ``dtype`` (default: the case's)."""
+        """A fresh layer with params from the seed, in ``dtype`` (default: the case's).
+
+        A case is built several times (each property, the float64 copy finite differences
+        run, the laws' fresh layers); the first build of a (case, dtype) is kept pickled and
+        the next ones are copies of it (one unpickling instead of the constructor and every
+        param drawn again), unless the layer cannot be pickled.
+        """
         dtype = np.dtype(dtype or self.dtype)
+        key = (self.layer, id(self.entry), repr(self.config), self.seed, self.training,
+               self.drawn_in, dtype.name)
+        if key in _BUILT:
+            _BUILT.move_to_end(key)
+            return _BUILT[key][1]()
         layer = self.entry.build(self.config, self.rng("params"), dtype)
         if self.drawn_in:
             for k in list(layer.params):
                 layer.params[k] = np.asarray(layer.params[k]).astype(self.draw_dtype).astype(dtype)
         layer.training = self.training
+        again = pickled(layer)
+        if again is not None:
+            _BUILT[key] = (self.entry, again)     # the entry held: its id is not reused
+            if len(_BUILT) > BUILT_KEPT:
+                _BUILT.popitem(last=False)
         return layer
 
     def shapes(self, batch=None):

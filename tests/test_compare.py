@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from oracle.compare import compare, three_way
-from oracle.tolerance import TOLERANCES, tolerance_for
+from oracle.tolerance import TOLERANCES, error_ratio, tolerance_for
 
 KW = dict(layer="L", prop="p", tensor="dW", oracle="tf")
 
@@ -30,6 +30,40 @@ def test_a_pass_reports_how_close_it_came():
     want = np.ones(5)
     r = compare(want * (1 + 5e-8), want, dtype="float64", **KW)
     assert r.passed and 0.4 < r.ratio < 0.6 and r.n_mismatched == 0
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_pass_reports_the_numbers_of_the_one_rule(seed):
+    """Passing comparisons take a short path: its figures are those of the rule itself
+    (``error_ratio``), exact zeros and equal elements included; a float32 layer too."""
+    rng = np.random.default_rng(seed)
+    want = rng.standard_normal((7, 5)) * 10.0 ** rng.integers(-3, 3)
+    want[0, :2] = 0.0
+    got = want + rng.uniform(-0.5, 0.5, want.shape) * TOLERANCES[("float64", "tf")].allowed(want)
+    if seed % 2:
+        got = got.astype(np.float32).astype(np.float64)
+        want = got + (want - got) * 1e-3
+    want[0, 0], got[0, 0], got[1, 1] = 0.0, 1e-12, want[1, 1]
+    err, ratio, scale = error_ratio(got, want, tolerance_for("float64", "tf"))
+    with np.errstate(divide="ignore"):
+        rel = np.where(err == 0, 0.0, err / np.abs(want))
+    r = compare(got, want, dtype="float64", **KW)
+    assert ratio.max() <= 1 and r.passed
+    assert (r.ratio, r.scale, r.max_abs_err, r.max_rel_err) == (ratio.max(), scale, err.max(),
+                                                                rel.max())
+    assert r.max_rel_err == np.inf     # the 1e-12 where 0 was expected
+    assert r.n_mismatched == 0 and r.n_total == want.size and not r.worst
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_a_non_finite_value_never_takes_the_short_path(bad):
+    want = np.ones(4)
+    got = want.copy()
+    got[2] = bad
+    r = compare(got, want, dtype="float64", **KW)
+    assert not r.passed and r.worst[0][0] == (2,)
+    r = compare(want, np.where(np.arange(4) == 1, bad, 1.0), dtype="float64", **KW)
+    assert not r.passed
 
 
 def test_shape_mismatch_is_reported_before_values():

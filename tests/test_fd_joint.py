@@ -61,7 +61,7 @@ def test_a_wrong_gradient_in_any_tensor_is_never_accepted(wrong, seed):
 
 def test_one_wrong_element_is_found_by_some_directions():
     """A single wrong element of a 384-element dx: each dense direction weighs it with a
-    Gaussian, so three directions miss it only if all three weigh it near zero."""
+    random entry, so three directions miss it only if all three weigh it near zero."""
     rejected = 0
     for seed in range(20):
         arrays, dout, exact = _case(16, 24, 24, seed)

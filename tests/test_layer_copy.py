@@ -101,3 +101,53 @@ def test_a_bound_builtin_method_follows_the_copy():
     a = copier(snapshot)()
     a.push(1.0)
     assert a.buf == [1.0] and snapshot.buf == []
+
+
+def _case(layer="Dense", **kw):
+    from properties.cases import Case
+    from properties.catalog import entries
+    entries()
+    return Case(layer=layer, config={"shape": [5], "out": 3} if layer == "Dense" else {},
+                dtype="float64", batch=2, kind="normal", seed=kw.pop("seed", 4), **kw)
+
+
+def test_a_case_built_again_is_a_fresh_equal_layer():
+    """The second build of a case is a copy of the first as built: equal params, its own arrays,
+    untouched by what was done to the first (a forward, a param written in place)."""
+    from properties.cases import _BUILT
+    _BUILT.clear()
+    case = _case()
+    first = case.build()
+    want = {k: v.copy() for k, v in first.params.items()}
+    first.forward(np.ones((2, 5)))
+    first.params["W"][...] = 7.0
+    again = case.build()
+    assert len(_BUILT) == 1
+    for k, v in want.items():
+        np.testing.assert_array_equal(again.params[k], v)
+        assert again.params[k] is not first.params[k]
+    assert again is not first and again.training == case.training
+    other = _case(seed=5).build()
+    assert not np.array_equal(other.params["W"], want["W"]) and len(_BUILT) == 2
+    assert _case(training=False).build().training is False
+
+
+def test_a_layer_that_cannot_be_pickled_is_built_every_time():
+    from properties.cases import _BUILT
+    from hypothesis import strategies as st
+    from properties.registry import PLANTED, Entry, register
+    made = []
+
+    def make(c, rng, dtype):
+        made.append(1)
+        lay = L.ReLU()
+        lay.handle = _NoPickle()
+        return lay
+    register(Entry("test.Unpicklable", make, st.just({}), input_shapes=lambda c, n: [(n, 3)]),
+             planted=__name__)
+    try:
+        case = _case("test.Unpicklable")
+        case.build(), case.build()
+        assert len(made) == 2 and not any(k[0] == "test.Unpicklable" for k in _BUILT)
+    finally:
+        PLANTED.pop("test.Unpicklable")

@@ -215,7 +215,13 @@ def fd_joint(fn, arrays, dout, claims, tol, *, rng, n_directions=3, max_rounds=4
     only for directions not accepted; a direction excused at a kink is redrawn
     sparser, as ``fd_vjp`` does (every tensor keeps at least one coordinate). The
     step h is as small as round-off allows at 1/300 of that bar (at most
-    ``BASE_STEP``): a step crosses fewer kinks the shorter it is. Returns the
+    ``BASE_STEP``): a step crosses fewer kinks the shorter it is. Round-off is taken
+    as 8 eps times the root of the sum of the squared terms of phi, the size of a sum
+    of independent rounding errors (the sum of the terms' sizes, ``fd_vjp``'s bound,
+    is a hundred times more at 100k outputs, and its longer step crossed ReLU kinks
+    in nearly every direction). A forward whose round-off is more than that (one
+    that cancels large values) makes the estimates disagree, never agree with a
+    wrong claim: it is then judged tensor by tensor. Returns the
     accepted FDGrads, or None: not accepted (a wrong claim, a kink no redraw
     avoided, round-off above the bar); the caller then estimates every tensor on
     its own (``fd_vjp``), and only that ever fails a layer.

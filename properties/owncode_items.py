@@ -12,8 +12,6 @@ from properties.battery import all_properties, battery_pairs
 from properties.cases import replay_command
 from properties.owncode import SOURCE, UsageError, collect
 from properties.search import run_property
-from reports.collect import ARRAYS_SUBDIR, ResultLog
-from reports.plugin import KEY, report_dir
 
 
 def collect_items(session, paths, quiet=False):
@@ -67,16 +65,21 @@ class Progress:
             tr.write_line(progress_line(item, outcomes))
 
 
+class Examples(list):
+    """The results of each example an item ran (``add``, as a ``result_log`` takes them)."""
+
+    def add(self, results):
+        self.append(list(results))
+
+
 class _UserItem(pytest.Item):
-    """Results go to the report like a battery test's (``result_log``), under a user's label."""
+    """Results go to the report like a battery test's, under a user's label: the report's
+    plugin reads ``gradcheck_examples`` (plain results, per example) when the item ends,
+    so nothing here depends on how the report is kept."""
 
     def _log(self):
-        folder = report_dir(self.config)
-        return ResultLog(arrays_dir=folder / ARRAYS_SUBDIR if folder else None)
-
-    def _attach(self, log):
-        if log.records:
-            self.user_properties.append((KEY, log.to_json(order=self.session.items.index(self))))
+        self.gradcheck_examples = Examples()
+        return self.gradcheck_examples
 
     def reportinfo(self):
         return self.path, None, self.name
@@ -93,11 +96,7 @@ class PropertyItem(_UserItem):
         self.found, self.prop, self.last = found, prop, last
 
     def runtest(self):
-        log = self._log()
-        try:
-            run_property(all_properties()[self.prop], self.found.entry, log, database=None)
-        finally:
-            self._attach(log)
+        run_property(all_properties()[self.prop], self.found.entry, self._log(), database=None)
 
 
 class CheckItem(_UserItem):
@@ -106,13 +105,9 @@ class CheckItem(_UserItem):
         self.found, self.last = found, True
 
     def runtest(self):
-        log = self._log()
         line = replay_command(SOURCE + self.found.path, "check", self.found.label)
-        try:
-            results = [r if r.passed else replace(r, reproduce=line) for r in self.found.check()]
-            log.add(results)
-        finally:
-            self._attach(log)
+        results = [r if r.passed else replace(r, reproduce=line) for r in self.found.check()]
+        self._log().add(results)
         failed = [r for r in results if not r.passed]
         if failed:
             raise AssertionError("\n\n".join(r.message() for r in failed))

@@ -64,6 +64,21 @@ def result_log(request):
             (KEY, log.to_json(order=_collection_index(request.session, request.node))))
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item):
+    """An item that is not a test function (a check of a user's code) leaves its results, per
+    example, in ``gradcheck_examples``: logged here as ``result_log`` logs a test's."""
+    examples = getattr(item, "gradcheck_examples", None)
+    if not examples:
+        return
+    folder = report_dir(item.config)
+    log = ResultLog(arrays_dir=folder / ARRAYS_SUBDIR if folder else None)
+    for results in examples:
+        log.add(results)
+    if log.records:
+        item.user_properties.append((KEY, log.to_json(order=_collection_index(item.session, item))))
+
+
 def record_summary(node, line):
     """A line for the terminal summary, from any test: printed under "gradient checks" by the
     controller, so it shows under xdist too (a worker's own output never reaches the terminal)."""

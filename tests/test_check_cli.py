@@ -104,6 +104,11 @@ def test_a_users_folder_is_checked_and_nothing_is_written_into_it(folder_run):
     assert "FAILED" not in progress["layers.Sigmoid"]
     assert "affine.Affine [grads_tf] dW vs TF: FAIL" in out and "verdict: layer bug" in out
     assert "report: " in out and "gradient checks" in out
+    # the results reached the report's plugin: its layer-by-property matrix has the user's rows
+    matrix = {line.split()[0]: line for line in out.split("gradient checks", 1)[1].splitlines()
+              if line.strip()}
+    assert "FAIL" in matrix["affine.Affine"] and "ok" in matrix["relu.Relu"], out
+    assert "FAIL" not in matrix["relu.Relu"]
 
 
 @pytest.mark.slow

@@ -70,7 +70,7 @@ class FDGrad:
         grad = np.asarray(grad, np.float64)
         if self.mode == "elementwise":
             return grad
-        return np.tensordot(self.directions, grad, axes=grad.ndim)
+        return _projections(self.directions, grad)
 
 
 class _Stencil:
@@ -149,6 +149,11 @@ def _direction(rng, x, k):
     v = np.zeros(x.size)
     v[rng.choice(x.size, size=k, replace=False)] = _entries(rng, k)
     return v.reshape(x.shape)
+
+
+def _projections(directions, grad):
+    """<directions[k], grad> for every k."""
+    return directions.reshape(len(directions), -1) @ grad.reshape(-1)
 
 
 def _rms_moved(x, v):
@@ -289,7 +294,7 @@ def fd_joint(fn, arrays, dout, claims, tol, *, rng, n_directions=3, max_rounds=4
 
 def _shares(est, dirs, scale, claims):
     """Each tensor's share of the joint estimates: D less the claimed shares of the others."""
-    claimed = {n: scale[n] * np.tensordot(dirs[n], claims[n], axes=claims[n].ndim)
+    claimed = {n: scale[n] * _projections(dirs[n], claims[n])
                for n in claims}
     total = sum(claimed.values())
     return {n: FDGrad("directional", (est - (total - claimed[n])) / scale[n],

@@ -13,6 +13,7 @@ case that tells float32 round-off apart from a layer bug (``Case.upcast``).
 """
 import json
 import shlex
+import time
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -27,6 +28,7 @@ from properties.registry import module_of
 from properties.values import make_dout, make_values, stream_rng
 
 BUILT_KEPT = 8    # layers kept pickled, the most recently built (Case.build)
+KEEP_BUILDS_OVER = 3e-4   # seconds: a build taking longer is kept (at 100k params, 1 ms)
 _BUILT = OrderedDict()
 
 
@@ -64,9 +66,10 @@ class Case:
         """A fresh layer with params from the seed, in ``dtype`` (default: the case's).
 
         A case is built several times (each property, the float64 copy finite differences
-        run, the laws' fresh layers); the first build of a (case, dtype) is kept pickled and
-        the next ones are copies of it (one unpickling instead of the constructor and every
-        param drawn again), unless the layer cannot be pickled.
+        run, the laws' fresh layers); a first build of a (case, dtype) that took more than
+        ``KEEP_BUILDS_OVER`` seconds is kept pickled and the next ones are copies of it (one
+        unpickling instead of the constructor and every param drawn again), unless the layer
+        cannot be pickled. (Pickling a small layer costs more than building it.)
         """
         dtype = np.dtype(dtype or self.dtype)
         key = (self.layer, id(self.entry), repr(self.config), self.seed, self.training,
@@ -74,11 +77,14 @@ class Case:
         if key in _BUILT:
             _BUILT.move_to_end(key)
             return _BUILT[key][1]()
+        start = time.perf_counter()
         layer = self.entry.build(self.config, self.rng("params"), dtype)
         if self.drawn_in:
             for k in list(layer.params):
                 layer.params[k] = np.asarray(layer.params[k]).astype(self.draw_dtype).astype(dtype)
         layer.training = self.training
+        if time.perf_counter() - start < KEEP_BUILDS_OVER:
+            return layer
         again = pickled(layer)
         if again is not None:
             _BUILT[key] = (self.entry, again)     # the entry held: its id is not reused

@@ -111,10 +111,12 @@ def _case(layer="Dense", **kw):
                 dtype="float64", batch=2, kind="normal", seed=kw.pop("seed", 4), **kw)
 
 
-def test_a_case_built_again_is_a_fresh_equal_layer():
+def test_a_case_built_again_is_a_fresh_equal_layer(monkeypatch):
     """The second build of a case is a copy of the first as built: equal params, its own arrays,
     untouched by what was done to the first (a forward, a param written in place)."""
+    from properties import cases
     from properties.cases import _BUILT
+    monkeypatch.setattr(cases, "KEEP_BUILDS_OVER", 0.0)
     _BUILT.clear()
     case = _case()
     first = case.build()
@@ -132,8 +134,10 @@ def test_a_case_built_again_is_a_fresh_equal_layer():
     assert _case(training=False).build().training is False
 
 
-def test_a_layer_that_cannot_be_pickled_is_built_every_time():
+def test_a_layer_that_cannot_be_pickled_is_built_every_time(monkeypatch):
+    from properties import cases
     from properties.cases import _BUILT
+    monkeypatch.setattr(cases, "KEEP_BUILDS_OVER", 0.0)
     from hypothesis import strategies as st
     from properties.registry import PLANTED, Entry, register
     made = []
@@ -151,3 +155,12 @@ def test_a_layer_that_cannot_be_pickled_is_built_every_time():
         assert len(made) == 2 and not any(k[0] == "test.Unpicklable" for k in _BUILT)
     finally:
         PLANTED.pop("test.Unpicklable")
+
+
+def test_a_quick_build_is_not_kept():
+    """Pickling a small layer costs more than building it again."""
+    from properties.cases import _BUILT
+    _BUILT.clear()
+    case = _case()
+    case.build(), case.build()
+    assert not _BUILT

@@ -136,9 +136,8 @@ def _entries(rng, n):
     symmetric, and made from random bits at a twentieth of the cost of Gaussian ones (which
     at 100k inputs cost more than the layer's forward). Any continuous-like law will do: what
     matters is that a wrong gradient's error projects to 0 only with negligible probability."""
-    v = np.frombuffer(rng.bytes(2 * n), np.int16) * 2.0
-    v += 1.0
-    v *= 2.0 ** -16
+    v = np.multiply(np.frombuffer(rng.bytes(2 * n), np.int16), 2.0 ** -15)   # (2i + 1) / 2**16
+    v += 2.0 ** -16
     return v
 
 
@@ -254,7 +253,15 @@ def fd_joint(fn, arrays, dout, claims, tol, *, rng, n_directions=3, max_rounds=4
         return shares, ok
 
     def moved(k):
-        return lambda s: {n: arrays[n] + (s * scale[n][k]) * dirs[n][k] for n in names}
+        def at(s):
+            point = {}
+            for n in names:     # one new array per tensor (the forward may keep or write it)
+                point[n] = dirs[n][k] * (s * scale[n][k])
+                point[n] += arrays[n]
+            return point
+        return at
+
+    dense_rms = {n: float(np.sqrt(np.mean(arrays[n] ** 2))) for n in names}
 
     pending = list(range(n_directions))
     for _ in range(max_rounds):
@@ -265,7 +272,7 @@ def fd_joint(fn, arrays, dout, claims, tol, *, rng, n_directions=3, max_rounds=4
                 v = _direction(rng, x, x.size if frac[k] >= 1 else
                                max(1, int(np.ceil(x.size * frac[k]))))
                 dirs[n][k] = v
-                scale[n][k] = max(1.0, _rms_moved(x, v))
+                scale[n][k] = max(1.0, dense_rms[n] if frac[k] >= 1 else _rms_moved(x, v))
             bar = min(scale[n][k] * (tol.atol + tol.rtol * abs(float(np.vdot(dirs[n][k],
                                                                               claims[n]))))
                       for n in names)
@@ -298,7 +305,7 @@ def _shares(est, dirs, scale, claims):
                for n in claims}
     total = sum(claimed.values())
     return {n: FDGrad("directional", (est - (total - claimed[n])) / scale[n],
-                      np.zeros(len(est), bool), dirs[n].copy(),
+                      np.zeros(len(est), bool), dirs[n],
                       np.array([int(np.count_nonzero(v)) for v in dirs[n]]), joint=True)
             for n in claims}
 

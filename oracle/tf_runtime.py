@@ -17,10 +17,30 @@ def tf():
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         # oneDNN reorders float sums between runs; the oracle must be reproducible.
         os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-        import tensorflow
-
-        _tf = tensorflow
+        _tf = _import_without_sklearn()
     return _tf
+
+
+def _import_without_sklearn():
+    """``import tensorflow``, with scikit-learn kept out of it.
+
+    TF imports Keras at start-up, and Keras its scikit-learn wrappers, which import
+    scikit-learn when it is installed (it is: the reference run's digits come from it):
+    about a second of every TF import, for wrappers nothing here uses. Keras imports
+    them under ``try``/``except ImportError``, so while TF is imported ``sklearn`` is
+    marked as absent in ``sys.modules``; the mark is taken away afterwards, and a later
+    ``import sklearn`` is a normal import.
+    """
+    import sys
+    blocked = "sklearn" not in sys.modules
+    if blocked:
+        sys.modules["sklearn"] = None
+    try:
+        import tensorflow
+    finally:
+        if blocked and "sklearn" in sys.modules and sys.modules["sklearn"] is None:
+            del sys.modules["sklearn"]
+    return tensorflow
 
 
 def warm_up():

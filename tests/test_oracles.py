@@ -150,7 +150,9 @@ def test_tape_vjp_gives_zeros_for_an_unused_param_and_names_a_broken_twin():
 
 def test_a_session_without_a_tf_oracle_never_imports_tf():
     """TF's import (about 5 s) is paid by the first oracle that needs it: a law-only check
-    never imports it, and the first TF oracle imports and warms it up itself."""
+    never imports it, and the first TF oracle imports it, without scikit-learn (a second of
+    the import, for Keras wrappers nothing here uses), which still imports afterwards, as
+    Keras's optimizers (the optimizer oracle) do."""
     import subprocess
     import sys
     from pathlib import Path
@@ -159,7 +161,12 @@ def test_a_session_without_a_tf_oracle_never_imports_tf():
             "assert hunt('ReLU', 'no_mutation', max_examples=3, shrink=False) is None\n"
             "assert 'tensorflow' not in sys.modules, 'a law imported TF'\n"
             "assert hunt('ReLU', 'grads_tf', max_examples=2, shrink=False) is None\n"
-            "assert 'tensorflow' in sys.modules\n")
+            "assert 'tensorflow' in sys.modules\n"
+            "assert 'sklearn' not in sys.modules, 'TF imported scikit-learn'\n"
+            "from oracle.tf_runtime import tf\n"
+            "assert tf().keras.optimizers.Adam(learning_rate=0.1).learning_rate is not None\n"
+            "from sklearn.datasets import load_digits\n"
+            "assert sys.modules['sklearn'] is not None\n")
     root = Path(__file__).resolve().parent.parent
     run = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True,
                          timeout=300)

@@ -9,54 +9,64 @@ from collections.abc import MutableMapping
 
 import numpy as np
 
-from layers.attribute_probe import float_array_attributes, probe_grad_attributes, training_switch
+from layers.attribute_probe import (float_array_attributes, grad_attribute, grad_names_for,
+                                   probe_grad_attributes, training_switch)
 from layers.base import Layer
 
 
 class _AttrView(MutableMapping):
-    """A mapping whose item ``name`` is the attribute ``prefix + name`` of ``obj``."""
+    """A mapping whose item ``name`` is the attribute ``attrs[name]`` of ``obj``."""
 
-    def __init__(self, obj, names, prefix, owner):
-        self._obj, self._names, self._prefix, self._owner = obj, names, prefix, owner
+    def __init__(self, obj, attrs, owner, grads=False):
+        self._obj, self._attrs, self._owner, self._grads = obj, dict(attrs), owner, grads
 
     def __getitem__(self, name):
-        if name not in self._names:
+        if name not in self._attrs:
             raise KeyError(name)
-        attr = self._prefix + name
+        attr = self._attrs[name]
         value = getattr(self._obj, attr, None)
         if value is None:
             raise KeyError(f"{self._owner}: attribute {attr!r} is missing or None"
-                           + (" (backward has not set it)" if self._prefix else ""))
+                           + (" (backward has not set it)" if self._grads else ""))
         return value
 
     def __setitem__(self, name, value):
-        if name not in self._names:
-            raise KeyError(f"{self._owner}: no parameter {name!r}; known: {list(self._names)}")
-        setattr(self._obj, self._prefix + name, value)
+        if name not in self._attrs:
+            raise KeyError(f"{self._owner}: no parameter {name!r}; known: {list(self._attrs)}")
+        setattr(self._obj, self._attrs[name], value)
 
     def __delitem__(self, name):
         raise TypeError(f"{self._owner}: parameters of an adapted layer cannot be deleted")
 
     def __iter__(self):
-        return iter(self._names)
+        return iter(self._attrs)
 
     def __len__(self):
-        return len(self._names)
+        return len(self._attrs)
 
 
-def find_param_names(obj, grad_prefix="d"):
-    """Names ``X`` of ndarray attributes that have a matching ``dX`` attribute (maybe None)."""
-    return tuple(sorted(name for name, value in vars(obj).items()
-                        if isinstance(value, np.ndarray) and hasattr(obj, grad_prefix + name)))
+def find_grad_attributes(obj, grad_prefix=None):
+    """{X: its gradient attribute} for the ndarray attributes ``X`` that have one beside them
+    already (``dX``, ``grad_X``, ``X_grad``...: ``attribute_probe.grad_names_for``; maybe None)."""
+    present = set(vars(obj))
+    found = {name: grad_attribute(name, present, grad_prefix)
+             for name, value in vars(obj).items() if isinstance(value, np.ndarray)}
+    return {name: g for name, g in sorted(found.items()) if g is not None}
+
+
+def find_param_names(obj, grad_prefix=None):
+    """Names ``X`` of ndarray attributes that have a gradient attribute beside them."""
+    return tuple(find_grad_attributes(obj, grad_prefix))
 
 
 class AttributeLayer(Layer):
     """Protocol view of a seed-style layer: ``self.W`` / ``self.dW`` become params / grads.
 
     ``names`` lists the parameter attributes. Without it, the parameters are
-    the float array attributes ``X`` that have a ``dX`` attribute beside them
-    (``W``/``dW``, ``b``/``db``), when the layer declares any such ``dX`` before
-    backward runs. Otherwise (a layer that first creates ``self.dW`` inside
+    the float array attributes ``X`` that have a gradient attribute beside them
+    (``W``/``dW``, ``b``/``db``, ``weight``/``grad_weight``, ``bias``/``bias_grad``: the
+    namings of ``attribute_probe.GRAD_NAMINGS``; ``grad_prefix`` names the one to use),
+    when the layer declares any such attribute before backward runs. Otherwise (a layer that first creates ``self.dW`` inside
     backward) they are found by probing a deep copy of the layer
     (:mod:`layers.attribute_probe`): with ``probe_inputs`` at once, else on
     the first ``forward``; until then, reading ``params`` raises. A layer whose
@@ -74,7 +84,7 @@ class AttributeLayer(Layer):
     (``("h", "c")``); backward then takes one upstream gradient per output.
     """
 
-    def __init__(self, layer, names=None, grad_prefix="d", input_names=("x",), probe_inputs=None,
+    def __init__(self, layer, names=None, grad_prefix=None, input_names=("x",), probe_inputs=None,
                  backward="backward", target_names=(), output_names=("out",)):
         self.layer = layer
         self._backward_name = backward
@@ -93,17 +103,21 @@ class AttributeLayer(Layer):
         elif probe_inputs is not None:
             self._probe(tuple(probe_inputs))
         else:
-            found = find_param_names(layer, grad_prefix)
+            found = find_grad_attributes(layer, grad_prefix)
             if found or not float_array_attributes(layer):
                 self._set_names(found)
 
     def _set_names(self, names):
-        names = tuple(names)
+        """``names``: the parameter attributes, or {param: its gradient attribute}."""
+        if not isinstance(names, dict):   # the gradient attribute there already, else dX
+            present = set(vars(self.layer))
+            names = {n: grad_attribute(n, present, self._prefix)
+                     or grad_names_for(n, self._prefix)[0] for n in names}
         for name in names:
             if not isinstance(getattr(self.layer, name, None), np.ndarray):
                 raise ValueError(f"{self._label}: parameter attribute {name!r} is not a NumPy array")
-        self._views = (_AttrView(self.layer, names, "", self._label),
-                       _AttrView(self.layer, names, self._prefix, self._label))
+        self._views = (_AttrView(self.layer, {n: n for n in names}, self._label),
+                       _AttrView(self.layer, names, self._label, grads=True))
 
     def _probe(self, inputs):
         report = probe_grad_attributes(self.layer, inputs, grad_prefix=self._prefix,
@@ -112,24 +126,24 @@ class AttributeLayer(Layer):
         if not report.params and report.written:
             raise ValueError(
                 f"{self._label}: backward wrote {sorted(report.written)} but none of them is "
-                f"{self._prefix!r} + the name of a float array attribute "
-                f"(candidates: {list(report.candidates)}): its parameters cannot be found; "
+                f"the gradient of a float array attribute (dX, grad_X, X_grad... of one of "
+                f"{list(report.candidates)}): its parameters cannot be found; "
                 f"pass names=[...] (and grad_prefix=...)")
         if not report.params and report.updated:
             raise ValueError(
                 f"{self._label}: backward changed {list(report.updated)} itself and wrote no "
                 f"gradient attribute: a layer that updates its own parameters needs "
                 f"layers.self_updating.SelfUpdatingLayer, not AttributeLayer")
-        self._set_names(report.params)
+        self._set_names(report.grad_attrs)
 
     def _need_views(self):
         if self._views is None:
-            unclaimed = [x for x in float_array_attributes(self.layer)
-                         if not hasattr(self.layer, self._prefix + x)]
+            unclaimed = list(float_array_attributes(self.layer))
             raise RuntimeError(
-                f"{self._label}: parameters not known yet: {unclaimed} have no "
-                f"{[self._prefix + x for x in unclaimed]} attribute before backward runs; "
-                f"call forward once, or pass probe_inputs=(x,) or names=[...]")
+                f"{self._label}: parameters not known yet: {unclaimed} have no gradient "
+                f"attribute ({[grad_names_for(x, self._prefix)[0] for x in unclaimed]}...) "
+                f"before backward runs; call forward once, or pass probe_inputs=(x,) or "
+                f"names=[...]")
         return self._views
 
     @property

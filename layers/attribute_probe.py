@@ -16,15 +16,47 @@ from typing import NamedTuple
 import numpy as np
 
 TRAINING_NAMES = ("train_flg", "training", "train")
+# How the gradient of a parameter ``X`` is named, most usual first: ``dX`` (the tutorials'),
+# ``d_X``, ``grad_X``, ``X_grad``, ``gradX``, ``g_X``, ``delta_X``, ``X_grads``; after a prefix
+# without an underscore, ``X`` capitalised too (``gradWeight``, ``dWeight``).
+GRAD_NAMINGS = (("d", ""), ("d_", ""), ("grad_", ""), ("", "_grad"), ("grad", ""), ("g_", ""),
+                ("delta_", ""), ("", "_grads"))
+
+
+def grad_names_for(name, grad_prefix=None):
+    """The attribute names the gradient of parameter ``name`` may have, most usual first
+    (``grad_prefix`` given: that prefix alone)."""
+    if grad_prefix is not None:
+        return (grad_prefix + name,)
+    names = []
+    for pre, suf in GRAD_NAMINGS:
+        names.append(pre + name + suf)
+        if pre and not pre.endswith("_") and name[:1].islower():
+            names.append(pre + name[:1].upper() + name[1:] + suf)
+    return tuple(dict.fromkeys(names))
+
+
+def looks_like_grad(attr, grad_prefix=None):
+    """Could ``attr`` be the gradient of some parameter under one of the namings?"""
+    if grad_prefix is not None:
+        return attr.startswith(grad_prefix) and len(attr) > len(grad_prefix)
+    return any(attr.startswith(pre) and attr.endswith(suf) and len(attr) > len(pre) + len(suf)
+               for pre, suf in GRAD_NAMINGS)
+
+
+def grad_attribute(name, present, grad_prefix=None):
+    """The first of ``grad_names_for(name)`` in ``present`` (attribute names), or None."""
+    return next((g for g in grad_names_for(name, grad_prefix) if g in present), None)
 
 
 class ProbeReport(NamedTuple):
     """What one forward/backward on a copy showed.
 
     written: gradient attribute name -> its shape, for every ndarray attribute
-    whose name starts with the gradient prefix and that backward wrote (new,
-    rebound or changed in place). params: the names ``X`` with a written ``dX``,
-    in the order the attributes were defined. shape_mismatch: the subset of
+    whose name reads as a gradient (``looks_like_grad``) and that backward wrote (new,
+    rebound or changed in place). params: the names ``X`` with a written gradient
+    (``dX``, ``grad_X``, ``X_grad``...: ``grad_names_for``), in the order the attributes
+    were defined; grad_attrs: each one's gradient attribute. shape_mismatch: the subset of
     params whose ``dX`` does not have ``X``'s shape (a finding for the checks,
     not a reason to drop the parameter). candidates: float array attributes that
     existed before the forward (what a parameter could be). updated: candidates
@@ -36,6 +68,7 @@ class ProbeReport(NamedTuple):
     shape_mismatch: tuple
     candidates: tuple
     updated: tuple = ()
+    grad_attrs: dict = {}
 
 
 def float_array_attributes(obj):
@@ -54,13 +87,14 @@ def probe_dout(out, seed=0):
     return np.random.default_rng(seed).standard_normal(out.shape).astype(dtype)
 
 
-def probe_grad_attributes(obj, inputs, dout=None, *, grad_prefix="d", forward_kwargs=None,
+def probe_grad_attributes(obj, inputs, dout=None, *, grad_prefix=None, forward_kwargs=None,
                           backward="backward"):
     """Run forward(*inputs) and backward(dout) on a deep copy of ``obj``; return a :class:`ProbeReport`.
 
     ``dout`` defaults to :func:`probe_dout` of the forward's output (a tuple of
     them, passed as separate arguments, for a forward returning several
-    outputs); ``backward``: the name of the backward method. Raises a
+    outputs); ``backward``: the name of the backward method; ``grad_prefix``: the one
+    naming of gradients to accept (default: any of ``GRAD_NAMINGS``). Raises a
     RuntimeError naming the layer if it cannot be copied or its forward or
     backward raises.
     """
@@ -77,7 +111,7 @@ def probe_grad_attributes(obj, inputs, dout=None, *, grad_prefix="d", forward_kw
         raise RuntimeError(f"{label}.forward raised while probing its parameters: "
                            f"{type(exc).__name__}: {exc}") from exc
     before = {k: (v, np.array(v, copy=True)) for k, v in vars(twin).items()
-              if k.startswith(grad_prefix) and isinstance(v, np.ndarray)}
+              if looks_like_grad(k, grad_prefix) and isinstance(v, np.ndarray)}
     values = {x: np.array(getattr(twin, x), copy=True) for x in candidates}
     dout = probe_dout(out) if dout is None else dout
     try:
@@ -87,22 +121,25 @@ def probe_grad_attributes(obj, inputs, dout=None, *, grad_prefix="d", forward_kw
                            f"{type(exc).__name__}: {exc}") from exc
     written = {}
     for k, v in vars(twin).items():
-        if not (k.startswith(grad_prefix) and isinstance(v, np.ndarray)):
+        if not (looks_like_grad(k, grad_prefix) and isinstance(v, np.ndarray)):
             continue
         old = before.get(k)
         if old is None or old[0] is not v or not np.array_equal(old[1], v, equal_nan=True):
             written[k] = v.shape
     cached = {x for x in candidates if any(getattr(twin, x) is a for a in inputs)}   # self.x = x
-    params = tuple(x for x in candidates if grad_prefix + x in written and x not in cached)
-    mismatch = tuple(x for x in params if written[grad_prefix + x] != getattr(twin, x).shape)
+    grads = {x: grad_attribute(x, written, grad_prefix) for x in candidates if x not in cached}
+    grads = {x: g for x, g in grads.items() if g is not None}
+    params = tuple(grads)
+    mismatch = tuple(x for x in params if written[grads[x]] != getattr(twin, x).shape)
     updated = tuple(x for x in candidates if x not in params and not (
         isinstance(getattr(twin, x, None), np.ndarray) and getattr(twin, x).shape == values[x].shape
         and np.array_equal(getattr(twin, x), values[x], equal_nan=True)))
-    return ProbeReport(written, params, mismatch, candidates, updated)
+    return ProbeReport(written, params, mismatch, candidates, updated, grads)
 
 
-def param_names_by_probe(obj, inputs, dout=None, *, grad_prefix="d", forward_kwargs=None):
-    """Names ``X`` of float array attributes whose ``dX`` backward wrote with ``X``'s shape.
+def param_names_by_probe(obj, inputs, dout=None, *, grad_prefix=None, forward_kwargs=None):
+    """Names ``X`` of float array attributes whose gradient (``dX``, ``grad_X``...) backward
+    wrote with ``X``'s shape.
 
     Runs on a deep copy (see :func:`probe_grad_attributes`); the user's object is unchanged.
     """

@@ -165,7 +165,7 @@ class SelfUpdatingLayer(Layer):
             if not isinstance(getattr(obj, n, None), np.ndarray):
                 raise ValueError(f"{self.label}: parameter attribute {n!r} is not a NumPy array")
         self._names = names
-        self.params = _AttrView(obj, names, "", self.label)
+        self.params = _AttrView(obj, {n: n for n in names}, self.label)
         self.per_sample = bool(per_sample)
         self.input_names = tuple(input_names)
         self.grads, self.recovery = {}, {}

@@ -15,6 +15,8 @@ candidate is then run against the layer's own forward
 tolerance is the match. None means no twin fits: the layer
 is judged by finite differences and the laws alone, and its results say so.
 """
+import numpy as np
+
 from oracle.twin_match import Probe, ProbeError, TwinMatch
 from oracle.user_hyper import norm_roles, split_params, words
 from oracle.user_twins_dense import (ACTIVATIONS, LOSS_WORDS, activation_candidates,
@@ -45,10 +47,38 @@ def match_twin(layer, inputs, targets=(), *, name, hint=""):
         probe = Probe(layer, inputs, targets, name=name)
     except ProbeError:
         return None
+    tail = _tail_probe(layer, inputs, targets, name)
+    first = None
     for match in candidates(probe, name=name, hint=hint):
         if probe.confirms(match):
-            return match
-    return None
+            if tail is None or tail.confirms(match):
+                return match
+            first = first or match
+    return first     # no candidate agrees in the tail too: the one that agrees on the draw
+
+
+def _tail_probe(layer, inputs, targets, name):
+    """For a loss on scores and class targets: the forward where every target's probability is
+    tiny (scores spread 40-fold, each row's target its lowest score). There a guard inside
+    the log (log(p + 1e-12)) shows, which on ordinary scores is below any tolerance: a twin
+    must agree here too. None for anything else, or when the layer cannot run there."""
+    if not targets or not inputs:
+        return None
+    x, t = np.asarray(inputs[0]), np.asarray(targets[0])
+    if x.dtype.kind != "f" or x.ndim < 1 or x.shape[-1] < 2:
+        return None
+    low = np.argmin(x, axis=-1)
+    if t.dtype.kind in "iu" and t.shape == x.shape[:-1]:
+        t = low.astype(t.dtype)
+    elif t.shape == x.shape:
+        t = np.eye(x.shape[-1], dtype=t.dtype)[low]
+    else:
+        return None
+    x = (x - x.mean(axis=-1, keepdims=True)) * 40.0
+    try:
+        return Probe(layer, (x, *inputs[1:]), (t, *targets[1:]), name=name)
+    except ProbeError:
+        return None
 
 
 def candidates(probe, *, name, hint=""):

@@ -127,6 +127,17 @@ def _picked_probability(x, t):
     return tf().reduce_sum(p * t, axis=-1)
 
 
+# The values added to p inside the log against log(0): which one a layer uses shows only where
+# p is below it (``user_twins.match_twin`` probes there too).
+LOG_GUARDS = (1e-7, 1e-8, 1e-9, 1e-10, 1e-12, 1e-15, 1e-6, 1e-5)
+
+
+def _short(value):
+    """1e-07 written 1e-7."""
+    mantissa, exponent = f"{value:e}".split("e")
+    return f"{float(mantissa):g}e{int(exponent)}"
+
+
 def _ce_with_delta(delta):
     def twin(layer, x, t):
         return -tf().reduce_mean(tf().math.log(_picked_probability(x, t) + delta))
@@ -180,11 +191,14 @@ def loss_candidates(kinds, x_shape, t):
             form = "int labels" if labels else "one-hot (or soft) targets"
             yield TwinMatch(twins.softmax_cross_entropy, kind,
                             f"{kind}: mean over the batch of -log softmax(x)[t], {form}")
-            yield TwinMatch(_ce_with_delta(1e-7), kind,
-                            f"{kind}: mean over the batch of -log(softmax(x)[t] + 1e-7), {form}",
-                            "log(p + 1e-7) inside the cross-entropy (deep-learning-from-scratch's "
-                            "cross_entropy_error): the loss and its gradient differ from the exact "
-                            "cross-entropy by about 1e-7 / p")
+            for delta in map(_short, LOG_GUARDS):
+                yield TwinMatch(_ce_with_delta(float(delta)), kind,
+                                f"{kind}: mean over the batch of -log(softmax(x)[t] + {delta}), "
+                                f"{form}",
+                                f"log(p + {delta}) inside the cross-entropy (a guard against "
+                                f"log(0), as deep-learning-from-scratch's cross_entropy_error has "
+                                f"with 1e-7): the loss and its gradient differ from the exact "
+                                f"cross-entropy by about {delta} / p")
         elif kind == "svm" and _labels_fit(x_shape, t):
             yield TwinMatch(_svm, kind, "svm: multiclass hinge loss, margin 1, summed over "
                                         "classes and averaged over the batch")

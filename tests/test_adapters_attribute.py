@@ -33,7 +33,8 @@ def test_lazy_affine_is_probed_on_first_forward_and_views_are_live():
     inner = affine_lazy()
     layer = AttributeLayer(inner)
     with pytest.raises(RuntimeError, match=r"AttributeLayer\(Affine\): parameters not known yet: "
-                                           r"\['W', 'b'\] have no \['dW', 'db'\]"):
+                                           r"\['W', 'b'\] have no gradient attribute "
+                                           r"\(\['dW', 'db'\]\.\.\.\)"):
         layer.params
     x, dout = RNG.standard_normal((4, 3)), RNG.standard_normal((4, 2))
     layer.forward(x)
@@ -59,9 +60,63 @@ def test_lazy_affine_gradients_match_finite_differences_and_tf():
     np.testing.assert_allclose(layer.grads["W"], tape.dparams["W"], rtol=1e-12)
 
 
-class MisnamedGrad:
-    """A user layer whose gradient attribute does not follow the d + name convention."""
+class Named:
+    """A user layer whose gradients are named ``grad`` (a format string) of its params'."""
 
+    def __init__(self, grad="d{}", weight="weight"):
+        self.grad, self.wname = grad, weight
+        setattr(self, weight, np.arange(6.0).reshape(3, 2) / 6)
+        self.bias = np.ones(2)
+
+    def forward(self, x):
+        self.x = x
+        return x @ getattr(self, self.wname) + self.bias
+
+    def backward(self, dout):
+        name = self.grad if callable(self.grad) else self.grad.format
+        setattr(self, name(self.wname), self.x.T @ dout)
+        setattr(self, name("bias"), dout.sum(axis=0))
+        return dout @ getattr(self, self.wname).T
+
+
+@pytest.mark.parametrize("grad,weight,attr", [
+    ("d{}", "weight", "dweight"), ("d_{}", "weight", "d_weight"),
+    ("grad_{}", "weight", "grad_weight"), ("{}_grad", "weight", "weight_grad"),
+    ("grad{}", "Weight", "gradWeight"), ("g_{}", "W", "g_W"), ("delta_{}", "W", "delta_W"),
+    (lambda n: "grad" + n.capitalize(), "weight", "gradWeight")])
+def test_gradients_named_in_any_usual_way_are_found(grad, weight, attr):
+    """``weight`` / ``grad_weight``, ``bias_grad``...: the parameters are found by probing,
+    each with its own gradient attribute, and the views are live."""
+    inner = Named(grad, weight)
+    layer = AttributeLayer(inner, probe_inputs=(RNG.standard_normal((2, 3)),))
+    assert sorted(layer.params) == sorted([weight, "bias"])
+    x, dout = RNG.standard_normal((4, 3)), RNG.standard_normal((4, 2))
+    layer.forward(x)
+    layer.backward(dout)
+    assert layer.grads[weight] is getattr(inner, attr)
+    np.testing.assert_array_equal(layer.grads[weight], x.T @ dout)
+    np.testing.assert_array_equal(layer.grads["bias"], dout.sum(axis=0))
+
+
+def test_a_gradient_declared_in_the_constructor_is_found_without_probing():
+    inner = Named("grad_{}")
+    inner.grad_weight = inner.grad_bias = None
+    layer = AttributeLayer(inner)
+    assert sorted(layer.params) == ["bias", "weight"]
+    layer.forward(np.ones((2, 3)))
+    layer.backward(np.ones((2, 2)))
+    assert layer.grads["bias"] is inner.grad_bias
+
+
+def test_parameters_that_cannot_be_found_are_an_error_not_zero_parameters():
+    """A gradient named after an abbreviation (``d_w`` for ``weight``) matches no parameter."""
+    layer = AttributeLayer(_Abbreviated())
+    with pytest.raises(ValueError, match=r"AttributeLayer\(_Abbreviated\): backward wrote "
+                                         r"\['d_w'\] but none of them .*cannot be found"):
+        layer.forward(np.ones((2, 3)))
+
+
+class _Abbreviated:
     def __init__(self):
         self.weight = np.ones((3, 2))
 
@@ -70,15 +125,8 @@ class MisnamedGrad:
         return x @ self.weight
 
     def backward(self, dout):
-        self.d_weight = self.x.T @ dout
+        self.d_w = self.x.T @ dout
         return dout @ self.weight.T
-
-
-def test_parameters_that_cannot_be_found_are_an_error_not_zero_parameters():
-    layer = AttributeLayer(MisnamedGrad())
-    with pytest.raises(ValueError, match=r"AttributeLayer\(MisnamedGrad\): backward wrote "
-                                         r"\['d_weight'\] but none of them .*cannot be found"):
-        layer.forward(np.ones((2, 3)))
 
 
 def test_a_self_updating_layer_is_sent_to_the_right_adapter():

@@ -2,6 +2,7 @@
 correct layer clean, nothing written into the user's folder, and the project's packages intact."""
 import os
 
+import numpy as np
 import pytest
 
 import layers as project_layers
@@ -26,6 +27,9 @@ CAUGHT = [
     ("cnn_single_image.MaxPool2", "grads_tf", "kink convention"),  # every tied maximum gets dout
     ("common.layers.Dropout", "forward_tf", "convention"),      # non-inverted dropout
     ("common.layers.SoftmaxWithLoss", "forward_tf", "convention"),  # + 1e-7 inside the log
+    ("torch_names.MeanBiasLinear", "grads_tf", "layer bug"),     # bias_grad averaged
+    ("torch_names.TransposedLinear", "grads_tf", "layer bug"),   # grad_weight transposed
+    ("torch_names.GuardedXent", "forward_tf", "convention"),     # + 1e-12 inside the log
 ]
 # Correct layers of every style: every property passes. (Seed 003's Softmax is left out: its
 # unshifted exp overflows when x @ W exceeds 709, which overflow-kind inputs reach on some draws.) (a convention is not a bug, but it is
@@ -34,7 +38,8 @@ CLEAN = ["dense_tanh.Dense", "dense_tanh.Tanh", "affine_lazy.Affine",
          "batchnorm_trainflg.BatchNormalization", "layers.affine", "layers.relu",
          "layers.conv_naive", "layers.max_pool_naive", "layers.batchnorm", "layers.softmax_loss",
          "cnn_single_image.Conv3x3", "linear_global_lr.Linear",
-         "common.layers.Affine", "common.layers.Sigmoid", "layers.Tanh", "layers.Scale"]
+         "common.layers.Affine", "common.layers.Sigmoid", "layers.Tanh", "layers.Scale",
+         "torch_names.Linear"]
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +57,10 @@ def test_every_style_is_discovered_with_no_glue(corpus):
     assert styles["linear_global_lr.Linear"] == "self-updating"   # one hint line in the file
     assert styles["two_layer_net_buggy.TwoLayerNet"] == "network"
     assert styles["dlfs_optimizers.Adam"] == "optimizer"
+    # parameters found by their gradients' names, whatever the naming: every gradient checked
+    for label in ("torch_names.Linear", "torch_names.MeanBiasLinear"):
+        built = get(label).build({}, np.random.default_rng(0), "float64")
+        assert sorted(built.params) == ["bias", "weight"], label
     assert not corpus.problems, [p.text() for p in corpus.problems]
 
 

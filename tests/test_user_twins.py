@@ -190,6 +190,44 @@ def test_an_exact_cross_entropy_is_not_matched_to_the_twin_with_the_delta():
     assert match.convention == "" and "1e-7" not in match.how
 
 
+class _GuardedXent:
+    """Softmax cross-entropy with ``log(p + guard)``, written as a user would."""
+
+    def __init__(self, guard):
+        self.guard = guard
+
+    def forward(self, x, t):
+        e = np.exp(x - x.max(axis=1, keepdims=True))
+        self.p, self.t = e / e.sum(axis=1, keepdims=True), t
+        picked = self.p[np.arange(len(x)), t] if t.ndim == 1 else (self.p * t).sum(axis=1)
+        return -np.mean(np.log(picked + self.guard))
+
+    def backward(self, dout=1.0):
+        onehot = np.eye(self.p.shape[1])[self.t] if self.t.ndim == 1 else self.t
+        return dout * (self.p - onehot) / len(self.p)
+
+
+@pytest.mark.parametrize("guard", [1e-12, 1e-10, 1e-8, 1e-15])
+@pytest.mark.parametrize("onehot", [False, True])
+def test_a_guard_of_any_usual_size_inside_the_log_is_named_as_such(guard, onehot):
+    """On ordinary scores a guard of 1e-12 is far below the tolerance, so the exact twin
+    agreed and the layer later failed 'forward differs' where some p was tiny; the twin is
+    now also confirmed where every target's probability is tiny, and the guard is named."""
+    labels = np.eye(4)[LABELS] if onehot else LABELS
+    loss = AttributeLayer(_GuardedXent(guard), names=(), input_names=("x",), target_names=("t",))
+    match = match_twin(loss, (normal(5, 4),), (labels,), name="SoftmaxXent")
+    written = f"{guard:e}".split("e")
+    written = f"{float(written[0]):g}e{int(written[1])}"
+    assert match.kind == "softmax_cross_entropy" and f"+ {written})" in match.how
+    assert match.convention.startswith(f"log(p + {written}) inside the cross-entropy")
+
+
+def test_a_guard_not_among_the_usual_sizes_still_gets_the_exact_twin():
+    loss = AttributeLayer(_GuardedXent(3e-11), names=(), input_names=("x",), target_names=("t",))
+    match = match_twin(loss, (normal(5, 4),), (LABELS,), name="SoftmaxXent")
+    assert match.kind == "softmax_cross_entropy" and match.convention == ""
+
+
 def test_an_inverted_dropout_is_not_reported_as_non_inverted():
     layer = AttributeLayer(small.InvertedDropout(0.3, seed=4))
     layer.training = False

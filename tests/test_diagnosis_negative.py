@@ -25,6 +25,7 @@ OWN_CLASS = {
     "planted.DenseTransposedDW": ("grads_tf", "transposed"),
     "planted.DenseBiasMean": ("grads_tf", "constant factor"),
     "planted.ReLUGradAtZeroIsOne": ("grads_tf", "kink"),
+    "planted.LeakyReLUSlopeOne": ("grads_tf", None),
     "planted.SigmoidWrongDerivative": ("grads_tf", None),
     "planted.SoftmaxCEIgnoresDout": ("grads_tf", None),
     "planted.SoftmaxCEMissingMean": ("grads_tf", "constant factor"),

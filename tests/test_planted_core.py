@@ -14,6 +14,7 @@ CAUGHT = [
     ("planted.DenseBiasMean", "batch_additive", None),
     ("planted.ReLUGradAtZeroIsOne", "grads_tf", "kink convention"),
     ("planted.ReLUMutatesDout", "no_mutation", None),
+    ("planted.LeakyReLUSlopeOne", "grads_tf", "layer bug"),     # not "kink convention"
     ("planted.SigmoidWrongDerivative", "grads_tf", "layer bug"),
     ("planted.SigmoidWrongDerivative", "grads_fd", "layer bug"),
     ("planted.SoftmaxCEIgnoresDout", "linear_in_dout", None),
@@ -53,6 +54,17 @@ def test_kink_convention_failure_is_only_at_exact_zeros():
     x = found.case.inputs()[0]
     assert all(x[idx] == 0 for idx, *_ in res.worst), res.message()
     assert res.n_excused == 0 and res.arrays["fd"].shape == x.shape
+
+
+def test_a_bug_that_also_shows_at_kinks_is_reported_where_it_is_a_bug():
+    """The slope-one LeakyReLU differs from TF at x == 0 (a convention there) and at every
+    x < 0 (the bug). The failure reported is one with a negative input and the verdict
+    "layer bug"; the draws failing only at zeros were set aside, not shrunk to."""
+    found = hunt("planted.LeakyReLUSlopeOne", "grads_tf", max_examples=30)
+    res = found.failures[0]
+    x = found.case.inputs()[0]
+    assert res.verdict == "layer bug", res.message()
+    assert any(x[idx] < 0 for idx, *_ in res.worst), res.message()
 
 
 def test_kink_bug_is_not_a_finite_difference_failure():

@@ -33,6 +33,19 @@ class ReLUGradAtZeroIsOne(L.ReLU):
         return np.where(x > 0, x, np.zeros((), x.dtype))
 
 
+class LeakyReLUSlopeOne(L.LeakyReLU):
+    """Bug (a new user's): every gradient passes with slope 1, negatives included; the mask is
+    x < 0, so at exactly 0 the slope is 1 where TF's is alpha (a kink convention on its own).
+    Shrinking drives inputs to 0: the failure must still be reported where x < 0."""
+
+    def forward(self, x):
+        self._neg = x < 0
+        return np.where(self._neg, x * x.dtype.type(self.alpha), x)
+
+    def backward(self, dout):
+        return np.where(self._neg, dout, dout)
+
+
 class ReLUMutatesDout(L.ReLU):
     """Bug (from seed 004): ``dout[mask] = 0`` writes into the caller's array."""
 
@@ -116,6 +129,8 @@ for entry in [
     Entry("planted.DenseBiasMean", _as(DenseBiasMean, dense), SQUARE),
     Entry("planted.ReLUGradAtZeroIsOne", stateless(ReLUGradAtZeroIsOne), SHAPES),
     Entry("planted.ReLUMutatesDout", stateless(ReLUMutatesDout), SHAPES),
+    Entry("planted.LeakyReLUSlopeOne", stateless(LeakyReLUSlopeOne, "alpha"),
+          st.fixed_dictionaries({"shape": st.just((5,)), "alpha": st.just(0.1)})),
     Entry("planted.SigmoidWrongDerivative", stateless(SigmoidWrongDerivative), SHAPES),
     Entry("planted.SoftmaxCEIgnoresDout", stateless(SoftmaxCEIgnoresDout), CE, input_shapes=ce_shape,
           targets=class_labels, batch_rule="mean"),

@@ -43,11 +43,15 @@ def collect(paths):
 
 
 def collect_file(path, out):
-    try:
-        hints = read_hints(Path(path).read_text(encoding="utf-8", errors="replace"))
-    except ValueError as exc:
-        out.problems.append(ImportProblem(path, path, f"hint: {exc}"))
-        return
+    bad = []
+    hints = read_hints(Path(path).read_text(encoding="utf-8", errors="replace"), bad)
+    for name, line, message in bad:
+        if name is None:       # which layer it is about cannot be told: the file waits for it
+            out.problems.append(ImportProblem(path, path, f"hint: {message}"))
+            return
+        out.problems.append(ImportProblem(path, f"{path}:{line}", f"{message} ({name} is checked "
+                                          f"as if the hint were not there; the rest of the file "
+                                          f"as usual)", kind="a hint that cannot be read"))
     loaded = import_file(path)
     if isinstance(loaded, ImportProblem):
         out.problems.append(loaded)

@@ -24,7 +24,8 @@ def collect_items(session, paths, quiet=False):
         raise pytest.UsageError(str(exc)) from exc
     items = []
     for problem in found.problems:
-        items.append(ImportItem.from_parent(session, name=f"{problem.where} [import]",
+        tag = "import" if problem.kind == "cannot import" else "hint"
+        items.append(ImportItem.from_parent(session, name=f"{problem.where} [{tag}]",
                                             problem=problem))
     for skip in found.skipped:
         items.append(SkippedItem.from_parent(session, name=f"{skip.label} [skipped]", skip=skip))
@@ -119,7 +120,8 @@ class ImportItem(_UserItem):
         self.problem = problem
 
     def runtest(self):
-        raise AssertionError(self.problem.text() + "\n(the other files were checked)")
+        raise AssertionError(self.problem.text() + ("\n(the other files were checked)" if
+                                                    self.problem.kind == "cannot import" else ""))
 
 
 class SkippedItem(_UserItem):

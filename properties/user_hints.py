@@ -61,9 +61,17 @@ class Hint:
         return dict(self.arrays).get(name)
 
 
-def read_hints(source):
-    """{name: Hint} from the ``# gradcheck:`` comments of a file's source. Raises ValueError
-    naming the line for a hint that does not parse."""
+PLACEHOLDER = ("'...' is a placeholder from the suggested hint: put the size there (a whole "
+               "number, or N for the batch axis)")
+
+
+def read_hints(source, bad=None):
+    """{name: Hint} from the ``# gradcheck:`` comments of a file's source.
+
+    A hint that does not parse raises ValueError naming the line; with a list ``bad``, it is
+    appended there instead as (the class or function it names, or None when even that cannot
+    be read; line; message), and the other hints are read on.
+    """
     hints = {}
     for lineno, line in enumerate(source.splitlines(), 1):
         m = HINT.search(line)
@@ -73,7 +81,12 @@ def read_hints(source):
         try:
             hint = _parse(text, lineno)
         except (SyntaxError, ValueError) as exc:
-            raise ValueError(f"line {lineno}: cannot read the hint {text!r}: {exc}") from None
+            message = f"line {lineno}: cannot read the hint {text!r}: {exc}"
+            if bad is None:
+                raise ValueError(message) from None
+            named = re.match(r"(?:skip\s+)?([A-Za-z_]\w*)\s*(?:\(|;|$)", text)
+            bad.append((named.group(1) if named else None, lineno, message))
+            continue
         hints[hint.name] = hint
     return hints
 
@@ -87,6 +100,9 @@ def _parse(text, lineno):
         name, build = head.id, ""
     elif isinstance(head, ast.Call) and isinstance(head.func, ast.Name):
         name = head.func.id
+        if any(isinstance(n, ast.Constant) and n.value is Ellipsis for n in ast.walk(head)):
+            raise ValueError(f"{name}(...): '...' is a placeholder from the suggested hint: put "
+                             f"the constructor's arguments there, as in {name}(4, 3)")
     else:
         raise ValueError("expected Name(arguments) or a function's name, e.g. Linear(3, 2) "
                          "or rnn_step_forward")
@@ -139,6 +155,8 @@ def _array(key, value):
 
 
 def _literal_int(node, where):
+    if isinstance(node, ast.Constant) and node.value is Ellipsis:
+        raise ValueError(f"{where} {PLACEHOLDER}")
     try:
         value = ast.literal_eval(node)
     except ValueError:

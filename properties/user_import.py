@@ -33,9 +33,10 @@ class ImportProblem:
     path: str
     where: str       # "file:line" of the error in the user's code (or the file itself)
     message: str
+    kind: str = "cannot import"
 
     def text(self):
-        return f"{self.where}: cannot import: {self.message}"
+        return f"{self.where}: {self.kind}: {self.message}"
 
 
 @dataclass

@@ -252,10 +252,51 @@ def test_a_hint_naming_an_input_the_forward_does_not_take_is_skipped_naming_the_
     ("# gradcheck: Emb(3); x=(N, 2.5)", "line 2: .*sizes are N \\(the batch\\) or whole numbers"),
     ("# gradcheck: Emb(3); x=(N, 3)<4", "line 2: .*'<K' bounds integer indices only"),
     ("# gradcheck: Emb(3); x", "line 2: .*'x' is not key=value"),
+    ("# gradcheck: Linear(); x=(N, ...)", "line 2: .*'\\.\\.\\.' is a placeholder .*put the size"),
+    ("# gradcheck: Linear(n_in=..., n_out=3)", "line 2: .*placeholder .*constructor's arguments"),
 ])
 def test_a_hint_that_does_not_parse_names_its_line(line, message):
     with pytest.raises(ValueError, match=message):
         read_hints("import numpy as np\n" + line + "\n")
+
+
+def test_an_unreadable_hint_leaves_the_rest_of_the_file_checked(tmp_path):
+    """The suggested hint pasted with its placeholders: that hint is a failing finding naming
+    its line; its layer is checked as if it were not there, and so is the rest of the file."""
+    (tmp_path / "mine.py").write_text(textwrap.dedent("""
+        import numpy as np
+
+        # gradcheck: Scale(); x=(N, ...)
+        class Scale:
+            def __init__(self, n=3):
+                self.gain = np.linspace(0.5, 1.5, n)
+
+            def forward(self, x):
+                self.x = x
+                return x * self.gain
+
+            def backward(self, dout):
+                self.grad_gain = (dout * self.x).sum(axis=0)
+                return dout * self.gain
+
+
+        class Square:
+            def forward(self, x):
+                self.x = x
+                return x * x
+
+            def backward(self, dout):
+                return 2 * self.x * dout
+        """))
+    found = collect([tmp_path])
+    (problem,) = found.problems
+    assert problem.where.endswith("mine.py:4") and problem.kind == "a hint that cannot be read"
+    assert "placeholder" in problem.text() and "Scale is checked as if" in problem.text()
+    assert {f.label for f in found.found} == {"mine.Scale", "mine.Square"}
+    bad = []
+    assert read_hints("# gradcheck: Scale(); x=(N, ...)\n# gradcheck: skip Other\n", bad) == {
+        "Other": read_hints("\n# gradcheck: skip Other\n")["Other"]}
+    assert [(name, line) for name, line, _ in bad] == [("Scale", 1)]
 
 
 def test_hint_grammar():

@@ -140,31 +140,40 @@ def first_failure(strategy, check, *, max_examples=40, shrink=True):
 
     Derandomized and without the example database, so it finds the same thing
     every time. ``shrink=False`` returns the first failing draw as found. A
-    draw whose only failures are crashes is kept aside and the search goes on.
+    draw whose only failures are crashes, or differences at kinks, is kept aside and the
+    search goes on; when differences at kinks are all it finds, a second search shrinks
+    those (a readable case, as any failure gets).
     """
-    found, crashes, kinks, check = [], Crashes(), AtKinks(), Memo(check)
+    check = Memo(check)
     phases = [Phase.explicit, Phase.reuse, Phase.generate] + ([Phase.shrink] if shrink else [])
 
-    @settings(max_examples=max_examples, derandomize=True, database=None, deadline=None,
-              print_blob=False, suppress_health_check=list(HealthCheck), phases=phases)
-    @given(drawn=strategy)
-    def run(drawn):
-        failed = [r for r in check(drawn) if not r.passed]
-        if only_crashes(failed):
-            crashes.add(drawn, failed)
-        elif only_at_kinks(failed):
-            kinks.add(drawn, failed)
-        elif failed:
-            found[:] = [(drawn, failed)]
-            raise _Failed(failed[0].message())
+    def search(kinks_aside):
+        found, crashes, kinks = [], Crashes(), AtKinks()
 
-    try:
-        run()
-    except _Failed:
-        return _found(*found[0], crashes.failures)
-    if kinks:      # differences at kinks alone: those are what was found
-        return _found(kinks.case, kinks.failures, crashes.failures)
-    return _found(crashes.case, crashes.failures, crashes.failures) if crashes else None
+        @settings(max_examples=max_examples, derandomize=True, database=None, deadline=None,
+                  print_blob=False, suppress_health_check=list(HealthCheck), phases=phases)
+        @given(drawn=strategy)
+        def run(drawn):
+            failed = [r for r in check(drawn) if not r.passed]
+            if only_crashes(failed):
+                crashes.add(drawn, failed)
+            elif kinks_aside and only_at_kinks(failed):
+                kinks.add(drawn, failed)
+            elif failed:
+                found[:] = [(drawn, failed)]
+                raise _Failed(failed[0].message())
+
+        try:
+            run()
+        except _Failed:
+            return _found(*found[0], crashes.failures), bool(kinks)
+        return (_found(crashes.case, crashes.failures, crashes.failures) if crashes
+                else None), bool(kinks)
+
+    result, kinks = search(kinks_aside=True)
+    if kinks and (result is None or only_crashes(result.failures)):
+        result, _ = search(kinks_aside=False)
+    return result
 
 
 def hunt(entry_name, prop_name, *, max_examples=40, shrink=True):
@@ -190,42 +199,50 @@ def run_property(spec, entry, result_log, **overrides):
     (``overrides``: settings to change, e.g. ``database=None``); every result goes to
     ``result_log``, and a failure's message explains itself.
 
-    A case where the layer only crashed is recorded and the search goes on, so
-    wrong values elsewhere are still found; the test then fails with both.
+    A case where the layer only crashed, or differed only at kinks, is recorded and the
+    search goes on, so wrong values elsewhere are still found; the test then fails with
+    both. Differences at kinks alone are searched for again, to be shrunk.
     """
     reason = spec.not_applicable(entry)
     if reason:
         pytest.skip(f"{spec.name} does not apply to {entry.name}: {reason}")
     crashes, kinks, last_failed, run = Crashes(), AtKinks(), [], Memo(spec.fn)
+    strategy = cases(entry, kinds=spec.kinds(entry), extra=spec.extra, min_batch=spec.min_batch,
+                     modes=spec.modes(entry))
 
-    @settings(**overrides)
-    @given(case=cases(entry, kinds=spec.kinds(entry), extra=spec.extra, min_batch=spec.min_batch,
-                     modes=spec.modes(entry)))
-    def check(case):
-        results = run(case)
-        result_log.add(results)
-        failed = [r for r in results if not r.passed]
-        if only_crashes(failed):     # not targeted: the search should look elsewhere
-            crashes.add(case, failed)
-            return
-        if only_at_kinks(failed):    # looked past too: a difference away from kinks says more
-            kinks.add(case, failed)
-            return
-        steer(max((r.ratio for r in results if not r.warning), default=0.0),   # not round-off
-              f"{entry.name} {spec.name} error/tol")
-        last_failed[:] = failed
-        if failed:
-            raise AssertionError("\n\n".join(r.message() for r in failed))
-
-    try:
+    def search(kinks_aside):
+        @settings(**overrides)
+        @given(case=strategy)
+        def check(case):
+            results = run(case)
+            result_log.add(results)
+            failed = [r for r in results if not r.passed]
+            if only_crashes(failed):     # not targeted: the search should look elsewhere
+                crashes.add(case, failed)
+                return
+            if kinks_aside and only_at_kinks(failed):   # a difference away from kinks says more
+                kinks.add(case, failed)
+                return
+            steer(max((r.ratio for r in results if not r.warning), default=0.0),  # not round-off
+                  f"{entry.name} {spec.name} error/tol")
+            last_failed[:] = failed
+            if failed:
+                raise AssertionError("\n\n".join(r.message() for r in failed))
         check()
+
+    second = False
+    try:
+        search(kinks_aside=True)
+        if kinks:      # differences at kinks were all it found: searched again to shrink them
+            second = True
+            search(kinks_aside=False)
     except Exception as exc:   # one failure (AssertionError) or several (an exception group)
-        aside = [a for a in (kinks, crashes) if a]
+        aside = ([kinks] if kinks and not second else []) + ([crashes] if crashes else [])
         if aside:
             result_log.add(last_failed + [r for a in aside for r in a.failures])
             raise AssertionError("\n\n".join([str(exc)] + [a.message() for a in aside])) from exc
         raise
-    aside = [a for a in (kinks, crashes) if a]
+    aside = [a for a in (kinks, crashes) if a]     # (the second search met them again unshrunk)
     if aside:
         result_log.add([r for a in aside for r in a.failures])
         pytest.fail("\n\n".join(a.message(alone=i == 0) for i, a in enumerate(aside)),

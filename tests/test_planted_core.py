@@ -67,6 +67,29 @@ def test_a_bug_that_also_shows_at_kinks_is_reported_where_it_is_a_bug():
     assert any(x[idx] < 0 for idx, *_ in res.worst), res.message()
 
 
+def test_the_battery_reports_a_bug_away_from_kinks_and_the_kinks_after_it():
+    """The battery's own search (``run_property``, derandomized): the slope-one LeakyReLU fails
+    with its layer bug first and its kink-only draws said after it; the kink ReLU, whose only
+    differences are at zeros, fails with the kink convention, shrunk to a small case."""
+    from properties.catalog import get
+    from properties.search import run_property
+    from reports.collect import ResultLog
+    prop = all_properties()["grads_tf"]
+    fixed = dict(derandomize=True, database=None, max_examples=30)
+    log = ResultLog()
+    with pytest.raises(AssertionError) as info:
+        run_property(prop, get("planted.LeakyReLUSlopeOne"), log, **fixed)
+    text = str(info.value)
+    assert text.index("verdict: layer bug") < text.index("the layer also differs at kinks")
+    log = ResultLog()
+    with pytest.raises(AssertionError) as info:
+        run_property(prop, get("planted.ReLUGradAtZeroIsOne"), log, **fixed)
+    assert "verdict: kink convention" in str(info.value)
+    assert "also differs at kinks" not in str(info.value)
+    (failure,) = log.failures
+    assert failure.verdict == "kink convention" and failure.config["batch"] == 1, failure.message()
+
+
 def test_kink_bug_is_not_a_finite_difference_failure():
     """Away from x == 0 the wrong-kink ReLU is a correct derivative: FD must not flag it."""
     assert hunt("planted.ReLUGradAtZeroIsOne", "grads_fd", max_examples=30) is None

@@ -42,6 +42,7 @@ from properties.user_recurrent import recurrent_templates
 from properties.user_shapes import infer_input_shapes
 from properties.user_targets import is_index_name, method_roles
 from properties.user_templates import index_inputs
+from properties.user_variants import hyper_variants, suffix, with_keywords
 
 
 @dataclass
@@ -73,6 +74,13 @@ def discover(module, path, hints, prefix):
             continue
         if item is not None:
             out.found.append(item)
+        for overrides in item.variants if item is not None else ():
+            also = label + suffix(overrides)
+            try:
+                out.found.append(_class(obj, also, path, module, hint, overrides))
+            except CannotCheck as exc:
+                out.skipped.append(Skipped(also, path, f"not checked at {suffix(overrides)[1:-1]} "
+                                                       f"(checked as built): {exc}"))
     return out
 
 
@@ -95,7 +103,7 @@ def _has(obj, name, min_args=0):
 
 # -- classes ---------------------------------------------------------------------------------
 
-def _class(cls, label, path, module, hint):
+def _class(cls, label, path, module, hint, overrides=None):
     if _has(cls, "loss", 2) and _has(cls, "gradient", 2):
         return _network(cls, label, path, module, hint)
     if _has(cls, "update", 2) and not _has(cls, "forward") and not _has(cls, "backward"):
@@ -104,27 +112,31 @@ def _class(cls, label, path, module, hint):
     if forward is None:
         return None
     if _has(cls, "backward", 1):
-        return _layer(cls, label, path, module, hint, _protocol_or_attribute(*method_roles(cls)))
+        return _layer(cls, label, path, module, hint, _protocol_or_attribute(*method_roles(cls)),
+                      overrides)
     for method in ("backprop", "update", "backward_pass", "train_step"):
         if _has(cls, method, 1):
             if _has(cls, method, 2) or _reads_lr(cls, method):
                 return _layer(cls, label, path, module, hint,
-                              _self_updating(method, forward, _forward_args(hint, module)))
-            return _layer(cls, label, path, module, hint, _renamed_backward(method))
+                              _self_updating(method, forward, _forward_args(hint, module)),
+                              overrides)
+            return _layer(cls, label, path, module, hint, _renamed_backward(method), overrides)
     raise CannotCheck(f"{cls.__name__} has a {forward}() but no backward(), backprop() or "
                       f"update(): there is no gradient to check")
 
 
-def build_object(cls, module, hint):
-    """A fresh user object, from the hint's expression or from the constructor's argument names."""
+def build_object(cls, module, hint, overrides=None):
+    """A fresh user object, from the hint's expression or from the constructor's argument names
+    (``overrides``: keyword arguments changed, a stride or padding ``user_variants`` tries)."""
     if hint is not None and hint.build:
+        expr = with_keywords(hint.build, overrides) if overrides else hint.build
         try:
-            return eval(hint.build, vars(module))   # the user's own expression, in their module
+            return eval(expr, vars(module))   # the user's own expression, in their module
         except Exception as exc:
-            raise CannotCheck(f"the hint on line {hint.line} ({hint.build}) raised "
+            raise CannotCheck(f"the hint on line {hint.line} ({expr}) raised "
                               f"{type(exc).__name__}: {exc}") from exc
     try:
-        kwargs = constructor_args(cls)
+        kwargs = {**constructor_args(cls), **(overrides or {})}
         return cls(**kwargs)
     except CannotBuild as exc:
         raise CannotCheck(f"{exc}; add a hint: {suggestion(cls.__name__, exc.missing)}") from exc
@@ -173,8 +185,8 @@ def _self_updating(method, forward, forward_args=lambda: ()):
     return adapt
 
 
-def _layer(cls, label, path, module, hint, adapt):
-    obj = build_object(cls, module, hint)
+def _layer(cls, label, path, module, hint, adapt, overrides=None):
+    obj = build_object(cls, module, hint, overrides)
     roles = getattr(adapt, "roles", (("x",), ()))
     if hasattr(adapt, "roles") and not isinstance(getattr(obj, "params", None), dict):
         needs_probe = not find_param_names(obj) and any(
@@ -186,8 +198,11 @@ def _layer(cls, label, path, module, hint, adapt):
     spec = hinted_spec(hint, (*roles[0], *roles[1]), targets=roles[1], params=arrays,
                        label=cls.__name__)
     layer, style, spec = _adapted(obj, adapt, cls.__name__, doc, spec, needs_probe, roles)
-    return layer_entry(label, path, style, cls.__name__, lambda: build_object(cls, module, hint),
-                        adapt, layer, spec, needs_probe)
+    item = layer_entry(label, path, style, cls.__name__,
+                       lambda: build_object(cls, module, hint, overrides), adapt, layer, spec,
+                       needs_probe)
+    item.variants = [] if overrides else hyper_variants(cls, hint, obj)
+    return item
 
 
 def _adapted(obj, adapt, name, doc, hinted, needs_probe, roles=(("x",), ())):

@@ -10,7 +10,7 @@ forward-only properties), whether it keeps float32. A loss with a mask gets
 the ``masked_no_grad`` law.
 """
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 import numpy as np
@@ -37,6 +37,7 @@ class Found:
     how: str
     entry: Optional[Entry] = None
     check: Optional[Callable] = None     # () -> [Result], for networks and optimizers
+    variants: list = field(default_factory=list)   # other strides / paddings to check it at
 
 
 @dataclass

@@ -30,6 +30,7 @@ CAUGHT = [
     ("torch_names.MeanBiasLinear", "grads_tf", "layer bug"),     # bias_grad averaged
     ("torch_names.TransposedLinear", "grads_tf", "layer bug"),   # grad_weight transposed
     ("torch_names.GuardedXent", "forward_tf", "convention"),     # + 1e-12 inside the log
+    ("conv_default_stride.ConvSkipsStride(stride=2)", "grads_tf", "layer bug"),
 ]
 # Correct layers of every style: every property passes. (Seed 003's Softmax is left out: its
 # unshifted exp overflows when x @ W exceeds 709, which overflow-kind inputs reach on some draws.) (a convention is not a bug, but it is
@@ -39,7 +40,7 @@ CLEAN = ["dense_tanh.Dense", "dense_tanh.Tanh", "affine_lazy.Affine",
          "layers.conv_naive", "layers.max_pool_naive", "layers.batchnorm", "layers.softmax_loss",
          "cnn_single_image.Conv3x3", "linear_global_lr.Linear",
          "common.layers.Affine", "common.layers.Sigmoid", "layers.Tanh", "layers.Scale",
-         "torch_names.Linear"]
+         "torch_names.Linear", "conv_default_stride.Conv(stride=2, pad=1)"]
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +58,11 @@ def test_every_style_is_discovered_with_no_glue(corpus):
     assert styles["linear_global_lr.Linear"] == "self-updating"   # one hint line in the file
     assert styles["two_layer_net_buggy.TwoLayerNet"] == "network"
     assert styles["dlfs_optimizers.Adam"] == "optimizer"
+    # a layer taking a stride and a padding is also checked at the other values of each
+    labels = {f.label for f in corpus.found}
+    for name in ("Conv", "ConvSkipsStride"):
+        assert {f"conv_default_stride.{name}{v}" for v in (
+            "", "(stride=2)", "(pad=1)", "(stride=2, pad=1)")} <= labels
     # parameters found by their gradients' names, whatever the naming: every gradient checked
     for label in ("torch_names.Linear", "torch_names.MeanBiasLinear"):
         built = get(label).build({}, np.random.default_rng(0), "float64")

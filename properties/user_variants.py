@@ -1,0 +1,64 @@
+"""The other strides and paddings a user's layer is checked at, beside its constructor's own.
+
+A convolution or pooling layer built with its defaults (stride 1, no padding) hides the
+classic bugs of the strided and padded paths: a backward that ignores the stride, a
+padding cropped wrongly. A layer whose constructor takes a stride or a padding is
+therefore also checked with the stride and the padding changed (one, the other, and both),
+as separate entries labelled with what changed (``conv.Conv2D(stride=2)``). A setting
+the layer cannot be built or run with is listed as skipped with the reason, never dropped.
+"""
+import ast
+import inspect
+
+STRIDES = ("stride", "strides")
+PADDINGS = ("pad", "padding")
+
+
+def _other(value, usual, changed):
+    """``changed`` where the layer uses ``usual`` (an int, or a tuple of them), else ``usual``."""
+    if isinstance(value, tuple) and value and all(isinstance(v, int) for v in value):
+        return tuple(changed if v == usual else usual for v in value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return changed if value == usual else usual
+
+
+def hyper_variants(cls, hint, built):
+    """[{argument: value}]: the stride and padding settings to check besides the constructor's
+    own (``built``: the object as built, whose attributes tell the values in use)."""
+    try:
+        names = list(inspect.signature(cls).parameters)
+    except (TypeError, ValueError):
+        return []
+    given = _hint_keywords(hint)
+    picked = {}
+    for group, usual, changed in ((STRIDES, 1, 2), (PADDINGS, 0, 1)):
+        name = next((n for n in names if n.lower() in group and n not in given), None)
+        if name is None:
+            continue
+        value = _other(getattr(built, name, usual), usual, changed)
+        if value is not None:
+            picked[name] = value
+    out = [{k: v} for k, v in picked.items()]
+    return out + ([picked] if len(picked) > 1 else [])
+
+
+def _hint_keywords(hint):
+    """The keyword arguments a hint's build expression sets itself (those are the user's)."""
+    if hint is None or not hint.build:
+        return set()
+    node = ast.parse(hint.build, mode="eval").body
+    return {k.arg for k in getattr(node, "keywords", []) if k.arg}
+
+
+def with_keywords(expr, overrides):
+    """The build expression ``expr`` (``Conv(3, 4)``) with ``overrides`` as keyword arguments."""
+    node = ast.parse(expr, mode="eval")
+    call = node.body
+    call.keywords = [k for k in call.keywords if k.arg not in overrides] + [
+        ast.keyword(arg=k, value=ast.parse(repr(v), mode="eval").body) for k, v in overrides.items()]
+    return ast.unparse(ast.fix_missing_locations(node))
+
+
+def suffix(overrides):
+    return "(" + ", ".join(f"{k}={v}" for k, v in overrides.items()) + ")"

@@ -30,6 +30,12 @@ GLOBAL_RNG_NOTE = ("the forward draws from NumPy's global random state; the harn
                    "before every forward so the check is repeatable")
 
 
+INFERENCE_NOTE = ("in inference mode (training=False): forward ran as in evaluation (running "
+                  "statistics, no dropout), and backward was asked for that forward; a backward "
+                  "written for training only can say so by raising in this mode (the layer is "
+                  "then checked forward only in inference)")
+
+
 REPEATS = 3   # forwards on the same inputs that must agree before finite differences are trusted
 
 
@@ -220,6 +226,8 @@ class Trial:
                             **{f"target:{k}": v for k, v in targets.items()},
                             "dout": kw["context"]["dout"], **kw.get("arrays", {})}
         entry = self.case.entry
+        if not self.case.training and len(tuple(entry.training_modes)) > 1:
+            note_if_failed = join_notes(note_if_failed, INFERENCE_NOTE)
         if entry.convention and kw.get("verdict") in CONVENTION_VERDICTS:
             kw["verdict"], kw["explanation"] = "convention", (
                 f"the layer follows a known convention, not the usual one: {entry.convention}")

@@ -3,6 +3,7 @@ integer indices, masked losses and class-style cells are found, matched to their
 every property when correct and are caught when buggy; hints say what cannot be inferred; a
 layer whose backward exists in training mode only is still checked forward in inference mode."""
 import textwrap
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -345,6 +346,50 @@ def test_a_backward_for_training_only_still_gets_its_inference_forward_checked(t
     assert found is not None and {r.config["training"] for r in found.failures} == {False}
     assert {r.verdict for r in found.failures} == {"forward differs"}, found.failures[0].message()
     assert hunt(item.label, "grads_tf", max_examples=10, shrink=False) is None
+
+
+BATCH_FORMULA_ALWAYS = '''
+import numpy as np
+
+
+class BatchNorm1d:
+    """Batch statistics in training, running ones in inference; the backward always uses the
+    batch-statistics formula (right only after a training forward)."""
+
+    def __init__(self, d=3):
+        self.gamma, self.beta = np.ones(d), np.zeros(d)
+        self.running_mean, self.running_var = np.zeros(d), np.ones(d)
+        self.training = True
+
+    def forward(self, x):
+        if self.training:
+            mu, var = x.mean(axis=0), x.var(axis=0)
+        else:
+            mu, var = self.running_mean, self.running_var
+        self.inv = 1.0 / np.sqrt(var + 1e-5)
+        self.xhat = (x - mu) * self.inv
+        return self.gamma * self.xhat + self.beta
+
+    def backward(self, dout):
+        n = dout.shape[0]
+        self.dbeta = dout.sum(axis=0)
+        self.dgamma = (dout * self.xhat).sum(axis=0)
+        dxhat = dout * self.gamma
+        return self.inv / n * (n * dxhat - dxhat.sum(axis=0) - self.xhat * (dxhat * self.xhat).sum(axis=0))
+'''
+
+
+def test_a_failure_after_an_inference_forward_says_so(tmp_path):
+    """A backward written for training, asked after an inference forward: its failure says the
+    forward ran in inference mode and how a training-only backward can say it is one."""
+    (tmp_path / "bn.py").write_text(textwrap.dedent(BATCH_FORMULA_ALWAYS))
+    (item,) = collect([tmp_path]).found
+    found = hunt(item.label, "grads_tf", max_examples=30)
+    assert found is not None and {r.config["training"] for r in found.failures} == {False}
+    for r in found.failures:
+        assert "in inference mode (training=False)" in r.note and "raising" in r.note
+    passing = all_properties()["grads_tf"].fn(replace(found.case, training=True))
+    assert all(r.passed and "inference mode" not in r.note for r in passing)
 
 
 def test_a_functional_pairs_wrong_returns_are_errors_naming_the_layer_and_tensors():

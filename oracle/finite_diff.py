@@ -335,3 +335,13 @@ def fd_vjp(fn, arrays, dout, *, rng, names=None, max_elementwise=MAX_ELEMENTWISE
         else:
             out[name] = _directional(stencil, x, n_directions, rng, max_rounds)
     return out
+
+
+def fd_along(fn, arrays, dout, name, direction, *, at_point=None):
+    """The derivative of phi along ``direction`` (moving the array ``name``), and whether it is
+    the derivative of a smooth function there (no kink inside the stencil: ``_excuse``)."""
+    arrays, dout, f0, fabs, _ = _point(fn, arrays, dout, at_point)
+    x, v = arrays[name], np.asarray(direction, np.float64)
+    stencil = _Stencil(fn, arrays, name, dout, f0, fabs)
+    row = np.array(stencil.row(lambda s: x + s * v, BASE_STEP * max(1.0, _rms_moved(x, v))))
+    return float(row[0]), not bool(_excuse(row[None])[0])

@@ -14,16 +14,19 @@ from oracle.result import join_notes
 from oracle.tolerance import tolerance_for
 from properties import outputs as O
 from properties.declare import prop
+from properties.ties import EXPLAIN as TIES_EXPLAIN, split_at_ties
 
 JOINT_NOTE = ("finite differences along random directions moving every tensor at once; this "
               "tensor's share is the estimate less the layer's own shares of the others")
 
 
-def _verdict(trial, fdg, got, tf_grad):
+def _verdict(trial, fdg, got, tf_grad, tensor="", dout=None):
     """(verdict, explanation) for a failing comparison, in the FD estimate's coordinates.
 
     The layer and TF are compared on the full arrays (projections on the
-    directions finite differences could judge may miss where they differ).
+    directions finite differences could judge may miss where they differ). A kink
+    convention on an input gradient is checked once more at tied inputs
+    (``properties.ties``): a gradient duplicated at ties is a layer bug.
     """
     ok = lambda g: g is not None and np.shape(g) == fdg.shape
     overrides = trial.case.entry.tolerances
@@ -31,10 +34,14 @@ def _verdict(trial, fdg, got, tf_grad):
     if ok(got) and ok(tf_grad):
         layer_tf = agrees(got, tf_grad, tolerance_for(trial.case.dtype, "tf", overrides))
         coarse = agrees(got, tf_grad, tolerance_for(trial.case.dtype, "fd", overrides))
-    return three_way(fdg.project(got) if ok(got) else None,
-                     fdg.project(tf_grad) if ok(tf_grad) else None, fdg.values,
-                     dtype=trial.case.dtype, overrides=overrides, fd_excused=fdg.excused,
-                     layer_tf=layer_tf, layer_tf_coarse=coarse)
+    verdict = three_way(fdg.project(got) if ok(got) else None,
+                        fdg.project(tf_grad) if ok(tf_grad) else None, fdg.values,
+                        dtype=trial.case.dtype, overrides=overrides, fd_excused=fdg.excused,
+                        layer_tf=layer_tf, layer_tf_coarse=coarse)
+    if verdict[0] == "kink convention" and dout is not None and \
+            split_at_ties(trial, tensor, got, tf_grad, dout):
+        return "layer bug", TIES_EXPLAIN
+    return verdict
 
 
 @prop("forward_tf", needs_twin=True, backward=False)
@@ -73,12 +80,12 @@ def grads_vs_tf(trial):
     fd = trial.fd(dout)
     return [r if r.passed else
             trial.compare(name, got, want, "tf", arrays=_fd_arrays(fd[name]),
-                          **_verdict_kw(trial, fd[name], got, want))
+                          **_verdict_kw(trial, fd[name], got, want, name, dout))
             for r, (name, got), want in zip(results, pairs, wants)]
 
 
-def _verdict_kw(trial, fdg, got, tf_grad):
-    verdict, explanation = _verdict(trial, fdg, got, tf_grad)
+def _verdict_kw(trial, fdg, got, tf_grad, tensor="", dout=None):
+    verdict, explanation = _verdict(trial, fdg, got, tf_grad, tensor, dout)
     return dict(verdict=verdict, explanation=explanation)
 
 

@@ -24,7 +24,7 @@ CAUGHT = [
     ("linear_global_lr_buggy.Linear", "grads_tf", "layer bug"),
     ("common.layers.Relu", "no_mutation", None),                 # dout[mask] = 0
     ("common.layers.SoftmaxWithLoss", "linear_in_dout", None),   # backward(dout=1) ignores dout
-    ("cnn_single_image.MaxPool2", "grads_tf", "kink convention"),  # every tied maximum gets dout
+    ("cnn_single_image.MaxPool2", "grads_tf", "layer bug"),   # every tied maximum gets dout
     ("common.layers.Dropout", "forward_tf", "convention"),      # non-inverted dropout
     ("common.layers.SoftmaxWithLoss", "forward_tf", "convention"),  # + 1e-7 inside the log
     ("torch_names.MeanBiasLinear", "grads_tf", "layer bug"),     # bias_grad averaged

@@ -1,4 +1,5 @@
 """The harness checks itself on conv and pooling: each planted bug is caught, and shrinks small."""
+import numpy as np
 import pytest
 
 import tests.planted.conv  # noqa: F401  (registers the planted entries)
@@ -17,7 +18,7 @@ CAUGHT = [
     ("Conv2DKernelNotFlipped", "grads_tf", "layer bug"),
     ("Conv2DKernelNotFlipped", "grads_fd", "layer bug"),
     ("Conv2DDilatedChannelSumDropped", "grads_tf", "layer vs fd"),
-    ("MaxPoolAllTiedMaxima", "grads_tf", "kink convention"),
+    ("MaxPoolAllTiedMaxima", "grads_tf", "layer bug"),   # a tie's total doubled (properties.ties)
     ("MaxPoolOverlapAssigned", "grads_tf", "layer bug"),
     ("AvgPoolNoDivision", "grads_tf", "layer bug"),
     ("AvgPoolNoDivision", "grads_fd", "layer bug"),
@@ -78,6 +79,19 @@ def test_the_tie_bug_fails_only_where_maxima_are_tied():
         assert (x[n, c] == x[n, c, i, j]).sum() > 1, res.message()   # the cell has a tied twin
 
 
+def test_breaking_ties_the_other_way_is_a_convention_and_duplicating_is_a_bug():
+    """Both differ from TF only at tied maxima. Moving each tie's values together, the function
+    is smooth: the last-maximum pool sends the right total there (kink convention), the
+    every-maximum pool twice as much (layer bug, said with why)."""
+    found = hunt("control.MaxPoolLastMaximum", "grads_tf", max_examples=30)
+    assert found is not None and {r.verdict for r in found.failures} == {"kink convention"}, \
+        found.failures[0].message()
+    assert hunt("control.MaxPoolLastMaximum", "grads_fd", max_examples=20) is None
+    found = hunt("planted.MaxPoolAllTiedMaxima", "grads_tf", max_examples=30)
+    (res,) = found.failures
+    assert res.verdict == "layer bug" and "not as two ways to break a tie" in res.explanation
+
+
 def test_the_control_with_the_flip_passes_so_the_missing_flip_is_the_bug():
     for prop in ("grads_tf", "grads_fd"):
         assert hunt("control.Conv2DFlippedKernelDx", prop, max_examples=20) is None
@@ -94,3 +108,10 @@ def test_a_conv_failure_shrinks_to_a_case_a_person_can_read():
     assert h * w <= 6 and (h + top + bottom) * (w + left + right) <= 12, config
     assert [r.tensor for r in found.failures] == ["dx"]
     assert found.failures[0].n_total == h * w
+
+
+def test_the_tied_direction_moves_every_shared_value_and_nothing_else():
+    from properties.ties import tied_direction
+    x = np.array([[1.0, 2.0, 1.0], [3.0, 0.5, 2.0]])
+    np.testing.assert_array_equal(tied_direction(x), [[1, 1, 1], [0, 0, 1]])
+    assert tied_direction(np.arange(4.0)) is None and tied_direction(np.zeros(1)) is None

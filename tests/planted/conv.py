@@ -105,6 +105,20 @@ class MaxPoolOverlapAssigned(L.MaxPool2D):
         return dx
 
 
+class MaxPoolLastMaximum(L.MaxPool2D):
+    """Not a bug: a tied window's dout goes to its last maximum (row-major), not its first as
+    TF's; the total each window sends is right. A tie-breaking convention, said as such."""
+
+    def backward(self, dout):
+        dx = np.zeros(self._x_shape, dout.dtype)
+        taken = np.zeros(dout.shape, bool)
+        for _, rows, cols in reversed(list(self._windows())):
+            last = np.greater(self._x[:, :, rows, cols] == self._out, taken)
+            taken |= last
+            dx[:, :, rows, cols] += dout * last
+        return dx
+
+
 class AvgPoolNoDivision(L.AvgPool2D):
     """Bug: every cell of a window gets the whole dout, not dout / (PH * PW)."""
 
@@ -147,6 +161,10 @@ for entry in [
     _pool(AvgPoolNoDivision),
 ]:
     register(entry, planted=__name__)
+
+TIE_CONVENTION = register(Entry("control.MaxPoolLastMaximum", pool(MaxPoolLastMaximum),
+                                pool_geometries(), input_shapes=image_shapes, tf_kinds=TIE_KINDS,
+                                max_batch=MAX_BATCH), planted=__name__)
 
 CONTROL = register(Entry("control.Conv2DFlippedKernelDx", _as(Conv2DFlippedKernelDx),
                          conv_geometries(dilations=(1, 2)), input_shapes=image_shapes, tf_kinds=TIE_KINDS,

@@ -1,0 +1,55 @@
+"""Is a difference at tied inputs a tie-breaking convention, or a gradient duplicated or lost?
+
+Where inputs tie (two equal values in a max-pool window), which one gets the gradient is a
+convention: the layer and TF may differ there and both be right. But every right choice
+sends the same total: moving all the tied values together keeps them tied, so the function
+is smooth along that direction and its slope there is what any valid gradient must give.
+A layer passing dout to every tied maximum gives twice that. ``split_at_ties`` measures
+that slope by finite differences; where the layer's total differs from it, and TF's
+matches it, the verdict is a layer bug, not a convention. A threshold kink (ReLU at 0) is
+not smooth along such a direction either: finite differences then say so, and nothing is
+concluded.
+"""
+import numpy as np
+
+from oracle.finite_diff import fd_along
+from oracle.tolerance import tolerance_for
+from properties import contract as C
+
+EXPLAIN = ("the layer and TF differ only at tied inputs, but not as two ways to break a tie: "
+           "moving the tied values together (the function is smooth that way, as finite "
+           "differences confirm) changes the output at the rate TF's gradient gives and not at "
+           "the layer's: the layer's gradient at the ties is duplicated, lost or scaled")
+
+
+def tied_direction(x):
+    """1 at every element of ``x`` whose value another element shares, else 0 (None if none)."""
+    x = np.asarray(x)
+    if x.dtype.kind != "f" or x.size < 2:
+        return None
+    _, inverse, counts = np.unique(x.reshape(-1), return_inverse=True, return_counts=True)
+    shared = (counts[inverse] > 1).reshape(x.shape)
+    return shared.astype(np.float64) if shared.any() else None
+
+
+def split_at_ties(trial, tensor, got, tf_grad, dout):
+    """True when a 'kink convention' on input gradient ``tensor`` is a wrong total at ties."""
+    names = C.input_names(trial.layer)
+    if not tensor.startswith("d") or tensor[1:] not in names or tf_grad is None:
+        return False
+    name = tensor[1:]
+    x = np.asarray(trial.inputs[names.index(name)], np.float64)
+    v = tied_direction(x)
+    if v is None or np.shape(got) != x.shape or np.shape(tf_grad) != x.shape:
+        return False
+    arrays = {**{n: np.asarray(a, np.float64) for n, a in zip(names, trial.inputs)},
+              **{k: np.asarray(p, np.float64) for k, p in trial.params0.items()}}
+    slope, smooth = fd_along(trial.float64_function(), arrays, np.asarray(dout, np.float64),
+                             name, v)
+    if not smooth:
+        return False
+    tol = tolerance_for(trial.case.dtype, "fd", trial.case.entry.tolerances)
+    allowed = float(tol.allowed(np.array([slope]))[0])
+    layer_total = float(np.vdot(np.asarray(got, np.float64), v))
+    tf_total = float(np.vdot(np.asarray(tf_grad, np.float64), v))
+    return abs(tf_total - slope) <= allowed < abs(layer_total - slope)

@@ -150,6 +150,13 @@ def _protocol_or_attribute(inputs, targets, outputs):
     forward's inputs, targets and outputs (``method_roles``)."""
     def adapt(obj, probe_inputs):
         if isinstance(getattr(obj, "params", None), dict) and isinstance(getattr(obj, "grads", None), dict):
+            for attr, names in (("input_names", inputs), ("target_names", targets),
+                                ("output_names", outputs)):
+                if not hasattr(obj, attr):    # forward(x, h_prev): its inputs, as read off it
+                    try:
+                        setattr(obj, attr, tuple(names) or ("out",) * (attr == "output_names"))
+                    except AttributeError:
+                        pass
             return obj, "protocol"
         return AttributeLayer(obj, probe_inputs=probe_inputs, input_names=inputs,
                               target_names=targets, output_names=outputs), "attribute"

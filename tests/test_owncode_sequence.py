@@ -392,6 +392,45 @@ def test_a_failure_after_an_inference_forward_says_so(tmp_path):
     assert all(r.passed and "inference mode" not in r.note for r in passing)
 
 
+PROTOCOL_CELL = '''
+import numpy as np
+
+
+class Cell:
+    def __init__(self, input_size, hidden_size):
+        g = np.random.default_rng(1)
+        self.params = {"Wx": g.standard_normal((input_size, hidden_size)) * 0.3,
+                       "Wh": g.standard_normal((hidden_size, hidden_size)) * 0.3,
+                       "b": np.zeros(hidden_size)}
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+
+    def forward(self, x, h_prev):
+        self.x, self.h_prev = x, h_prev
+        self.h = np.tanh(x @ self.params["Wx"] + h_prev @ self.params["Wh"] + self.params["b"])
+        return self.h
+
+    def backward(self, dh):
+        da = dh * (1 - self.h ** 2)
+        self.grads.update(Wx=self.x.T @ da, Wh=self.h_prev.T @ da, b=da.sum(axis=0))
+        return da @ self.params["Wx"].T, da @ self.params["Wh"].T
+'''
+
+
+def test_a_params_dict_cell_taking_two_inputs_is_sized_from_its_weights(tmp_path):
+    """A protocol-style layer (params / grads dicts) whose forward takes (x, h_prev): its inputs
+    are read off the forward, as for any other style, and sized from Wx and Wh."""
+    (tmp_path / "proto.py").write_text(textwrap.dedent(PROTOCOL_CELL))
+    found = collect([tmp_path])
+    (item,) = found.found
+    assert item.style == "protocol" and "h_prev (N, 2) from Wx (3, 2), Wh (2, 2)" in item.how
+    assert "rnn step" in item.how and not found.skipped
+    from properties.cases import Case
+    results = all_properties()["grads_tf"].fn(Case(layer=item.label, config={}, dtype="float64",
+                                                   batch=2, kind="normal", seed=3))
+    assert {r.tensor for r in results} == {"dx", "dh_prev", "dWx", "dWh", "db"}
+    assert all(r.passed for r in results), [r.message() for r in results if not r.passed]
+
+
 def test_a_functional_pairs_wrong_returns_are_errors_naming_the_layer_and_tensors():
     from layers.functional import FunctionalLayer
     layer = FunctionalLayer(lambda x, h, W: (x @ W + h, x, None), lambda dh, dc, cache: (dh, dh),

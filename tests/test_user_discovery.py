@@ -1,0 +1,131 @@
+"""Discovering a user's code as written: a hint that cannot be read, a params-dict layer with
+several inputs, a backward written for training asked after an inference forward."""
+import textwrap
+from dataclasses import replace
+
+from properties.battery import all_properties
+from properties.cases import Case
+from properties.owncode import collect
+from properties.search import hunt
+from properties.user_hints import read_hints
+
+
+def test_an_unreadable_hint_leaves_the_rest_of_the_file_checked(tmp_path):
+    """The suggested hint pasted with its placeholders: that hint is a failing finding naming
+    its line; its layer is checked as if it were not there, and so is the rest of the file."""
+    (tmp_path / "mine.py").write_text(textwrap.dedent("""
+        import numpy as np
+
+        # gradcheck: Scale(); x=(N, ...)
+        class Scale:
+            def __init__(self, n=3):
+                self.gain = np.linspace(0.5, 1.5, n)
+
+            def forward(self, x):
+                self.x = x
+                return x * self.gain
+
+            def backward(self, dout):
+                self.grad_gain = (dout * self.x).sum(axis=0)
+                return dout * self.gain
+
+
+        class Square:
+            def forward(self, x):
+                self.x = x
+                return x * x
+
+            def backward(self, dout):
+                return 2 * self.x * dout
+        """))
+    found = collect([tmp_path])
+    (problem,) = found.problems
+    assert problem.where.endswith("mine.py:4") and problem.kind == "a hint that cannot be read"
+    assert "placeholder" in problem.text() and "Scale is checked as if" in problem.text()
+    assert {f.label for f in found.found} == {"mine.Scale", "mine.Square"}
+    bad = []
+    assert read_hints("# gradcheck: Scale(); x=(N, ...)\n# gradcheck: skip Other\n", bad) == {
+        "Other": read_hints("\n# gradcheck: skip Other\n")["Other"]}
+    assert [(name, line) for name, line, _ in bad] == [("Scale", 1)]
+
+
+BATCH_FORMULA_ALWAYS = '''
+import numpy as np
+
+
+class BatchNorm1d:
+    """Batch statistics in training, running ones in inference; the backward always uses the
+    batch-statistics formula (right only after a training forward)."""
+
+    def __init__(self, d=3):
+        self.gamma, self.beta = np.ones(d), np.zeros(d)
+        self.running_mean, self.running_var = np.zeros(d), np.ones(d)
+        self.training = True
+
+    def forward(self, x):
+        if self.training:
+            mu, var = x.mean(axis=0), x.var(axis=0)
+        else:
+            mu, var = self.running_mean, self.running_var
+        self.inv = 1.0 / np.sqrt(var + 1e-5)
+        self.xhat = (x - mu) * self.inv
+        return self.gamma * self.xhat + self.beta
+
+    def backward(self, dout):
+        n = dout.shape[0]
+        self.dbeta = dout.sum(axis=0)
+        self.dgamma = (dout * self.xhat).sum(axis=0)
+        dxhat = dout * self.gamma
+        return self.inv / n * (n * dxhat - dxhat.sum(axis=0) - self.xhat * (dxhat * self.xhat).sum(axis=0))
+'''
+
+
+def test_a_failure_after_an_inference_forward_says_so(tmp_path):
+    """A backward written for training, asked after an inference forward: its failure says the
+    forward ran in inference mode and how a training-only backward can say it is one."""
+    (tmp_path / "bn.py").write_text(textwrap.dedent(BATCH_FORMULA_ALWAYS))
+    (item,) = collect([tmp_path]).found
+    found = hunt(item.label, "grads_tf", max_examples=30)
+    assert found is not None and {r.config["training"] for r in found.failures} == {False}
+    for r in found.failures:
+        assert "in inference mode (training=False)" in r.note and "raising" in r.note
+    passing = all_properties()["grads_tf"].fn(replace(found.case, training=True))
+    assert all(r.passed and "inference mode" not in r.note for r in passing)
+
+
+PROTOCOL_CELL = '''
+import numpy as np
+
+
+class Cell:
+    def __init__(self, input_size, hidden_size):
+        g = np.random.default_rng(1)
+        self.params = {"Wx": g.standard_normal((input_size, hidden_size)) * 0.3,
+                       "Wh": g.standard_normal((hidden_size, hidden_size)) * 0.3,
+                       "b": np.zeros(hidden_size)}
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+
+    def forward(self, x, h_prev):
+        self.x, self.h_prev = x, h_prev
+        self.h = np.tanh(x @ self.params["Wx"] + h_prev @ self.params["Wh"] + self.params["b"])
+        return self.h
+
+    def backward(self, dh):
+        da = dh * (1 - self.h ** 2)
+        self.grads.update(Wx=self.x.T @ da, Wh=self.h_prev.T @ da, b=da.sum(axis=0))
+        return da @ self.params["Wx"].T, da @ self.params["Wh"].T
+'''
+
+
+def test_a_params_dict_cell_taking_two_inputs_is_sized_from_its_weights(tmp_path):
+    """A protocol-style layer (params / grads dicts) whose forward takes (x, h_prev): its inputs
+    are read off the forward, as for any other style, and sized from Wx and Wh."""
+    (tmp_path / "proto.py").write_text(textwrap.dedent(PROTOCOL_CELL))
+    found = collect([tmp_path])
+    (item,) = found.found
+    assert item.style == "protocol" and "h_prev (N, 2) from Wx (3, 2), Wh (2, 2)" in item.how
+    assert "rnn step" in item.how and not found.skipped
+    results = all_properties()["grads_tf"].fn(Case(layer=item.label, config={}, dtype="float64",
+                                                   batch=2, kind="normal", seed=3))
+    assert {r.tensor for r in results} == {"dx", "dh_prev", "dWx", "dWh", "db"}
+    assert all(r.passed for r in results), [r.message() for r in results if not r.passed]

@@ -27,7 +27,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from oracle.compare import agrees
 
 BASE_STEP = 1e-3
 MIN_JOINT_STEP = 1e-8

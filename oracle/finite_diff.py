@@ -27,7 +27,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-
 BASE_STEP = 1e-3
 MIN_JOINT_STEP = 1e-8
 EPS = np.finfo(np.float64).eps

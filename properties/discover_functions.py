@@ -27,7 +27,7 @@ from layers.functional import FunctionalLayer, FunctionalLoss
 from properties.user_entry import CannotCheck, hinted_spec, layer_entry
 from properties.user_hinted import example
 from properties.user_recurrent import recurrent_placeholders
-from properties.user_shapes import infer_input_shapes
+from properties.user_shapes import infer_input_shapes, runs
 from properties.user_targets import data_roles, is_state_name, is_target_name, split_arguments
 
 
@@ -76,23 +76,49 @@ def _functional(name, fwd, bwd, label, path, hint):
     choices = recurrent_placeholders(params, base, stateful) or \
         [{p: np.shape(_placeholder(p, base)) for p in params}]
     doc = inspect.getdoc(fwd) or ""
-    for shapes in choices:
-        shapes = {p: _hinted_shape(hint, p, shapes[p], name) for p in params}
+    for guessed in choices:
+        hinted = {p: _hinted_shape(hint, p, None, name) for p in params}
+        for shapes in _completions(hinted, guessed):
 
-        def adapt(obj_unused, probe_unused, shapes=shapes):
-            arrays = {p: np.random.default_rng(0).standard_normal(shapes[p]) for p in params}
-            return FunctionalLayer(fwd, bwd, arrays, _default_options(base, options), name=base,
-                                   inputs=inputs, targets=targets, outputs=outputs), "functional"
+            def adapt(obj_unused, probe_unused, shapes=shapes):
+                arrays = {p: np.random.default_rng(0).standard_normal(shapes[p]) for p in params}
+                return FunctionalLayer(fwd, bwd, arrays, _default_options(base, options),
+                                       name=base, inputs=inputs, targets=targets,
+                                       outputs=outputs), "functional"
 
-        layer = adapt(None, None)[0]
-        spec = hinted_spec(hint, data, targets=targets, params=dict(layer.params), label=name,
-                           takes=params) or \
-            infer_input_shapes(layer, name=name, doc=doc, rng=np.random.default_rng(0))
-        if spec is not None:
-            return layer_entry(label, path, "functional", base, lambda: None, adapt, layer, spec, False)
+            layer = adapt(None, None)[0]
+            spec = hinted_spec(hint, data, targets=targets, params=dict(layer.params),
+                               label=name, takes=params)
+            if spec is not None and not runs(layer, spec, np.random.default_rng(0), False, False):
+                continue        # the hint's shapes with these guesses for the rest do not run
+            spec = spec or infer_input_shapes(layer, name=name, doc=doc,
+                                              rng=np.random.default_rng(0))
+            if spec is not None:
+                return layer_entry(label, path, "functional", base, lambda: None, adapt, layer,
+                                   spec, False)
+    if hint is not None and any(_hinted_shape(hint, p, None, name) for p in params):
+        left = [p for p in params if _hinted_shape(hint, p, None, name) is None]
+        raise CannotCheck(f"{name}: with the shapes the hint on line {hint.line} gives, and any "
+                          f"guess for {', '.join(left) or 'the rest'}, forward and backward do not "
+                          f"run; give every parameter's shape in the hint, as in "
+                          f"{example(data, params)}")
     odd = [p for p in params if len(choices[0][p]) < 2]      # shapes the placeholders guessed
     raise CannotCheck(f"{name}: no input shape made forward and backward run; add a hint: "
                       f"# gradcheck: {name}; {example(data, odd)}")
+
+
+def _completions(hinted, guessed):
+    """Param shapes: the hint's, and for the others the placeholders' guess, then (a bias the hint
+    left out) each size of the hinted params' axes, for every 1-D param at once."""
+    if not any(hinted.values()):
+        yield dict(guessed)
+        return
+    yield {p: hinted[p] or guessed[p] for p in guessed}
+    left = [p for p in guessed if hinted[p] is None and len(guessed[p]) == 1]
+    sizes = dict.fromkeys(d for shape in hinted.values() if shape for d in shape)
+    for size in sizes:
+        if left:
+            yield {p: hinted[p] or ((size,) if p in left else guessed[p]) for p in guessed}
 
 
 def _hinted_shape(hint, param, default, name):

@@ -110,7 +110,7 @@ def infer_input_shapes(layer, *, name, doc="", kind=None, rng):
         # skipped, the first on which forward and backward merely run.
         for strict in (True, False):
             for spec in phase(layer, name, doc, kind, names, loss):
-                if _runs(layer, spec, rng, loss, strict):
+                if runs(layer, spec, rng, loss, strict):
                     return spec
     return None
 
@@ -185,7 +185,7 @@ def _targets(kind, x_shape, rng):
 
 # ---- does it run? -----------------------------------------------------------------------------
 
-def _runs(layer, spec, rng, loss, strict=True):
+def runs(layer, spec, rng, loss, strict=True):
     """Forward then backward run on a deep copy, with consistent shapes, for two batch sizes."""
     for batch in ((2, 3) if spec.batched else (None,)):
         xs, ts = spec.draw(rng, batch or 2)

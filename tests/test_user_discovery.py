@@ -3,6 +3,8 @@ several inputs, a backward written for training asked after an inference forward
 import textwrap
 from dataclasses import replace
 
+import numpy as np
+
 from properties.battery import all_properties
 from properties.cases import Case
 from properties.owncode import collect
@@ -129,3 +131,36 @@ def test_a_params_dict_cell_taking_two_inputs_is_sized_from_its_weights(tmp_path
                                                    batch=2, kind="normal", seed=3))
     assert {r.tensor for r in results} == {"dx", "dh_prev", "dWx", "dWh", "db"}
     assert all(r.passed for r in results), [r.message() for r in results if not r.passed]
+
+
+def test_a_hint_giving_some_params_shapes_sizes_the_others_from_them(tmp_path):
+    """A functional pair hinted with w alone: b is sized from w's axes (not left at a guess
+    that makes the user's forward raise, which would blame their code); a hint with which
+    nothing runs is a skip naming the hint's line."""
+    (tmp_path / "pairs.py").write_text(textwrap.dedent('''
+        import numpy as np
+
+        # gradcheck: sq_forward; x=(N, 4); w=(4, 4)
+        def sq_forward(x, w, b):
+            return x @ w + b, (x, w)
+
+        def sq_backward(dout, cache):
+            x, w = cache
+            return dout @ w.T, x.T @ dout, dout.sum(axis=0)
+
+        # gradcheck: odd_forward; x=(N, 4); w=(5, 6)
+        def odd_forward(x, w, b):
+            return x @ w + b, (x, w)
+
+        def odd_backward(dout, cache):
+            x, w = cache
+            return dout @ w.T, x.T @ dout, dout.sum(axis=0)
+        '''))
+    found = collect([tmp_path])
+    (item,) = found.found
+    built = item.entry.build({}, np.random.default_rng(0), "float64")
+    assert item.label == "pairs.sq" and {k: v.shape for k, v in built.params.items()} == \
+        {"w": (4, 4), "b": (4,)}
+    (skipped,) = found.skipped
+    assert skipped.label == "pairs.odd_forward" and "the hint on line 12" in skipped.reason
+    assert "give every parameter's shape" in skipped.reason

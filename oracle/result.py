@@ -134,8 +134,12 @@ class Result:
 
 
 def join_notes(*notes):
-    """Notes joined into one: a space between two, empty ones left out."""
-    return " ".join(filter(None, notes))
+    """Notes joined into one: a space between two, empty ones and ones already said left out."""
+    kept = []
+    for note in filter(None, notes):
+        if not any(note in earlier for earlier in kept):
+            kept.append(note)
+    return " ".join(kept)
 
 
 def _float(value):

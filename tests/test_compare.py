@@ -114,3 +114,11 @@ def test_three_way_names_the_odd_one_out(layer, tf, fd, excused, verdict):
 def test_three_way_with_one_oracle_missing():
     assert three_way(np.ones(2), None, np.zeros(2), dtype="float64")[0] == "layer vs fd"
     assert three_way(np.ones(2), np.zeros(2), None, dtype="float64")[0] == "layer vs tf"
+
+
+def test_a_note_already_said_is_not_said_again():
+    from oracle.result import join_notes
+    said = "TF oracle unavailable for this case (no TF twin matched); checked against FD only"
+    assert join_notes(said, "", "no TF twin matched", "batch 1 then 2") == \
+        said + " batch 1 then 2"
+    assert join_notes("a", "b", "a") == "a b"

@@ -188,9 +188,11 @@ def _message(report):
 
 def _shown(path):
     """The path as the user should type it: relative to where they ran the command, if inside."""
-    path = Path(path)
+    path, here = Path(path), Path(os.environ.get("GRADCHECK_CWD") or Path.cwd())
+    if here == Path(here.anchor):      # run from / : the whole path reads better
+        return str(path)
     try:
-        return str(path.relative_to(Path(os.environ.get("GRADCHECK_CWD") or Path.cwd())))
+        return str(path.relative_to(here))
     except ValueError:
         return str(path)
 

@@ -310,3 +310,12 @@ def test_result_log_keeps_the_last_failing_example_and_the_worst_pass(tmp_path):
     saved = load_arrays(tmp_path, by_tensor["dx"]["arrays_file"])
     np.testing.assert_array_equal(saved["layer"], np.full(3, 3.0))
     assert "arrays_file" not in by_tensor["dW"]
+
+
+def test_the_report_path_is_shown_relative_only_below_where_the_command_ran(monkeypatch):
+    from reports.plugin import _shown
+    monkeypatch.setenv("GRADCHECK_CWD", "/work/proj")
+    assert _shown("/work/proj/reports/out/index.html") == "reports/out/index.html"
+    assert _shown("/elsewhere/index.html") == "/elsewhere/index.html"
+    monkeypatch.setenv("GRADCHECK_CWD", "/")
+    assert _shown("/work/proj/reports/out/index.html") == "/work/proj/reports/out/index.html"

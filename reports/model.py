@@ -120,6 +120,12 @@ class Cell(_Judged):
         return next((c.page for c in self.checks if c.page), "")
 
     @property
+    def fd_only(self):
+        """A TF property judged by finite differences alone (the layer has no TF twin)."""
+        return self.prop.endswith("_tf") and bool(self.checks) and \
+            all(c.oracle == "fd" for c in self.checks)
+
+    @property
     def worst_check(self):
         return max(self.checks, key=lambda c: (not c.passed, _sortable(c.ratio)))
 

@@ -217,10 +217,13 @@ def matrix_lines(matrix):
         for layer in layers:
             cells = [matrix.cells[(layer, p)] for p in props]
             lines.append(layer.ljust(width) + "".join(
-                f"{WORDS[c.outcome]} {c.ratio:.2g}".ljust(15) for c in cells))
+                (f"{WORDS[c.outcome]} {c.ratio:.2g}" + (" fd" if c.fd_only else "")).ljust(14)
+                + " " for c in cells).rstrip())
         lines.append("")
+    cells = matrix.cells.values()
     lines.append("cells: outcome and the worst error as a fraction of its tolerance (1 = at the limit)"
                  + ("; WARN: outside tolerance in float32 only, the float64 copy passes (not "
-                    "counted as a failure)" if any(c.outcome == "warn" for c in matrix.cells.values())
-                    else ""))
+                    "counted as a failure)" if any(c.outcome == "warn" for c in cells) else "")
+                 + ("; fd: no TF twin, judged by finite differences alone"
+                    if any(c.fd_only for c in cells) else ""))
     return lines

@@ -319,3 +319,24 @@ def test_the_report_path_is_shown_relative_only_below_where_the_command_ran(monk
     assert _shown("/elsewhere/index.html") == "/elsewhere/index.html"
     monkeypatch.setenv("GRADCHECK_CWD", "/")
     assert _shown("/work/proj/reports/out/index.html") == "/work/proj/reports/out/index.html"
+
+
+def test_a_tf_cell_judged_by_finite_differences_alone_says_so():
+    """A layer with no TF twin: its grads_tf results compare with finite differences; the
+    terminal matrix marks those cells 'fd' and says what that means, and only those."""
+    from oracle.result import Result
+    from reports.model import Check, build_matrix
+    from reports.plugin import matrix_lines
+
+    def check(layer, prop, oracle, ratio):
+        return Check("t::x", Result(layer=layer, prop=prop, tensor="dx", oracle=oracle,
+                                    passed=True, ratio=ratio))
+    lines = matrix_lines(build_matrix([check("mine.NoTwin", "grads_tf", "fd", 0.5),
+                                       check("mine.NoTwin", "grads_fd", "fd", 0.25),
+                                       check("mine.Dense", "grads_tf", "tf", 0.125),
+                                       check("mine.Dense", "grads_fd", "fd", 0.25)]))
+    rows = {line.split()[0]: line for line in lines if line.startswith("mine.")}
+    assert rows["mine.NoTwin"].split()[1:] == ["ok", "0.5", "fd", "ok", "0.25"]
+    assert rows["mine.Dense"].split()[1:] == ["ok", "0.12", "ok", "0.25"]
+    assert "fd: no TF twin, judged by finite differences alone" in lines[-1]
+    assert "fd:" not in matrix_lines(build_matrix([check("mine.Dense", "grads_tf", "tf", 0.1)]))[-1]

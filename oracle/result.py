@@ -86,17 +86,20 @@ class Result:
             lines.append(f"  config: {self.config}  dtype: {self.dtype}")
         if self.note:
             lines.append(f"  note: {self.note}")
+        directional = self.mode == "directional"
+        unit = "directions" if directional else "elements"
         if self.n_total:
-            lines.append(f"  {self.n_mismatched} of {self.n_total} elements outside tolerance "
+            lines.append(f"  {self.n_mismatched} of {self.n_total} {unit} outside tolerance "
                          f"(rtol={self.rtol:g}, atol={self.atol:g} x scale {self.scale:.3g}); "
                          f"max abs err {self.max_abs_err:.3g}, max rel err {self.max_rel_err:.3g}, "
                          f"worst error is {self.ratio:.3g}x the allowed"
                          + (f"; {self.n_excused} element(s) excused at kinks" if self.n_excused else ""))
-        if self.mode == "directional":
+        if directional:
             lines.append("  compared along random directions v: values are <grad, v>")
         for idx, a, b, err in self.worst[:5]:
-            lines.append(f"  at {self.tensor}{list(idx)}: layer={a:.10g} {self.oracle}={b:.10g} "
-                         f"|diff|={err:.3g}")
+            where = f"direction {idx[0]}" if directional and len(idx) == 1 else \
+                f"{self.tensor}{list(idx)}"
+            lines.append(f"  at {where}: layer={a:.10g} {self.oracle}={b:.10g} |diff|={err:.3g}")
         if self.verdict:
             lines.append(f"  verdict: {self.verdict}: {self.explanation}")
         shown = self.shown_diagnosis

@@ -65,10 +65,10 @@ def check_gradient_network(net, x, t, *, rng, label=None):
         shaped = np.shape(g) == fdg.shape
         r = compare(fdg.project(g) if shaped else g, fdg.values if shaped else np.zeros(fdg.shape),
                     layer=label, prop="network_gradient", tensor=k, oracle="fd", dtype=dtype,
-                    config={**config, "layer": owners.get(k, "?")},
+                    config={**config, **({"layer": owners.get(k, "?")} if owners else {})},
                     excused=fdg.excused if shaped else None, mode=fdg.mode,
                     note=(f"{k} belongs to layer {owners[k]!r}" if k in owners else
-                          f"{k} is held by no layer in net.layers"),
+                          f"{k} is held by no layer in net.layers" if owners else ""),
                     verdict="layer bug",
                     explanation=(f"gradient(x, t)[{k!r}] is not the derivative of loss(x, t): the "
                                  "hand-written backward pass is wrong."))

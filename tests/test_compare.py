@@ -122,3 +122,13 @@ def test_a_note_already_said_is_not_said_again():
     assert join_notes(said, "", "no TF twin matched", "batch 1 then 2") == \
         said + " batch 1 then 2"
     assert join_notes("a", "b", "a") == "a b"
+
+
+def test_a_directional_comparison_names_directions_not_elements():
+    """Along random directions the compared values are projections <grad, v_k>: the message
+    counts and points at directions, never at elements of the tensor."""
+    r = compare(np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.5, 3.0]), dtype="float64",
+                mode="directional", **{**KW, "tensor": "dW1", "oracle": "fd"})
+    text = r.message()
+    assert "1 of 3 directions outside tolerance" in text and "at direction 1:" in text
+    assert "dW1[1]" not in text and "elements" not in text

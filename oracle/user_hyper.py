@@ -53,8 +53,13 @@ def pair(value, what):
     """An int or a 2-sequence as a pair of ints: stride 2 -> (2, 2)."""
     if isinstance(value, (int, np.integer)):
         return int(value), int(value)
-    seq = tuple(int(v) for v in value)
-    if len(seq) != 2:
+    if isinstance(value, str) and value.lower() == "valid":   # Keras's name for no padding
+        return 0, 0
+    try:
+        seq = tuple(int(v) for v in value)
+    except (TypeError, ValueError):
+        seq = ()          # "valid", "same", a float: not a size this reads
+    if len(seq) != 2 or isinstance(value, str):
         raise ValueError(f"{what} must be an int or a pair, got {value!r}")
     return seq
 

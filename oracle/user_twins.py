@@ -49,11 +49,14 @@ def match_twin(layer, inputs, targets=(), *, name, hint=""):
         return None
     tail = _tail_probe(layer, inputs, targets, name)
     first = None
-    for match in candidates(probe, name=name, hint=hint):
-        if probe.confirms(match):
-            if tail is None or tail.confirms(match):
-                return match
-            first = first or match
+    try:
+        for match in candidates(probe, name=name, hint=hint):
+            if probe.confirms(match):
+                if tail is None or tail.confirms(match):
+                    return match
+                first = first or match
+    except ValueError:     # a hyperparameter no twin reads (padding="same"): no more candidates
+        pass
     return first     # no candidate agrees in the tail too: the one that agrees on the draw
 
 

@@ -26,6 +26,7 @@ right kinds (a state per state argument, indices into its 2-D weight).
 """
 import copy
 import inspect
+import traceback
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
@@ -71,6 +72,12 @@ def discover(module, path, hints, prefix):
                 item = None
         except CannotCheck as exc:
             out.skipped.append(Skipped(label, path, str(exc)))
+            continue
+        except Exception as exc:      # the harness's own failure: this layer is not checked, the
+            where = traceback.extract_tb(exc.__traceback__)[-1]      # rest of the file is
+            out.skipped.append(Skipped(label, path, (
+                f"the harness could not set it up ({type(exc).__name__}: {exc}, at "
+                f"{where.filename}:{where.lineno}): not the layer's fault; please report it")))
             continue
         if item is not None:
             out.found.append(item)

@@ -93,8 +93,11 @@ def _from_params(layer, params):
                 yield (BATCH, STEPS, d), f"(N, {STEPS}, {d}): a sequence, from {weight} {shape}"
         elif len(shape) == 4:
             F, C, KH, KW = shape
-            (sh, sw), (ph, pw) = (pair(hyper(layer, STRIDE_NAMES, 1), "stride"),
-                                  pair(hyper(layer, PAD_NAMES, 0), "pad"))
+            try:
+                (sh, sw), (ph, pw) = (pair(hyper(layer, STRIDE_NAMES, 1), "stride"),
+                                      pair(hyper(layer, PAD_NAMES, 0), "pad"))
+            except ValueError:     # padding="same" and the like: sized as if unpadded
+                (sh, sw), (ph, pw) = (1, 1), (0, 0)
             H, W = _side(KH, sh, ph), _side(KW, sw, pw)
             yield (BATCH, C, H, W), (f"(N, {C}, {H}, {W}) from {weight} {shape}, stride {(sh, sw)}, "
                                      f"pad {(ph, pw)}: a {1 + (H + 2 * ph - KH) // sh}-row output")

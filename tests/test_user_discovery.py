@@ -164,3 +164,67 @@ def test_a_hint_giving_some_params_shapes_sizes_the_others_from_them(tmp_path):
     (skipped,) = found.skipped
     assert skipped.label == "pairs.odd_forward" and "the hint on line 12" in skipped.reason
     assert "give every parameter's shape" in skipped.reason
+
+
+def test_a_string_padding_never_stops_the_check_of_a_folder(tmp_path):
+    """Keras's padding="valid" / "same": read as no padding where a size is needed, and no
+    twin reads "same"; whatever discovery makes of the class, the file's other layers are
+    checked (a ValueError from reading "valid" as a size aborted the whole run)."""
+    (tmp_path / "keras_like.py").write_text(textwrap.dedent('''
+        import numpy as np
+
+        class Conv:
+            def __init__(self, padding="same", strides=1):
+                self.W = np.ones((3, 2, 3, 3)) * 0.1
+                self.b = np.zeros(3)
+                self.padding, self.strides = padding, strides
+
+            def forward(self, x):
+                self.x = x
+                return x[:, :1].repeat(3, axis=1) * self.W.sum() + self.b[:, None, None]
+
+            def backward(self, dout):
+                self.dW = np.full_like(self.W, (dout * self.x[:, :1]).sum())
+                self.db = dout.sum(axis=(0, 2, 3))
+                dx = np.zeros_like(self.x)
+                dx[:, :1] = (dout * self.W.sum()).sum(axis=1, keepdims=True)
+                return dx
+
+        class Twice:
+            def forward(self, x):
+                return 2.0 * x
+
+            def backward(self, dout):
+                return 2.0 * dout
+        '''))
+    found = collect([tmp_path])
+    labels = {f.label for f in found.found} | {s.label for s in found.skipped}
+    assert {"keras_like.Conv", "keras_like.Twice"} <= labels
+    assert "keras_like.Twice" in {f.label for f in found.found}
+
+
+def test_a_harness_failure_on_one_class_is_a_skip_that_says_so(tmp_path, monkeypatch):
+    import properties.discover as D
+    real = D._class
+
+    def broken(cls, *args, **kw):
+        if cls.__name__ == "Bad":
+            raise KeyError("oops")
+        return real(cls, *args, **kw)
+    monkeypatch.setattr(D, "_class", broken)
+    (tmp_path / "two.py").write_text(textwrap.dedent('''
+        class Bad:
+            def forward(self, x):
+                return x
+
+            def backward(self, dout):
+                return dout
+
+        class Good(Bad):
+            pass
+        '''))
+    found = collect([tmp_path])
+    assert [f.label for f in found.found] == ["two.Good"]
+    (skipped,) = found.skipped
+    assert skipped.label == "two.Bad" and "the harness could not set it up (KeyError" in skipped.reason
+    assert "not the layer's fault" in skipped.reason

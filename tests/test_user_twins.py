@@ -170,15 +170,19 @@ def test_dlfs_project_layers_non_inverted_dropout_and_the_delta_in_the_log_are_n
         match = match_twin(loss, (normal(5, 4),), (labels,), name="SoftmaxWithLoss")
         assert match.kind == "softmax_cross_entropy"
         assert "+ 1e-7" in match.how and "log(p + 1e-7)" in match.convention
-        # Its backward is the exact (y - t) / N: the gradient of the cross-entropy WITHOUT the delta.
-        # Against the matched twin dx differs by about 1e-7 / p: the named convention, nothing more.
-        x = normal(5, 4)
-        loss.forward(x, labels)
-        dx = loss.backward(1.0)
-        with_delta = tape_vjp(match.twin, loss, (x,), {}, np.float64(1.0), (labels,)).dinputs[0]
-        exact = tape_vjp(twins.softmax_cross_entropy, loss, (x,), {}, np.float64(1.0), (labels,)).dinputs[0]
-        np.testing.assert_allclose(dx, exact, rtol=1e-12, atol=1e-15)
-        assert 1e-9 < np.abs(dx - with_delta).max() < 1e-5
+        # Its backward is the exact (y - t) / N: the gradient of the cross-entropy WITHOUT the
+        # delta. The matched twin has the guarded loss's value and that exact gradient, so the
+        # textbook backward is right against it, saturated scores included (p far below 1e-7).
+        for x in (normal(5, 4), normal(5, 4) * 400.0):
+            value = loss.forward(x, labels)
+            dx = loss.backward(1.0)
+            tape = tape_vjp(match.twin, loss, (x,), {}, np.float64(1.0), (labels,))
+            exact = tape_vjp(twins.softmax_cross_entropy, loss, (x,), {}, np.float64(1.0),
+                             (labels,))
+            np.testing.assert_allclose(dx, exact.dinputs[0], rtol=1e-12, atol=1e-15)
+            np.testing.assert_allclose(tape.dinputs[0], exact.dinputs[0], rtol=1e-12, atol=1e-15)
+            np.testing.assert_allclose(float(tape.out), value, rtol=1e-12)   # the guarded value
+        assert abs(float(tape.out) - float(exact.out)) > 1.0     # where p << 1e-7 they part
     assert match_twin(AttributeLayer(common.Affine(normal(6, 2), normal(2))), (normal(3, 6),),
                       name="Affine").kind == "dense"
     relu = match_twin(AttributeLayer(common.Relu()), (normal(3, 6),), name="Relu")

@@ -323,7 +323,7 @@ def fd_vjp(fn, arrays, dout, *, rng, names=None, max_elementwise=MAX_ELEMENTWISE
     coordinates, for at most ``max_rounds`` rounds in all (module docstring).
     ``at_point``: fn's output at the point, when the caller has it (not computed again).
     """
-    arrays, dout, f0, fabs, fnorm = _point(fn, arrays, dout, at_point)
+    arrays, dout, f0, fabs, _ = _point(fn, arrays, dout, at_point)
     out = {}
     for name in names or list(arrays):
         x = arrays[name]

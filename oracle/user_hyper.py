@@ -56,10 +56,10 @@ def pair(value, what):
     if isinstance(value, str) and value.lower() == "valid":   # Keras's name for no padding
         return 0, 0
     try:
-        seq = tuple(int(v) for v in value)
+        seq = () if isinstance(value, str) else tuple(int(v) for v in value)
     except (TypeError, ValueError):
-        seq = ()          # "valid", "same", a float: not a size this reads
-    if len(seq) != 2 or isinstance(value, str):
+        seq = ()          # a float, an object: not a size this reads
+    if len(seq) != 2:
         raise ValueError(f"{what} must be an int or a pair, got {value!r}")
     return seq
 

@@ -129,13 +129,7 @@ def _picked_probability(x, t):
 
 # The values added to p inside the log against log(0): which one a layer uses shows only where
 # p is below it (``user_twins.match_twin`` probes there too).
-LOG_GUARDS = (1e-7, 1e-8, 1e-9, 1e-10, 1e-12, 1e-15, 1e-6, 1e-5)
-
-
-def _short(value):
-    """1e-07 written 1e-7."""
-    mantissa, exponent = f"{value:e}".split("e")
-    return f"{float(mantissa):g}e{int(exponent)}"
+LOG_GUARDS = ("1e-7", "1e-8", "1e-9", "1e-10", "1e-12", "1e-15", "1e-6", "1e-5")
 
 
 def _ce_with_delta(delta):
@@ -197,7 +191,7 @@ def loss_candidates(kinds, x_shape, t):
             form = "int labels" if labels else "one-hot (or soft) targets"
             yield TwinMatch(twins.softmax_cross_entropy, kind,
                             f"{kind}: mean over the batch of -log softmax(x)[t], {form}")
-            for delta in map(_short, LOG_GUARDS):
+            for delta in LOG_GUARDS:
                 yield TwinMatch(_ce_with_delta(float(delta)), kind,
                                 f"{kind}: mean over the batch of -log(softmax(x)[t] + {delta}), "
                                 f"{form}",

@@ -161,7 +161,7 @@ def _protocol_or_attribute(inputs, targets, outputs):
                                 ("output_names", outputs)):
                 if not hasattr(obj, attr):    # forward(x, h_prev): its inputs, as read off it
                     try:
-                        setattr(obj, attr, tuple(names) or ("out",) * (attr == "output_names"))
+                        setattr(obj, attr, tuple(names))
                     except AttributeError:
                         pass
             return obj, "protocol"

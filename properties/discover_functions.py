@@ -76,8 +76,10 @@ def _functional(name, fwd, bwd, label, path, hint):
     choices = recurrent_placeholders(params, base, stateful) or \
         [{p: np.shape(_placeholder(p, base)) for p in params}]
     doc = inspect.getdoc(fwd) or ""
+    hinted = {p: _hinted_shape(hint, p, None, name) for p in params}
+    left = [p for p in params if hinted[p] is None]
+    guessing = len(left) < len(params) and bool(left)    # the hint gives some params, not all
     for guessed in choices:
-        hinted = {p: _hinted_shape(hint, p, None, name) for p in params}
         for shapes in _completions(hinted, guessed):
 
             def adapt(obj_unused, probe_unused, shapes=shapes):
@@ -89,17 +91,19 @@ def _functional(name, fwd, bwd, label, path, hint):
             layer = adapt(None, None)[0]
             spec = hinted_spec(hint, data, targets=targets, params=dict(layer.params),
                                label=name, takes=params)
-            if spec is not None and not runs(layer, spec, np.random.default_rng(0), False, False):
-                continue        # the hint's shapes with these guesses for the rest do not run
+            # a guess for what the hint left out must run; shapes all given by the hint are
+            # used as given (a crash there is the layer's, and is reported as one)
+            if guessing and spec is not None and \
+                    not runs(layer, spec, np.random.default_rng(0), False, False):
+                continue
             spec = spec or infer_input_shapes(layer, name=name, doc=doc,
                                               rng=np.random.default_rng(0))
             if spec is not None:
                 return layer_entry(label, path, "functional", base, lambda: None, adapt, layer,
                                    spec, False)
-    if hint is not None and any(_hinted_shape(hint, p, None, name) for p in params):
-        left = [p for p in params if _hinted_shape(hint, p, None, name) is None]
+    if guessing:
         raise CannotCheck(f"{name}: with the shapes the hint on line {hint.line} gives, and any "
-                          f"guess for {', '.join(left) or 'the rest'}, forward and backward do not "
+                          f"guess for {', '.join(left)}, forward and backward do not "
                           f"run; give every parameter's shape in the hint, as in "
                           f"{example(data, params)}")
     odd = [p for p in params if len(choices[0][p]) < 2]      # shapes the placeholders guessed

@@ -172,15 +172,13 @@ def _resizing_or_not(trial, results, x2, t2, dins2, grads2):
     """A difference from TF that a fresh layer at the second batch size shows too is not
     about resizing (grads_tf and forward_tf judge it, with their verdicts): passed, and said.
     One the fresh layer does not show is the resizing's: it stays a failure."""
-    fresh = trial.case.build()
-    _, _, f_in, f_p = trial.run("dout2", layer=fresh, inputs=x2, targets=t2)
-    pairs = dict(zip([n for n, _ in trial.grad_pairs(dins2, grads2)], zip(
-        [g for _, g in trial.grad_pairs(dins2, grads2)], _flat(f_in, f_p))))
+    _, _, f_in, f_p = trial.run("dout2", layer=trial.case.build(), inputs=x2, targets=t2)
+    got = dict(trial.grad_pairs(dins2, grads2))
+    fresh = dict(zip(got, _flat(f_in, f_p)))
     out = []
     for r in results:
         if not r.passed:
-            got, want = pairs[r.tensor]
-            alike = trial.compare(r.tensor, got, want, "law", note=join_notes(
+            alike = trial.compare(r.tensor, got[r.tensor], fresh[r.tensor], "law", note=join_notes(
                 r.note, "compared with a fresh layer run at this batch size, because TF's "
                         "gradient differs from both alike: that difference is not a matter of "
                         "resizing (grads_tf judges it, with its verdict)"))

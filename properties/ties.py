@@ -15,6 +15,7 @@ import numpy as np
 from oracle.finite_diff import fd_along
 from oracle.tolerance import tolerance_for
 from properties import contract as C
+from properties import outputs as O
 
 EXPLAIN = ("the layer and TF differ only at tied inputs, but not as two ways to break a tie: "
            "moving the tied values together (the function is smooth that way, as finite "
@@ -42,10 +43,8 @@ def split_at_ties(trial, tensor, got, tf_grad, dout):
     v = tied_direction(x)
     if v is None or np.shape(got) != x.shape or np.shape(tf_grad) != x.shape:
         return False
-    arrays = {**{n: np.asarray(a, np.float64) for n, a in zip(names, trial.inputs)},
-              **{k: np.asarray(p, np.float64) for k, p in trial.params0.items()}}
-    slope, smooth = fd_along(trial.float64_function(), arrays, np.asarray(dout, np.float64),
-                             name, v)
+    arrays = {**dict(zip(names, trial.inputs)), **trial.params0}   # float64 in fd_along
+    slope, smooth = fd_along(trial.float64_function(), arrays, O.pack(dout), name, v)
     if not smooth:
         return False
     tol = tolerance_for(trial.case.dtype, "fd", trial.case.entry.tolerances)

@@ -155,9 +155,21 @@ def test_a_hint_giving_some_params_shapes_sizes_the_others_from_them(tmp_path):
         def odd_backward(dout, cache):
             x, w = cache
             return dout @ w.T, x.T @ dout, dout.sum(axis=0)
+
+        # gradcheck: crash_forward; x=(N, 4); w=(4, 4); b=(4,)
+        def crash_forward(x, w, b):
+            return x @ w + b + undefined_name, (x, w)
+
+        def crash_backward(dout, cache):
+            x, w = cache
+            return dout @ w.T, x.T @ dout, dout.sum(axis=0)
         '''))
     found = collect([tmp_path])
-    (item,) = found.found
+    item, crash = found.found
+    # every shape given: used as given, and the layer's crash is its own failure, not a skip
+    assert crash.label == "pairs.crash"
+    assert hunt(crash.label, "grads_tf", max_examples=3, shrink=False).failures[0].verdict == \
+        "layer raised"
     built = item.entry.build({}, np.random.default_rng(0), "float64")
     assert item.label == "pairs.sq" and {k: v.shape for k, v in built.params.items()} == \
         {"w": (4, 4), "b": (4,)}

@@ -164,11 +164,12 @@ def cases(draw, entry, *, kinds, extra=None, min_batch=1, modes=None):
     ``extra`` maps names to strategies for property-specific draws; ``modes``:
     the ``training`` values to draw (default: the entry's ``training_modes``).
     """
+    pool = S.pool_integers(draw(S.value_pool()))
     config = draw(entry.configs)
     dtype = draw(S.one_of_values(tuple(entry.dtypes)))
     batch = draw(S.batch_sizes(min_size=min_batch, max_size=max(entry.max_batch, min_batch)))
     kind = draw(S.value_kinds(kinds=kinds))
-    values = draw(S.drawn_values(kind=kind, shapes=entry.input_shapes(config, batch)))
+    values = S.drawn_values(pool, kind=kind, shapes=entry.input_shapes(config, batch))
     trainings = S.one_of_values(tuple(modes or entry.training_modes))
     return Case(layer=entry.name, config=config, dtype=dtype, batch=batch, kind=kind,
                 seed=draw(S.seeds()), training=draw(trainings),

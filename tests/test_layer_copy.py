@@ -157,9 +157,12 @@ def test_a_layer_that_cannot_be_pickled_is_built_every_time(monkeypatch):
         PLANTED.pop("test.Unpicklable")
 
 
-def test_a_quick_build_is_not_kept():
-    """Pickling a small layer costs more than building it again."""
+def test_a_quick_build_is_not_kept(monkeypatch):
+    """Pickling a small layer costs more than building it again. (The threshold is raised so
+    that a build slowed down by a busy machine still counts as quick.)"""
+    from properties import cases
     from properties.cases import _BUILT
+    monkeypatch.setattr(cases, "KEEP_BUILDS_OVER", 60.0)
     _BUILT.clear()
     case = _case()
     case.build(), case.build()

@@ -47,11 +47,12 @@ def test_a_drawn_object_without_fields_is_always_checked():
 
 
 def test_a_search_checks_each_distinct_case_once_though_it_draws_repeats():
-    """On a real battery search (derandomized), Hypothesis draws some cases more than once
-    (they differ only in input values a case does not use); each is checked once."""
+    """On a real battery search (derandomized), Hypothesis draws some cases more than once:
+    a case of a structured kind reads no value from the drawn pool, so draws differing only
+    there are one case. Each is checked once."""
     entry, spec = get("Dense"), all_properties()["grads_tf"]
     drawn, calls = [], []
-    strategy = cases(entry, kinds=spec.kinds(entry), extra=spec.extra,
+    strategy = cases(entry, kinds=("fd_safe", "overflow"), extra=spec.extra,
                      modes=spec.modes(entry)).map(lambda c: drawn.append(c) or c)
 
     def check(case):

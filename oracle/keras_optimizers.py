@@ -179,7 +179,12 @@ def _momentum(opt, hp):
     if opt.convention == "velocity":
         return k, lambda t, lr_t, prev: {"lr": lr_t}, "keras SGD(momentum=beta), convention 'velocity'"
     # ema: m_t = -lr_t v_t = (b lr_t / lr_(t-1)) m_(t-1) - lr_t (1 - b) g_t, and p += m_t.
-    k.momentum = hp("momentum", b)   # read by ``if self.momentum != 0``: eager updates only
+    # At a constant learning rate the momentum is b at every step: a constant keeps the update
+    # compilable (a per-step variable is read by ``if self.momentum != 0``: eager updates only).
+    if isinstance(opt.schedule, Constant):
+        return k, lambda t, lr_t, prev: {"lr": lr_t * (1 - b)}, \
+            "keras SGD with lr (1 - beta) and momentum beta, convention 'ema' (Keras's velocity m is -lr v)"
+    k.momentum = hp("momentum", b)
     return k, (lambda t, lr_t, prev: {"lr": lr_t * (1 - b),
                                       "momentum": b if prev is None else b * lr_t / prev}), \
         ("keras SGD with lr_t (1 - beta) and momentum beta lr_t / lr_(t-1), convention 'ema' "

@@ -152,7 +152,8 @@ def test_a_session_without_a_tf_oracle_never_imports_tf():
     """TF's import (about 5 s) is paid by the first oracle that needs it: a law-only check
     never imports it, and the first TF oracle imports it, without scikit-learn (a second of
     the import, for Keras wrappers nothing here uses), which still imports afterwards, as
-    Keras's optimizers (the optimizer oracle) do."""
+    Keras's optimizers (the optimizer oracle) do; the digits the reference run reads from
+    scikit-learn's file without importing it are the ones scikit-learn loads."""
     import subprocess
     import sys
     from pathlib import Path
@@ -166,7 +167,14 @@ def test_a_session_without_a_tf_oracle_never_imports_tf():
             "from oracle.tf_runtime import tf\n"
             "assert tf().keras.optimizers.Adam(learning_rate=0.1).learning_rate is not None\n"
             "from sklearn.datasets import load_digits\n"
-            "assert sys.modules['sklearn'] is not None\n")
+            "assert sys.modules['sklearn'] is not None\n"
+            # the reference run reads the digits file itself: the very table sklearn gives
+            "import numpy as np\n"
+            "from properties.reference.run import digits_file\n"
+            "pixels, labels = digits_file()\n"
+            "want = load_digits()\n"
+            "assert np.array_equal(pixels, want.data) and np.array_equal(labels, want.target)\n"
+            "assert labels.dtype == want.target.dtype and pixels.shape == (1797, 64)\n")
     root = Path(__file__).resolve().parent.parent
     run = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True,
                          timeout=300)

@@ -60,12 +60,25 @@ class Digits:
 
 def load_digits():
     """scikit-learn's digits, pixels / 16 in float64, split by a fixed permutation."""
-    from sklearn.datasets import load_digits as sklearn_digits
-    data = sklearn_digits()
-    x = data.data.astype(np.float64) / 16.0
+    pixels, target = digits_file()
+    x = pixels / 16.0
     order = np.random.default_rng(SPLIT_SEED).permutation(len(x))
     test, rest = order[:TEST_SIZE], order[TEST_SIZE:]
-    return Digits(x[rest], data.target[rest], x[test], data.target[test])
+    return Digits(x[rest], target[rest], x[test], target[test])
+
+
+def digits_file():
+    """(pixels (1797, 64) float64, labels (1797,) int) read from the file scikit-learn ships
+    (``sklearn/datasets/data/digits.csv.gz``: 64 pixels and the label per row), found without
+    importing scikit-learn, whose import costs about 2 s for one 400 kB table."""
+    import importlib.util
+    from pathlib import Path
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the reference run needs scikit-learn's digits: pip install scikit-learn")
+    path = Path(spec.submodule_search_locations[0]) / "datasets" / "data" / "digits.csv.gz"
+    table = np.loadtxt(path, delimiter=",")
+    return table[:, :-1], table[:, -1].astype(int)
 
 
 def ffn(rng, *, dense=L.Dense, relu=L.ReLU):

@@ -4,6 +4,7 @@ import pytest
 
 import tests.planted.conv  # noqa: F401  (registers the planted entries)
 from properties.search import hunt
+from tests.diagnosis_classes import check_own_class
 from properties.pool_laws import one_winner_per_window, pool_gradient_mass
 from tests.test_conv_laws import find_law_failure
 
@@ -44,6 +45,7 @@ def test_planted_conv_bug_is_caught(name, prop, verdict, result_log):
     assert first.layer == entry and first.prop == prop
     assert {r.verdict for r in found.failures} == {verdict}, first.message()
     assert f"--import tests.planted.conv {prop} " in first.reproduce
+    check_own_class(entry, prop, found)    # its own diagnosis or none (tests/diagnosis_classes.py)
 
 
 @pytest.mark.planted

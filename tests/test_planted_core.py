@@ -4,6 +4,7 @@ import pytest
 import tests.planted.core  # noqa: F401  (registers the planted entries)
 from properties.cases import HARNESS
 from properties.search import hunt
+from tests.diagnosis_classes import check_own_class
 from properties.battery import all_properties
 
 # (planted entry, property expected to catch it, verdict expected on the failure or None)
@@ -38,6 +39,7 @@ def test_planted_bug_is_caught(entry, prop, verdict, result_log):
     if verdict is not None:
         assert {r.verdict for r in found.failures} == {verdict}, found.failures[0].message()
     assert f"{HARNESS} replay --import tests.planted.core" in first.reproduce
+    check_own_class(entry, prop, found)    # its own diagnosis or none (tests/diagnosis_classes.py)
 
 
 @pytest.mark.parametrize("entry,prop", [("planted.SigmoidFloat64Creep", "grads_tf"),

@@ -10,6 +10,7 @@ import pytest
 
 import tests.planted.norm  # noqa: F401  (registers the planted entries)
 from properties.search import hunt
+from tests.diagnosis_classes import check_own_class
 from properties.networks import check_network, hunt_network, network_specs
 from properties.replay import main as replay_main
 
@@ -35,6 +36,7 @@ def test_planted_layer_bug_is_caught(entry, prop, verdict, training, result_log)
     assert {r.verdict for r in found.failures} == {verdict}, found.failures[0].message()
     assert found.case.training is training
     assert f"replay --import {PLANTED} {prop} " in found.failures[0].reproduce
+    check_own_class(entry, prop, found)    # its own diagnosis or none (tests/diagnosis_classes.py)
 
 
 def test_wrong_axis_backward_is_the_derivative_of_its_own_forward():

@@ -17,7 +17,7 @@ SHARED_RUNS = {
     "tests/test_report_plugin.py::test_stale_pages_and_arrays": "failing-run",
     "tests/test_report_render.py": "failing-run",
     "tests/test_report_browser.py": "failing-run",
-    "tests/test_faults_report.py": "faults-run",
+    "tests/test_faults_report.py": "failing-run",
     "tests/test_check_cli.py": "check-cli",
     "tests/test_reference_training.py": "reference-run",
 }

@@ -1,50 +1,33 @@
 """What the terminal matrix and the HTML report show for the fault corpus (issue 16):
-a crash is a FAIL under every filter, a float32 round-off is a WARN that does not fail the run."""
+a crash is a FAIL under every filter, a float32 round-off is a WARN that does not fail the run.
+The run is the report tests' shared one (``failing_run``), whose project holds FAULT_TESTS
+beside its own tests: one fresh interpreter (and TF import) for both."""
 import json
 import re
 
 import pytest
 
 from properties.cases import HARNESS
-from tests.test_report_plugin import outcome_counts, run_pytest, write_project
+from tests.test_report_plugin import failing_run
 
-# slow: the module shares one expensive run (kept on one xdist worker: conftest.py)
+# slow: the module reads the shared run (kept on one xdist worker: conftest.py)
 pytestmark = pytest.mark.slow
-
-FAULT_TESTS = '''
-import tests.faults.corpus  # noqa: F401
-from properties.battery import all_properties
-from properties.cases import Case
-from properties.catalog import get
-from properties.search import run_property
-
-
-
-def test_keyerror_in_backward(result_log):
-    run_property(all_properties()["grads_tf"], get("faults.KeyErrorInBackward"), result_log)
-
-
-def test_crash_and_wrong_values(result_log):
-    run_property(all_properties()["grads_tf"], get("faults.CrashOnBatchOneWrongElsewhere"), result_log)
-
-
-def test_float32_round_off(result_log):
-    case = Case(layer="faults.OnePassLayerNorm", config={"shape": (4,), "norm_dims": 1, "eps": 1e-5},
-                dtype="float32", batch=1, kind="normal", seed=0, values=((300.1, 300.37, 300.52, 300.83),))
-    results = all_properties()["forward_tf"].fn(case)
-    result_log.add(results)
-    assert all(r.passed for r in results)
-'''
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    folder = write_project(tmp_path_factory.mktemp("faults_run"), FAULT_TESTS)
-    return folder / "report", run_pytest(folder, "--report-dir", "report")
+    return failing_run(tmp_path_factory)
+
+
+def faults_outcomes(out):
+    """The outcome of each test of FAULT_TESTS, from the run's results.json."""
+    tests = json.loads((out / "results.json").read_text())["tests"]
+    return {t["nodeid"].split("::")[1]: t["outcome"] for t in tests
+            if t["nodeid"].startswith("test_faults_run.py::")}
 
 
 def test_crashes_fail_in_the_matrix_and_round_off_warns_without_failing(run):
-    _, proc = run
+    out, proc = run
     lines = proc.stdout.splitlines()
     rows = {name: next((ln for ln in lines if ln.startswith(name + " ")), "")
             for name in ("faults.KeyErrorInBackward", "faults.CrashOnBatchOneWrongElsewhere",
@@ -53,7 +36,9 @@ def test_crashes_fail_in_the_matrix_and_round_off_warns_without_failing(run):
     assert "FAIL" in rows["faults.CrashOnBatchOneWrongElsewhere"]
     assert "WARN" in rows["faults.OnePassLayerNorm"] and "FAIL" not in rows["faults.OnePassLayerNorm"]
     assert "WARN: outside tolerance in float32 only" in proc.stdout
-    assert outcome_counts(proc.stdout) == {"failed": 2, "passed": 1}
+    assert faults_outcomes(out) == {"test_keyerror_in_backward": "failed",
+                                    "test_crash_and_wrong_values": "failed",
+                                    "test_float32_round_off": "passed"}
 
 
 def test_the_report_shows_crash_and_value_failure_under_every_filter(run):

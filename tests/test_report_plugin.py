@@ -104,6 +104,34 @@ CURVES = {"models": [{"name": "mlp <digits>", "steps": [0, 10, 20, 30, 40],
                       "golden": [2.3, 1.6, 1.0, 0.72, 0.52], "band": 0.05,
                       "final_accuracy": 0.93, "golden_accuracy": 0.94}]}
 
+# The fault corpus's tests (tests/test_faults_report.py reads their part of the shared run).
+FAULT_TESTS = '''
+import tests.faults.corpus  # noqa: F401
+from properties.battery import all_properties
+from properties.cases import Case
+from properties.catalog import get
+from properties.search import run_property
+
+
+
+def test_keyerror_in_backward(result_log):
+    run_property(all_properties()["grads_tf"], get("faults.KeyErrorInBackward"), result_log)
+
+
+def test_crash_and_wrong_values(result_log):
+    run_property(all_properties()["grads_tf"], get("faults.CrashOnBatchOneWrongElsewhere"), result_log)
+
+
+def test_float32_round_off(result_log):
+    case = Case(layer="faults.OnePassLayerNorm", config={"shape": (4,), "norm_dims": 1, "eps": 1e-5},
+                dtype="float32", batch=1, kind="normal", seed=0, values=((300.1, 300.37, 300.52, 300.83),))
+    results = all_properties()["forward_tf"].fn(case)
+    result_log.add(results)
+    assert all(r.passed for r in results)
+'''
+# pytest's closing counts of the shared run: FAILING_TESTS' and FAULT_TESTS' together
+SHARED_RUN_COUNTS = {"failed": 3 + 2, "passed": 3 + 1, "skipped": 1}
+
 
 def inner_env():
     env = dict(os.environ)
@@ -138,7 +166,8 @@ def shared_run(test):
 
 
 def failing_run(tmp_path_factory):
-    """(report folder, finished process) of one run of FAILING_TESTS, shared by the session.
+    """(report folder, finished process) of one run of FAILING_TESTS and FAULT_TESTS, shared
+    by the session.
 
     The report folder holds a training-curves file (as the reference training
     writes it) and stale files of an earlier run, which the report must prune.
@@ -151,6 +180,7 @@ def failing_run(tmp_path_factory):
         (out / "failures" / "stale.html").write_text("old")
         np.savez(out / "arrays" / "stale.npz", x=np.zeros(1))
         (out / "training_curves.json").write_text(json.dumps(CURVES))
+        (folder / "test_faults_run.py").write_text(textwrap.dedent(FAULT_TESTS))
         proc = run_pytest(folder, "--report-dir", "report")
         _RUNS["failing"] = (out, proc)
     return _RUNS["failing"]
@@ -178,14 +208,15 @@ def test_terminal_prints_the_matrix_and_the_report_path(run):
     assert re.search(r"written in \d+\.\d\d s", line)
     matrix_row = next(ln for ln in proc.stdout.splitlines() if ln.startswith("inner.Rank4Sigmoid"))
     assert "FAIL" in matrix_row
-    assert outcome_counts(proc.stdout) == {"failed": 3, "passed": 3, "skipped": 1}
+    assert outcome_counts(proc.stdout) == SHARED_RUN_COUNTS
 
 
 @shared_run
 def test_every_recorded_result_reaches_results_json_once(run):
     out, _ = run
     tests = {t["nodeid"]: t for t in json.loads((out / "results.json").read_text())["tests"]}
-    assert len(tests) == 7
+    assert len(tests) == sum(SHARED_RUN_COUNTS.values())
+    assert len([n for n in tests if n.startswith("test_inner_run.py::")]) == 7
     keys = [(n, r["layer"], r["prop"], r["tensor"], r["oracle"])
             for n, t in tests.items() for r in t["results"]]
     assert len(keys) == len(set(keys)) and keys

@@ -148,8 +148,9 @@ def test_matrix_cells_show_outcome_and_margin_and_link_failures(run):
         same = [x for x in main if (x["layer"], x["prop"]) == (r["layer"], r["prop"])]
         worst = max(float(x["ratio"]) for x in same)
         assert cell.one("span", cls="ratio").text == tol_use(worst)
-        if all(x["passed"] for x in same):
-            assert cell.attrs["data-outcome"] in ("pass", "close") and not cell.all("a")
+        if all(x["passed"] for x in same):    # a float32-only excess passes, marked apart
+            want = ("warn",) if any(x.get("warning") for x in same) else ("pass", "close")
+            assert cell.attrs["data-outcome"] in want and not cell.all("a")
         else:
             assert cell.attrs["data-outcome"] == "fail"
             assert (out / cell.one("a").attrs["href"]).is_file()

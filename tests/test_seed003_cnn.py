@@ -29,11 +29,11 @@ GEOMETRIES = {
 def digit_images(n, dtype):
     """n handwritten digits (scikit-learn's 8x8, offline) scaled up to 28x28 as the seed's MNIST,
     with blank borders, normalised as the seed does (pixel / max - 0.5). x: (n, 1, 28, 28)."""
-    from sklearn.datasets import load_digits
-    digits = load_digits()
-    images = np.kron(digits.images[:n], np.ones((3, 3))) / 16.0 - 0.5        # (n, 24, 24)
+    from properties.reference.run import digits_file    # the file, without importing sklearn
+    pixels, labels = digits_file()
+    images = np.kron(pixels[:n].reshape(n, 8, 8), np.ones((3, 3))) / 16.0 - 0.5   # (n, 24, 24)
     x = np.pad(images, ((0, 0), (2, 2), (2, 2)), constant_values=-0.5)[:, None]
-    return x.astype(dtype), digits.target[:n].astype(np.int64)
+    return x.astype(dtype), labels[:n].astype(np.int64)
 
 
 def seed003_network(geometry, x, seed, dtype, pool_cls=L.MaxPool2D):

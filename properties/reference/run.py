@@ -17,6 +17,7 @@ golden curve (tests/golden/<model>.json), within the band stated there.
 """
 import argparse
 import copy
+import functools
 import math
 import sys
 import time
@@ -71,14 +72,19 @@ def digits_file():
     """(pixels (1797, 64) float64, labels (1797,) int) read from the file scikit-learn ships
     (``sklearn/datasets/data/digits.csv.gz``: 64 pixels and the label per row), found without
     importing scikit-learn, whose import costs about 2 s for one 400 kB table."""
+    table = _digits_table()
+    return table[:, :-1].copy(), table[:, -1].astype(int)
+
+
+@functools.lru_cache(maxsize=1)
+def _digits_table():
     import importlib.util
     from pathlib import Path
     spec = importlib.util.find_spec("sklearn")
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError("the reference run needs scikit-learn's digits: pip install scikit-learn")
     path = Path(spec.submodule_search_locations[0]) / "datasets" / "data" / "digits.csv.gz"
-    table = np.loadtxt(path, delimiter=",")
-    return table[:, :-1], table[:, -1].astype(int)
+    return np.loadtxt(path, delimiter=",")
 
 
 def ffn(rng, *, dense=L.Dense, relu=L.ReLU):

@@ -1,6 +1,7 @@
 """``./harness check PATH`` as a new user runs it: a folder of their own, outside the project."""
 import os
 import shlex
+import shutil
 import subprocess
 import textwrap
 from pathlib import Path
@@ -9,6 +10,7 @@ import pytest
 
 from properties.user_entry import NO_TWIN
 from tests.owncode_loading import listing
+from tests.test_owncode_sequence import FOUND, SEQUENCE
 
 HARNESS = Path(__file__).resolve().parent.parent / "harness"
 
@@ -80,6 +82,9 @@ def make_user_folder(parent):
     (folder / "affine.py").write_text(textwrap.dedent(BUGGY))
     (folder / "layers.py").write_text(textwrap.dedent(OWN_LAYERS))   # the project has a `layers` too
     (folder / "broken.py").write_text("import numpy as np\ndef f(:\n    pass\n")
+    # correct sequence classes (cells with two outputs, an embedding taking integer indices);
+    # every corpus file, buggy ones too, is checked in-process in tests/test_owncode_sequence.py
+    shutil.copy(SEQUENCE / "seq_classes.py", folder / "seq_classes.py")
     return folder
 
 
@@ -98,10 +103,14 @@ def test_a_users_folder_is_checked_and_nothing_is_written_into_it(folder_run):
     assert run.returncode == 1, out
     assert listing(user_folder) == before, "the check wrote into the user's folder"
     assert "broken.py:2: cannot import: SyntaxError" in out          # named, and the rest checked
-    progress = {line.split()[0]: line for line in out.splitlines() if "attribute style" in line}
-    assert set(progress) == {"relu.Relu", "affine.Affine", "layers.Sigmoid"}, out
+    progress = {line.split()[0]: line for line in out.splitlines() if " style; " in line}
+    sequence = {label for label in FOUND if label.startswith("seq_classes.")}
+    assert set(progress) == {"relu.Relu", "affine.Affine", "layers.Sigmoid"} | sequence, out
+    assert len(sequence) >= 3
     assert "FAILED" in progress["affine.Affine"] and "FAILED" not in progress["relu.Relu"]
-    assert "FAILED" not in progress["layers.Sigmoid"]
+    for label in ["layers.Sigmoid", *sequence]:   # found with its twin, and passing
+        assert "FAILED" not in progress[label] and NO_TWIN not in progress[label], progress[label]
+    assert "returns (next_h, next_c)" in progress["seq_classes.LSTMCell"]
     assert "affine.Affine [grads_tf] dW vs TF: FAIL" in out and "verdict: layer bug" in out
     assert "report: " in out and "gradient checks" in out
     # the results reached the report's plugin: its layer-by-property matrix has the user's rows
@@ -127,23 +136,21 @@ def test_the_printed_replay_line_works_from_any_directory(folder_run, tmp_path):
 
 @pytest.mark.slow
 def test_exit_status_is_zero_when_everything_passes(tmp_path):
-    """A file of correct sequence classes (cells with two outputs, an embedding taking
-    integer indices), checked from another folder: every layer found with its twin, exit 0,
-    nothing written anywhere (every corpus file, buggy ones too, is checked in-process in
-    tests/test_owncode_sequence.py)."""
-    from tests.test_owncode_sequence import FOUND, SEQUENCE
-    before = listing(SEQUENCE)
-    run = check(str(SEQUENCE / "seq_classes.py"), cwd=tmp_path)
+    """A file of correct layers, checked from another folder: exit 0, nothing written anywhere."""
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "relu.py").write_text(textwrap.dedent(CORRECT))
+    before = listing(folder)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    run = check(str(folder / "relu.py"), cwd=elsewhere)
     out = run.stdout + run.stderr
     assert run.returncode == 0, out
-    assert listing(SEQUENCE) == before, "the check wrote into the user's folder"
-    assert os.listdir(tmp_path) == []
-    progress = {line.split()[0]: line for line in out.splitlines() if " style; " in line}
-    expected = {label for label in FOUND if label.startswith("seq_classes.")}
-    assert set(progress) == expected and len(expected) >= 3, sorted(progress)
-    for label in expected:
-        assert "FAILED" not in progress[label] and NO_TWIN not in progress[label], progress[label]
-    assert "returns (next_h, next_c)" in progress["seq_classes.LSTMCell"] and "report: " in out
+    assert listing(folder) == before, "the check wrote into the user's folder"
+    assert os.listdir(elsewhere) == []
+    (line,) = [line for line in out.splitlines() if " style; " in line]
+    assert line.startswith("relu.Relu ") and "passed" in line and "FAILED" not in line, out
+    assert "report: " in out
 
 
 def test_a_missing_path_is_a_usage_error(tmp_path):

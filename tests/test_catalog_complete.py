@@ -48,7 +48,8 @@ def registered_classes():
 
 
 def test_every_exported_layer_has_a_registry_entry():
-    missing = [c.__name__ for c in exported_layer_classes() if c not in registered_classes()]
+    registered = registered_classes()
+    missing = [c.__name__ for c in exported_layer_classes() if c not in registered]
     assert not missing, (f"layers exported from layers/ without a registry entry in "
                          f"properties/catalog/: {missing}")
 

@@ -237,7 +237,9 @@ def _adapted(obj, adapt, name, doc, hinted, needs_probe, roles=(("x",), ())):
             spec = hinted or infer_input_shapes(layer, name=name, doc=doc, rng=rng)
             if spec is not None:
                 return layer, style, spec
-    reason = tried[-1] if tried else "no input shape made forward and backward run"
+    # the furthest any probe got: a backward that raised says more than a forward fed a guess
+    reason = next((t for t in tried if ".backward raised" in t), tried[-1] if tried else
+                  "no input shape made forward and backward run")
     raise CannotCheck(f"{name}: {reason}; add a hint with its input shape: "
                       f"{suggestion(name, [])}; {example((*roles[0], *roles[1]))}")
 

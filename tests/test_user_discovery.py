@@ -240,3 +240,33 @@ def test_a_harness_failure_on_one_class_is_a_skip_that_says_so(tmp_path, monkeyp
     (skipped,) = found.skipped
     assert skipped.label == "two.Bad" and "the harness could not set it up (KeyError" in skipped.reason
     assert "not the layer's fault" in skipped.reason
+
+
+BACKWARD_ALWAYS_RAISES = '''
+import numpy as np
+
+
+class Relu:
+    def forward(self, x):
+        self.mask = x <= 0
+        return np.maximum(x, 0)
+
+    def backward(self, dout):
+        dx = dout.copy()
+        dx[self.mask] = 0
+        return dx.reshape(dx.shape[0], dx.shape[1] + 1)   # raises on every shape
+'''
+
+
+def test_a_backward_that_always_raises_is_a_failure_not_a_skip(tmp_path):
+    """A layer whose forward runs but whose backward raises on every shape is checked on the
+    first shape its forward takes, and fails as ``layer raised`` naming the user's line: a
+    skip would let the run pass."""
+    (tmp_path / "crash.py").write_text(textwrap.dedent(BACKWARD_ALWAYS_RAISES))
+    found = collect([tmp_path])
+    (item,) = found.found
+    assert not found.skipped and "backward raised on every shape tried" in item.how
+    results = all_properties()["grads_tf"].fn(Case(layer=item.label, config={}, dtype="float64",
+                                                   batch=2, kind="normal", seed=0))
+    assert results and all(not r.passed and r.verdict == "layer raised" for r in results)
+    assert any("crash.py:" in r.note for r in results)

@@ -48,16 +48,34 @@ def match_twin(layer, inputs, targets=(), *, name, hint=""):
     except ProbeError:
         return None
     tail = _tail_probe(layer, inputs, targets, name)
+    wide = None if targets else _wide_probe(layer, inputs, name)
     first = None
     try:
         for match in candidates(probe, name=name, hint=hint):
-            if probe.confirms(match):
+            if probe.confirms(match) and (wide is None or wide.confirms(match)):
                 if tail is None or tail.confirms(match):
                     return match
                 first = first or match
     except ValueError:     # a hyperparameter no twin reads (padding="same"): no more candidates
         pass
     return first     # no candidate agrees in the tail too: the one that agrees on the draw
+
+
+WIDE_SCALE = 50.0   # the battery's ``large`` kind: saturation, a cap, a clip show there
+
+
+def _wide_probe(layer, inputs, name):
+    """For a layer (not a loss): the forward on its float inputs scaled by WIDE_SCALE. A twin
+    must agree there too, as the checks draw such inputs: a ReLU6 or a clipped activation
+    agrees with ``tf.nn.relu`` on ordinary values and is no ReLU. None when the layer has no
+    float input or cannot run there."""
+    scaled = [np.asarray(x) * WIDE_SCALE if np.asarray(x).dtype.kind == "f" else x for x in inputs]
+    if not any(np.asarray(x).dtype.kind == "f" for x in inputs):
+        return None
+    try:
+        return Probe(layer, scaled, name=name)
+    except ProbeError:
+        return None
 
 
 def _tail_probe(layer, inputs, targets, name):

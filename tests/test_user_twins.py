@@ -287,3 +287,29 @@ def test_matching_never_touches_the_users_object():
 def test_a_forward_that_cannot_run_on_the_inputs_gives_none():
     layer = FunctionalLayer(F.affine_forward, F.affine_backward, {"w": normal(6, 2), "b": normal(2)})
     assert match_twin(layer, (normal(3, 5),), name="affine") is None
+
+
+class CappedRelu:
+    """A correct ReLU6 (min(max(x, 0), cap)): ReLU on ordinary inputs, not past the cap."""
+
+    def __init__(self, cap=6.0):
+        self.cap = cap
+
+    def forward(self, x):
+        self.mask = (x > 0) & (x < self.cap)
+        return np.clip(x, 0, self.cap)
+
+    def backward(self, dout):
+        return dout * self.mask
+
+
+@pytest.mark.parametrize("cap", [6.0, 20.0])
+def test_a_capped_relu_is_not_matched_to_relu_but_relu_still_is(cap):
+    """A twin must agree on inputs as wide as the checks draw (the ``large`` kind), not only on
+    ordinary ones, where a ReLU6 and a ReLU agree: the capped one gets no twin (finite
+    differences judge it), a plain ReLU keeps its twin."""
+    x = normal(4, 5)
+    assert np.abs(x).max() < cap          # on these the two agree
+    assert match_twin(AttributeLayer(CappedRelu(cap)), (x,), name="ReLU6") is None
+    plain = match_twin(AttributeLayer(CappedRelu(np.inf)), (x,), name="ReLU")
+    assert plain is not None and plain.kind == "relu"

@@ -48,11 +48,12 @@ def match_twin(layer, inputs, targets=(), *, name, hint=""):
     except ProbeError:
         return None
     tail = _tail_probe(layer, inputs, targets, name)
-    wide = None if targets else _wide_probe(layer, inputs, name)
+    other = _wide_probe(layer, inputs, name) if not targets else \
+        _other_batch_probe(layer, inputs, targets, name)
     first = None
     try:
         for match in candidates(probe, name=name, hint=hint):
-            if probe.confirms(match) and (wide is None or wide.confirms(match)):
+            if probe.confirms(match) and (other is None or other.confirms(match)):
                 if tail is None or tail.confirms(match):
                     return match
                 first = first or match
@@ -75,6 +76,24 @@ def _wide_probe(layer, inputs, name):
     try:
         return Probe(layer, scaled, name=name)
     except ProbeError:
+        return None
+
+
+def _other_batch_probe(layer, inputs, targets, name):
+    """For a loss: the forward on one sample more (the first sample again, its inputs moved).
+    At one batch size two reductions can agree (at N = 2, sum / N is 0.5 * sum); at two they
+    cannot. None when the arrays share no batch axis or the loss cannot run there."""
+    arrays = [np.asarray(a) for a in (*inputs, *targets)]
+    if not arrays or any(a.ndim < 1 for a in arrays) or len({a.shape[0] for a in arrays}) != 1:
+        return None
+
+    def grown(a, moved):
+        extra = a[:1] * 0.5 + 0.25 if moved and a.dtype.kind == "f" else a[:1]
+        return np.concatenate([a, extra])
+    try:
+        return Probe(layer, [grown(np.asarray(x), True) for x in inputs],
+                     [grown(np.asarray(t), False) for t in targets], name=name)
+    except (ProbeError, ValueError):
         return None
 
 

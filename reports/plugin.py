@@ -222,8 +222,9 @@ def matrix_lines(matrix):
         lines.append("")
     cells = matrix.cells.values()
     lines.append("cells: outcome and the worst error as a fraction of its tolerance (1 = at the limit)"
-                 + ("; WARN: outside tolerance in float32 only, the float64 copy passes (not "
-                    "counted as a failure)" if any(c.outcome == "warn" for c in cells) else "")
+                 + ("; WARN: not counted as a failure: outside tolerance in float32 only (the "
+                    "float64 copy passes), or a known convention followed throughout"
+                    if any(c.outcome == "warn" for c in cells) else "")
                  + ("; fd: no TF twin, judged by finite differences alone"
                     if any(c.fd_only for c in cells) else ""))
     return lines

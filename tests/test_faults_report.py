@@ -35,7 +35,7 @@ def test_crashes_fail_in_the_matrix_and_round_off_warns_without_failing(run):
     assert "FAIL" in rows["faults.KeyErrorInBackward"], proc.stdout[-3000:]
     assert "FAIL" in rows["faults.CrashOnBatchOneWrongElsewhere"]
     assert "WARN" in rows["faults.OnePassLayerNorm"] and "FAIL" not in rows["faults.OnePassLayerNorm"]
-    assert "WARN: outside tolerance in float32 only" in proc.stdout
+    assert "WARN: not counted as a failure: outside tolerance in float32 only" in proc.stdout
     assert faults_outcomes(out) == {"test_keyerror_in_backward": "failed",
                                     "test_crash_and_wrong_values": "failed",
                                     "test_float32_round_off": "passed"}

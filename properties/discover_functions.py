@@ -20,6 +20,7 @@ A hint (``properties.user_hints``) names the function: ``# gradcheck:
 rnn_forward; x=(N, 3, 4); h0=(N, 5)``; a param's shape there, ``W=(10, 4)``.
 """
 import inspect
+import numbers
 
 import numpy as np
 
@@ -65,8 +66,17 @@ def _outputs(bwd):
     return tuple(a[1:] if a.startswith("d") and len(a) > 1 else a for a in args)
 
 
+def _arguments(fwd):
+    """The forward's arguments the harness passes: all but those with a number, string or bool
+    default (``beta=1.0``, ``mode="train"``), hyperparameters left at their default, never
+    drawn as learnable arrays (``b=None``, an optional bias, is still passed)."""
+    return [p.name for p in inspect.signature(fwd).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+            and not isinstance(p.default, (numbers.Number, str))]
+
+
 def _functional(name, fwd, bwd, label, path, hint):
-    args = list(inspect.signature(fwd).parameters)
+    args = _arguments(fwd)
     options = args.pop() if len(args) > 1 and args[-1].endswith("_param") else None
     data, params = split_arguments(args)
     inputs, targets = data_roles(data) if len(data) > 1 else (tuple(data), ())

@@ -270,3 +270,45 @@ def test_a_backward_that_always_raises_is_a_failure_not_a_skip(tmp_path):
                                                    batch=2, kind="normal", seed=0))
     assert results and all(not r.passed and r.verdict == "layer raised" for r in results)
     assert any("crash.py:" in r.note for r in results)
+
+
+SWISH_PAIRS = '''
+import numpy as np
+
+
+# gradcheck: swish_forward; x=(N, 5)
+def swish_forward(x, beta=1.0):
+    s = 0.5 * (1 + np.tanh(0.5 * beta * x))
+    return x * s, (x, s, beta)
+
+
+def swish_backward(dout, cache):
+    x, s, beta = cache
+    return dout * (s + beta * x * s * (1 - s))
+
+
+def swish_bad_forward(x, beta=1.5):
+    s = 0.5 * (1 + np.tanh(0.5 * beta * x))
+    return x * s, (x, s, beta)
+
+
+def swish_bad_backward(dout, cache):
+    x, s, beta = cache
+    return dout * (s + x * s * (1 - s))    # beta forgotten
+'''
+
+
+def test_a_forward_argument_with_a_number_default_is_a_hyperparameter(tmp_path):
+    """``swish_forward(x, beta=1.0)``: beta keeps its default (it was drawn as a learnable
+    (3,) array and the correct pair failed as 'layer raised'); the pair is checked, with or
+    without a hint, and a backward that forgets beta is caught."""
+    (tmp_path / "sw.py").write_text(textwrap.dedent(SWISH_PAIRS))
+    found = collect([tmp_path])
+    assert not found.skipped and not found.problems
+    assert {f.label for f in found.found} == {"sw.swish", "sw.swish_bad"}
+    for label in ("sw.swish", "sw.swish_bad"):
+        assert hunt(label, "no_mutation", max_examples=3, shrink=False) is None
+    assert hunt("sw.swish", "grads_fd", max_examples=10, shrink=False) is None
+    bad = hunt("sw.swish_bad", "grads_fd", max_examples=10, shrink=False)
+    assert bad is not None and {r.tensor for r in bad.failures} == {"dx"}
+    assert {r.verdict for r in bad.failures} == {"layer vs fd"}     # no TF twin: FD alone

@@ -158,9 +158,8 @@ class SelfUpdatingLayer(Layer):
                              f"a number named {lr_name or LR_NAMES}; pass lr_name=")
         names = tuple(params) if params is not None else tuple(
             k for k, v in vars(obj).items() if isinstance(v, np.ndarray) and v.dtype.kind == "f")
-        if not names:
-            raise ValueError(f"{self.label}: no parameters: the object has no float array "
-                             f"attributes; pass params=[...]")
+        # no float array attributes: a layer without parameters (an activation) taking the
+        # learning rate only to share its network's interface; only dx is checked
         for n in names:
             if not isinstance(getattr(obj, n, None), np.ndarray):
                 raise ValueError(f"{self.label}: parameter attribute {n!r} is not a NumPy array")

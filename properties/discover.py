@@ -33,7 +33,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from layers.adapter import AttributeLayer, find_param_names
-from layers.self_updating import SelfUpdatingLayer
+from layers.self_updating import LR_NAMES, SelfUpdatingLayer
 from properties.discover_functions import function_item
 from properties.user_build import CannotBuild, constructor_args
 from properties.user_entry import CannotCheck, Found, Skipped, hinted_spec, layer_entry
@@ -118,6 +118,9 @@ def _class(cls, label, path, module, hint, overrides=None):
     forward = "forward" if _has(cls, "forward", 1) else ("__call__" if "__call__" in vars(cls) else None)
     if forward is None:
         return None
+    if _has(cls, "backward", 1) and _takes_lr(cls, "backward"):     # backward(d, lr): updates
+        return _layer(cls, label, path, module, hint,
+                      _self_updating("backward", forward, _forward_args(hint, module)), overrides)
     if _has(cls, "backward", 1):
         return _layer(cls, label, path, module, hint, _protocol_or_attribute(*method_roles(cls)),
                       overrides)
@@ -175,6 +178,15 @@ def _reads_lr(cls, method):
     """Does ``method`` read a learning rate (``self.lr``, a module global ``learning_rate``...)?"""
     code = getattr(getattr(cls, method, None), "__code__", None)
     return code is not None and bool({"lr", "learn_rate", "learning_rate", "eta"} & set(code.co_names))
+
+
+def _takes_lr(cls, method):
+    """Does ``method`` take a learning rate after the upstream gradient (``backward(d, lr)``)?"""
+    try:
+        params = list(inspect.signature(getattr(cls, method)).parameters)
+    except (TypeError, ValueError):
+        return False
+    return any(p.lower() in LR_NAMES for p in params[2:])
 
 
 def _renamed_backward(method):

@@ -312,3 +312,57 @@ def test_a_forward_argument_with_a_number_default_is_a_hyperparameter(tmp_path):
     bad = hunt("sw.swish_bad", "grads_fd", max_examples=10, shrink=False)
     assert bad is not None and {r.tensor for r in bad.failures} == {"dx"}
     assert {r.verdict for r in bad.failures} == {"layer vs fd"}     # no TF twin: FD alone
+
+
+SGD_IN_BACKWARD = '''
+import numpy as np
+
+
+class Dense:
+    def __init__(self, n_in=3, n_out=2):
+        g = np.random.default_rng(0)
+        self.W, self.b = g.standard_normal((n_in, n_out)) * 0.5, np.zeros(n_out)
+
+    def forward(self, x):
+        self.x = x
+        return x @ self.W + self.b
+
+    def backward(self, d, lr):
+        dx = d @ self.W.T
+        self.W -= lr * self.x.T @ d
+        self.b -= lr * d.sum(axis=0)
+        return dx
+
+
+class DenseUpdatesFirst(Dense):
+    def backward(self, d, lr):
+        self.W -= lr * self.x.T @ d
+        self.b -= lr * d.sum(axis=0)
+        return d @ self.W.T                  # dx from the W already updated
+
+
+class Sigmoid:
+    def forward(self, x):
+        self.y = 1 / (1 + np.exp(-x))
+        return self.y
+
+    def backward(self, d, lr):               # lr unused: the network's one interface
+        return d * self.y * (1 - self.y)
+'''
+
+
+def test_a_backward_taking_the_learning_rate_is_a_self_updating_layer(tmp_path):
+    """``backward(d, lr)`` that applies its own update (was skipped, the run passing): its
+    gradients are recovered from the update at lr 1 and checked; one without parameters
+    checks dx alone."""
+    (tmp_path / "sgd.py").write_text(textwrap.dedent(SGD_IN_BACKWARD))
+    found = collect([tmp_path])
+    assert not found.skipped, [s.reason for s in found.skipped]
+    styles = {f.label: f.style for f in found.found}
+    assert styles == dict.fromkeys(("sgd.Dense", "sgd.DenseUpdatesFirst", "sgd.Sigmoid"),
+                                   "self-updating")
+    for label in ("sgd.Dense", "sgd.Sigmoid"):
+        assert hunt(label, "grads_tf", max_examples=8, shrink=False) is None, label
+    bad = hunt("sgd.DenseUpdatesFirst", "grads_tf", max_examples=8, shrink=False)
+    assert bad is not None and "dx" in {r.tensor for r in bad.failures}
+    assert {r.verdict for r in bad.failures} == {"layer bug"}

@@ -45,6 +45,46 @@ class _AttrView(MutableMapping):
         return len(self._attrs)
 
 
+class _ListView(MutableMapping):
+    """A mapping ``"params[i]"`` -> the i-th array of the list attribute ``attr`` of ``obj``
+    (deep-learning-from-scratch 2's ``self.params = [W, b]``, ``self.grads = [dW, db]``)."""
+
+    def __init__(self, obj, attr, names):
+        self._obj, self._attr, self._names = obj, attr, tuple(names)
+
+    def __getitem__(self, name):
+        if name not in self._names:
+            raise KeyError(name)
+        return getattr(self._obj, self._attr)[self._names.index(name)]
+
+    def __setitem__(self, name, value):
+        if name not in self._names:
+            raise KeyError(name)
+        getattr(self._obj, self._attr)[self._names.index(name)] = value
+
+    def __delitem__(self, name):
+        raise TypeError("parameters of an adapted layer cannot be deleted")
+
+    def __iter__(self):
+        return iter(self._names)
+
+    def __len__(self):
+        return len(self._names)
+
+
+def list_params(obj):
+    """``("params[0]", ...)`` when ``obj`` keeps its parameters and gradients in two lists of
+    arrays of equal length (``self.params = [W]``, ``self.grads = [np.zeros_like(W)]``), else
+    None."""
+    params, grads = getattr(obj, "params", None), getattr(obj, "grads", None)
+    if not isinstance(params, list) or not isinstance(grads, list) or not params or \
+            len(params) != len(grads):
+        return None
+    if not all(isinstance(p, np.ndarray) and p.dtype.kind == "f" for p in params):
+        return None
+    return tuple(f"params[{i}]" for i in range(len(params)))
+
+
 def find_grad_attributes(obj, grad_prefix=None):
     """{X: its gradient attribute} for the ndarray attributes ``X`` that have one beside them
     already (``dX``, ``grad_X``, ``X_grad``...: ``attribute_probe.grad_names_for``; maybe None)."""
@@ -98,7 +138,10 @@ class AttributeLayer(Layer):
         self._switch = training_switch(layer)
         self._training = True
         self._views = None
-        if names is not None:
+        listed = list_params(layer) if names is None else None
+        if listed:
+            self._views = (_ListView(layer, "params", listed), _ListView(layer, "grads", listed))
+        elif names is not None:
             self._set_names(names)
         elif probe_inputs is not None:
             self._probe(tuple(probe_inputs))

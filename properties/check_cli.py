@@ -4,7 +4,9 @@ Runs pytest with ``--check PATH`` (``properties.pytest_plugin``): a progress
 line per layer while it runs, then the layer-by-property matrix and the HTML
 report's path. Exit status: 0 when every check passes, 1 when any fails (a
 file that does not import counts as a failure), 2 on a usage error (a path that
-does not exist, nothing to check). Relative paths are taken from the directory
+does not exist, nothing to check), 3 when nothing failed but some layer, function,
+network or optimizer found could not be checked (listed as SKIPPED with the reason
+and what to add): not a pass. Relative paths are taken from the directory
 the command was run in (``GRADCHECK_CWD``, set by ``./harness``).
 """
 import argparse
@@ -15,7 +17,7 @@ from pathlib import Path
 import pytest
 
 PROJECT = Path(__file__).resolve().parent.parent
-USAGE, FAILED = 2, 1
+USAGE, FAILED, NOT_CHECKED = 2, 1, 3
 
 
 def main(argv=None):
@@ -47,14 +49,31 @@ def main(argv=None):
         opts.append(f"--report-dir={(cwd / args.report_dir).resolve()}")
     if args.exitfirst:
         opts.append("-x")
-    code = pytest.main(opts)
+    unchecked = _Unchecked()
+    code = pytest.main(opts, plugins=[unchecked])
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
         print(f"./harness check: found nothing to check in {', '.join(args.paths)} (no layers, "
               "functional pairs, networks or optimizers; see the README's hints)", file=sys.stderr)
         return USAGE
     if code == pytest.ExitCode.USAGE_ERROR:
         return USAGE
+    if code == pytest.ExitCode.OK and unchecked.labels:
+        print(f"./harness check: nothing failed, but {len(unchecked.labels)} found could not be "
+              f"checked: {', '.join(unchecked.labels)} (see SKIPPED above for why and the hint "
+              "to add); exit status 3, not a pass", file=sys.stderr)
+        return NOT_CHECKED
     return 0 if code == pytest.ExitCode.OK else FAILED
+
+
+class _Unchecked:
+    """Collects the labels of found code that could not be checked at all."""
+
+    def __init__(self):
+        self.labels = []
+
+    def pytest_collection_finish(self, session):
+        skips = (getattr(item, "skip", None) for item in session.items)
+        self.labels = [s.label for s in skips if getattr(s, "unchecked", False)]
 
 
 if __name__ == "__main__":

@@ -61,7 +61,8 @@ def discover(module, path, hints, prefix):
         label = f"{prefix}{name}"
         hint = hints.get(name)
         if hint is not None and hint.skip:
-            out.skipped.append(Skipped(label, path, f"skipped by the hint on line {hint.line}"))
+            out.skipped.append(Skipped(label, path, f"skipped by the hint on line {hint.line}",
+                                       unchecked=False))
             continue
         try:
             if inspect.isclass(obj):
@@ -70,8 +71,9 @@ def discover(module, path, hints, prefix):
                 item = function_item(name, obj, names, label, path, used, hints)
             else:
                 item = None
-        except CannotCheck as exc:
-            out.skipped.append(Skipped(label, path, str(exc)))
+        except CannotCheck as exc:     # (no backward at all: nothing to check, not unchecked)
+            out.skipped.append(Skipped(label, path, str(exc),
+                                       unchecked="there is no gradient to check" not in str(exc)))
             continue
         except Exception as exc:      # the harness's own failure: this layer is not checked, the
             where = traceback.extract_tb(exc.__traceback__)[-1]      # rest of the file is
@@ -87,7 +89,7 @@ def discover(module, path, hints, prefix):
                 out.found.append(_class(obj, also, path, module, hint, overrides))
             except CannotCheck as exc:
                 out.skipped.append(Skipped(also, path, f"not checked at {suffix(overrides)[1:-1]} "
-                                                       f"(checked as built): {exc}"))
+                                                       f"(checked as built): {exc}", unchecked=False))
     return out
 
 

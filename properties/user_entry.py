@@ -45,6 +45,8 @@ class Skipped:
     label: str
     path: str
     reason: str
+    unchecked: bool = True   # code found and not checked (False: skipped as the user asked, or
+                             # only another setting of a layer that was checked as built)
 
 
 class CannotCheck(Exception):

@@ -158,3 +158,39 @@ def test_a_missing_path_is_a_usage_error(tmp_path):
     assert run.returncode == 2
     assert "no such file or folder" in run.stderr and "no_such_folder" in run.stderr
     assert os.listdir(tmp_path) == []
+
+
+UNCHECKABLE = '''
+import numpy as np
+
+
+class Mystery:
+    """Its constructor takes arrays the harness cannot guess: it is found, and not checked."""
+
+    def __init__(self, a, b, c):
+        self.a = a
+
+    def forward(self, x):
+        return x * self.a.sum()
+
+    def backward(self, dout):
+        return dout
+
+
+class Loader:
+    """No backward: nothing to check, and not counted as unchecked."""
+
+    def forward(self, x):
+        return x
+'''
+
+
+def test_found_code_that_could_not_be_checked_is_not_a_pass(tmp_path):
+    """Nothing failed, but a layer was found and not checked: exit status 3 and a line naming
+    it (it exited 0, and a user took the run for a pass); a class with no backward at all is
+    listed as skipped and does not count."""
+    (tmp_path / "odd.py").write_text(textwrap.dedent(UNCHECKABLE))
+    run = check("odd.py", cwd=tmp_path)
+    assert run.returncode == 3, run.stdout + run.stderr
+    assert "1 found could not be checked: odd.Mystery " in run.stderr and "not a pass" in run.stderr
+    assert "odd.Loader" in run.stdout and "there is no gradient to check" in run.stdout

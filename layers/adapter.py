@@ -223,6 +223,11 @@ class AttributeLayer(Layer):
         return self.layer.forward(*inputs, **self._forward_kwargs())
 
     def backward(self, *args):
+        # A layer that accumulates its gradients (PyTorch's ``grad += ...``) and clears them in
+        # ``zero_grad()``: cleared first, as its training loop does before each backward.
+        zero_grad = getattr(self.layer, "zero_grad", None)
+        if callable(zero_grad):
+            zero_grad()
         dx = getattr(self.layer, self._backward_name)(*args)
         return dx if self.input_names else None    # no differentiable input: nothing to return
 

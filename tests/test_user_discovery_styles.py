@@ -189,3 +189,60 @@ def test_params_and_grads_kept_in_lists_are_found_and_checked(tmp_path):
     assert {r.verdict for r in bad.failures} == {"layer bug"}
     results = all_properties()["grads_tf"].fn(bad.case)
     assert {r.tensor for r in results} == {"dx", "dparams[0]", "dparams[1]"}
+
+
+ACCUMULATING = '''
+import numpy as np
+
+
+class Linear:
+    """PyTorch semantics: gradients accumulate until zero_grad()."""
+
+    def __init__(self, n_in=4, n_out=3):
+        g = np.random.default_rng(0)
+        self.weight, self.bias = g.standard_normal((n_out, n_in)) * 0.5, np.zeros(n_out)
+        self.zero_grad()
+
+    def zero_grad(self):
+        self.grad_weight = np.zeros_like(self.weight)
+        self.grad_bias = np.zeros_like(self.bias)
+
+    def forward(self, x):
+        self.x = x
+        return x @ self.weight.T + self.bias
+
+    def backward(self, grad_out):
+        self.grad_weight += grad_out.T @ self.x
+        self.grad_bias += grad_out.sum(0)
+        return grad_out @ self.weight
+
+
+class LinearNeverCleared:
+    """The same accumulation with nothing to clear it: a second backward is wrong."""
+
+    def __init__(self, n_in=4, n_out=3):
+        g = np.random.default_rng(0)
+        self.weight, self.bias = g.standard_normal((n_out, n_in)) * 0.5, np.zeros(n_out)
+        self.grad_weight, self.grad_bias = np.zeros_like(self.weight), np.zeros(n_out)
+
+    def forward(self, x):
+        self.x = x
+        return x @ self.weight.T + self.bias
+
+    def backward(self, grad_out):
+        self.grad_weight += grad_out.T @ self.x
+        self.grad_bias += grad_out.sum(0)
+        return grad_out @ self.weight
+'''
+
+
+def test_a_layer_accumulating_until_zero_grad_is_cleared_before_each_backward(tmp_path):
+    """PyTorch's ``grad += ...`` with ``zero_grad()``: cleared before each backward, as its
+    training loop does (it failed linear_in_dout and batch_resize); without a zero_grad the
+    accumulation is still the bug those laws catch."""
+    (tmp_path / "acc.py").write_text(textwrap.dedent(ACCUMULATING))
+    found = collect([tmp_path])
+    assert {f.label for f in found.found} == {"acc.Linear", "acc.LinearNeverCleared"}
+    for prop in ("linear_in_dout", "batch_resize", "grads_tf"):
+        assert hunt("acc.Linear", prop, max_examples=8, shrink=False) is None, prop
+    assert hunt("acc.LinearNeverCleared", "linear_in_dout", max_examples=8) is not None

@@ -98,7 +98,7 @@ def _from_params(layer, params):
                                       pair(hyper(layer, PAD_NAMES, 0), "pad"))
             except ValueError:     # padding="same" and the like: sized as if unpadded
                 (sh, sw), (ph, pw) = (1, 1), (0, 0)
-            H, W = _side(KH, sh, ph), _side(KW, sw, pw)
+            H, W = _sides(KH, KW, sh, sw, ph, pw)
             yield (BATCH, C, H, W), (f"(N, {C}, {H}, {W}) from {weight} {shape}, stride {(sh, sw)}, "
                                      f"pad {(ph, pw)}: a {1 + (H + 2 * ph - KH) // sh}-row output")
         elif len(shape) == 3 and bias is None:
@@ -115,9 +115,19 @@ def _from_params(layer, params):
         yield (BATCH, d), f"(N, {d}) from {k} ({d},)"
 
 
-def _side(k, stride, pad):
-    """The smallest input side >= max(k, 4) whose output is at least 2 and divides evenly."""
-    for rows in range(2, 20):
+def _sides(kh, kw, sh, sw, ph, pw):
+    """(H, W): the smallest height as ``_side`` gives it, and a width whose output has one
+    column more than the output has rows: on a square input or output, a backward that swaps
+    the output's height and width (``range(Ho)`` for ``range(Wo)``) is right."""
+    h = _side(kh, sh, ph)
+    rows = 1 + (h + 2 * ph - kh) // sh
+    return h, _side(kw, sw, pw, least=rows + 1)
+
+
+def _side(k, stride, pad, least=2):
+    """The smallest input side >= max(k, 4) whose output is at least ``least`` and divides
+    evenly."""
+    for rows in range(least, 20):
         side = k - 2 * pad + stride * (rows - 1)
         if side >= max(k - 2 * pad, 4, 1):
             return side
@@ -134,7 +144,7 @@ def _from_pool_hyper(layer):
         ph, pw = pair(hyper(layer, PAD_NAMES, 0), "pad")
     except (ValueError, TypeError):
         return
-    template = (BATCH, 3, _side(kh, sh, ph), _side(kw, sw, pw))
+    template = (BATCH, 3, *_sides(kh, kw, sh, sw, ph, pw))
     yield template, f"{_show(template)} from the pooling window {kh}x{kw}, stride {(sh, sw)}"
 
 

@@ -246,3 +246,58 @@ def test_a_layer_accumulating_until_zero_grad_is_cleared_before_each_backward(tm
     for prop in ("linear_in_dout", "batch_resize", "grads_tf"):
         assert hunt("acc.Linear", prop, max_examples=8, shrink=False) is None, prop
     assert hunt("acc.LinearNeverCleared", "linear_in_dout", max_examples=8) is not None
+
+
+CONV_LOOPS = '''
+import numpy as np
+
+
+def conv_forward(x, w, b, conv_param):
+    s, p = conv_param["stride"], conv_param["pad"]
+    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
+    F, _, KH, KW = w.shape
+    Ho, Wo = 1 + (xp.shape[2] - KH) // s, 1 + (xp.shape[3] - KW) // s
+    out = np.zeros((x.shape[0], F, Ho, Wo))
+    for i in range(Ho):
+        for j in range(Wo):
+            patch = xp[:, :, i * s:i * s + KH, j * s:j * s + KW]
+            out[:, :, i, j] = np.tensordot(patch, w, axes=([1, 2, 3], [1, 2, 3])) + b
+    return out, (x, w, conv_param)
+
+
+def conv_backward(dout, cache, swap=False):
+    x, w, conv_param = cache
+    s, p = conv_param["stride"], conv_param["pad"]
+    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
+    _, _, KH, KW = w.shape
+    Ho, Wo = dout.shape[2], dout.shape[3]
+    dxp, dw = np.zeros_like(xp), np.zeros_like(w)
+    for i in range(Ho):
+        for j in range(Ho if swap else Wo):          # the bug: Ho where Wo belongs
+            patch = xp[:, :, i * s:i * s + KH, j * s:j * s + KW]
+            dw += np.tensordot(dout[:, :, i, j], patch, axes=([0], [0]))
+            dxp[:, :, i * s:i * s + KH, j * s:j * s + KW] += np.tensordot(dout[:, :, i, j], w, axes=([1], [0]))
+    H, W = x.shape[2], x.shape[3]
+    return dxp[:, :, p:p + H, p:p + W], dw, dout.sum(axis=(0, 2, 3))
+
+
+def conv_swapped_forward(x, w, b, conv_param):
+    return conv_forward(x, w, b, conv_param)
+
+
+def conv_swapped_backward(dout, cache):
+    return conv_backward(dout, cache, swap=True)
+'''
+
+
+def test_a_conv_is_checked_on_an_input_wider_than_high(tmp_path):
+    """On square inputs a backward looping over Ho where Wo belongs is right (it passed); the
+    inputs a conv is sized to now give one output column more than rows."""
+    (tmp_path / "conv.py").write_text(textwrap.dedent(CONV_LOOPS))
+    found = {f.label: f for f in collect([tmp_path]).found}
+    assert {"conv.conv", "conv.conv_swapped"} <= set(found)
+    for label in ("conv.conv", "conv.conv_swapped"):
+        assert "(N, 3, 5, 7) from w (2, 3, 3, 3)" in found[label].how, found[label].how
+    assert hunt("conv.conv", "grads_tf", max_examples=6, shrink=False) is None
+    bad = hunt("conv.conv_swapped", "grads_tf", max_examples=6, shrink=False)
+    assert bad is not None and {r.verdict for r in bad.failures} == {"layer bug"}

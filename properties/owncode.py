@@ -71,4 +71,18 @@ def collect_file(path, out):
             register(item.entry, planted=SOURCE + path)
         out.found.append(item)
     out.skipped.extend(found.skipped)
+    _unused_hints(path, hints, prefix, found, out)
+
+
+def _unused_hints(path, hints, prefix, found, out):
+    """A hint naming nothing the harness found in the file (a pair named ``tanh_fwd`` /
+    ``tanh_bwd``, a typo) is a failing finding naming its line: it was silently ignored."""
+    seen = {x.label[len(prefix):].split("(")[0] for x in (*found.found, *found.skipped)}
+    seen |= {f"{name}_forward" for name in seen}
+    for name, hint in hints.items():
+        if name not in seen:
+            out.problems.append(ImportProblem(path, f"{path}:{hint.line}", (
+                f"the hint names {name}, but no layer, functional pair (X_forward with "
+                f"X_backward beside it, or X_loss), network or optimizer of that name was found "
+                f"in this file: nothing was checked for it"), kind="a hint that names nothing"))
 

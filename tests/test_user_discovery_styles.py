@@ -301,3 +301,39 @@ def test_a_conv_is_checked_on_an_input_wider_than_high(tmp_path):
     assert hunt("conv.conv", "grads_tf", max_examples=6, shrink=False) is None
     bad = hunt("conv.conv_swapped", "grads_tf", max_examples=6, shrink=False)
     assert bad is not None and {r.verdict for r in bad.failures} == {"layer bug"}
+
+
+UNUSED_HINT = '''
+import numpy as np
+
+
+# gradcheck: tanh_fwd; x=(N, 4)
+def tanh_fwd(x):
+    y = np.tanh(x)
+    return y, y
+
+
+def tanh_bwd(dout, cache):
+    return dout * (1 - cache ** 2)
+
+
+# gradcheck: Relu(); x=(N, 3)
+class Relu:
+    def forward(self, x):
+        self.mask = x <= 0
+        return np.maximum(x, 0)
+
+    def backward(self, dout):
+        return np.where(self.mask, 0, dout)
+'''
+
+
+def test_a_hint_naming_nothing_found_is_a_finding_not_ignored(tmp_path):
+    """A hint for a pair the harness does not recognise (``tanh_fwd``/``tanh_bwd``) was silently
+    ignored; it is a failing finding naming its line, and the rest is checked."""
+    (tmp_path / "h.py").write_text(textwrap.dedent(UNUSED_HINT))
+    found = collect([tmp_path])
+    (problem,) = found.problems
+    assert problem.where.endswith("h.py:5") and problem.kind == "a hint that names nothing"
+    assert "tanh_fwd" in problem.text() and "nothing was checked for it" in problem.text()
+    assert {f.label for f in found.found} == {"h.Relu"}

@@ -36,7 +36,8 @@ from layers.adapter import AttributeLayer, find_param_names
 from layers.self_updating import LR_NAMES, SelfUpdatingLayer
 from properties.discover_functions import function_item
 from properties.user_build import CannotBuild, constructor_args
-from properties.user_entry import CannotCheck, Found, Skipped, hinted_spec, layer_entry
+from properties.user_entry import (CannotCheck, Found, NothingToCheck, Skipped, hinted_spec,
+                                   layer_entry)
 from properties.user_hinted import example
 from properties.user_hints import suggestion
 from properties.user_recurrent import recurrent_templates
@@ -71,9 +72,9 @@ def discover(module, path, hints, prefix):
                 item = function_item(name, obj, names, label, path, used, hints)
             else:
                 item = None
-        except CannotCheck as exc:     # (no backward at all: nothing to check, not unchecked)
+        except CannotCheck as exc:
             out.skipped.append(Skipped(label, path, str(exc),
-                                       unchecked="there is no gradient to check" not in str(exc)))
+                                       unchecked=not isinstance(exc, NothingToCheck)))
             continue
         except Exception as exc:      # the harness's own failure: this layer is not checked, the
             where = traceback.extract_tb(exc.__traceback__)[-1]      # rest of the file is
@@ -133,7 +134,7 @@ def _class(cls, label, path, module, hint, overrides=None):
                               _self_updating(method, forward, _forward_args(hint, module)),
                               overrides)
             return _layer(cls, label, path, module, hint, _renamed_backward(method), overrides)
-    raise CannotCheck(f"{cls.__name__} has a {forward}() but no backward(), backprop() or "
+    raise NothingToCheck(f"{cls.__name__} has a {forward}() but no backward(), backprop() or "
                       f"update(): there is no gradient to check")
 
 
@@ -179,7 +180,7 @@ def _protocol_or_attribute(inputs, targets, outputs):
 def _reads_lr(cls, method):
     """Does ``method`` read a learning rate (``self.lr``, a module global ``learning_rate``...)?"""
     code = getattr(getattr(cls, method, None), "__code__", None)
-    return code is not None and bool({"lr", "learn_rate", "learning_rate", "eta"} & set(code.co_names))
+    return code is not None and bool(set(LR_NAMES) & set(code.co_names))
 
 
 def _takes_lr(cls, method):

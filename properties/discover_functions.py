@@ -25,7 +25,7 @@ import numbers
 import numpy as np
 
 from layers.functional import FunctionalLayer, FunctionalLoss
-from properties.user_entry import CannotCheck, hinted_spec, layer_entry
+from properties.user_entry import CannotCheck, NothingToCheck, hinted_spec, layer_entry
 from properties.user_hinted import example
 from properties.user_recurrent import recurrent_placeholders
 from properties.user_shapes import infer_input_shapes, runs
@@ -38,7 +38,7 @@ def function_item(name, fn, names, label, path, used, hints=None):
     if name.endswith("_forward") or "_forward_" in name:
         back = name.replace("_forward", "_backward")
         if back not in names:
-            raise CannotCheck(f"{name} has no {back} beside it: there is no gradient to check")
+            raise NothingToCheck(f"{name} has no {back} beside it: there is no gradient to check")
         used.add(back)
         base = name.replace("_forward", "")
         return _functional(name, fn, names[back], label.removesuffix(name) + base, path,

@@ -78,9 +78,8 @@ def _unused_hints(path, hints, prefix, found, out):
     """A hint naming nothing the harness found in the file (a pair named ``tanh_fwd`` /
     ``tanh_bwd``, a typo) is a failing finding naming its line: it was silently ignored."""
     seen = {x.label[len(prefix):].split("(")[0] for x in (*found.found, *found.skipped)}
-    seen |= {f"{name}_forward" for name in seen}
-    for name, hint in hints.items():
-        if name not in seen:
+    for name, hint in hints.items():     # a pair's hint names its forward or the pair's base
+        if name not in seen and name.replace("_forward", "") not in seen:
             out.problems.append(ImportProblem(path, f"{path}:{hint.line}", (
                 f"the hint names {name}, but no layer, functional pair (X_forward with "
                 f"X_backward beside it, or X_loss), network or optimizer of that name was found "

@@ -53,6 +53,11 @@ class CannotCheck(Exception):
     """Looks like something to check, but cannot be driven: the message says why and what to add."""
 
 
+class NothingToCheck(CannotCheck):
+    """Has a forward but no backward anywhere: no gradient to check (a helper class), so not
+    counted as code left unchecked."""
+
+
 def hinted_spec(hint, names=("x",), **kw):
     """The InputSpec a hint's arrays (``x=(N, 3)``, ``idx=int(N, 5)<10``...) give for a forward
     taking ``names``, or None; a hint that does not fit raises CannotCheck naming its line."""

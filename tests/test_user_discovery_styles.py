@@ -195,30 +195,8 @@ ACCUMULATING = '''
 import numpy as np
 
 
-class Linear:
-    """PyTorch semantics: gradients accumulate until zero_grad()."""
-
-    def __init__(self, n_in=4, n_out=3):
-        g = np.random.default_rng(0)
-        self.weight, self.bias = g.standard_normal((n_out, n_in)) * 0.5, np.zeros(n_out)
-        self.zero_grad()
-
-    def zero_grad(self):
-        self.grad_weight = np.zeros_like(self.weight)
-        self.grad_bias = np.zeros_like(self.bias)
-
-    def forward(self, x):
-        self.x = x
-        return x @ self.weight.T + self.bias
-
-    def backward(self, grad_out):
-        self.grad_weight += grad_out.T @ self.x
-        self.grad_bias += grad_out.sum(0)
-        return grad_out @ self.weight
-
-
 class LinearNeverCleared:
-    """The same accumulation with nothing to clear it: a second backward is wrong."""
+    """Gradients accumulate (grad += ...) with nothing to clear them: a second backward is wrong."""
 
     def __init__(self, n_in=4, n_out=3):
         g = np.random.default_rng(0)
@@ -233,6 +211,14 @@ class LinearNeverCleared:
         self.grad_weight += grad_out.T @ self.x
         self.grad_bias += grad_out.sum(0)
         return grad_out @ self.weight
+
+
+class Linear(LinearNeverCleared):
+    """PyTorch semantics: gradients accumulate until zero_grad()."""
+
+    def zero_grad(self):
+        self.grad_weight = np.zeros_like(self.weight)
+        self.grad_bias = np.zeros_like(self.bias)
 '''
 
 
@@ -317,6 +303,15 @@ def tanh_bwd(dout, cache):
     return dout * (1 - cache ** 2)
 
 
+# gradcheck: relu_forward_naive; x=(N, 3)
+def relu_forward_naive(x):          # a hint naming a pair's forward (cs231n's infix naming)
+    return np.maximum(x, 0), x
+
+
+def relu_backward_naive(dout, x):
+    return dout * (x > 0)
+
+
 # gradcheck: Relu(); x=(N, 3)
 class Relu:
     def forward(self, x):
@@ -336,4 +331,4 @@ def test_a_hint_naming_nothing_found_is_a_finding_not_ignored(tmp_path):
     (problem,) = found.problems
     assert problem.where.endswith("h.py:5") and problem.kind == "a hint that names nothing"
     assert "tanh_fwd" in problem.text() and "nothing was checked for it" in problem.text()
-    assert {f.label for f in found.found} == {"h.Relu"}
+    assert {f.label for f in found.found} == {"h.Relu", "h.relu_naive"}

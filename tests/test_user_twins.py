@@ -289,20 +289,6 @@ def test_a_forward_that_cannot_run_on_the_inputs_gives_none():
     assert match_twin(layer, (normal(3, 5),), name="affine") is None
 
 
-class CappedRelu:
-    """A correct ReLU6 (min(max(x, 0), cap)): ReLU on ordinary inputs, not past the cap."""
-
-    def __init__(self, cap=6.0):
-        self.cap = cap
-
-    def forward(self, x):
-        self.mask = (x > 0) & (x < self.cap)
-        return np.clip(x, 0, self.cap)
-
-    def backward(self, dout):
-        return dout * self.mask
-
-
 @pytest.mark.parametrize("cap", [6.0, 20.0])
 def test_a_capped_relu_is_not_matched_to_relu_but_relu_still_is(cap):
     """A twin must agree on inputs as wide as the checks draw (the ``large`` kind), not only on
@@ -310,20 +296,9 @@ def test_a_capped_relu_is_not_matched_to_relu_but_relu_still_is(cap):
     differences judge it), a plain ReLU keeps its twin."""
     x = normal(4, 5)
     assert np.abs(x).max() < cap          # on these the two agree
-    assert match_twin(AttributeLayer(CappedRelu(cap)), (x,), name="ReLU6") is None
-    plain = match_twin(AttributeLayer(CappedRelu(np.inf)), (x,), name="ReLU")
+    assert match_twin(AttributeLayer(small.CappedRelu(cap)), (x,), name="ReLU6") is None
+    plain = match_twin(AttributeLayer(small.CappedRelu(np.inf)), (x,), name="ReLU")
     assert plain is not None and plain.kind == "relu"
-
-
-class HalfSumSquared:
-    """deep-learning-from-scratch's sum of squares error: 0.5 * sum((y - t)**2), no 1/N."""
-
-    def forward(self, y, t):
-        self.diff = y - t
-        return 0.5 * np.sum(self.diff ** 2)
-
-    def backward(self, dout=1):
-        return dout * self.diff
 
 
 def test_a_loss_twin_must_agree_at_a_second_batch_size():
@@ -331,5 +306,5 @@ def test_a_loss_twin_must_agree_at_a_second_batch_size():
     list was taken and the correct loss failed. The candidate must agree one sample on too."""
     y, t = normal(2, 5), normal(2, 5)
     assert np.isclose(0.5 * np.sum((y - t) ** 2), np.sum((y - t) ** 2) / 2)
-    match = match_twin(AttributeLayer(HalfSumSquared()), (y,), (t,), name="SumSquaredError")
+    match = match_twin(AttributeLayer(small.HalfSumSquares()), (y,), (t,), name="SumSquaredError")
     assert match is not None and match.how == "mse: loss = 0.5 * sum((x - t)**2)", match

@@ -154,6 +154,20 @@ class SoftmaxActivation:
         return self.y * (dout - (dout * self.y).sum(axis=-1, keepdims=True))
 
 
+class CappedRelu:
+    """A correct ReLU6 (min(max(x, 0), cap)): ReLU on ordinary inputs, not past the cap."""
+
+    def __init__(self, cap=6.0):
+        self.cap = cap
+
+    def forward(self, x):
+        self.mask = (x > 0) & (x < self.cap)
+        return np.clip(x, 0, self.cap)
+
+    def backward(self, dout):
+        return dout * self.mask
+
+
 class HalfSumSquares:
     """loss = 0.5 * sum((x - t)**2), a common hand-written MSE."""
 

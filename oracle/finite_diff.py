@@ -85,19 +85,18 @@ class _Stencil:
         return float((np.asarray(self.fn({**self.arrays, **moved}), np.float64) * self.dout).sum())
 
     def first(self, moved, h):
-        """The Richardson estimate from steps h and h/2 alone (4 evaluations), and the
-        evaluations made, for ``row`` to go on from."""
-        fp = [self.phi(moved(s)) for s in (h, h / 2)]
-        fm = [self.phi(moved(-s)) for s in (h, h / 2)]
-        d0, d1 = (fp[0] - fm[0]) / (2 * h), (fp[1] - fm[1]) / h
-        return (4 * d1 - d0) / 3, (fp, fm)
+        """The central difference at step h alone (2 evaluations), and the evaluations made,
+        for ``row`` to go on from."""
+        fp, fm = self.phi(moved(h)), self.phi(moved(-h))
+        return (fp - fm) / (2 * h), ([fp], [fm])
 
     def row(self, moved, h, done=None):
         """``moved(s)`` is a fresh array: the point moved by s along the direction.
-        ``done``: the evaluations ``first`` made at h and h/2 (not made again)."""
-        fp, fm = done or ([self.phi(moved(s)) for s in (h, h / 2)],
-                          [self.phi(moved(-s)) for s in (h, h / 2)])
-        fp, fm = fp + [self.phi(moved(h / 4))], fm + [self.phi(moved(-h / 4))]
+        ``done``: the evaluations already made at the first steps of h, h/2, h/4 (lists of
+        phi at +s and at -s, in that order; not made again)."""
+        fp, fm = done or ([], [])
+        fp = fp + [self.phi(moved(h / 2 ** i)) for i in range(len(fp), 3)]
+        fm = fm + [self.phi(moved(-h / 2 ** i)) for i in range(len(fm), 3)]
         d = [(fp[i] - fm[i]) / (2 * h / 2 ** i) for i in range(3)]
         r1, r2 = (4 * d[1] - d[0]) / 3, (4 * d[2] - d[1]) / 3
         asym = [abs((fp[i] - self.f0) - (self.f0 - fm[i])) / (h / 2 ** i) for i in range(3)]
@@ -206,15 +205,18 @@ def fd_joint(fn, arrays, dout, claims, tol, *, rng, n_directions=3, max_rounds=4
 
     Each of ``n_directions`` random directions moves every claimed tensor at once
     (tensor n by s * c_n * v_n, c_n its values' scale, as ``fd_vjp`` steps), so one
-    Richardson estimate D = sum_n c_n <g_n, v_n> judges them all (torch's fast mode
-    does the same, u^T J v). Tensor n's share of D is what is left when the claimed
+    estimate D = sum_n c_n <g_n, v_n> judges them all (torch's fast mode does the
+    same, u^T J v). Tensor n's share of D is what is left when the claimed
     shares of the others are taken out: returned as a directional :class:`FDGrad` of
     n alone (``joint`` True), whose comparison with the claim (``tol``, the rule every
     comparison uses) fails exactly when D and the claimed sum differ by more than the
     tolerance of *that tensor's* share: the smallest share sets the bar.
 
-    Estimates from steps h and h/2 are tried first; the h/4 step and the kink test
-    only for directions not accepted; a direction excused at a kink is redrawn
+    A central difference at step h (2 evaluations) is tried first: it only ever
+    accepts, and a claim it does not accept gets the steps h/2 and h/4, the Richardson
+    estimate and the kink test, as ``fd_vjp`` makes them (a wrong claim agreeing with
+    the first estimate would need the estimate's truncation error to match the claim's
+    error within the bar, and the step is chosen far below it); a direction excused at a kink is redrawn
     sparser, as ``fd_vjp`` does (every tensor keeps at least one coordinate). The
     step h is as small as round-off allows at 1/300 of that bar (at most
     ``BASE_STEP``): a step crosses fewer kinks the shorter it is. Round-off is taken
@@ -280,7 +282,7 @@ def fd_joint(fn, arrays, dout, claims, tol, *, rng, n_directions=3, max_rounds=4
         if ok.all():
             return shares
         pending = [k for k in pending if not ok[k]]
-        for k in pending:      # not agreeing: the h/4 step, and the kink test, for these
+        for k in pending:      # not agreeing: steps h/2 and h/4, and the kink test, for these
             rows[k] = stencil.row(moved(k), steps[k], done[k])
             est[k] = rows[k][0]
         shares, ok = agreeing()

@@ -84,8 +84,8 @@ def test_many_kinks_at_100k_inputs_still_accepted_mostly_at_the_first_try():
     """Dense+ReLU at ~100k checked inputs: 24000 ReLUs, and a long step crosses many. The
     step follows the round-off phi really has (which grows as the root of the number of
     output terms, not as their sum), so it is short enough that a dense direction seldom
-    crosses one: most draws are judged by the first 12 evaluations (3 directions, steps h and
-    h/2), and a redraw is rare."""
+    crosses one: most draws are judged by the first 6 evaluations (3 directions, a central
+    difference at step h each), and a redraw is rare."""
     first_try = 0
     for seed in range(8):
         arrays, dout, exact = _case(160, 320, 150, seed)
@@ -96,8 +96,8 @@ def test_many_kinks_at_100k_inputs_still_accepted_mostly_at_the_first_try():
             return _dense_relu(a)
         assert fd_joint(counted, arrays, dout, exact, TOL,
                         rng=np.random.default_rng(seed)) is not None
-        assert len(calls) <= 1 + 12 + 2 * 3 + 4 * 2    # at worst two directions redrawn once
-        first_try += len(calls) == 1 + 12
+        assert len(calls) <= 1 + 6 + 4 * 3 + 6 * 2    # at worst two directions redrawn once
+        first_try += len(calls) == 1 + 6
     assert first_try >= 5
 
 
@@ -118,4 +118,28 @@ def test_round_off_a_forward_hides_never_lets_a_wrong_gradient_through(seed):
     for name, factor in (("W", 1 + 1e-3), ("x", 1 - 1e-3)):
         claims = {**exact, name: exact[name] * factor}
         assert fd_joint(_cancelling, {"x": x, "W": W}, dout, claims, TOL,
+                        rng=np.random.default_rng(seed)) is None
+
+
+def _curved(a):
+    """A smooth forward with a large third derivative: a central difference alone is off by
+    its truncation error, h**2 / 6 * phi'''."""
+    return np.tanh(4.0 * a["x"] @ a["W"])
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_claim_off_by_a_few_tolerances_is_never_accepted_by_the_first_difference(seed):
+    """The first, two-evaluation estimate only ever accepts: a right claim is accepted, one off
+    by 3 times the tolerance of each element never is."""
+    rng = np.random.default_rng(seed)
+    x, W = rng.standard_normal((6, 5)) * 3.0, rng.standard_normal((5, 4))
+    dout = rng.standard_normal((6, 4))
+    dz = dout * 4.0 * (1 - np.tanh(4.0 * x @ W) ** 2)
+    exact = {"x": dz @ W.T, "W": x.T @ dz}
+    assert fd_joint(_curved, {"x": x, "W": W}, dout, exact, TOL,
+                    rng=np.random.default_rng(seed)) is not None
+    for name in exact:
+        off = exact[name] + 3 * TOL.allowed(exact[name]) * np.sign(rng.standard_normal(
+            exact[name].shape))
+        assert fd_joint(_curved, {"x": x, "W": W}, dout, {**exact, name: off}, TOL,
                         rng=np.random.default_rng(seed)) is None

@@ -1,0 +1,70 @@
+"""The determinism probe before finite differences: REPEATS forwards on one point must agree.
+
+The layer's own forward (a float64 case's) counts as one of them, so a deterministic
+layer costs one forward of the float64 copy fewer; that output never decides alone: when
+it differs from the copy's, the copy's own forwards decide.
+"""
+import numpy as np
+
+from properties.catalog import entries
+from properties.cases import Case
+from properties.trial import REPEATS, Trial
+
+entries()   # the catalog's layers registered
+
+
+def _dense_trial(dtype="float64"):
+    case = Case(layer="Dense", config={"shape": (5,), "out": 3}, dtype=dtype, batch=4,
+                kind="normal", seed=11)
+    trial = Trial(case, "grads_fd").setup()
+    trial.run()
+    return trial
+
+
+def _counted(trial):
+    """The trial's float64 function, counting its calls."""
+    fn, calls = trial.float64_function(), []
+
+    def counted(arrays):
+        calls.append(1)
+        return fn(arrays)
+    trial._float64_fn = counted
+    return calls
+
+
+def test_a_float64_layers_own_forward_spares_one_forward_of_the_copy():
+    trial = _dense_trial()
+    calls = _counted(trial)
+    assert trial.nondeterminism() == ""
+    assert len(calls) == REPEATS - 1
+
+
+def test_an_own_output_that_differs_from_the_copys_leaves_the_copy_to_decide():
+    """A layer whose own forward differs from its copy's (a generator of its own, seeded apart
+    from the snapshot's) is not called random when the copy repeats itself."""
+    trial = _dense_trial()
+    trial._own_out = trial._own_out + 1.0
+    calls = _counted(trial)
+    assert trial.nondeterminism() == ""
+    assert len(calls) == REPEATS
+
+
+def test_a_float32_case_runs_every_forward_on_the_copy():
+    trial = _dense_trial("float32")
+    assert trial._own_out is None
+    calls = _counted(trial)
+    assert trial.nondeterminism() == ""
+    assert len(calls) == REPEATS
+
+
+def test_a_copy_that_does_not_repeat_itself_is_not_deterministic_whatever_the_own_output():
+    trial = _dense_trial()
+    fn, state = trial.float64_function(), {"n": 0}
+
+    def drifting(arrays):
+        state["n"] += 1
+        return fn(arrays) + (0.0 if state["n"] == 1 else 1e-3)
+    trial._float64_fn = drifting
+    why = trial.nondeterminism()
+    assert why.startswith("two forwards on the same inputs and params gave different outputs")
+    assert "max |difference| 0.001" in why

@@ -4,7 +4,6 @@ The layer's own forward (a float64 case's) counts as one of them, so a determini
 layer costs one forward of the float64 copy fewer; that output never decides alone: when
 it differs from the copy's, the copy's own forwards decide.
 """
-import numpy as np
 
 from properties.catalog import entries
 from properties.cases import Case

@@ -35,7 +35,7 @@ import numpy as np
 from layers.adapter import AttributeLayer, find_param_names
 from layers.self_updating import LR_NAMES, SelfUpdatingLayer
 from properties.discover_functions import function_item
-from properties.user_build import CannotBuild, constructor_args
+from properties.user_build import CannotBuild, call_expression, constructor_args
 from properties.user_entry import (CannotCheck, Found, NothingToCheck, Skipped, hinted_spec,
                                    layer_entry)
 from properties.user_hinted import example
@@ -226,7 +226,9 @@ def _layer(cls, label, path, module, hint, adapt, overrides=None):
     arrays = {k: v for k, v in vars(obj).items() if isinstance(v, np.ndarray) and v.dtype.kind == "f"}
     spec = hinted_spec(hint, (*roles[0], *roles[1]), targets=roles[1], params=arrays,
                        label=cls.__name__)
-    layer, style, spec = _adapted(obj, adapt, cls.__name__, doc, spec, needs_probe, roles)
+    layer, style, spec = _adapted(obj, adapt, cls.__name__, doc, spec, needs_probe, roles,
+                                  call=hint.build if hint is not None and hint.build else
+                                  call_expression(cls, overrides))
     item = layer_entry(label, path, style, cls.__name__,
                        lambda: build_object(cls, module, hint, overrides), adapt, layer, spec,
                        needs_probe)
@@ -234,9 +236,9 @@ def _layer(cls, label, path, module, hint, adapt, overrides=None):
     return item
 
 
-def _adapted(obj, adapt, name, doc, hinted, needs_probe, roles=(("x",), ())):
+def _adapted(obj, adapt, name, doc, hinted, needs_probe, roles=(("x",), ()), call=""):
     """(adapter, style, InputSpec) for one user object (``hinted``: the hint's InputSpec or
-    None); raises CannotCheck."""
+    None; ``call``: how it was built, for the hint a skip suggests); raises CannotCheck."""
     rng = np.random.default_rng(0)
     tried = []
     modes = (False, True) if hasattr(adapt, "per_sample") else (None,)
@@ -256,7 +258,7 @@ def _adapted(obj, adapt, name, doc, hinted, needs_probe, roles=(("x",), ())):
     reason = next((t for t in tried if ".backward raised" in t), tried[-1] if tried else
                   "no input shape made forward and backward run")
     raise CannotCheck(f"{name}: {reason}; add a hint with its input shape: "
-                      f"{suggestion(name, [])}; {example((*roles[0], *roles[1]))}")
+                      f"# gradcheck: {call or name + '()'}; {example((*roles[0], *roles[1]))}")
 
 
 def _probe_inputs(obj, hinted, needs_probe, names=("x",)):

@@ -67,3 +67,17 @@ def constructor_args(cls):
     if missing:
         raise CannotBuild(f"{cls.__name__}(): cannot tell what to pass for {missing}", missing)
     return kwargs
+
+
+def call_expression(cls, overrides=None):
+    """``Bilinear(in1_features=2, in2_features=3, out_features=4)``: the call the harness made to
+    build ``cls`` from its arguments' names, for a hint to start from (an array it chose
+    shows as ``...``, for the user to fill in)."""
+    try:
+        kwargs = {**constructor_args(cls), **(overrides or {})}
+    except CannotBuild as exc:
+        kwargs = {m: Ellipsis for m in exc.missing}
+    shown = ", ".join(f"{k}=..." if isinstance(v, np.ndarray) or v is Ellipsis else f"{k}={v!r}"
+                      for k, v in kwargs.items())
+    return f"{cls.__name__}({shown})"
+

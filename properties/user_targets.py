@@ -9,8 +9,10 @@ is a :class:`Target`, drawn fresh for every case: integer indices with repeats
 (where ``dW[idx] += dout`` loses gradients), labels, and masks whose rows end
 in padding (where a forgotten mask leaks gradients).
 """
+import ast
 import inspect
 import re
+import textwrap
 from dataclasses import dataclass
 from typing import Optional
 
@@ -145,14 +147,54 @@ def method_roles(cls, forward="forward", backward="backward"):
 
     inputs / targets: the forward's data arguments (the first, then those named
     like states, operands, indices, labels, masks), labels and masks being
-    targets; outputs: one name per upstream gradient the backward takes
+    targets; but a backward that returns a gradient for each of the forward's first
+    k arguments (``return dout, dout`` from ``forward(self, x, y)``, ``return dx1, dx2``
+    from ``forward(self, input1, input2)``) differentiates all k, whatever their names.
+    outputs: one name per upstream gradient the backward takes
     (``backward(self, dh_next, dc_next)`` -> ``("h_next", "c_next")``), or ("out",).
     """
     names = _positional(getattr(cls, forward, None))[1:]      # without self
     data, _ = split_arguments(names)
     inputs, targets = data_roles(data)
+    k = returned_gradients(getattr(cls, backward, None))
+    if len(inputs) < k <= len(names) and not any(
+            is_index_name(n) or is_mask_name(n) for n in names[:k]):
+        inputs = tuple(names[:k])
+        targets = tuple(n for n in data if n not in inputs)
     grads = _positional(getattr(cls, backward, None))[1:]
     outputs = ("out",)
     if len(grads) >= 2:
         outputs = tuple(g[1:] if g.startswith("d") and len(g) > 1 else g for g in grads)
     return inputs or ("x",), targets, outputs
+
+
+def returned_gradients(method):
+    """How many arrays ``method`` returns when every ``return`` in its own body is a tuple
+    written out, of one length, with no ``None`` in it (``return dx, dy``); else 0."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(method)))
+    except (OSError, TypeError, SyntaxError, IndentationError):
+        return 0
+    body = tree.body[0] if tree.body and isinstance(tree.body[0], (ast.FunctionDef,
+                                                                   ast.AsyncFunctionDef)) else None
+    if body is None:
+        return 0
+    lengths = set()
+    for node in _own_nodes(body):
+        if isinstance(node, ast.Return):
+            value = node.value
+            if not isinstance(value, ast.Tuple) or any(
+                    isinstance(e, ast.Constant) and e.value is None for e in value.elts):
+                return 0
+            lengths.add(len(value.elts))
+    return lengths.pop() if len(lengths) == 1 else 0
+
+
+def _own_nodes(fn):
+    """The nodes of ``fn``'s body, not descending into functions or classes defined in it."""
+    todo = list(fn.body)
+    while todo:
+        node = todo.pop()
+        yield node
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            todo.extend(ast.iter_child_nodes(node))

@@ -1,0 +1,144 @@
+"""A user's class layer with two differentiable inputs: ``Add.forward(x, y)`` returning
+``dout, dout``, deep-learning-from-scratch's ``MulLayer``, ``Mul.forward(input1, input2)``.
+
+The backward's ``return dx, dy`` says both inputs are differentiated, whatever they are
+called: ``y`` was read as a loss's labels (7 false FAILs on a correct ``Add``, with or
+without the hint the harness suggested) and ``input2`` as nothing at all (a skip).
+"""
+import textwrap
+
+import pytest
+
+from properties.owncode import collect
+from properties.search import hunt
+from properties.user_targets import method_roles, returned_gradients
+
+TWO_INPUTS = '''
+import numpy as np
+
+
+class Add:
+    def forward(self, x, y):
+        return x + y
+
+    def backward(self, dout):
+        return dout, dout
+
+
+class MulLayer:
+    def forward(self, x, y):
+        self.x, self.y = x, y
+        return x * y
+
+    def backward(self, dout):
+        dx = dout * self.y
+        dy = dout * self.x
+        return dx, dy
+
+
+class Mul:
+    def forward(self, input1, input2):
+        self.cache = (input1, input2)
+        return input1 * input2
+
+    def backward(self, dout):
+        a, b = self.cache
+        return dout * b, dout * a
+
+
+class MulSwapped(Mul):
+    """Each input gets the gradient of the other."""
+
+    def backward(self, dout):
+        a, b = self.cache
+        return dout * a, dout * b
+
+
+class SoftmaxWithLoss:
+    """A loss: forward(x, t) with labels t; its backward returns dx alone."""
+
+    def forward(self, x, t):
+        self.t = t
+        e = np.exp(x - x.max(axis=1, keepdims=True))
+        self.y = e / e.sum(axis=1, keepdims=True)
+        return -np.log(self.y[np.arange(len(t)), t]).mean()
+
+    def backward(self, dout=1):
+        dx = self.y.copy()
+        dx[np.arange(len(self.t)), self.t] -= 1
+        return dx * dout / len(self.t)
+'''
+
+PROPERTIES = ("grads_fd", "linear_in_dout", "batch_additive", "batch_resize", "no_mutation",
+              "shapes_dtypes")
+
+
+@pytest.fixture(scope="module")
+def found(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("two_inputs")
+    (folder / "nodes.py").write_text(textwrap.dedent(TWO_INPUTS))
+    return collect([folder])
+
+
+def test_both_inputs_are_differentiated_and_labels_stay_labels(found):
+    assert not found.skipped
+    labels = {f.label for f in found.found}
+    assert labels == {"nodes.Add", "nodes.MulLayer", "nodes.Mul", "nodes.MulSwapped",
+                      "nodes.SoftmaxWithLoss"}
+
+
+@pytest.mark.parametrize("layer", ["nodes.Add", "nodes.MulLayer", "nodes.Mul"])
+def test_a_correct_two_input_layer_passes_every_property(found, layer):
+    for prop in PROPERTIES:
+        failed = hunt(layer, prop, max_examples=6, shrink=False)
+        assert failed is None, (prop, failed and failed.failures[0].note)
+
+
+def test_swapped_input_gradients_fail_on_both_inputs(found):
+    failed = hunt("nodes.MulSwapped", "grads_fd", max_examples=10)
+    assert failed is not None
+    assert {r.tensor for r in failed.failures} == {"dinput1", "dinput2"}
+    assert {r.verdict for r in failed.failures} == {"layer vs fd"}   # no TF twin to arbitrate
+
+
+def test_a_loss_keeps_its_labels(found):
+    assert hunt("nodes.SoftmaxWithLoss", "grads_fd", max_examples=6, shrink=False) is None
+
+
+class _Nested:
+    def forward(self, x, y, mask):
+        return x
+
+    def backward(self, dout):
+        def helper():
+            return 1, 2, 3
+        if dout is None:
+            return dout, dout
+        return dout * 2, dout
+
+
+class _WithNone:
+    def forward(self, x, lengths):
+        return x
+
+    def backward(self, dout):
+        return dout, None
+
+
+class _Mixed:
+    def forward(self, x, y):
+        return x
+
+    def backward(self, dout):
+        if dout.ndim == 1:
+            return dout
+        return dout, dout
+
+
+def test_the_count_is_read_off_the_backwards_own_return_statements():
+    assert returned_gradients(_Nested.backward) == 2        # not the nested helper's 3
+    assert returned_gradients(_WithNone.backward) == 0      # None: not a gradient
+    assert returned_gradients(_Mixed.backward) == 0          # returns of two kinds: unknown
+    assert method_roles(_Nested)[:2] == (("x", "y"), ("mask",))
+    assert method_roles(_WithNone)[:2] == (("x",), ("lengths",))
+    assert method_roles(_Mixed)[:2] == (("x",), ("y",))

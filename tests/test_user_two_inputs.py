@@ -142,3 +142,47 @@ def test_the_count_is_read_off_the_backwards_own_return_statements():
     assert method_roles(_Nested)[:2] == (("x", "y"), ("mask",))
     assert method_roles(_WithNone)[:2] == (("x",), ("lengths",))
     assert method_roles(_Mixed)[:2] == (("x",), ("y",))
+
+
+BILINEAR = '''
+import numpy as np
+
+
+class Bilinear:
+    def __init__(self, in1_features, in2_features, out_features):
+        rng = np.random.default_rng(2)
+        self.weight = rng.standard_normal((out_features, in1_features, in2_features)) * 0.3
+        self.bias = np.zeros(out_features)
+
+    def forward(self, x1, x2):
+        self.cache = (x1, x2)
+        return np.einsum("ni,kij,nj->nk", x1, self.weight, x2) + self.bias
+
+    def backward(self, grad_output):
+        x1, x2 = self.cache
+        self.grad_weight = np.einsum("nk,ni,nj->kij", grad_output, x1, x2)
+        self.grad_bias = grad_output.sum(axis=0)
+        return (np.einsum("nk,kij,nj->ni", grad_output, self.weight, x2),
+                np.einsum("nk,kij,ni->nj", grad_output, self.weight, x1))
+'''
+
+
+def test_a_skip_suggests_the_call_that_was_made_and_that_hint_works_once_filled_in(tmp_path):
+    """Inputs of two sizes are not guessed: the skip's hint shows the constructor call the
+    harness made (not ``Bilinear()``, which raises), and filled in with the shapes it checks."""
+    (tmp_path / "bil.py").write_text(textwrap.dedent(BILINEAR))
+    (skipped,) = collect([tmp_path]).skipped
+    assert skipped.label == "bil.Bilinear" and skipped.unchecked
+    line = skipped.reason[skipped.reason.index("# gradcheck: "):]
+    assert line.startswith("# gradcheck: Bilinear(in1_features=") and "x1=(N, ...); x2=(N, ...)" in line
+    call = line.split(";")[0]
+    in1, in2 = (int(call.split(f"{k}=")[1].split(",")[0].rstrip(")")) for k in ("in1_features",
+                                                                                  "in2_features"))
+    hinted = tmp_path / "hinted"
+    hinted.mkdir()
+    (hinted / "bil.py").write_text(f"{call}; x1=(N, {in1}); x2=(N, {in2})\n"
+                                   + textwrap.dedent(BILINEAR))
+    found = collect([hinted])
+    assert not found.skipped and [f.label for f in found.found] == ["bil.Bilinear"]
+    for prop in ("grads_fd", "batch_additive"):
+        assert hunt("bil.Bilinear", prop, max_examples=5, shrink=False) is None

@@ -125,17 +125,17 @@ class AttributeLayer(Layer):
     """
 
     def __init__(self, layer, names=None, grad_prefix=None, input_names=("x",), probe_inputs=None,
-                 backward="backward", target_names=(), output_names=("out",)):
+                 backward="backward", target_names=(), output_names=("out",), forward="forward"):
         self.layer = layer
-        self._backward_name = backward
+        self._forward_name, self._backward_name = forward, backward
         self.input_names = tuple(input_names)
         self.target_names = tuple(target_names)
         self.output_names = tuple(output_names) or ("out",)
         self._prefix = grad_prefix
         self._label = label = f"AttributeLayer({type(layer).__name__})"
-        if not callable(getattr(layer, "forward", None)) or not callable(getattr(layer, backward, None)):
-            raise TypeError(f"{label}: the wrapped object needs forward() and {backward}() methods")
-        self._switch = training_switch(layer)
+        if not callable(getattr(layer, forward, None)) or not callable(getattr(layer, backward, None)):
+            raise TypeError(f"{label}: the wrapped object needs {forward}() and {backward}() methods")
+        self._switch = training_switch(layer, forward)
         self._training = True
         self._views = None
         listed = list_params(layer) if names is None else None
@@ -165,7 +165,7 @@ class AttributeLayer(Layer):
     def _probe(self, inputs):
         report = probe_grad_attributes(self.layer, inputs, grad_prefix=self._prefix,
                                        forward_kwargs=self._forward_kwargs(),
-                                       backward=self._backward_name)
+                                       forward=self._forward_name, backward=self._backward_name)
         if not report.params and report.written:
             raise ValueError(
                 f"{self._label}: backward wrote {sorted(report.written)} but none of them is "
@@ -220,7 +220,7 @@ class AttributeLayer(Layer):
     def forward(self, *inputs):
         if self._views is None:
             self._probe(inputs)
-        return self.layer.forward(*inputs, **self._forward_kwargs())
+        return getattr(self.layer, self._forward_name)(*inputs, **self._forward_kwargs())
 
     def backward(self, *args):
         # A layer that accumulates its gradients (PyTorch's ``grad += ...``) and clears them in

@@ -88,12 +88,12 @@ def probe_dout(out, seed=0):
 
 
 def probe_grad_attributes(obj, inputs, dout=None, *, grad_prefix=None, forward_kwargs=None,
-                          backward="backward"):
+                          forward="forward", backward="backward"):
     """Run forward(*inputs) and backward(dout) on a deep copy of ``obj``; return a :class:`ProbeReport`.
 
     ``dout`` defaults to :func:`probe_dout` of the forward's output (a tuple of
     them, passed as separate arguments, for a forward returning several
-    outputs); ``backward``: the name of the backward method; ``grad_prefix``: the one
+    outputs); ``forward`` / ``backward``: the names of the two methods; ``grad_prefix``: the one
     naming of gradients to accept (default: any of ``GRAD_NAMINGS``). Raises a
     RuntimeError naming the layer if it cannot be copied or its forward or
     backward raises.
@@ -106,9 +106,9 @@ def probe_grad_attributes(obj, inputs, dout=None, *, grad_prefix=None, forward_k
                            f"({type(exc).__name__}: {exc}); pass the parameter names explicitly") from exc
     candidates = float_array_attributes(twin)
     try:
-        out = twin.forward(*inputs, **(forward_kwargs or {}))
+        out = getattr(twin, forward)(*inputs, **(forward_kwargs or {}))
     except Exception as exc:
-        raise RuntimeError(f"{label}.forward raised while probing its parameters: "
+        raise RuntimeError(f"{label}.{forward} raised while probing its parameters: "
                            f"{type(exc).__name__}: {exc}") from exc
     before = {k: (v, np.array(v, copy=True)) for k, v in vars(twin).items()
               if looks_like_grad(k, grad_prefix) and isinstance(v, np.ndarray)}

@@ -113,27 +113,39 @@ def _has(obj, name, min_args=0):
 
 # -- classes ---------------------------------------------------------------------------------
 
+# What people call the two passes: a forward (or ``__call__``) with a backward beside it; a
+# backward taking (or reading) a learning rate updates the layer itself. The names below the
+# first are checked in this order when a class has no ``backward``.
+FORWARD_NAMES = ("forward", "forward_pass", "fprop", "fwd", "forward_propagation", "forward_prop")
+BACKWARD_NAMES = ("backward", "backward_pass", "bprop", "bwd", "backward_propagation",
+                  "backward_prop")
+UPDATING_NAMES = ("backprop", "update", "train_step")   # self-updating when they take an lr
+
 def _class(cls, label, path, module, hint, overrides=None):
     if _has(cls, "loss", 2) and _has(cls, "gradient", 2):
         return _network(cls, label, path, module, hint)
     if _has(cls, "update", 2) and not _has(cls, "forward") and not _has(cls, "backward"):
         return _optimizer(cls, label, path, module, hint)
-    forward = "forward" if _has(cls, "forward", 1) else ("__call__" if "__call__" in vars(cls) else None)
+    forward = next((m for m in FORWARD_NAMES if _has(cls, m, 1)),
+                   "__call__" if "__call__" in vars(cls) else None)
     if forward is None:
         return None
-    if _has(cls, "backward", 1) and _takes_lr(cls, "backward"):     # backward(d, lr): updates
-        return _layer(cls, label, path, module, hint,
-                      _self_updating("backward", forward, _forward_args(hint, module)), overrides)
-    if _has(cls, "backward", 1):
-        return _layer(cls, label, path, module, hint, _protocol_or_attribute(*method_roles(cls)),
-                      overrides)
-    for method in ("backprop", "update", "backward_pass", "train_step"):
+    for method in BACKWARD_NAMES:
+        if not _has(cls, method, 1):
+            continue
+        if _takes_lr(cls, method) or (method != "backward" and _reads_lr(cls, method)):
+            return _layer(cls, label, path, module, hint,     # backward(d, lr): it updates itself
+                          _self_updating(method, forward, _forward_args(hint, module)), overrides)
+        return _layer(cls, label, path, module, hint, _protocol_or_attribute(
+            *method_roles(cls, forward, method), forward=forward, backward=method), overrides)
+    for method in UPDATING_NAMES:
         if _has(cls, method, 1):
             if _has(cls, method, 2) or _reads_lr(cls, method):
                 return _layer(cls, label, path, module, hint,
                               _self_updating(method, forward, _forward_args(hint, module)),
                               overrides)
-            return _layer(cls, label, path, module, hint, _renamed_backward(method), overrides)
+            return _layer(cls, label, path, module, hint, _renamed_backward(forward, method),
+                          overrides)
     raise NothingToCheck(f"{cls.__name__} has a {forward}() but no backward(), backprop() or "
                       f"update(): there is no gradient to check")
 
@@ -158,11 +170,13 @@ def build_object(cls, module, hint, overrides=None):
                           f"{suggestion(cls.__name__, [])}") from exc
 
 
-def _protocol_or_attribute(inputs, targets, outputs):
-    """The object itself when it keeps params / grads dicts, else an AttributeLayer with the
-    forward's inputs, targets and outputs (``method_roles``)."""
+def _protocol_or_attribute(inputs, targets, outputs, forward="forward", backward="backward"):
+    """The object itself when it keeps params / grads dicts (and names its methods forward and
+    backward), else an AttributeLayer with the forward's inputs, targets and outputs
+    (``method_roles``) calling the methods by their own names."""
     def adapt(obj, probe_inputs):
-        if isinstance(getattr(obj, "params", None), dict) and isinstance(getattr(obj, "grads", None), dict):
+        if (forward, backward) == ("forward", "backward") and isinstance(
+                getattr(obj, "params", None), dict) and isinstance(getattr(obj, "grads", None), dict):
             for attr, names in (("input_names", inputs), ("target_names", targets),
                                 ("output_names", outputs)):
                 if not hasattr(obj, attr):    # forward(x, h_prev): its inputs, as read off it
@@ -172,7 +186,8 @@ def _protocol_or_attribute(inputs, targets, outputs):
                         pass
             return obj, "protocol"
         return AttributeLayer(obj, probe_inputs=probe_inputs, input_names=inputs,
-                              target_names=targets, output_names=outputs), "attribute"
+                              target_names=targets, output_names=outputs, forward=forward,
+                              backward=backward), "attribute"
     adapt.roles = (inputs, targets)
     return adapt
 
@@ -192,10 +207,11 @@ def _takes_lr(cls, method):
     return any(p.lower() in LR_NAMES for p in params[2:])
 
 
-def _renamed_backward(method):
-    """A plain layer whose backward is called ``method`` (seed 003's MaxPool2.backprop(d))."""
+def _renamed_backward(forward, method):
+    """A plain layer without params whose backward is called ``method`` (seed 003's
+    MaxPool2.backprop(d))."""
     def adapt(obj, probe_inputs):
-        return AttributeLayer(obj, names=(), backward=method), "attribute"
+        return AttributeLayer(obj, names=(), forward=forward, backward=method), "attribute"
     return adapt
 
 

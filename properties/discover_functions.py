@@ -32,15 +32,35 @@ from properties.user_shapes import infer_input_shapes, runs
 from properties.user_targets import data_roles, is_state_name, is_target_name, split_arguments
 
 
+# A pair's forward and backward words: ``affine_forward`` / ``affine_backward``, ``tanh_fwd`` /
+# ``tanh_bwd``, ``relu_fprop`` / ``relu_bprop`` (cs231n's ``conv_forward_naive``: in the middle).
+PAIR_WORDS = (("_forward", "_backward"), ("_fwd", "_bwd"), ("_fprop", "_bprop"))
+
+
+def pair_words(name):
+    """(forward word, backward word) when ``name`` is a pair's forward, else None."""
+    for fwd, bwd in PAIR_WORDS:
+        if name.endswith(fwd) or f"{fwd}_" in name:
+            return fwd, bwd
+    return None
+
+
+def pair_base(name):
+    """The pair's name without its forward word (``affine`` for ``affine_forward``), or ``name``."""
+    words = pair_words(name)
+    return name.replace(words[0], "") if words else name
+
+
 def function_item(name, fn, names, label, path, used, hints=None):
     """A Found for ``fn`` (a forward with its backward beside it, or a loss), or None."""
     hints = hints or {}
-    if name.endswith("_forward") or "_forward_" in name:
-        back = name.replace("_forward", "_backward")
+    words = pair_words(name)
+    if words:
+        back = name.replace(*words)
         if back not in names:
             raise NothingToCheck(f"{name} has no {back} beside it: there is no gradient to check")
         used.add(back)
-        base = name.replace("_forward", "")
+        base = pair_base(name)
         return _functional(name, fn, names[back], label.removesuffix(name) + base, path,
                            hints.get(name) or hints.get(base))
     required = _required(fn)
@@ -80,7 +100,7 @@ def _functional(name, fwd, bwd, label, path, hint):
     options = args.pop() if len(args) > 1 and args[-1].endswith("_param") else None
     data, params = split_arguments(args)
     inputs, targets = data_roles(data) if len(data) > 1 else (tuple(data), ())
-    base = name.replace("_forward", "")
+    base = pair_base(name)
     outputs = _outputs(bwd)
     stateful = any(is_state_name(d) for d in data[1:])
     choices = recurrent_placeholders(params, base, stateful) or \

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from properties.discover import discover
+from properties.discover_functions import pair_base
 from properties.registry import PLANTED, register
 from properties.user_hints import read_hints
 from properties.user_import import ImportProblem, import_file, module_name, python_files
@@ -75,13 +76,13 @@ def collect_file(path, out):
 
 
 def _unused_hints(path, hints, prefix, found, out):
-    """A hint naming nothing the harness found in the file (a pair named ``tanh_fwd`` /
-    ``tanh_bwd``, a typo) is a failing finding naming its line: it was silently ignored."""
+    """A hint naming nothing the harness found in the file (a typo, a pair whose backward is
+    named apart) is a failing finding naming its line: it was silently ignored."""
     seen = {x.label[len(prefix):].split("(")[0] for x in (*found.found, *found.skipped)}
     for name, hint in hints.items():     # a pair's hint names its forward or the pair's base
-        if name not in seen and name.replace("_forward", "") not in seen:
+        if name not in seen and pair_base(name) not in seen:
             out.problems.append(ImportProblem(path, f"{path}:{hint.line}", (
                 f"the hint names {name}, but no layer, functional pair (X_forward with "
-                f"X_backward beside it, or X_loss), network or optimizer of that name was found "
+                f"X_backward, or X_fwd with X_bwd, beside it, or X_loss), network or optimizer of that name was found "
                 f"in this file: nothing was checked for it"), kind="a hint that names nothing"))
 

@@ -293,7 +293,7 @@ UNUSED_HINT = '''
 import numpy as np
 
 
-# gradcheck: tanh_fwd; x=(N, 4)
+# gradcheck: tahn_fwd; x=(N, 4)
 def tanh_fwd(x):
     y = np.tanh(x)
     return y, y
@@ -324,11 +324,11 @@ class Relu:
 
 
 def test_a_hint_naming_nothing_found_is_a_finding_not_ignored(tmp_path):
-    """A hint for a pair the harness does not recognise (``tanh_fwd``/``tanh_bwd``) was silently
-    ignored; it is a failing finding naming its line, and the rest is checked."""
+    """A hint naming nothing found (a typo: ``tahn_fwd``) was silently ignored; it is a failing
+    finding naming its line, and the rest is checked, the ``tanh_fwd``/``tanh_bwd`` pair too."""
     (tmp_path / "h.py").write_text(textwrap.dedent(UNUSED_HINT))
     found = collect([tmp_path])
     (problem,) = found.problems
     assert problem.where.endswith("h.py:5") and problem.kind == "a hint that names nothing"
-    assert "tanh_fwd" in problem.text() and "nothing was checked for it" in problem.text()
-    assert {f.label for f in found.found} == {"h.Relu", "h.relu_naive"}
+    assert "tahn_fwd" in problem.text() and "nothing was checked for it" in problem.text()
+    assert {f.label for f in found.found} == {"h.Relu", "h.relu_naive", "h.tanh"}

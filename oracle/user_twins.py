@@ -47,14 +47,15 @@ def match_twin(layer, inputs, targets=(), *, name, hint=""):
         probe = Probe(layer, inputs, targets, name=name)
     except ProbeError:
         return None
-    tail = _tail_probe(layer, inputs, targets, name)
+    tails = [t for t in (_tail_probe(layer, inputs, targets, name),
+                         _tail_probe(layer, inputs, targets, name, deep=True)) if t is not None]
     other = _wide_probe(layer, inputs, name) if not targets else \
         _other_batch_probe(layer, inputs, targets, name)
     first = None
     try:
         for match in candidates(probe, name=name, hint=hint):
             if probe.confirms(match) and (other is None or other.confirms(match)):
-                if tail is None or tail.confirms(match):
+                if all(t.confirms(match) for t in tails):
                     return match
                 first = first or match
     except ValueError:     # a hyperparameter no twin reads (padding="same"): no more candidates
@@ -97,11 +98,17 @@ def _other_batch_probe(layer, inputs, targets, name):
         return None
 
 
-def _tail_probe(layer, inputs, targets, name):
+DEEP_TAIL = 1000.0   # a row's scores spread this far: exp(-1000) is 0 in float64
+
+
+def _tail_probe(layer, inputs, targets, name, deep=False):
     """For a loss on scores and class targets: the forward where every target's probability is
     tiny (scores spread 40-fold, each row's target its lowest score). There a guard inside
     the log (log(p + 1e-12)) shows, which on ordinary scores is below any tolerance: a twin
-    must agree here too. None for anything else, or when the layer cannot run there."""
+    must agree here too. ``deep``: each row's scores spread over DEEP_TAIL, where the target's
+    probability underflows to 0 and even log(p + 1e-300) shows (the battery's ``overflow``
+    values go there). None for anything else, or when the layer cannot run there (a loss
+    with no guard gives inf: no twin is confirmed or refused by it)."""
     if not targets or not inputs:
         return None
     x, t = np.asarray(inputs[0]), np.asarray(targets[0])
@@ -114,11 +121,18 @@ def _tail_probe(layer, inputs, targets, name):
         t = np.eye(x.shape[-1], dtype=t.dtype)[low]
     else:
         return None
-    x = (x - x.mean(axis=-1, keepdims=True)) * 40.0
+    x = x - x.mean(axis=-1, keepdims=True)
+    if deep:
+        spread = np.ptp(x, axis=-1, keepdims=True)
+        x = x * (DEEP_TAIL / np.where(spread > 0, spread, 1.0))
+    else:
+        x = x * 40.0
     try:
-        return Probe(layer, (x, *inputs[1:]), (t, *targets[1:]), name=name)
+        probe = Probe(layer, (x, *inputs[1:]), (t, *targets[1:]), name=name)
     except ProbeError:
         return None
+    outs = probe.out if isinstance(probe.out, tuple) else (probe.out,)
+    return probe if all(np.all(np.isfinite(o)) for o in outs) else None
 
 
 def candidates(probe, *, name, hint=""):

@@ -129,7 +129,8 @@ def _picked_probability(x, t):
 
 # The values added to p inside the log against log(0): which one a layer uses shows only where
 # p is below it (``user_twins.match_twin`` probes there too).
-LOG_GUARDS = ("1e-7", "1e-8", "1e-9", "1e-10", "1e-12", "1e-15", "1e-6", "1e-5")
+LOG_GUARDS = ("1e-7", "1e-8", "1e-9", "1e-10", "1e-12", "1e-15", "1e-6", "1e-5", "1e-20",
+              "1e-30", "1e-100", "1e-300")
 
 
 def _ce_with_delta(delta):

@@ -120,7 +120,14 @@ def _value_kinds(kinds):
     bad = set(kinds) - set(KINDS)
     if bad:
         raise ValueError(f"value_kinds: unknown kinds {sorted(bad)}; known: {KINDS}")
-    return st.integers(0, 2 ** 16 - 1).map(lambda i: kinds[i % len(kinds)])
+    return evenly(kinds)
+
+
+def evenly(options):
+    """One of ``options`` (a tuple), each reached about equally often even in a short
+    derandomized run (a wide integer taken modulo their number; see ``value_kinds``),
+    shrinking to the first."""
+    return st.integers(0, 2 ** 16 - 1).map(lambda i: options[i % len(options)])
 
 
 @lru_cache(maxsize=None)

@@ -237,7 +237,8 @@ class Trial:
         entry = self.case.entry
         if not self.case.training and len(tuple(entry.training_modes)) > 1:
             note_if_failed = join_notes(note_if_failed, INFERENCE_NOTE)
-        if entry.convention and kw.get("verdict") in CONVENTION_VERDICTS:
+        if entry.convention and kw.get("verdict") in CONVENTION_VERDICTS and _finite(got):
+            # (a NaN or inf from the layer is no convention: a float32 guard of 1e-300 is 0)
             kw["verdict"], kw["explanation"] = "convention", (
                 f"the layer follows a known convention, not the usual one: {entry.convention}")
         return compare(got, want, layer=self.case.layer, prop=self.prop, tensor=tensor,
@@ -261,6 +262,13 @@ class Trial:
 
     def _reproduce(self):
         return self.case.replay_line(self.prop)
+
+
+def _finite(got):
+    try:
+        return bool(np.all(np.isfinite(np.asarray(O.pack(got), np.float64))))
+    except (TypeError, ValueError):
+        return True
 
 
 class kept_global_rng:

@@ -10,7 +10,7 @@ forward-only properties), whether it keeps float32. A loss with a mask gets
 the ``masked_no_grad`` law.
 """
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Optional
 
 import numpy as np
@@ -18,8 +18,10 @@ from hypothesis import strategies as st
 
 from oracle.user_twins import match_twin
 from properties import outputs as O
+from properties import strategies as S
 from properties.registry import Entry
 from properties.user_hinted import HintError, spec_from_hint
+from properties.user_shapes import runs
 
 COUPLED = ("the forward of one sample depends on the other samples of the batch (found by "
            "running each sample alone): batch statistics, a shared mask or a batch mean")
@@ -90,8 +92,11 @@ def layer_entry(label, path, style, name, build, adapt, layer, spec, needs_probe
             made.input_grads = False     # backward returns None: only its params are checked
         return made
 
+    encodings = _label_encodings(layer, spec)
+
     def targets(config, n, rng, dtype):
-        t = spec.draw(rng, batch=n)[1]
+        drawn = replace(spec, targets=config["targets"]) if "targets" in config else spec
+        t = drawn.draw(rng, batch=n)[1]
         return tuple(np.asarray(v, dtype) if np.asarray(v).dtype.kind == "f" else v for v in t)
 
     has_targets = bool(spec.targets or spec.extras)
@@ -101,10 +106,12 @@ def layer_entry(label, path, style, name, build, adapt, layer, spec, needs_probe
     mask_at = spec.mask_target if loss else None    # a loss's mask: no gradient under it
     how = "; ".join(filter(None, [
         f"{style} style", spec.how, "" if input_grads else "backward returns no dx (params only)",
+        "labels drawn as integers and as one-hot rows (the forward takes both)" if encodings else "",
         "backward in training mode only: inference is checked forward" if backward_modes else "",
         f"TF twin: {match.how}" if match else NO_TWIN,
         f"convention: {match.convention}" if match and match.convention else ""]))
-    entry = Entry(label, make, st.just({}), input_shapes=lambda c, n: spec.shapes(n),
+    configs = S.evenly(tuple({"targets": k} for k in encodings)) if encodings else st.just({})
+    entry = Entry(label, make, configs, input_shapes=lambda c, n: spec.shapes(n),
                   twin=match.twin if match else None, targets=targets if has_targets else None,
                   batch_rule=batch_rule, training_modes=modes, backward_modes=backward_modes,
                   mask_target=mask_at, running_stats=_running_stats(layer, modes, spec),
@@ -112,6 +119,30 @@ def layer_entry(label, path, style, name, build, adapt, layer, spec, needs_probe
                   dtypes=_dtypes(layer, xs, ts), no_twin=NO_TWIN if match is None else "",
                   convention=match.convention if match else "", source=path)
     return Found(label, path, style, how, entry=entry)
+
+
+def _label_encodings(layer, spec):
+    """("labels", "one_hot") when a loss taking class labels takes them in both encodings, and
+    gives the same loss for the same labels either way (deep-learning-from-scratch's
+    ``SoftmaxWithLoss`` branches on ``t.size == y.size``: each branch has its own backward,
+    and both must be checked); else ()."""
+    if spec.targets not in ("labels", "one_hot"):
+        return ()
+    kinds = (spec.targets, "one_hot" if spec.targets == "labels" else "labels")
+    other = replace(spec, targets=kinds[1])
+    if not runs(layer, other, np.random.default_rng(2), True):
+        return ()
+    xs, ts = spec.draw(np.random.default_rng(3), batch=3)
+    labels = ts[0] if kinds[0] == "labels" else np.argmax(ts[0], axis=-1)
+    as_other = np.eye(spec.classes)[labels] if kinds[1] == "one_hot" else labels
+    try:
+        first, second = _run(layer, xs, ts), _run(layer, xs, (as_other, *ts[1:]))
+    except Exception:
+        return ()
+    if len(first) != 1 or len(second) != 1 or first[0].size != 1 or second[0].size != 1:
+        return ()
+    a, b = float(first[0].reshape(-1)[0]), float(second[0].reshape(-1)[0])
+    return kinds if abs(a - b) <= 1e-9 * max(1.0, abs(a)) else ()
 
 
 def _ones(out):

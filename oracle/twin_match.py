@@ -68,7 +68,8 @@ class Probe:
 
     def _forward(self):
         try:
-            out = self.layer.forward(*self.inputs, *self.targets)
+            with np.errstate(all="ignore"):   # a probe's extreme scores (log(0)): no warnings
+                out = self.layer.forward(*self.inputs, *self.targets)
         except Exception as exc:
             raise ProbeError(f"{self.name}: forward raised on the probe inputs: "
                              f"{type(exc).__name__}: {exc}") from exc

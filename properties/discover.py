@@ -36,8 +36,8 @@ from layers.adapter import AttributeLayer, find_param_names
 from layers.self_updating import LR_NAMES, SelfUpdatingLayer
 from properties.discover_functions import function_item
 from properties.user_build import CannotBuild, call_expression, constructor_args
-from properties.user_entry import (CannotCheck, Found, NothingToCheck, Skipped, hinted_spec,
-                                   layer_entry)
+from properties.user_entry import (CannotCheck, Found, NothingToCheck, Skipped, flattening_spec,
+                                   hinted_spec, layer_entry)
 from properties.user_hinted import example
 from properties.user_hints import suggestion
 from properties.user_recurrent import recurrent_templates
@@ -84,6 +84,7 @@ def discover(module, path, hints, prefix):
             continue
         if item is not None:
             out.found.append(item)
+            out.found.extend(item.also)
         for overrides in item.variants if item is not None else ():
             also = label + suffix(overrides)
             try:
@@ -249,7 +250,16 @@ def _layer(cls, label, path, module, hint, adapt, overrides=None):
                        lambda: build_object(cls, module, hint, overrides), adapt, layer, spec,
                        needs_probe)
     item.variants = [] if overrides else hyper_variants(cls, hint, obj)
+    image = None if overrides or hint is not None and hint.arrays else flattening_spec(layer, spec)
+    if image is not None:
+        item.also = [layer_entry(f"{label}(x {_show_shape(image.inputs[0])})", path, style,
+                                 cls.__name__, lambda: build_object(cls, module, hint), adapt,
+                                 layer, image, needs_probe)]
     return item
+
+
+def _show_shape(template):
+    return "(" + ", ".join(str(d) for d in template) + ")"
 
 
 def _adapted(obj, adapt, name, doc, hinted, needs_probe, roles=(("x",), ()), call=""):

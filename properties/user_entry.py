@@ -21,7 +21,7 @@ from properties import outputs as O
 from properties import strategies as S
 from properties.registry import Entry
 from properties.user_hinted import HintError, spec_from_hint
-from properties.user_shapes import runs
+from properties.user_shapes import BATCH, runs
 
 COUPLED = ("the forward of one sample depends on the other samples of the batch (found by "
            "running each sample alone): batch statistics, a shared mask or a batch mean")
@@ -40,6 +40,7 @@ class Found:
     entry: Optional[Entry] = None
     check: Optional[Callable] = None     # () -> [Result], for networks and optimizers
     variants: list = field(default_factory=list)   # other strides / paddings to check it at
+    also: list = field(default_factory=list)       # more Founds: the same layer on other inputs
 
 
 @dataclass
@@ -119,6 +120,31 @@ def layer_entry(label, path, style, name, build, adapt, layer, spec, needs_probe
                   dtypes=_dtypes(layer, xs, ts), no_twin=NO_TWIN if match is None else "",
                   convention=match.convention if match else "", source=path)
     return Found(label, path, style, how, entry=entry)
+
+
+IMAGE_HOW = ("a 4-D input (N, {d}, 1, 1), which its forward flattens as it flattens a CNN's "
+             "feature maps: dx must come back in x's shape")
+
+
+def flattening_spec(layer, spec):
+    """The spec of a 4-D input (N, D, 1, 1) for a layer taking (N, D) whose forward flattens
+    what it is given (deep-learning-from-scratch's ``Affine``, a ``Flatten``): the same output
+    as on (N, D), so a backward that forgets to give dx x's shape back is found; else None."""
+    if len(spec.inputs) != 1 or spec.targets or spec.extras or not spec.batched:
+        return None
+    template = spec.inputs[0]
+    if len(template) != 2 or template[0] != BATCH:
+        return None
+    d = template[1]
+    xs, ts = spec.draw(np.random.default_rng(4), batch=2)
+    try:
+        flat, image = _run(layer, xs, ts), _run(layer, [xs[0].reshape(2, d, 1, 1)], ts)
+    except Exception:
+        return None
+    if len(flat) != len(image) or not all(a.shape == b.shape and np.array_equal(a, b)
+                                          for a, b in zip(flat, image)):
+        return None
+    return replace(spec, inputs=((BATCH, d, 1, 1),), how=IMAGE_HOW.format(d=d), source="probe")
 
 
 def _label_encodings(layer, spec):

@@ -1,0 +1,82 @@
+"""A layer taking (N, D) whose forward flattens what it is given is also checked on a 4-D
+input, (N, D, 1, 1): deep-learning-from-scratch's ``Affine`` after a convolution. One that
+forgets ``dx.reshape(*self.original_x_shape)`` passed: only (N, D) was ever drawn."""
+import textwrap
+
+import pytest
+
+from properties.owncode import collect
+from properties.search import hunt
+
+FLAT = '''
+import numpy as np
+
+
+class Affine:
+    def __init__(self, W, b):
+        self.W, self.b = W, b
+
+    def forward(self, x):
+        self.original_x_shape = x.shape
+        self.x = x.reshape(x.shape[0], -1)
+        return self.x @ self.W + self.b
+
+    def backward(self, dout):
+        dx = dout @ self.W.T
+        self.dW = self.x.T @ dout
+        self.db = dout.sum(axis=0)
+        return dx.reshape(*self.original_x_shape)
+
+
+class AffineKeepsFlatDx(Affine):
+    def backward(self, dout):
+        self.dW = self.x.T @ dout
+        self.db = dout.sum(axis=0)
+        return dout @ self.W.T
+
+
+class Flatten:
+    def forward(self, x):
+        self.shape = x.shape
+        return x.reshape(len(x), -1)
+
+    def backward(self, dout):
+        return dout.reshape(self.shape)
+
+
+class Relu:
+    def forward(self, x):
+        self.mask = x <= 0
+        return np.where(self.mask, 0.0, x)
+
+    def backward(self, dout):
+        return np.where(self.mask, 0.0, dout)
+'''
+
+
+@pytest.fixture(scope="module")
+def found(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("flat")
+    (folder / "flat.py").write_text(textwrap.dedent(FLAT))
+    return {f.label: f for f in collect([folder]).found}
+
+
+def test_only_layers_that_flatten_get_the_4d_input(found):
+    four = {label for label in found if "(x (N," in label}
+    assert four == {"flat.Affine(x (N, 3, 1, 1))", "flat.AffineKeepsFlatDx(x (N, 3, 1, 1))",
+                    "flat.Flatten(x (N, 5, 1, 1))"}
+    assert "dense: x.reshape(N, -1) @ W + b" in found["flat.Affine(x (N, 3, 1, 1))"].how
+
+
+@pytest.mark.parametrize("layer", ["flat.Affine(x (N, 3, 1, 1))", "flat.Flatten(x (N, 5, 1, 1))"])
+def test_correct_flattening_layers_pass_on_4d_inputs(found, layer):
+    for prop in ("grads_tf", "grads_fd", "shapes_dtypes", "batch_additive"):
+        assert hunt(layer, prop, max_examples=5, shrink=False) is None, prop
+
+
+def test_a_dx_left_flat_fails_as_a_shape_bug_with_its_diagnosis(found):
+    assert hunt("flat.AffineKeepsFlatDx", "grads_tf", max_examples=5, shrink=False) is None
+    bad = hunt("flat.AffineKeepsFlatDx(x (N, 3, 1, 1))", "grads_tf", max_examples=5)
+    assert bad is not None and {r.tensor for r in bad.failures} == {"dx"}
+    (r,) = bad.failures
+    assert r.verdict == "layer bug" and r.diagnosis["kind"] == "wrong shape"

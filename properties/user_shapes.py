@@ -107,11 +107,14 @@ def infer_input_shapes(layer, *, name, doc="", kind=None, rng):
     for phase in phases:
         # First the shapes on which every gradient has its tensor's shape; then, so that a layer
         # whose dW or dx has the wrong shape is checked (and that bug reported) rather than
-        # skipped, the first on which forward and backward merely run.
-        for strict in (True, False):
-            for spec in phase(layer, name, doc, kind, names, loss):
-                if runs(layer, spec, rng, loss, strict):
-                    return spec
+        # skipped, the first on which forward and backward merely run. A batch of samples comes
+        # before one sample without a batch axis: a backward returning dx.ravel() has dx in
+        # x's shape only on a 1-D input, and passed there.
+        for batched in (True, False):
+            for strict in (True, False):
+                for spec in phase(layer, name, doc, kind, names, loss):
+                    if spec.batched == batched and runs(layer, spec, rng, loss, strict):
+                        return spec
     # Last, the first shape on which forward runs although backward raised at every one: a
     # backward that always raises is a bug to report (``layer raised``), not a layer to skip.
     for phase in phases:

@@ -80,3 +80,27 @@ def test_a_dx_left_flat_fails_as_a_shape_bug_with_its_diagnosis(found):
     assert bad is not None and {r.tensor for r in bad.failures} == {"dx"}
     (r,) = bad.failures
     assert r.verdict == "layer bug" and r.diagnosis["kind"] == "wrong shape"
+
+
+RAVEL = '''
+import numpy as np
+
+
+class ReluRavel:
+    def forward(self, x):
+        self.mask = x <= 0
+        return np.where(self.mask, 0.0, x)
+
+    def backward(self, dout):
+        return np.where(self.mask, 0.0, dout).ravel()
+'''
+
+
+def test_a_dx_raveled_is_checked_on_a_batch_not_moved_to_a_1d_input(tmp_path):
+    """On a 1-D input without a batch axis a raveled dx has x's shape: the shape search took
+    that one (every gradient the right shape) and the layer passed. A batch comes first."""
+    (tmp_path / "rv.py").write_text(textwrap.dedent(RAVEL))
+    (item,) = collect([tmp_path]).found
+    assert item.entry.max_batch > 1 and "(N, 5)" in item.how
+    bad = hunt("rv.ReluRavel", "shapes_dtypes", max_examples=5)
+    assert bad is not None and {r.tensor for r in bad.failures} == {"dx"}

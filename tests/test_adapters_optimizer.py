@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from properties.owncode_optimizers import check_dict_optimizer, optimizer_kind
+from properties.owncode_optimizers import SHAPES, check_dict_optimizer, optimizer_kind
 from tests.owncode_loading import load
 
 D = load("optimizers/dlfs_optimizers.py")
@@ -12,7 +12,7 @@ D = load("optimizers/dlfs_optimizers.py")
                                   lambda: D.Adam(0.01, 0.85, 0.99)], ids=["SGD", "Momentum", "Adam"])
 def test_optimizers_that_match_keras_exactly_pass(make):
     results = check_dict_optimizer(make, steps=6, seed=1)
-    assert len(results) == 2
+    assert len(results) == len(SHAPES) == 3   # one per param: two of them share a shape
     assert all(r.passed for r in results), [r.message() for r in results if not r.passed]
     assert results[0].config["class"].endswith(type(make()).__qualname__)
 
@@ -36,7 +36,7 @@ def test_rmsprop_with_epsilon_outside_the_root_is_a_convention():
 
 def test_adagrad_with_epsilon_inside_the_root_differs_only_by_its_initial_accumulator():
     mod = load("optimizers/adagrad_eps_in_root.py")
-    (r, _) = check_dict_optimizer(mod.AdaGrad)
+    r, *_ = check_dict_optimizer(mod.AdaGrad)
     assert r.verdict == "convention" and "starts at 0, where Keras's Adagrad starts it at 0.1" in r.explanation
     assert "square root" not in r.explanation
 
@@ -52,7 +52,7 @@ def test_momentum_as_an_average_is_named_as_a_convention():
                 self.v[key] = self.momentum * v + (1 - self.momentum) * grads[key]
                 params[key] -= self.lr * self.v[key]
 
-    (r, _) = check_dict_optimizer(Momentum)
+    r, *_ = check_dict_optimizer(Momentum)
     assert r.verdict == "convention" and "average" in r.explanation
 
 
@@ -82,3 +82,29 @@ def test_unknown_kinds_and_missing_hyperparameters_are_clear_errors():
 
     with pytest.raises(ValueError, match=r"Adam: cannot read its beta1: no number attribute"):
         check_dict_optimizer(Adam)
+
+
+def test_moments_kept_by_shape_mix_two_params_of_one_shape_and_are_a_bug():
+    """An Adam keying its moments by ``p.shape`` instead of the param's name: two params of one
+    shape share them. The check's params include two of one shape, so this fails; keyed by
+    name, the same code passes."""
+    class Adam:
+        def __init__(self, lr=0.01, beta1=0.9, beta2=0.999, key=lambda name, p: p.shape):
+            self.lr, self.beta1, self.beta2, self.key = lr, beta1, beta2, key
+            self.m, self.v, self.t = {}, {}, 0
+
+        def update(self, params, grads):
+            self.t += 1
+            lr_t = self.lr * np.sqrt(1 - self.beta2 ** self.t) / (1 - self.beta1 ** self.t)
+            for name in params:
+                k = self.key(name, params[name])
+                m = self.m.get(k, np.zeros_like(params[name]))
+                v = self.v.get(k, np.zeros_like(params[name]))
+                self.m[k] = m + (1 - self.beta1) * (grads[name] - m)
+                self.v[k] = v + (1 - self.beta2) * (grads[name] ** 2 - v)
+                params[name] -= lr_t * self.m[k] / (np.sqrt(self.v[k]) + 1e-7)
+
+    failed = [r for r in check_dict_optimizer(Adam) if not r.passed]
+    assert failed and {r.verdict for r in failed} == {"layer bug"}
+    by_name = check_dict_optimizer(lambda: Adam(key=lambda name, p: name))
+    assert {r.verdict for r in by_name} <= {"", "convention"}

@@ -321,13 +321,12 @@ def _probe_inputs(obj, hinted, needs_probe, names=("x",)):
 # -- networks and optimizers -----------------------------------------------------------------
 
 def _network(cls, label, path, module, hint):
-    from properties.owncode_networks import check_gradient_network
+    from properties.owncode_networks import check_network
     net = build_object(cls, module, hint)
     x, t = _network_batch(net, cls.__name__)
 
     def check():
-        return check_gradient_network(build_object(cls, module, hint), x, t,
-                                      rng=np.random.default_rng(0), label=label)
+        return check_network(lambda: build_object(cls, module, hint), x, t, label=label)
     return Found(label, path, "network", f"network with loss/gradient; x{x.shape}, t{t.shape}",
                  check=check)
 

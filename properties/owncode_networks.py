@@ -27,6 +27,35 @@ from oracle.result import Result, join_notes
 LAST_LAYER_NAMES = ("lastLayer", "last_layer", "loss_layer")
 
 
+STEP_NOTE = ("checked again after every param was moved in place, as an optimizer's step moves "
+             "it (params[k] -= ...): a gradient() reading a copy of a weight taken before is "
+             "stale there")
+
+
+def check_network(make_net, x, t, *, label=None):
+    """``check_gradient_network`` on a fresh ``make_net()``, then, when that passes, on another
+    one whose params were moved in place as a training step moves them: a network that
+    keeps a copy of a weight from ``__init__`` (``self.W2 = params['W2'].copy()``) has right
+    gradients at its initial params only."""
+    results = check_gradient_network(make_net(), x, t, rng=np.random.default_rng(0), label=label)
+    if not all(r.passed for r in results):
+        return results
+    net = make_net()
+    step_in_place(net.params, np.random.default_rng(1))
+    after = check_gradient_network(net, x, t, rng=np.random.default_rng(0), label=label)
+    return results + [replace(r, prop=f"{r.prop}_after_step", note=join_notes(r.note, STEP_NOTE))
+                      for r in after]
+
+
+def step_in_place(params, rng, size=0.1):
+    """Move every float param in place by ``size`` times its root mean square (at least 1e-3)
+    along a random direction: the arrays the network and its layers hold see the move."""
+    for value in params.values():
+        if isinstance(value, np.ndarray) and value.dtype.kind == "f" and value.size:
+            scale = max(float(np.sqrt(np.mean(value.astype(np.float64) ** 2))), 1e-3)
+            value += (size * scale * rng.standard_normal(value.shape)).astype(value.dtype)
+
+
 def check_gradient_network(net, x, t, *, rng, label=None):
     """Results for each parameter's gradient from ``net.gradient(x, t)``, then the localisation.
 

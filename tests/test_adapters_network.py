@@ -114,3 +114,60 @@ def test_a_network_without_gradient_is_a_clear_error():
 
     with pytest.raises(TypeError, match=r"GradientNetwork\(Half\): the network has no method gradient"):
         check_gradient_network(Half(), np.ones((1, 1)), np.zeros(1), rng=np.random.default_rng(0))
+
+
+STALE = '''
+import numpy as np
+
+
+def softmax(x):
+    e = np.exp(x - x.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+class TwoLayerNet:
+    def __init__(self, input_size=4, hidden_size=5, output_size=3):
+        rng = np.random.default_rng(0)
+        self.params = {"W1": rng.standard_normal((input_size, hidden_size)) * 0.5,
+                       "b1": np.zeros(hidden_size),
+                       "W2": rng.standard_normal((hidden_size, output_size)) * 0.5,
+                       "b2": np.zeros(output_size)}
+        self.W2_used = self.params["W2"]            # the same array: stays in step
+
+    def _forward(self, x):
+        h = np.tanh(x @ self.params["W1"] + self.params["b1"])
+        return h, softmax(h @ self.params["W2"] + self.params["b2"])
+
+    def loss(self, x, t):
+        return -np.mean(np.log(self._forward(x)[1][np.arange(len(t)), t]))
+
+    def gradient(self, x, t):
+        h, y = self._forward(x)
+        dy = y.copy()
+        dy[np.arange(len(t)), t] -= 1
+        dy /= len(t)
+        dh = dy @ self.W2_used.T * (1 - h ** 2)
+        return {"W1": x.T @ dh, "b1": dh.sum(0), "W2": h.T @ dy, "b2": dy.sum(0)}
+
+
+class StaleNet(TwoLayerNet):
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self.W2_used = self.params["W2"].copy()     # a copy: right only until the first step
+'''
+
+
+def test_a_gradient_reading_a_weight_copied_in_init_fails_after_a_step(tmp_path):
+    """At its initial params the stale copy equals W2 and every gradient is right; the check
+    runs again after moving the params in place, as an optimizer does, and fails there. The
+    network holding the same array (not a copy) passes both."""
+    from properties.owncode import collect
+    (tmp_path / "stale.py").write_text(STALE)
+    found = {f.label: f for f in collect([tmp_path]).found}
+    good, stale = found["stale.TwoLayerNet"].check(), found["stale.StaleNet"].check()
+    assert all(r.passed for r in good)
+    assert {r.prop for r in good} == {"network_gradient", "network_gradient_after_step"}
+    assert all(r.passed for r in stale if r.prop == "network_gradient")
+    failed = {r.tensor for r in stale if not r.passed}
+    assert failed == {"W1", "b1"} and {r.prop for r in stale if not r.passed} == {
+        "network_gradient_after_step"}

@@ -16,6 +16,23 @@ from properties.declare import prop
 from properties.strategies import batch_sizes
 
 EXACT = Tolerance(rtol=0.0, atol=0.0)
+# A law broken is the layer's own doing (no oracle to doubt): what each one's failure means.
+BROKEN = {
+    "no_mutation": "the layer wrote into an array its caller owns (an input, a param, the "
+                   "upstream gradient); the caller's next use of it sees the change: copy before "
+                   "writing in place",
+    "linear_in_dout": "backward(a*d1 + b*d2) is not a*backward(d1) + b*backward(d2): a backward "
+                      "is linear in the upstream gradient; this one ignores dout (backward(dout=1) "
+                      "called with another dout), adds a term that does not scale with it, or "
+                      "keeps something from one call to the next (a gradient accumulated with +=)",
+    "batch_additive": "the batch's gradient is not the {rule} of each sample's gradient alone: a "
+                      "sample's gradient depends on the other samples (a mean where a sum belongs, "
+                      "a reshape mixing samples, a statistic of the whole batch)",
+}
+
+
+def _broken(prop, **fill):
+    return dict(verdict="layer bug", explanation=BROKEN[prop].format(**fill))
 
 
 @prop("no_mutation")
@@ -28,21 +45,22 @@ def no_mutation(trial):
     dout0 = O.copy(dout)
     trial.backward(dout)
     layer, params0 = trial.layer, trial.params0
-    results = [trial.compare(f"{n} (input)", x, x0, "law", tol=EXACT,
+    broken = _broken("no_mutation")
+    results = [trial.compare(f"{n} (input)", x, x0, "law", tol=EXACT, **broken,
                              note="" if np.array_equal(x, x0) else "forward or backward wrote into its input")
                for n, x, x0 in zip(_input_names(trial), trial.inputs, inputs0)]
-    results += [trial.compare(f"{k} (param)", layer.params[k], params0[k], "law", tol=EXACT,
+    results += [trial.compare(f"{k} (param)", layer.params[k], params0[k], "law", tol=EXACT, **broken,
                               note="" if np.array_equal(layer.params[k], params0[k])
                               else "backward changed a parameter")
                 for k in params0]
-    results += [trial.compare(f"{n} (target)", np.asarray(t), t0, "law", tol=EXACT,
+    results += [trial.compare(f"{n} (target)", np.asarray(t), t0, "law", tol=EXACT, **broken,
                               note="" if np.array_equal(t, t0) else "forward or backward wrote "
                               "into an input it does not differentiate")
                 for n, t, t0 in zip(target_names(trial.layer, len(trial.targets)), trial.targets,
                                     targets0)]
     for n, d, d0 in zip(O.names(trial.layer, out), O.parts(dout), O.parts(dout0)):
         if np.ndim(d):
-            results.append(trial.compare("d" + n, d, d0, "law", tol=EXACT,
+            results.append(trial.compare("d" + n, d, d0, "law", tol=EXACT, **broken,
                                          note="" if np.array_equal(d, d0) else
                                          "backward overwrote the caller's upstream gradient in place"))
     return results
@@ -99,7 +117,8 @@ def linear_in_dout(trial):
     g1 = _flat(*trial.backward(O.copy(d1)))
     g2 = _flat(*trial.backward(O.copy(d2)))
     g12 = _flat(*trial.backward(O.copy(d12)))
-    return [trial.compare(n, got, a * np.float64(x) + b * np.float64(y), "law")
+    return [trial.compare(n, got, a * np.float64(x) + b * np.float64(y), "law",
+                          **_broken("linear_in_dout"))
             for n, got, x, y in zip(trial.grad_names(), g12, g1, g2)]
 
 
@@ -139,7 +158,8 @@ def batch_additive(trial):
         along_batch = batched_grads.get(name, False)
         want = w * (np.concatenate(parts, axis=0) if along_batch else np.sum(parts, axis=0))
         results.append(trial.compare(name, got, want, "law",
-                                     note=f"batch rule {case.entry.batch_rule!r}, N={n}"))
+                                     note=f"batch rule {case.entry.batch_rule!r}, N={n}",
+                                     **_broken("batch_additive", rule=case.entry.batch_rule)))
     return results
 
 

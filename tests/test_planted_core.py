@@ -3,25 +3,26 @@ import pytest
 
 import tests.planted.core  # noqa: F401  (registers the planted entries)
 from properties.cases import HARNESS
-from properties.search import hunt
+from properties.search import get, hunt
 from tests.diagnosis_classes import check_own_class
 from properties.battery import all_properties
+from properties.laws import BROKEN as LAWS
 
 # (planted entry, property expected to catch it, verdict expected on the failure or None)
 CAUGHT = [
     ("planted.DenseTransposedDW", "grads_tf", "layer bug"),
     ("planted.DenseTransposedDW", "grads_fd", "layer bug"),
     ("planted.DenseBiasMean", "grads_tf", "layer bug"),
-    ("planted.DenseBiasMean", "batch_additive", None),
+    ("planted.DenseBiasMean", "batch_additive", "layer bug"),
     ("planted.ReLUGradAtZeroIsOne", "grads_tf", "kink convention"),
-    ("planted.ReLUMutatesDout", "no_mutation", None),
+    ("planted.ReLUMutatesDout", "no_mutation", "layer bug"),
     ("planted.LeakyReLUSlopeOne", "grads_tf", "layer bug"),     # not "kink convention"
     ("planted.SigmoidWrongDerivative", "grads_tf", "layer bug"),
     ("planted.SigmoidWrongDerivative", "grads_fd", "layer bug"),
-    ("planted.SoftmaxCEIgnoresDout", "linear_in_dout", None),
+    ("planted.SoftmaxCEIgnoresDout", "linear_in_dout", "layer bug"),
     ("planted.SoftmaxCEIgnoresDout", "grads_tf", "layer bug"),
     ("planted.SoftmaxCEMissingMean", "grads_tf", "layer bug"),
-    ("planted.SoftmaxCEMissingMean", "batch_additive", None),
+    ("planted.SoftmaxCEMissingMean", "batch_additive", "layer bug"),
     ("planted.MSEMissingMean", "grads_fd", "layer bug"),
     ("planted.SigmoidFloat64Creep", "shapes_dtypes", None),
     ("planted.MSEStaleSize", "batch_resize", None),
@@ -38,6 +39,9 @@ def test_planted_bug_is_caught(entry, prop, verdict, result_log):
     assert first.layer == entry and first.prop == prop
     if verdict is not None:
         assert {r.verdict for r in found.failures} == {verdict}, found.failures[0].message()
+    if prop in LAWS:        # a law broken says which, and what breaking it means
+        want = LAWS[prop].format(rule=get(entry).batch_rule)
+        assert {r.explanation for r in found.failures} == {want}
     assert f"{HARNESS} replay --import tests.planted.core" in first.reproduce
     check_own_class(entry, prop, found)    # its own diagnosis or none (tests/diagnosis_classes.py)
 

@@ -137,12 +137,13 @@ class Result:
 
 
 def join_notes(*notes):
-    """Notes joined into one: a space between two, empty ones and ones already said left out."""
+    """Notes joined into one, each ending as a sentence does (a period added where it has no
+    closing mark), empty ones and ones already said left out."""
     kept = []
-    for note in filter(None, notes):
+    for note in filter(None, (n.strip() for n in notes if n)):
         if not any(note in earlier for earlier in kept):
             kept.append(note)
-    return " ".join(kept)
+    return " ".join(n if i == len(kept) - 1 or n[-1] in ".!?:" else n + "." for i, n in enumerate(kept))
 
 
 def _float(value):

@@ -7,13 +7,16 @@ optimizer of the same kind, given the hyperparameters read off the user's
 object (``lr``, ``momentum``, ``decay_rate``, ``beta1``, ``beta2``, ...).
 
 * The trajectory matches Keras exactly (to float64 rounding): PASS.
-* It matches Keras only under a known convention difference (epsilon outside
-  the root where Keras puts it inside, AdaGrad's accumulator starting at 0
-  rather than Keras's 0.1, momentum as an average ``v = b v + (1 - b) g`` with
-  ``p -= lr v``, Adam's epsilon added to the bias-corrected root, no bias
-  correction): FAIL with verdict "convention" and a sentence saying what
-  differs. Each convention is itself a Keras run (oracle/keras_optimizers.py
-  maps it onto Keras exactly), never a formula of ours.
+* It matches Keras only under another form of the same algorithm, as the paper or
+  PyTorch writes it (Adam's epsilon added to the bias-corrected root, epsilon outside
+  the root in RMSprop and AdaGrad, AdaGrad's accumulator starting at 0): a WARN
+  (passed, verdict "convention") naming the form; the trajectories part by about
+  epsilon, and the project's own ``layers.optimizers.Adam`` is the paper's form.
+* It matches Keras only under a convention that changes what training does
+  (momentum as an average ``v = b v + (1 - b) g`` with ``p -= lr v``, a bias-corrected
+  RMSprop, Adam without bias correction): FAIL with verdict "convention" and a
+  sentence saying what differs. Each convention is itself a Keras run
+  (oracle/keras_optimizers.py maps it onto Keras exactly), never a formula of ours.
 * It matches nothing: FAIL with verdict "layer bug".
 """
 import itertools
@@ -38,6 +41,17 @@ HYPER_NAMES = {"momentum": ("momentum", "beta", "mu", "gamma"),
                "initial_accumulator": ("initial_accumulator_value", "initial_accumulator")}
 KIND_BY_NAME = (("nesterov", "Nesterov"), ("adagrad", "AdaGrad"), ("rmsprop", "RMSProp"),
                 ("adam", "Adam"), ("momentum", "Momentum"), ("sgd", "SGD"))
+
+
+# The parts of a convention sentence that name another form of the same algorithm (the paper's
+# or PyTorch's), not another algorithm: a trajectory matching only such forms is a warning.
+SAME_ALGORITHM = ("epsilon is added to the bias-corrected root", "epsilon is added outside the "
+                  "square root", "the accumulator h starts at 0")
+
+
+def same_algorithm(differs):
+    """Is every difference in ``differs`` (clauses joined by "; ") another form of one algorithm?"""
+    return all(any(clause.startswith(p) for p in SAME_ALGORITHM) for clause in differs.split("; "))
 
 
 def optimizer_kind(opt):
@@ -229,6 +243,15 @@ def check_dict_optimizer(make_opt, *, shapes=SHAPES, steps=5, seed=0, grad_scale
         if all(r.passed for r in results):
             if not differs:
                 return [r.with_note(eps_note) for r in results]
+            if same_algorithm(differs):
+                return [replace(r, passed=True, warning=True, verdict="convention",
+                                note=join_notes(r.note, eps_note),
+                                explanation=f"{label} writes {kind} another way than Keras: "
+                                            f"{differs}. That form is the paper's or PyTorch's; "
+                                            f"under it the trajectory matches {how} exactly. A "
+                                            f"warning, not a failure: it parts from Keras's "
+                                            f"by about epsilon.")
+                        for r in results]
             return [replace(base, verdict="convention", note=join_notes(base.note, eps_note),
                             explanation=f"{label} follows another convention than Keras: {differs}. "
                                         f"Under that convention it matches {how} exactly.")

@@ -18,10 +18,12 @@ def test_optimizers_that_match_keras_exactly_pass(make):
 
 
 def test_adagrad_with_epsilon_outside_the_root_is_a_convention_not_a_bug():
+    """PyTorch's form of AdaGrad (epsilon outside the root, the accumulator from 0): the same
+    algorithm written another way, a warning naming both differences."""
     results = check_dict_optimizer(lambda: D.AdaGrad(0.1))
-    assert not any(r.passed for r in results)
+    assert all(r.passed and r.warning for r in results)
     r = results[0]
-    assert r.verdict == "convention"
+    assert r.verdict == "convention" and "the paper's or PyTorch's" in r.explanation
     assert "epsilon is added outside the square root" in r.explanation
     assert "accumulator h starts at 0" in r.explanation
     assert "epsilon 1e-07 (hard-coded in update()" in r.note
@@ -30,6 +32,7 @@ def test_adagrad_with_epsilon_outside_the_root_is_a_convention_not_a_bug():
 def test_rmsprop_with_epsilon_outside_the_root_is_a_convention():
     results = check_dict_optimizer(lambda: D.RMSprop(0.01, 0.9))
     assert {r.verdict for r in results} == {"convention"}
+    assert all(r.passed and r.warning for r in results)
     assert "outside the square root" in results[0].explanation
     assert "bias-corrected" not in results[0].explanation
 
@@ -38,6 +41,7 @@ def test_adagrad_with_epsilon_inside_the_root_differs_only_by_its_initial_accumu
     mod = load("optimizers/adagrad_eps_in_root.py")
     r, *_ = check_dict_optimizer(mod.AdaGrad)
     assert r.verdict == "convention" and "starts at 0, where Keras's Adagrad starts it at 0.1" in r.explanation
+    assert r.passed and r.warning
     assert "square root" not in r.explanation
 
 
@@ -54,6 +58,7 @@ def test_momentum_as_an_average_is_named_as_a_convention():
 
     r, *_ = check_dict_optimizer(Momentum)
     assert r.verdict == "convention" and "average" in r.explanation
+    assert not r.passed      # another algorithm: lr is in effect (1 - momentum) times smaller
 
 
 def test_adam_that_never_advances_its_step_is_a_layer_bug():
@@ -108,3 +113,24 @@ def test_moments_kept_by_shape_mix_two_params_of_one_shape_and_are_a_bug():
     assert failed and {r.verdict for r in failed} == {"layer bug"}
     by_name = check_dict_optimizer(lambda: Adam(key=lambda name, p: name))
     assert {r.verdict for r in by_name} <= {"", "convention"}
+
+
+@pytest.mark.parametrize("eps_on, warned", [("v_hat", True), ("v", False)])
+def test_the_papers_adam_is_a_warning_and_keras_form_passes_clean(eps_on, warned):
+    """The Adam paper's Algorithm 1 (and PyTorch, and the project's own Adam) adds epsilon to
+    the bias-corrected root: the same algorithm as Keras's, written another way. A warning
+    saying so, never a failure; Keras's own form passes with nothing to say."""
+    from layers import optimizers as O
+
+    class PaperAdam:
+        def __init__(self):
+            self.lr, self.beta1, self.beta2, self.eps = 0.01, 0.9, 0.999, 1e-8
+            self.opt = O.Adam(self.lr, self.beta1, self.beta2, self.eps, epsilon_on=eps_on)
+
+        def update(self, params, grads):
+            self.opt.step(params, grads)
+
+    results = check_dict_optimizer(PaperAdam)
+    assert all(r.passed for r in results)
+    assert all(r.warning == warned for r in results)
+    assert {r.verdict for r in results} == ({"convention"} if warned else {""})

@@ -120,8 +120,17 @@ def test_a_note_already_said_is_not_said_again():
     from oracle.result import join_notes
     said = "TF oracle unavailable for this case (no TF twin matched); checked against FD only"
     assert join_notes(said, "", "no TF twin matched", "batch 1 then 2") == \
-        said + " batch 1 then 2"
-    assert join_notes("a", "b", "a") == "a b"
+        said + ". batch 1 then 2"
+    assert join_notes("a", "b", "a") == "a. b"
+
+
+def test_notes_joined_read_as_sentences():
+    """Each note but the last ends with a closing mark: "... / N the layer's tensor contains
+    NaN" ran two notes into one."""
+    from oracle.result import join_notes
+    assert join_notes("checked against (p - t) / N", "the layer's tensor contains NaN or Inf") \
+        == "checked against (p - t) / N. the layer's tensor contains NaN or Inf"
+    assert join_notes("NumPy reported underflow.", "x") == "NumPy reported underflow. x"
 
 
 def test_a_directional_comparison_names_directions_not_elements():

@@ -77,12 +77,17 @@ class Trial:
         """forward then backward with a random upstream gradient: (out, dout, dinputs, grads).
 
         ``dout`` is the trial's own copy: the layer gets another one, so an
-        in-place write by the layer does not reach what the oracles see.
+        in-place write by the layer does not reach what the oracles see. A scalar output's
+        dout is 1.
         """
         out = self.forward(layer, inputs, targets)
         if layer is None and inputs is None and targets is None and self.case.dtype == "float64":
             self._own_out = np.array(O.pack(out), copy=True)   # before backward can touch it
-        dout = self.case.dout_for(out, dout_stream)
+        # A scalar output (a loss) gets dout = 1, as in training: for one number, right at 1
+        # and linear in dout (``linear_in_dout``, with random douts) is right at every dout, so
+        # a backward ignoring dout is reported once, by that law, as what it is.
+        dout = np.dtype(self.case.dtype).type(1.0) if not O.several(out) and np.ndim(out) == 0 \
+            else self.case.dout_for(out, dout_stream)
         dins, grads = self.backward(O.copy(dout), layer, inputs)
         self.given = (self.inputs if inputs is None else inputs, dout)
         return out, dout, dins, grads

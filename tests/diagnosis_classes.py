@@ -18,7 +18,7 @@ OWN_CLASS = {
     "planted.ReLUGradAtZeroIsOne": ("grads_tf", "kink"),
     "planted.LeakyReLUSlopeOne": ("grads_tf", None),
     "planted.SigmoidWrongDerivative": ("grads_tf", None),
-    "planted.SoftmaxCEIgnoresDout": ("grads_tf", None),
+    "planted.SoftmaxCEIgnoresDout": ("linear_in_dout", None),   # a law: never diagnosed
     "planted.SoftmaxCEMissingMean": ("grads_tf", "constant factor"),
     "planted.MSEMissingMean": ("grads_tf", "constant factor"),
     "planted.Conv2DStrideIgnoredInBackward": ("grads_tf", None),

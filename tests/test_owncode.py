@@ -23,8 +23,8 @@ CAUGHT = [
     ("batchnorm_trainflg_buggy.BatchNormalization", "grads_tf", "layer bug"),
     ("layers_buggy.conv_naive", "grads_tf", "layer bug"),
     ("linear_global_lr_buggy.Linear", "grads_tf", "layer bug"),
-    ("common.layers.Relu", "no_mutation", None),                 # dout[mask] = 0
-    ("common.layers.SoftmaxWithLoss", "linear_in_dout", None),   # backward(dout=1) ignores dout
+    ("common.layers.Relu", "no_mutation", "layer bug"),          # dout[mask] = 0
+    ("common.layers.SoftmaxWithLoss", "linear_in_dout", "layer bug"),   # backward(dout=1) ignores dout
     ("cnn_single_image.MaxPool2", "grads_tf", "layer bug"),   # every tied maximum gets dout
     ("torch_names.MeanBiasLinear", "grads_tf", "layer bug"),     # bias_grad averaged
     ("torch_names.TransposedLinear", "grads_tf", "layer bug"),   # grad_weight transposed

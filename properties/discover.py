@@ -39,7 +39,6 @@ from properties.user_build import CannotBuild, call_expression, constructor_args
 from properties.user_entry import (CannotCheck, Found, NothingToCheck, Skipped, flattening_spec,
                                    hinted_spec, layer_entry)
 from properties.user_hinted import example
-from properties.user_hints import suggestion
 from properties.user_recurrent import recurrent_templates
 from properties.user_shapes import infer_input_shapes
 from properties.user_targets import is_index_name, method_roles
@@ -161,14 +160,17 @@ def build_object(cls, module, hint, overrides=None):
         except Exception as exc:
             raise CannotCheck(f"the hint on line {hint.line} ({expr}) raised "
                               f"{type(exc).__name__}: {exc}") from exc
+    kwargs = {}
     try:
         kwargs = {**constructor_args(cls), **(overrides or {})}
         return cls(**kwargs)
     except CannotBuild as exc:
-        raise CannotCheck(f"{exc}; add a hint: {suggestion(cls.__name__, exc.missing)}") from exc
+        raise CannotCheck(f"{exc}; add a hint: # gradcheck: {call_expression(cls, overrides)}") \
+            from exc
     except Exception as exc:
-        raise CannotCheck(f"{cls.__name__}() raised {type(exc).__name__}: {exc}; add a hint: "
-                          f"{suggestion(cls.__name__, [])}") from exc
+        raise CannotCheck(f"{cls.__name__}({_shown(kwargs)}) raised {type(exc).__name__}: {exc}; "
+                          f"add a hint with the arguments to build it with: # gradcheck: "
+                          f"{call_expression(cls, overrides)}") from exc
 
 
 def _protocol_or_attribute(inputs, targets, outputs, forward="forward", backward="backward"):
@@ -256,6 +258,11 @@ def _layer(cls, label, path, module, hint, adapt, overrides=None):
                                  cls.__name__, lambda: build_object(cls, module, hint), adapt,
                                  layer, image, needs_probe)]
     return item
+
+
+def _shown(kwargs):
+    return ", ".join(f"{k}={v!r}" if not isinstance(v, np.ndarray) else f"{k}=<array {v.shape}>"
+                     for k, v in kwargs.items())
 
 
 def _show_shape(template):

@@ -29,9 +29,10 @@ CONV_NAME = re.compile(r"conv", re.I)
 class CannotBuild(Exception):
     """The object cannot be built without a hint; ``missing`` names the arguments."""
 
-    def __init__(self, message, missing=()):
+    def __init__(self, message, missing=(), partial=None):
         super().__init__(message)
         self.missing = tuple(missing)
+        self.partial = dict(partial or {})   # every argument in order: a guess, or ... (missing)
 
 
 def constructor_args(cls):
@@ -64,8 +65,10 @@ def constructor_args(cls):
             kwargs[name] = sizes.pop(0) if sizes else 2
         else:
             missing.append(name)
+            kwargs[name] = Ellipsis
     if missing:
-        raise CannotBuild(f"{cls.__name__}(): cannot tell what to pass for {missing}", missing)
+        raise CannotBuild(f"{cls.__name__}(): cannot tell what to pass for {missing}", missing,
+                          kwargs)
     return kwargs
 
 
@@ -76,7 +79,7 @@ def call_expression(cls, overrides=None):
     try:
         kwargs = {**constructor_args(cls), **(overrides or {})}
     except CannotBuild as exc:
-        kwargs = {m: Ellipsis for m in exc.missing}
+        kwargs = {**exc.partial, **(overrides or {})}
     shown = ", ".join(f"{k}=..." if isinstance(v, np.ndarray) or v is Ellipsis else f"{k}={v!r}"
                       for k, v in kwargs.items())
     return f"{cls.__name__}({shown})"

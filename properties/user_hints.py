@@ -101,8 +101,9 @@ def _parse(text, lineno):
     elif isinstance(head, ast.Call) and isinstance(head.func, ast.Name):
         name = head.func.id
         if any(isinstance(n, ast.Constant) and n.value is Ellipsis for n in ast.walk(head)):
-            raise ValueError(f"{name}(...): '...' is a placeholder from the suggested hint: put "
-                             f"the constructor's arguments there, as in {name}(4, 3)")
+            raise ValueError(f"{name}(...): '...' is a placeholder from the suggested hint: "
+                             f"replace each '...' with the value to build the layer with (a "
+                             f"size, a stride, an array such as np.ones((3, 2)))")
     else:
         raise ValueError("expected Name(arguments) or a function's name, e.g. Linear(3, 2) "
                          "or rnn_step_forward")
@@ -165,9 +166,3 @@ def _literal_int(node, where):
         raise ValueError(f"{where}: sizes are N (the batch) or whole numbers, got "
                          f"{ast.unparse(node)!r}")
     return value
-
-
-def suggestion(name, params, shape_hint=False):
-    """The hint line to add for ``name``, with placeholders for what could not be inferred."""
-    args = ", ".join(f"{p}=..." for p in params)
-    return f"# gradcheck: {name}({args})" + ("; x=(N, ...)" if shape_hint else "")

@@ -253,7 +253,7 @@ def test_a_hint_naming_an_input_the_forward_does_not_take_is_skipped_naming_the_
     ("# gradcheck: Emb(3); x=(N, 3)<4", "line 2: .*'<K' bounds integer indices only"),
     ("# gradcheck: Emb(3); x", "line 2: .*'x' is not key=value"),
     ("# gradcheck: Linear(); x=(N, ...)", "line 2: .*'\\.\\.\\.' is a placeholder .*put the size"),
-    ("# gradcheck: Linear(n_in=..., n_out=3)", "line 2: .*placeholder .*constructor's arguments"),
+    ("# gradcheck: Linear(n_in=..., n_out=3)", "line 2: .*placeholder .*replace each '...' with the value"),
 ])
 def test_a_hint_that_does_not_parse_names_its_line(line, message):
     with pytest.raises(ValueError, match=message):

@@ -186,3 +186,29 @@ def test_a_skip_suggests_the_call_that_was_made_and_that_hint_works_once_filled_
     assert not found.skipped and [f.label for f in found.found] == ["bil.Bilinear"]
     for prop in ("grads_fd", "batch_additive"):
         assert hunt("bil.Bilinear", prop, max_examples=5, shrink=False) is None
+
+
+UNGUESSABLE = '''
+import numpy as np
+
+
+class Conv2D:
+    def __init__(self, in_ch, out_ch, k, stride=1, pad=0):
+        self.W = np.ones((out_ch, in_ch, k, k))
+
+    def forward(self, x):
+        return x
+
+    def backward(self, dout):
+        return dout
+'''
+
+
+def test_a_constructor_it_cannot_guess_gets_a_hint_with_every_argument(tmp_path):
+    """``in_ch`` and ``out_ch`` cannot be guessed from their names: the suggested hint puts
+    ``...`` for them and keeps the argument that was guessed (it suggested
+    ``Conv2D(in_ch=..., out_ch=...)``, leaving ``k`` out: filled in, that raised a TypeError)."""
+    (tmp_path / "c.py").write_text(textwrap.dedent(UNGUESSABLE))
+    (skipped,) = collect([tmp_path]).skipped
+    line = skipped.reason[skipped.reason.index("# gradcheck: "):]
+    assert line.startswith("# gradcheck: Conv2D(in_ch=..., out_ch=..., k="), line

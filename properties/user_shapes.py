@@ -30,7 +30,7 @@ from oracle.user_hyper import words
 from oracle.user_twins_dense import LOSS_WORDS
 from properties import outputs as O
 from properties.user_targets import BATCH, Target, is_index_name, is_mask_name, target_for
-from properties.user_templates import _from_doc, index_inputs, one_input, several_inputs
+from properties.user_templates import UNLIKE, _from_doc, index_inputs, one_input, several_inputs
 
 __all__ = ["BATCH", "InputSpec", "infer_input_shapes", "_from_doc"]   # _from_doc: its tests
 
@@ -63,6 +63,8 @@ class InputSpec:
     extras: tuple = ()
     names: Optional[tuple] = None
     target_names: Optional[tuple] = None
+    loose: bool = False      # taken where forward and backward merely run (inputs of unlike
+                             # widths: where they run, like widths would hide a mix-up)
 
     def shapes(self, batch=2):
         """Concrete input shapes for a batch of ``batch`` samples."""
@@ -113,7 +115,8 @@ def infer_input_shapes(layer, *, name, doc="", kind=None, rng):
         for batched in (True, False):
             for strict in (True, False):
                 for spec in phase(layer, name, doc, kind, names, loss):
-                    if spec.batched == batched and runs(layer, spec, rng, loss, strict):
+                    if spec.batched == batched and runs(layer, spec, rng, loss,
+                                                        strict and not spec.loose):
                         return spec
     # Last, the first shape on which forward runs although backward raised at every one: a
     # backward that always raises is a bug to report (``layer raised``), not a layer to skip.
@@ -145,7 +148,8 @@ def _float_specs(layer, name, doc, kind, names, loss):
         for targets in target_kinds:
             classes = templates[0][-1] if targets in ("labels", "one_hot") else 0
             more = "; " + "; ".join(t.describe() for t in extras) if extras else ""
-            yield InputSpec(templates, batched, targets, classes, source, how + more, extras)
+            yield InputSpec(templates, batched, targets, classes, source, how + more, extras,
+                            loose=how.endswith(UNLIKE))
 
 
 def _index_specs(layer, name, doc, kind, names, loss):

@@ -212,3 +212,35 @@ def test_a_constructor_it_cannot_guess_gets_a_hint_with_every_argument(tmp_path)
     (skipped,) = collect([tmp_path]).skipped
     line = skipped.reason[skipped.reason.index("# gradcheck: "):]
     assert line.startswith("# gradcheck: Conv2D(in_ch=..., out_ch=..., k="), line
+
+
+CONCAT = '''
+import numpy as np
+
+
+class Concat:
+    def forward(self, a, b):
+        self.da = a.shape[1]
+        return np.concatenate([a, b], axis=1)
+
+    def backward(self, dout):
+        return dout[:, :self.da], dout[:, self.da:]
+
+
+class ConcatHalves(Concat):
+    def backward(self, dout):
+        half = dout.shape[1] // 2          # right only when a and b are as wide
+        return dout[:, :half], dout[:, half:]
+'''
+
+
+def test_two_inputs_are_first_tried_at_different_widths(tmp_path):
+    """Drawn alike, a Concat splitting dout in halves was right and passed; inputs that can
+    differ in width are checked so, and the split is caught (an Add, which cannot, is still
+    checked on inputs alike: test_a_correct_two_input_layer_passes_every_property)."""
+    (tmp_path / "cat.py").write_text(textwrap.dedent(CONCAT))
+    found = {f.label: f for f in collect([tmp_path]).found}
+    assert "a (N, 3); b (N, 5): inputs of different widths" in found["cat.ConcatHalves"].how
+    assert hunt("cat.Concat", "grads_fd", max_examples=5, shrink=False) is None
+    bad = hunt("cat.ConcatHalves", "grads_fd", max_examples=5)
+    assert bad is not None and {r.tensor for r in bad.failures} == {"da", "db"}

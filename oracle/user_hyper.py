@@ -80,13 +80,17 @@ def describe(layer):
 
 
 def split_params(params):
-    """Names of a dense or conv layer's weight (the one array of ndim >= 2) and bias (1-D), or None.
+    """Names of a dense or conv layer's weight (the one array of ndim >= 2) and bias (1-D, or a
+    bias-named row (1, M)), or None.
 
     Returns (weight, bias) with bias None when the layer has no bias, or None
     when the params are not one weight and at most one bias.
     """
     names = list(params)
     weights = [n for n in names if np.ndim(params[n]) >= 2]
+    rows = [n for n in weights if np.shape(params[n])[:1] == (1,) and np.ndim(params[n]) == 2]
+    if len(weights) == 2 and len(rows) == 1 and _bias_name(rows[0]):
+        weights.remove(rows[0])     # a bias kept as one row (1, M), broadcast over the batch
     others = [n for n in names if n not in weights]
     if len(weights) != 1 or len(others) > 1:
         return None
@@ -178,6 +182,8 @@ def recurrent_roles(params):
     one = [n for n in names if np.ndim(params[n]) == 1]
     if len(two) != 2 or len(one) > 1 or len(two) + len(one) != len(names):
         return []
+    if any(_bias_name(n) for n in two):      # a bias kept (1, M): a dense layer's, no weight
+        return []
     width = np.shape(params[two[0]])[1]
     bias = one[0] if one else None
     if np.shape(params[two[1]])[1] != width or (bias and np.size(params[bias]) != width):
@@ -195,6 +201,12 @@ def recurrent_roles(params):
         if hidden and width % hidden == 0 and width // hidden in (1, 2, 3, 4):
             found.append((wx, wh, bias, width // hidden))
     return found
+
+
+def _bias_name(name):
+    low = name.lower().strip("_")
+    return low in ("b", "bias", "biases") or low.startswith("bias") or low.endswith("bias") \
+        or low.endswith("biases")
 
 
 def weight_role(name):

@@ -120,7 +120,7 @@ class ImportItem(_UserItem):
         self.problem = problem
 
     def runtest(self):
-        raise AssertionError(self.problem.text() + ("\n(the other files were checked)" if
+        raise AssertionError(self.problem.text() + ("\n(nothing in this file was checked; the run went on)" if
                                                     self.problem.kind == "cannot import" else ""))
 
 

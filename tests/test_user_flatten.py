@@ -104,3 +104,37 @@ def test_a_dx_raveled_is_checked_on_a_batch_not_moved_to_a_1d_input(tmp_path):
     assert item.entry.max_batch > 1 and "(N, 5)" in item.how
     bad = hunt("rv.ReluRavel", "shapes_dtypes", max_examples=5)
     assert bad is not None and {r.tensor for r in bad.failures} == {"dx"}
+
+
+ROW_BIAS = '''
+import numpy as np
+
+
+class FullyConnected:
+    """nnfs style: weights (in, out), biases (1, out), dweights / dbiases."""
+
+    def __init__(self, n_in=3, n_out=2):
+        rng = np.random.default_rng(0)
+        self.weights = rng.standard_normal((n_in, n_out)) * 0.1
+        self.biases = np.zeros((1, n_out))
+
+    def forward(self, inputs):
+        self.inputs = inputs
+        return inputs @ self.weights + self.biases
+
+    def backward(self, dvalues):
+        self.dweights = self.inputs.T @ dvalues
+        self.dbiases = dvalues.sum(axis=0, keepdims=True)
+        return dvalues @ self.weights.T
+'''
+
+
+def test_a_bias_kept_as_one_row_is_a_dense_layers_bias(tmp_path):
+    """biases (1, M) beside weights (D, M): a dense layer with its TF twin (it was read as a
+    two-gate recurrent layer, then as indices into the rows of its weight)."""
+    (tmp_path / "fc.py").write_text(textwrap.dedent(ROW_BIAS))
+    found = {f.label: f for f in collect([tmp_path]).found}
+    how = found["fc.FullyConnected"].how
+    assert "(N, 3) from weights (3, 2)" in how and "TF twin: dense: x @ weights + biases" in how
+    assert "gates" not in how
+    assert hunt("fc.FullyConnected", "grads_tf", max_examples=5, shrink=False) is None

@@ -24,7 +24,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="./harness check", description=__doc__.splitlines()[0])
     parser.add_argument("paths", nargs="+", metavar="PATH", help="a file or folder of your code")
     parser.add_argument("--hypothesis-profile", default=None,
-                        help="default (25 examples per property), ci (derandomized), thorough (200)")
+                        help="default: 25 random examples per property, so two runs may find "
+                             "different things; ci: the same 25 every run (repeatable, as CI "
+                             "runs it); thorough: 200")
     parser.add_argument("--report-dir", default=None, help="where the HTML report goes")
     parser.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first failure")
     try:

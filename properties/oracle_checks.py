@@ -14,7 +14,7 @@ from oracle.result import join_notes
 from oracle.tolerance import tolerance_for
 from properties import outputs as O
 from properties.declare import prop
-from properties.ties import EXPLAIN as TIES_EXPLAIN, split_at_ties
+from properties.ties import explanation as ties_explanation, split_at_ties
 
 JOINT_NOTE = ("finite differences along random directions moving every tensor at once; this "
               "tensor's share is the estimate less the layer's own shares of the others")
@@ -40,7 +40,7 @@ def _verdict(trial, fdg, got, tf_grad, tensor="", dout=None):
                         layer_tf=layer_tf, layer_tf_coarse=coarse)
     if verdict[0] == "kink convention" and dout is not None and \
             split_at_ties(trial, tensor, got, tf_grad, dout):
-        return "layer bug", TIES_EXPLAIN
+        return "layer bug", ties_explanation(trial, tensor)
     return verdict
 
 

@@ -23,6 +23,21 @@ EXPLAIN = ("the layer and TF differ only at tied inputs, but not as two ways to 
            "the layer's: the layer's gradient at the ties is duplicated, lost or scaled")
 
 
+EXPLAIN_ALL_TIED = ("every input is tied here (all equal, as a shrunk case often is), so this is "
+                    "no tie-breaking convention: moving all of them together changes the output "
+                    "at the rate TF's gradient gives and not at the layer's. The layer's gradient "
+                    "is wrong: duplicated or lost at ties, or a plain wrong backward")
+
+
+def explanation(trial, tensor):
+    """EXPLAIN, or EXPLAIN_ALL_TIED when every element of the input ``tensor`` is tied (then
+    nothing about ties is learnt: it is a plain wrong gradient, seen along one direction)."""
+    names = C.input_names(trial.layer)
+    x = np.asarray(trial.inputs[names.index(tensor[1:])])
+    v = tied_direction(x)
+    return EXPLAIN_ALL_TIED if v is not None and bool(v.all()) else EXPLAIN
+
+
 def tied_direction(x):
     """1 at every element of ``x`` whose value another element shares, else 0 (None if none)."""
     x = np.asarray(x)

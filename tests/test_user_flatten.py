@@ -3,6 +3,7 @@ input, (N, D, 1, 1): deep-learning-from-scratch's ``Affine`` after a convolution
 forgets ``dx.reshape(*self.original_x_shape)`` passed: only (N, D) was ever drawn."""
 import textwrap
 
+import numpy as np
 import pytest
 
 from properties.owncode import collect
@@ -138,3 +139,38 @@ def test_a_bias_kept_as_one_row_is_a_dense_layers_bias(tmp_path):
     assert "(N, 3) from weights (3, 2)" in how and "TF twin: dense: x @ weights + biases" in how
     assert "gates" not in how
     assert hunt("fc.FullyConnected", "grads_tf", max_examples=5, shrink=False) is None
+
+
+NO_MEAN = '''
+import numpy as np
+
+
+class LayerNormNoMean:
+    def __init__(self, dim=3, eps=1e-5):
+        self.gamma, self.beta, self.eps = np.ones(dim), np.zeros(dim), eps
+
+    def forward(self, x):
+        mu, var = x.mean(axis=-1, keepdims=True), x.var(axis=-1, keepdims=True)
+        self.inv = 1.0 / np.sqrt(var + self.eps)
+        self.xhat = (x - mu) * self.inv
+        return self.gamma * self.xhat + self.beta
+
+    def backward(self, dout):
+        d = dout.shape[-1]
+        self.dgamma, self.dbeta = (dout * self.xhat).sum(axis=0), dout.sum(axis=0)
+        dxhat = dout * self.gamma      # the mean terms are missing
+        return self.inv / d * (d * dxhat - self.xhat * (dxhat * self.xhat).sum(axis=-1, keepdims=True))
+'''
+
+
+def test_a_wrong_gradient_on_inputs_all_tied_is_not_explained_by_ties(tmp_path):
+    """Shrunk to x = (0, 0, 0) every input ties: the explanation says so and that the gradient
+    is wrong, possibly a plain wrong backward; it said only "the layer's gradient at the ties
+    is duplicated, lost or scaled", and a LayerNorm has nothing to do with ties."""
+    (tmp_path / "ln.py").write_text(textwrap.dedent(NO_MEAN))
+    collect([tmp_path])
+    bad = hunt("ln.LayerNormNoMean", "grads_tf", max_examples=10)
+    assert bad is not None and np.all(np.asarray(bad.case.values) == 0)
+    (r,) = [r for r in bad.failures if r.tensor == "dx"]
+    assert r.verdict == "layer bug" and "every input is tied here" in r.explanation
+    assert "a plain wrong backward" in r.explanation

@@ -24,6 +24,15 @@ def listing(folder):
     return sorted(str(p.relative_to(folder)) for p in Path(folder).rglob("*"))
 
 
+def collect_source(folder, filename, source):
+    """Write ``source`` (dedented) as the user's ``filename`` in ``folder`` and collect that
+    folder, asserting nothing else was written into it: {label: Found}, and the Collected."""
+    import textwrap
+    (Path(folder) / filename).write_text(textwrap.dedent(source))
+    found = collect_untouched(folder)
+    return {f.label: f for f in found.found}, found
+
+
 def collect_untouched(folder):
     """``properties.owncode.collect([folder])``, asserting it wrote nothing into the folder."""
     from properties.owncode import collect

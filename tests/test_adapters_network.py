@@ -4,7 +4,7 @@ import pytest
 
 from layers.gradient_network import GradientNetwork
 from properties.owncode_networks import check_gradient_network
-from tests.owncode_loading import load, run_from
+from tests.owncode_loading import collect_source, load, run_from
 
 RNG = np.random.default_rng(11)
 
@@ -161,9 +161,7 @@ def test_a_gradient_reading_a_weight_copied_in_init_fails_after_a_step(tmp_path)
     """At its initial params the stale copy equals W2 and every gradient is right; the check
     runs again after moving the params in place, as an optimizer does, and fails there. The
     network holding the same array (not a copy) passes both."""
-    from properties.owncode import collect
-    (tmp_path / "stale.py").write_text(STALE)
-    found = {f.label: f for f in collect([tmp_path]).found}
+    found, _ = collect_source(tmp_path, "stale.py", STALE)
     good, stale = found["stale.TwoLayerNet"].check(), found["stale.StaleNet"].check()
     assert all(r.passed for r in good)
     assert {r.prop for r in good} == {"network_gradient", "network_gradient_after_step"}

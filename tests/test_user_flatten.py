@@ -1,12 +1,10 @@
 """A layer taking (N, D) whose forward flattens what it is given is also checked on a 4-D
 input, (N, D, 1, 1): deep-learning-from-scratch's ``Affine`` after a convolution. One that
 forgets ``dx.reshape(*self.original_x_shape)`` passed: only (N, D) was ever drawn."""
-import textwrap
-
 import numpy as np
 import pytest
 
-from properties.owncode import collect
+from tests.owncode_loading import collect_source
 from properties.search import hunt
 
 FLAT = '''
@@ -57,9 +55,7 @@ class Relu:
 
 @pytest.fixture(scope="module")
 def found(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("flat")
-    (folder / "flat.py").write_text(textwrap.dedent(FLAT))
-    return {f.label: f for f in collect([folder]).found}
+    return collect_source(tmp_path_factory.mktemp("flat"), "flat.py", FLAT)[0]
 
 
 def test_only_layers_that_flatten_get_the_4d_input(found):
@@ -100,8 +96,7 @@ class ReluRavel:
 def test_a_dx_raveled_is_checked_on_a_batch_not_moved_to_a_1d_input(tmp_path):
     """On a 1-D input without a batch axis a raveled dx has x's shape: the shape search took
     that one (every gradient the right shape) and the layer passed. A batch comes first."""
-    (tmp_path / "rv.py").write_text(textwrap.dedent(RAVEL))
-    (item,) = collect([tmp_path]).found
+    (item,) = collect_source(tmp_path, "rv.py", RAVEL)[1].found
     assert item.entry.max_batch > 1 and "(N, 5)" in item.how
     bad = hunt("rv.ReluRavel", "shapes_dtypes", max_examples=5)
     assert bad is not None and {r.tensor for r in bad.failures} == {"dx"}
@@ -133,8 +128,7 @@ class FullyConnected:
 def test_a_bias_kept_as_one_row_is_a_dense_layers_bias(tmp_path):
     """biases (1, M) beside weights (D, M): a dense layer with its TF twin (it was read as a
     two-gate recurrent layer, then as indices into the rows of its weight)."""
-    (tmp_path / "fc.py").write_text(textwrap.dedent(ROW_BIAS))
-    found = {f.label: f for f in collect([tmp_path]).found}
+    found, _ = collect_source(tmp_path, "fc.py", ROW_BIAS)
     how = found["fc.FullyConnected"].how
     assert "(N, 3) from weights (3, 2)" in how and "TF twin: dense: x @ weights + biases" in how
     assert "gates" not in how
@@ -167,8 +161,7 @@ def test_a_wrong_gradient_on_inputs_all_tied_is_not_explained_by_ties(tmp_path):
     """Shrunk to x = (0, 0, 0) every input ties: the explanation says so and that the gradient
     is wrong, possibly a plain wrong backward; it said only "the layer's gradient at the ties
     is duplicated, lost or scaled", and a LayerNorm has nothing to do with ties."""
-    (tmp_path / "ln.py").write_text(textwrap.dedent(NO_MEAN))
-    collect([tmp_path])
+    collect_source(tmp_path, "ln.py", NO_MEAN)
     bad = hunt("ln.LayerNormNoMean", "grads_tf", max_examples=10)
     assert bad is not None and np.all(np.asarray(bad.case.values) == 0)
     (r,) = [r for r in bad.failures if r.tensor == "dx"]

@@ -7,13 +7,11 @@
   as the convention it is, found where the target's probability underflows (the battery's
   ``overflow`` values go there), not reported as a forward that differs.
 """
-import textwrap
-
 import pytest
 
 from properties.battery import all_properties
 from properties.cases import Case
-from properties.owncode import collect
+from tests.owncode_loading import collect_source
 from properties.search import hunt
 
 LOSSES = '''
@@ -70,9 +68,7 @@ class LabelsOnlyLoss:
 
 @pytest.fixture(scope="module")
 def found(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("losses")
-    (folder / "cls.py").write_text(textwrap.dedent(LOSSES))
-    return {f.label: f for f in collect([folder]).found}
+    return collect_source(tmp_path_factory.mktemp("losses"), "cls.py", LOSSES)[0]
 
 
 def test_both_encodings_are_drawn_only_where_the_forward_takes_both(found):

@@ -2,11 +2,9 @@
 pairs, classes with ``forward_pass`` / ``backward_pass``, ``fprop`` / ``bprop``, ``__call__``
 and a backward. They were not found (nothing said so) or skipped; each is now checked, a wrong
 one fails, and a renamed backward taking a learning rate still updates the layer itself."""
-import textwrap
-
 import pytest
 
-from properties.owncode import collect
+from tests.owncode_loading import collect_source
 from properties.search import hunt
 
 NAMED = '''
@@ -75,9 +73,7 @@ class SteppingDense(PropDense):
 
 @pytest.fixture(scope="module")
 def found(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("names")
-    (folder / "named.py").write_text(textwrap.dedent(NAMED))
-    return collect([folder])
+    return collect_source(tmp_path_factory.mktemp("names"), "named.py", NAMED)[1]
 
 
 def test_every_naming_is_found(found):

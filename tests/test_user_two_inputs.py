@@ -9,7 +9,7 @@ import textwrap
 
 import pytest
 
-from properties.owncode import collect
+from tests.owncode_loading import collect_source
 from properties.search import hunt
 from properties.user_targets import method_roles, returned_gradients
 
@@ -75,9 +75,7 @@ PROPERTIES = ("grads_fd", "linear_in_dout", "batch_additive", "batch_resize", "n
 
 @pytest.fixture(scope="module")
 def found(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("two_inputs")
-    (folder / "nodes.py").write_text(textwrap.dedent(TWO_INPUTS))
-    return collect([folder])
+    return collect_source(tmp_path_factory.mktemp("two_inputs"), "nodes.py", TWO_INPUTS)[1]
 
 
 def test_both_inputs_are_differentiated_and_labels_stay_labels(found):
@@ -170,8 +168,7 @@ class Bilinear:
 def test_a_skip_suggests_the_call_that_was_made_and_that_hint_works_once_filled_in(tmp_path):
     """Inputs of two sizes are not guessed: the skip's hint shows the constructor call the
     harness made (not ``Bilinear()``, which raises), and filled in with the shapes it checks."""
-    (tmp_path / "bil.py").write_text(textwrap.dedent(BILINEAR))
-    (skipped,) = collect([tmp_path]).skipped
+    (skipped,) = collect_source(tmp_path, "bil.py", BILINEAR)[1].skipped
     assert skipped.label == "bil.Bilinear" and skipped.unchecked
     line = skipped.reason[skipped.reason.index("# gradcheck: "):]
     assert line.startswith("# gradcheck: Bilinear(in1_features=") and "x1=(N, ...); x2=(N, ...)" in line
@@ -180,9 +177,8 @@ def test_a_skip_suggests_the_call_that_was_made_and_that_hint_works_once_filled_
                                                                                   "in2_features"))
     hinted = tmp_path / "hinted"
     hinted.mkdir()
-    (hinted / "bil.py").write_text(f"{call}; x1=(N, {in1}); x2=(N, {in2})\n"
-                                   + textwrap.dedent(BILINEAR))
-    found = collect([hinted])
+    _, found = collect_source(hinted, "bil.py", f"{call}; x1=(N, {in1}); x2=(N, {in2})\n"
+                              + textwrap.dedent(BILINEAR))
     assert not found.skipped and [f.label for f in found.found] == ["bil.Bilinear"]
     for prop in ("grads_fd", "batch_additive"):
         assert hunt("bil.Bilinear", prop, max_examples=5, shrink=False) is None
@@ -208,8 +204,7 @@ def test_a_constructor_it_cannot_guess_gets_a_hint_with_every_argument(tmp_path)
     """``in_ch`` and ``out_ch`` cannot be guessed from their names: the suggested hint puts
     ``...`` for them and keeps the argument that was guessed (it suggested
     ``Conv2D(in_ch=..., out_ch=...)``, leaving ``k`` out: filled in, that raised a TypeError)."""
-    (tmp_path / "c.py").write_text(textwrap.dedent(UNGUESSABLE))
-    (skipped,) = collect([tmp_path]).skipped
+    (skipped,) = collect_source(tmp_path, "c.py", UNGUESSABLE)[1].skipped
     line = skipped.reason[skipped.reason.index("# gradcheck: "):]
     assert line.startswith("# gradcheck: Conv2D(in_ch=..., out_ch=..., k="), line
 
@@ -238,8 +233,7 @@ def test_two_inputs_are_first_tried_at_different_widths(tmp_path):
     """Drawn alike, a Concat splitting dout in halves was right and passed; inputs that can
     differ in width are checked so, and the split is caught (an Add, which cannot, is still
     checked on inputs alike: test_a_correct_two_input_layer_passes_every_property)."""
-    (tmp_path / "cat.py").write_text(textwrap.dedent(CONCAT))
-    found = {f.label: f for f in collect([tmp_path]).found}
+    found, _ = collect_source(tmp_path, "cat.py", CONCAT)
     assert "a (N, 3); b (N, 5): inputs of different widths" in found["cat.ConcatHalves"].how
     assert hunt("cat.Concat", "grads_fd", max_examples=5, shrink=False) is None
     bad = hunt("cat.ConcatHalves", "grads_fd", max_examples=5)

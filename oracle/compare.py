@@ -105,6 +105,8 @@ def _passing(a, b, tol):
     err = np.abs(a - b)
     allowed = absb * tol.rtol
     allowed += tol.atol * scale
+    if getattr(tol, "slack", None) is not None:
+        allowed += tol.slack
     ratio = err / allowed
     worst = float(ratio.max(initial=0.0))
     if not worst <= 1.0:      # a failure, or NaN somewhere

@@ -52,6 +52,7 @@ class FDGrad:
     directions: np.ndarray = None
     support: np.ndarray = None
     joint: bool = False      # from the joint first pass (``fd_joint``): values lean on the claims
+    noise: np.ndarray = None   # per estimate: the round-off its differences may carry (a bound)
 
     @property
     def shape(self):
@@ -125,7 +126,8 @@ def _elementwise(stencil, x):
             return point
         rows.append(stencil.row(moved, BASE_STEP * max(1.0, abs(float(flat[i])))))
     rows = np.array(rows).reshape(x.size, 5)
-    return FDGrad("elementwise", rows[:, 0].reshape(x.shape), _excuse(rows).reshape(x.shape))
+    return FDGrad("elementwise", rows[:, 0].reshape(x.shape), _excuse(rows).reshape(x.shape),
+                  noise=rows[:, 4].reshape(x.shape))
 
 
 def _entries(rng, n):
@@ -185,7 +187,8 @@ def _directional(stencil, x, n_directions, rng, max_rounds):
         judged_sizes = {int(support[k]) for k in range(n_directions) if not excused[k]}
         for rank, k in enumerate(pending):
             support[k] = _next_support(int(support[k]), rank, judged_sizes)
-    return FDGrad("directional", rows[:, 0].copy(), _excuse(rows), dirs, support)
+    return FDGrad("directional", rows[:, 0].copy(), _excuse(rows), dirs, support,
+                  noise=rows[:, 4].copy())
 
 
 def _point(fn, arrays, dout, at_point=None):

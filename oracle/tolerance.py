@@ -30,6 +30,18 @@ class Tolerance:
         return self.atol * scale + self.rtol * np.abs(np.where(finite, b, 0.0))
 
 
+@dataclass(frozen=True, eq=False)
+class WithSlack(Tolerance):
+    """A tolerance plus ``slack`` per element: what an oracle's own estimate may be off by (a
+    finite-difference estimate's round-off bound), so a layer is never failed for the
+    oracle's imprecision. The slack is the oracle's measured error, not a looser rule."""
+
+    slack: np.ndarray = None
+
+    def allowed(self, expected, scale=None):
+        return super().allowed(expected, scale) + self.slack
+
+
 def scale_of(expected):
     """max(1, max |expected|) over the finite elements: absolute tolerance follows magnitude, not size."""
     b = np.asarray(expected, np.float64)

@@ -143,3 +143,32 @@ def test_a_claim_off_by_a_few_tolerances_is_never_accepted_by_the_first_differen
             exact[name].shape))
         assert fd_joint(_curved, {"x": x, "W": W}, dout, {**exact, name: off}, TOL,
                         rng=np.random.default_rng(seed)) is None
+
+
+def _huge(a):
+    """Outputs near 1e6 beside a bias whose gradient is near 1: phi's round-off reaches the
+    bias's estimates (a Bilinear on the battery's ``overflow`` values)."""
+    return (a["x"] * 1e3) @ (a["W"] * 1e3) + a["b"]
+
+
+def test_an_estimates_noise_bound_covers_its_round_off_and_no_bug():
+    """fd_vjp reports each estimate's round-off bound; the comparison allows it on top of the
+    tolerance (``oracle.tolerance.WithSlack``). The true gradient is always within it, and a
+    bias gradient off by 1e-3 (a thousand times less than the usual averaged-bias bug) never
+    is."""
+    from oracle.finite_diff import fd_vjp
+    from oracle.tolerance import WithSlack
+    misses = 0
+    for seed in range(10):
+        rng = np.random.default_rng(seed)
+        arrays = {"x": rng.standard_normal((4, 3)), "W": rng.standard_normal((3, 5)),
+                  "b": rng.standard_normal(5)}
+        dout = rng.standard_normal((4, 5))
+        fd = fd_vjp(_huge, arrays, dout, rng=rng, names=["b"])["b"]
+        assert fd.noise is not None and fd.noise.shape == (5,)
+        exact = dout.sum(0)
+        tol = WithSlack(TOL.rtol, TOL.atol, fd.noise)
+        assert np.all(np.abs(fd.values - exact) <= tol.allowed(fd.values))
+        misses += np.any(np.abs(fd.values - exact) > TOL.allowed(fd.values))
+        assert np.all(np.abs(fd.values - (exact + 1e-3)) > tol.allowed(fd.values))
+    assert misses > 0, "the case should need the slack: the plain tolerance fails a right bias"

@@ -18,6 +18,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from oracle.result import join_notes
 from properties.contract import LayerContractError
 
 NOT_DETERMINISTIC = "not deterministic"
@@ -46,6 +47,12 @@ def review(trial, results, rerun):
     if why:
         return [trial.finding("forward", False, why, verdict=NOT_DETERMINISTIC,
                               explanation=EXPLAIN[NOT_DETERMINISTIC])]
+    if trial.case.dtype == "float32" and not any(map(round_off_candidate, failed)) and \
+            any(map(float32_range, failed)):
+        if all(r.passed for r in rerun(trial.case.upcast())):
+            return [replace(r, note=join_notes(r.note, FLOAT32_RANGE)) if not r.passed and
+                    float32_range(r) else r for r in results]
+        return results
     if trial.case.dtype != "float32" or not any(map(round_off_candidate, failed)):
         return results
     again = rerun(trial.case.upcast())
@@ -58,6 +65,20 @@ def review(trial, results, rerun):
     inputs = [np.asarray(x) for x in trial.inputs]
     return [as_warning(r, by_key.get((r.tensor, r.oracle)), inputs)
             if not r.passed and round_off_candidate(r) else r for r in results]
+
+
+FLOAT32_RANGE = ("in float64 the same case is finite and passes: float32's range is what broke (an "
+                 "exp that overflows, a probability that underflows to 0 under a log; a guard "
+                 "such as 1e-300 is 0 in float32). Compute it in a form that stays in range "
+                 "(log-softmax, a stable softplus) or with a guard float32 can hold")
+
+
+def float32_range(r):
+    """A value mismatch where the layer gave NaN or inf (not a crash, not a shape)."""
+    layer = r.arrays.get("layer")
+    if layer is None or r.verdict in CRASHES or r.verdict == NOT_DETERMINISTIC:
+        return False
+    return not bool(np.all(np.isfinite(np.asarray(layer, np.float64))))
 
 
 def round_off_candidate(r):

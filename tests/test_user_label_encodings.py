@@ -13,6 +13,7 @@ from properties.battery import all_properties
 from properties.cases import Case
 from tests.owncode_loading import collect_source
 from properties.search import hunt
+from properties.second_look import FLOAT32_RANGE
 
 LOSSES = '''
 import numpy as np
@@ -100,7 +101,8 @@ def test_the_tiny_guard_is_named_and_correct_losses_pass_in_float64(found, layer
 
 def test_in_float32_the_guard_is_zero_and_an_infinite_loss_is_no_convention(found):
     """1e-300 is 0 in float32: where the target's probability underflows the loss is inf.
-    That is reported as it is, not excused as the guard's convention."""
+    That is reported as it is, not excused as the guard's convention, and says that float64
+    is finite on the same case (float32's range, not the maths)."""
     def case(seed):
         return Case(layer="cls.LabelsOnlyLoss", config={}, dtype="float32", batch=1,
                     kind="large", seed=seed, values=((38.25, -65.75, 0.0, 0.0, 0.0),))
@@ -109,3 +111,4 @@ def test_in_float32_the_guard_is_zero_and_an_infinite_loss_is_no_convention(foun
     failed = [r for r in all_properties()["forward_tf"].fn(case) if not r.passed]
     assert failed and {r.verdict for r in failed} == {"forward differs"}
     assert all("NaN or Inf" in r.note for r in failed)
+    assert all(FLOAT32_RANGE in r.note for r in failed)   # float64 is finite there: said so

@@ -357,11 +357,14 @@ def _network_batch(net, name):
 
 
 def _optimizer(cls, label, path, module, hint):
-    from properties.owncode_optimizers import check_dict_optimizer, optimizer_kind
+    from properties.owncode_optimizers import check_dict_optimizer, optimizer_kind, readable
     try:
-        kind = optimizer_kind(build_object(cls, module, hint))
+        opt = build_object(cls, module, hint)
+        kind = optimizer_kind(opt)
+        readable(opt)      # every hyperparameter it needs, read now: a skip saying which, not a crash
     except ValueError as exc:
-        raise CannotCheck(str(exc)) from exc
+        raise CannotCheck(f"{exc}; keep it as a number attribute under one of those names (or "
+                          f"tell the kind by the class name)") from exc
 
     def check():
         return check_dict_optimizer(lambda: build_object(cls, module, hint), label=label)

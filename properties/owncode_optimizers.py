@@ -81,13 +81,20 @@ def _required(opt, what, names):
     return found[1]
 
 
+def readable(opt):
+    """Raises ValueError naming what cannot be read off ``opt`` (its kind, a hyperparameter)."""
+    _candidates(optimizer_kind(opt), opt)
+
+
 def _candidates(kind, opt):
     """[(convention sentence or "" for Keras's own, descriptor -> trajectory runner)] to try.
 
     Each entry is ``(differs, run)`` where ``run(params0, grad_steps)`` gives
     Keras's trajectory and a description of the Keras configuration.
     """
+    lr_name = _number(opt, LR_NAMES)
     lr = _required(opt, "learning rate", LR_NAMES)
+    others = lambda names: tuple(n for n in names if not lr_name or n != lr_name[0])
     eps_attr = _number(opt, EPS_NAMES)
     eps_values = (eps_attr[1],) if eps_attr else COMMON_EPS
     eps_note = "" if eps_attr else "epsilon {eps:g} (hard-coded in update(), found by trying common values)"
@@ -109,7 +116,7 @@ def _candidates(kind, opt):
         b = _required(opt, "momentum", HYPER_NAMES["momentum"])
         ours("", lambda: O.Nesterov(lr, b))
     elif kind == "RMSProp":
-        rho = _required(opt, "decay rate", HYPER_NAMES["rho"])
+        rho = _required(opt, "decay rate", others(HYPER_NAMES["rho"] + ("alpha",)))  # PyTorch's alpha
         for eps in eps_values:
             for inside, bc in itertools.product((True, False), (False, True)):
                 differs = "; ".join(filter(None, [

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from properties.owncode_optimizers import SHAPES, check_dict_optimizer, optimizer_kind
-from tests.owncode_loading import load
+from tests.owncode_loading import collect_source, load
 
 D = load("optimizers/dlfs_optimizers.py")
 
@@ -134,3 +134,41 @@ def test_the_papers_adam_is_a_warning_and_keras_form_passes_clean(eps_on, warned
     assert all(r.passed for r in results)
     assert all(r.warning == warned for r in results)
     assert {r.verdict for r in results} == ({"convention"} if warned else {""})
+
+
+TORCH_RMSPROP = '''
+import numpy as np
+
+
+class RMSprop:
+    """PyTorch's naming: alpha is the decay rate, epsilon outside the root."""
+
+    def __init__(self, lr=0.01, alpha=0.99, eps=1e-8):
+        self.lr, self.alpha, self.eps, self.sq = lr, alpha, eps, {}
+
+    def update(self, params, grads):
+        for k in params:
+            sq = self.sq.get(k, np.zeros_like(params[k]))
+            self.sq[k] = self.alpha * sq + (1 - self.alpha) * grads[k] ** 2
+            params[k] -= self.lr * grads[k] / (np.sqrt(self.sq[k]) + self.eps)
+
+
+class AdamNoBetas:
+    def __init__(self, lr=0.01):
+        self.lr = lr
+
+    def update(self, params, grads):
+        pass
+'''
+
+
+def test_pytorch_named_rmsprop_is_read_and_an_unreadable_one_is_a_skip_not_a_crash(tmp_path):
+    """``alpha`` beside ``lr`` is PyTorch's decay rate: read as such, the trajectory matches
+    Keras's RMSprop in PyTorch's form (a warning). A hyperparameter nowhere to be read is a
+    skip naming it (it was a raw ValueError traceback, counted as a failure)."""
+    found, collected = collect_source(tmp_path, "opts.py", TORCH_RMSPROP)
+    results = found["opts.RMSprop"].check()
+    assert all(r.passed for r in results) and {r.verdict for r in results} == {"convention"}
+    (skipped,) = collected.skipped
+    assert skipped.label == "opts.AdamNoBetas" and skipped.unchecked
+    assert "cannot read its beta1" in skipped.reason

@@ -89,9 +89,10 @@ def error_ratio(actual, expected, tol):
     finite_b = np.isfinite(b)
     scale = scale_of(b)
     allowed = tol.allowed(b, scale)
-    with np.errstate(invalid="ignore", over="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):    # inf - inf, inf / inf: said below
         err = np.abs(a - b)
-    err = np.where(~finite_b & (a == b), 0.0, err)
-    err = np.where(np.isnan(err), np.inf, err)
-    ratio = np.divide(err, allowed, out=np.where(err > 0, np.inf, 0.0), where=allowed > 0)
+        err = np.where(~finite_b & (a == b), 0.0, err)
+        err = np.where(np.isnan(err), np.inf, err)
+        ratio = np.divide(err, allowed, out=np.where(err > 0, np.inf, 0.0), where=allowed > 0)
+    ratio = np.where(np.isnan(ratio), np.inf, ratio)
     return err, ratio, scale

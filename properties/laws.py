@@ -29,14 +29,24 @@ BROKEN = {
                     "backward(self, dout=1)): right only while this loss is the last node and "
                     "nothing scales it; under a weighted or summed loss its gradients are wrong. "
                     "Multiply by dout",
+    "batch_resize": "a second forward and backward at another batch size differ from a fresh "
+                    "layer's at that size: something kept from the first call (a cache, a size "
+                    "or a mask read once) is used again",
+    "not_finite": "the layer gave NaN or inf on these inputs (a log of 0, an exp that "
+                  "overflows, a division by 0 at the edge of its domain), so this law cannot "
+                  "hold; what to fix is where the NaN or inf comes from, not the law",
     "batch_additive": "the batch's gradient is not the {rule} of each sample's gradient alone: a "
                       "sample's gradient depends on the other samples (a mean where a sum belongs, "
                       "a reshape mixing samples, a statistic of the whole batch)",
 }
 
 
-def _broken(prop, **fill):
-    return dict(verdict="layer bug", explanation=BROKEN[prop].format(**fill))
+def _broken(prop, *arrays, **fill):
+    """The verdict and explanation of ``prop`` broken, or of a NaN or inf among ``arrays``
+    (the layer's values the law compared), which breaks every law alike."""
+    finite = all(a is None or bool(np.all(np.isfinite(np.asarray(a, np.float64))))
+                 for a in arrays)
+    return dict(verdict="layer bug", explanation=BROKEN[prop if finite else "not_finite"].format(**fill))
 
 
 @prop("no_mutation")
@@ -122,10 +132,13 @@ def linear_in_dout(trial):
     g2 = _flat(*trial.backward(O.copy(d2)))
     g12 = _flat(*trial.backward(O.copy(d12)))
     ignored = not O.several(out) and np.ndim(out) == 0 and all(
-        x is not None and np.array_equal(x, y) and np.array_equal(x, z) for x, y, z in zip(g1, g2, g12))
-    broken = _broken("ignores_dout" if ignored else "linear_in_dout")
-    return [trial.compare(n, got, a * np.float64(x) + b * np.float64(y), "law", **broken)
-            for n, got, x, y in zip(trial.grad_names(), g12, g1, g2)]
+        x is not None and np.all(np.isfinite(x)) and np.array_equal(x, y) and np.array_equal(x, z)
+        for x, y, z in zip(g1, g2, g12))
+    broken = _broken("ignores_dout" if ignored else "linear_in_dout", *g1, *g2, *g12)
+    with np.errstate(invalid="ignore", over="ignore"):    # NaN or inf: ``broken`` says so
+        wants = [a * np.float64(x) + b * np.float64(y) for x, y in zip(g1, g2)]
+    return [trial.compare(n, got, want, "law", **broken)
+            for n, got, want in zip(trial.grad_names(), g12, wants)]
 
 
 def _flat(dins, grads):
@@ -165,7 +178,8 @@ def batch_additive(trial):
         want = w * (np.concatenate(parts, axis=0) if along_batch else np.sum(parts, axis=0))
         results.append(trial.compare(name, got, want, "law",
                                      note=f"batch rule {case.entry.batch_rule!r}, N={n}",
-                                     **_broken("batch_additive", rule=case.entry.batch_rule)))
+                                     **_broken("batch_additive", got, *parts,
+                                               rule=case.entry.batch_rule)))
     return results
 
 
@@ -187,7 +201,8 @@ def batch_resize(trial):
         wants, oracle, note = _flat(want_in, want_p), "law", note + " TF unavailable: compared with a fresh layer"
     else:
         wants, oracle = trial.tape_grads(tape), "tf"
-    results = [trial.compare(name, got, want, oracle, note=note)
+    results = [trial.compare(name, got, want, oracle, note=note,
+                             **(_broken("batch_resize", got, want) if oracle == "law" else {}))
                for (name, got), want in zip(trial.grad_pairs(dins2, grads2), wants)]
     if oracle == "tf" and not all(r.passed for r in results):
         results = _resizing_or_not(trial, results, x2, t2, dins2, grads2)
@@ -204,10 +219,13 @@ def _resizing_or_not(trial, results, x2, t2, dins2, grads2):
     out = []
     for r in results:
         if not r.passed:
-            alike = trial.compare(r.tensor, got[r.tensor], fresh[r.tensor], "law", note=join_notes(
+            alike = trial.compare(r.tensor, got[r.tensor], fresh[r.tensor], "law",
+                                  **_broken("batch_resize", got[r.tensor], fresh[r.tensor]),
+                                  note=join_notes(
                 r.note, "compared with a fresh layer run at this batch size, because TF's "
                         "gradient differs from both alike: that difference is not a matter of "
                         "resizing (grads_tf judges it, with its verdict)"))
-            r = alike if alike.passed else r
+            r = alike if alike.passed else replace(r, **_broken(
+                "batch_resize", got[r.tensor], fresh[r.tensor]))
         out.append(r)
     return out

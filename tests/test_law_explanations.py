@@ -1,0 +1,41 @@
+"""What a broken law's verdict says when the layer's values are NaN or inf: that, not a
+linearity or batch fault the law cannot judge there (a square root fed negative inputs
+'returned the same gradients whatever dout', as NaN equals nothing)."""
+from properties.laws import BROKEN
+from properties.search import hunt
+from tests.owncode_loading import collect_source
+
+SQRT = '''# gradcheck: Sqrt(); x=(N, 3)
+# gradcheck: HalfLoss(); x=(N, 3); t=(N, 3)
+import numpy as np
+
+
+class Sqrt:
+    def forward(self, x):
+        self.y = np.sqrt(x)
+        return self.y
+
+    def backward(self, dout):
+        return dout * 0.5 / self.y
+
+
+class HalfLoss:
+    """0.5 * mean(sqrt(x)): a scalar whose gradient is NaN where x < 0."""
+
+    def forward(self, x, t):
+        self.x = x
+        return 0.5 * np.mean(np.sqrt(x)) + 0.0 * np.sum(t)
+
+    def backward(self, dout=1.0):
+        return dout * 0.25 / np.sqrt(self.x) / self.x.size
+'''
+
+
+def test_nan_values_are_named_as_the_cause_of_a_broken_law(tmp_path):
+    """(Unhinted, neither is found a shape: its probe inputs are normal, half negative.)"""
+    found, _ = collect_source(tmp_path, "dom.py", SQRT)
+    assert set(found) == {"dom.Sqrt", "dom.HalfLoss"}
+    for label in ("dom.Sqrt", "dom.HalfLoss"):
+        bad = hunt(label, "linear_in_dout", max_examples=25, shrink=False)
+        assert bad is not None, label
+        assert {r.explanation for r in bad.failures} == {BROKEN["not_finite"]}, label

@@ -136,9 +136,9 @@ def _functional(name, fwd, bwd, label, path, hint):
                           f"guess for {', '.join(left)}, forward and backward do not "
                           f"run; give every parameter's shape in the hint, as in "
                           f"{example(data, params)}")
-    odd = [p for p in params if len(choices[0][p]) < 2]      # shapes the placeholders guessed
-    raise CannotCheck(f"{name}: no input shape made forward and backward run; add a hint: "
-                      f"# gradcheck: {name}; {example(data, odd)}")
+    raise CannotCheck(f"{name}: no input shape made forward and backward run; add a hint "
+                      f"with every input's and parameter's shape: # gradcheck: {name}; "
+                      f"{example(data, params)}")
 
 
 def _completions(hinted, guessed):

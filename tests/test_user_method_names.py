@@ -95,3 +95,26 @@ def test_correct_layers_pass(found, layer):
 def test_wrong_ones_fail_on_the_wrong_tensor(found, layer, tensor):
     bad = hunt(layer, "grads_tf", max_examples=8)
     assert bad is not None and tensor in {r.tensor for r in bad.failures}
+
+
+ODD_PAIR = '''
+import numpy as np
+
+
+def stacked_forward(x, w, b):
+    return np.einsum("nd,kdm->nm", x, w) + b, (x, w)
+
+
+def stacked_backward(dout, cache):
+    x, w = cache
+    return (np.einsum("nm,kdm->nd", dout, w), np.einsum("nd,nm->dm", x, dout)[None].repeat(
+        len(w), 0), dout.sum(0))
+'''
+
+
+def test_a_pair_it_cannot_size_gets_a_hint_naming_every_shape(tmp_path):
+    """The suggestion named only the bias (the 1-D guess): filled in, the next message asked
+    for w. It names every input and parameter at once."""
+    _, collected = collect_source(tmp_path, "odd.py", ODD_PAIR)
+    (skipped,) = collected.skipped
+    assert skipped.reason.endswith("# gradcheck: stacked_forward; x=(N, ...); w=(...); b=(...)")

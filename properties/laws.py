@@ -9,7 +9,7 @@ from dataclasses import replace
 import numpy as np
 
 from oracle.result import join_notes
-from oracle.tolerance import Tolerance
+from oracle.tolerance import Tolerance, WithSlack, tolerance_for
 from properties import outputs as O
 from properties.contract import input_names, target_names
 from properties.declare import prop
@@ -137,8 +137,42 @@ def linear_in_dout(trial):
     broken = _broken("ignores_dout" if ignored else "linear_in_dout", *g1, *g2, *g12)
     with np.errstate(invalid="ignore", over="ignore"):    # NaN or inf: ``broken`` says so
         wants = [a * np.float64(x) + b * np.float64(y) for x, y in zip(g1, g2)]
-    return [trial.compare(n, got, want, "law", **broken)
-            for n, got, want in zip(trial.grad_names(), g12, wants)]
+    results = [trial.compare(n, got, want, "law", **broken)
+               for n, got, want in zip(trial.grad_names(), g12, wants)]
+    if all(r.passed for r in results) or ignored:
+        return results
+    # A backward that cancels large values (a saturated softmax) rounds off above the law's
+    # tolerance: allowed on top of it, as measured on this very backward (a bug's error is
+    # of the gradient's size, its measured round-off a millionth of it).
+    noise = [n1 + n2 for n1, n2 in zip(_round_off(trial, d1), _round_off(trial, d2))]
+    tol = tolerance_for(trial.case.dtype, "law", trial.case.entry.tolerances)
+    return [trial.compare(n, got, want, "law", **broken, note=ROUND_OFF_NOTE,
+                          tol=WithSlack(tol.rtol, tol.atol, ROUND_OFF_SLACK * (1 + abs(a) + abs(b))
+                                        * slack))
+            for n, got, want, slack in zip(trial.grad_names(), g12, wants, noise)]
+
+
+# The backward's round-off, measured: |backward(s*d) / s - backward(d)| with s = 1 + 2**-20, each
+# on a fresh layer after its own forward (a layer accumulating its gradients is right on a first
+# call). A linear backward differs there by round-off alone; a backward not linear in dout
+# differs by about 2**-20 of its gradient, far below what breaking the law shows.
+RESCALE = 1.0 + 2.0 ** -20
+ROUND_OFF_SLACK = 4.0
+ROUND_OFF_NOTE = ("compared allowing the backward's own round-off, measured by rescaling dout by "
+                  "1 + 2**-20 on fresh layers")
+
+
+def _round_off(trial, dout):
+    runs = []
+    for scale in (1.0, RESCALE):
+        lay = trial.case.build()
+        trial.forward(lay)
+        scaled = O.each(lambda d: np.asarray(d).dtype.type(scale) * d, dout)
+        runs.append(_flat(*trial.backward(O.copy(scaled), lay)))
+    with np.errstate(invalid="ignore", over="ignore"):
+        return [np.zeros(0) if x is None or y is None else
+                np.abs(np.asarray(y, np.float64) / RESCALE - np.asarray(x, np.float64))
+                for x, y in zip(*runs)]
 
 
 def _flat(dins, grads):

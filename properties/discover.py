@@ -318,6 +318,8 @@ def _probe_inputs(obj, hinted, needs_probe, names=("x",)):
             shapes += [(2, v.shape[0]), (2, v.shape[1])]
         elif isinstance(v, np.ndarray) and v.dtype.kind == "f" and v.ndim == 4:
             shapes += [(2, v.shape[1], v.shape[2] + 2, v.shape[3] + 2)]
+        elif isinstance(v, np.ndarray) and v.dtype.kind == "f" and v.ndim == 3:   # conv 1-D
+            shapes += [(2, v.shape[1], v.shape[2] + 4)]
         elif isinstance(v, np.ndarray) and v.dtype.kind == "f" and v.ndim == 1:
             shapes += [(2, v.shape[0])]
     shapes += [(2, 3), (2, 2, 4, 4), (6, 6), (4, 4, 2)]

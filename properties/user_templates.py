@@ -111,6 +111,16 @@ def _from_params(layer, params):
             side = shape[-1] + 3
             template = (BATCH, side, side) if per_sample else (side, side)
             yield template, f"{_show(template)}: one-channel images for {weight} {shape}"
+        if len(shape) == 3:         # a 1-D convolution's W (F, C, K): sequences (N, C, L)
+            F, C, K = shape
+            try:
+                s1, p1 = (pair(hyper(layer, STRIDE_NAMES, 1), "stride")[0],
+                          pair(hyper(layer, PAD_NAMES, 0), "pad")[0])
+            except ValueError:
+                s1, p1 = 1, 0
+            length = _side(K, s1, p1, least=3)    # 3 outputs: a stride ignored shows
+            yield (BATCH, C, length), (f"(N, {C}, {length}) from {weight} {shape}, stride {s1}, "
+                                       f"pad {p1}: a 1-D convolution's sequences")
     ones = [k for k in params if params[k].ndim == 1]
     if len(params) == 2 and len(ones) == 2 and params[ones[0]].shape == params[ones[1]].shape:
         d = params[ones[0]].size

@@ -18,7 +18,7 @@ from oracle.user_hyper import find_hyper, hyper, pair
 
 STRIDE_NAMES = ("stride", "strides")
 PAD_NAMES = ("pad", "padding")
-POOL_H_NAMES = ("pool_h", "pool_height", "pool_size", "kernel_size", "ksize", "size")
+POOL_H_NAMES = ("pool_h", "pool_height", "pool_size", "kernel_size", "ksize", "size", "pool")
 POOL_W_NAMES = ("pool_w", "pool_width", "pool_size", "kernel_size", "ksize", "size")
 
 
@@ -89,18 +89,24 @@ def _pool_nchw(kind, x, size, stride, pad):
 
 
 def _pool_twin(kind, layout, fixed):
-    """Pooling in ``layout`` (NCHW, NHWC or HWC); ``fixed`` = (size, stride) when the layer has no attributes."""
+    """Pooling in ``layout`` (NCHW, NHWC, HWC, or NCL: sequences); ``fixed`` = (size, stride)
+    when the layer has no attributes."""
     def twin(layer, x):
         if fixed:
             size, stride, pad = fixed[0], fixed[1], (0, 0)
         else:
-            size = (pair(hyper(layer, POOL_H_NAMES), "pool_h")[0],
-                    pair(hyper(layer, POOL_W_NAMES), "pool_w")[-1])
+            size = pair(hyper(layer, POOL_H_NAMES), "pool") if layout == "NCL" else (   # one length
+                pair(hyper(layer, POOL_H_NAMES), "pool_h")[0],
+                pair(hyper(layer, POOL_W_NAMES), "pool_w")[-1])
             stride = _from(layer, STRIDE_NAMES, size, "stride")
             pad = _from(layer, PAD_NAMES, 0, "pad")
         t = tf()
         if layout == "NCHW":
             return _pool_nchw(kind, x, size, stride, pad)
+        if layout == "NCL":       # a 1-D pool over sequences (N, C, L): one row of an image
+            pooled = _pool_nchw(kind, x[:, :, None, :], (1, size[-1]), (1, stride[-1]),
+                                (0, pad[-1]))
+            return pooled[:, :, 0, :]
         nhwc = x[None] if layout == "HWC" else x
         out = t.transpose(_pool_nchw(kind, t.transpose(nhwc, (0, 3, 1, 2)), size, stride, pad), (0, 2, 3, 1))
         return out[0] if layout == "HWC" else out
@@ -113,13 +119,14 @@ POOL_HOW = {"max_pool": "max over each window (TF: gradient to the first maximum
 
 def pool_candidates(layer, kinds, x_shape):
     """Max / average pooling: sizes from pool_h / pool_w / stride / pad (or pool_param), or probed."""
-    layouts = {4: ("NCHW", "NHWC"), 3: ("HWC",)}.get(len(x_shape), ())
+    layouts = {4: ("NCHW", "NHWC"), 3: ("NCL", "HWC")}.get(len(x_shape), ())
     has_size = find_hyper(layer, POOL_H_NAMES) is not None
     for kind in kinds:
         for layout in layouts:
             if has_size:
+                width = "" if layout == "NCL" else f"{_source(layer, POOL_W_NAMES, '?')}, "
                 how = (f"{kind}: {POOL_HOW[kind]}, {layout}; {_source(layer, POOL_H_NAMES, '?')}, "
-                       f"{_source(layer, POOL_W_NAMES, '?')}, {_source(layer, STRIDE_NAMES, 'pool size')}, "
+                       f"{width}{_source(layer, STRIDE_NAMES, 'pool size')}, "
                        f"{_source(layer, PAD_NAMES, 0)}")
                 yield TwinMatch(_pool_twin(kind, layout, None), kind, how)
                 continue

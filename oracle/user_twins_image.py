@@ -18,7 +18,8 @@ from oracle.user_hyper import find_hyper, hyper, pair
 
 STRIDE_NAMES = ("stride", "strides")
 PAD_NAMES = ("pad", "padding")
-POOL_H_NAMES = ("pool_h", "pool_height", "pool_size", "kernel_size", "ksize", "size", "pool")
+POOL_H_NAMES = ("pool_h", "pool_height", "pool_size", "kernel_size", "ksize", "size")
+POOL_LEN_NAMES = POOL_H_NAMES + ("pool",)     # a 1-D pool's window length
 POOL_W_NAMES = ("pool_w", "pool_width", "pool_size", "kernel_size", "ksize", "size")
 
 
@@ -95,7 +96,7 @@ def _pool_twin(kind, layout, fixed):
         if fixed:
             size, stride, pad = fixed[0], fixed[1], (0, 0)
         else:
-            size = pair(hyper(layer, POOL_H_NAMES), "pool") if layout == "NCL" else (   # one length
+            size = pair(hyper(layer, POOL_LEN_NAMES), "pool") if layout == "NCL" else (  # one length
                 pair(hyper(layer, POOL_H_NAMES), "pool_h")[0],
                 pair(hyper(layer, POOL_W_NAMES), "pool_w")[-1])
             stride = _from(layer, STRIDE_NAMES, size, "stride")
@@ -120,12 +121,12 @@ POOL_HOW = {"max_pool": "max over each window (TF: gradient to the first maximum
 def pool_candidates(layer, kinds, x_shape):
     """Max / average pooling: sizes from pool_h / pool_w / stride / pad (or pool_param), or probed."""
     layouts = {4: ("NCHW", "NHWC"), 3: ("NCL", "HWC")}.get(len(x_shape), ())
-    has_size = find_hyper(layer, POOL_H_NAMES) is not None
     for kind in kinds:
         for layout in layouts:
-            if has_size:
+            names = POOL_LEN_NAMES if layout == "NCL" else POOL_H_NAMES
+            if find_hyper(layer, names) is not None:
                 width = "" if layout == "NCL" else f"{_source(layer, POOL_W_NAMES, '?')}, "
-                how = (f"{kind}: {POOL_HOW[kind]}, {layout}; {_source(layer, POOL_H_NAMES, '?')}, "
+                how = (f"{kind}: {POOL_HOW[kind]}, {layout}; {_source(layer, names, '?')}, "
                        f"{width}{_source(layer, STRIDE_NAMES, 'pool size')}, "
                        f"{_source(layer, PAD_NAMES, 0)}")
                 yield TwinMatch(_pool_twin(kind, layout, None), kind, how)

@@ -43,17 +43,6 @@ KIND_BY_NAME = (("nesterov", "Nesterov"), ("adagrad", "AdaGrad"), ("rmsprop", "R
                 ("adam", "Adam"), ("momentum", "Momentum"), ("sgd", "SGD"))
 
 
-# The parts of a convention sentence that name another form of the same algorithm (the paper's
-# or PyTorch's), not another algorithm: a trajectory matching only such forms is a warning.
-SAME_ALGORITHM = ("epsilon is added to the bias-corrected root", "epsilon is added outside the "
-                  "square root", "the accumulator h starts at 0")
-
-
-def same_algorithm(differs):
-    """Is every difference in ``differs`` (clauses joined by "; ") another form of one algorithm?"""
-    return all(any(clause.startswith(p) for p in SAME_ALGORITHM) for clause in differs.split("; "))
-
-
 def optimizer_kind(opt):
     """"SGD", "Momentum", "Nesterov", "AdaGrad", "RMSProp" or "Adam", from the class name
     (else: an SGD class with a ``momentum`` attribute is Momentum). Raises ValueError."""
@@ -87,10 +76,12 @@ def readable(opt):
 
 
 def _candidates(kind, opt):
-    """[(convention sentence or "" for Keras's own, descriptor -> trajectory runner)] to try.
+    """[(convention sentence or "" for Keras's own, epsilon note, runner, same)] to try.
 
-    Each entry is ``(differs, run)`` where ``run(params0, grad_steps)`` gives
-    Keras's trajectory and a description of the Keras configuration.
+    ``run(params0, grad_steps)`` gives Keras's trajectory and a description of the Keras
+    configuration; ``same``: the convention is another form of the same algorithm (the
+    paper's or PyTorch's: where epsilon goes, an accumulator's start), not one that trains
+    differently (momentum as an average, bias correction added or left out).
     """
     lr_name = _number(opt, LR_NAMES)
     lr = _required(opt, "learning rate", LR_NAMES)
@@ -100,9 +91,9 @@ def _candidates(kind, opt):
     eps_note = "" if eps_attr else "epsilon {eps:g} (hard-coded in update(), found by trying common values)"
     out = []
 
-    def ours(differs, build, eps=None):
+    def ours(differs, build, eps=None, same=True):
         note = eps_note.format(eps=eps) if eps is not None and eps_note else ""
-        out.append((differs, note, lambda p, g: _keras_only(run_keras(build(), p, g))))
+        out.append((differs, note, lambda p, g: _keras_only(run_keras(build(), p, g)), same))
 
     if kind == "SGD":
         ours("", lambda: O.SGD(lr))
@@ -111,7 +102,7 @@ def _candidates(kind, opt):
         ours("", lambda: O.Momentum(lr, b, convention="velocity"))
         ours("momentum is kept as an average v = momentum*v + (1-momentum)*g with params -= lr*v, "
              "where Keras keeps a velocity v = momentum*v - lr*g with params += v",
-             lambda: O.Momentum(lr, b, convention="ema"))
+             lambda: O.Momentum(lr, b, convention="ema"), same=False)
     elif kind == "Nesterov":
         b = _required(opt, "momentum", HYPER_NAMES["momentum"])
         ours("", lambda: O.Nesterov(lr, b))
@@ -125,7 +116,7 @@ def _candidates(kind, opt):
                     "" if not bc else "the mean square is bias-corrected (h / (1 - rho^t)), "
                     "which Keras's RMSprop does not do"]))
                 ours(differs, lambda eps=eps, inside=inside, bc=bc: O.RMSProp(
-                    lr, rho, eps, eps_inside_sqrt=inside, bias_correction=bc), eps)
+                    lr, rho, eps, eps_inside_sqrt=inside, bias_correction=bc), eps, same=not bc)
     elif kind == "Adam":
         b1 = _required(opt, "beta1", HYPER_NAMES["beta1"])
         b2 = _required(opt, "beta2", HYPER_NAMES["beta2"])
@@ -136,7 +127,7 @@ def _candidates(kind, opt):
                  lambda eps=eps: O.Adam(lr, b1, b2, eps, epsilon_on="v_hat"), eps)
             ours("there is no bias correction (m and v are used as they are), where Keras "
                  "multiplies the learning rate by sqrt(1-beta2^t)/(1-beta1^t)",
-                 lambda eps=eps: O.Adam(lr, b1, b2, eps, bias_correction=False), eps)
+                 lambda eps=eps: O.Adam(lr, b1, b2, eps, bias_correction=False), eps, same=False)
     elif kind == "AdaGrad":
         init = _number(opt, HYPER_NAMES["initial_accumulator"])
         keras_init = 0.1
@@ -154,7 +145,7 @@ def _candidates(kind, opt):
                     "" if init else f"the accumulator h starts at 0, where Keras's Adagrad starts "
                     f"it at {keras_init:g}"]))
                 out.append((note, eps_note.format(eps=eps) if eps_note else "",
-                            lambda p, g, eps=eps: _adagrad_eps_outside(lr, eps, p, g)))
+                            lambda p, g, eps=eps: _adagrad_eps_outside(lr, eps, p, g), True))
     return out
 
 
@@ -241,7 +232,7 @@ def check_dict_optimizer(make_opt, *, shapes=SHAPES, steps=5, seed=0, grad_scale
                        explanation="update(params, grads) failed", note=f"{type(exc).__name__}: {exc}")]
     candidates = _candidates(kind, probe)
     tried, first = [], None
-    for differs, eps_note, run in candidates:
+    for differs, eps_note, run, same in candidates:
         theirs, how = run(params0, grad_steps)
         results = _compare(label, names, mine, theirs, {**config, "twin": how})
         tried.append(how)
@@ -250,7 +241,7 @@ def check_dict_optimizer(make_opt, *, shapes=SHAPES, steps=5, seed=0, grad_scale
         if all(r.passed for r in results):
             if not differs:
                 return [r.with_note(eps_note) for r in results]
-            if same_algorithm(differs):
+            if same:
                 return [replace(r, passed=True, warning=True, verdict="convention",
                                 note=join_notes(r.note, eps_note),
                                 explanation=f"{label} writes {kind} another way than Keras: "

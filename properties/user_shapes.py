@@ -51,7 +51,8 @@ class InputSpec:
     names of the differentiable inputs and of the others, when they differ
     from what the adapter was built with (None: keep the adapter's); an
     embedding's ``names=()``, ``target_names=("idx",)``. source: "params",
-    "docstring", "probe" or "hint"; how: one line saying where the shapes came from.
+    "docstring", "probe", "unlike widths" (``loose``) or "hint"; how: one line saying
+    where the shapes came from.
     """
 
     inputs: tuple
@@ -64,7 +65,7 @@ class InputSpec:
     names: Optional[tuple] = None
     target_names: Optional[tuple] = None
     loose: bool = False      # taken where forward and backward merely run (inputs of unlike
-                             # widths: where they run, like widths would hide a mix-up)
+                             # widths, source UNLIKE: where they run, like ones hide a mix-up)
 
     def shapes(self, batch=2):
         """Concrete input shapes for a batch of ``batch`` samples."""
@@ -149,7 +150,7 @@ def _float_specs(layer, name, doc, kind, names, loss):
             classes = templates[0][-1] if targets in ("labels", "one_hot") else 0
             more = "; " + "; ".join(t.describe() for t in extras) if extras else ""
             yield InputSpec(templates, batched, targets, classes, source, how + more, extras,
-                            loose=how.endswith(UNLIKE))
+                            loose=source == UNLIKE)
 
 
 def _index_specs(layer, name, doc, kind, names, loss):

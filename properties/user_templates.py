@@ -23,7 +23,7 @@ from properties.user_targets import BATCH
 LETTER_SIZES = {"C": 4, "H": 6, "W": 7, "D": 5, "M": 6, "T": 4, "F": 5, "HH": 3, "WW": 3, "K": 4}
 PROBE_SHAPES = ((BATCH, 5), (BATCH, 3, 6, 6), (BATCH, 3, 5), (BATCH, 6, 6), (6, 6), (6, 6, 3), (5,))
 DISTINCT_WIDTHS = (3, 5, 4, 6)
-UNLIKE = ": inputs of different widths"
+UNLIKE = "unlike widths"   # the source of inputs tried at different widths (taken where they run)
 INPUT_NAMES = ("x", "X", "input", "inputs", "images", "image", "scores", "logits")
 
 
@@ -64,8 +64,8 @@ def several_inputs(layer, doc, names):
             yield templates, "docstring", f"{how} from the docstring"
     if len(names) <= len(DISTINCT_WIDTHS):   # first unlike (a Concat's bug hides when they match)
         widths = DISTINCT_WIDTHS[:len(names)]
-        yield tuple((BATCH, w) for w in widths), "probe", "; ".join(
-            f"{n} (N, {w})" for n, w in zip(names, widths)) + UNLIKE
+        yield tuple((BATCH, w) for w in widths), UNLIKE, "; ".join(
+            f"{n} (N, {w})" for n, w in zip(names, widths)) + ": inputs of different widths"
     for template, source, how in one_input(layer, doc):
         yield (template,) * len(names), source, f"every input {how}"
 

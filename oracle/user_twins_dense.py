@@ -99,6 +99,16 @@ ACTIVATIONS = {   # kind -> (twin, how, words in a name that select it)
     "sigmoid": (twins.sigmoid, "tf.math.sigmoid", ("sigmoid", "logistic")),
     "tanh": (twins.tanh, "tf.math.tanh", ("tanh",)),
     "softmax": (twins.softmax, "tf.nn.softmax over the last axis", ("softmax",)),
+    "softplus": (lambda layer, x: tf().nn.softplus(x), "tf.nn.softplus, log(1 + exp(x))",
+                 ("softplus",)),
+    "silu": (lambda layer, x: tf().nn.silu(x), "tf.nn.silu, x * sigmoid(x)", ("silu", "swish")),
+    "gelu": (lambda layer, x: tf().nn.gelu(x, approximate=False),
+             "tf.nn.gelu, exact: x * Phi(x) with the normal CDF from erf", ("gelu",)),
+    "gelu_tanh": (lambda layer, x: tf().nn.gelu(x, approximate=True),
+                  "tf.nn.gelu(approximate=True): the tanh approximation", ("gelu",)),
+    # defined on part of the line: inputs are drawn in (0, inf) for these (user_shapes)
+    "log": (lambda layer, x: tf().math.log(x), "tf.math.log", ("log",)),
+    "sqrt": (lambda layer, x: tf().math.sqrt(x), "tf.math.sqrt", ("sqrt",)),
 }
 
 
@@ -107,7 +117,7 @@ def activation_kinds(text):
     found = [k for k, (_, _, names) in ACTIVATIONS.items() if any(n in text for n in names)]
     if "leaky_relu" in found and "relu" in found:
         found.remove("relu")
-    if "elu" in found and ("relu" in text):
+    if "elu" in found and ("relu" in text or "gelu" in text):
         found.remove("elu")
     return found
 
@@ -142,6 +152,16 @@ def _ce_with_delta(delta):
         exact = twins.softmax_cross_entropy(layer, x, t)
         guarded = -tf().reduce_mean(tf().math.log(_picked_probability(x, t) + delta))
         return exact + tf().stop_gradient(guarded - exact)
+    return twin
+
+
+def _bce_on_probabilities(reduce):
+    def twin(layer, p, t):
+        t = tf().cast(t, p.dtype)
+        each = -(t * tf().math.log(p) + (1.0 - t) * tf().math.log(1.0 - p))
+        if reduce == "mean":
+            return tf().reduce_mean(each)
+        return tf().reduce_sum(each) / float(p.shape[0])
     return twin
 
 
@@ -217,3 +237,6 @@ def loss_candidates(kinds, x_shape, t):
         elif kind == "bce_with_logits" and not labels and t.shape == tuple(x_shape):
             yield TwinMatch(twins.bce_with_logits, kind,
                             "bce_with_logits: mean of sigmoid cross-entropy on logits")
+            for reduce, expr in (("mean", "mean"), ("batch", "sum / N")):
+                yield TwinMatch(_bce_on_probabilities(reduce), "bce",
+                                f"bce on probabilities p: {expr} of -(t log p + (1 - t) log(1 - p))")

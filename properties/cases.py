@@ -25,7 +25,7 @@ from oracle.layer_copy import pickled
 from properties import strategies as S
 from properties.catalog import get
 from properties.registry import module_of
-from properties.values import make_dout, make_values, stream_rng
+from properties.values import into_domain, make_dout, make_values, stream_rng
 
 BUILT_KEPT = 8    # layers kept pickled, the most recently built (Case.build)
 KEEP_BUILDS_OVER = 3e-4   # seconds: a build taking longer is kept (at 100k params, 1 ms)
@@ -97,11 +97,15 @@ class Case:
 
     def inputs(self, batch=None, stream="inputs"):
         """The inputs: the drawn ``values`` for the case's own batch, else from the seed."""
+        domains = self.entry.input_domains
         if self.values is not None and batch is None and stream == "inputs":
-            return [self._cast(np.asarray(v, np.float64).reshape(s).astype(self.draw_dtype))
-                    for v, s in zip(self.values, self.shapes())]
-        rng = self.rng(f"{stream}{batch or ''}")
-        return [self._cast(make_values(self.kind, s, self.draw_dtype, rng)) for s in self.shapes(batch)]
+            drawn = [np.asarray(v, np.float64).reshape(s).astype(self.draw_dtype)
+                     for v, s in zip(self.values, self.shapes())]
+        else:
+            rng = self.rng(f"{stream}{batch or ''}")
+            drawn = [make_values(self.kind, s, self.draw_dtype, rng) for s in self.shapes(batch)]
+        return [self._cast(into_domain(v, domains[i] if i < len(domains) else None))
+                for i, v in enumerate(drawn)]
 
     def targets(self, batch=None):
         if not self.entry.has_targets:

@@ -273,8 +273,13 @@ def _adapted(obj, adapt, name, doc, hinted, needs_probe, roles=(("x",), ()), cal
     """(adapter, style, InputSpec) for one user object (``hinted``: the hint's InputSpec or
     None; ``call``: how it was built, for the hint a skip suggests); raises CannotCheck."""
     rng = np.random.default_rng(0)
-    tried = []
+    tried, paramless = [], None
     modes = (False, True) if hasattr(adapt, "per_sample") else (None,)
+    # a probe on which the gradients did not come out in their params' shapes finds no params
+    # (a layer norm for (N, T, D) summing dgamma over two axes, probed with (N, D)): the
+    # other probes go first, so its input is sized from its params
+    arrays = needs_probe and hinted is None and any(
+        isinstance(v, np.ndarray) and v.dtype.kind == "f" for v in vars(obj).values())
     for probe in _probe_inputs(obj, hinted, needs_probe, roles[0]):
         for per_sample in modes:
             try:
@@ -285,8 +290,12 @@ def _adapted(obj, adapt, name, doc, hinted, needs_probe, roles=(("x",), ()), cal
                 tried.append(str(exc))
                 continue
             spec = hinted or infer_input_shapes(layer, name=name, doc=doc, rng=rng)
-            if spec is not None:
+            if spec is not None and arrays and not getattr(layer, "params", None):
+                paramless = paramless or (layer, style, spec)
+            elif spec is not None:
                 return layer, style, spec
+    if paramless is not None:
+        return paramless
     # the furthest any probe got: a backward that raised says more than a forward fed a guess
     reason = next((t for t in tried if ".backward raised" in t), tried[-1] if tried else
                   "no input shape made forward and backward run")
@@ -321,7 +330,7 @@ def _probe_inputs(obj, hinted, needs_probe, names=("x",)):
         elif isinstance(v, np.ndarray) and v.dtype.kind == "f" and v.ndim == 3:   # conv 1-D
             shapes += [(2, v.shape[1], v.shape[2] + 4)]
         elif isinstance(v, np.ndarray) and v.dtype.kind == "f" and v.ndim == 1:
-            shapes += [(2, v.shape[0])]
+            shapes += [(2, v.shape[0]), (2, 3, v.shape[0])]
     shapes += [(2, 3), (2, 2, 4, 4), (6, 6), (4, 4, 2)]
     singles = [(rng.standard_normal(s),) * len(names) for s in dict.fromkeys(shapes)]
     return found + singles + indices

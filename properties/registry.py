@@ -78,6 +78,9 @@ class Entry:
         differences, and every result says so. convention: a convention the
         matched twin found the layer to follow (said on every result).
     source: where the entry came from, for messages ("" for the project's own).
+    input_domains: per input, the open interval (lo, hi) its values are moved into
+        (``values.into_domain``: a log's (0, inf), probabilities' (0, 1)), or None; ()
+        for none.
     """
 
     name: str
@@ -105,6 +108,7 @@ class Entry:
     no_twin: str = ""
     convention: str = ""
     source: str = ""
+    input_domains: tuple = ()
 
     @property
     def has_targets(self):

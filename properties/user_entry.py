@@ -21,7 +21,7 @@ from properties import outputs as O
 from properties import strategies as S
 from properties.registry import Entry
 from properties.user_hinted import HintError, spec_from_hint
-from properties.user_shapes import BATCH, runs
+from properties.user_shapes import BATCH, runs, within_domain
 
 COUPLED = ("the forward of one sample depends on the other samples of the batch (found by "
            "running each sample alone): batch statistics, a shared mask or a batch mean")
@@ -79,6 +79,8 @@ def layer_entry(label, path, style, name, build, adapt, layer, spec, needs_probe
     """
     rng = np.random.default_rng(0)
     layer = spec.apply(layer)
+    if spec.source == "hint":      # a hint's shapes, without a range: probed for one
+        spec = within_domain(layer, spec, rng)
     xs, ts = spec.draw(rng, batch=2)
     match = match_twin(copy.deepcopy(layer), xs, ts, name=name, hint=twin_hint)
     input_grads = _returns_dx(layer, xs, ts)
@@ -118,7 +120,8 @@ def layer_entry(label, path, style, name, build, adapt, layer, spec, needs_probe
                   mask_target=mask_at, running_stats=_running_stats(layer, modes, spec),
                   max_batch=4 if spec.batched else 1,
                   dtypes=_dtypes(layer, xs, ts), no_twin=NO_TWIN if match is None else "",
-                  convention=match.convention if match else "", source=path)
+                  convention=match.convention if match else "", source=path,
+                  input_domains=spec.domains)
     return Found(label, path, style, how, entry=entry)
 
 

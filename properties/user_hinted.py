@@ -52,9 +52,11 @@ def spec_from_hint(hint, names, *, targets=(), params=None, label="", takes=()):
     batched = any(BATCH in t for t in templates) or any(BATCH in (t.template or ()) for t in extras)
     shown = "; ".join([f"{n}={arrays[n].show()}" for n in floats] + [t.describe() for t in extras])
     legacy = len(floats) == 1 and not extras
+    domains = tuple(arrays[n].domain or None for n in floats)
     return InputSpec(templates, batched, source="hint", how=f"from the hint: {shown}", extras=extras,
                      names=None if legacy else tuple(floats),
-                     target_names=None if legacy else tuple(others))
+                     target_names=None if legacy else tuple(others),
+                     domains=domains if any(domains) else ())
 
 
 def example(names, params=()):
@@ -72,7 +74,7 @@ def _target(name, array, params, where):
     if array.kind == "mask":
         return Target(name, "mask", array.shape)
     if array.kind == "float":
-        return Target(name, "float", array.shape)
+        return Target(name, "float", array.shape, domain=array.domain)
     bound = array.bound or _vocabulary(params)
     if not bound:
         raise HintError(f"{where}: {name}=int{array.show()[3:]} needs its bound, as in "

@@ -19,14 +19,20 @@ integer indices or a mask says each one::
 
 ``(d, ...)`` is a float array, ``int(d, ...)<K`` integers in [0, K) (without
 ``<K``: the first axis of the layer's 2-D weight, an embedding's vocabulary),
-``mask(N, T)`` a boolean mask whose rows end in padding. The expression is
+``mask(N, T)`` a boolean mask whose rows end in padding; a float array followed by
+``in (lo, hi)`` is drawn in that open interval (``p=(N, 1) in (0, 1)`` for probabilities,
+``x=(N, 3) in (0, inf)`` for a log; without it, a forward that gives NaN or inf on
+ordinary inputs gets the widest of (0, inf), (-1, 1), (0, 1) where it does not). The expression is
 evaluated in the file's own namespace, so it may use the file's names
 (``sigmoid`` above). The comment changes nothing when the file runs, and the
 error that asks for a hint gives the exact line to add.
 """
 import ast
+import math
 import re
 from dataclasses import dataclass
+
+from properties.values import domain_text
 
 HINT = re.compile(r"#\s*gradcheck:\s*(.+?)\s*$")
 KINDS = {"float": "a float array", "int": "integer indices", "mask": "a boolean mask"}
@@ -38,11 +44,12 @@ class ArrayHint:
     kind: str
     shape: tuple              # ints, and "N" for the batch axis
     bound: int = 0            # int: values in [0, bound); 0 when not given
+    domain: tuple = ()        # float: the open interval (lo, hi) values are drawn in; () for any
 
     def show(self):
         dims = "(" + ", ".join(str(d) for d in self.shape) + ("," if len(self.shape) == 1 else "") + ")"
         if self.kind == "float":
-            return dims
+            return dims + (f" in {domain_text(self.domain)}" if self.domain else "")
         return f"{self.kind}{dims}" + (f"<{self.bound}" if self.bound else "")
 
 
@@ -129,7 +136,13 @@ def _parse(text, lineno):
 def _array(key, value):
     """An ArrayHint from ``(N, 3)``, ``int(N, 5)<10`` or ``mask(N, 5)``."""
     node = ast.parse(value, mode="eval").body
-    bound = 0
+    bound, domain = 0, ()
+    if isinstance(node, ast.Compare) and [type(op) for op in node.ops] == [ast.In]:
+        domain = _interval(node.comparators[0], key)
+        node = node.left
+        if not isinstance(node, ast.Tuple):
+            raise ValueError(f"{key}=: 'in (lo, hi)' follows a float array's shape, as in "
+                             f"{key}=(N, 3) in (0, 1)")
     if isinstance(node, ast.Compare):
         if len(node.ops) != 1 or not isinstance(node.ops[0], ast.Lt):
             raise ValueError(f"{key}=: only '<K' may follow int(...), as in {key}=int(N, 5)<10")
@@ -152,7 +165,31 @@ def _array(key, value):
         raise ValueError(f"{key}= has an empty shape")
     if kind == "mask" and len(shape) != 2:
         raise ValueError(f"{key}=mask(...) is a (N, T) mask: two axes, got {len(shape)}")
-    return ArrayHint(kind, shape, bound)
+    return ArrayHint(kind, shape, bound, domain)
+
+
+def _interval(node, key):
+    """(lo, hi) from ``(0, 1)`` or ``(0, inf)`` (``inf`` and ``-inf`` as names), lo < hi."""
+    def bound(e):
+        negative = isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub)
+        inner = e.operand if negative else e
+        if isinstance(inner, ast.Name) and inner.id == "inf":
+            return -math.inf if negative else math.inf
+        try:
+            value = ast.literal_eval(e)
+        except ValueError:
+            value = None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+            raise ValueError(f"{key}=... in (lo, hi): the ends are numbers or inf, got "
+                             f"{ast.unparse(e)!r}")
+        return float(value)
+    if not isinstance(node, ast.Tuple) or len(node.elts) != 2:
+        raise ValueError(f"{key}=... in (lo, hi) takes two ends, as in {key}=(N, 3) in (0, 1)")
+    lo, hi = (bound(e) for e in node.elts)
+    if not lo < hi:
+        raise ValueError(f"{key}=... in ({ast.unparse(node.elts[0])}, "
+                         f"{ast.unparse(node.elts[1])}): the first end must be below the second")
+    return lo, hi
 
 
 def _literal_int(node, where):

@@ -17,7 +17,9 @@ embedding) takes those indices, drawn with repeats; a loss's mask argument
 gets a mask with padded tails. Each candidate is tried on a deep copy:
 forward then backward must run and give arrays of consistent shapes, for two
 batch sizes (each output's first axis following the batch). The first that
-works is returned; None when none does.
+works is returned; None when none does. A forward that gives NaN or inf on every shape
+(a log, a square root, a loss on probabilities) is tried again with its float inputs drawn
+in (0, inf), then (-1, 1), then (0, 1) (``values.PROBED_DOMAINS``); the spec says so.
 """
 import copy
 import inspect
@@ -31,8 +33,9 @@ from oracle.user_twins_dense import LOSS_WORDS
 from properties import outputs as O
 from properties.user_targets import BATCH, Target, is_index_name, is_mask_name, target_for
 from properties.user_templates import UNLIKE, _from_doc, index_inputs, one_input, several_inputs
+from properties.values import PROBED_DOMAINS, domain_text, into_domain
 
-__all__ = ["BATCH", "InputSpec", "infer_input_shapes", "_from_doc"]   # _from_doc: its tests
+__all__ = ["BATCH", "InputSpec", "infer_input_shapes", "within_domain", "_from_doc"]   # _from_doc: its tests
 
 TARGET_KINDS = ("labels", "one_hot", "like_x")
 
@@ -52,7 +55,9 @@ class InputSpec:
     from what the adapter was built with (None: keep the adapter's); an
     embedding's ``names=()``, ``target_names=("idx",)``. source: "params",
     "docstring", "probe", "unlike widths" (``loose``) or "hint"; how: one line saying
-    where the shapes came from.
+    where the shapes came from. domains: per differentiable input, the open
+    interval (lo, hi) its values are drawn in (``values.into_domain``), or None; () for
+    none at all. A loss's targets shaped like x are drawn in x's.
     """
 
     inputs: tuple
@@ -66,16 +71,32 @@ class InputSpec:
     target_names: Optional[tuple] = None
     loose: bool = False      # taken where forward and backward merely run (inputs of unlike
                              # widths, source UNLIKE: where they run, like ones hide a mix-up)
+    domains: tuple = ()
 
     def shapes(self, batch=2):
         """Concrete input shapes for a batch of ``batch`` samples."""
         return tuple(tuple(batch if d == BATCH else d for d in t) for t in self.inputs)
 
-    def draw(self, rng, batch=2):
-        """(inputs, targets): standard normal inputs, then targets of the spec's kinds."""
-        xs = tuple(rng.standard_normal(s) for s in self.shapes(batch))
+    def draw(self, rng, batch=2, scale=1.0):
+        """(inputs, targets): normal inputs (standard deviation ``scale``), moved into their
+        domains, then targets of the spec's kinds."""
+        xs = tuple(into_domain(rng.standard_normal(s) * scale, self.domain(i))
+                   for i, s in enumerate(self.shapes(batch)))
         ts = _targets(self.targets, xs[0].shape, rng) if xs else ()
+        if self.targets == "like_x":
+            ts = tuple(into_domain(t, self.domain(0)) for t in ts)
         return xs, ts + tuple(t.draw(rng, batch, xs) for t in self.extras)
+
+    def domain(self, i):
+        """The interval input ``i`` is drawn in, or None."""
+        return self.domains[i] if i < len(self.domains) else None
+
+    def within(self, domain, names=("x",)):
+        """This spec with every float input drawn in ``domain``, found by probing."""
+        shown = " and ".join(self.names or names[:len(self.inputs)]) or "x"
+        return replace(self, domains=(domain,) * len(self.inputs),
+                       how=f"{self.how}; {shown} drawn in {domain_text(domain)}, the widest range "
+                           f"tried where the forward gives no NaN or inf")
 
     @property
     def mask_target(self):
@@ -107,18 +128,21 @@ def infer_input_shapes(layer, *, name, doc="", kind=None, rng):
     phases = [_float_specs, _index_specs]
     if len(names) == 1 and is_index_name(names[0]) and not loss:
         phases.reverse()             # ``forward(idx)``: integer indices first
-    for phase in phases:
-        # First the shapes on which every gradient has its tensor's shape; then, so that a layer
-        # whose dW or dx has the wrong shape is checked (and that bug reported) rather than
-        # skipped, the first on which forward and backward merely run. A batch of samples comes
-        # before one sample without a batch axis: a backward returning dx.ravel() has dx in
-        # x's shape only on a 1-D input, and passed there.
-        for batched in (True, False):
-            for strict in (True, False):
-                for spec in phase(layer, name, doc, kind, names, loss):
-                    if spec.batched == batched and runs(layer, spec, rng, loss,
-                                                        strict and not spec.loose):
-                        return spec
+    for domain in (None, *PROBED_DOMAINS):   # where the forward is finite: see the module's doc
+        for phase in phases:
+            # First the shapes on which every gradient has its tensor's shape; then, so that a
+            # layer whose dW or dx has the wrong shape is checked (and that bug reported) rather
+            # than skipped, the first on which forward and backward merely run. A batch of
+            # samples comes before one sample without a batch axis: a backward returning
+            # dx.ravel() has dx in x's shape only on a 1-D input, and passed there.
+            for batched in (True, False):
+                for strict in (True, False):
+                    for spec in phase(layer, name, doc, kind, names, loss):
+                        spec = spec.within(domain, names) if domain else spec
+                        if spec.batched == batched and runs(layer, spec, rng, loss,
+                                                            strict and not spec.loose) \
+                                and finite_across(layer, spec, loss):
+                            return spec
     # Last, the first shape on which forward runs although backward raised at every one: a
     # backward that always raises is a bug to report (``layer raised``), not a layer to skip.
     for phase in phases:
@@ -203,6 +227,37 @@ def _targets(kind, x_shape, rng):
 
 
 # ---- does it run? -----------------------------------------------------------------------------
+
+def within_domain(layer, spec, rng):
+    """``spec`` as given (a hint's shapes) when forward and backward run on it with finite
+    outputs, else that spec drawn in the widest of ``PROBED_DOMAINS`` where they do; ``spec``
+    itself when there is none (its failures are then the layer's to report)."""
+    def finite(s):
+        return any(runs(layer, s, rng, loss, strict=False) and finite_across(layer, s, loss)
+                   for loss in (False, True))
+    if spec.domains or not spec.inputs or finite(spec):
+        return spec
+    names = tuple(getattr(layer, "input_names", ("x",)) or ("x",))
+    return next((s for s in (spec.within(d, names) for d in PROBED_DOMAINS) if finite(s)), spec)
+
+
+def finite_across(layer, spec, loss):
+    """Forward's outputs are finite on further draws: a range is chosen for what the forward
+    does everywhere in it, not on one lucky draw. Unrestricted inputs get three more of
+    scale 1 (an arcsin is rarely finite on all of them); inputs in a range also get values of
+    scale 50, which the range's map sends close to both its ends."""
+    rng = np.random.default_rng(7)
+    for scale in ((1.0, 50.0, 50.0, 1.0) if spec.domains else (1.0, 1.0, 1.0)):
+        batch = 3 if spec.batched else None
+        xs, ts = spec.draw(rng, batch or 2, scale=scale)
+        try:
+            with np.errstate(all="ignore"):
+                if not _output_ok(spec.apply(copy.deepcopy(layer)).forward(*xs, *ts), loss, batch):
+                    return False
+        except Exception:
+            return False
+    return True
+
 
 def runs(layer, spec, rng, loss, strict=True, backward=True):
     """Forward then backward run on a deep copy, with consistent shapes, for two batch sizes

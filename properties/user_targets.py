@@ -19,6 +19,7 @@ from typing import Optional
 import numpy as np
 
 from properties.sequence_strategies import index_tensor, padded_mask
+from properties.values import domain_text, into_domain
 
 BATCH = "N"
 STATE = re.compile(r"^(?:prev|last|init|initial)?_?(?:h|c|s|hidden|cell|state|hx|cx)"
@@ -79,7 +80,8 @@ class Target:
 
     kind: "index" (integers in [0, bound) with repeats on purpose), "labels"
     (integers in [0, bound), bound defaulting to the first input's last axis),
-    "mask" (booleans, each row ending in padding) or "float" (standard normal).
+    "mask" (booleans, each row ending in padding) or "float" (standard normal, moved into
+    ``domain`` when one is given: a hint's ``y=(N, 1) in (0, 1)``).
     template: its shape with "N" for the batch; None: the first input's shape
     (labels and masks: without its last axis).
     """
@@ -88,6 +90,7 @@ class Target:
     kind: str
     template: Optional[tuple] = None
     bound: int = 0
+    domain: tuple = ()
 
     def shape(self, batch, xs):
         if self.template is not None:
@@ -110,7 +113,7 @@ class Target:
             if mask.size > 1:
                 mask.reshape(-1)[-1] = False
             return mask
-        return rng.standard_normal(shape)
+        return into_domain(rng.standard_normal(shape), self.domain)
 
     def describe(self):
         dims = ("like x" if self.kind == "float" else "over x's leading axes") \
@@ -120,7 +123,8 @@ class Target:
             return f"{self.name}: integers {dims} in [0, {self.bound}) with repeats"
         if self.kind == "mask":
             return f"{self.name}: a mask {dims}, rows ending in padding"
-        return f"{self.name}: {self.kind} {dims}"
+        return f"{self.name}: {self.kind} {dims}" + (f" in {domain_text(self.domain)}"
+                                                     if self.domain else "")
 
 
 def target_for(name, template=None):

@@ -6,7 +6,7 @@ axis), most likely first, with a line saying where each came from;
 ``properties.user_shapes`` runs the layer on each until one works. A dense
 weight W (D, M) gives (N, D), one sample (D,), and a sequence (N, T, D); a
 conv W (F, C, KH, KW) images with at least a 2x2 output; a norm's gamma (D,)
-(N, D) or (N, D, H, W); recurrent weights x (N, D) or (N, T, D) and every state
+(N, D), (N, D, H, W) or a sequence (N, T, D); recurrent weights x (N, D) or (N, T, D) and every state
 (N, H); a docstring's ``x: ... of shape (N, D)`` its letters, bound to the
 params' sizes where the docstring gives the params' shapes too.
 """
@@ -126,6 +126,8 @@ def _from_params(layer, params):
         d = params[ones[0]].size
         yield (BATCH, d), f"(N, {d}) from {ones[0]} ({d},)"
         yield (BATCH, d, 4, 4), f"(N, {d}, 4, 4) from {ones[0]} ({d},): per-channel (spatial)"
+        yield (BATCH, STEPS, d), f"(N, {STEPS}, {d}) from {ones[0]} ({d},): a sequence, " \
+                                 f"normalised over its last axis"
     for k in ones:              # a lone per-feature vector (a gain, a bias): x is (N, D)
         d = params[k].size
         yield (BATCH, d), f"(N, {d}) from {k} ({d},)"

@@ -22,6 +22,12 @@ import numpy as np
 
 KINDS = ("normal", "large", "ties", "fd_safe", "feature_map", "overflow")
 
+INF = float("inf")
+# Ranges tried, widest first, for an input on which a forward is finite only in part (a log or
+# a square root: (0, inf); an arcsin: (-1, 1); a loss on probabilities: (0, 1)).
+PROBED_DOMAINS = ((0.0, INF), (-1.0, 1.0), (0.0, 1.0))
+DOMAIN_MARGIN = 0.02   # kept from each finite end: (0, 1) is drawn in [0.02, 0.98]
+
 
 def stream_rng(seed, stream):
     """An independent generator per purpose ("params", "inputs", "dout", ...) from one seed.
@@ -56,6 +62,40 @@ def make_values(kind, shape, dtype, rng):
     else:
         raise ValueError(f"unknown value kind {kind!r}; known: {KINDS}")
     return np.asarray(v, dtype=dtype)
+
+
+def into_domain(v, domain):
+    """``v`` (values of any kind) moved into the open interval ``domain`` = (lo, hi) by an
+    increasing map, in ``v``'s dtype; ``domain`` None leaves ``v`` as it is.
+
+    Increasing, so a kind keeps what it is for: ties stay tied, distinct values distinct, and
+    a value drawn as 0 lands mid-range. A finite interval takes a sigmoid of the value, kept
+    ``DOMAIN_MARGIN`` of its width from each end; a half-line takes a softplus, kept
+    ``DOMAIN_MARGIN`` from its end (a finite-difference step must not cross it).
+    """
+    if not domain:
+        return v
+    lo, hi = (float(b) for b in domain)
+    a = np.asarray(v)
+    x = a.astype(np.float64)
+    if np.isfinite(lo) and np.isfinite(hi):
+        share = 0.5 * (1.0 + np.tanh(x / 2.0))          # the sigmoid, without overflow
+        out = lo + (hi - lo) * (DOMAIN_MARGIN + (1.0 - 2.0 * DOMAIN_MARGIN) * share)
+    elif np.isfinite(lo):
+        out = lo + DOMAIN_MARGIN + np.logaddexp(0.0, x)
+    elif np.isfinite(hi):
+        out = hi - DOMAIN_MARGIN - np.logaddexp(0.0, -x)
+    else:
+        out = x
+    return out.astype(a.dtype) if a.dtype.kind == "f" else out
+
+
+def domain_text(domain):
+    """``(0, 1)``, ``(0, inf)``: a domain as a hint writes it."""
+    def one(b):
+        b = float(b)
+        return ("inf" if b > 0 else "-inf") if np.isinf(b) else f"{b:g}"
+    return f"({one(domain[0])}, {one(domain[1])})"
 
 
 def exp_overflow(dtype):

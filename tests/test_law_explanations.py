@@ -5,8 +5,8 @@ from properties.laws import BROKEN
 from properties.search import hunt
 from tests.owncode_loading import collect_source
 
-SQRT = '''# gradcheck: Sqrt(); x=(N, 3)
-# gradcheck: HalfLoss(); x=(N, 3); t=(N, 3)
+SQRT = '''# gradcheck: Sqrt(); x=(N, 3) in (-inf, inf)
+# gradcheck: HalfLoss(); x=(N, 3) in (-inf, inf); t=(N, 3)
 import numpy as np
 
 
@@ -32,7 +32,8 @@ class HalfLoss:
 
 
 def test_nan_values_are_named_as_the_cause_of_a_broken_law(tmp_path):
-    """(Unhinted, neither is found a shape: its probe inputs are normal, half negative.)"""
+    """(The hints keep the inputs on the whole line, half negative; without them, each would
+    be drawn in (0, inf), where it is finite: tests/test_user_domains.py.)"""
     found, _ = collect_source(tmp_path, "dom.py", SQRT)
     assert set(found) == {"dom.Sqrt", "dom.HalfLoss"}
     for label in ("dom.Sqrt", "dom.HalfLoss"):

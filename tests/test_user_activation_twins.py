@@ -1,0 +1,88 @@
+"""Activations a user writes that now get a TF twin instead of finite differences alone:
+softplus, SiLU/swish, GELU (exact and tanh-approximated), each told apart from the others
+by its values; a wrong derivative of each fails against TF as a layer bug."""
+import pytest
+
+from properties.search import hunt
+from tests.owncode_loading import collect_source
+
+SOURCE = '''
+import numpy as np
+from math import erf, sqrt, pi
+
+_erf = np.vectorize(erf)
+
+
+class Softplus:
+    def forward(self, x):
+        self.x = x
+        return np.logaddexp(0.0, x)
+
+    def backward(self, dout):
+        return dout / (1.0 + np.exp(-self.x))
+
+
+class Swish:
+    def forward(self, x):
+        self.x, self.s = x, 1.0 / (1.0 + np.exp(-x))
+        return x * self.s
+
+    def backward(self, dout):
+        return dout * (self.s + self.x * self.s * (1.0 - self.s))
+
+
+class SwishNoProductRule(Swish):
+    def backward(self, dout):
+        return dout * self.s
+
+
+class GELU:
+    def forward(self, x):
+        self.x = x
+        return 0.5 * x * (1.0 + _erf(x / sqrt(2.0)))
+
+    def backward(self, dout):
+        x = self.x
+        return dout * (0.5 * (1.0 + _erf(x / sqrt(2.0))) + x * np.exp(-0.5 * x * x) / sqrt(2 * pi))
+
+
+class GeluTanh:
+    def forward(self, x):
+        self.x = x
+        self.t = np.tanh(sqrt(2 / pi) * (x + 0.044715 * x ** 3))
+        return 0.5 * x * (1.0 + self.t)
+
+    def backward(self, dout):
+        x, t = self.x, self.t
+        inner = sqrt(2 / pi) * (1.0 + 3 * 0.044715 * x ** 2)
+        return dout * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t ** 2) * inner)
+
+
+class GeluTanhMissingCubeTerm(GeluTanh):
+    def backward(self, dout):
+        x, t = self.x, self.t
+        return dout * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t ** 2) * sqrt(2 / pi))
+'''
+
+TWINS = {"Softplus": "softplus", "Swish": "silu", "GELU": "gelu: tf.nn.gelu, exact",
+         "GeluTanh": "gelu_tanh"}
+
+
+@pytest.fixture(scope="module")
+def found(tmp_path_factory):
+    return collect_source(tmp_path_factory.mktemp("acts"), "acts.py", SOURCE)[0]
+
+
+@pytest.mark.parametrize("name", list(TWINS))
+def test_each_gets_its_own_twin_and_passes(found, name):
+    assert f"TF twin: {TWINS[name]}" in found[f"acts.{name}"].how
+    for prop in ("forward_tf", "grads_tf"):
+        assert hunt(f"acts.{name}", prop, max_examples=10, shrink=False) is None, prop
+
+
+@pytest.mark.parametrize("name", ["SwishNoProductRule", "GeluTanhMissingCubeTerm"])
+def test_a_wrong_derivative_fails_against_its_twin(found, name):
+    assert "TF twin:" in found[f"acts.{name}"].how
+    bad = hunt(f"acts.{name}", "grads_tf", max_examples=10, shrink=False)
+    assert bad is not None and {r.verdict for r in bad.failures} == {"layer bug"}
+    assert {r.oracle for r in bad.failures} == {"tf"}

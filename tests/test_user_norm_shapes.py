@@ -1,0 +1,63 @@
+"""A layer norm written for sequences (N, T, D) only, its gradient attributes made in
+backward. Its dgamma sums over axes (0, 1): probed with (N, D) the gradients did not come out
+in their params' shapes, no params were found, and it was sized (6, 6, 3), one sample with no
+batch axis and no twin. The probes that find its params now go first, and a norm's gamma (D,)
+also sizes a sequence (N, T, D)."""
+import pytest
+
+from properties.search import hunt
+from tests.owncode_loading import collect_source
+
+SOURCE = '''
+import numpy as np
+
+
+class SeqLayerNorm:
+    def __init__(self, d, eps=1e-5):
+        self.gamma = np.ones(d)
+        self.beta = np.zeros(d)
+        self.eps = eps
+
+    def forward(self, x):
+        self.mu = x.mean(axis=-1, keepdims=True)
+        self.var = x.var(axis=-1, keepdims=True)
+        self.xhat = (x - self.mu) / np.sqrt(self.var + self.eps)
+        return self.gamma * self.xhat + self.beta
+
+    def backward(self, dout):
+        d = dout.shape[-1]
+        self.dgamma = np.sum(dout * self.xhat, axis=(0, 1))
+        self.dbeta = np.sum(dout, axis=(0, 1))
+        dxhat = dout * self.gamma
+        inv = 1.0 / np.sqrt(self.var + self.eps)
+        return inv / d * (d * dxhat - dxhat.sum(-1, keepdims=True)
+                          - self.xhat * (dxhat * self.xhat).sum(-1, keepdims=True))
+
+
+class SeqLayerNormDgammaOfX(SeqLayerNorm):
+    def backward(self, dout):
+        dx = super().backward(dout)
+        self.dgamma = np.sum(dout * (self.xhat * np.sqrt(self.var + self.eps) + self.mu),
+                             axis=(0, 1))
+        return dx
+'''
+
+
+@pytest.fixture(scope="module")
+def found(tmp_path_factory):
+    return collect_source(tmp_path_factory.mktemp("seqnorm"), "norms.py", SOURCE)[0]
+
+
+def test_a_sequence_only_layer_norm_is_sized_from_gamma_with_its_twin(found):
+    f = found["norms.SeqLayerNorm"]
+    assert tuple(map(tuple, f.entry.input_shapes({}, 2))) == ((2, 3, 3),)
+    assert "(N, 3, 3) from gamma (3,)" in f.how and "TF twin: layer_norm" in f.how
+    for prop in ("forward_tf", "grads_tf", "grads_fd", "batch_additive"):
+        assert hunt("norms.SeqLayerNorm", prop, max_examples=10, shrink=False) is None, prop
+
+
+def test_its_dgamma_taken_from_x_instead_of_xhat_fails_against_tf(found):
+    bad = hunt("norms.SeqLayerNormDgammaOfX", "grads_tf", max_examples=10, shrink=False)
+    assert bad is not None
+    assert {r.tensor for r in bad.failures} == {"dgamma"}
+    assert {r.verdict for r in bad.failures} == {"layer bug"}

@@ -38,10 +38,25 @@ BROKEN = {
     "batch_additive": "the batch's gradient is not the {rule} of each sample's gradient alone: a "
                       "sample's gradient depends on the other samples (a mean where a sum belongs, "
                       "a reshape mixing samples, a statistic of the whole batch)",
+    # the sequence laws (properties/sequence_laws.py)
+    "bptt_cells": "the unrolled layer is not its own cell run step after step: backpropagation "
+                  "through time must carry each step's dh (and dc) back into the step before and "
+                  "sum every step's weight gradients; a dropped carry, a gradient kept from one "
+                  "step only, or another step's cache breaks it",
+    "one_step_cell": "over one step the unrolled layer is not its own cell: the two compute the "
+                     "step differently (a gate order, a transposed weight, a missing bias)",
+    "positions_additive": "the gradient over the sequence is not the sum of each position's: an "
+                          "index used at several positions kept one of their gradients (an "
+                          "assignment where np.add.at or += belongs), or positions mix",
+    "masked_no_grad": "a masked (padded) position got a gradient: the mask that leaves it out of "
+                      "the forward is not applied in the backward",
+    "causal": "with the upstream gradient zero after step t, an input after t got a gradient: "
+              "an output depends on a later input (a causal mask or a cumulative sum taken the "
+              "wrong way)",
 }
 
 
-def _broken(prop, *arrays, **fill):
+def broken(prop, *arrays, **fill):
     """The verdict and explanation of ``prop`` broken, or of a NaN or inf among ``arrays``
     (the layer's values the law compared), which breaks every law alike."""
     finite = all(a is None or bool(np.all(np.isfinite(np.asarray(a, np.float64))))
@@ -59,22 +74,22 @@ def no_mutation(trial):
     dout0 = O.copy(dout)
     trial.backward(dout)
     layer, params0 = trial.layer, trial.params0
-    broken = _broken("no_mutation")
-    results = [trial.compare(f"{n} (input)", x, x0, "law", tol=EXACT, **broken,
+    said = broken("no_mutation")
+    results = [trial.compare(f"{n} (input)", x, x0, "law", tol=EXACT, **said,
                              note="" if np.array_equal(x, x0) else "forward or backward wrote into its input")
                for n, x, x0 in zip(_input_names(trial), trial.inputs, inputs0)]
-    results += [trial.compare(f"{k} (param)", layer.params[k], params0[k], "law", tol=EXACT, **broken,
+    results += [trial.compare(f"{k} (param)", layer.params[k], params0[k], "law", tol=EXACT, **said,
                               note="" if np.array_equal(layer.params[k], params0[k])
                               else "backward changed a parameter")
                 for k in params0]
-    results += [trial.compare(f"{n} (target)", np.asarray(t), t0, "law", tol=EXACT, **broken,
+    results += [trial.compare(f"{n} (target)", np.asarray(t), t0, "law", tol=EXACT, **said,
                               note="" if np.array_equal(t, t0) else "forward or backward wrote "
                               "into an input it does not differentiate")
                 for n, t, t0 in zip(target_names(trial.layer, len(trial.targets)), trial.targets,
                                     targets0)]
     for n, d, d0 in zip(O.names(trial.layer, out), O.parts(dout), O.parts(dout0)):
         if np.ndim(d):
-            results.append(trial.compare("d" + n, d, d0, "law", tol=EXACT, **broken,
+            results.append(trial.compare("d" + n, d, d0, "law", tol=EXACT, **said,
                                          note="" if np.array_equal(d, d0) else
                                          "backward overwrote the caller's upstream gradient in place"))
     return results
@@ -134,10 +149,10 @@ def linear_in_dout(trial):
     ignored = not O.several(out) and np.ndim(out) == 0 and all(
         x is not None and np.all(np.isfinite(x)) and np.array_equal(x, y) and np.array_equal(x, z)
         for x, y, z in zip(g1, g2, g12))
-    broken = _broken("ignores_dout" if ignored else "linear_in_dout", *g1, *g2, *g12)
-    with np.errstate(invalid="ignore", over="ignore"):    # NaN or inf: ``broken`` says so
+    said = broken("ignores_dout" if ignored else "linear_in_dout", *g1, *g2, *g12)
+    with np.errstate(invalid="ignore", over="ignore"):    # NaN or inf: ``said`` says so
         wants = [a * np.float64(x) + b * np.float64(y) for x, y in zip(g1, g2)]
-    results = [trial.compare(n, got, want, "law", **broken)
+    results = [trial.compare(n, got, want, "law", **said)
                for n, got, want in zip(trial.grad_names(), g12, wants)]
     if all(r.passed for r in results) or ignored:
         return results
@@ -146,7 +161,7 @@ def linear_in_dout(trial):
     # of the gradient's size, its measured round-off a millionth of it).
     noise = [n1 + n2 for n1, n2 in zip(_round_off(trial, d1), _round_off(trial, d2))]
     tol = tolerance_for(trial.case.dtype, "law", trial.case.entry.tolerances)
-    return [trial.compare(n, got, want, "law", **broken, note=ROUND_OFF_NOTE,
+    return [trial.compare(n, got, want, "law", **said, note=ROUND_OFF_NOTE,
                           tol=WithSlack(tol.rtol, tol.atol, ROUND_OFF_SLACK * (1 + abs(a) + abs(b))
                                         * slack))
             for n, got, want, slack in zip(trial.grad_names(), g12, wants, noise)]
@@ -212,7 +227,7 @@ def batch_additive(trial):
         want = w * (np.concatenate(parts, axis=0) if along_batch else np.sum(parts, axis=0))
         results.append(trial.compare(name, got, want, "law",
                                      note=f"batch rule {case.entry.batch_rule!r}, N={n}",
-                                     **_broken("batch_additive", got, *parts,
+                                     **broken("batch_additive", got, *parts,
                                                rule=case.entry.batch_rule)))
     return results
 
@@ -236,7 +251,7 @@ def batch_resize(trial):
     else:
         wants, oracle = trial.tape_grads(tape), "tf"
     results = [trial.compare(name, got, want, oracle, note=note,
-                             **(_broken("batch_resize", got, want) if oracle == "law" else {}))
+                             **(broken("batch_resize", got, want) if oracle == "law" else {}))
                for (name, got), want in zip(trial.grad_pairs(dins2, grads2), wants)]
     if oracle == "tf" and not all(r.passed for r in results):
         results = _resizing_or_not(trial, results, x2, t2, dins2, grads2)
@@ -254,12 +269,12 @@ def _resizing_or_not(trial, results, x2, t2, dins2, grads2):
     for r in results:
         if not r.passed:
             alike = trial.compare(r.tensor, got[r.tensor], fresh[r.tensor], "law",
-                                  **_broken("batch_resize", got[r.tensor], fresh[r.tensor]),
+                                  **broken("batch_resize", got[r.tensor], fresh[r.tensor]),
                                   note=join_notes(
                 r.note, "compared with a fresh layer run at this batch size, because TF's "
                         "gradient differs from both alike: that difference is not a matter of "
                         "resizing (grads_tf judges it, with its verdict)"))
-            r = alike if alike.passed else replace(r, **_broken(
+            r = alike if alike.passed else replace(r, **broken(
                 "batch_resize", got[r.tensor], fresh[r.tensor]))
         out.append(r)
     return out

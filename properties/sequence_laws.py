@@ -22,6 +22,7 @@ import numpy as np
 from properties import contract as C
 from properties import outputs as O
 from properties.declare import prop
+from properties.laws import broken
 
 
 def _has(field, what):
@@ -70,10 +71,12 @@ def _vs_cells(trial, note):
     out, dout, dins, grads = trial.run()
     hs, dinputs, sums = _through_cells(trial, dout)
     results = [trial.compare("out", out, hs, "law", note=note, note_if_failed=(
-        "The unrolled forward's hidden states are not its cell's, step after step."))]
+        "The unrolled forward's hidden states are not its cell's, step after step."),
+        **broken(trial.prop, *O.parts(out)))]
     wants = [*dinputs, *[sums[k] for k in grads]]
     results += [trial.compare(n, got, want, "law", note=note, note_if_failed=(
-        "Backpropagation through time differs from the cell's backward summed over the steps."))
+        "Backpropagation through time differs from the cell's backward summed over the steps."),
+        **broken(trial.prop, got))
         for (n, got), want in zip(trial.grad_pairs(dins, grads), wants)]
     return results
 
@@ -126,7 +129,8 @@ def positions_additive(trial):
     note = f"{n} x {steps} positions run one at a time."
     return [trial.compare(name, got, want, "law", note=note, note_if_failed=(
         "The gradient over the sequence is not the sum over its positions (an index used at "
-        "several positions must get every one of their gradients)."))
+        "several positions must get every one of their gradients)."),
+        **broken("positions_additive", got))
         for (name, got), want in zip(trial.grad_pairs(dins, grads), wants)]
 
 
@@ -144,7 +148,8 @@ def masked_no_grad(trial):
         keep = mask.reshape(mask.shape + (1,) * (g.ndim - mask.ndim))
         results.append(trial.compare(f"d{name}", g, np.where(keep, g, 0.0), "law",
                                      note=f"{int((~mask).sum())} of {mask.size} positions masked.",
-                                     note_if_failed="A masked position got a gradient."))
+                                     note_if_failed="A masked position got a gradient.",
+                                     **broken("masked_no_grad", g)))
     if not results:
         raise ValueError(f"{trial.case.layer}: no differentiable input is laid out like its "
                          f"mask {mask.shape}; mask_target names the wrong target")
@@ -170,5 +175,5 @@ def causal(trial):
             results.append(trial.compare(f"d{name}", g, np.where(later, 0.0, g),
                                          "law", note=f"Upstream gradient zero after step {t0} of {steps}.",
                                          note_if_failed="A later step got a gradient: the output "
-                                         "depends on the future."))
+                                         "depends on the future.", **broken("causal", g)))
     return results

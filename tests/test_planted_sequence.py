@@ -13,23 +13,24 @@ import tests.planted.norm  # noqa: F401  (registers the planted entries)
 import tests.planted.sequence  # noqa: F401
 from properties.battery import all_properties
 from properties.catalog import get
+from properties.laws import BROKEN
 from properties.replay import main as replay_main
 from properties.search import hunt
 
-LAW = ""   # these laws carry no verdict (the law's own note says what broke); the protocol
-#         laws no_mutation, linear_in_dout and batch_additive say "layer bug", and why
+LAW = ""   # shapes_dtypes carries no verdict (its note says what broke); every law broken
+#         says "layer bug" and what breaking it means (properties.laws.BROKEN)
 
 # (planted entry, property, verdict of every failure, tensors every failure must be among)
 CAUGHT = [
     ("EmbeddingOverwritesRepeats", "grads_tf", "layer bug", {"dW"}),
-    ("EmbeddingOverwritesRepeats", "positions_additive", LAW, {"dW"}),
+    ("EmbeddingOverwritesRepeats", "positions_additive", "layer bug", {"dW"}),
     ("RNNCellUntransposedWh", "grads_tf", "layer bug", {"dh_prev"}),
     ("RNNCellUntransposedWh", "grads_fd", "layer bug", {"dh_prev"}),
     ("RNNNoCarry", "grads_tf", "layer bug", None),
-    ("RNNNoCarry", "bptt_cells", LAW, None),
+    ("RNNNoCarry", "bptt_cells", "layer bug", None),
     ("RNNIgnoresH0", "forward_tf", "forward differs", {"out"}),
     ("RNNIgnoresH0", "grads_tf", "convention or twin", {"dh0"}),
-    ("RNNIgnoresH0", "one_step_cell", LAW, None),
+    ("RNNIgnoresH0", "one_step_cell", "layer bug", None),
     ("LSTMCellForgetUsesNextC", "grads_tf", "layer bug", None),
     ("LSTMCellForgetUsesNextC", "grads_fd", "layer bug", None),
     ("LSTMCellNoCellGrad", "grads_tf", "contract", {"dc_prev"}),
@@ -37,13 +38,13 @@ CAUGHT = [
     ("GRUCellFlippedUpdate", "grads_tf", "layer bug", None),
     ("TemporalDenseFloat64", "shapes_dtypes", LAW, {"out", "dx"}),
     ("TemporalDenseBiasLastStep", "grads_tf", "layer bug", {"db"}),
-    ("TemporalDenseBiasLastStep", "positions_additive", LAW, {"db"}),
+    ("TemporalDenseBiasLastStep", "positions_additive", "layer bug", {"db"}),
     ("TemporalSoftmaxIgnoresMask", "grads_tf", "layer bug", {"dx"}),
-    ("TemporalSoftmaxIgnoresMask", "masked_no_grad", LAW, {"dx"}),
+    ("TemporalSoftmaxIgnoresMask", "masked_no_grad", "layer bug", {"dx"}),
     ("AttentionSoftmaxWrongAxis", "forward_tf", "forward differs", {"out"}),
     ("AttentionBackwardMissingScale", "grads_tf", "layer bug", {"dq", "dk"}),
     ("AttentionCausalAfterSoftmax", "forward_tf", "forward differs", {"out"}),
-    ("AttentionCausalAfterSoftmax", "causal", LAW, None),
+    ("AttentionCausalAfterSoftmax", "causal", "layer bug", None),
     ("BatchNormRunningVarMomentum", "running_stats", "layer bug", {"running_var"}),
 ]
 
@@ -55,6 +56,8 @@ def test_planted_sequence_bug_is_caught(name, prop, verdict, tensors, result_log
     assert found is not None, f"{prop} did not catch planted.{name}"
     result_log.add(found.failures)
     assert {r.verdict for r in found.failures} == {verdict}, found.failures[0].message()
+    if prop in BROKEN:
+        assert {r.explanation for r in found.failures} == {BROKEN[prop]}, found.failures[0].message()
     if tensors is not None:
         assert {r.tensor for r in found.failures} <= tensors, found.failures[0].message()
     module = "tests.planted.norm" if name.startswith("BatchNorm") else "tests.planted.sequence"

@@ -22,13 +22,19 @@ MEAN_NAMES = ("running_mean", "moving_mean", "mean_running")
 VAR_NAMES = ("running_var", "moving_var", "running_variance", "var_running")
 
 
+def _training(layer):
+    """The layer's mode; a layer keeping no training flag (a protocol layer, seed style) has one
+    mode, and a norm without running statistics computes batch statistics: training."""
+    return bool(getattr(layer, "training", True))
+
+
 def _eps(layer, fixed):
     return float(hyper(layer, EPS_NAMES)) if fixed is None else fixed
 
 
 def _bn_twin(scale, shift, layout, fixed_eps):
     def twin(layer, x, **p):
-        view = SimpleNamespace(training=bool(layer.training), eps=_eps(layer, fixed_eps),
+        view = SimpleNamespace(training=_training(layer), eps=_eps(layer, fixed_eps),
                                running_mean=None, running_var=None)
         if not view.training:
             view.running_mean = np.asarray(hyper(layer, MEAN_NAMES), np.float64).reshape(-1)
@@ -75,7 +81,7 @@ def norm_candidates(layer, kinds, scale, shift, params, x_shape):
                                 f"{scale} * xhat + {shift}; {eps_how}")
             if kind != "batch_norm":
                 continue
-            stats = ("running_mean / running_var" if not bool(layer.training)
+            stats = ("running_mean / running_var" if not _training(layer)
                      else "the batch's mean and variance")
             if len(x_shape) >= 2 and x_shape[1] == size:
                 where = "per feature (N, D)" if len(x_shape) == 2 else "per channel (spatial, NCHW)"
@@ -103,7 +109,7 @@ def _keep(layer, source):
 def _dropout_twin(source, inverted):
     def twin(layer, x):
         keep = _keep(layer, source)
-        if not bool(layer.training):
+        if not _training(layer):
             return tf().identity(x) if inverted else x * keep
         mask = drawn_mask(layer, tuple(x.shape))
         if mask is None:

@@ -34,6 +34,23 @@ class SeqLayerNorm:
                           - self.xhat * (dxhat * self.xhat).sum(-1, keepdims=True))
 
 
+class Scale:
+    """y = gamma * x + beta per feature, in the params/grads dicts style, with no training
+    flag: matching it against the norms' twins read layer.training, a harness error."""
+    def __init__(self, dim):
+        self.params = {"gamma": np.ones(dim), "beta": np.zeros(dim)}
+        self.grads = {"gamma": np.zeros(dim), "beta": np.zeros(dim)}
+
+    def forward(self, x):
+        self.x = x
+        return self.params["gamma"] * x + self.params["beta"]
+
+    def backward(self, dout):
+        self.grads["gamma"] = np.sum(dout * self.x, axis=0)
+        self.grads["beta"] = np.sum(dout, axis=0)
+        return dout * self.params["gamma"]
+
+
 class SeqLayerNormDgammaOfX(SeqLayerNorm):
     def backward(self, dout):
         dx = super().backward(dout)
@@ -61,3 +78,9 @@ def test_its_dgamma_taken_from_x_instead_of_xhat_fails_against_tf(found):
     assert bad is not None
     assert {r.tensor for r in bad.failures} == {"dgamma"}
     assert {r.verdict for r in bad.failures} == {"layer bug"}
+
+
+def test_a_gain_and_shift_without_a_training_flag_is_checked_not_a_harness_error(found):
+    assert "protocol style" in found["norms.Scale"].how
+    for prop in ("grads_tf", "grads_fd", "batch_additive"):
+        assert hunt("norms.Scale", prop, max_examples=10, shrink=False) is None, prop

@@ -99,6 +99,11 @@ def find_param_names(obj, grad_prefix=None):
     return tuple(find_grad_attributes(obj, grad_prefix))
 
 
+class UpdatesItself(ValueError):
+    """The probe found a backward that changed the layer's own parameters and wrote no
+    gradient: it is a self-updating layer (``layers.self_updating.SelfUpdatingLayer``)."""
+
+
 class AttributeLayer(Layer):
     """Protocol view of a seed-style layer: ``self.W`` / ``self.dW`` become params / grads.
 
@@ -173,7 +178,7 @@ class AttributeLayer(Layer):
                 f"{list(report.candidates)}): its parameters cannot be found; "
                 f"pass names=[...] (and grad_prefix=...)")
         if not report.params and report.updated:
-            raise ValueError(
+            raise UpdatesItself(
                 f"{self._label}: backward changed {list(report.updated)} itself and wrote no "
                 f"gradient attribute: a layer that updates its own parameters needs "
                 f"layers.self_updating.SelfUpdatingLayer, not AttributeLayer")

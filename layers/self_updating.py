@@ -28,7 +28,7 @@ import numpy as np
 from layers.adapter import _AttrView
 from layers.base import Layer
 
-LR_NAMES = ("lr", "learn_rate", "learning_rate", "eta")
+LR_NAMES = ("lr", "learn_rate", "learning_rate", "eta", "step_size", "stepsize", "lrate", "l_rate")
 _UNSET = object()
 
 
@@ -101,11 +101,31 @@ def lr_route(obj, method, lr_name=None):
     for n in names:
         if _is_number(getattr(obj, n, None)):
             return "attr", n
-    module_globals = _globals(fn)
-    for n in names:
-        if _is_number(module_globals.get(n)):
-            return "global", n
+    module_globals, read = _globals(fn), numbers_read(obj, method)
+    spellings = [s for n in names for s in (n, n.upper())]       # a module constant: STEP_SIZE
+    for spelled in spellings:
+        if ("global", spelled) in read:
+            return "global", spelled
+    if len(read) == 1 and not lr_name:   # the one number the method reads (self.alpha)
+        return read[0]
+    for spelled in spellings:            # a global it reads through a helper function
+        if _is_number(module_globals.get(spelled)):
+            return "global", spelled
     return None
+
+
+def numbers_read(obj, method):
+    """[(kind, name)]: the numbers ``method`` reads, attributes of ``obj`` ("attr") and module
+    globals ("global"), in the order its code names them."""
+    fn = getattr(obj, method)
+    code = getattr(getattr(fn, "__func__", fn), "__code__", None)
+    module_globals, found = _globals(fn), []
+    for n in (code.co_names if code is not None else ()):
+        if _is_number(getattr(obj, n, None)):
+            found.append(("attr", n))
+        elif _is_number(module_globals.get(n)):
+            found.append(("global", n))
+    return list(dict.fromkeys(found))
 
 
 def _globals(fn):
@@ -155,7 +175,8 @@ class SelfUpdatingLayer(Layer):
             where = getattr(getattr(obj, method), "__module__", "?")
             raise ValueError(f"{self.label}: cannot find the learning rate: {method}() takes no "
                              f"learning-rate argument, and neither the layer nor module {where} has "
-                             f"a number named {lr_name or LR_NAMES}; pass lr_name=")
+                             f"a number named {lr_name or LR_NAMES} (nor does it read exactly "
+                             f"one number); pass lr_name=")
         names = tuple(params) if params is not None else tuple(
             k for k, v in vars(obj).items() if isinstance(v, np.ndarray) and v.dtype.kind == "f")
         # no float array attributes: a layer without parameters (an activation) taking the

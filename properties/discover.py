@@ -32,7 +32,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from layers.adapter import AttributeLayer, find_param_names
+from layers.adapter import AttributeLayer, UpdatesItself, find_param_names
 from layers.self_updating import LR_NAMES, SelfUpdatingLayer
 from properties.discover_functions import function_item
 from properties.user_build import CannotBuild, call_expression, constructor_args
@@ -136,16 +136,18 @@ def _class(cls, label, path, module, hint, overrides=None):
         if _takes_lr(cls, method) or (method != "backward" and _reads_lr(cls, method)):
             return _layer(cls, label, path, module, hint,     # backward(d, lr): it updates itself
                           _self_updating(method, forward, _forward_args(hint, module)), overrides)
-        return _layer(cls, label, path, module, hint, _protocol_or_attribute(
-            *method_roles(cls, forward, method), forward=forward, backward=method), overrides)
+        return _layer(cls, label, path, module, hint, _else_self_updating(_protocol_or_attribute(
+            *method_roles(cls, forward, method), forward=forward, backward=method),
+            method, forward, _forward_args(hint, module)), overrides)
     for method in UPDATING_NAMES:
         if _has(cls, method, 1):
             if _has(cls, method, 2) or _reads_lr(cls, method):
                 return _layer(cls, label, path, module, hint,
                               _self_updating(method, forward, _forward_args(hint, module)),
                               overrides)
-            return _layer(cls, label, path, module, hint, _renamed_backward(forward, method),
-                          overrides)
+            return _layer(cls, label, path, module, hint, _else_self_updating(
+                _renamed_backward(forward, method), method, forward, _forward_args(hint, module),
+                renamed=True), overrides)
     raise NothingToCheck(f"{cls.__name__} has a {forward}() but no backward(), backprop() or "
                       f"update(): there is no gradient to check")
 
@@ -196,9 +198,36 @@ def _protocol_or_attribute(inputs, targets, outputs, forward="forward", backward
 
 
 def _reads_lr(cls, method):
-    """Does ``method`` read a learning rate (``self.lr``, a module global ``learning_rate``...)?"""
+    """Does ``method`` read a learning rate (``self.lr``, a module global ``learning_rate`` or
+    ``STEP_SIZE``...)?"""
     code = getattr(getattr(cls, method, None), "__code__", None)
-    return code is not None and bool(set(LR_NAMES) & set(code.co_names))
+    names = set(LR_NAMES) | {n.upper() for n in LR_NAMES}
+    return code is not None and bool(names & set(code.co_names))
+
+
+def _else_self_updating(adapt_plain, method, forward, forward_args, renamed=False):
+    """``adapt_plain`` (the attribute adapter); when a probe finds the backward changing the
+    layer's own arrays and writing no gradient (``backward(delta)`` stepping ``self.W`` with
+    ``self.eta``, ``update(grad)`` with ``self.alpha``), the self-updating adapter: the probe
+    says what the method does, whatever its learning rate is called. ``renamed``: the plain
+    adapter takes no params (a renamed backward), so the probe is made here."""
+    updating = _self_updating(method, forward, forward_args)
+
+    def adapt(obj, probe_inputs):
+        try:
+            if renamed:
+                AttributeLayer(copy.deepcopy(obj), probe_inputs=probe_inputs, forward=forward,
+                               backward=method)
+            else:
+                return adapt_plain(obj, probe_inputs)
+        except UpdatesItself:
+            return updating(obj, probe_inputs)
+        except (ValueError, TypeError, RuntimeError):
+            pass            # the renamed backward's own adapter says what is wrong, if anything
+        return adapt_plain(obj, probe_inputs)
+    if hasattr(adapt_plain, "roles") or renamed:     # roles: the layer is probed for params
+        adapt.roles = getattr(adapt_plain, "roles", (("x",), ()))
+    return adapt
 
 
 def _takes_lr(cls, method):

@@ -12,14 +12,16 @@ import numpy as np
 
 
 class GradientNetwork:
-    """``loss_forward(x, t)`` -> ``net.loss(x, t)``; ``backward(dout)`` -> ``dout * net.gradient(x, t)``.
+    """``loss_forward(x, t)`` -> ``net.loss(x, t, **loss_kwargs)``; ``backward(dout)`` ->
+    ``dout * net.gradient(x, t)``.
 
     The network computes no input gradient, so ``backward`` returns None. Its
     layers (``net.layers``: a dict or a list) are ``layers``, in order.
     """
 
-    def __init__(self, net, *, loss="loss", gradient="gradient"):
+    def __init__(self, net, *, loss="loss", gradient="gradient", loss_kwargs=None):
         self.net = net
+        self.loss_kwargs = dict(loss_kwargs or {})   # e.g. {"train_flg": True}
         self.label = f"GradientNetwork({type(net).__name__})"
         for method in (loss, gradient):
             if not callable(getattr(net, method, None)):
@@ -52,7 +54,7 @@ class GradientNetwork:
 
     def loss_forward(self, x, t):
         self._xt = (x, t)
-        return self._loss(x, t)
+        return self._loss(x, t, **self.loss_kwargs)
 
     def backward(self, dout=1.0):
         """Fill ``grads`` with dout * net.gradient(x, t) for the last loss_forward's (x, t)."""

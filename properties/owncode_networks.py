@@ -14,11 +14,14 @@ a skipped layer): a "stack bug".
 Nothing here trains or changes the user's network: finite differences and the
 per-layer replay run on deep copies, converted to float64.
 """
+import contextlib
 import copy
+import inspect
 from dataclasses import replace
 
 import numpy as np
 
+from layers.attribute_probe import TRAINING_NAMES
 from layers.gradient_network import GradientNetwork
 from oracle.compare import compare
 from oracle.finite_diff import fd_vjp
@@ -47,6 +50,29 @@ def check_network(make_net, x, t, *, label=None):
                       for r in after]
 
 
+TRAINING_NOTE = ("loss(x, t, {flag}=True): the training-mode loss, the one gradient(x, t) "
+                 "differentiates (dropout masks, batch statistics)")
+NET_SEED = 20260601     # NumPy's global random state, seeded alike before every loss and gradient
+
+
+def training_flag(net):
+    """The name of ``net.loss``'s training flag (deep-learning-from-scratch's ``loss(x, t,
+    train_flg=False)``, whose gradient() runs ``loss(x, t, train_flg=True)``), or None."""
+    try:
+        params = inspect.signature(net.loss).parameters
+    except (TypeError, ValueError):
+        return None
+    return next((n for n in TRAINING_NAMES if n in params), None)
+
+
+@contextlib.contextmanager
+def _seeded():
+    """NumPy's global random state seeded with ``NET_SEED``: a dropout drawing its mask with
+    np.random draws the same mask in gradient() and in every loss finite differences take."""
+    np.random.seed(NET_SEED)
+    yield
+
+
 def step_in_place(params, rng, size=0.1):
     """Move every float param in place by ``size`` times its root mean square (at least 1e-3)
     along a random direction: the arrays the network and its layers hold see the move."""
@@ -64,16 +90,23 @@ def check_gradient_network(net, x, t, *, rng, label=None):
     directions). Raises TypeError when the network lacks ``params``, ``loss``
     or ``gradient``.
     """
-    view = GradientNetwork(net)
+    flag = training_flag(net)
+    kw = {flag: True} if flag else {}
+    view = GradientNetwork(net, loss_kwargs=kw)
     label = label or type(net).__name__
     dtype = _dtype(view.params)
     owners = _owners(net)
-    config = {"x": list(np.shape(x)), "params": {k: list(np.shape(v)) for k, v in view.params.items()}}
+    config = {"x": list(np.shape(x)), "params": {k: list(np.shape(v)) for k, v in view.params.items()},
+              **({flag: True} if flag else {})}
+    state = np.random.get_state()
     try:
-        view.loss_forward(x, t)
-        view.backward(1.0)
+        with _seeded():
+            view.loss_forward(x, t)
+        with _seeded():           # gradient's own forward draws the masks the loss below draws
+            view.backward(1.0)
         got = {k: np.array(g, copy=True) for k, g in view.grads.items()}
     except Exception as exc:
+        np.random.set_state(state)
         return [Result(layer=label, prop="network_gradient", tensor="gradient(x, t)", oracle="law",
                        passed=False, dtype=dtype, config=config, ratio=float("inf"),
                        verdict="contract", explanation="the network's gradient(x, t) failed",
@@ -84,10 +117,14 @@ def check_gradient_network(net, x, t, *, rng, label=None):
     def loss_at(arrays):
         for k, target in snapshot.params.items():
             np.copyto(target, arrays[k])      # in place: the layers hold these very arrays
-        return snapshot.loss(x64, t)
+        with _seeded():
+            return snapshot.loss(x64, t, **kw)
 
-    fd = fd_vjp(loss_at, {k: np.array(v, copy=True) for k, v in snapshot.params.items()},
-                np.float64(1.0), rng=rng)
+    try:
+        fd = fd_vjp(loss_at, {k: np.array(v, copy=True) for k, v in snapshot.params.items()},
+                    np.float64(1.0), rng=rng)
+    finally:
+        np.random.set_state(state)      # the user's global random state, as it was
     results = []
     for k, g in got.items():
         fdg = fd[k]
@@ -96,8 +133,9 @@ def check_gradient_network(net, x, t, *, rng, label=None):
                     layer=label, prop="network_gradient", tensor=k, oracle="fd", dtype=dtype,
                     config={**config, **({"layer": owners.get(k, "?")} if owners else {})},
                     excused=fdg.excused if shaped else None, mode=fdg.mode,
-                    note=(f"{k} belongs to layer {owners[k]!r}" if k in owners else
-                          f"{k} is held by no layer in net.layers" if owners else ""),
+                    note=join_notes(f"{k} belongs to layer {owners[k]!r}" if k in owners else
+                                    f"{k} is held by no layer in net.layers" if owners else "",
+                                    TRAINING_NOTE.format(flag=flag) if flag else ""),
                     verdict="layer bug",
                     explanation=(f"gradient(x, t)[{k!r}] is not the derivative of loss(x, t): the "
                                  "hand-written backward pass is wrong."))
@@ -131,10 +169,20 @@ def localise(net, x, t, *, rng):
     work = _float64_copy(net)
     work_layers = _named_layers(work)
     records = _record(work_layers)
+    state = np.random.get_state()
     try:
-        work.gradient(np.asarray(x, np.float64), t)
+        try:
+            with _seeded():
+                work.gradient(np.asarray(x, np.float64), t)
+        finally:
+            _stop(work_layers)
+        return _first_fault(work, work_layers, records, rng)
     finally:
-        _stop(work_layers)
+        np.random.set_state(state)      # the user's global random state, as it was
+
+
+def _first_fault(work, work_layers, records, rng):
+    """localise's verdict from what the instrumented ``work.gradient`` recorded."""
     order = [name for name, _ in reversed(work_layers)]
     calls = [name for name in records["backward_order"]]
     if calls:
@@ -159,12 +207,15 @@ def _layer_fault(layer, rec, attrs, rng):
     args, kwargs, dout = rec["args"], rec["kwargs"], rec["dout"]
     if not args or not isinstance(args[0], np.ndarray) or args[0].dtype.kind != "f":
         return ""
-    base = copy.deepcopy(layer)
     rest = args[1:]
 
     def fn(arrays):
+        # the layer as it was when its forward ran inside gradient(), with the global random
+        # state it found there: a dropout draws the mask it drew then
+        base = copy.deepcopy(rec.get("before", layer))
         for a in attrs:
             setattr(base, a, arrays[a])
+        np.random.set_state(rec["random_state"])
         return base.forward(arrays["x"], *rest, **kwargs)
 
     point = {"x": args[0], **{a: np.array(getattr(layer, a), copy=True) for a in attrs}}
@@ -190,10 +241,15 @@ def _record(named):
         fwd, bwd = layer.forward, layer.backward
         rec = records["by_layer"].setdefault(name, {})
 
-        def forward(*args, _fwd=fwd, _rec=rec, **kwargs):
+        def forward(*args, _fwd=fwd, _rec=rec, _layer=layer, **kwargs):
             _rec["args"] = tuple(np.array(a, copy=True) if isinstance(a, np.ndarray) else a
                                  for a in args)
             _rec["kwargs"] = dict(kwargs)
+            _rec["random_state"] = np.random.get_state()
+            before = copy.deepcopy(_layer)
+            for method in ("forward", "backward"):     # the copy runs its own methods
+                vars(before).pop(method, None)
+            _rec["before"] = before
             return _fwd(*args, **kwargs)
 
         def backward(*args, _bwd=bwd, _rec=rec, _name=name, _layer=layer, **kwargs):

@@ -81,6 +81,16 @@ class KerasTwin:
         # run inside a tf.function, so such a twin must apply eagerly.
         self.graph_safe = not isinstance(getattr(self.keras, "momentum", 0.0), tf().Variable)
         self._prev_lr = None
+        self._weight_decay = 0.0
+
+    def decouple(self, weight_decay):
+        """Decay every variable by lr * weight_decay * itself before each step: Keras's own
+        ``weight_decay`` (AdamW's decoupled decay), at the user's learning rate even where the
+        twin hands Keras a rescaled one (the decay variable is rescaled to match)."""
+        self._weight_decay = float(weight_decay)
+        self.keras.weight_decay = self.hyper("weight_decay", 0.0)
+        self.description += (f", with Keras's decoupled weight_decay={weight_decay:g} "
+                             f"(params -= lr * weight_decay * params before each step)")
 
     def step(self, grads, variables):
         """One update of ``variables`` (float64 tf.Variables) by ``grads`` (arrays or tensors)."""
@@ -91,7 +101,10 @@ class KerasTwin:
         """Set the hyperparameter variables for the coming step (eagerly, outside any tf.function)."""
         iterations = int(self.keras.iterations.numpy())
         lr = self.lr_at(iterations)
-        for name, value in self._per_step(iterations + 1, lr, self._prev_lr).items():
+        values = self._per_step(iterations + 1, lr, self._prev_lr)
+        if self._weight_decay:       # Keras decays by its own lr: rescaled to the user's lr
+            values["weight_decay"] = self._weight_decay * lr / values["lr"]
+        for name, value in values.items():
             self.hyper.vars[name].assign(np.float64(value))
         self._prev_lr = lr
 
@@ -105,16 +118,29 @@ def keras_twin(optimizer, *, steps_per_epoch=1):
     return KerasTwin(optimizer, steps_per_epoch=steps_per_epoch)
 
 
-def run_keras(optimizer, params0, grad_steps, *, steps_per_epoch=1):
-    """Keras's trajectory: params after each step. params0: list of arrays; grad_steps: list of lists."""
+def run_keras(optimizer, params0, grad_steps, *, steps_per_epoch=1, weight_decay=0.0,
+              coupled=False):
+    """Keras's trajectory: params after each step. params0: list of arrays; grad_steps: list of lists.
+
+    weight_decay: Keras's decoupled decay (``KerasTwin.decouple``), or with ``coupled`` the
+    L2 form PyTorch's optimizers take: Keras is handed g + weight_decay * params, the
+    params as they are before that step.
+    """
     t = tf()
     variables = [t.Variable(np.array(p, np.float64), dtype=t.float64) for p in params0]
     twin = keras_twin(optimizer, steps_per_epoch=steps_per_epoch)
+    if weight_decay and not coupled:
+        twin.decouple(weight_decay)
+    how = twin.description + (f", on gradients g + {weight_decay:g} * params (weight decay as "
+                              f"L2 in the gradient)" if weight_decay and coupled else "")
     trajectory = []
     for grads in grad_steps:
+        if weight_decay and coupled:
+            grads = [np.asarray(g, np.float64) + weight_decay * v.numpy()
+                     for g, v in zip(grads, variables)]
         twin.step(grads, variables)
         trajectory.append([v.numpy().copy() for v in variables])
-    return trajectory, twin.description
+    return trajectory, how
 
 
 # -- learning-rate schedules: Keras's classes, float64, stepping per epoch (staircase) --------

@@ -17,6 +17,10 @@ object (``lr``, ``momentum``, ``decay_rate``, ``beta1``, ``beta2``, ...).
   RMSprop, Adam without bias correction): FAIL with verdict "convention" and a
   sentence saying what differs. Each convention is itself a Keras run
   (oracle/keras_optimizers.py maps it onto Keras exactly), never a formula of ours.
+* Weight decay read off the optimizer (``weight_decay``, ``wd``...) is given to Keras
+  decoupled, as Keras's ``weight_decay`` and AdamW apply it (passes), or coupled into the
+  gradient as PyTorch's SGD and Adam do (another form: a WARN), except in an AdamW, whose
+  point is not to couple it (a failing convention).
 * It matches nothing: FAIL with verdict "layer bug".
 """
 import itertools
@@ -39,6 +43,7 @@ HYPER_NAMES = {"momentum": ("momentum", "beta", "mu", "gamma"),
                "rho": ("decay_rate", "rho", "decay", "beta", "gamma"),
                "beta1": ("beta1", "beta_1", "b1"), "beta2": ("beta2", "beta_2", "b2"),
                "initial_accumulator": ("initial_accumulator_value", "initial_accumulator")}
+WD_NAMES = ("weight_decay", "wd", "weight_decay_rate", "l2", "l2_reg", "l2_lambda", "lambda_l2")
 KIND_BY_NAME = (("nesterov", "Nesterov"), ("adagrad", "AdaGrad"), ("rmsprop", "RMSProp"),
                 ("adam", "Adam"), ("momentum", "Momentum"), ("sgd", "SGD"))
 
@@ -90,10 +95,27 @@ def _candidates(kind, opt):
     eps_values = (eps_attr[1],) if eps_attr else COMMON_EPS
     eps_note = "" if eps_attr else "epsilon {eps:g} (hard-coded in update(), found by trying common values)"
     out = []
+    wd_found = _number(opt, WD_NAMES)
+    wd = wd_found[1] if wd_found else 0.0
+    adamw = "adamw" in type(opt).__name__.lower()
 
     def ours(differs, build, eps=None, same=True):
         note = eps_note.format(eps=eps) if eps is not None and eps_note else ""
-        out.append((differs, note, lambda p, g: _keras_only(run_keras(build(), p, g)), same))
+        if not wd:
+            out.append((differs, note, lambda p, g: _keras_only(run_keras(build(), p, g)), same))
+            return
+        # weight decay: decoupled as Keras (and AdamW) do it, else coupled into the gradient
+        # (L2, as PyTorch's SGD and Adam do): another form of the algorithm, except for an
+        # AdamW, whose whole point is not to couple it
+        out.append((differs, note, lambda p, g: _keras_only(
+            run_keras(build(), p, g, weight_decay=wd)), same))
+        coupled = (f"weight decay is added to the gradient (g + {wd_found[0]} * params, an L2 "
+                   f"term), " + ("where AdamW decouples it (params -= lr * weight_decay * "
+                                 "params): coupling it is what AdamW exists to avoid" if adamw else
+                                 "as PyTorch's optimizers do, where Keras decouples it (params "
+                                 "-= lr * weight_decay * params)"))
+        out.append(("; ".join(filter(None, [differs, coupled])), note, lambda p, g: _keras_only(
+            run_keras(build(), p, g, weight_decay=wd, coupled=True)), same and not adamw))
 
     if kind == "SGD":
         ours("", lambda: O.SGD(lr))

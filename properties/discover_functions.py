@@ -98,7 +98,40 @@ def _arguments(fwd):
 def _functional(name, fwd, bwd, label, path, hint):
     args = _arguments(fwd)
     options = args.pop() if len(args) > 1 and args[-1].endswith("_param") else None
-    data, params = split_arguments(args)
+    base = pair_base(name)
+    given = _hinted_options(hint, fwd) if options is not None else None
+    chosen = None if options is None else given or _default_options(base, options)
+    item = _functional_at(name, fwd, bwd, label, path, hint, args, chosen)
+    if options is not None and given is None and "pool" in base:
+        # windows that overlap (stride 1 < a 2-wide window): a backward assigning with = where
+        # += belongs is right on the default's disjoint windows
+        overlapping = {**chosen, "stride": 1}
+        try:
+            item.also.append(_functional_at(name, fwd, bwd, label + "(stride=1)", path, hint,
+                                            args, overlapping))
+        except CannotCheck:
+            pass             # the pair is checked at its default windows all the same
+    return item
+
+
+def _hinted_options(hint, fwd):
+    """The options dict a hint's ``args=({...},)`` gives a functional pair, or None."""
+    if hint is None or not hint.args:
+        return None
+    try:
+        given = eval(hint.args, getattr(fwd, "__globals__", {}))   # the user's own expression
+    except Exception as exc:
+        raise CannotCheck(f"the hint on line {hint.line}: args={hint.args} raised "
+                          f"{type(exc).__name__}: {exc}") from exc
+    if not (isinstance(given, tuple) and len(given) == 1 and isinstance(given[0], dict)):
+        raise CannotCheck(f"the hint on line {hint.line}: a functional pair's args= gives its "
+                          f"options dict, as in args=({{'stride': 1, 'pad': 0}},)")
+    return dict(given[0])
+
+
+def _functional_at(name, fwd, bwd, label, path, hint, args, chosen):
+    """The Found of one functional pair whose options dict is ``chosen`` (None: it takes none)."""
+    data, params = split_arguments(list(args))
     inputs, targets = data_roles(data) if len(data) > 1 else (tuple(data), ())
     base = pair_base(name)
     outputs = _outputs(bwd)
@@ -114,7 +147,7 @@ def _functional(name, fwd, bwd, label, path, hint):
 
             def adapt(obj_unused, probe_unused, shapes=shapes):
                 arrays = {p: np.random.default_rng(0).standard_normal(shapes[p]) for p in params}
-                return FunctionalLayer(fwd, bwd, arrays, _default_options(base, options),
+                return FunctionalLayer(fwd, bwd, arrays, None if chosen is None else dict(chosen),
                                        name=base, inputs=inputs, targets=targets,
                                        outputs=outputs), "functional"
 

@@ -121,7 +121,9 @@ def _from_params(layer, params):
             length = _side(K, s1, p1, least=3)    # 3 outputs: a stride ignored shows
             yield (BATCH, C, length), (f"(N, {C}, {length}) from {weight} {shape}, stride {s1}, "
                                        f"pad {p1}: a 1-D convolution's sequences")
-    ones = [k for k in params if params[k].ndim == 1]
+    # a lone 1-element vector is a scalar kept as an array (a learnable slope, Swish's beta):
+    # it broadcasts over any width, and (N, 1) would hide a gradient summed over one axis only
+    ones = [k for k in params if params[k].ndim == 1 and params[k].size > 1]
     if len(params) == 2 and len(ones) == 2 and params[ones[0]].shape == params[ones[1]].shape:
         d = params[ones[0]].size
         yield (BATCH, d), f"(N, {d}) from {ones[0]} ({d},)"

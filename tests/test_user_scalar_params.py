@@ -1,0 +1,70 @@
+"""A learnable scalar kept as a 1-element array (Swish's beta, a PReLU's single slope) sized
+the input as (N, 1), one feature: a dbeta summed over axis 0 only is right there and passed.
+A lone 1-element param no longer sizes x; the common shapes (N, 5) do."""
+import pytest
+
+from properties.search import hunt
+from tests.owncode_loading import collect_source
+
+SOURCE = '''
+import numpy as np
+
+
+class Swish:
+    """y = x * sigmoid(beta * x), beta learnable, shape (1,)."""
+    def __init__(self):
+        self.params = {"beta": np.array([1.0])}
+        self.grads = {"beta": np.zeros(1)}
+
+    def forward(self, x):
+        self.x = x
+        self.s = 1.0 / (1.0 + np.exp(-self.params["beta"] * x))
+        return x * self.s
+
+    def backward(self, dout):
+        x, s, beta = self.x, self.s, self.params["beta"]
+        ds = s * (1.0 - s)
+        self.grads["beta"] = np.array([np.sum(dout * x * x * ds)])
+        return dout * (s + beta * x * ds)
+
+
+class SwishBetaSummedOverAxis0(Swish):
+    def backward(self, dout):
+        dx = super().backward(dout)
+        x, s = self.x, self.s
+        self.grads["beta"] = np.sum(dout * x * x * s * (1.0 - s), axis=0)
+        return dx
+
+
+class PReLU:
+    def __init__(self):
+        self.a = np.array([0.25])
+
+    def forward(self, x):
+        self.x = x
+        return np.where(x > 0, x, self.a * x)
+
+    def backward(self, dout):
+        self.da = np.array([np.sum(np.where(self.x > 0, 0.0, self.x) * dout)])
+        return np.where(self.x > 0, dout, self.a * dout)
+'''
+
+
+@pytest.fixture(scope="module")
+def found(tmp_path_factory):
+    return collect_source(tmp_path_factory.mktemp("scalars"), "acts.py", SOURCE)[0]
+
+
+@pytest.mark.parametrize("label", ["acts.Swish", "acts.PReLU"])
+def test_a_one_element_param_does_not_size_the_input_and_the_layer_passes(found, label):
+    width = tuple(found[label].entry.input_shapes({}, 2)[0])[1:]
+    assert width != (1,), found[label].how
+    for prop in ("grads_tf", "grads_fd", "shapes_dtypes", "batch_additive"):
+        assert hunt(label, prop, max_examples=10, shrink=False) is None, (label, prop)
+
+
+def test_a_scalar_gradient_summed_over_one_axis_only_is_caught(found):
+    bad = hunt("acts.SwishBetaSummedOverAxis0", "shapes_dtypes", max_examples=10, shrink=False)
+    assert bad is not None and {r.tensor for r in bad.failures} == {"dbeta"}
+    assert hunt("acts.SwishBetaSummedOverAxis0", "grads_fd", max_examples=10,
+                shrink=False) is not None

@@ -52,10 +52,10 @@ class PReLU:
 
 @pytest.fixture(scope="module")
 def found(tmp_path_factory):
-    return collect_source(tmp_path_factory.mktemp("scalars"), "acts.py", SOURCE)[0]
+    return collect_source(tmp_path_factory.mktemp("scalars"), "scalars.py", SOURCE)[0]
 
 
-@pytest.mark.parametrize("label", ["acts.Swish", "acts.PReLU"])
+@pytest.mark.parametrize("label", ["scalars.Swish", "scalars.PReLU"])
 def test_a_one_element_param_does_not_size_the_input_and_the_layer_passes(found, label):
     width = tuple(found[label].entry.input_shapes({}, 2)[0])[1:]
     assert width != (1,), found[label].how
@@ -64,7 +64,7 @@ def test_a_one_element_param_does_not_size_the_input_and_the_layer_passes(found,
 
 
 def test_a_scalar_gradient_summed_over_one_axis_only_is_caught(found):
-    bad = hunt("acts.SwishBetaSummedOverAxis0", "shapes_dtypes", max_examples=10, shrink=False)
+    bad = hunt("scalars.SwishBetaSummedOverAxis0", "shapes_dtypes", max_examples=10, shrink=False)
     assert bad is not None and {r.tensor for r in bad.failures} == {"dbeta"}
-    assert hunt("acts.SwishBetaSummedOverAxis0", "grads_fd", max_examples=10,
+    assert hunt("scalars.SwishBetaSummedOverAxis0", "grads_fd", max_examples=10,
                 shrink=False) is not None

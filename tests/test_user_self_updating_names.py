@@ -79,30 +79,30 @@ class LeakyReLU:
 
 @pytest.fixture(scope="module")
 def found(tmp_path_factory):
-    return collect_source(tmp_path_factory.mktemp("selfupd"), "mine.py", SOURCE)[0]
+    return collect_source(tmp_path_factory.mktemp("selfupd"), "selfupd.py", SOURCE)[0]
 
 
 @pytest.mark.parametrize("name", ["LinearEta", "LinearAlpha"])
 def test_a_learning_rate_of_any_name_is_found_and_the_layer_passes(found, name):
-    assert "self-updating style" in found[f"mine.{name}"].how
-    assert "TF twin: dense" in found[f"mine.{name}"].how
+    assert "self-updating style" in found[f"selfupd.{name}"].how
+    assert "TF twin: dense" in found[f"selfupd.{name}"].how
     for prop in ("grads_tf", "grads_fd", "linear_in_dout", "batch_resize"):
-        assert hunt(f"mine.{name}", prop, max_examples=10, shrink=False) is None, (name, prop)
+        assert hunt(f"selfupd.{name}", prop, max_examples=10, shrink=False) is None, (name, prop)
 
 
 def test_a_module_constant_it_reads_is_its_learning_rate_and_its_bug_is_caught(found):
-    assert "self-updating style" in found["mine.LinearGlobalStep"].how
-    bad = hunt("mine.LinearGlobalStep", "grads_tf", max_examples=10, shrink=False)
+    assert "self-updating style" in found["selfupd.LinearGlobalStep"].how
+    bad = hunt("selfupd.LinearGlobalStep", "grads_tf", max_examples=10, shrink=False)
     assert bad is not None and {r.tensor for r in bad.failures} == {"db"}   # mean, not sum
     assert {r.verdict for r in bad.failures} == {"layer bug"}
 
 
 def test_dx_taken_after_the_step_is_caught(found):
-    bad = hunt("mine.LinearEtaDeltaAfterStep", "grads_tf", max_examples=10, shrink=False)
+    bad = hunt("selfupd.LinearEtaDeltaAfterStep", "grads_tf", max_examples=10, shrink=False)
     assert bad is not None and "dx" in {r.tensor for r in bad.failures}
 
 
 def test_an_activation_reading_alpha_is_not_taken_for_a_self_updating_layer(found):
-    assert "attribute style" in found["mine.LeakyReLU"].how
-    assert "TF twin: leaky_relu" in found["mine.LeakyReLU"].how
-    assert hunt("mine.LeakyReLU", "grads_tf", max_examples=10, shrink=False) is None
+    assert "attribute style" in found["selfupd.LeakyReLU"].how
+    assert "TF twin: leaky_relu" in found["selfupd.LeakyReLU"].how
+    assert hunt("selfupd.LeakyReLU", "grads_tf", max_examples=10, shrink=False) is None

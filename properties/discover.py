@@ -39,6 +39,7 @@ from properties.user_build import CannotBuild, call_expression, constructor_args
 from properties.user_entry import (CannotCheck, Found, NothingToCheck, Skipped, flattening_spec,
                                    hinted_spec, layer_entry)
 from properties.user_hinted import example
+from properties.user_network_batch import network_batch
 from properties.user_recurrent import recurrent_templates
 from properties.user_shapes import infer_input_shapes
 from properties.user_targets import is_index_name, method_roles
@@ -370,30 +371,12 @@ def _probe_inputs(obj, hinted, needs_probe, names=("x",)):
 def _network(cls, label, path, module, hint):
     from properties.owncode_networks import check_network
     net = build_object(cls, module, hint)
-    x, t = _network_batch(net, cls.__name__)
+    x, t, how = network_batch(net, cls.__name__, hint,
+                              hint.build if hint is not None and hint.build else call_expression(cls))
 
     def check():
         return check_network(lambda: build_object(cls, module, hint), x, t, label=label)
-    return Found(label, path, "network", f"network with loss/gradient; x{x.shape}, t{t.shape}",
-                 check=check)
-
-
-def _network_batch(net, name):
-    params = getattr(net, "params", {})
-    first = next((v for v in params.values() if np.ndim(v) == 2), None)
-    last = next((v for v in reversed(list(params.values())) if np.ndim(v) == 2), None)
-    if first is None:
-        raise CannotCheck(f"{name}: no 2-D weight in params to size the input from")
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((3, first.shape[0]))
-    classes = last.shape[1]
-    for t in (np.eye(classes)[rng.integers(0, classes, 3)], rng.integers(0, classes, 3)):
-        try:
-            copy.deepcopy(net).loss(x, t)
-            return x, t
-        except Exception:
-            continue
-    raise CannotCheck(f"{name}: loss(x, t) raised for one-hot and for integer labels")
+    return Found(label, path, "network", f"network with loss/gradient; {how}", check=check)
 
 
 def _optimizer(cls, label, path, module, hint):

@@ -1,0 +1,112 @@
+"""The batch (x, t) a user's whole network (``loss(x, t)`` and ``gradient(x, t)``) is checked on.
+
+A hint's ``x=(N, 1, 6, 6); t=int(N)<4`` (or ``t=(N, 1)`` for real targets) is used as
+given. Otherwise x is sized from the first weight: a dense ``(D, M)`` takes ``(N, D)`` or a
+sequence ``(N, T, D)``, a conv kernel ``(F, C, KH, KW)`` images ``(N, C, s, s)`` of the first
+side its layers accept, a 1-D kernel ``(F, C, K)`` sequences ``(N, C, L)``. The targets follow
+the output's width (``predict(x)``'s last axis, else the last dense weight's): one-hot rows,
+integer labels, then real targets (first, for one output: a regression). The first batch on
+which ``loss`` gives one finite number, at two batch sizes, is taken.
+"""
+import copy
+
+import numpy as np
+
+from properties.user_entry import CannotCheck
+from properties.values import into_domain
+
+N = 3              # samples in the batch (and 2: a batch axis must follow the batch size)
+STEPS = 4          # a sequence's length
+SIDES = (6, 8, 10, 12, 5, 7, 9, 14, 16, 28, 32)
+
+
+def network_batch(net, name, hint=None, call=""):
+    """(x, t, how) for ``net``; raises CannotCheck naming what was tried and the hint to add."""
+    given_x = hint.array("x") if hint is not None else None
+    given_t = next((hint.array(k) for k in ("t", "y", "target", "targets", "labels")
+                    if hint is not None and hint.array(k) is not None), None)
+    shapes = [(given_x.shape, "from the hint")] if given_x is not None else list(_inputs(net))
+    tried = []
+    for template, source in shapes:
+        tried.append(_show(template))
+        x_of = _drawer("float", template, given_x.domain if given_x is not None else ())
+        x = x_of(N, 0)
+        targets = [(_drawer(given_t.kind, given_t.shape, given_t.domain, given_t.bound),
+                    "from the hint")] if given_t is not None else list(_targets(net, x))
+        for t_of, kind in targets:
+            if all(_loss_runs(net, x_of(n, 0), t_of(n, 1)) for n in (N, 2)):
+                x, t = x_of(N, 0), t_of(N, 1)
+                return x, t, f"x{x.shape} {source}, t{t.shape} {kind}"
+    raise CannotCheck(
+        f"{name}: loss(x, t) gave no finite number for any batch tried (x {', '.join(tried) or 'none'}, "
+        f"with one-hot, integer and real targets, at two batch sizes); add a hint with its "
+        f"input and targets: # gradcheck: {call or name + '()'}; x=(N, ...); t=int(N)<K (or "
+        f"t=(N, K) for real targets)")
+
+
+def _show(template):
+    return "(" + ", ".join(str(d) for d in template) + ")"
+
+
+def _drawer(kind, template, domain=(), bound=2):
+    """n, stream -> an array of ``template`` with N samples: floats (in ``domain``) or ints."""
+    def draw(n, stream):
+        rng = np.random.default_rng([n, stream])
+        shape = tuple(n if d == "N" else d for d in template)
+        if kind == "int":
+            return rng.integers(0, bound or 2, shape)
+        if kind == "one_hot":
+            return np.eye(template[1])[rng.integers(0, template[1], shape[0])]
+        return into_domain(rng.standard_normal(shape), domain or None)
+    return draw
+
+
+def _inputs(net):
+    params = [np.asarray(v) for v in getattr(net, "params", {}).values()]
+    first = next((p for p in params if p.ndim >= 2), None)
+    if first is None:
+        return
+    if first.ndim == 2:
+        yield ("N", first.shape[0]), f"from the first weight {first.shape}"
+        yield ("N", STEPS, first.shape[0]), f"a sequence, from the first weight {first.shape}"
+    elif first.ndim == 4:
+        _, c, kh, kw = first.shape
+        for side in [s for s in SIDES if s >= max(kh, kw)]:
+            yield ("N", c, side, side), f"images, from the kernel {first.shape}"
+    elif first.ndim == 3:
+        _, c, k = first.shape
+        for length in (8, 10, 12, 16, k + 4):
+            yield ("N", c, length), f"sequences, from the kernel {first.shape}"
+
+
+def _width(net, x):
+    """The output's width: predict(x)'s last axis, else the last dense weight's."""
+    predict = getattr(net, "predict", None)
+    if callable(predict):
+        try:
+            with np.errstate(all="ignore"):
+                out = np.asarray(copy.deepcopy(net).predict(x))
+            if out.ndim >= 1 and out.shape[0] == len(x):
+                return int(out.shape[-1]) if out.ndim > 1 else 1
+        except Exception:
+            pass
+    params = [np.asarray(v) for v in getattr(net, "params", {}).values()]
+    last = next((p for p in reversed(params) if p.ndim == 2), None)
+    return int(last.shape[1]) if last is not None else 1
+
+
+def _targets(net, x):
+    k = _width(net, x)
+    real = (_drawer("float", ("N", k)), "real targets, one per output")
+    classes = [(_drawer("one_hot", ("N", k)), f"one-hot over {k} outputs"),
+               (_drawer("int", ("N",), bound=k), f"integer labels over {k} outputs")]
+    return [real, *classes] if k == 1 else [*classes, real]
+
+
+def _loss_runs(net, x, t):
+    try:
+        with np.errstate(all="ignore"):
+            value = np.asarray(copy.deepcopy(net).loss(x, t), dtype=np.float64)
+    except Exception:
+        return False
+    return value.size == 1 and bool(np.isfinite(value).all())

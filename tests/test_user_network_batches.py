@@ -1,0 +1,155 @@
+"""Whole networks whose input is not (N, D): a CNN, a recurrent regressor. Their batch was
+always (3, rows of the first 2-D weight), so they were skipped ("loss(x, t) raised for one-hot
+and for integer labels", no hint offered) and a hint's x= and t= were ignored. The batch now
+follows the first weight (images for a conv kernel, a sequence after a flat input), the
+targets the output's width (real targets first for one output), and a hint is used as given."""
+import numpy as np
+import pytest
+
+from tests.owncode_loading import collect_source
+
+SOURCE = '''
+import numpy as np
+
+
+class TinyConvNet:
+    """conv 3x3 (valid) -> relu -> global average -> dense -> softmax cross-entropy."""
+    def __init__(self, channels=2, filters=3, classes=4):
+        rng = np.random.default_rng(0)
+        self.params = {"W1": rng.standard_normal((filters, channels, 3, 3)) * 0.3,
+                       "W2": rng.standard_normal((filters, classes)) * 0.3}
+
+    def _conv(self, x):
+        W = self.params["W1"]
+        N, C, H, Wd = x.shape
+        out = np.zeros((N, W.shape[0], H - 2, Wd - 2))
+        for i in range(H - 2):
+            for j in range(Wd - 2):
+                out[:, :, i, j] = np.tensordot(x[:, :, i:i + 3, j:j + 3], W, axes=([1, 2, 3], [1, 2, 3]))
+        return out
+
+    def predict(self, x):
+        self.x, self.a = x, self._conv(x)
+        self.r = np.maximum(self.a, 0)
+        self.g = self.r.mean(axis=(2, 3))
+        return self.g @ self.params["W2"]
+
+    def loss(self, x, t):
+        s = self.predict(x)
+        e = np.exp(s - s.max(axis=1, keepdims=True))
+        self.p, self.t = e / e.sum(axis=1, keepdims=True), t
+        return -np.mean(np.log(self.p[np.arange(len(t)), t]))
+
+    def gradient(self, x, t):
+        self.loss(x, t)
+        ds = self.p.copy()
+        ds[np.arange(len(t)), t] -= 1
+        ds /= len(t)
+        grads = {"W2": self.g.T @ ds}
+        dg = ds @ self.params["W2"].T
+        hw = self.r.shape[2] * self.r.shape[3]
+        da = (self.a > 0) * dg[:, :, None, None] / hw
+        dW1 = np.zeros_like(self.params["W1"])
+        for i in range(da.shape[2]):
+            for j in range(da.shape[3]):
+                dW1 += np.tensordot(da[:, :, i, j], self.x[:, :, i:i + 3, j:j + 3], axes=([0], [0]))
+        grads["W1"] = dW1
+        return grads
+
+
+class TinyConvNetNoReluMask(TinyConvNet):
+    def gradient(self, x, t):
+        self.a = np.abs(self.a)        # (a no-op for the loss, already computed)
+        g = super().gradient(x, t)
+        return g
+
+
+class RNNRegressor:
+    """(N, T, D) -> last hidden state -> one real output; mean squared error."""
+    def __init__(self, D=3, H=4):
+        rng = np.random.default_rng(1)
+        self.params = {"Wx": rng.standard_normal((D, H)) * 0.5, "Wh": rng.standard_normal((H, H)) * 0.5,
+                       "Wo": rng.standard_normal((H, 1)) * 0.5}
+
+    def loss(self, x, t):
+        p, h = self.params, np.zeros((len(x), self.params["Wh"].shape[0]))
+        self.hs = [h]
+        for s in range(x.shape[1]):
+            h = np.tanh(x[:, s] @ p["Wx"] + h @ p["Wh"])
+            self.hs.append(h)
+        self.x, self.y = x, h @ p["Wo"]
+        return 0.5 * np.mean(np.sum((self.y - t) ** 2, axis=1))
+
+    def gradient(self, x, t):
+        self.loss(x, t)
+        p = self.params
+        dy = (self.y - t) / len(x)
+        g = {"Wo": self.hs[-1].T @ dy, "Wx": np.zeros_like(p["Wx"]), "Wh": np.zeros_like(p["Wh"])}
+        dh = dy @ p["Wo"].T
+        for s in reversed(range(x.shape[1])):
+            da = dh * (1 - self.hs[s + 1] ** 2)
+            g["Wx"] += x[:, s].T @ da
+            g["Wh"] += self.hs[s].T @ da
+            dh = da @ p["Wh"].T
+        return g
+
+
+class RNNRegressorNoCarry(RNNRegressor):
+    def gradient(self, x, t):
+        self.loss(x, t)
+        p = self.params
+        dy = (self.y - t) / len(x)
+        g = {"Wo": self.hs[-1].T @ dy, "Wx": np.zeros_like(p["Wx"]), "Wh": np.zeros_like(p["Wh"])}
+        dh_last = dy @ p["Wo"].T
+        for s in reversed(range(x.shape[1])):
+            dh = dh_last if s == x.shape[1] - 1 else np.zeros_like(dh_last)
+            da = dh * (1 - self.hs[s + 1] ** 2)
+            g["Wx"] += x[:, s].T @ da
+            g["Wh"] += self.hs[s].T @ da
+        return g
+
+
+# gradcheck: HintedNet(); x=(N, 2, 7, 7); t=int(N)<4
+class HintedNet(TinyConvNet):
+    pass
+
+
+class NeedsAnOddBatch(TinyConvNet):
+    def loss(self, x, t):
+        if x.shape[0] != 7:
+            raise ValueError("this net trains on batches of 7")
+        return super().loss(x, t)
+'''
+
+
+@pytest.fixture(scope="module")
+def collected(tmp_path_factory):
+    return collect_source(tmp_path_factory.mktemp("netbatch"), "netbatch.py", SOURCE)
+
+
+def test_a_cnn_gets_images_sized_from_its_kernel_and_labels_from_its_output(collected):
+    how = collected[0]["netbatch.TinyConvNet"].how
+    assert "x(3, 2, 6, 6) images, from the kernel (3, 2, 3, 3)" in how
+    assert "t(3,) integer labels over 4 outputs" in how   # it indexes p[arange(N), t]
+    results = collected[0]["netbatch.TinyConvNet"].check()
+    assert results and all(r.passed for r in results), results[0].message()
+
+
+def test_a_recurrent_regressor_gets_a_sequence_and_real_targets(collected):
+    how = collected[0]["netbatch.RNNRegressor"].how
+    assert "x(3, 4, 3) a sequence" in how and "t(3, 1) real targets" in how
+    assert all(r.passed for r in collected[0]["netbatch.RNNRegressor"].check())
+
+
+def test_their_bugs_are_caught(collected):
+    failed = [r for r in collected[0]["netbatch.RNNRegressorNoCarry"].check() if not r.passed]
+    assert {r.tensor for r in failed} >= {"Wx", "Wh"}
+
+
+def test_a_hint_gives_the_batch(collected):
+    assert "x(3, 2, 7, 7) from the hint, t(3,) from the hint" in collected[0]["netbatch.HintedNet"].how
+
+
+def test_a_network_no_batch_fits_is_skipped_with_the_hint_to_add(collected):
+    (skip,) = [s for s in collected[1].skipped if s.label == "netbatch.NeedsAnOddBatch"]
+    assert "x=(N, ...); t=int(N)<K" in skip.reason and "# gradcheck: NeedsAnOddBatch(" in skip.reason

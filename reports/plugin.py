@@ -164,6 +164,8 @@ class Collector:
             tr.write_line(line)
         for line in lines:
             tr.write_line(line)
+        for line in warning_lines(report.matrix):
+            tr.write_line(line)
         if report.selfchecks:
             tr.write_line(f"{len(report.selfchecks)} planted failure(s) caught by the harness's "
                           "self-checks (expected; listed in the report)")
@@ -228,3 +230,31 @@ def matrix_lines(matrix):
                  + ("; fd: no TF twin, judged by finite differences alone"
                     if any(c.fd_only for c in cells) else ""))
     return lines
+
+
+WARNINGS_SHOWN = 12
+
+
+def warning_lines(matrix, limit=WARNINGS_SHOWN):
+    """Each warned check (a WARN cell's reason), with its verdict, what it means and the line
+    that replays it: a warning is not a failure, but the matrix alone does not say why."""
+    warned = [c for cell in matrix.cells.values() if cell.outcome == "warn"
+              for c in cell.checks if c.passed and c.warning]
+    seen, lines = set(), []
+    for c in warned:
+        key = (c.layer, c.prop, c.tensor, c.verdict)
+        if key in seen:
+            continue
+        seen.add(key)
+        if len(seen) > limit:
+            continue
+        said = c.verdict if c.verdict and c.verdict != c.tensor else ""
+        lines.append(f"WARN {c.layer} [{c.prop}] {c.tensor}" + (f" ({said})" if said else "")
+                     + (f": {c.explanation}" if c.explanation else ""))
+        if c.note:
+            lines.append(f"  note: {c.note}")
+        if c.reproduce:
+            lines.append(f"  reproduce: {c.reproduce}")
+    if len(seen) > limit:
+        lines.append(f"... and {len(seen) - limit} more warnings in the report")
+    return (["warnings (passed, not counted as failures):"] + lines + [""]) if lines else []

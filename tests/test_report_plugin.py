@@ -371,3 +371,28 @@ def test_a_tf_cell_judged_by_finite_differences_alone_says_so():
     assert rows["mine.Dense"].split()[1:] == ["ok", "0.12", "ok", "0.25"]
     assert "fd: no TF twin, judged by finite differences alone" in lines[-1]
     assert "fd:" not in matrix_lines(build_matrix([check("mine.Dense", "grads_tf", "tf", 0.1)]))[-1]
+
+
+def test_each_warning_is_said_in_the_terminal_with_its_reason_and_replay_line():
+    """A WARN cell counts as passed, but the matrix alone did not say why: each warned check
+    is listed under it, once, with its verdict, explanation, note and replay line."""
+    from oracle.result import Result
+    from reports.model import Check, build_matrix
+    from reports.plugin import warning_lines
+
+    def check(layer, prop, tensor, warning, n=0):
+        return Check(f"t::{n}", Result(
+            layer=layer, prop=prop, tensor=tensor, oracle="tf", passed=True, warning=warning,
+            ratio=0.5, verdict="convention" if warning else "", note="sum, not mean",
+            explanation="a known convention" if warning else "",
+            reproduce="harness replay x" if warning else ""))
+    lines = warning_lines(build_matrix([check("mine.Loss", "forward_tf", "out", True),
+                                        check("mine.Loss", "forward_tf", "out", True, n=1),
+                                        check("mine.Loss", "grads_tf", "dx", False),
+                                        check("mine.Relu", "grads_tf", "dx", False)]))
+    assert lines[0].startswith("warnings") and lines[-1] == ""
+    assert lines[1:-1] == ["WARN mine.Loss [forward_tf] out (convention): a known convention",
+                           "  note: sum, not mean", "  reproduce: harness replay x"]
+    assert warning_lines(build_matrix([check("mine.Relu", "grads_tf", "dx", False)])) == []
+    many = [check(f"mine.L{i}", "forward_tf", "out", True) for i in range(15)]
+    assert warning_lines(build_matrix(many), limit=3)[-2] == "... and 12 more warnings in the report"

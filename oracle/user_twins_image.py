@@ -125,8 +125,10 @@ def pool_candidates(layer, kinds, x_shape):
         for layout in layouts:
             names = POOL_LEN_NAMES if layout == "NCL" else POOL_H_NAMES
             if find_hyper(layer, names) is not None:
-                width = "" if layout == "NCL" else f"{_source(layer, POOL_W_NAMES, '?')}, "
-                how = (f"{kind}: {POOL_HOW[kind]}, {layout}; {_source(layer, names, '?')}, "
+                height, width = _source(layer, names, '?'), _source(layer, POOL_W_NAMES, '?')
+                # one name for both sides (kernel_size=2, pool_size): said once
+                width = "" if layout == "NCL" or width == height else f"{width}, "
+                how = (f"{kind}: {POOL_HOW[kind]}, {layout}; {height}, "
                        f"{width}{_source(layer, STRIDE_NAMES, 'pool size')}, "
                        f"{_source(layer, PAD_NAMES, 0)}")
                 yield TwinMatch(_pool_twin(kind, layout, None), kind, how)

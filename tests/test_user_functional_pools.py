@@ -8,6 +8,31 @@ import pytest
 from properties.search import hunt
 from tests.owncode_loading import collect_source
 
+CLASS_SOURCE = '''
+import numpy as np
+
+
+class AvgPool2d:
+    """NCHW average pooling, as torch.nn.AvgPool2d(kernel_size, stride=None)."""
+    def __init__(self, kernel_size=2, stride=None):
+        self.kernel_size, self.stride = kernel_size, stride or kernel_size
+
+    def forward(self, x):
+        k, s = self.kernel_size, self.stride
+        N, C, H, W = self.shape = x.shape
+        Ho, Wo = (H - k) // s + 1, (W - k) // s + 1
+        return np.stack([np.stack([x[:, :, i * s:i * s + k, j * s:j * s + k].mean(axis=(2, 3))
+                                   for j in range(Wo)], -1) for i in range(Ho)], -2)
+
+    def backward(self, dout):
+        k, s = self.kernel_size, self.stride
+        dx = np.zeros(self.shape)
+        for i in range(dout.shape[2]):
+            for j in range(dout.shape[3]):
+                dx[:, :, i * s:i * s + k, j * s:j * s + k] += dout[:, :, i:i + 1, j:j + 1] / (k * k)
+        return dx
+'''
+
 SOURCE = "import numpy as np\n\n\ndef avg_pool_forward(x, pool_param):\n    ph, pw, s = pool_param['pool_height'], pool_param['pool_width'], pool_param['stride']\n    N, C, H, W = x.shape\n    Ho, Wo = 1 + (H - ph) // s, 1 + (W - pw) // s\n    out = np.zeros((N, C, Ho, Wo))\n    for i in range(Ho):\n        for j in range(Wo):\n            out[:, :, i, j] = x[:, :, i * s:i * s + ph, j * s:j * s + pw].mean(axis=(2, 3))\n    return out, (x, pool_param)\n\n\ndef avg_pool_backward(dout, cache):\n    x, pool_param = cache\n    ph, pw, s = pool_param['pool_height'], pool_param['pool_width'], pool_param['stride']\n    dx = np.zeros_like(x)\n    _, _, Ho, Wo = dout.shape\n    for i in range(Ho):\n        for j in range(Wo):\n            dx[:, :, i * s:i * s + ph, j * s:j * s + pw] += dout[:, :, i, j][:, :, None, None] / (ph * pw)\n    return dx\n\n\ndef avgbug_pool_forward(x, pool_param):\n    return avg_pool_forward(x, pool_param)\n\n\ndef avgbug_pool_backward(dout, cache):\n    x, pool_param = cache\n    ph, pw, s = pool_param['pool_height'], pool_param['pool_width'], pool_param['stride']\n    dx = np.zeros_like(x)\n    _, _, Ho, Wo = dout.shape\n    for i in range(Ho):\n        for j in range(Wo):\n            dx[:, :, i * s:i * s + ph, j * s:j * s + pw] = dout[:, :, i, j][:, :, None, None] / (ph * pw)\n    return dx\n\n\n# gradcheck: hinted_pool; x=(N, 2, 5, 6); args=({'pool_height': 2, 'pool_width': 3, 'stride': 1},)\ndef hinted_pool_forward(x, pool_param):\n    return avg_pool_forward(x, pool_param)\n\n\ndef hinted_pool_backward(dout, cache):\n    return avgbug_pool_backward(dout, cache)\n"
 
 
@@ -46,3 +71,10 @@ def test_a_hint_whose_args_are_not_one_options_dict_is_named(tmp_path):
     assert "pools2.hinted_pool" not in found and "pools2.avg_pool" in found
     (skip,) = [s for s in collected.skipped if s.label == "pools2.hinted_pool_forward"]
     assert "gives its options dict" in skip.reason
+
+
+def test_one_size_name_for_both_sides_is_said_once(tmp_path):
+    found, _ = collect_source(tmp_path, "torchpool.py", CLASS_SOURCE)
+    how = found["torchpool.AvgPool2d"].how
+    assert "avg_pool" in how and "kernel_size=2, stride=2" in how and how.count("kernel_size") == 1
+    assert hunt("torchpool.AvgPool2d(stride=1)", "grads_tf", max_examples=5, shrink=False) is None

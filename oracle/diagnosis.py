@@ -229,7 +229,9 @@ def sign_flip(ctx):
 
 
 def named_factor(ctx):
-    for c, names in geo.named_factors(ctx.cfg, ctx.batch):
+    x = next(iter(ctx.inputs.values()), None)     # a user's layer: the elements it was given
+    elements = int(x.size) if x is not None and x.dtype.kind == "f" else None
+    for c, names in geo.named_factors(ctx.cfg, ctx.batch, elements):
         if ctx.fits(c * ctx.b):
             return Diagnosis("constant factor", f"the layer's {_name(ctx)} is {_ratio_text(c)} "
                              f"the oracle's: {names}.", _scale_evidence(ctx, c))

@@ -17,10 +17,11 @@ def permutations(ndim):
     return sorted(perms, key=lambda p: p != ident[::-1])
 
 
-def named_factors(cfg, batch):
+def named_factors(cfg, batch, elements=None):
     """[(factor, what it would mean)]: the constants a backward is commonly off by.
 
-    Factors that coincide (a batch of 2 and a factor 2) are named together.
+    Factors that coincide (a batch of 2 and a factor 2) are named together. ``elements``: the
+    size of the input, when the configuration does not give its shape (a user's layer).
     """
     names = {}
 
@@ -56,7 +57,7 @@ def named_factors(cfg, batch):
     if isinstance(p, float) and 0 < p < 1:
         add(1 - p, f"1 - p = {1 - p:g}, the keep probability: the inverted dropout's "
                    "1/(1 - p) is missing")
-    size = _elements(cfg, n)
+    size = _elements(cfg, n) or elements
     if size and size != n and size > 1:
         add(size, f"{size}, the number of elements averaged over: a sum where the oracle "
                   "takes the mean over every element")

@@ -226,3 +226,20 @@ def test_the_correct_layers_of_the_planted_cases_pass_undiagnosed():
     results = [r for res in fixed for r in res.values()]
     assert len(results) >= 14 and all(r.passed and not r.diagnosis for r in results), \
         [r.message() for r in results if not r.passed or r.diagnosis]
+
+
+def test_a_users_loss_summing_where_the_oracle_averages_every_element_is_named():
+    """A user's layer's case carries no shape in its config; the element count comes from the
+    input it was given: an MSE gradient 12 times the oracle's, for a (3, 4) input, is the
+    missing 1/12 of a mean over every element, not an unexplained failure."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, 4))
+    want = rng.standard_normal((3, 4))
+    context = {"inputs": {"x": x}, "dout": np.float64(1.0)}
+    r = compare(12 * want, want, layer="mine.MSE", prop="grads_tf", tensor="dx", oracle="tf",
+                dtype="float64", config={"batch": 3}, context=context)
+    assert r.diagnosis["kind"] == "constant factor", r.diagnosis
+    assert "12, the number of elements averaged over" in r.diagnosis["summary"]
+    r = compare(7 * want, want, layer="mine.MSE", prop="grads_tf", tensor="dx", oracle="tf",
+                dtype="float64", config={"batch": 3}, context=context)
+    assert r.diagnosis.get("kind") != "constant factor"       # 7 is nothing the case names

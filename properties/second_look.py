@@ -94,9 +94,15 @@ def as_warning(r, r64, inputs):
     amplification = r.max_abs_err / (ROUND_OFF * max(r.scale, 1e-300))
     biggest = max((float(np.max(np.abs(x))) for x in inputs if x.size), default=0.0)
     ratio64 = f"{r64.ratio:.2g}" if r64 is not None else "within"
+    # an element off by a large part of itself jumped (a kink crossed); a small relative error
+    # grew (conditioning)
+    cause = ("a value float32 rounds onto the other side of a kink (a hinge margin, a max or a "
+             "ReLU input that is exactly 0 in float32): a jump, not a drift"
+             if r.max_rel_err > 0.1 else
+             "the case is ill-conditioned (saturation, near-zero variance), which float32 "
+             "cannot resolve")
     explanation = (f"the same params and inputs in float64 pass ({ratio64} of the float64 "
                    f"tolerance), so the layer's maths is right; in float32 the error is "
                    f"{amplification:.3g}x float32's unit round-off at this tensor's scale "
-                   f"({r.scale:.3g}), inputs up to |x| = {biggest:.3g}: the case is "
-                   f"ill-conditioned (saturation, near-zero variance), which float32 cannot resolve")
+                   f"({r.scale:.3g}), inputs up to |x| = {biggest:.3g}: {cause}")
     return replace(r, passed=True, warning=True, verdict=FLOAT32_PRECISION, explanation=explanation)

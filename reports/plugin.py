@@ -215,12 +215,13 @@ def matrix_lines(matrix):
     width = max(len(layer) for layer in matrix.layers) + 2
     lines = []
     for props, layers in groups.items():
-        lines.append("".ljust(width) + "".join(p[:14].ljust(15) for p in props))
+        widths = [max(len(p), 14) + 1 for p in props]     # whole names: two may share a prefix
+        lines.append("".ljust(width) + "".join(p.ljust(w) for p, w in zip(props, widths)).rstrip())
         for layer in layers:
             cells = [matrix.cells[(layer, p)] for p in props]
             lines.append(layer.ljust(width) + "".join(
-                (f"{WORDS[c.outcome]} {c.ratio:.2g}" + (" fd" if c.fd_only else "")).ljust(14)
-                + " " for c in cells).rstrip())
+                (f"{WORDS[c.outcome]} {c.ratio:.2g}" + (" fd" if c.fd_only else "")).ljust(w)
+                for c, w in zip(cells, widths)).rstrip())
         lines.append("")
     cells = matrix.cells.values()
     lines.append("cells: outcome and the worst error as a fraction of its tolerance (1 = at the limit)"

@@ -153,3 +153,50 @@ def test_a_hint_gives_the_batch(collected):
 def test_a_network_no_batch_fits_is_skipped_with_the_hint_to_add(collected):
     (skip,) = [s for s in collected[1].skipped if s.label == "netbatch.NeedsAnOddBatch"]
     assert "x=(N, ...); t=int(N)<K" in skip.reason and "# gradcheck: NeedsAnOddBatch(" in skip.reason
+
+
+MULTI = '''
+import numpy as np
+
+
+class MultiLayerNet:
+    """deep-learning-from-scratch's constructor: the hidden sizes come as a list."""
+    def __init__(self, input_size, hidden_size_list, output_size):
+        sizes = [input_size, *hidden_size_list, output_size]
+        rng = np.random.default_rng(0)
+        self.params = {}
+        for i in range(len(sizes) - 1):
+            self.params[f"W{i + 1}"] = rng.standard_normal((sizes[i], sizes[i + 1])) * 0.5
+        self.n = len(sizes) - 1
+
+    def loss(self, x, t):
+        self.hs = [x]
+        for i in range(1, self.n + 1):
+            z = self.hs[-1] @ self.params[f"W{i}"]
+            self.hs.append(np.tanh(z) if i < self.n else z)
+        return 0.5 * np.sum((self.hs[-1] - t) ** 2) / len(x)
+
+    def gradient(self, x, t):
+        self.loss(x, t)
+        d, grads = (self.hs[-1] - t) / len(x), {}
+        for i in range(self.n, 0, -1):
+            grads[f"W{i}"] = self.hs[i - 1].T @ d
+            d = d @ self.params[f"W{i}"].T
+            if i > 1:
+                d = d * (1 - self.hs[i - 1] ** 2)
+        return grads
+'''
+
+
+def test_a_list_of_hidden_sizes_is_built_as_a_list(tmp_path):
+    from properties.user_build import call_expression
+    found, _ = collect_source(tmp_path, "multi.py", MULTI)
+    net = found["multi.MultiLayerNet"]
+    assert "x(3, 3)" in net.how
+    assert all(r.passed for r in net.check())
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("multi_for_call", tmp_path / "multi.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert call_expression(module.MultiLayerNet) == \
+        "MultiLayerNet(input_size=3, hidden_size_list=[4, 3], output_size=2)"

@@ -182,6 +182,9 @@ class AttributeLayer(Layer):
                 f"{self._label}: backward changed {list(report.updated)} itself and wrote no "
                 f"gradient attribute: a layer that updates its own parameters needs "
                 f"layers.self_updating.SelfUpdatingLayer, not AttributeLayer")
+        if any(getattr(self.layer, x, None) is None for x in report.grad_attrs):
+            # params a first forward builds (Keras's build()): built here, on this layer
+            getattr(self.layer, self._forward_name)(*inputs, **self._forward_kwargs())
         self._set_names(report.grad_attrs)
 
     def _need_views(self):

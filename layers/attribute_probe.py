@@ -105,11 +105,15 @@ def probe_grad_attributes(obj, inputs, dout=None, *, grad_prefix=None, forward_k
         raise RuntimeError(f"{label}: cannot deep-copy the layer to probe its parameters "
                            f"({type(exc).__name__}: {exc}); pass the parameter names explicitly") from exc
     candidates = float_array_attributes(twin)
+    lazy = callable(getattr(twin, "build", None))     # Keras style: build() on the first call
     try:
         out = getattr(twin, forward)(*inputs, **(forward_kwargs or {}))
     except Exception as exc:
         raise RuntimeError(f"{label}.{forward} raised while probing its parameters: "
                            f"{type(exc).__name__}: {exc}") from exc
+    if lazy:           # arrays the first forward built (not an input it kept) may be params
+        candidates = tuple(dict.fromkeys([*candidates, *(
+            x for x in float_array_attributes(twin) if not any(getattr(twin, x) is a for a in inputs))]))
     before = {k: (v, np.array(v, copy=True)) for k, v in vars(twin).items()
               if looks_like_grad(k, grad_prefix) and isinstance(v, np.ndarray)}
     values = {x: np.array(getattr(twin, x), copy=True) for x in candidates}

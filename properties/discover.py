@@ -105,10 +105,12 @@ def _has(obj, name, min_args=0):
     if not callable(fn):
         return False
     try:
-        params = [p for p in inspect.signature(fn).parameters.values()
-                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        signature = inspect.signature(fn).parameters.values()
     except (TypeError, ValueError):
         return True
+    if any(p.kind == p.VAR_POSITIONAL for p in signature):    # backward(self, *douts)
+        return True
+    params = [p for p in signature if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     return len(params) - (1 if inspect.isclass(obj) else 0) >= min_args
 
 
@@ -127,8 +129,9 @@ def _class(cls, label, path, module, hint, overrides=None):
         return _network(cls, label, path, module, hint)
     if _has(cls, "update", 2) and not _has(cls, "forward") and not _has(cls, "backward"):
         return _optimizer(cls, label, path, module, hint)
-    forward = next((m for m in FORWARD_NAMES if _has(cls, m, 1)),
-                   "__call__" if "__call__" in vars(cls) else None)
+    forward = next((m for m in FORWARD_NAMES if _has(cls, m, 1)),     # __call__: its own or a
+                   "__call__" if any("__call__" in vars(k) for k in cls.__mro__[:-1])  # base's
+                   else None)
     if forward is None:
         return None
     for method in BACKWARD_NAMES:
@@ -267,8 +270,9 @@ def _layer(cls, label, path, module, hint, adapt, overrides=None):
     obj = build_object(cls, module, hint, overrides)
     roles = getattr(adapt, "roles", (("x",), ()))
     if hasattr(adapt, "roles") and not isinstance(getattr(obj, "params", None), dict):
-        needs_probe = not find_param_names(obj) and any(
+        needs_probe = not find_param_names(obj) and (any(
             isinstance(v, np.ndarray) and v.dtype.kind == "f" for v in vars(obj).values())
+            or callable(getattr(obj, "build", None)))     # Keras style: params built on first call
     else:
         needs_probe = False
     doc = inspect.getdoc(getattr(cls, "forward", None)) or inspect.getdoc(cls) or ""

@@ -164,7 +164,9 @@ def method_roles(cls, forward="forward", backward="backward"):
     if len(inputs) < k <= len(names) and not any(
             is_index_name(n) or is_mask_name(n) for n in names[:k]):
         inputs = tuple(names[:k])
-        targets = tuple(n for n in data if n not in inputs)
+        # every argument after them is passed too (a contrastive loss's y after x1, x2),
+        # not differentiated: a class's forward takes data, its params are attributes
+        targets = tuple(names[k:])
     grads = _positional(getattr(cls, backward, None))[1:]
     outputs = ("out",)
     if len(grads) >= 2:

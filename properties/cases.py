@@ -25,7 +25,7 @@ from oracle.layer_copy import pickled
 from properties import strategies as S
 from properties.catalog import get
 from properties.registry import module_of
-from properties.values import into_domain, make_dout, make_values, stream_rng
+from properties.values import domain_text, into_domain, make_dout, make_values, stream_rng
 
 BUILT_KEPT = 8    # layers kept pickled, the most recently built (Case.build)
 KEEP_BUILDS_OVER = 3e-4   # seconds: a build taking longer is kept (at 100k params, 1 ms)
@@ -130,10 +130,14 @@ class Case:
         return a.astype(self.dtype) if self.drawn_in else a
 
     def describe(self):
-        """Configuration and draws in one flat dict, for messages and reports."""
+        """Configuration and draws in one flat dict, for messages and reports (values drawn for
+        an input kept in a range are said to be the drawn ones, before the map into it)."""
+        ranges = [domain_text(d) for d in self.entry.input_domains if d] \
+            if self.values is not None else []
+        shown = f"values (mapped into {', '.join(dict.fromkeys(ranges))})" if ranges else "values"
         return {**self.config, "batch": self.batch, "kind": self.kind, "seed": self.seed,
                 "training": self.training, **self.extra,
-                **({"values": self.values} if self.values is not None else {}),
+                **({shown: self.values} if self.values is not None else {}),
                 **({"drawn_in": self.drawn_in} if self.drawn_in else {})}
 
     def replay_line(self, prop):

@@ -360,7 +360,7 @@ def _probe_inputs(obj, hinted, needs_probe, names=("x",)):
         if isinstance(v, np.ndarray) and v.dtype.kind == "f" and v.ndim == 2:
             shapes += [(2, v.shape[0]), (2, v.shape[1])]
         elif isinstance(v, np.ndarray) and v.dtype.kind == "f" and v.ndim == 4:
-            shapes += [(2, v.shape[1], v.shape[2] + 2, v.shape[3] + 2)]
+            shapes += [(2, v.shape[1], v.shape[2] + 2, v.shape[3] + 2), (2, v.shape[0], 3, 4)]
         elif isinstance(v, np.ndarray) and v.dtype.kind == "f" and v.ndim == 3:   # conv 1-D
             shapes += [(2, v.shape[1], v.shape[2] + 4)]
         elif isinstance(v, np.ndarray) and v.dtype.kind == "f" and v.ndim == 1:

@@ -40,10 +40,11 @@ def check_network(make_net, x, t, *, label=None):
     one whose params were moved in place as a training step moves them: a network that
     keeps a copy of a weight from ``__init__`` (``self.W2 = params['W2'].copy()``) has right
     gradients at its initial params only."""
-    results = check_gradient_network(make_net(), x, t, rng=np.random.default_rng(0), label=label)
+    results = check_gradient_network(_made(make_net), x, t, rng=np.random.default_rng(0),
+                                     label=label)
     if not all(r.passed for r in results):
         return results
-    net = make_net()
+    net = _made(make_net)
     step_in_place(net.params, np.random.default_rng(1))
     after = check_gradient_network(net, x, t, rng=np.random.default_rng(0), label=label)
     return results + [replace(r, prop=f"{r.prop}_after_step", note=join_notes(r.note, STEP_NOTE))
@@ -71,6 +72,18 @@ def _seeded():
     np.random draws the same mask in gradient() and in every loss finite differences take."""
     np.random.seed(NET_SEED)
     yield
+
+
+def _made(make_net):
+    """``make_net()`` with NumPy's global random state seeded (a constructor drawing its
+    weights with np.random.randn makes the same network in every run and replay), the
+    user's own state kept."""
+    state = np.random.get_state()
+    try:
+        with _seeded():
+            return make_net()
+    finally:
+        np.random.set_state(state)
 
 
 def step_in_place(params, rng, size=0.1):

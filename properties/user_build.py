@@ -25,6 +25,7 @@ HYPER = {"stride": 1, "pad": 0, "padding": 0, "pool_h": 2, "pool_w": 2, "pool_si
          "alpha": 0.1, "eps": 1e-5, "epsilon": 1e-5, "momentum": 0.9}
 SIZES = (3, 2, 4)            # in, out, then a third size (a hidden layer)
 CONV_NAME = re.compile(r"conv", re.I)
+TRANSPOSED = re.compile(r"transpose|deconv", re.I)
 
 
 class CannotBuild(Exception):
@@ -44,14 +45,18 @@ def constructor_args(cls):
         return {}
     kwargs, missing, sizes = {}, [], list(SIZES)
     conv = bool(CONV_NAME.search(cls.__name__))
+    # a kernel (F, C, KH, KW) with F != C (equal, a backward reading F for C is right), or
+    # (F, C, K) for a 1-D convolution
+    kernel = ((3, 2, 3) if "1d" in cls.__name__.lower() else (3, 2, 3, 3)) if conv else (3, 2)
     for name, p in sig.parameters.items():
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or p.default is not p.empty:
             continue
         low = name.lower()
         if low in WEIGHTS:
-            kwargs[name] = np.random.default_rng(0).standard_normal((2, 2, 3, 3) if conv else (3, 2))
-        elif low in BIASES:
-            kwargs[name] = np.zeros(2)
+            kwargs[name] = np.random.default_rng(0).standard_normal(kernel)
+        elif low in BIASES:      # a conv's bias is per filter (a transposed one's per C_out)
+            kwargs[name] = np.zeros(kernel[1] if not conv or TRANSPOSED.search(cls.__name__)
+                                    else kernel[0])
         elif low in SCALES:
             kwargs[name] = np.ones(3)
         elif low in SHIFTS:

@@ -12,6 +12,7 @@ import copy
 
 import numpy as np
 
+from properties.owncode_networks import training_flag
 from properties.user_entry import CannotCheck
 from properties.values import into_domain
 
@@ -100,13 +101,20 @@ def _targets(net, x):
     real = (_drawer("float", ("N", k)), "real targets, one per output")
     classes = [(_drawer("one_hot", ("N", k)), f"one-hot over {k} outputs"),
                (_drawer("int", ("N",), bound=k), f"integer labels over {k} outputs")]
-    return [real, *classes] if k == 1 else [*classes, real]
+    steps = [(_drawer("float", ("N", x.shape[1], k)), "real targets at every step"),
+             (_drawer("int", ("N", x.shape[1]), bound=k), f"integer labels at every step")] \
+        if x.ndim == 3 else []       # a sequence: a target per step too
+    return [real, *classes, *steps] if k == 1 else [*classes, real, *steps]
 
 
 def _loss_runs(net, x, t):
+    """loss(x, t) is one finite number, in training mode when loss takes a flag (a batch
+    norm's inference loss on a fresh network divides by a running variance of 0)."""
+    flag = training_flag(net)
     try:
         with np.errstate(all="ignore"):
-            value = np.asarray(copy.deepcopy(net).loss(x, t), dtype=np.float64)
+            value = np.asarray(copy.deepcopy(net).loss(x, t, **({flag: True} if flag else {})),
+                               dtype=np.float64)
     except Exception:
         return False
     return value.size == 1 and bool(np.isfinite(value).all())

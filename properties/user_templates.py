@@ -107,6 +107,9 @@ def _from_params(layer, params):
             H, W = _sides(KH, KW, sh, sw, ph, pw)
             yield (BATCH, C, H, W), (f"(N, {C}, {H}, {W}) from {weight} {shape}, stride {(sh, sw)}, "
                                      f"pad {(ph, pw)}: a {1 + (H + 2 * ph - KH) // sh}-row output")
+            if F != C:          # a transposed convolution's weight is (C_in, C_out, KH, KW)
+                yield (BATCH, F, 3, 4), (f"(N, {F}, 3, 4) from {weight} {shape} read as (C_in, "
+                                         f"C_out, KH, KW): a transposed convolution's input")
         elif len(shape) == 3 and bias is None:
             side = shape[-1] + 3
             template = (BATCH, side, side) if per_sample else (side, side)

@@ -176,3 +176,13 @@ def test_a_range_reads_with_inf_and_negative_ends():
     hint = read_hints("# gradcheck: L(); x=(N, 3) in (-inf, 0); y=(N, 3) in (0, 1)\n")["L"]
     assert hint.array("x").domain == (-math.inf, 0.0) and hint.array("y").domain == (0.0, 1.0)
     assert hint.array("x").show() == "(N, 3) in (-inf, 0)"
+
+
+def test_a_failure_says_its_drawn_values_are_mapped_into_the_range(found):
+    from properties.cases import Case
+    case = Case(layer="mine.Log", config={}, dtype="float64", batch=1, kind="normal", seed=0,
+                values=((0.0, 0.0, 0.0),))
+    assert case.describe()["values (mapped into (0, inf))"] == ((0.0, 0.0, 0.0),)
+    plain = Case(layer="mine.Tanh", config={}, dtype="float64", batch=1, kind="normal", seed=0,
+                 values=((0.0, 0.0, 0.0, 0.0, 0.0),))
+    assert "values" in plain.describe()

@@ -200,3 +200,66 @@ def test_a_list_of_hidden_sizes_is_built_as_a_list(tmp_path):
     spec.loader.exec_module(module)
     assert call_expression(module.MultiLayerNet) == \
         "MultiLayerNet(input_size=3, hidden_size_list=[4, 3], output_size=2)"
+
+
+MODES = '''
+import numpy as np
+
+
+class BNNet:
+    """x @ W1 -> batch norm (running variance starts at 0) -> x @ W2 -> MSE; loss(train_flg)."""
+    def __init__(self):
+        rng = np.random.default_rng(0)
+        self.params = {"W1": rng.standard_normal((3, 4)), "W2": rng.standard_normal((4, 2))}
+        self.running_var = np.zeros(4)
+
+    def loss(self, x, t, train_flg=False):
+        h = x @ self.params["W1"]
+        if train_flg:
+            self.mu, self.var = h.mean(axis=0), h.var(axis=0)
+        else:
+            self.mu, self.var = 0.0, self.running_var
+        self.xhat = (h - self.mu) / np.sqrt(self.var)       # inf at inference on a fresh net
+        self.x, self.y = x, self.xhat @ self.params["W2"]
+        return 0.5 * np.sum((self.y - t) ** 2) / len(x)
+
+    def gradient(self, x, t):
+        self.loss(x, t, train_flg=True)
+        n = len(x)
+        dy = (self.y - t) / n
+        dxhat = dy @ self.params["W2"].T
+        dh = (dxhat - dxhat.mean(axis=0) - self.xhat * (dxhat * self.xhat).mean(axis=0)) \\
+            / np.sqrt(self.var)
+        return {"W2": self.xhat.T @ dy, "W1": self.x.T @ dh}
+
+
+class StepRNN:
+    """A target at every step: (N, T, D) -> (N, T, K), MSE."""
+    def __init__(self):
+        rng = np.random.default_rng(2)
+        self.params = {"Wx": rng.standard_normal((3, 4)) * 0.5, "Wo": rng.standard_normal((4, 2))}
+
+    def loss(self, x, t):
+        n, steps, d = x.shape                  # sequences only
+        self.x, self.h = x, np.tanh(x @ self.params["Wx"])
+        self.y = self.h @ self.params["Wo"]
+        return 0.5 * np.sum((self.y - t) ** 2) / len(x)
+
+    def gradient(self, x, t):
+        self.loss(x, t)
+        dy = (self.y - t) / len(x)
+        dh = dy @ self.params["Wo"].T * (1 - self.h ** 2)
+        return {"Wo": np.einsum("ntk,ntj->kj", self.h, dy),
+                "Wx": np.einsum("ntd,ntk->dk", self.x, dh)}
+'''
+
+
+def test_a_training_flag_and_per_step_targets_are_found_without_a_hint(tmp_path):
+    found, collected = collect_source(tmp_path, "modes.py", MODES)
+    assert not collected.skipped, collected.skipped
+    assert "t(3, 2) one-hot over 2 outputs" in found["modes.BNNet"].how
+    assert "x(3, 4, 3) a sequence" in found["modes.StepRNN"].how
+    assert "t(3, 4, 2) real targets at every step" in found["modes.StepRNN"].how
+    for label in ("modes.BNNet", "modes.StepRNN"):
+        results = found[label].check()
+        assert results and all(r.passed for r in results), results[0].message()

@@ -120,3 +120,32 @@ def test_a_dropout_backward_without_its_mask_is_named_as_the_bad_layer(found):
     assert failed and {r.verdict for r in failed} == {"layer bug"}
     (where,) = [r for r in failed if r.prop == "network_localise"]
     assert where.tensor == "DropoutForgetsMask2", where.message()
+
+
+RANDN = '''
+import numpy as np
+
+
+class RandnNet:
+    """Weights from the global np.random, unseeded, as tutorials draw them; db is twice b's."""
+    def __init__(self):
+        self.params = {"W": np.random.randn(3, 2), "b": np.random.randn(2)}
+
+    def loss(self, x, t):
+        self.x, self.y = x, x @ self.params["W"] + self.params["b"]
+        return 0.5 * np.sum((self.y - t) ** 2) / len(x)
+
+    def gradient(self, x, t):
+        self.loss(x, t)
+        d = (self.y - t) / len(x)
+        return {"W": self.x.T @ d, "b": 2 * d.sum(axis=0)}
+'''
+
+
+def test_a_network_drawing_its_weights_from_np_random_fails_the_same_way_every_run(tmp_path):
+    found, _ = collect_source(tmp_path, "randn.py", RANDN)
+    first = [r for r in found["randn.RandnNet"].check() if not r.passed]
+    np.random.seed(7)          # whatever the user's state, the numbers are the same
+    again = [r for r in found["randn.RandnNet"].check() if not r.passed]
+    assert first and [r.tensor for r in first] == ["b"]
+    assert [r.max_abs_err for r in first] == [r.max_abs_err for r in again]

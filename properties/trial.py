@@ -202,13 +202,16 @@ class Trial:
         names = C.input_names(self.layer)
         arrays = {**{n: np.asarray(x, np.float64) for n, x in zip(names, self.inputs)},
                   **{k: np.asarray(v, np.float64) for k, v in self.params0.items()}}
+        fresh = lambda: {k: v.copy() for k, v in arrays.items()}   # noqa: E731  (a forward
+        #   writing into its input must not make the next one's input differ: no_mutation
+        #   reports that, as what it is)
         with kept_global_rng():
-            first = np.array(fn(arrays), np.float64, copy=True)
+            first = np.array(fn(fresh()), np.float64, copy=True)
             own = self._own_out
             spared = own is not None and own.shape == first.shape and np.array_equal(
                 own, first, equal_nan=True)
             for _ in range(REPEATS - 1 - spared):   # a random forward can repeat itself by chance
-                second = np.array(fn(arrays), np.float64, copy=True)
+                second = np.array(fn(fresh()), np.float64, copy=True)
                 if first.shape != second.shape or not np.array_equal(first, second,
                                                                       equal_nan=True):
                     break

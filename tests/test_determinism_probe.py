@@ -67,3 +67,34 @@ def test_a_copy_that_does_not_repeat_itself_is_not_deterministic_whatever_the_ow
     why = trial.nondeterminism()
     assert why.startswith("two forwards on the same inputs and params gave different outputs")
     assert "max |difference| 0.001" in why
+
+
+def test_a_forward_writing_into_its_input_is_not_called_random(tmp_path):
+    """A softmax shifting and exponentiating the caller's x in place: its second forward on
+    the probe's own arrays saw another x, and it was reported "not deterministic". Each
+    forward now gets fresh arrays; no_mutation names the real fault."""
+    from properties.search import hunt
+    from tests.owncode_loading import collect_source
+    source = '''
+import numpy as np
+
+
+class Softmax:
+    def forward(self, x):
+        x -= x.max(axis=1, keepdims=True)
+        np.exp(x, out=x)
+        x /= x.sum(axis=1, keepdims=True)
+        self.out = x
+        return x
+
+    def backward(self, dout):
+        s = self.out
+        return s * (dout - (dout * s).sum(axis=1, keepdims=True))
+'''
+    collect_source(tmp_path, "inplace_softmax.py", source)
+    for prop in ("grads_fd", "batch_additive"):
+        bad = hunt("inplace_softmax.Softmax", prop, max_examples=10, shrink=False)
+        assert bad is None or "not deterministic" not in {r.verdict for r in bad.failures}, \
+            bad.failures[0].message()
+    mutated = hunt("inplace_softmax.Softmax", "no_mutation", max_examples=10, shrink=False)
+    assert mutated is not None and {r.verdict for r in mutated.failures} == {"layer bug"}

@@ -85,6 +85,67 @@ def list_params(obj):
     return tuple(f"params[{i}]" for i in range(len(params)))
 
 
+class _HeldView(MutableMapping):
+    """A mapping ``name`` -> an array held inside an attribute of ``obj``: ``obj.<attr>[name]``
+    for a dict (``self.weights['W']`` beside ``self.gradients['W']``), or the field ``field``
+    of the object ``obj.<name>`` (PyTorch style: ``self.weight.data`` / ``self.weight.grad``)."""
+
+    def __init__(self, obj, names, *, attr=None, field=None):
+        self._obj, self._names, self._attr, self._field = obj, tuple(names), attr, field
+
+    def __getitem__(self, name):
+        if name not in self._names:
+            raise KeyError(name)
+        if self._attr is not None:
+            return getattr(self._obj, self._attr)[name]
+        value = getattr(getattr(self._obj, name), self._field)
+        if value is None:
+            raise KeyError(f"{name}.{self._field} is None (backward has not set it)")
+        return value
+
+    def __setitem__(self, name, value):
+        if name not in self._names:
+            raise KeyError(name)
+        if self._attr is not None:
+            getattr(self._obj, self._attr)[name] = value
+        else:
+            setattr(getattr(self._obj, name), self._field, value)
+
+    def __delitem__(self, name):
+        raise TypeError("parameters of an adapted layer cannot be deleted")
+
+    def __iter__(self):
+        return iter(self._names)
+
+    def __len__(self):
+        return len(self._names)
+
+
+PARAM_DICTS = ("params", "weights", "parameters", "param", "W")
+GRAD_DICTS = ("grads", "gradients", "grad", "dparams", "d_params", "param_grads", "dW")
+
+
+def held_params(obj):
+    """(params view, grads view) for parameters held in containers, else None: a dict of float
+    arrays (``self.weights``) beside a gradients dict (``self.gradients``: there at
+    construction, maybe empty), or attributes that are objects with a float array ``.data``
+    and a ``.grad`` (PyTorch's Parameter, written by hand)."""
+    for p_attr in PARAM_DICTS:
+        held = getattr(obj, p_attr, None)
+        if isinstance(held, dict) and held and all(
+                isinstance(v, np.ndarray) and v.dtype.kind == "f" for v in held.values()):
+            g_attr = next((g for g in GRAD_DICTS if g != p_attr and isinstance(getattr(obj, g, None), dict)), None)
+            if g_attr is not None:
+                names = tuple(held)
+                return _HeldView(obj, names, attr=p_attr), _HeldView(obj, names, attr=g_attr)
+    objects = tuple(k for k, v in vars(obj).items() if not isinstance(v, np.ndarray)
+                    and isinstance(getattr(v, "data", None), np.ndarray)
+                    and getattr(v, "data").dtype.kind == "f" and hasattr(v, "grad"))
+    if objects:
+        return _HeldView(obj, objects, field="data"), _HeldView(obj, objects, field="grad")
+    return None
+
+
 def find_grad_attributes(obj, grad_prefix=None):
     """{X: its gradient attribute} for the ndarray attributes ``X`` that have one beside them
     already (``dX``, ``grad_X``, ``X_grad``...: ``attribute_probe.grad_names_for``; maybe None)."""
@@ -144,8 +205,11 @@ class AttributeLayer(Layer):
         self._training = True
         self._views = None
         listed = list_params(layer) if names is None else None
+        held = held_params(layer) if names is None and not listed else None
         if listed:
             self._views = (_ListView(layer, "params", listed), _ListView(layer, "grads", listed))
+        elif held:
+            self._views = held
         elif names is not None:
             self._set_names(names)
         elif probe_inputs is not None:
@@ -236,6 +300,11 @@ class AttributeLayer(Layer):
         zero_grad = getattr(self.layer, "zero_grad", None)
         if callable(zero_grad):
             zero_grad()
+        elif self._views is not None and getattr(self._views[1], "_field", None) == "grad":
+            for name in self._views[1]:        # hand-written Parameters: their .grad cleared,
+                held = getattr(self.layer, name)   # as an optimizer's zero_grad() clears it
+                if isinstance(held.grad, np.ndarray):
+                    held.grad = np.zeros_like(held.grad)
         dx = getattr(self.layer, self._backward_name)(*args)
         return dx if self.input_names else None    # no differentiable input: nothing to return
 

@@ -206,6 +206,27 @@ def parting_note(got, want, res):
             "(index 0 of the tensor is the step)")
 
 
+def step_note(got, want, start, res):
+    """What the step at which two trajectories (step, ...) part does, when it is the oracle's
+    step scaled (``start``: the params before the first step): the wrong sign, or c times it."""
+    allowed = Tolerance(rtol=res.rtol, atol=res.atol).allowed(want, res.scale)
+    bad = (np.abs(got - want) > allowed).reshape(len(got), -1).any(axis=1)
+    s = int(np.argmax(bad))
+    before = want[s - 1] if s else np.asarray(start, np.float64)
+    mine, theirs = (got[s] - before).ravel(), (want[s] - before).ravel()
+    norm = float(theirs @ theirs)
+    if norm == 0.0:
+        return ""
+    c = float(mine @ theirs) / norm
+    if np.linalg.norm(mine - c * theirs) > 1e-6 * max(np.linalg.norm(mine), 1e-300):
+        return ""
+    if abs(c + 1.0) < 1e-6:
+        return (f"Step {s + 1} is minus the oracle's step: the update moves the params the "
+                f"wrong way (a sign flipped)")
+    return (f"Step {s + 1} is {c:.4g} times the oracle's step (a learning rate or a factor "
+            f"off by that)")
+
+
 def _law(label, tensor, ok, config, reproduce, why):
     return Result(layer=label, prop="in_place", tensor=tensor, oracle="law", passed=ok,
                   dtype="float64", config=config, ratio=0.0 if ok else float("inf"),

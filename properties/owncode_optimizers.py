@@ -34,7 +34,7 @@ from oracle.compare import compare
 from oracle.keras_optimizers import run_keras
 from oracle.result import Result, join_notes
 from oracle.tf_runtime import tf
-from properties.optimizer_checks import TRAJECTORY_TOLERANCE, parting_note
+from properties.optimizer_checks import TRAJECTORY_TOLERANCE, parting_note, step_note
 
 LR_NAMES = ("lr", "learning_rate", "learn_rate", "eta", "alpha")
 EPS_NAMES = ("eps", "epsilon", "e", "delta")
@@ -256,7 +256,7 @@ def check_dict_optimizer(make_opt, *, shapes=SHAPES, steps=5, seed=0, grad_scale
     tried, first = [], None
     for differs, eps_note, run, same in candidates:
         theirs, how = run(params0, grad_steps)
-        results = _compare(label, names, mine, theirs, {**config, "twin": how})
+        results = _compare(label, names, mine, theirs, {**config, "twin": how}, params0)
         tried.append(how)
         if first is None:
             first = results
@@ -282,7 +282,7 @@ def check_dict_optimizer(make_opt, *, shapes=SHAPES, steps=5, seed=0, grad_scale
             for r in first]
 
 
-def _compare(label, names, mine, theirs, config):
+def _compare(label, names, mine, theirs, config, params0):
     results = []
     for i, name in enumerate(names):
         got = np.stack([step[i] for step in mine])
@@ -290,5 +290,6 @@ def _compare(label, names, mine, theirs, config):
         r = compare(got, want, layer=label, prop="keras_trajectory", tensor=f"{name} (step, ...)",
                     oracle="tf", dtype="float64", config=config, overrides=TRAJECTORY_TOLERANCE)
         # where they part says it all: it stands in for the comparison's own note
-        results.append(r if r.passed or not r.worst else replace(r, note=parting_note(got, want, r)))
+        results.append(r if r.passed or not r.worst else replace(r, note=join_notes(
+            parting_note(got, want, r), step_note(got, want, params0[i], r))))
     return results

@@ -96,3 +96,25 @@ def test_decay_with_the_wrong_sign_or_read_and_not_applied_is_a_bug(cls):
     results = check_dict_optimizer(cls)
     assert not all(r.passed for r in results)
     assert {r.verdict for r in results if not r.passed} == {"layer bug"}
+
+
+class MomentumUphill(MomentumSGD):
+    """The velocity holds -lr * g, but is subtracted: every step goes uphill."""
+    def update(self, params, grads):
+        for k, p in params.items():
+            g = grads[k] + self.weight_decay * p
+            self.v[k] = self.momentum * self.v.get(k, np.zeros_like(p)) - self.lr * g
+            p -= self.v[k]
+
+
+class SGDHalfRate(SGD):
+    def update(self, params, grads):
+        for k in params:
+            params[k] -= 0.5 * self.lr * (grads[k] + self.wd * params[k])
+
+
+@pytest.mark.parametrize("cls, said", [(MomentumUphill, "Step 1 is minus the oracle's step"),
+                                       (SGDHalfRate, "Step 1 is 0.5 times the oracle's step")])
+def test_a_failing_trajectory_says_when_its_step_is_the_oracles_scaled(cls, said):
+    failed = [r for r in check_dict_optimizer(cls) if not r.passed]
+    assert failed and all(said in r.note for r in failed), failed[0].note

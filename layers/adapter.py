@@ -45,7 +45,20 @@ class _AttrView(MutableMapping):
         return len(self._attrs)
 
 
-class _ListView(MutableMapping):
+class _NamedView(MutableMapping):
+    """A fixed set of ``_names``: nothing can be deleted, iteration is in their order."""
+
+    def __delitem__(self, name):
+        raise TypeError("parameters of an adapted layer cannot be deleted")
+
+    def __iter__(self):
+        return iter(self._names)
+
+    def __len__(self):
+        return len(self._names)
+
+
+class _ListView(_NamedView):
     """A mapping ``"params[i]"`` -> the i-th array of the list attribute ``attr`` of ``obj``
     (deep-learning-from-scratch 2's ``self.params = [W, b]``, ``self.grads = [dW, db]``)."""
 
@@ -62,15 +75,6 @@ class _ListView(MutableMapping):
             raise KeyError(name)
         getattr(self._obj, self._attr)[self._names.index(name)] = value
 
-    def __delitem__(self, name):
-        raise TypeError("parameters of an adapted layer cannot be deleted")
-
-    def __iter__(self):
-        return iter(self._names)
-
-    def __len__(self):
-        return len(self._names)
-
 
 def list_params(obj):
     """``("params[0]", ...)`` when ``obj`` keeps its parameters and gradients in two lists of
@@ -85,7 +89,7 @@ def list_params(obj):
     return tuple(f"params[{i}]" for i in range(len(params)))
 
 
-class _HeldView(MutableMapping):
+class _HeldView(_NamedView):
     """A mapping ``name`` -> an array held inside an attribute of ``obj``: ``obj.<attr>[name]``
     for a dict (``self.weights['W']`` beside ``self.gradients['W']``), or the field ``field``
     of the object ``obj.<name>`` (PyTorch style: ``self.weight.data`` / ``self.weight.grad``)."""
@@ -110,15 +114,6 @@ class _HeldView(MutableMapping):
             getattr(self._obj, self._attr)[name] = value
         else:
             setattr(getattr(self._obj, name), self._field, value)
-
-    def __delitem__(self, name):
-        raise TypeError("parameters of an adapted layer cannot be deleted")
-
-    def __iter__(self):
-        return iter(self._names)
-
-    def __len__(self):
-        return len(self._names)
 
 
 PARAM_DICTS = ("params", "weights", "parameters", "param", "W")

@@ -102,7 +102,7 @@ def _targets(net, x):
     classes = [(_drawer("one_hot", ("N", k)), f"one-hot over {k} outputs"),
                (_drawer("int", ("N",), bound=k), f"integer labels over {k} outputs")]
     steps = [(_drawer("float", ("N", x.shape[1], k)), "real targets at every step"),
-             (_drawer("int", ("N", x.shape[1]), bound=k), f"integer labels at every step")] \
+             (_drawer("int", ("N", x.shape[1]), bound=k), "integer labels at every step")] \
         if x.ndim == 3 else []       # a sequence: a target per step too
     return [real, *classes, *steps] if k == 1 else [*classes, real, *steps]
 

@@ -3,7 +3,6 @@ always (3, rows of the first 2-D weight), so they were skipped ("loss(x, t) rais
 and for integer labels", no hint offered) and a hint's x= and t= were ignored. The batch now
 follows the first weight (images for a conv kernel, a sequence after a flat input), the
 targets the output's width (real targets first for one output), and a hint is used as given."""
-import numpy as np
 import pytest
 
 from tests.owncode_loading import collect_source

@@ -16,9 +16,8 @@ no detector confirms, the answer is None: no pattern, no guess.
   "pool", "kernel", "stride", "padding", "dilation", "classes", "steps", "p");
 * ``inputs``: name -> input array ("x"; integer "ids" of a gather); ``targets``: inputs not
   differentiated ("idx", a mask); ``dout``; ``factors``: the factors of a product (inputs);
-* ``tensor`` ("dx"); ``previous_batch``: the batch of an earlier forward;
-* ``excused``, ``dtype``, ``oracle``, ``tol``; ``mode``: "directional" when the
-  arrays are projections <g, v_k> (then only scale hypotheses apply).
+* ``tensor`` ("dx"); ``previous_batch``: the batch of an earlier forward; ``excused``, ``dtype``,
+  ``oracle``, ``tol``; ``mode``: "directional" for projections <g, v_k> (scale hypotheses only).
 
 ``consistent(verdict, kind)`` is the one rule for which diagnoses a verdict
 allows; :class:`oracle.result.Result` shows a diagnosis only through it.
@@ -229,9 +228,8 @@ def sign_flip(ctx):
 
 
 def named_factor(ctx):
-    x = next(iter(ctx.inputs.values()), None)     # a user's layer: the elements it was given
-    elements = int(x.size) if x is not None and x.dtype.kind == "f" else None
-    for c, names in geo.named_factors(ctx.cfg, ctx.batch, elements):
+    given = next(iter(ctx.inputs.values()), None)    # a user's layer: the elements it was given
+    for c, names in geo.named_factors(ctx.cfg, ctx.batch, given.size if given is not None else None):
         if ctx.fits(c * ctx.b):
             return Diagnosis("constant factor", f"the layer's {_name(ctx)} is {_ratio_text(c)} "
                              f"the oracle's: {names}.", _scale_evidence(ctx, c))

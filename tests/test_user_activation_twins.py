@@ -64,7 +64,7 @@ class GeluTanhMissingCubeTerm(GeluTanh):
         return dout * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t ** 2) * sqrt(2 / pi))
 '''
 
-TWINS = {"Softplus": "softplus", "Swish": "silu", "GELU": "gelu: tf.nn.gelu, exact",
+TWINS = {"Softplus": "softplus", "Swish": "silu", "GELU": "gelu: exact",
          "GeluTanh": "gelu_tanh"}
 
 
@@ -86,3 +86,27 @@ def test_a_wrong_derivative_fails_against_its_twin(found, name):
     bad = hunt(f"acts.{name}", "grads_tf", max_examples=10, shrink=False)
     assert bad is not None and {r.verdict for r in bad.failures} == {"layer bug"}
     assert {r.oracle for r in bad.failures} == {"tf"}
+
+
+def test_the_gelu_twins_are_float64_accurate():
+    """tf.nn.gelu is off by up to 3e-7 (exact) and 4e-6 (tanh) relative in float64, enough to
+    fail a user's exact GELU (math.erf) against float64's rtol 1e-7; the twins write it out."""
+    from math import erf, exp, pi, sqrt
+
+    import numpy as np
+
+    from oracle.tf_runtime import tf
+    from oracle.user_twins_dense import ACTIVATIONS
+    x = np.linspace(-6.0, 6.0, 97)
+    c = sqrt(2 / pi)
+    th = np.tanh(c * (x + 0.044715 * x ** 3))
+    want = {"gelu": np.array([0.5 * (1 + erf(v / sqrt(2))) + v * exp(-v * v / 2) / sqrt(2 * pi)
+                              for v in x]),
+            "gelu_tanh": 0.5 * (1 + th) + 0.5 * x * (1 - th ** 2) * c * (1 + 3 * 0.044715 * x ** 2)}
+    for kind, grad in want.items():
+        xv = tf().constant(x)
+        with tf().GradientTape() as tape:
+            tape.watch(xv)
+            y = ACTIVATIONS[kind][0](None, xv)
+        got = tape.gradient(y, xv).numpy()
+        assert np.max(np.abs(got - grad)) < 1e-12, kind       # tf.nn.gelu: up to 4e-6

@@ -39,13 +39,15 @@ class FunctionalLayer(Layer):
     alone for no input and one param).
     outputs: the names of the outputs; with several, the forward returns
     ``(*outs, cache)`` and ``backward(*douts)`` calls ``backward_fn(*douts, cache)``.
+    constants: arguments the forward takes after the params that are not arrays (a group
+    norm's ``G``), passed as they are.
     options: the trailing dict argument (conv_param, pool_param, bn_param,
     dropout_param) or None; its keys read as attributes (``layer.stride``), and
     when it has a ``mode_key`` entry the training flag sets it to "train" or "test".
     """
 
     def __init__(self, forward_fn, backward_fn, params=None, options=None, *, name=None,
-                 mode_key="mode", inputs=("x",), targets=(), outputs=("out",)):
+                 mode_key="mode", inputs=("x",), targets=(), outputs=("out",), constants=()):
         if not callable(forward_fn) or not callable(backward_fn):
             raise TypeError(f"FunctionalLayer: forward_fn and backward_fn must be callable, got "
                             f"{type(forward_fn).__name__} and {type(backward_fn).__name__}")
@@ -59,6 +61,7 @@ class FunctionalLayer(Layer):
             raise TypeError(f"{self.name}: options must be a dict (e.g. conv_param), got "
                             f"{type(options).__name__}")
         self.options = options
+        self.constants = tuple(constants)   # arguments after the params that are no arrays (G)
         self.mode_key = mode_key
         self.input_names, self.target_names = tuple(inputs), tuple(targets)
         self.output_names = tuple(outputs) or ("out",)
@@ -80,7 +83,7 @@ class FunctionalLayer(Layer):
             self.options[self.mode_key] = "train" if value else "test"
 
     def forward(self, *inputs):
-        args = [*inputs, *self.params.values()]
+        args = [*inputs, *self.params.values(), *self.constants]
         if self.options is not None:
             args.append(self.options)
         result = self.forward_fn(*args)

@@ -132,6 +132,14 @@ def _hinted_options(hint, fwd):
 def _functional_at(name, fwd, bwd, label, path, hint, args, chosen):
     """The Found of one functional pair whose options dict is ``chosen`` (None: it takes none)."""
     data, params = split_arguments(list(args))
+    constants = [p for p in params if hint is not None and hint.array(p) is not None
+                 and hint.array(p).kind == "value"]
+    if constants and params[-len(constants):] != constants:
+        raise CannotCheck(f"the hint on line {hint.line} gives {', '.join(constants)} as numbers; "
+                          f"{name}'s arrays must come before them (numbers are passed after "
+                          f"the params)")
+    params = [p for p in params if p not in constants]
+    fixed = tuple(hint.array(p).value for p in constants)
     inputs, targets = data_roles(data) if len(data) > 1 else (tuple(data), ())
     base = pair_base(name)
     outputs = _outputs(bwd)
@@ -149,11 +157,11 @@ def _functional_at(name, fwd, bwd, label, path, hint, args, chosen):
                 arrays = {p: np.random.default_rng(0).standard_normal(shapes[p]) for p in params}
                 return FunctionalLayer(fwd, bwd, arrays, None if chosen is None else dict(chosen),
                                        name=base, inputs=inputs, targets=targets,
-                                       outputs=outputs), "functional"
+                                       outputs=outputs, constants=fixed), "functional"
 
             layer = adapt(None, None)[0]
             spec = hinted_spec(hint, data, targets=targets, params=dict(layer.params),
-                               label=name, takes=params)
+                               label=name, takes=(*params, *constants))
             # a guess for what the hint left out must run; shapes all given by the hint are
             # used as given (a crash there is the layer's, and is reported as one)
             if guessing and spec is not None and \

@@ -19,7 +19,8 @@ integer indices or a mask says each one::
 
 ``(d, ...)`` is a float array, ``int(d, ...)<K`` integers in [0, K) (without
 ``<K``: the first axis of the layer's 2-D weight, an embedding's vocabulary),
-``mask(N, T)`` a boolean mask whose rows end in padding; a float array followed by
+``mask(N, T)`` a boolean mask whose rows end in padding, a number (``G=2``) a functional
+pair's argument that is not an array, passed as it is; a float array followed by
 ``in (lo, hi)`` is drawn in that open interval (``p=(N, 1) in (0, 1)`` for probabilities,
 ``x=(N, 3) in (0, inf)`` for a log; without it, a forward that gives NaN or inf on
 ordinary inputs gets the widest of (0, inf), (-1, 1), (0, 1) where it does not). The expression is
@@ -45,8 +46,11 @@ class ArrayHint:
     shape: tuple              # ints, and "N" for the batch axis
     bound: int = 0            # int: values in [0, bound); 0 when not given
     domain: tuple = ()        # float: the open interval (lo, hi) values are drawn in; () for any
+    value: object = None      # "value": a number passed as it is (a functional pair's G=2)
 
     def show(self):
+        if self.kind == "value":
+            return repr(self.value)
         dims = "(" + ", ".join(str(d) for d in self.shape) + ("," if len(self.shape) == 1 else "") + ")"
         if self.kind == "float":
             return dims + (f" in {domain_text(self.domain)}" if self.domain else "")
@@ -136,6 +140,9 @@ def _parse(text, lineno):
 def _array(key, value):
     """An ArrayHint from ``(N, 3)``, ``int(N, 5)<10`` or ``mask(N, 5)``."""
     node = ast.parse(value, mode="eval").body
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) \
+            and not isinstance(node.value, bool):
+        return ArrayHint("value", (), value=node.value)     # a number, not an array: G=2
     bound, domain = 0, ()
     if isinstance(node, ast.Compare) and [type(op) for op in node.ops] == [ast.In]:
         domain = _interval(node.comparators[0], key)

@@ -141,6 +141,19 @@ def held_params(obj):
     return None
 
 
+def _scalars_as_arrays(obj, backward, grad_prefix=None):
+    """A learnable scalar kept as a Python float (``self.a = 0.25``, its gradient ``self.da``
+    there already or written by backward) becomes a 0-d float array, so it is a param like
+    any other; the layer computes with it as before."""
+    fn = getattr(type(obj), backward, None)
+    code = getattr(fn, "__code__", None)
+    written = set(code.co_names) if code is not None else set()
+    for name, value in list(vars(obj).items()):
+        if isinstance(value, (float, np.floating)) and not isinstance(value, bool) and any(
+                g in written or g in vars(obj) for g in grad_names_for(name, grad_prefix)):
+            setattr(obj, name, np.asarray(value, dtype=np.float64))
+
+
 def find_grad_attributes(obj, grad_prefix=None):
     """{X: its gradient attribute} for the ndarray attributes ``X`` that have one beside them
     already (``dX``, ``grad_X``, ``X_grad``...: ``attribute_probe.grad_names_for``; maybe None)."""
@@ -199,6 +212,7 @@ class AttributeLayer(Layer):
         self._switch = training_switch(layer, forward)
         self._training = True
         self._views = None
+        _scalars_as_arrays(layer, backward, grad_prefix)
         listed = list_params(layer) if names is None else None
         held = held_params(layer) if names is None and not listed else None
         if listed:

@@ -115,7 +115,7 @@ def probe_grad_attributes(obj, inputs, dout=None, *, grad_prefix=None, forward_k
         candidates = tuple(dict.fromkeys([*candidates, *(
             x for x in float_array_attributes(twin) if not any(getattr(twin, x) is a for a in inputs))]))
     before = {k: (v, np.array(v, copy=True)) for k, v in vars(twin).items()
-              if looks_like_grad(k, grad_prefix) and isinstance(v, np.ndarray)}
+              if looks_like_grad(k, grad_prefix) and isinstance(v, (np.ndarray, np.floating))}
     values = {x: np.array(getattr(twin, x), copy=True) for x in candidates}
     dout = probe_dout(out) if dout is None else dout
     try:
@@ -124,12 +124,12 @@ def probe_grad_attributes(obj, inputs, dout=None, *, grad_prefix=None, forward_k
         raise RuntimeError(f"{label}.backward raised while probing its parameters: "
                            f"{type(exc).__name__}: {exc}") from exc
     written = {}
-    for k, v in vars(twin).items():
-        if not (looks_like_grad(k, grad_prefix) and isinstance(v, np.ndarray)):
+    for k, v in vars(twin).items():     # (a scalar's gradient may be a NumPy scalar)
+        if not (looks_like_grad(k, grad_prefix) and isinstance(v, (np.ndarray, np.floating))):
             continue
         old = before.get(k)
         if old is None or old[0] is not v or not np.array_equal(old[1], v, equal_nan=True):
-            written[k] = v.shape
+            written[k] = np.shape(v)
     cached = {x for x in candidates if any(getattr(twin, x) is a for a in inputs)}   # self.x = x
     grads = {x: grad_attribute(x, written, grad_prefix) for x in candidates if x not in cached}
     grads = {x: g for x, g in grads.items() if g is not None}

@@ -1,6 +1,8 @@
 """A learnable scalar kept as a 1-element array (Swish's beta, a PReLU's single slope) sized
 the input as (N, 1), one feature: a dbeta summed over axis 0 only is right there and passed.
-A lone 1-element param no longer sizes x; the common shapes (N, 5) do."""
+A lone 1-element param no longer sizes x; the common shapes (N, 5) do. A scalar kept as a
+Python float (``self.a = 0.25`` with ``self.da``) was no param at all, and its wrong gradient
+passed: it is now a 0-d array param."""
 import pytest
 
 from properties.search import hunt
@@ -36,6 +38,27 @@ class SwishBetaSummedOverAxis0(Swish):
         return dx
 
 
+class FloatPReLU:
+    def __init__(self, a=0.25):
+        self.a = a                     # a Python float
+        self.da = 0.0
+
+    def forward(self, x):
+        self.x = x
+        return np.where(x > 0, x, self.a * x)
+
+    def backward(self, dout):
+        self.da = np.sum(np.where(self.x > 0, 0.0, self.x) * dout)
+        return np.where(self.x > 0, dout, self.a * dout)
+
+
+class FloatPReLUSlopeEverywhere(FloatPReLU):
+    def backward(self, dout):
+        dx = super().backward(dout)
+        self.da = np.sum(self.x * dout)          # the slope's gradient where x > 0 too
+        return dx
+
+
 class PReLU:
     def __init__(self):
         self.a = np.array([0.25])
@@ -68,3 +91,13 @@ def test_a_scalar_gradient_summed_over_one_axis_only_is_caught(found):
     assert bad is not None and {r.tensor for r in bad.failures} == {"dbeta"}
     assert hunt("scalars.SwishBetaSummedOverAxis0", "grads_fd", max_examples=10,
                 shrink=False) is not None
+
+
+def test_a_slope_kept_as_a_python_float_is_a_param_and_its_bug_is_caught(found):
+    import numpy as np
+    layer = found["scalars.FloatPReLU"].entry.build({}, np.random.default_rng(0), "float64")
+    assert set(layer.params) == {"a"} and np.shape(layer.params["a"]) == ()
+    for prop in ("grads_tf", "grads_fd", "shapes_dtypes"):
+        assert hunt("scalars.FloatPReLU", prop, max_examples=10, shrink=False) is None, prop
+    bad = hunt("scalars.FloatPReLUSlopeEverywhere", "grads_fd", max_examples=10, shrink=False)
+    assert bad is not None and {r.tensor for r in bad.failures} == {"da"}

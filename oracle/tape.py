@@ -14,6 +14,11 @@ import numpy as np
 from oracle.tf_runtime import tf
 
 
+class TwinCannotSay(Exception):
+    """The twin cannot say what the layer computes on this case (a batch norm at inference
+    whose running statistics the layer has not written yet): not judged by TF, not an error."""
+
+
 class OracleError(Exception):
     """A twin failed for a reason that is the harness's or the twin's, not the layer's."""
 
@@ -45,6 +50,8 @@ def tape_vjp(twin, layer, inputs, params, dout, targets=(), *, name=None):
             for v in [*xs, *ps.values()]:
                 tape.watch(v)
             out = twin(layer, *xs, *ts, **ps)
+    except TwinCannotSay as exc:
+        return TapeResult(unavailable=f"the TF twin cannot say what {name} computes here: {exc}")
     except Exception as exc:  # the twin's own forward failed: that is a harness error
         raise OracleError(f"TF twin of {name} failed in forward: {type(exc).__name__}: {exc}") from exc
     outs = list(out) if isinstance(out, (tuple, list)) else [out]
@@ -80,6 +87,8 @@ def tape_forward(twin, layer, inputs, params, targets=(), *, name=None):
                    *[t.constant(np.asarray(v)) if np.asarray(v).dtype.kind in "iub"
                      else t.constant(np.asarray(v, np.float64)) for v in targets],
                    **{k: t.constant(np.asarray(v, np.float64)) for k, v in params.items()})
+    except TwinCannotSay:
+        raise
     except Exception as exc:
         raise OracleError(f"TF twin of {name} failed in forward: {type(exc).__name__}: {exc}") from exc
     if isinstance(out, (tuple, list)):

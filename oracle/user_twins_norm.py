@@ -12,6 +12,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from oracle import twins_norm
+from oracle.tape import TwinCannotSay
 from oracle.tf_runtime import tf
 from oracle.twin_match import TwinMatch
 from oracle.user_hyper import drawn_mask, find_hyper, hyper
@@ -37,8 +38,12 @@ def _bn_twin(scale, shift, layout, fixed_eps):
         view = SimpleNamespace(training=_training(layer), eps=_eps(layer, fixed_eps),
                                running_mean=None, running_var=None)
         if not view.training:
-            view.running_mean = np.asarray(hyper(layer, MEAN_NAMES), np.float64).reshape(-1)
-            view.running_var = np.asarray(hyper(layer, VAR_NAMES), np.float64).reshape(-1)
+            try:
+                view.running_mean = np.asarray(hyper(layer, MEAN_NAMES), np.float64).reshape(-1)
+                view.running_var = np.asarray(hyper(layer, VAR_NAMES), np.float64).reshape(-1)
+            except LookupError as exc:      # not written before a training forward
+                raise TwinCannotSay(f"inference uses running statistics the layer has not "
+                                    f"stored yet ({exc})") from exc
         if layout == "flat":      # a (N, C, H, W) input normalised per feature of x.reshape(N, -1)
             out = twins_norm.batch_norm(view, tf().reshape(x, (x.shape[0], -1)), p[scale], p[shift])
             return tf().reshape(out, x.shape)

@@ -11,6 +11,7 @@ import numpy as np
 
 from oracle.compare import agrees, three_way
 from oracle.result import join_notes
+from oracle.tape import TwinCannotSay
 from oracle.tolerance import WithSlack, tolerance_for
 from properties import outputs as O
 from properties.declare import prop
@@ -48,7 +49,10 @@ def _verdict(trial, fdg, got, tf_grad, tensor="", dout=None):
 def forward_vs_tf(trial):
     """forward matches the TF twin's forward."""
     out = trial.forward()
-    want = trial.tf_forward()
+    try:
+        want = trial.tf_forward()
+    except TwinCannotSay as exc:       # not judged here: said, and the search goes on
+        return [trial.finding("out", True, f"not judged by TF on this case: {exc}", oracle="tf")]
     if O.several(out) != O.several(want) or len(O.parts(out)) != len(O.parts(want)):
         return [trial.finding("out", False, f"the layer returned {len(O.parts(out))} output(s), "
                               f"the TF twin {len(O.parts(want))}", verdict="forward differs",

@@ -84,3 +84,53 @@ def test_a_gain_and_shift_without_a_training_flag_is_checked_not_a_harness_error
     assert "protocol style" in found["norms.Scale"].how
     for prop in ("grads_tf", "grads_fd", "batch_additive"):
         assert hunt("norms.Scale", prop, max_examples=10, shrink=False) is None, prop
+
+
+SPATIAL = '''
+import numpy as np
+
+
+def spatial_batchnorm_forward(x, gamma, beta, bn_param):
+    """cs231n style; running statistics written in training only, read with defaults."""
+    N, C, H, W = x.shape
+    eps, mom = bn_param.get("eps", 1e-5), bn_param.get("momentum", 0.9)
+    rm, rv = bn_param.get("running_mean", np.zeros(C)), bn_param.get("running_var", np.ones(C))
+    xt = x.transpose(0, 2, 3, 1).reshape(-1, C)
+    if bn_param["mode"] == "train":
+        mu, var = xt.mean(0), xt.var(0)
+        std = np.sqrt(var + eps)
+        xhat = (xt - mu) / std
+        bn_param["running_mean"] = mom * rm + (1 - mom) * mu
+        bn_param["running_var"] = mom * rv + (1 - mom) * var
+        cache = (xhat, std, gamma)
+    else:
+        xhat, cache = (xt - rm) / np.sqrt(rv + eps), None
+    return (gamma * xhat + beta).reshape(N, H, W, C).transpose(0, 3, 1, 2), cache
+
+
+def spatial_batchnorm_backward(dout, cache):
+    xhat, std, gamma = cache
+    N, C, H, W = dout.shape
+    d = dout.transpose(0, 2, 3, 1).reshape(-1, C)
+    g = d * gamma
+    dx = (g - g.mean(0) - xhat * (g * xhat).mean(0)) / std
+    return dx.reshape(N, H, W, C).transpose(0, 3, 1, 2), (d * xhat).sum(0), d.sum(0)
+'''
+
+
+def test_inference_before_any_running_statistics_is_not_judged_by_tf_not_a_harness_error(
+        tmp_path):
+    """At inference, before a training forward stored them, the twin cannot know the running
+    statistics the layer defaults to: forward_tf says so on that case (it was 'harness
+    error'), and judges every case where they are stored."""
+    import numpy as np
+    from properties.battery import all_properties
+    from properties.cases import Case
+    collect_source(tmp_path, "sbn.py", SPATIAL)
+    case = Case(layer="sbn.spatial_batchnorm", config={}, dtype="float64", batch=2,
+                kind="normal", seed=0, training=False)
+    results = all_properties()["forward_tf"].fn(case)
+    assert [r.passed for r in results] == [True] and "not judged by TF" in results[0].note
+    assert "running statistics the layer has not stored yet" in results[0].note
+    assert hunt("sbn.spatial_batchnorm", "forward_tf", max_examples=10, shrink=False) is None
+    assert hunt("sbn.spatial_batchnorm", "grads_tf", max_examples=10, shrink=False) is None

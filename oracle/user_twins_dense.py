@@ -112,6 +112,7 @@ ACTIVATIONS = {   # kind -> (twin, how, words in a name that select it)
     # defined on part of the line: inputs are drawn in (0, inf) for these (user_shapes)
     "log": (lambda layer, x: tf().math.log(x), "tf.math.log", ("log",)),
     "sqrt": (lambda layer, x: tf().math.sqrt(x), "tf.math.sqrt", ("sqrt",)),
+    "exp": (lambda layer, x: tf().math.exp(x), "tf.math.exp", ("exp",)),
 }
 
 

@@ -22,6 +22,7 @@ from properties import strategies as S
 from properties.registry import Entry
 from properties.user_hinted import HintError, spec_from_hint
 from properties.user_shapes import BATCH, runs, within_domain
+from properties.values import KINDS, make_values
 
 COUPLED = ("the forward of one sample depends on the other samples of the batch (found by "
            "running each sample alone): batch statistics, a shared mask or a batch mean")
@@ -107,8 +108,12 @@ def layer_entry(label, path, style, name, build, adapt, layer, spec, needs_probe
     batch_rule = _batch_rule(layer, spec, loss, _in_float32(layer, xs, ts))
     modes, backward_modes = _training_modes(layer, xs, ts)
     mask_at = spec.mask_target if loss else None    # a loss's mask: no gradient under it
+    unbounded = match is not None and not spec.domains and _twin_overflows(match.twin, layer,
+                                                                            xs, ts)
     how = "; ".join(filter(None, [
         f"{style} style", spec.how, "" if input_grads else "backward returns no dx (params only)",
+        "no large inputs nor any past exp's overflow: the function itself is inf there, its "
+        "twin too (in float32 from |x| = 88.7)" if unbounded else "",
         "labels drawn as integers and as one-hot rows (the forward takes both)" if encodings else "",
         "backward in training mode only: inference is checked forward" if backward_modes else "",
         f"TF twin: {match.how}" if match else NO_TWIN,
@@ -121,7 +126,9 @@ def layer_entry(label, path, style, name, build, adapt, layer, spec, needs_probe
                   max_batch=4 if spec.batched else 1,
                   dtypes=_dtypes(layer, xs, ts), no_twin=NO_TWIN if match is None else "",
                   convention=match.convention if match else "", source=path,
-                  input_domains=spec.domains)
+                  input_domains=spec.domains,
+                  tf_kinds=tuple(k for k in KINDS if k not in ("overflow", "large"))
+                  if unbounded else KINDS)
     return Found(label, path, style, how, entry=entry)
 
 
@@ -312,3 +319,19 @@ def _in_float32(layer, xs, ts):
         return False
     return bool(outs) and all(o.dtype.kind == "f" and o.size and np.all(np.isfinite(o))
                               and np.array_equal(o, o.astype(np.float32)) for o in outs)
+
+
+def _twin_overflows(twin, layer, xs, ts):
+    """The matched twin itself gives inf or NaN on the ``overflow`` kind's inputs (magnitudes
+    past where exp overflows): the function is unbounded there (an exp layer), so no layer
+    can be finite, and those inputs, or the ``large`` ones past float32's overflow, judge
+    nothing."""
+    from oracle.tape import tape_forward
+    rng = np.random.default_rng(5)
+    over = [make_values("overflow", np.shape(x), np.dtype(np.float64), rng) for x in xs]
+    try:
+        with np.errstate(all="ignore"):
+            out = tape_forward(twin, layer, over, dict(layer.params), ts)
+    except Exception:
+        return False
+    return not all(np.all(np.isfinite(np.asarray(o, np.float64))) for o in O.parts(out))

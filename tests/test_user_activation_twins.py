@@ -110,3 +110,49 @@ def test_the_gelu_twins_are_float64_accurate():
             y = ACTIVATIONS[kind][0](None, xv)
         got = tape.gradient(y, xv).numpy()
         assert np.max(np.abs(got - grad)) < 1e-12, kind       # tf.nn.gelu: up to 4e-6
+
+
+UNBOUNDED = '''
+import numpy as np
+
+
+class Exp:
+    def forward(self, x):
+        self.y = np.exp(x)
+        return self.y
+
+    def backward(self, dout):
+        return dout * self.y
+
+
+class ExpWrongDerivative(Exp):
+    def backward(self, dout):
+        return dout * self.y * 0.5
+
+
+class NaiveSoftplus:
+    def forward(self, x):
+        self.x = x
+        return np.log(1 + np.exp(x))
+
+    def backward(self, dout):
+        return dout / (1 + np.exp(-self.x))
+'''
+
+
+def test_an_unbounded_layer_is_not_drawn_where_the_function_itself_overflows(tmp_path):
+    """exp(710) is inf for any layer and its twin: an exp layer failed every check on the
+    overflow kind as a 'layer bug'. Where the twin itself overflows, neither those inputs
+    nor the large ones (past float32's 88.7) are drawn; a softplus, finite there, keeps them
+    and its naive overflow still fails."""
+    from properties.values import KINDS
+    found, _ = collect_source(tmp_path, "unbounded.py", UNBOUNDED)
+    assert "TF twin: exp" in found["unbounded.Exp"].how
+    assert set(found["unbounded.Exp"].entry.tf_kinds) == set(KINDS) - {"overflow", "large"}
+    assert found["unbounded.NaiveSoftplus"].entry.tf_kinds == KINDS
+    for prop in ("forward_tf", "grads_tf", "linear_in_dout", "batch_resize"):
+        assert hunt("unbounded.Exp", prop, max_examples=10, shrink=False) is None, prop
+    assert hunt("unbounded.ExpWrongDerivative", "grads_tf", max_examples=10,
+                shrink=False) is not None
+    bad = hunt("unbounded.NaiveSoftplus", "forward_tf", max_examples=25, shrink=False)
+    assert bad is not None and bad.case.kind == "overflow"

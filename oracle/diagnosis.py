@@ -228,7 +228,7 @@ def sign_flip(ctx):
 
 
 def named_factor(ctx):
-    given = next(iter(ctx.inputs.values()), None)    # a user's layer: the elements it was given
+    given = next((x for x in ctx.inputs.values() if x.dtype.kind == "f"), None)   # a user's layer
     for c, names in geo.named_factors(ctx.cfg, ctx.batch, given.size if given is not None else None):
         if ctx.fits(c * ctx.b):
             return Diagnosis("constant factor", f"the layer's {_name(ctx)} is {_ratio_text(c)} "

@@ -33,6 +33,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from layers.adapter import AttributeLayer, UpdatesItself, find_param_names
+from layers.attribute_probe import float_array_attributes
 from layers.self_updating import LR_NAMES, SelfUpdatingLayer
 from properties.discover_functions import function_item
 from properties.user_build import CannotBuild, call_expression, constructor_args
@@ -219,16 +220,16 @@ def _else_self_updating(adapt_plain, method, forward, forward_args, renamed=Fals
 
     def adapt(obj, probe_inputs):
         try:
-            if renamed:
-                AttributeLayer(copy.deepcopy(obj), probe_inputs=probe_inputs, forward=forward,
-                               backward=method)
-            else:
+            if not renamed:
                 return adapt_plain(obj, probe_inputs)
+            AttributeLayer(copy.deepcopy(obj), probe_inputs=probe_inputs, forward=forward,
+                           backward=method)
         except UpdatesItself:
             return updating(obj, probe_inputs)
         except (ValueError, TypeError, RuntimeError):
-            pass            # the renamed backward's own adapter says what is wrong, if anything
-        return adapt_plain(obj, probe_inputs)
+            if not renamed:
+                raise       # the plain adapter's own error, as it was
+        return adapt_plain(obj, probe_inputs)   # (a renamed backward's adapter says what is wrong)
     if hasattr(adapt_plain, "roles") or renamed:     # roles: the layer is probed for params
         adapt.roles = getattr(adapt_plain, "roles", (("x",), ()))
     return adapt
@@ -270,9 +271,9 @@ def _layer(cls, label, path, module, hint, adapt, overrides=None):
     obj = build_object(cls, module, hint, overrides)
     roles = getattr(adapt, "roles", (("x",), ()))
     if hasattr(adapt, "roles") and not isinstance(getattr(obj, "params", None), dict):
-        needs_probe = not find_param_names(obj) and (any(
-            isinstance(v, np.ndarray) and v.dtype.kind == "f" for v in vars(obj).values())
-            or callable(getattr(obj, "build", None)))     # Keras style: params built on first call
+        needs_probe = not find_param_names(obj) and (bool(float_array_attributes(obj))
+                                                     or callable(getattr(obj, "build", None)))
+        # (Keras style: params built by build() on the first call)
     else:
         needs_probe = False
     doc = inspect.getdoc(getattr(cls, "forward", None)) or inspect.getdoc(cls) or ""
@@ -312,8 +313,7 @@ def _adapted(obj, adapt, name, doc, hinted, needs_probe, roles=(("x",), ()), cal
     # a probe on which the gradients did not come out in their params' shapes finds no params
     # (a layer norm for (N, T, D) summing dgamma over two axes, probed with (N, D)): the
     # other probes go first, so its input is sized from its params
-    arrays = needs_probe and hinted is None and any(
-        isinstance(v, np.ndarray) and v.dtype.kind == "f" for v in vars(obj).values())
+    arrays = needs_probe and hinted is None and bool(float_array_attributes(obj))
     for probe in _probe_inputs(obj, hinted, needs_probe, roles[0]):
         for per_sample in modes:
             try:

@@ -26,6 +26,7 @@ from layers.gradient_network import GradientNetwork
 from oracle.compare import compare
 from oracle.finite_diff import fd_vjp
 from oracle.result import Result, join_notes
+from properties.trial import kept_global_rng
 
 LAST_LAYER_NAMES = ("lastLayer", "last_layer", "loss_layer")
 
@@ -67,23 +68,24 @@ def training_flag(net):
 
 
 @contextlib.contextmanager
-def _seeded():
-    """NumPy's global random state seeded with ``NET_SEED``: a dropout drawing its mask with
-    np.random draws the same mask in gradient() and in every loss finite differences take."""
-    np.random.seed(NET_SEED)
-    yield
+def seeded(state=NET_SEED):
+    """NumPy's global random state seeded with ``NET_SEED`` (or set to a saved ``state``): a
+    dropout drawing its mask with np.random draws the same mask in gradient() and in every
+    loss finite differences take. The user's own state is put back at the end of the
+    outermost ``kept_global_rng``."""
+    with kept_global_rng():
+        if isinstance(state, int):
+            np.random.seed(state)
+        else:
+            np.random.set_state(state)
+        yield
 
 
 def _made(make_net):
-    """``make_net()`` with NumPy's global random state seeded (a constructor drawing its
-    weights with np.random.randn makes the same network in every run and replay), the
-    user's own state kept."""
-    state = np.random.get_state()
-    try:
-        with _seeded():
-            return make_net()
-    finally:
-        np.random.set_state(state)
+    """``make_net()`` under a seeded np.random: a constructor drawing its weights with
+    np.random.randn makes the same network in every run and replay."""
+    with seeded():
+        return make_net()
 
 
 def step_in_place(params, rng, size=0.1):
@@ -111,15 +113,13 @@ def check_gradient_network(net, x, t, *, rng, label=None):
     owners = _owners(net)
     config = {"x": list(np.shape(x)), "params": {k: list(np.shape(v)) for k, v in view.params.items()},
               **({flag: True} if flag else {})}
-    state = np.random.get_state()
     try:
-        with _seeded():
+        with seeded():
             view.loss_forward(x, t)
-        with _seeded():           # gradient's own forward draws the masks the loss below draws
+        with seeded():            # gradient's own forward draws the masks the loss below draws
             view.backward(1.0)
         got = {k: np.array(g, copy=True) for k, g in view.grads.items()}
     except Exception as exc:
-        np.random.set_state(state)
         return [Result(layer=label, prop="network_gradient", tensor="gradient(x, t)", oracle="law",
                        passed=False, dtype=dtype, config=config, ratio=float("inf"),
                        verdict="contract", explanation="the network's gradient(x, t) failed",
@@ -130,14 +130,12 @@ def check_gradient_network(net, x, t, *, rng, label=None):
     def loss_at(arrays):
         for k, target in snapshot.params.items():
             np.copyto(target, arrays[k])      # in place: the layers hold these very arrays
-        with _seeded():
+        with seeded():
             return snapshot.loss(x64, t, **kw)
 
-    try:
+    with kept_global_rng():      # the user's state saved once around every evaluation
         fd = fd_vjp(loss_at, {k: np.array(v, copy=True) for k, v in snapshot.params.items()},
                     np.float64(1.0), rng=rng)
-    finally:
-        np.random.set_state(state)      # the user's global random state, as it was
     results = []
     for k, g in got.items():
         fdg = fd[k]
@@ -182,16 +180,13 @@ def localise(net, x, t, *, rng):
     work = _float64_copy(net)
     work_layers = _named_layers(work)
     records = _record(work_layers)
-    state = np.random.get_state()
-    try:
+    with kept_global_rng():      # the user's state saved once around every evaluation
         try:
-            with _seeded():
+            with seeded():
                 work.gradient(np.asarray(x, np.float64), t)
         finally:
             _stop(work_layers)
         return _first_fault(work, work_layers, records, rng)
-    finally:
-        np.random.set_state(state)      # the user's global random state, as it was
 
 
 def _first_fault(work, work_layers, records, rng):
@@ -228,8 +223,8 @@ def _layer_fault(layer, rec, attrs, rng):
         base = copy.deepcopy(rec.get("before", layer))
         for a in attrs:
             setattr(base, a, arrays[a])
-        np.random.set_state(rec["random_state"])
-        return base.forward(arrays["x"], *rest, **kwargs)
+        with seeded(rec["random_state"]):
+            return base.forward(arrays["x"], *rest, **kwargs)
 
     point = {"x": args[0], **{a: np.array(getattr(layer, a), copy=True) for a in attrs}}
     fd = fd_vjp(fn, point, np.asarray(dout, np.float64), rng=rng)

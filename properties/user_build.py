@@ -18,8 +18,8 @@ SCALES = {"gamma", "scale"}
 SHIFTS = {"beta", "shift", "offset"}
 SIZE_WORDS = ("size", "dim", "features", "inputs", "outputs", "units", "nodes", "len",
               "channels", "filters", "hidden", "n_in", "n_out", "neurons", "vocab", "embed")
-SIZE_LETTERS = ("d", "m", "n", "k", "h", "v", "t", "e")
-SIZE_LISTS = ("_list", "sizes", "dims", "widths", "_layers")   # a list of sizes   # D, H (hidden), V (vocabulary), T...
+SIZE_LETTERS = ("d", "m", "n", "k", "h", "v", "t", "e")   # D, H (hidden), V (vocabulary), T...
+SIZE_LISTS = ("_list", "sizes", "dims", "widths", "_layers")   # a list of sizes
 HYPER = {"stride": 1, "pad": 0, "padding": 0, "pool_h": 2, "pool_w": 2, "pool_size": 2,
          "pool_height": 2, "pool_width": 2, "dropout_ratio": 0.5, "p": 0.5, "keep_prob": 0.5,
          "alpha": 0.1, "eps": 1e-5, "epsilon": 1e-5, "momentum": 0.9}

@@ -16,6 +16,7 @@ from typing import Callable, Optional
 import numpy as np
 from hypothesis import strategies as st
 
+from oracle.tape import tape_forward
 from oracle.user_twins import match_twin
 from properties import outputs as O
 from properties import strategies as S
@@ -105,7 +106,8 @@ def layer_entry(label, path, style, name, build, adapt, layer, spec, needs_probe
 
     has_targets = bool(spec.targets or spec.extras)
     loss = bool(spec.targets) or (has_targets and _scalar(layer, xs, ts))
-    batch_rule = _batch_rule(layer, spec, loss, _in_float32(layer, xs, ts))
+    in_float32 = _in_float32(layer, xs, ts)
+    batch_rule = _batch_rule(layer, spec, loss, in_float32)
     modes, backward_modes = _training_modes(layer, xs, ts)
     mask_at = spec.mask_target if loss else None    # a loss's mask: no gradient under it
     unbounded = match is not None and not spec.domains and _twin_overflows(match.twin, layer,
@@ -124,7 +126,7 @@ def layer_entry(label, path, style, name, build, adapt, layer, spec, needs_probe
                   batch_rule=batch_rule, training_modes=modes, backward_modes=backward_modes,
                   mask_target=mask_at, running_stats=_running_stats(layer, modes, spec),
                   max_batch=4 if spec.batched else 1,
-                  dtypes=_dtypes(layer, xs, ts), no_twin=NO_TWIN if match is None else "",
+                  dtypes=("float32",) if in_float32 else _dtypes(layer, xs, ts), no_twin=NO_TWIN if match is None else "",
                   convention=match.convention if match else "", source=path,
                   input_domains=spec.domains,
                   tf_kinds=tuple(k for k in KINDS if k not in ("overflow", "large"))
@@ -290,11 +292,7 @@ def _running_stats(layer, modes, spec):
 
 
 def _dtypes(layer, xs, ts):
-    """float32 too when the layer keeps float32 (many tutorials compute in float64 only);
-    float32 alone for a layer computing in float32 whatever it is given (judged at float64's
-    tolerance, its float32 round-off failed every check)."""
-    if _in_float32(layer, xs, ts):
-        return ("float32",)
+    """float32 too when the layer keeps float32 (many tutorials compute in float64 only)."""
     try:
         outs = _run(layer, [np.asarray(x, np.float32) for x in xs],
                     [np.asarray(t, np.float32) if np.asarray(t).dtype.kind == "f" else t for t in ts])
@@ -306,7 +304,8 @@ def _dtypes(layer, xs, ts):
 
 def _in_float32(layer, xs, ts):
     """The layer computes in float32: its own params are all float32, or float64 inputs give
-    outputs every value of which float32 holds exactly (a forward casting to float32)."""
+    outputs every value of which float32 holds exactly (a forward casting to float32). Such a
+    layer is checked in float32 alone: at float64's tolerance its round-off failed every check."""
     params = [np.asarray(v) for v in (dict(layer.params) if layer.params else {}).values()]
     if params and all(p.dtype == np.float32 for p in params):
         return True
@@ -326,7 +325,6 @@ def _twin_overflows(twin, layer, xs, ts):
     past where exp overflows): the function is unbounded there (an exp layer), so no layer
     can be finite, and those inputs, or the ``large`` ones past float32's overflow, judge
     nothing."""
-    from oracle.tape import tape_forward
     rng = np.random.default_rng(5)
     over = [make_values("overflow", np.shape(x), np.dtype(np.float64), rng) for x in xs]
     try:

@@ -12,7 +12,7 @@ import copy
 
 import numpy as np
 
-from properties.owncode_networks import training_flag
+from properties.owncode_networks import seeded, training_flag
 from properties.user_entry import CannotCheck
 from properties.values import into_domain
 
@@ -30,13 +30,14 @@ def network_batch(net, name, hint=None, call=""):
     tried = []
     for template, source in shapes:
         tried.append(_show(template))
-        x_of = _drawer("float", template, given_x.domain if given_x is not None else ())
+        x_of = _drawer(given_x.kind, template, given_x.domain, given_x.bound) \
+            if given_x is not None else _drawer("float", template)
         x = x_of(N, 0)
         targets = [(_drawer(given_t.kind, given_t.shape, given_t.domain, given_t.bound),
                     "from the hint")] if given_t is not None else list(_targets(net, x))
         for t_of, kind in targets:
             if all(_loss_runs(net, x_of(n, 0), t_of(n, 1)) for n in (N, 2)):
-                x, t = x_of(N, 0), t_of(N, 1)
+                t = t_of(N, 1)
                 return x, t, f"x{x.shape} {source}, t{t.shape} {kind}"
     raise CannotCheck(
         f"{name}: loss(x, t) gave no finite number for any batch tried (x {', '.join(tried) or 'none'}, "
@@ -112,7 +113,7 @@ def _loss_runs(net, x, t):
     norm's inference loss on a fresh network divides by a running variance of 0)."""
     flag = training_flag(net)
     try:
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), seeded():   # a dropout's mask: the user's np.random kept
             value = np.asarray(copy.deepcopy(net).loss(x, t, **({flag: True} if flag else {})),
                                dtype=np.float64)
     except Exception:

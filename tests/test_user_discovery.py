@@ -241,3 +241,29 @@ def test_a_harness_failure_on_one_class_is_a_skip_that_says_so(tmp_path, monkeyp
     assert skipped.label == "two.Bad" and "the harness could not set it up (KeyError" in skipped.reason
     assert "not the layer's fault" in skipped.reason
 
+
+
+def test_no_bytecode_lands_in_the_users_folder_even_where_python_writes_it(tmp_path, monkeypatch):
+    """./harness turns bytecode on for its own modules (PYTHONDONTWRITEBYTECODE unset: the
+    cache spares every interpreter about 2 s); a user's files, and the helpers they import,
+    are still imported with it off, so no __pycache__ appears beside them."""
+    import sys
+    from tests.owncode_loading import listing
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    (tmp_path / "helpers.py").write_text("import numpy as np\n\n\ndef square(x):\n    return x * x\n")
+    (tmp_path / "mine.py").write_text(textwrap.dedent("""
+        from helpers import square
+
+        class Square:
+            def forward(self, x):
+                self.x = x
+                return square(x)
+
+            def backward(self, dout):
+                return 2 * self.x * dout
+        """))
+    before = listing(tmp_path)
+    found = {f.label for f in collect([tmp_path]).found}
+    assert "mine.Square" in found
+    assert hunt("mine.Square", "grads_fd", max_examples=3, shrink=False) is None
+    assert listing(tmp_path) == before and not list(tmp_path.rglob("__pycache__"))

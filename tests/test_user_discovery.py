@@ -250,11 +250,11 @@ def test_no_bytecode_lands_in_the_users_folder_even_where_python_writes_it(tmp_p
     import sys
     from tests.owncode_loading import listing
     monkeypatch.setattr(sys, "dont_write_bytecode", False)
-    (tmp_path / "helpers.py").write_text("import numpy as np\n\n\ndef square(x):\n    return x * x\n")
-    (tmp_path / "mine.py").write_text(textwrap.dedent("""
-        from helpers import square
+    (tmp_path / "bytecode_helpers.py").write_text("def square(x):\n    return x * x\n")
+    (tmp_path / "bytecode_mine.py").write_text(textwrap.dedent("""
+        from bytecode_helpers import square
 
-        class Square:
+        class SquareNoCache:
             def forward(self, x):
                 self.x = x
                 return square(x)
@@ -264,6 +264,6 @@ def test_no_bytecode_lands_in_the_users_folder_even_where_python_writes_it(tmp_p
         """))
     before = listing(tmp_path)
     found = {f.label for f in collect([tmp_path]).found}
-    assert "mine.Square" in found
-    assert hunt("mine.Square", "grads_fd", max_examples=3, shrink=False) is None
+    assert "bytecode_mine.SquareNoCache" in found     # a unique name: labels are per session
+    assert hunt("bytecode_mine.SquareNoCache", "grads_fd", max_examples=3, shrink=False) is None
     assert listing(tmp_path) == before and not list(tmp_path.rglob("__pycache__"))

@@ -308,3 +308,33 @@ def test_a_loss_twin_must_agree_at_a_second_batch_size():
     assert np.isclose(0.5 * np.sum((y - t) ** 2), np.sum((y - t) ** 2) / 2)
     match = match_twin(AttributeLayer(small.HalfSumSquares()), (y,), (t,), name="SumSquaredError")
     assert match is not None and match.how == "mse: loss = 0.5 * sum((x - t)**2)", match
+
+
+def test_finite_differences_of_a_guarded_loss_are_explained_by_its_guard(tmp_path):
+    """Where a target's probability is below the guard, finite differences of
+    ``-log(p + 1e-7)`` part from the exact (p - t) / N the backward gives and the guarded
+    twin agrees with: a warning ("fd artifact") that blamed a kink or the step size. It
+    now names the convention's own term, which is what finite differences see."""
+    from properties.battery import all_properties
+    from properties.cases import Case
+    from tests.owncode_loading import collect_source
+    found, _ = collect_source(tmp_path, "guarded_fd_loss.py", """
+        import numpy as np
+
+        class SoftmaxWithLoss:
+            def forward(self, x, t):
+                e = np.exp(x - x.max(axis=1, keepdims=True))
+                self.y, self.t = e / e.sum(axis=1, keepdims=True), t
+                return -np.sum(t * np.log(self.y + 1e-7)) / len(x)
+
+            def backward(self, dout=1):
+                return dout * (self.y - self.t) / len(self.y)
+        """)
+    (label,) = found
+    scores = 20.0 * np.eye(4, 5)     # each row certain of another class: most targets' p ~ 2e-9
+    case = Case(layer=label, config={}, dtype="float64", batch=4, kind="normal", seed=0,
+                values=(tuple(scores.ravel()),))
+    (dx,) = [r for r in all_properties()["grads_fd"].fn(case) if r.tensor == "dx"]
+    assert dx.passed and dx.warning and dx.verdict == "fd artifact", dx.message()
+    assert "convention's own term" in dx.explanation and "kink" not in dx.explanation.split(".")[0]
+    assert "log(p + 1e-7)" in dx.note

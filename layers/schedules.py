@@ -76,3 +76,23 @@ class ExponentialDecay:
 
     def __repr__(self):
         return f"ExponentialDecay(rate={self.rate!r})"
+
+
+class PerEpoch:
+    """lr = rates[epoch]: a learning rate given for each epoch (the last one kept after them).
+
+    Not a schedule anyone trains with: the harness checks a user's optimizer whose rate
+    changes from step to step against Keras at exactly the rates it took (one epoch a step)."""
+
+    def __init__(self, rates):
+        rates = tuple(float(r) for r in rates)
+        if not rates or not all(math.isfinite(r) for r in rates):
+            raise ValueError(f"PerEpoch: rates must be finite numbers, at least one, got {rates!r}")
+        self.rates = rates
+
+    def __call__(self, lr0, epoch):
+        _check_epoch("PerEpoch", epoch)
+        return self.rates[min(epoch, len(self.rates) - 1)]
+
+    def __repr__(self):
+        return f"PerEpoch(rates={self.rates!r})"

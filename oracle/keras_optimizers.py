@@ -23,7 +23,7 @@ import math
 import numpy as np
 
 from layers.optimizers import AdaGrad, Adam, Momentum, Nesterov, RMSProp, SGD
-from layers.schedules import Constant, ExponentialDecay, HyperbolicDecay, StepDecay
+from layers.schedules import Constant, ExponentialDecay, HyperbolicDecay, PerEpoch, StepDecay
 from oracle.tf_runtime import tf
 
 OPTIMIZER_TWINS = {}
@@ -183,6 +183,14 @@ def _step_decay(schedule, lr0, steps_per_epoch):
 def _exponential(schedule, lr0, steps_per_epoch):
     return _keras().optimizers.schedules.ExponentialDecay(
         _f64(lr0), steps_per_epoch, _f64(schedule.rate), staircase=True)
+
+
+@twin_of(PerEpoch, SCHEDULE_TWINS)
+def _per_epoch(schedule, lr0, steps_per_epoch):
+    rates = schedule.rates
+    return _keras().optimizers.schedules.PiecewiseConstantDecay(
+        [np.int64(e * steps_per_epoch) for e in range(len(rates) - 1)],
+        [_f64(r) for r in rates]) if len(rates) > 1 else _constant(schedule, rates[0], 1)
 
 
 # -- optimizers: each returns (keras optimizer, per_step(t, lr, prev_lr) -> {var: value}, how) --

@@ -30,11 +30,13 @@ from dataclasses import replace
 import numpy as np
 
 from layers import optimizers as O
+from layers.schedules import PerEpoch
 from oracle.compare import compare
 from oracle.keras_optimizers import run_keras
 from oracle.result import Result, join_notes
 from oracle.tf_runtime import tf
 from properties.optimizer_checks import TRAJECTORY_TOLERANCE, parting_note, step_note
+from properties.owncode_schedules import scheduled
 
 LR_NAMES = ("lr", "learning_rate", "learn_rate", "eta", "alpha")
 EPS_NAMES = ("eps", "epsilon", "e", "delta")
@@ -102,20 +104,19 @@ def _candidates(kind, opt):
     def ours(differs, build, eps=None, same=True):
         note = eps_note.format(eps=eps) if eps is not None and eps_note else ""
         if not wd:
-            out.append((differs, note, lambda p, g: _keras_only(run_keras(build(), p, g)), same))
+            out.append((differs, note, _runner(build), same))
             return
         # weight decay: decoupled as Keras (and AdamW) do it, else coupled into the gradient
         # (L2, as PyTorch's SGD and Adam do): another form of the algorithm, except for an
         # AdamW, whose whole point is not to couple it
-        out.append((differs, note, lambda p, g: _keras_only(
-            run_keras(build(), p, g, weight_decay=wd)), same))
+        out.append((differs, note, _runner(build, weight_decay=wd), same))
         coupled = (f"weight decay is added to the gradient (g + {wd_found[0]} * params, an L2 "
                    f"term), " + ("where AdamW decouples it (params -= lr * weight_decay * "
                                  "params): coupling it is what AdamW exists to avoid" if adamw else
                                  "as PyTorch's optimizers do, where Keras decouples it (params "
                                  "-= lr * weight_decay * params)"))
-        out.append(("; ".join(filter(None, [differs, coupled])), note, lambda p, g: _keras_only(
-            run_keras(build(), p, g, weight_decay=wd, coupled=True)), same and not adamw))
+        out.append(("; ".join(filter(None, [differs, coupled])), note,
+                    _runner(build, weight_decay=wd, coupled=True), same and not adamw))
 
     if kind == "SGD":
         ours("", lambda: O.SGD(lr))
@@ -167,8 +168,20 @@ def _candidates(kind, opt):
                     "" if init else f"the accumulator h starts at 0, where Keras's Adagrad starts "
                     f"it at {keras_init:g}"]))
                 out.append((note, eps_note.format(eps=eps) if eps_note else "",
-                            lambda p, g, eps=eps: _adagrad_eps_outside(lr, eps, p, g), True))
+                            lambda p, g, lrs=None, eps=eps: _adagrad_eps_outside(lr, eps, p, g, lrs),
+                            True))
     return out
+
+
+def _runner(build, **keras_kw):
+    """``run(params0, grad_steps, lrs=None)``: Keras's trajectory and what it ran, for the
+    optimizer ``build()`` makes, at its own learning rate or at ``lrs``, one per step."""
+    def run(params0, grad_steps, lrs=None):
+        opt = build()
+        if lrs is not None:
+            opt.schedule = PerEpoch(lrs)    # the twin steps one epoch a step (steps_per_epoch 1)
+        return _keras_only(run_keras(opt, params0, grad_steps, **keras_kw))
+    return run
 
 
 def _keras_only(run):
@@ -177,7 +190,7 @@ def _keras_only(run):
     return trajectory, how.split(" checked as ", 1)[-1]
 
 
-def _adagrad_eps_outside(lr, eps, params0, grad_steps):
+def _adagrad_eps_outside(lr, eps, params0, grad_steps, lrs=None):
     """Keras's trajectory for h += g^2; p -= lr g / (sqrt(h) + eps), h starting at 0.
 
     Keras Adam with beta_1 = 0 and a per-step beta_2 = (t-1)/t keeps v_t = h_t / t
@@ -195,7 +208,8 @@ def _adagrad_eps_outside(lr, eps, params0, grad_steps):
     for step, grads in enumerate(grad_steps, start=1):
         b2 = (step - 1) / step
         beta2.assign(np.float64(b2))
-        rate.assign(np.float64(lr / (math.sqrt(step) * math.sqrt(1 - b2 ** step))))
+        lr_t = lr if lrs is None else lrs[min(step, len(lrs)) - 1]
+        rate.assign(np.float64(lr_t / (math.sqrt(step) * math.sqrt(1 - b2 ** step))))
         epsilon.assign(np.float64(eps / math.sqrt(step)))
         keras.apply_gradients(zip([t_.convert_to_tensor(np.asarray(g, np.float64)) for g in grads],
                                   variables))
@@ -278,8 +292,31 @@ def check_dict_optimizer(make_opt, *, shapes=SHAPES, steps=5, seed=0, grad_scale
                     for base in first]
     matches_nothing = (f"{label}'s trajectory matches neither Keras's {kind} nor any known "
                        f"convention variant of it (tried: {'; '.join(dict.fromkeys(tried))}).")
-    return [r if r.passed else replace(r, verdict="layer bug", explanation=matches_nothing)
+    words, verdict = "", "layer bug"
+    if steps > 1:     # at a learning rate of its own at every step, maybe (a schedule inside)
+        found, words, verdict = _at_per_step_rates(make_opt, probe, label, names, candidates,
+                                                   mine, (params0, grad_steps), config,
+                                                   (shapes, steps, seed, grad_scale))
+        if found:
+            return found
+    explanation = words if verdict == "convention" else " ".join(filter(None, [matches_nothing,
+                                                                                words]))
+    return [r if r.passed else replace(r, verdict=verdict, explanation=explanation)
             for r in first]
+
+
+def _at_per_step_rates(make_opt, probe, label, names, candidates, mine, problem, config, drawn):
+    """``owncode_schedules.scheduled`` for this optimizer, with a second draw of gradients."""
+    shapes, steps, seed, grad_scale = drawn
+    params1, grad_steps1 = draw_problem(shapes, steps, seed + 1, grad_scale)
+    try:
+        mine1 = run_user(make_opt, names, params1, grad_steps1)
+    except Exception:          # it ran on the first draw: the failure stands as it is
+        return None, "", "layer bug"
+    compare_all = lambda theirs, how: _compare(label, names, mine, theirs,
+                                               {**config, "twin": how}, problem[0])
+    return scheduled(label, _number(probe, LR_NAMES)[1], candidates, mine, problem,
+                     (params1, grad_steps1, mine1), compare_all, TRAJECTORY_TOLERANCE)
 
 
 def _compare(label, names, mine, theirs, config, params0):

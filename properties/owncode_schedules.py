@@ -64,29 +64,50 @@ def _all_same(values):
     return all(_same(v, values[0]) for v in values)
 
 
-def named_schedule(rates, lr):
-    """What the per-step ``rates`` of an optimizer whose own rate is ``lr`` are: (kind, words)
-    with kind "decay" or "warm-up", or None when they are neither."""
-    r = np.asarray(rates, np.float64)
-    listed = ", ".join(f"{v:.6g}" for v in r)
+def _linear(values):
+    steps = np.diff(values)
+    return len(values) < 3 or np.allclose(steps, steps[0], rtol=SAME, atol=0)
+
+
+def _decay(r, lr):
+    """How ``r`` decays from ``lr`` ("" when it stays there), or None when it does not start at
+    ``lr``, rises or reaches 0."""
     steps = np.diff(r)
-    linear = len(r) < 3 or _all_same(list(steps)) or np.allclose(steps, steps[0], rtol=SAME, atol=0)
-    if len(r) > 1 and linear and steps[0] > 0 and r[0] > 0:
-        return "warm-up", f"a linear warm-up: {listed}, rising by {steps[0]:.6g} a step"
     if not _same(r[0], lr) or np.any(steps > SAME * np.abs(r[1:])) or np.any(r <= 0):
         return None
     ratios = r[1:] / r[:-1]
+    if _all_same(list(np.r_[r, lr])):
+        return ""
     if _all_same(list(ratios)):
-        return "decay", f"exponential decay, {ratios[0]:.6g} a step: {listed}"
+        return f"exponential decay, {ratios[0]:.6g} a step"
     drops = [q for q in ratios if not _same(q, 1.0)]
-    if drops and _all_same(drops):
-        return "decay", f"step decay, multiplied by {drops[0]:.6g} now and then: {listed}"
+    if _all_same(drops):
+        return f"step decay, multiplied by {drops[0]:.6g} now and then"
     inverse = lr / r - 1
-    if _all_same(list(np.diff(inverse))):
-        return "decay", f"inverse-time decay, lr / (1 + {inverse[1]:.6g} t): {listed}"
-    if linear:
-        return "decay", f"linear decay: {listed}"
-    return "decay", f"a decay of a form not named here: {listed}"
+    if _linear(inverse):
+        return f"inverse-time decay, lr / (1 + {inverse[1]:.6g} t)"
+    if _linear(r):
+        return "linear decay"
+    return "a decay of a form not named here"
+
+
+def named_schedule(rates, lr):
+    """What the per-step ``rates`` of an optimizer whose own rate is ``lr`` are: (kind, words)
+    with kind "decay" or "warm-up", or None when they are neither: a decay from ``lr``, or a
+    linear rise to it (then, maybe, a decay from it)."""
+    r = np.asarray(rates, np.float64)
+    listed = ", ".join(f"{v:.6g}" for v in r)
+    if 0 < r[0] < lr and not _same(r[0], lr):
+        top = next((k for k in range(len(r)) if _same(r[k], lr)), None)
+        rise = r if top is None else r[:top + 1]
+        after = "" if top is None else _decay(r[top:], lr)
+        if len(rise) < 2 or not _linear(rise) or rise[1] <= rise[0] or after is None:
+            return None
+        reached = "" if top is None else f", reaching lr at step {top + 1}" + (
+            f", then {after}" if after else "")
+        return "warm-up", f"a linear warm-up, rising by {rise[1] - rise[0]:.6g} a step{reached}: {listed}"
+    words = _decay(r, lr)
+    return None if not words else ("decay", f"{words}: {listed}")
 
 
 def global_clip(rates, other, lr, grad_steps, other_steps):

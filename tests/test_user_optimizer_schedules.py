@@ -201,3 +201,19 @@ class DecayingPlainAdam:
     assert failed and {r.verdict for r in failed} == {"convention"}
     assert "no bias correction" in failed[0].explanation
     assert "exponential decay, 0.8 a step" in failed[0].explanation
+
+
+def test_the_rates_are_named_by_their_form():
+    from properties.owncode_schedules import named_schedule
+    lr = 0.1
+    assert named_schedule([0.1, 0.05, 0.025, 0.0125], lr)[1].startswith("exponential decay, 0.5")
+    assert named_schedule([0.1, 0.1, 0.05, 0.05, 0.025], lr)[1].startswith("step decay")
+    assert named_schedule([0.1 / (1 + 0.2 * t) for t in range(5)], lr)[1].startswith(
+        "inverse-time decay, lr / (1 + 0.2 t)")
+    assert named_schedule([0.1, 0.08, 0.06, 0.04], lr)[1].startswith("linear decay")
+    short = named_schedule([0.1 / 3, 0.2 / 3, 0.1, 0.09, 0.081], lr)
+    assert short[0] == "warm-up" and "reaching lr at step 3, then exponential decay, 0.9" in short[1]
+    assert named_schedule([0.02, 0.04, 0.06, 0.08], lr)[0] == "warm-up"
+    for not_one in ([0.1, 0.1, 0.1], [0.1, 0.2, 0.1], [0.3, 0.2, 0.1], [0.02, 0.05, 0.06],
+                    [0.1, 0.05, 0.0], [0.05, 0.1, 0.2]):
+        assert named_schedule(not_one, lr) is None, not_one

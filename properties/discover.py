@@ -390,8 +390,7 @@ def _optimizer(cls, label, path, module, hint):
         kind = optimizer_kind(opt)
         readable(opt)      # every hyperparameter it needs, read now: a skip saying which, not a crash
     except ValueError as exc:
-        raise CannotCheck(f"{exc}; keep it as a number attribute under one of those names (or "
-                          f"tell the kind by the class name)") from exc
+        raise CannotCheck(str(exc)) from exc     # each message says what would make it checkable
 
     def check():
         return check_dict_optimizer(lambda: build_object(cls, module, hint), label=label)

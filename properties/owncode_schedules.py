@@ -187,7 +187,7 @@ def _what_rates(label, lr, rates, how, run, second, grad_steps, tol):
                     f"{lr:g}): no decay from its own rate, nor a linear warm-up (an off-by-one "
                     f"bias correction looks like this).")
         return (f"{label} changes its learning rate from step to step: {named[1]} (its own lr "
-                f"is {lr:g}). At those rates its updates are {how}'s exactly"), "lr schedule"
+                f"is {lr:g}). At those rates its updates are exactly those of {how}"), "lr schedule"
     c = global_clip(rates, other, lr, grad_steps, grad_steps1)
     if c is None:
         return (f"Its steps are those of {how}, scaled by a factor that depends on the gradients "

@@ -70,14 +70,14 @@ def test_adam_that_never_advances_its_step_is_a_layer_bug():
 
 
 def test_unknown_kinds_and_missing_hyperparameters_are_clear_errors():
-    class Lion:
+    class Shampoo:
         lr = 0.1
 
         def update(self, params, grads):
             pass
 
-    with pytest.raises(ValueError, match="Lion: cannot tell which optimizer"):
-        optimizer_kind(Lion())
+    with pytest.raises(ValueError, match="Shampoo: cannot tell which optimizer"):
+        optimizer_kind(Shampoo())
 
     class Adam:
         lr = 0.1

@@ -38,7 +38,10 @@ from properties.optimizer_checks import TRAJECTORY_TOLERANCE, parting_note, step
 from properties.owncode_clipping import clippings, with_clipping
 from properties.owncode_schedules import scheduled
 
-LR_NAMES = ("lr", "learning_rate", "learn_rate", "eta", "alpha")
+# A schedule's base rate is the rate of its first step (lr0, base_lr: what the user's own
+# update() scales; ``owncode_schedules`` fits the rest)
+LR_NAMES = ("lr", "learning_rate", "learn_rate", "eta", "alpha", "lr0", "base_lr", "initial_lr",
+            "init_lr", "base_learning_rate", "initial_learning_rate", "learning_rate_init")
 EPS_NAMES = ("eps", "epsilon", "e", "delta")
 COMMON_EPS = (1e-7, 1e-8, 1e-6, 1e-10, 1e-5)     # tried when eps is hard-coded in update()
 HYPER_NAMES = {"momentum": ("momentum", "beta", "mu", "gamma"),

@@ -21,6 +21,19 @@ class ExpDecaySGD:
             params[k] -= lr * grads[k]
         self.t += 1
 '''),
+    "BaseRateSGD": ("lr schedule", "inverse-time decay, lr / (1 + 0.25 t)", '''
+class BaseRateSGD:
+    """The schedule's base rate kept as base_lr (there is no lr attribute)."""
+
+    def __init__(self, base_lr=0.2):
+        self.base_lr, self.t = base_lr, 0
+
+    def update(self, params, grads):
+        lr = self.base_lr / (1 + 0.25 * self.t)
+        for k in params:
+            params[k] -= lr * grads[k]
+        self.t += 1
+'''),
     "HalvingMomentum": ("lr schedule", "step decay, multiplied by 0.5", '''
 class HalvingMomentum:
     def __init__(self, lr=0.05, momentum=0.9):

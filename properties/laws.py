@@ -14,6 +14,7 @@ from properties import outputs as O
 from properties.contract import input_names, target_names
 from properties.declare import prop
 from properties.strategies import batch_sizes
+from properties.trial import generator_states, rewind
 
 EXACT = Tolerance(rtol=0.0, atol=0.0)
 # A law broken is the layer's own doing (no oracle to doubt): what each one's failure means.
@@ -239,8 +240,12 @@ def batch_resize(trial):
     if b2 == trial.case.batch:      # the second batch size always differs: say which it was
         trial.case = replace(trial.case, extra={**trial.case.extra, "batch2": b2 + 1})
     case, b2 = trial.case, trial.case.extra["batch2"]
+    generators = generator_states(trial.layer)
     trial.run()
     x2, t2 = case.inputs(batch=b2, stream="inputs2"), case.targets(batch=b2)
+    # a generator the layer holds starts again as a fresh layer's does: another mask on each
+    # call is what dropout does, not state kept from the first call
+    rewind(generators)
     _, dout2, dins2, grads2 = trial.run("dout2", inputs=x2, targets=t2)
     tape = trial.tf_vjp(dout2, x2, t2)
     note = f"batch {case.batch} then {b2}"

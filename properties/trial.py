@@ -12,6 +12,8 @@ forward, and the results say so. The oracles see their own copies of the
 upstream gradient and of the inputs, so a layer that overwrites them in place
 is reported once, by ``no_mutation``, and never blamed for maths it got right.
 """
+import types
+
 import numpy as np
 
 from oracle.compare import compare
@@ -332,3 +334,36 @@ class seeded_global_rng:
         if not self.kept:
             np.random.set_state(self.saved)
         return False
+
+
+def generator_states(obj, depth=4):
+    """[(generator, its state)] for every NumPy generator ``obj`` holds (``np.random.Generator``
+    or ``RandomState``, in its attributes and theirs, lists and dicts included), for
+    :func:`rewind`: a dropout drawing from a generator of its own draws another mask each call."""
+    found, seen = [], set()
+
+    def walk(o, d):
+        if d < 0 or id(o) in seen or isinstance(o, (np.ndarray, type, types.ModuleType,
+                                                    types.FunctionType, str, bytes)):
+            return
+        seen.add(id(o))
+        if isinstance(o, np.random.Generator):
+            found.append((o, o.bit_generator.state))
+        elif isinstance(o, np.random.RandomState):
+            found.append((o, o.get_state()))
+        else:
+            items = (o.values() if isinstance(o, dict) else o if isinstance(o, (list, tuple))
+                     else vars(o).values() if hasattr(o, "__dict__") else ())
+            for v in items:
+                walk(v, d - 1)
+    walk(obj, depth)
+    return found
+
+
+def rewind(states):
+    """Put each generator of :func:`generator_states` back where it was."""
+    for g, state in states:
+        if isinstance(g, np.random.Generator):
+            g.bit_generator.state = state
+        else:
+            g.set_state(state)

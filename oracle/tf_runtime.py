@@ -17,7 +17,14 @@ def tf():
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         # oneDNN reorders float sums between runs; the oracle must be reproducible.
         os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-        _tf = _import_without_sklearn()
+        # NumPy's global random state is the user's: a package TF imports may draw from it
+        # (JAX, when installed, draws five numbers at import), so it is put back afterwards
+        import numpy as np
+        state = np.random.get_state()
+        try:
+            _tf = _import_without_sklearn()
+        finally:
+            np.random.set_state(state)
     return _tf
 
 

@@ -37,10 +37,9 @@ from layers.attribute_probe import float_array_attributes
 from layers.self_updating import LR_NAMES, SelfUpdatingLayer
 from properties.discover_functions import function_item
 from properties.user_build import CannotBuild, call_expression, constructor_args
-from properties.user_entry import (CannotCheck, Found, NothingToCheck, Skipped, flattening_spec,
+from properties.user_entry import (CannotCheck, NothingToCheck, Skipped, flattening_spec,
                                    hinted_spec, layer_entry)
 from properties.user_hinted import example
-from properties.user_network_batch import network_batch
 from properties.user_recurrent import recurrent_templates
 from properties.user_shapes import infer_input_shapes
 from properties.user_targets import is_index_name, method_roles
@@ -127,9 +126,11 @@ UPDATING_NAMES = ("backprop", "update", "train_step")   # self-updating when the
 
 def _class(cls, label, path, module, hint, overrides=None):
     if _has(cls, "loss", 2) and _has(cls, "gradient", 2):
-        return _network(cls, label, path, module, hint)
+        from properties.discover_objects import network_item
+        return network_item(cls, label, path, module, hint)
     if _has(cls, "update", 2) and not _has(cls, "forward") and not _has(cls, "backward"):
-        return _optimizer(cls, label, path, module, hint)
+        from properties.discover_objects import optimizer_item
+        return optimizer_item(cls, label, path, module, hint)
     forward = next((m for m in FORWARD_NAMES if _has(cls, m, 1)),     # __call__: its own or a
                    "__call__" if any("__call__" in vars(k) for k in cls.__mro__[:-1])  # base's
                    else None)
@@ -159,7 +160,15 @@ def _class(cls, label, path, module, hint, overrides=None):
 
 def build_object(cls, module, hint, overrides=None):
     """A fresh user object, from the hint's expression or from the constructor's argument names
-    (``overrides``: keyword arguments changed, a stride or padding ``user_variants`` tries)."""
+    (``overrides``: keyword arguments changed, a stride or padding ``user_variants`` tries),
+    built under a seeded np.random: every build is the same object, a sublayer whose weights
+    the constructor draws (``Residual(Linear(4, 4))``) included."""
+    from properties.owncode_networks import seeded
+    with seeded():
+        return _build_object(cls, module, hint, overrides)
+
+
+def _build_object(cls, module, hint, overrides):
     if hint is not None and hint.build:
         expr = with_keywords(hint.build, overrides) if overrides else hint.build
         try:
@@ -368,31 +377,3 @@ def _probe_inputs(obj, hinted, needs_probe, names=("x",)):
     shapes += [(2, 3), (2, 2, 4, 4), (6, 6), (4, 4, 2)]
     singles = [(rng.standard_normal(s),) * len(names) for s in dict.fromkeys(shapes)]
     return found + singles + indices
-
-
-# -- networks and optimizers -----------------------------------------------------------------
-
-def _network(cls, label, path, module, hint):
-    from properties.owncode_networks import check_network
-    net = build_object(cls, module, hint)
-    x, t, how = network_batch(net, cls.__name__, hint,
-                              hint.build if hint is not None and hint.build else call_expression(cls))
-
-    def check():
-        return check_network(lambda: build_object(cls, module, hint), x, t, label=label)
-    return Found(label, path, "network", f"network with loss/gradient; {how}", check=check)
-
-
-def _optimizer(cls, label, path, module, hint):
-    from properties.owncode_optimizers import check_dict_optimizer, optimizer_kind, readable
-    try:
-        opt = build_object(cls, module, hint)
-        kind = optimizer_kind(opt)
-        readable(opt)      # every hyperparameter it needs, read now: a skip saying which, not a crash
-    except ValueError as exc:
-        raise CannotCheck(str(exc)) from exc     # each message says what would make it checkable
-
-    def check():
-        return check_dict_optimizer(lambda: build_object(cls, module, hint), label=label)
-    return Found(label, path, "optimizer", f"{kind} optimizer on dicts, against tf.keras", check=check)
-

@@ -21,6 +21,7 @@ from oracle.user_twins import match_twin
 from properties import outputs as O
 from properties import strategies as S
 from properties.registry import Entry
+from properties.trial import kept_global_rng
 from properties.user_hinted import HintError, spec_from_hint
 from properties.user_shapes import BATCH, runs, within_domain
 from properties.values import KINDS, make_values
@@ -253,20 +254,21 @@ def _training_modes(layer, xs, ts):
     forward, else (True,); backward modes (True,) when backward runs in training mode only
     (a dropout or a batch norm whose backward needs a training forward's cache), else None."""
     outs, backward_ok = [], []
-    for mode in (True, False):
-        lay = copy.deepcopy(layer)
-        lay.training = mode
-        np.random.seed(0)
-        try:
-            out = lay.forward(*xs, *ts)
-        except Exception:       # no inference forward at all: training mode only
-            return (True,), None
-        outs.append([np.asarray(o) for o in O.parts(out)])
-        try:
-            _backward(lay, out)
-            backward_ok.append(True)
-        except Exception:       # e.g. a dropout whose backward exists only after a training forward
-            backward_ok.append(False)
+    with kept_global_rng():     # the user's own np.random state is theirs again afterwards
+        for mode in (True, False):
+            lay = copy.deepcopy(layer)
+            lay.training = mode
+            np.random.seed(0)
+            try:
+                out = lay.forward(*xs, *ts)
+            except Exception:       # no inference forward at all: training mode only
+                return (True,), None
+            outs.append([np.asarray(o) for o in O.parts(out)])
+            try:
+                _backward(lay, out)
+                backward_ok.append(True)
+            except Exception:   # e.g. a dropout whose backward exists only after a training forward
+                backward_ok.append(False)
     same = len(outs[0]) == len(outs[1]) and all(
         a.shape == b.shape and np.array_equal(a, b) for a, b in zip(*outs))
     if same or not backward_ok[0]:

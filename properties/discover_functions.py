@@ -149,9 +149,11 @@ def _functional_at(name, fwd, bwd, label, path, hint, args, chosen):
     doc = inspect.getdoc(fwd) or ""
     hinted = {p: _hinted_shape(hint, p, None, name) for p in params}
     left = [p for p in params if hinted[p] is None]
-    guessing = len(left) < len(params) and bool(left)    # the hint gives some params, not all
+    widths = _hinted_widths(hint, data)
+    # the hint gives some params, or the inputs alone: the rest is a guess, which must run
+    guessing = bool(left) and (len(left) < len(params) or bool(widths))
     for guessed in choices:
-        for shapes in _completions(hinted, guessed):
+        for shapes in [*_completions(hinted, guessed), *_from_widths(hinted, widths)]:
 
             def adapt(obj_unused, probe_unused, shapes=shapes):
                 arrays = {p: np.random.default_rng(0).standard_normal(shapes[p]) for p in params}
@@ -194,6 +196,22 @@ def _completions(hinted, guessed):
     for size in sizes:
         if left:
             yield {p: hinted[p] or ((size,) if p in left else guessed[p]) for p in guessed}
+
+
+def _hinted_widths(hint, data):
+    """The last axes of the inputs the hint gives (float arrays), in order, each once."""
+    given = [hint.array(d) for d in data] if hint is not None else []
+    return list(dict.fromkeys(a.shape[-1] for a in given if a is not None and a.kind == "float"
+                              and a.shape and isinstance(a.shape[-1], int)))
+
+
+def _from_widths(hinted, widths):
+    """Param shapes sized from an input's width D, for what the hint left out: a bias, gain or
+    shift (D,) and a weight (D, D) (attention's Wq, Wk, Wv, Wo), then every one (D, D)."""
+    vector = lambda p: p.lower().startswith(("b", "gamma", "beta", "g", "scale", "shift"))  # noqa: E731
+    for d in widths:
+        yield {p: hinted[p] or ((d,) if vector(p) else (d, d)) for p in hinted}
+        yield {p: hinted[p] or (d, d) for p in hinted}
 
 
 def _hinted_shape(hint, param, default, name):

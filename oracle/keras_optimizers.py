@@ -103,7 +103,7 @@ class KerasTwin:
         lr = self.lr_at(iterations)
         values = self._per_step(iterations + 1, lr, self._prev_lr)
         if self._weight_decay:       # Keras decays by its own lr: rescaled to the user's lr
-            values["weight_decay"] = self._weight_decay * lr / values["lr"]
+            values["weight_decay"] = self._weight_decay * lr / values["lr"] if lr else 0.0
         for name, value in values.items():
             self.hyper.vars[name].assign(np.float64(value))
         self._prev_lr = lr

@@ -232,3 +232,27 @@ def test_the_rates_are_named_by_their_form():
     for not_one in ([0.1, 0.1, 0.1], [0.1, 0.2, 0.1], [0.3, 0.2, 0.1], [0.02, 0.05, 0.06],
                     [0.1, 0.05, 0.0], [0.05, 0.1, 0.2]):
         assert named_schedule(not_one, lr) is None, not_one
+
+
+def test_a_decaying_adamw_is_fitted_with_its_weight_decay(tmp_path):
+    """The fit probes each step at rate 0, where the decoupled decay's rescaling was 0 / 0."""
+    source = '''
+class DecayingAdamW:
+    def __init__(self, lr=0.01, beta1=0.9, beta2=0.999, weight_decay=0.1):
+        self.lr, self.beta1, self.beta2, self.weight_decay = lr, beta1, beta2, weight_decay
+        self.m, self.v, self.t = {}, {}, 0
+
+    def update(self, params, grads):
+        lr = self.lr * 0.9 ** self.t
+        self.t += 1
+        for k, g in grads.items():
+            params[k] -= lr * self.weight_decay * params[k]
+            self.m[k] = self.beta1 * self.m.get(k, 0) + (1 - self.beta1) * g
+            self.v[k] = self.beta2 * self.v.get(k, 0) + (1 - self.beta2) * g * g
+            a = lr * math.sqrt(1 - self.beta2 ** self.t) / (1 - self.beta1 ** self.t)
+            params[k] -= a * self.m[k] / (np.sqrt(self.v[k]) + 1e-7)
+'''
+    results = _check(tmp_path, "DecayingAdamW", source)
+    assert results and all(r.passed and r.warning and r.verdict == "lr schedule" for r in results), \
+        results[0].message()
+    assert "exponential decay, 0.9 a step" in results[0].explanation

@@ -169,6 +169,10 @@ VERDICTS = {
 }
 
 
+NOT_FINITE = ("the layer's gradient is inf or NaN where TF's is finite: its backward divides by "
+              "zero or overflows there (an epsilon the forward has and the backward lacks?).")
+
+
 def three_way(layer, tf=None, fd=None, *, dtype, overrides=None, fd_excused=None, layer_tf=None,
               layer_tf_coarse=None):
     """Name the odd one out among the layer's gradient, TF's and finite differences'.
@@ -185,6 +189,9 @@ def three_way(layer, tf=None, fd=None, *, dtype, overrides=None, fd_excused=None
     tol_fd = tolerance_for(dtype, "fd", overrides)
     if layer is None or np.shape(layer) != np.shape(tf if tf is not None else fd):
         return "layer bug", "the layer's gradient is missing or has the wrong shape."
+    if tf is not None and np.shape(tf) == np.shape(layer) and np.any(
+            ~np.isfinite(layer) & np.isfinite(tf)):       # never a convention at any kink
+        return "layer bug", NOT_FINITE
     l_tf = None if tf is None else (agrees(layer, tf, tol_tf) if layer_tf is None else layer_tf)
     l_fd = None if fd is None else agrees(layer, fd, tol_fd, fd_excused)
     if tf is not None and fd is not None:

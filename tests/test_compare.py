@@ -104,11 +104,21 @@ def test_overrides_replace_single_values():
     ([1.0, 1.0 + 1e-6], [1.0, 1.0], [1.0, 1.0], None, "below fd resolution"),
     ([1.0 + 1e-6, 1.0], [1.0, 0.0], [1.0, 0.5], [False, True], "below fd resolution"),
     ([1.0, 1.0], [2.0, 0.0], [3.0, 0.5], None, "all disagree"),
+    # inf where TF is finite, at an element finite differences excused: no kink convention
+    ([1.0, np.inf], [1.0, 26.7], [1.0, 0.5], [False, True], "layer bug"),
+    ([np.nan, 2.0], [1.0, 2.0], [1.0, 2.0], None, "layer bug"),
 ])
 def test_three_way_names_the_odd_one_out(layer, tf, fd, excused, verdict):
     got, why = three_way(np.array(layer), np.array(tf), np.array(fd), dtype="float64",
                          fd_excused=None if excused is None else np.array(excused))
     assert got == verdict and why
+
+
+def test_a_gradient_not_finite_where_tfs_is_says_so():
+    from oracle.compare import NOT_FINITE
+    got, why = three_way(np.array([1.0, np.inf]), np.array([1.0, 26.7]), np.array([1.0, 0.5]),
+                         dtype="float64", fd_excused=np.array([False, True]))
+    assert (got, why) == ("layer bug", NOT_FINITE)
 
 
 def test_three_way_with_one_oracle_missing():

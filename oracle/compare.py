@@ -16,7 +16,8 @@ DIAGNOSED_ORACLES = ("tf", "fd")   # compared with a gradient, not a law
 
 def compare(actual, expected, *, layer, prop, tensor, oracle, dtype, config=None,
             overrides=None, excused=None, arrays=None, mode="elementwise", tol=None,
-            note="", note_if_failed="", verdict="", explanation="", reproduce="", context=None):
+            note="", note_if_failed="", verdict="", explanation="", reproduce="", context=None,
+            diagnosed=True):
     """Return a :class:`Result` for ``actual`` (the layer's) against ``expected`` (the oracle's).
 
     ``excused`` is a boolean mask of elements the oracle cannot judge (kinks for
@@ -29,6 +30,8 @@ def compare(actual, expected, *, layer, prop, tensor, oracle, dtype, config=None
     A failing result against a gradient oracle ("tf", "fd"), or any failing result
     given a ``context``, gets a diagnosis (:func:`oracle.diagnosis.diagnose`):
     ``context`` adds what the check knows (inputs, dout, ...) to the config and tolerance.
+    ``diagnosed`` False: none (an optimizer's trajectory, whose axes are steps and a param's,
+    not a layer's tensor: its parting note says where it went wrong).
     """
     tol = tol or tolerance_for(dtype, oracle, overrides)
     parties = dict(arrays or {})
@@ -44,7 +47,7 @@ def compare(actual, expected, *, layer, prop, tensor, oracle, dtype, config=None
     if not passed and callable(reproduce):
         reproduce = reproduce()
     found = None
-    if not passed and (context is not None or oracle in DIAGNOSED_ORACLES):
+    if not passed and diagnosed and (context is not None or oracle in DIAGNOSED_ORACLES):
         found = diagnose(actual, expected, context={
             "config": fields["config"], "tensor": tensor, "dtype": fields["dtype"],
             "oracle": oracle, "tol": tol, "excused": excused, "mode": mode, **(context or {})})

@@ -369,7 +369,7 @@ def _compare(label, names, mine, theirs, config, params0):
         want = np.stack([step[i] for step in theirs])
         r = compare(got, want, layer=label, prop="keras_trajectory", tensor=f"{name} (step, ...)",
                     oracle="tf", dtype="float64", config=config,
-                    overrides=_tolerance(config["kind"]))
+                    overrides=_tolerance(config["kind"]), diagnosed=False)
         # where they part says it all: it stands in for the comparison's own note
         results.append(r if r.passed or not r.worst else replace(r, note=join_notes(
             parting_note(got, want, r), step_note(got, want, params0[i], r))))

@@ -162,6 +162,8 @@ def test_a_slip_in_each_kind_fails_as_a_layer_bug(name, tmp_path):
                      CORRECT[name].replace(right, wrong))
     failed = [r for r in results if not r.passed]
     assert failed and {r.verdict for r in failed} == {"layer bug"}, results[0].message()
+    # a trajectory's axes are steps and a param's: no layer diagnosis ("one time step") on it
+    assert not any(r.diagnosis for r in failed), failed[0].diagnosis
 
 
 def test_the_steplr_gamma_of_an_sgd_is_no_momentum(tmp_path):
@@ -196,3 +198,27 @@ def test_an_adam_flagged_amsgrad_is_an_amsgrad():
     from properties.owncode_optimizers import optimizer_kind
     cls = type("Adam", (), {"lr": 0.1, "amsgrad": True})
     assert optimizer_kind(cls()) == "AMSGrad"
+
+
+def test_a_trajectory_failure_gets_no_layer_diagnosis(tmp_path):
+    """An AMSGrad named Adam (no amsgrad flag) parts from Adam late, in a few elements: the
+    trajectory (step, rows, ...) was read as a layer's tensor, "one time step: p2 is wrong only
+    in time step 1 (of 3)", axis 1 being a row of the param."""
+    source = '''
+class Adam:
+    def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+        self.lr, self.beta1, self.beta2, self.eps, self.t = lr, beta1, beta2, eps, 0
+        self.m, self.v, self.vmax = {}, {}, {}
+
+    def update(self, params, grads):
+        self.t += 1
+        a = self.lr * np.sqrt(1 - self.beta2 ** self.t) / (1 - self.beta1 ** self.t)
+        for k, g in grads.items():
+            m = self.m[k] = self.beta1 * self.m.get(k, 0.0) + (1 - self.beta1) * g
+            v = self.v[k] = self.beta2 * self.v.get(k, 0.0) + (1 - self.beta2) * g * g
+            vmax = self.vmax[k] = np.maximum(self.vmax.get(k, 0.0), v)
+            params[k] -= a * m / (np.sqrt(vmax) + self.eps)
+'''
+    results = _check(tmp_path, "kinds_amsgrad_named_adam.py", "Adam", source)
+    failed = [r for r in results if not r.passed]
+    assert failed and not any(r.diagnosis for r in failed), failed[0].diagnosis

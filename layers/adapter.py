@@ -10,7 +10,7 @@ from collections.abc import MutableMapping
 import numpy as np
 
 from layers.attribute_probe import (float_array_attributes, grad_attribute, grad_names_for,
-                                   probe_grad_attributes, training_switch)
+                                   probe_grad_attributes, takes_upstream, training_switch)
 from layers.base import Layer
 
 
@@ -210,6 +210,7 @@ class AttributeLayer(Layer):
         if not callable(getattr(layer, forward, None)) or not callable(getattr(layer, backward, None)):
             raise TypeError(f"{label}: the wrapped object needs {forward}() and {backward}() methods")
         self._switch = training_switch(layer, forward)
+        self.takes_dout = takes_upstream(getattr(layer, backward))   # a loss's backward(self): no
         self._training = True
         self._views = None
         _scalars_as_arrays(layer, backward, grad_prefix)
@@ -314,7 +315,7 @@ class AttributeLayer(Layer):
                 held = getattr(self.layer, name)   # as an optimizer's zero_grad() clears it
                 if isinstance(held.grad, np.ndarray):
                     held.grad = np.zeros_like(held.grad)
-        dx = getattr(self.layer, self._backward_name)(*args)
+        dx = getattr(self.layer, self._backward_name)(*(args if self.takes_dout else ()))
         return dx if self.input_names else None    # no differentiable input: nothing to return
 
     def __getattr__(self, attr):

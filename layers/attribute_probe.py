@@ -23,6 +23,18 @@ GRAD_NAMINGS = (("d", ""), ("d_", ""), ("grad_", ""), ("", "_grad"), ("grad", ""
                 ("delta_", ""), ("", "_grads"))
 
 
+
+def takes_upstream(method):
+    """Whether a backward ``method`` takes an upstream gradient: a positional parameter or
+    ``*douts``. A loss's ``backward(self)`` (PyTorch's ``loss.backward()``) takes none."""
+    try:
+        params = inspect.signature(method).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    return any(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
+               for p in params)
+
+
 def grad_names_for(name, grad_prefix=None):
     """The attribute names the gradient of parameter ``name`` may have, most usual first
     (``grad_prefix`` given: that prefix alone)."""
@@ -119,7 +131,8 @@ def probe_grad_attributes(obj, inputs, dout=None, *, grad_prefix=None, forward_k
     values = {x: np.array(getattr(twin, x), copy=True) for x in candidates}
     dout = probe_dout(out) if dout is None else dout
     try:
-        getattr(twin, backward)(*(dout if isinstance(dout, tuple) else (dout,)))
+        method = getattr(twin, backward)
+        method(*(dout if isinstance(dout, tuple) else (dout,)) if takes_upstream(method) else ())
     except Exception as exc:
         raise RuntimeError(f"{label}.backward raised while probing its parameters: "
                            f"{type(exc).__name__}: {exc}") from exc

@@ -136,8 +136,8 @@ def _class(cls, label, path, module, hint, overrides=None):
                    else None)
     if forward is None:
         return None
-    for method in BACKWARD_NAMES:
-        if not _has(cls, method, 1):
+    for method in BACKWARD_NAMES:      # a loss's backward(self) takes no upstream gradient
+        if not (_has(cls, method, 1) or method == "backward" and _has(cls, method)):
             continue
         if _takes_lr(cls, method) or (method != "backward" and _reads_lr(cls, method)):
             return _layer(cls, label, path, module, hint,     # backward(d, lr): it updates itself

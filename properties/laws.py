@@ -135,7 +135,13 @@ def _input_names(trial):
     return list(input_names(trial.layer))
 
 
-@prop("linear_in_dout")
+def _takes_dout(entry):
+    return "" if entry.takes_dout else (
+        "its backward() takes no upstream gradient: it is a loss, the last node by its own "
+        "signature, checked at dout = 1 by grads_tf and grads_fd")
+
+
+@prop("linear_in_dout", applies=_takes_dout)
 def linear_in_dout(trial):
     """backward(a*d1 + b*d2) == a*backward(d1) + b*backward(d2), after one forward."""
     out = trial.forward()

@@ -109,6 +109,7 @@ class Entry:
     convention: str = ""
     source: str = ""
     input_domains: tuple = ()
+    takes_dout: bool = True      # False: a loss whose backward() takes no upstream gradient
 
     @property
     def has_targets(self):

@@ -119,6 +119,8 @@ def layer_entry(label, path, style, name, build, adapt, layer, spec, needs_probe
         "twin too (in float32 from |x| = 88.7)" if unbounded else "",
         "labels drawn as integers and as one-hot rows (the forward takes both)" if encodings else "",
         "backward in training mode only: inference is checked forward" if backward_modes else "",
+        "backward() takes no upstream gradient (a loss's, at dout = 1)"
+        if not getattr(layer, "takes_dout", True) else "",
         f"TF twin: {match.how}" if match else NO_TWIN,
         f"convention: {match.convention}" if match and match.convention else ""]))
     configs = S.evenly(tuple({"targets": k} for k in encodings)) if encodings else st.just({})
@@ -129,7 +131,7 @@ def layer_entry(label, path, style, name, build, adapt, layer, spec, needs_probe
                   max_batch=4 if spec.batched else 1,
                   dtypes=("float32",) if in_float32 else _dtypes(layer, xs, ts), no_twin=NO_TWIN if match is None else "",
                   convention=match.convention if match else "", source=path,
-                  input_domains=spec.domains,
+                  input_domains=spec.domains, takes_dout=getattr(layer, "takes_dout", True),
                   tf_kinds=tuple(k for k in KINDS if k not in ("overflow", "large"))
                   if unbounded else KINDS)
     return Found(label, path, style, how, entry=entry)

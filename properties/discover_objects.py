@@ -2,7 +2,7 @@
 in their file, as an item to check (``properties.discover`` finds them)."""
 from properties.discover import build_object
 from properties.user_build import call_expression
-from properties.user_entry import CannotCheck, Found
+from properties.user_entry import CannotCheck, Found, NothingToCheck
 from properties.user_network_batch import network_batch
 
 
@@ -30,3 +30,48 @@ def optimizer_item(cls, label, path, module, hint):
         return check_dict_optimizer(lambda: build_object(cls, module, hint), label=label)
     return Found(label, path, "optimizer", f"{kind} optimizer on dicts, against tf.keras", check=check)
 
+
+
+STEP_STYLES = {"objects": "params with .data and .grad", "pairs": "(param, grad) pairs",
+               "lists": "a list of params and one of grads"}
+
+
+def step_optimizer_item(cls, label, path, module, hint):
+    """A PyTorch-style optimizer (params given to its constructor, moved by ``step()``),
+    checked as the dict style through ``owncode_step_optimizers.StepOptimizer``."""
+    from properties.owncode_optimizers import SHAPES, check_dict_optimizer, optimizer_kind, readable
+    from properties.owncode_step_optimizers import StepOptimizer, step_style
+    build = _step_builder(cls)
+    try:
+        style = step_style(build, SHAPES, cls.__name__)
+        kind = optimizer_kind(StepOptimizer(build, SHAPES, style, cls.__name__))
+        readable(StepOptimizer(build, SHAPES, style, cls.__name__))
+    except ValueError as exc:
+        if "NotImplementedError" in str(exc) and "pairs" in str(exc):   # an abstract base
+            raise NothingToCheck(f"{cls.__name__}.step() is not implemented (a base class)") \
+                from exc
+        raise CannotCheck(str(exc)) from exc
+
+    def check():
+        return check_dict_optimizer(lambda: StepOptimizer(build, SHAPES, style, cls.__name__),
+                                    label=label)
+    return Found(label, path, "optimizer", f"{kind} optimizer with step() on "
+                 f"{STEP_STYLES[style]}, against tf.keras", check=check)
+
+
+def _step_builder(cls):
+    """``build(*containers)``: ``cls`` given its params (one or two containers), every other
+    argument it requires a hyperparameter by its name (``user_build.HYPER``), else its default."""
+    import inspect
+    from properties.user_build import HYPER
+    required = [n for n, p in inspect.signature(cls).parameters.items()
+                if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+    def build(*containers):
+        rest = required[len(containers):]
+        missing = [n for n in rest if n.lower() not in HYPER and n.lower() not in ("lr", "learning_rate")]
+        if missing:
+            raise ValueError(f"{cls.__name__} requires {', '.join(missing)} besides its params")
+        extra = {n: HYPER.get(n.lower(), 0.01) for n in rest}
+        return cls(*containers, **extra)
+    return build

@@ -37,6 +37,7 @@ from oracle.result import Result, join_notes
 from properties.optimizer_checks import TRAJECTORY_TOLERANCE, parting_note, step_note
 from properties.owncode_clipping import clippings, with_clipping
 from properties.owncode_schedules import scheduled
+from properties.owncode_step_optimizers import StepOptimizer
 
 # A schedule's base rate is the rate of its first step (lr0, base_lr: what the user's own
 # update() scales; ``owncode_schedules`` fits the rest)
@@ -61,16 +62,21 @@ PSI_NAMES = ("momentum_decay", "psi", "schedule_decay")
 def optimizer_kind(opt):
     """"SGD", "Momentum", "Nesterov", "AdaGrad", "RMSProp" or "Adam", from the class name
     (else: an SGD class with a ``momentum`` attribute is Momentum). Raises ValueError."""
-    written = type(opt).__name__
+    written = _class_of(opt).__name__
     name = written.lower()
     for key, kind in KIND_BY_NAME:
         if key in name and _begins_a_word(written, name.index(key), key):
             if kind == "Adam" and getattr(opt, "amsgrad", False) is True:
                 return "AMSGrad"
             return "Momentum" if kind == "SGD" and _number(opt, HYPER_NAMES["momentum"]) else kind
-    raise ValueError(f"{type(opt).__name__}: cannot tell which optimizer this is from its name; "
+    raise ValueError(f"{_class_of(opt).__name__}: cannot tell which optimizer this is from its name; "
                      f"known kinds: {[k for _, k in KIND_BY_NAME]}; a class named after its "
                      f"kind (MyAdam, SGDWithDecay) is checked as that kind")
+
+
+def _class_of(opt):
+    """The user's class (a step() optimizer's own, not its adapter's)."""
+    return type(opt.optimizer) if isinstance(opt, StepOptimizer) else type(opt)
 
 
 def _begins_a_word(written, at, key):
@@ -88,13 +94,18 @@ def _number(obj, names):
         v = getattr(obj, n, None)
         if isinstance(v, (int, float, np.floating)) and not isinstance(v, bool):
             return n, float(v)
+    betas = getattr(obj, "betas", None)     # PyTorch keeps Adam's two as betas=(0.9, 0.999)
+    for k, key in enumerate(("beta1", "beta2")):
+        if names == HYPER_NAMES[key] and isinstance(betas, (tuple, list)) and len(betas) == 2 \
+                and all(isinstance(b, (int, float, np.floating)) for b in betas):
+            return f"betas[{k}]", float(betas[k])
     return None
 
 
 def _required(opt, what, names):
     found = _number(opt, names)
     if found is None:
-        raise ValueError(f"{type(opt).__name__}: cannot read its {what}: no number attribute "
+        raise ValueError(f"{_class_of(opt).__name__}: cannot read its {what}: no number attribute "
                          f"named any of {list(names)}; keep it as a number attribute under "
                          f"one of those names")
     return found[1]
@@ -124,7 +135,7 @@ def _candidates(kind, opt):
     out = []
     wd_found = _number(opt, WD_NAMES)
     wd = wd_found[1] if wd_found else 0.0
-    adamw = "adamw" in type(opt).__name__.lower()
+    adamw = "adamw" in _class_of(opt).__name__.lower()
 
     def ours(differs, build, eps=None, same=True):
         note = eps_note.format(eps=eps) if eps is not None and eps_note else ""
@@ -197,7 +208,7 @@ def _candidates(kind, opt):
                             True))
     elif kind in DIRECT_KINDS:
         _direct(kind, opt, lr, others, eps_values, eps_note, wd, out)
-    if kind == "Momentum" and "momentum" not in type(opt).__name__.lower() and \
+    if kind == "Momentum" and "momentum" not in _class_of(opt).__name__.lower() and \
             _number(opt, HYPER_NAMES["momentum"])[0] == "gamma":
         # an SGD's gamma may be a schedule's factor (PyTorch's StepLR), not a momentum
         ours("its gamma is no momentum: the update is plain SGD's (gamma is also what "
@@ -216,7 +227,7 @@ def _direct(kind, opt, lr, others, eps_values, eps_note, wd, out):
     if kind == "Nadam":
         psi = _number(opt, PSI_NAMES)
         if psi is not None and psi[1] != 1.0:
-            raise ValueError(f"{type(opt).__name__}: its momentum schedule is 0.96^({psi[0]} t) "
+            raise ValueError(f"{_class_of(opt).__name__}: its momentum schedule is 0.96^({psi[0]} t) "
                              f"with {psi[0]} = {psi[1]:g} (PyTorch's NAdam); Keras's Nadam fixes "
                              f"it at 0.96^t, so no twin can check it exactly")
     if wd:
@@ -295,10 +306,10 @@ def check_dict_optimizer(make_opt, *, shapes=SHAPES, steps=5, seed=0, grad_scale
     """
     probe = make_opt()
     kind = optimizer_kind(probe)
-    label = label or type(probe).__name__
+    label = label or _class_of(probe).__name__
     names = [f"p{i}" for i in range(len(shapes))]
     params0, grad_steps = draw_problem(shapes, steps, seed, grad_scale)
-    config = {"kind": kind, "class": f"{type(probe).__module__}.{type(probe).__qualname__}",
+    config = {"kind": kind, "class": f"{_class_of(probe).__module__}.{_class_of(probe).__qualname__}",
               "shapes": [list(s) for s in shapes], "steps": steps, "seed": seed,
               "grad_scale": grad_scale}
     try:

@@ -1,0 +1,79 @@
+"""A user's optimizer given its params at construction and moved by ``step()`` (PyTorch's style).
+
+    opt = SGD(params, lr=0.1)           # Parameter objects with .data and .grad
+    opt = Adam(list(zip(params, grads)))  # or (param, grad) array pairs, grads filled in place
+    opt = Momentum(params, grads, lr=0.1)  # or a list of params and a list of their grads
+    ...; opt.step()
+
+:class:`StepOptimizer` presents such an optimizer as the dict style ``update(params,
+grads)`` the trajectory check drives (``properties.owncode_optimizers``): it builds the
+user's optimizer once, on arrays of the check's shapes it keeps, and each ``update`` writes
+the drawn gradients into the gradient arrays the optimizer holds (in place, as a backward
+fills them), calls ``step()``, and reads the params back (``.data`` rebound or written in
+place). Which of the three ways the constructor takes its params is found by trying them:
+the first under which one ``step()`` moves every param is the one.
+"""
+from types import SimpleNamespace
+
+import numpy as np
+
+STYLES = ("objects", "pairs", "lists")
+
+
+class StepOptimizer:
+    """The user's step() optimizer built by ``build(*containers)`` on params of ``shapes``,
+    driven as ``update(params, grads)``. Attributes are read off the user's object."""
+
+    def __init__(self, build, shapes, style, class_name):
+        self.class_name, self.style = class_name, style
+        self._params = [np.zeros(s) for s in shapes]
+        self._grads = [np.zeros(s) for s in shapes]
+        if style == "objects":
+            self._objects = [SimpleNamespace(data=p, grad=g) for p, g in zip(self._params, self._grads)]
+            self.optimizer = build(self._objects)
+        elif style == "pairs":
+            self.optimizer = build(list(zip(self._params, self._grads)))
+        else:
+            self.optimizer = build(self._params, self._grads)
+
+    def __getattr__(self, name):        # hyperparameters (lr, momentum, ...) are the user's
+        if name.startswith("_") or name == "optimizer":
+            raise AttributeError(name)
+        return getattr(self.optimizer, name)
+
+    def update(self, params, grads):
+        names = list(params)
+        for i, n in enumerate(names):
+            self._current(i)[...] = params[n]
+            self._grad(i)[...] = grads[n]
+        self.optimizer.step()
+        for i, n in enumerate(names):
+            params[n][...] = self._current(i)
+
+    def _current(self, i):
+        return self._objects[i].data if self.style == "objects" else self._params[i]
+
+    def _grad(self, i):
+        if self.style == "objects" and not isinstance(self._objects[i].grad, np.ndarray):
+            self._objects[i].grad = np.zeros_like(self._params[i])   # zero_grad() set it to None
+        return self._objects[i].grad if self.style == "objects" else self._grads[i]
+
+
+def step_style(build, shapes, class_name):
+    """The first style under which ``build`` makes an optimizer whose one ``step()`` moves every
+    param, or raises ValueError saying what was tried."""
+    tried = []
+    for style in STYLES:
+        try:
+            opt = StepOptimizer(build, shapes, style, class_name)
+            params = {f"p{i}": np.ones(s) for i, s in enumerate(shapes)}
+            opt.update(params, {n: np.full(np.shape(p), 0.5) for n, p in params.items()})
+        except Exception as exc:     # the user's own constructor or step() refused this style
+            tried.append(f"{style}: {type(exc).__name__}: {exc}")
+            continue
+        if all(np.all(np.isfinite(p)) and not np.array_equal(p, np.ones_like(p))
+               for p in params.values()):
+            return style
+        tried.append(f"{style}: one step() left a param where it was")
+    raise ValueError(f"{class_name}: cannot drive its step(): tried its params as objects with "
+                     f".data and .grad, as (param, grad) pairs and as two lists ({'; '.join(tried)})")

@@ -197,11 +197,20 @@ def _from_doc(doc, params):
     if found is None:
         return
     entries, sizes = found
+    bound = {letter for n, letters in entries.items() if n in params
+             and len(letters) == params[n].ndim for letter in letters}
     for name in INPUT_NAMES:
         if name in entries:
             template = _template(entries[name], sizes)
+            said = f"from the docstring's {name}: ({', '.join(entries[name])})"
             if template:
-                yield template, f"{_show(template)} from the docstring's {name}: ({', '.join(entries[name])})"
+                yield template, f"{_show(template)} {said}"
+            last = entries[name][-1]
+            weight = next(((k, v.shape) for k, v in params.items() if v.ndim == 2), None)
+            if template and weight and last not in bound and not last.isdigit() and \
+                    template[-1] != weight[1][0]:   # an unbound width: x @ W takes W's rows
+                wide = template[:-1] + (int(weight[1][0]),)
+                yield wide, f"{_show(wide)} {said}, {last} = {weight[1][0]} from {weight[0]} {weight[1]}"
             return
 
 

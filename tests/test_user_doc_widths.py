@@ -1,0 +1,52 @@
+"""A docstring naming the input's axes by letters alone (``x: (N, T, D)``, ``x: (N, dim)``)
+left the width unbound: an attention layer with (6, 6) weights was tried at D = 5 and skipped
+("no input shape made forward and backward run", exit 3). An unbound last axis is now also
+sized from the first 2-D weight's rows, which is what ``x @ W`` takes."""
+from properties.search import hunt
+from tests.owncode_loading import collect_source
+
+SOURCE = '''
+import numpy as np
+
+
+class SelfAttention:
+    def __init__(self, d_model=6, seed=0):
+        rng = np.random.default_rng(seed)
+        self.params = {k: rng.standard_normal((d_model, d_model)) for k in ("Wq", "Wk", "Wv")}
+        self.grads = {}
+
+    def forward(self, x):
+        """x: (N, T, D)"""
+        P = self.params
+        self.x, self.q, self.k, self.v = x, x @ P["Wq"], x @ P["Wk"], x @ P["Wv"]
+        s = self.q @ self.k.transpose(0, 2, 1) / np.sqrt(x.shape[-1])
+        a = np.exp(s - s.max(-1, keepdims=True))
+        self.a = a / a.sum(-1, keepdims=True)
+        return self.a @ self.v
+
+    def backward(self, dout):
+        P, a = self.params, self.a
+        da = dout @ self.v.transpose(0, 2, 1)
+        dv = a.transpose(0, 2, 1) @ dout
+        ds = a * (da - (da * a).sum(-1, keepdims=True)) / np.sqrt(self.x.shape[-1])
+        dq, dk = ds @ self.k, ds.transpose(0, 2, 1) @ self.q
+        for name, d in (("Wq", dq), ("Wk", dk), ("Wv", dv)):
+            self.grads[name] = np.einsum("ntd,nte->de", self.x, d)
+        return dq @ P["Wq"].T + dk @ P["Wk"].T + {dv_path}
+'''
+
+
+def test_the_letters_width_is_sized_from_the_weights_and_the_layer_is_checked(tmp_path):
+    found, _ = collect_source(tmp_path, "doc_width_attn.py",
+                              SOURCE.replace("{dv_path}", 'dv @ P["Wv"].T'))
+    (label,) = found
+    assert "D = 6 from Wq (6, 6)" in found[label].how
+    for prop in ("grads_fd", "batch_additive"):
+        assert hunt(label, prop, max_examples=10, shrink=False) is None, prop
+
+
+def test_a_path_dropped_in_its_backward_is_caught(tmp_path):
+    found, _ = collect_source(tmp_path, "doc_width_attn_bug.py", SOURCE.replace("{dv_path}", "0"))
+    (label,) = found
+    failed = hunt(label, "grads_fd", max_examples=10)
+    assert failed is not None and {r.tensor for r in failed.failures} == {"dx"}

@@ -112,6 +112,7 @@ def check_gradient_network(net, x, t, *, rng, label=None):
     dtype = _dtype(view.params)
     owners = _owners(net)
     config = {"x": list(np.shape(x)), "params": {k: list(np.shape(v)) for k, v in view.params.items()},
+              **({"batch": int(np.shape(x)[0])} if np.ndim(x) else {}),   # a factor's meaning
               **({flag: True} if flag else {})}
     try:
         with seeded():

@@ -19,7 +19,8 @@ What the rates may be, since nothing says what the user meant:
 * The same on a second draw of gradients (a schedule depends on the step alone), starting at
   the optimizer's own learning rate and never rising: a decay. A WARN that lists the rates
   and names the form (exponential, steps, inverse time, linear) where it is one of them.
-* Rising along a straight line from the first step: a linear warm-up, a WARN.
+* Rising along a straight line from the first step (from 0 or above), up to the optimizer's
+  own rate and maybe decaying from there: a linear warm-up, a WARN.
 * Scaled by a factor that depends on the gradients, factor min(1, c / |g|) with |g| the
   norm of all gradients together and one c throughout: clipping by global norm, a WARN.
 * Anything else (a constant factor, rates that wander, an off-by-one bias correction,
@@ -97,7 +98,7 @@ def named_schedule(rates, lr):
     linear rise to it (then, maybe, a decay from it)."""
     r = np.asarray(rates, np.float64)
     listed = ", ".join(f"{v:.6g}" for v in r)
-    if 0 < r[0] < lr and not _same(r[0], lr):
+    if 0 <= r[0] < lr and not _same(r[0], lr):     # from 0, as HuggingFace's warm-up starts
         top = next((k for k in range(len(r)) if _same(r[k], lr)), None)
         rise = r if top is None else r[:top + 1]
         after = "" if top is None else _decay(r[top:], lr)

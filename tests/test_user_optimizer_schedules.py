@@ -229,6 +229,7 @@ def test_the_rates_are_named_by_their_form():
     short = named_schedule([0.1 / 3, 0.2 / 3, 0.1, 0.09, 0.081], lr)
     assert short[0] == "warm-up" and "reaching lr at step 3, then exponential decay, 0.9" in short[1]
     assert named_schedule([0.02, 0.04, 0.06, 0.08], lr)[0] == "warm-up"
+    assert named_schedule([0.0, 0.025, 0.05, 0.075, 0.1], lr)[0] == "warm-up"    # from 0
     for not_one in ([0.1, 0.1, 0.1], [0.1, 0.2, 0.1], [0.3, 0.2, 0.1], [0.02, 0.05, 0.06],
                     [0.1, 0.05, 0.0], [0.05, 0.1, 0.2]):
         assert named_schedule(not_one, lr) is None, not_one

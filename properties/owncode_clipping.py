@@ -17,20 +17,21 @@ NORM_NAMES = ("clipnorm",)
 VALUE_NAMES = ("clipvalue", "clip_value", "grad_clip")
 
 
-def _norm(grads):
+def global_norm(grads):
+    """The norm of every gradient together."""
     return float(np.sqrt(sum(float(np.sum(np.square(g))) for g in grads)))
 
 
 def _by_global_norm(c, torch):
     def clip(grads):
-        norm = _norm(grads)
+        norm = global_norm(grads)
         factor = min(1.0, c / (norm + 1e-6)) if torch else c / max(norm, c)
         return [g * factor for g in grads]
     return clip
 
 
 def _by_own_norm(c):
-    return lambda grads: [g * (c / max(_norm([g]), c)) for g in grads]
+    return lambda grads: [g * (c / max(global_norm([g]), c)) for g in grads]
 
 
 def _by_value(c):

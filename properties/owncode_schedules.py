@@ -34,6 +34,7 @@ import numpy as np
 from oracle.compare import agrees
 from oracle.result import join_notes
 from oracle.tolerance import tolerance_for
+from properties.owncode_clipping import global_norm
 
 SAME = 1e-9     # relative: two rates of one schedule (rounding of the fit is ~1e-15)
 
@@ -117,7 +118,7 @@ def global_clip(rates, other, lr, grad_steps, other_steps):
     cs = []
     for rs, steps in ((rates, grad_steps), (other, other_steps)):
         for rate, grads in zip(rs, steps):
-            norm = float(np.sqrt(sum(float(np.sum(np.square(g))) for g in grads)))
+            norm = global_norm(grads)
             factor = rate / lr
             if _same(factor, 1.0):
                 continue
@@ -129,7 +130,7 @@ def global_clip(rates, other, lr, grad_steps, other_steps):
     c = cs[0]
     for rs, steps in ((rates, grad_steps), (other, other_steps)):
         for rate, grads in zip(rs, steps):     # an unclipped step must be under c
-            norm = float(np.sqrt(sum(float(np.sum(np.square(g))) for g in grads)))
+            norm = global_norm(grads)
             if _same(rate / lr, 1.0) and norm > c * (1 + SAME):
                 return None
     return c

@@ -57,8 +57,11 @@ class Tanh:
 
 def test_round_off_is_allowed_and_a_small_nonlinearity_is_not(tmp_path):
     collect_source(tmp_path, "att.py", ATTENTION)
+    # a case where the plain tolerance fails: found on (1, 6, 6, 3) at seed 4058447; the layer is
+    # now sized (N, 4, 3) from its docstring's x: (N, T, D) and its (3, 3) weights, and seed 11
+    # is such a case there
     case = Case(layer="att.SelfAttention", config={}, dtype="float64", batch=1, kind="large",
-                seed=4058447)      # the case the law failed on
+                seed=11)
     results = all_properties()["linear_in_dout"].fn(case)
     assert all(r.passed for r in results)
     assert any(ROUND_OFF_NOTE in r.note for r in results), "the plain tolerance must fail here"

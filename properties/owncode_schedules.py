@@ -42,9 +42,14 @@ SAME = 1e-9     # relative: two rates of one schedule (rounding of the fit is ~1
 def fit_rates(run, mine, params0, grad_steps, tol):
     """Per-step learning rates under which the candidate ``run`` takes the user's steps
     ``mine`` (params after each step), or None when some step is no multiple of Keras's."""
-    rates = []
+    rates, before, carries = [], [np.asarray(p, np.float64) for p in params0], None
     for t in range(len(grad_steps)):
-        at0 = run(params0, grad_steps[:t + 1], lrs=rates + [0.0])[0][t]   # a velocity moves on
+        # at rate 0 a velocity moves the params on; nothing moves on the first step, and a
+        # candidate seen not to move at rate 0 on the second has no velocity: not run again
+        at0 = before if t == 0 or carries is False else \
+            run(params0, grad_steps[:t + 1], lrs=rates + [0.0])[0][t]
+        if t == 1 and carries is None:
+            carries = not all(np.allclose(a, b, rtol=1e-13, atol=0) for a, b in zip(at0, before))
         at1 = run(params0, grad_steps[:t + 1], lrs=rates + [1.0])[0][t]
         d = np.concatenate([(a - b).ravel() for a, b in zip(at1, at0)])
         want = np.concatenate([(m - b).ravel() for m, b in zip(mine[t], at0)])
@@ -55,6 +60,7 @@ def fit_rates(run, mine, params0, grad_steps, tol):
         if not all(agrees(m, b + rate * (a - b), tol) for m, a, b in zip(mine[t], at1, at0)):
             return None
         rates.append(rate)
+        before = [b + rate * (a - b) for a, b in zip(at1, at0)]
     return rates
 
 

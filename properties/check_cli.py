@@ -61,8 +61,9 @@ def main(argv=None):
         return USAGE
     if code == pytest.ExitCode.OK and unchecked.labels:
         print(f"./harness check: nothing failed, but {len(unchecked.labels)} found could not be "
-              f"checked: {', '.join(unchecked.labels)} (see SKIPPED above for why and the hint "
-              "to add); exit status 3, not a pass", file=sys.stderr)
+              f"checked: {', '.join(unchecked.labels)} (see SKIPPED above for why, and what "
+              "would make it checkable where something would); exit status 3, not a pass",
+              file=sys.stderr)
         return NOT_CHECKED
     return 0 if code == pytest.ExitCode.OK else FAILED
 

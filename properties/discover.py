@@ -378,6 +378,9 @@ def _probe_inputs(obj, hinted, needs_probe, names=("x",)):
             shapes += [(2, v.shape[1], v.shape[2] + 4)]
         elif isinstance(v, np.ndarray) and v.dtype.kind == "f" and v.ndim == 1:
             shapes += [(2, v.shape[0]), (2, 3, v.shape[0])]
+    # then a sequence through each 2-D weight (an attention's x: (N, T, D) @ Wq (D, D))
+    shapes += [(2, 3, v.shape[0]) for v in vars(obj).values()
+               if isinstance(v, np.ndarray) and v.dtype.kind == "f" and v.ndim == 2]
     shapes += [(2, 3), (2, 2, 4, 4), (6, 6), (4, 4, 2)]
     singles = [(rng.standard_normal(s),) * len(names) for s in dict.fromkeys(shapes)]
     return found + singles + indices

@@ -50,3 +50,44 @@ def test_a_path_dropped_in_its_backward_is_caught(tmp_path):
     (label,) = found
     failed = hunt(label, "grads_fd", max_examples=10)
     assert failed is not None and {r.tensor for r in failed.failures} == {"dx"}
+
+
+ATTRIBUTE_STYLE = '''
+import numpy as np
+
+
+class SelfAttentionAttrs:
+    """Its gradients appear only in backward (self.dWq ...): the probe that finds them must
+    run it on a sequence, (2, 3, D) through its (D, D) weights."""
+
+    def __init__(self, dim=3, seed=0):
+        rng = np.random.default_rng(seed)
+        self.Wq, self.Wk, self.Wv = (rng.standard_normal((dim, dim)) for _ in range(3))
+
+    def forward(self, x):
+        """x: (N, T, D)"""
+        self.x, self.q, self.k, self.v = x, x @ self.Wq, x @ self.Wk, x @ self.Wv
+        s = self.q @ self.k.transpose(0, 2, 1) / np.sqrt(x.shape[-1])
+        a = np.exp(s - s.max(-1, keepdims=True))
+        self.a = a / a.sum(-1, keepdims=True)
+        return self.a @ self.v
+
+    def backward(self, dout):
+        a = self.a
+        da = dout @ self.v.transpose(0, 2, 1)
+        dv = a.transpose(0, 2, 1) @ dout
+        ds = a * (da - (da * a).sum(-1, keepdims=True)) / np.sqrt(self.x.shape[-1])
+        dq, dk = ds @ self.k, ds.transpose(0, 2, 1) @ self.q
+        self.dWq = np.einsum("ntd,nte->de", self.x, dq)
+        self.dWk = np.einsum("ntd,nte->de", self.x, dk)
+        self.dWv = np.einsum("ntd,nte->de", self.x, dv)
+        return dq @ self.Wq.T + dk @ self.Wk.T + dv @ self.Wv.T
+'''
+
+
+def test_gradients_made_in_backward_are_found_by_a_sequence_probe(tmp_path):
+    found, _ = collect_source(tmp_path, "doc_width_attrs.py", ATTRIBUTE_STYLE)
+    (label,) = found
+    assert found[label].entry is not None, found[label].how
+    assert "(N, 4, 3)" in found[label].how
+    assert hunt(label, "grads_fd", max_examples=10, shrink=False) is None

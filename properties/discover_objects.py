@@ -41,8 +41,8 @@ def step_optimizer_item(cls, label, path, module, hint):
     checked as the dict style through ``owncode_step_optimizers.StepOptimizer``."""
     from properties.owncode_optimizers import SHAPES, check_dict_optimizer, optimizer_kind, readable
     from properties.owncode_step_optimizers import StepOptimizer, step_style
-    build = _step_builder(cls)
     try:
+        build = _step_builder(cls)
         style = step_style(build, SHAPES, cls.__name__)
         kind = optimizer_kind(StepOptimizer(build, SHAPES, style, cls.__name__))
         readable(StepOptimizer(build, SHAPES, style, cls.__name__))
@@ -64,7 +64,11 @@ def _step_builder(cls):
     argument it requires a hyperparameter by its name (``user_build.HYPER``), else its default."""
     import inspect
     from properties.user_build import HYPER
-    required = [n for n, p in inspect.signature(cls).parameters.items()
+    try:
+        signature = inspect.signature(cls)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{cls.__name__}: cannot read its constructor's arguments ({exc})") from exc
+    required = [n for n, p in signature.parameters.items()
                 if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
 
     def build(*containers):

@@ -65,20 +65,14 @@ def run_direct(kind, hyper, params0, grad_steps, *, lrs=None, eps_on_hat=False):
     keras = _build(kind, lr, eps, hyper)
     variables = [t.Variable(np.array(p, np.float64), dtype=t.float64) for p in params0]
     trajectory = []
-    backend = t.keras.backend
-    floatx = backend.floatx()
-    backend.set_floatx("float64")   # Nadam's own constant 0.96 is a Python float: float64 too
-    try:
-        for step, grads in enumerate(grad_steps, start=1):
-            if lrs is not None:
-                lr.assign(np.float64(lrs[min(step, len(lrs)) - 1]))
-            if eps_on_hat:
-                eps.assign(np.float64(hyper["eps"] * math.sqrt(1 - hyper["beta2"] ** step)))
-            keras.apply_gradients(zip([t.convert_to_tensor(np.asarray(g, np.float64))
-                                       for g in grads], variables))
-            trajectory.append([v.numpy().copy() for v in variables])
-    finally:
-        backend.set_floatx(floatx)
+    for step, grads in enumerate(grad_steps, start=1):
+        if lrs is not None:
+            lr.assign(np.float64(lrs[min(step, len(lrs)) - 1]))
+        if eps_on_hat:
+            eps.assign(np.float64(hyper["eps"] * math.sqrt(1 - hyper["beta2"] ** step)))
+        keras.apply_gradients(zip([t.convert_to_tensor(np.asarray(g, np.float64)) for g in grads],
+                                  variables))
+        trajectory.append([v.numpy().copy() for v in variables])
     return trajectory, describe(kind, hyper, eps_on_hat)
 
 

@@ -125,9 +125,7 @@ def _candidates(kind, opt):
     differently (momentum as an average, bias correction added or left out).
     """
     lr_name = _number(opt, LR_NAMES)
-    # Adadelta needs none (the paper's step has no learning rate: Keras's 1 is that)
-    lr = 1.0 if kind == "Adadelta" and lr_name is None else _required(opt, "learning rate",
-                                                                      LR_NAMES)
+    lr = _learning_rate(opt, kind)
     others = lambda names: tuple(n for n in names if not lr_name or n != lr_name[0])
     eps_attr = _number(opt, EPS_NAMES)
     eps_values = (eps_attr[1],) if eps_attr else COMMON_EPS
@@ -214,6 +212,14 @@ def _candidates(kind, opt):
         ours("its gamma is no momentum: the update is plain SGD's (gamma is also what "
              "PyTorch's StepLR calls a schedule's factor)", lambda: O.SGD(lr))
     return with_clipping(out, clippings(opt, _number))
+
+
+def _learning_rate(opt, kind):
+    """The optimizer's learning rate; an Adadelta needs none (the paper's step has no
+    learning rate: Keras's 1 is that). Raises ValueError when there is none to read."""
+    if kind == "Adadelta" and _number(opt, LR_NAMES) is None:
+        return 1.0
+    return _required(opt, "learning rate", LR_NAMES)
 
 
 def _direct(kind, opt, lr, others, eps_values, eps_note, wd, out):
@@ -368,8 +374,7 @@ def _at_per_step_rates(make_opt, probe, label, names, candidates, mine, problem,
         return None, "", "layer bug"
     compare_all = lambda theirs, how: _compare(label, names, mine, theirs,
                                                {**config, "twin": how}, problem[0])
-    lr = _number(probe, LR_NAMES)
-    return scheduled(label, lr[1] if lr else 1.0, candidates, mine, problem,   # Adadelta: 1
+    return scheduled(label, _learning_rate(probe, config["kind"]), candidates, mine, problem,
                      (params1, grad_steps1, mine1), compare_all, _tolerance(config["kind"]))
 
 

@@ -10,9 +10,9 @@ Nesterov, RMSProp, Adam and AdaGrad, weight decay decoupled or coupled): from wh
 twin stands after the rates fitted so far, Keras's params after step t at rate 0 (where a
 velocity still carries them) and at rate 1 differ by a direction D, and the user's params
 must be the first plus lr_t D for one number lr_t. A step no number explains ends the
-candidate. The rates found
-are then run through Keras from the start (``layers.schedules.PerEpoch``, whose twin is
-Keras's PiecewiseConstantDecay) and the trajectory compared as every optimizer's is.
+candidate. The rates found are then run through Keras from the start
+(``layers.schedules.PerEpoch``, whose twin is Keras's PiecewiseConstantDecay) and the
+trajectory compared as every optimizer's is.
 
 What the rates may be, since nothing says what the user meant:
 
@@ -121,25 +121,14 @@ def named_schedule(rates, lr):
 def global_clip(rates, other, lr, grad_steps, other_steps):
     """The norm c when both draws' rates are ``lr`` min(1, c / |g|) (|g|: the norm of every
     gradient of the step together), or None."""
-    cs = []
-    for rs, steps in ((rates, grad_steps), (other, other_steps)):
-        for rate, grads in zip(rs, steps):
-            norm = global_norm(grads)
-            factor = rate / lr
-            if _same(factor, 1.0):
-                continue
-            if not 0 < factor < 1:
-                return None
-            cs.append(factor * norm)
-    if not cs or not _all_same(cs):
+    draws = ((rates, grad_steps), (other, other_steps))
+    steps = [(rate / lr, global_norm(grads)) for rs, gs in draws for rate, grads in zip(rs, gs)]
+    clipped = [(f, n) for f, n in steps if not _same(f, 1.0)]
+    cs = [f * n for f, n in clipped]
+    if not cs or not all(0 < f < 1 for f, _ in clipped) or not _all_same(cs):
         return None
-    c = cs[0]
-    for rs, steps in ((rates, grad_steps), (other, other_steps)):
-        for rate, grads in zip(rs, steps):     # an unclipped step must be under c
-            norm = global_norm(grads)
-            if _same(rate / lr, 1.0) and norm > c * (1 + SAME):
-                return None
-    return c
+    unclipped = [n for f, n in steps if _same(f, 1.0)]     # each must be under c
+    return cs[0] if all(n <= cs[0] * (1 + SAME) for n in unclipped) else None
 
 
 def scheduled(label, lr, candidates, mine, problem, second, compare_all, tol_overrides):
@@ -149,7 +138,6 @@ def scheduled(label, lr, candidates, mine, problem, second, compare_all, tol_ove
     ("" when no candidate took the user's steps at any rates), and its verdict ("convention"
     when the candidate that did is a convention that trains differently)."""
     params0, grad_steps = problem
-    params1, grad_steps1, mine1 = second
     tol = tolerance_for("float64", "tf", tol_overrides)
     unexplained = None
     for differs, eps_note, run, same in candidates:

@@ -20,6 +20,10 @@ import numpy as np
 STYLES = ("objects", "pairs", "lists")
 
 
+class AbstractStep(ValueError):
+    """Every way of driving ``step()`` raised NotImplementedError: a base class."""
+
+
 class StepOptimizer:
     """The user's step() optimizer built by ``build(*containers)`` on params of ``shapes``,
     driven as ``update(params, grads)``. Attributes are read off the user's object."""
@@ -62,18 +66,22 @@ class StepOptimizer:
 def step_style(build, shapes, class_name):
     """The first style under which ``build`` makes an optimizer whose one ``step()`` moves every
     param, or raises ValueError saying what was tried."""
-    tried = []
+    tried, abstract = [], True
     for style in STYLES:
         try:
             opt = StepOptimizer(build, shapes, style, class_name)
             params = {f"p{i}": np.ones(s) for i, s in enumerate(shapes)}
             opt.update(params, {n: np.full(np.shape(p), 0.5) for n, p in params.items()})
         except Exception as exc:     # the user's own constructor or step() refused this style
+            abstract = abstract and isinstance(exc, NotImplementedError)
             tried.append(f"{style}: {type(exc).__name__}: {exc}")
             continue
+        abstract = False
         if all(np.all(np.isfinite(p)) and not np.array_equal(p, np.ones_like(p))
                for p in params.values()):
             return style
         tried.append(f"{style}: one step() left a param where it was")
+    if abstract:
+        raise AbstractStep(f"{class_name}.step() is not implemented (a base class)")
     raise ValueError(f"{class_name}: cannot drive its step(): tried its params as objects with "
                      f".data and .grad, as (param, grad) pairs and as two lists ({'; '.join(tried)})")

@@ -99,3 +99,11 @@ def test_a_step_that_cannot_be_driven_is_a_skip_saying_what_was_tried(tmp_path):
         "    def step(self):\n        self.inner.step()\n")
     (skip,) = [s for s in collect([tmp_path]).skipped if s.label.endswith("Lookahead")]
     assert "cannot drive its step()" in skip.reason and "(param, grad) pairs" in skip.reason
+
+
+def test_a_base_whose_step_is_not_implemented_is_listed_and_not_counted(tmp_path):
+    (tmp_path / "step_base.py").write_text(
+        "class BaseOptimizer:\n    def __init__(self, params, lr=0.1):\n        self.params = params\n\n"
+        "    def step(self):\n        raise NotImplementedError\n")
+    (skip,) = [s for s in collect([tmp_path]).skipped if s.label.endswith("BaseOptimizer")]
+    assert "not implemented (a base class)" in skip.reason and not skip.unchecked

@@ -33,7 +33,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from layers.adapter import AttributeLayer, UpdatesItself, find_param_names
-from layers.attribute_probe import float_array_attributes
+from layers.attribute_probe import float_array_attributes, takes_upstream
 from layers.self_updating import LR_NAMES, SelfUpdatingLayer
 from properties.discover_functions import function_item
 from properties.user_build import CannotBuild, call_expression, constructor_args
@@ -198,21 +198,27 @@ def _protocol_or_attribute(inputs, targets, outputs, forward="forward", backward
     backward), else an AttributeLayer with the forward's inputs, targets and outputs
     (``method_roles``) calling the methods by their own names."""
     def adapt(obj, probe_inputs):
-        if (forward, backward) == ("forward", "backward") and isinstance(
-                getattr(obj, "params", None), dict) and isinstance(getattr(obj, "grads", None), dict):
-            for attr, names in (("input_names", inputs), ("target_names", targets),
-                                ("output_names", outputs)):
-                if not hasattr(obj, attr):    # forward(x, h_prev): its inputs, as read off it
-                    try:
-                        setattr(obj, attr, tuple(names))
-                    except AttributeError:
-                        pass
-            return obj, "protocol"
+        dicts = all(isinstance(getattr(obj, a, None), dict) for a in ("params", "grads"))
+        # a loss's backward(self) takes no dout: the adapter calls it so
+        if (forward, backward) == ("forward", "backward") and dicts and takes_upstream(obj.backward):
+            return _protocol(obj, inputs, targets, outputs)
         return AttributeLayer(obj, probe_inputs=probe_inputs, input_names=inputs,
                               target_names=targets, output_names=outputs, forward=forward,
                               backward=backward), "attribute"
     adapt.roles = (inputs, targets)
     return adapt
+
+
+def _protocol(obj, inputs, targets, outputs):
+    """The object itself, told its inputs, targets and outputs where it does not say them."""
+    for attr, names in (("input_names", inputs), ("target_names", targets),
+                        ("output_names", outputs)):
+        if not hasattr(obj, attr):    # forward(x, h_prev): its inputs, as read off it
+            try:
+                setattr(obj, attr, tuple(names))
+            except AttributeError:
+                pass
+    return obj, "protocol"
 
 
 def _reads_lr(cls, method):

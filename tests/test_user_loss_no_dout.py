@@ -36,3 +36,12 @@ def test_its_missing_mean_is_caught(tmp_path):
     (label,) = found
     failed = hunt(label, "grads_tf", max_examples=10)
     assert failed is not None and {r.tensor for r in failed.failures} == {"dy"}
+
+
+def test_one_keeping_params_and_grads_dicts_is_adapted_too(tmp_path):
+    """Kept as it is (protocol style), it was called with a dout it does not take."""
+    source = SOURCE.format(n="self.diff.shape[0]").replace(
+        "class MSELoss:\n", "class MSELoss:\n    def __init__(self):\n        self.params, self.grads = {}, {}\n\n")
+    found, _ = collect_source(tmp_path, "no_dout_mse_dicts.py", source)
+    (label,) = found
+    assert hunt(label, "grads_fd", max_examples=10, shrink=False) is None

@@ -1,5 +1,7 @@
 """A user's whole network (``loss``/``gradient``) or optimizer (``update(params, grads)``) found
 in their file, as an item to check (``properties.discover`` finds them)."""
+import inspect
+
 from properties.discover import build_object
 from properties.user_build import call_expression
 from properties.user_entry import CannotCheck, Found, NothingToCheck
@@ -41,6 +43,8 @@ def step_optimizer_item(cls, label, path, module, hint):
     checked as the dict style through ``owncode_step_optimizers.StepOptimizer``."""
     from properties.owncode_optimizers import SHAPES, check_dict_optimizer, optimizer_kind, readable
     from properties.owncode_step_optimizers import AbstractStep, StepOptimizer, step_style
+    if not _given_params(cls):
+        return None
     try:
         build = _step_builder(cls)
         style = step_style(build, SHAPES, cls.__name__)
@@ -62,7 +66,6 @@ def step_optimizer_item(cls, label, path, module, hint):
 def _step_builder(cls):
     """``build(*containers)``: ``cls`` given its params (one or two containers), every other
     argument it requires a hyperparameter by its name (``user_build.HYPER``), else its default."""
-    import inspect
     from properties.user_build import HYPER
     try:
         signature = inspect.signature(cls)
@@ -79,3 +82,13 @@ def _step_builder(cls):
         extra = {n: HYPER.get(n.lower(), 0.01) for n in rest}
         return cls(*containers, **extra)
     return build
+
+
+def _given_params(cls):
+    """Whether the constructor's first argument is params (params, parameters, params_and_grads,
+    param_pairs, weights): a scheduler given an optimizer has a step() too, and is no optimizer."""
+    try:
+        first = next(iter(list(inspect.signature(cls).parameters)), "")
+    except (TypeError, ValueError):
+        return False
+    return "param" in first.lower() or "pair" in first.lower() or first.lower() == "weights"

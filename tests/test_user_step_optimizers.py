@@ -94,9 +94,9 @@ def test_their_slips_fail_as_layer_bugs(tmp_path, name, slip):
 
 
 def test_a_step_that_cannot_be_driven_is_a_skip_saying_what_was_tried(tmp_path):
-    (tmp_path / "step_odd.py").write_text(
-        "class Lookahead:\n    def __init__(self, inner):\n        self.inner = inner\n\n"
-        "    def step(self):\n        self.inner.step()\n")
+    (tmp_path / "step_odd.py").write_text(   # its params kept by name, looked up elsewhere
+        "class Lookahead:\n    def __init__(self, params, lr=0.1):\n        self.names = params\n\n"
+        "    def step(self):\n        pass\n")
     (skip,) = [s for s in collect([tmp_path]).skipped if s.label.endswith("Lookahead")]
     assert "cannot drive its step()" in skip.reason and "(param, grad) pairs" in skip.reason
 
@@ -107,3 +107,14 @@ def test_a_base_whose_step_is_not_implemented_is_listed_and_not_counted(tmp_path
         "    def step(self):\n        raise NotImplementedError\n")
     (skip,) = [s for s in collect([tmp_path]).skipped if s.label.endswith("BaseOptimizer")]
     assert "not implemented (a base class)" in skip.reason and not skip.unchecked
+
+
+def test_a_scheduler_given_an_optimizer_is_no_optimizer(tmp_path):
+    """PyTorch's StepLR has a step() too; it takes an optimizer, not params: nothing to check
+    (it was a skip that made the run exit 3)."""
+    (tmp_path / "step_sched.py").write_text(
+        "class StepLR:\n    def __init__(self, optimizer, step_size=10, gamma=0.1):\n"
+        "        self.optimizer, self.step_size, self.gamma, self.t = optimizer, step_size, gamma, 0\n\n"
+        "    def step(self):\n        self.t += 1\n")
+    collected = collect([tmp_path])
+    assert not collected.found and not [s for s in collected.skipped if s.unchecked]

@@ -137,13 +137,16 @@ class Trial:
         arrays.update(self.params0)
         wanted = [n[1:] for n in self.grad_names()]
         with kept_global_rng():
-            why = self.nondeterminism()
-            if why:    # finite differences of such a forward are noise: say so instead
-                raise C.LayerContractError(self.case.layer, "forward", why,
-                                           verdict="not deterministic")
-            # the probe's output at the point is the estimates' too: not computed again
+            # Estimates that agree with every claim need no determinism probe: a forward whose
+            # output moves from call to call makes them noise, and noise does not agree with a
+            # claim. The probe runs before anything that may fail a layer (its output at the
+            # point is the estimates' too: not computed again).
             fd = self._fd_joint(arrays, dout, claims) if claims else None
             if fd is None:
+                why = self.nondeterminism()
+                if why:    # finite differences of such a forward are noise: say so instead
+                    raise C.LayerContractError(self.case.layer, "forward", why,
+                                               verdict="not deterministic")
                 fd = fd_vjp(self.float64_function(), arrays, O.pack(dout),
                             rng=self.case.rng("fd-directions"), names=wanted,
                             at_point=self._at_point)
@@ -154,8 +157,10 @@ class Trial:
         claims = {n[1:]: g for n, g in claims.items()}
         if set(claims) - set(arrays) or any(g is None for g in claims.values()):
             return None
+        # the point's output: the probe's if it ran, else the layer's own (a float64 case's)
+        at_point = self._at_point if self._at_point is not None else self._own_out
         return fd_joint(self.float64_function(), arrays, O.pack(dout), claims, tol,
-                        rng=self.case.rng("fd-joint"), at_point=self._at_point)
+                        rng=self.case.rng("fd-joint"), at_point=at_point)
 
     def float64_function(self):
         """fn(arrays) -> output of a float64 copy of the layer, for finite differences.

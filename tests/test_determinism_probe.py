@@ -5,6 +5,7 @@ layer costs one forward of the float64 copy fewer; that output never decides alo
 it differs from the copy's, the copy's own forwards decide.
 """
 
+from properties import contract as C
 from properties.catalog import entries
 from properties.cases import Case
 from properties.trial import REPEATS, Trial
@@ -98,3 +99,38 @@ class Softmax:
             bad.failures[0].message()
     mutated = hunt("inplace_softmax.Softmax", "no_mutation", max_examples=10, shrink=False)
     assert mutated is not None and {r.verdict for r in mutated.failures} == {"layer bug"}
+
+
+def test_estimates_that_agree_with_every_claim_need_no_probe():
+    """The joint pass's acceptance needs no determinism probe: a forward moving from call to
+    call makes its estimates noise, which agrees with no claim. Its point is the layer's own
+    output (a float64 case's): the estimates cost only their own forwards."""
+    trial = _dense_trial()
+    out, dout, dins, grads = trial.run()
+    probed = []
+    trial.nondeterminism = lambda: probed.append(1) or ""
+    calls = _counted(trial)
+    fd = trial.fd(dout, claims=dict(trial.grad_pairs(dins, grads)))
+    assert all(g.joint for g in fd.values())
+    assert probed == [] and len(calls) % 2 == 0    # central differences only, no f(x) again
+
+
+def test_a_claim_the_estimates_reject_is_judged_only_after_the_probe():
+    """A wrong claim: the probe runs before the per-tensor estimates that can fail a layer, and
+    a forward that does not repeat itself is said to be that, not a wrong gradient."""
+    trial = _dense_trial()
+    out, dout, dins, grads = trial.run()
+    claims = dict(trial.grad_pairs(dins, grads))
+    claims["dW"] = claims["dW"] * 2.0
+    fn, state = trial.float64_function(), {"n": 0}
+
+    def drifting(arrays):
+        state["n"] += 1
+        return fn(arrays) + 1e-3 * state["n"]
+    trial._float64_fn = drifting
+    try:
+        trial.fd(dout, claims=claims)
+    except C.LayerContractError as e:
+        assert e.verdict == "not deterministic"
+    else:
+        raise AssertionError("a forward drifting from call to call was judged by finite differences")

@@ -10,8 +10,10 @@ from collections.abc import MutableMapping
 import numpy as np
 
 from layers.attribute_probe import (float_array_attributes, grad_attribute, grad_names_for,
-                                   probe_grad_attributes, takes_upstream, training_switch)
+                                   probe_dout, probe_grad_attributes, takes_upstream,
+                                   training_switch)
 from layers.base import Layer
+from layers.nested import assign, has_nested_arrays, nested_pairs, probe_nested_pairs, resolve
 
 
 class _AttrView(MutableMapping):
@@ -43,6 +45,40 @@ class _AttrView(MutableMapping):
 
     def __len__(self):
         return len(self._attrs)
+
+
+class _PathView(MutableMapping):
+    """A mapping ``"fc1.W"`` -> the array at that path below ``obj`` (a sublayer's weight, or its
+    gradient: ``layers.nested``)."""
+
+    def __init__(self, obj, paths, owner, grads=False):
+        self._obj, self._paths, self._owner, self._grads = obj, dict(paths), owner, grads
+
+    def __getitem__(self, name):
+        if name not in self._paths:
+            raise KeyError(name)
+        try:
+            value = resolve(self._obj, self._paths[name])
+        except (AttributeError, KeyError, IndexError, TypeError):
+            value = None
+        if value is None:
+            raise KeyError(f"{self._owner}: {name} is missing or None"
+                           + (" (backward has not set it)" if self._grads else ""))
+        return value
+
+    def __setitem__(self, name, value):
+        if name not in self._paths:
+            raise KeyError(f"{self._owner}: no parameter {name!r}; known: {list(self._paths)}")
+        assign(self._obj, self._paths[name], value)
+
+    def __delitem__(self, name):
+        raise TypeError(f"{self._owner}: parameters of an adapted layer cannot be deleted")
+
+    def __iter__(self):
+        return iter(self._paths)
+
+    def __len__(self):
+        return len(self._paths)
 
 
 class _NamedView(MutableMapping):
@@ -226,7 +262,11 @@ class AttributeLayer(Layer):
             self._probe(tuple(probe_inputs))
         else:
             found = find_grad_attributes(layer, grad_prefix)
-            if found or not float_array_attributes(layer):
+            nested = None if found or float_array_attributes(layer) else \
+                nested_pairs(layer, grad_prefix)
+            if nested:          # a block: its sublayers' weights and the gradients beside them
+                self._set_paths(nested)
+            elif found or not (float_array_attributes(layer) or has_nested_arrays(layer)):
                 self._set_names(found)
 
     def _set_names(self, names):
@@ -259,7 +299,30 @@ class AttributeLayer(Layer):
         if any(getattr(self.layer, x, None) is None for x in report.grad_attrs):
             # params a first forward builds (Keras's build()): built here, on this layer
             getattr(self.layer, self._forward_name)(*inputs, **self._forward_kwargs())
-        self._set_names(report.grad_attrs)
+        nested = None
+        if not report.params and not report.candidates and has_nested_arrays(self.layer):
+            nested = nested_pairs(self.layer, self._prefix) or self._probe_nested(inputs)
+        if nested:
+            self._set_paths(nested)
+        else:
+            self._set_names(report.grad_attrs)
+
+    def _probe_nested(self, inputs):
+        method = getattr(self.layer, self._backward_name)
+        try:
+            return probe_nested_pairs(
+                self.layer, inputs, lambda out: (probe_dout(out) if isinstance(out, tuple) else
+                                                 (probe_dout(out),)) if takes_upstream(method) else (),
+                forward=self._forward_name, backward=self._backward_name,
+                forward_kwargs=self._forward_kwargs(), grad_prefix=self._prefix)
+        except Exception:    # the top-level probe ran the same: what raised here is the sublayers'
+            return None
+
+    def _set_paths(self, pairs):
+        """``pairs``: {"fc1.W": (param steps, grad steps)} (``layers.nested``)."""
+        self._views = (_PathView(self.layer, {n: p for n, (p, _) in pairs.items()}, self._label),
+                       _PathView(self.layer, {n: g for n, (_, g) in pairs.items()}, self._label,
+                                 grads=True))
 
     def _need_views(self):
         if self._views is None:

@@ -34,6 +34,7 @@ import numpy as np
 
 from layers.adapter import AttributeLayer, UpdatesItself, find_param_names
 from layers.attribute_probe import float_array_attributes, takes_upstream
+from layers.nested import arrays_within, has_nested_arrays
 from layers.self_updating import LR_NAMES, SelfUpdatingLayer
 from properties.discover_functions import function_item
 from properties.user_build import CannotBuild, call_expression, constructor_args
@@ -291,7 +292,8 @@ def _layer(cls, label, path, module, hint, adapt, overrides=None):
     roles = getattr(adapt, "roles", (("x",), ()))
     if hasattr(adapt, "roles") and not isinstance(getattr(obj, "params", None), dict):
         needs_probe = not find_param_names(obj) and (bool(float_array_attributes(obj))
-                                                     or callable(getattr(obj, "build", None)))
+                                                     or callable(getattr(obj, "build", None))
+                                                     or has_nested_arrays(obj))
         # (Keras style: params built by build() on the first call)
     else:
         needs_probe = False
@@ -332,7 +334,7 @@ def _adapted(obj, adapt, name, doc, hinted, needs_probe, roles=(("x",), ()), cal
     # a probe on which the gradients did not come out in their params' shapes finds no params
     # (a layer norm for (N, T, D) summing dgamma over two axes, probed with (N, D)): the
     # other probes go first, so its input is sized from its params
-    arrays = needs_probe and hinted is None and bool(float_array_attributes(obj))
+    arrays = needs_probe and hinted is None and bool(arrays_within(obj))
     for probe in _probe_inputs(obj, hinted, needs_probe, roles[0]):
         for per_sample in modes:
             try:
@@ -375,18 +377,18 @@ def _probe_inputs(obj, hinted, needs_probe, names=("x",)):
     if indices and is_index_name(names[0]):
         found, indices = found + indices, []
     shapes = []
-    for v in vars(obj).values():
-        if isinstance(v, np.ndarray) and v.dtype.kind == "f" and v.ndim == 2:
+    held = arrays_within(obj)    # its own, then its sublayers' (a block of Linear objects)
+    for v in held:
+        if v.ndim == 2:
             shapes += [(2, v.shape[0]), (2, v.shape[1])]
-        elif isinstance(v, np.ndarray) and v.dtype.kind == "f" and v.ndim == 4:
+        elif v.ndim == 4:
             shapes += [(2, v.shape[1], v.shape[2] + 2, v.shape[3] + 2), (2, v.shape[0], 3, 4)]
-        elif isinstance(v, np.ndarray) and v.dtype.kind == "f" and v.ndim == 3:   # conv 1-D
+        elif v.ndim == 3:   # conv 1-D
             shapes += [(2, v.shape[1], v.shape[2] + 4)]
-        elif isinstance(v, np.ndarray) and v.dtype.kind == "f" and v.ndim == 1:
+        elif v.ndim == 1:
             shapes += [(2, v.shape[0]), (2, 3, v.shape[0])]
     # then a sequence through each 2-D weight (an attention's x: (N, T, D) @ Wq (D, D))
-    shapes += [(2, 3, v.shape[0]) for v in vars(obj).values()
-               if isinstance(v, np.ndarray) and v.dtype.kind == "f" and v.ndim == 2]
+    shapes += [(2, 3, v.shape[0]) for v in held if v.ndim == 2]
     shapes += [(2, 3), (2, 2, 4, 4), (6, 6), (4, 4, 2)]
     singles = [(rng.standard_normal(s),) * len(names) for s in dict.fromkeys(shapes)]
     return found + singles + indices

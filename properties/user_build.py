@@ -2,7 +2,8 @@
 
 Constructor arguments are chosen the way tutorials name them: weight arrays
 (``W``, ``w``, ``weight``, ``filters``...), biases, ``gamma``/``beta``, sizes
-(``input_size``, ``hidden_size``, ``num_filters``, ``nodes``...), and the usual
+(``input_size``, ``hidden_size``, ``num_filters``, ``nodes``, ``d_in``, ``fan_out``...; with
+``num_heads`` 2, every size even), and the usual
 hyperparameters (``stride``, ``pad``, ``pool_h``...). Anything else needs a
 hint (``properties.user_hints``); the error names the arguments. Arrays are
 placeholders: the check draws every parameter afresh.
@@ -19,6 +20,11 @@ SHIFTS = {"beta", "shift", "offset"}
 SIZE_WORDS = ("size", "dim", "features", "inputs", "outputs", "units", "nodes", "len",
               "channels", "filters", "hidden", "n_in", "n_out", "neurons", "vocab", "embed")
 SIZE_LETTERS = ("d", "m", "n", "k", "h", "v", "t", "e")   # D, H (hidden), V (vocabulary), T...
+# a size named by a word of its own (``d_in``, ``fan_out``, ``c_in``, ``num_classes``, ``d_model``)
+SIZE_TOKENS = {"in", "out", "fan", "classes", "model", "ff", "din", "dout", "cin", "cout", "ch",
+               "chans", "width", "depth", "latent", "hid"}
+HEADS = {"heads", "num_heads", "n_heads", "n_head", "nhead", "num_head"}
+HEAD_SIZES = (4, 6, 8)       # with heads: every size a multiple of their number (2)
 SIZE_LISTS = ("_list", "sizes", "dims", "widths", "_layers")   # a list of sizes
 HYPER = {"stride": 1, "pad": 0, "padding": 0, "pool_h": 2, "pool_w": 2, "pool_size": 2,
          "pool_height": 2, "pool_width": 2, "dropout_ratio": 0.5, "p": 0.5, "keep_prob": 0.5,
@@ -43,7 +49,8 @@ def constructor_args(cls):
         sig = inspect.signature(cls)
     except (TypeError, ValueError):
         return {}
-    kwargs, missing, sizes = {}, [], list(SIZES)
+    kwargs, missing = {}, []
+    sizes = list(HEAD_SIZES if any(n.lower() in HEADS for n in sig.parameters) else SIZES)
     conv = bool(CONV_NAME.search(cls.__name__))
     # a kernel (F, C, KH, KW) with F != C (equal, a backward reading F for C is right), or
     # (F, C, K) for a 1-D convolution
@@ -67,9 +74,12 @@ def constructor_args(cls):
             kwargs[name] = 0
         elif low in HYPER:
             kwargs[name] = HYPER[low]
+        elif low in HEADS:
+            kwargs[name] = 2
         elif low.endswith(SIZE_LISTS):      # hidden_size_list, layer_sizes: several sizes
             kwargs[name] = list(SIZES[2:]) + [3]
-        elif any(w in low for w in SIZE_WORDS) or low in SIZE_LETTERS:
+        elif any(w in low for w in SIZE_WORDS) or low in SIZE_LETTERS or \
+                SIZE_TOKENS & set(re.split(r"[_\d]+", low)):
             kwargs[name] = sizes.pop(0) if sizes else 2
         else:
             missing.append(name)

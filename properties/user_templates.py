@@ -43,6 +43,8 @@ def one_input(layer, doc):
         yield templates[0], "params", how
     for template, how in _from_doc(doc, params):
         yield template, "docstring", how
+    for template, how in _from_sublayers(params):
+        yield template, "params", how
     for template, how in _from_pool_hyper(layer):
         yield template, "probe", how
     for template in PROBE_SHAPES:
@@ -136,6 +138,17 @@ def _from_params(layer, params):
     for k in ones:              # a lone per-feature vector (a gain, a bias): x is (N, D)
         d = params[k].size
         yield (BATCH, d), f"(N, {d}) from {k} ({d},)"
+
+
+def _from_sublayers(params):
+    """A block's input, from its first sublayer's 2-D weight (``fc1.W`` (D, H): (N, D), then a
+    sequence (N, T, D)): its params are named by their paths (``layers.nested``)."""
+    first = next(((k, v.shape) for k, v in params.items() if "." in k and v.ndim == 2), None)
+    if first is not None:
+        name, (d, _) = first
+        yield (BATCH, d), f"(N, {d}) from its first sublayer's {name} {first[1]}"
+        yield (BATCH, STEPS, d), f"(N, {STEPS}, {d}): a sequence, from its first sublayer's " \
+                                 f"{name} {first[1]}"
 
 
 def _sides(kh, kw, sh, sw, ph, pw):

@@ -189,8 +189,8 @@ import numpy as np
 
 
 class Conv2D:
-    def __init__(self, in_ch, out_ch, k, stride=1, pad=0):
-        self.W = np.ones((out_ch, in_ch, k, k))
+    def __init__(self, src, dst, k, stride=1, pad=0):
+        self.W = np.ones((dst, src, k, k))
 
     def forward(self, x):
         return x
@@ -201,12 +201,12 @@ class Conv2D:
 
 
 def test_a_constructor_it_cannot_guess_gets_a_hint_with_every_argument(tmp_path):
-    """``in_ch`` and ``out_ch`` cannot be guessed from their names: the suggested hint puts
+    """``src`` and ``dst`` cannot be guessed from their names: the suggested hint puts
     ``...`` for them and keeps the argument that was guessed (it suggested
-    ``Conv2D(in_ch=..., out_ch=...)``, leaving ``k`` out: filled in, that raised a TypeError)."""
+    ``Conv2D(src=..., dst=...)``, leaving ``k`` out: filled in, that raised a TypeError)."""
     (skipped,) = collect_source(tmp_path, "c.py", UNGUESSABLE)[1].skipped
     line = skipped.reason[skipped.reason.index("# gradcheck: "):]
-    assert line.startswith("# gradcheck: Conv2D(in_ch=..., out_ch=..., k="), line
+    assert line.startswith("# gradcheck: Conv2D(src=..., dst=..., k="), line
 
 
 CONCAT = '''

@@ -96,11 +96,21 @@ def no_mutation(trial):
     return results
 
 
+WRONG_SHAPE = ("the gradient does not have its tensor's shape: an update W -= lr * dW would "
+               "broadcast it into the wrong elements or raise")
+WRONG_DTYPE = ("the layer's {what} does not keep its input's dtype: something in the layer is "
+               "of another float type and NumPy promoted it (an array made from Python floats, "
+               "np.where(x > 0, 1.0, alpha); an int64 label in arithmetic; np.ones(...) without "
+               "dtype=), so a float32 model silently computes in float64 there")
+
+
 def _kind_check(trial, tensor, got, like, what):
-    ok = np.shape(got) == np.shape(like) and np.asarray(got).dtype == np.asarray(like).dtype
+    shaped = np.shape(got) == np.shape(like)
+    ok = shaped and np.asarray(got).dtype == np.asarray(like).dtype
     return trial.finding(tensor, ok, "" if ok else (
         f"{tensor} has shape {np.shape(got)} and dtype {np.asarray(got).dtype}; "
-        f"expected {np.shape(like)} and {np.asarray(like).dtype} ({what})"))
+        f"expected {np.shape(like)} and {np.asarray(like).dtype} ({what})"), verdict="layer bug",
+        explanation=WRONG_SHAPE if not shaped else WRONG_DTYPE.format(what="gradient"))
 
 
 @prop("shapes_dtypes")
@@ -117,7 +127,9 @@ def shapes_dtypes(trial):
         if isinstance(o, np.ndarray) and o.ndim:
             ok = o.dtype == like.dtype
             results.append(trial.finding(name, ok, "" if ok else
-                                         f"{name} has dtype {o.dtype}, expected {like.dtype}"))
+                                         f"{name} has dtype {o.dtype}, expected {like.dtype}",
+                                         verdict="layer bug",
+                                         explanation=WRONG_DTYPE.format(what="output")))
     likes = {f"d{n}": (x, f"input {n}") for n, x in zip(input_names(trial.layer), trial.inputs)}
     likes.update({f"d{k}": (v, f"param {k}") for k, v in trial.params0.items()})
     for name, got in trial.grad_pairs(dins, grads):

@@ -6,6 +6,12 @@ Two things make correct maths look wrong, and both are told apart here:
   inside forward, state kept from call to call): finite differences of it are
   noise and its "gradients" contradict each other. That is reported once,
   plainly, with the verdict "not deterministic", instead of the contradictions;
+* a case at a point where the function itself is not defined (a cosine similarity of a
+  zero vector, 0/0): the layer's float64 forward is NaN or inf there, finite at points
+  moved by a millionth of the inputs' scale, and no TF twin gives a finite value there.
+  Nothing can judge a gradient at such a point: its failures become warnings with the
+  verdict "outside domain" (a forward NaN or inf on a whole region, an exp that
+  overflows, stays a failure, and so does one a finite twin contradicts);
 * float32 round-off amplified by an ill-conditioned case (a saturated gate,
   zero variance in a normalisation). The failing float32 case is re-run on
   float64 copies of exactly the same params and inputs: when that passes, the
@@ -19,15 +25,24 @@ from dataclasses import replace
 import numpy as np
 
 from oracle.result import join_notes
+from properties import contract as C
+from properties import outputs as O
 from properties.contract import LayerContractError
 
 NOT_DETERMINISTIC = "not deterministic"
 FLOAT32_PRECISION = "float32 precision"
+OUTSIDE_DOMAIN = "outside domain"
 EXPLAIN = {
     NOT_DETERMINISTIC: "the forward is not a function of its inputs, so no oracle can judge its "
                        "gradients; draw randomness from an injected np.random.Generator and keep "
                        "no state that changes the output from one call to the next",
+    OUTSIDE_DOMAIN: "the layer's forward is NaN or inf at these inputs (in float64) and finite at "
+                    "points moved from them by a millionth of their scale, and no TF twin gives "
+                    "it a value here: a point where the function is not defined (a norm of a zero "
+                    "vector divided by, 0/0), at which no gradient can be judged. Not counted as "
+                    "a failure; guard it (an epsilon) if such inputs can reach the layer",
 }
+NEARBY = 1e-6    # how far, relative to the inputs' scale, the forward is tried again
 ROUND_OFF = float(np.finfo(np.float32).eps)
 CRASHES = ("contract", "layer raised", "harness error")
 
@@ -47,6 +62,10 @@ def review(trial, results, rerun):
     if why:
         return [trial.finding("forward", False, why, verdict=NOT_DETERMINISTIC,
                               explanation=EXPLAIN[NOT_DETERMINISTIC])]
+    if undefined_here(trial):
+        return [r if r.passed or r.verdict in CRASHES else
+                replace(r, passed=True, warning=True, verdict=OUTSIDE_DOMAIN,
+                        explanation=EXPLAIN[OUTSIDE_DOMAIN]) for r in results]
     if trial.case.dtype == "float32" and not any(map(round_off_candidate, failed)) and \
             any(map(float32_range, failed)):
         if all(r.passed for r in rerun(trial.case.upcast())):
@@ -71,6 +90,51 @@ FLOAT32_RANGE = ("in float64 the same case is finite and passes: float32's range
                  "exp that overflows, a probability that underflows to 0 under a log; a guard "
                  "such as 1e-300 is 0 in float32). Compute it in a form that stays in range "
                  "(log-softmax, a stable softplus) or with a guard float32 can hold")
+
+
+def undefined_here(trial):
+    """Whether the trial's inputs (the last run's, and the case's own) sit at a point where the
+    layer's function is not defined: its float64 forward NaN or inf there, finite at a point
+    moved by ``NEARBY`` of the inputs' scale, and no TF twin finite there."""
+    given = getattr(trial, "given", None)
+    seen, points = set(), []
+    for inputs in [trial.inputs] + ([given[0]] if given else []):
+        if id(inputs) not in seen:
+            seen.add(id(inputs))
+            points.append(inputs)
+    try:
+        fn = trial.float64_function()
+        names = C.input_names(trial.layer)
+        params = {k: np.asarray(v, np.float64) for k, v in trial.params0.items()}
+        rng = np.random.default_rng(0)
+        for inputs in points:
+            xs = [np.asarray(x, np.float64) for x in inputs]
+            if _finite(fn({**params, **dict(zip(names, [x.copy() for x in xs]))})):
+                continue
+            moved = [x + NEARBY * max(1.0, float(np.max(np.abs(x), initial=0.0)))
+                     * rng.standard_normal(x.shape) for x in xs]
+            if not _finite(fn({**params, **dict(zip(names, moved))})):
+                continue
+            if trial.case.entry.no_twin or _twin_undefined(trial, inputs):
+                return True
+    except Exception:      # whatever cannot be run again leaves the results as they are
+        return False
+    return False
+
+
+def _twin_undefined(trial, inputs):
+    try:
+        out = trial.tf_forward(list(inputs))
+    except Exception:
+        return True
+    return not _finite(out)
+
+
+def _finite(out):
+    try:
+        return all(bool(np.all(np.isfinite(np.asarray(p, np.float64)))) for p in O.parts(out))
+    except (TypeError, ValueError):
+        return False
 
 
 def float32_range(r):

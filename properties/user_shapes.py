@@ -159,10 +159,13 @@ BACKWARD_RAISED = ("forward runs on it, but backward raised on every shape tried
 
 def _float_specs(layer, name, doc, kind, names, loss):
     """Specs with float inputs, in the order the templates come."""
-    target_kinds = _target_kinds(name, doc, kind) if loss else ("",)
     named = tuple(getattr(layer, "target_names", ()) or ())
+    # a loss of several inputs (a triplet's anchor, positive, negative) takes targets only
+    # where its forward names them (a contrastive loss's y); one naming none may take none
+    target_kinds = ("",) if not loss or not named and len(names) > 1 else \
+        _target_kinds(name, doc, kind) + (() if named else ("",))
     extras = tuple(target_for(n) for n in (named[1:] if loss else named))   # a loss's first: below
-    candidates = (((t,), s, h) for t, s, h in one_input(layer, doc)) if loss or len(names) == 1 \
+    candidates = (((t,), s, h) for t, s, h in one_input(layer, doc)) if len(names) == 1 \
         else several_inputs(layer, doc, names)
     seen = set()
     for templates, source, how in candidates:

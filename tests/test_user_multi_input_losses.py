@@ -1,0 +1,107 @@
+"""Losses of several inputs whose backward() takes no upstream gradient (a triplet loss's anchor,
+positive and negative; a cosine loss's a and b), and points where a function is not defined.
+
+Before, a loss was always given one input: a triplet loss ran on nothing and was skipped (its
+sign slip unseen), and a cosine loss ran with b taken for a label, then crashed the harness
+("KeyError: 'b'"). A loss with no targets was also called batch-coupled. And a cosine loss,
+correct, failed at zero vectors, where it is 0/0 and no gradient exists."""
+import numpy as np
+
+from properties.cases import Case
+from properties.search import hunt
+from properties.second_look import undefined_here
+from properties.trial import Trial
+from tests.owncode_loading import collect_source
+
+TRIPLET = '''
+import numpy as np
+
+
+class TripletLoss:
+    def __init__(self, margin=1.0):
+        self.margin = margin
+
+    def forward(self, anchor, positive, negative):
+        self.a, self.p, self.n = anchor, positive, negative
+        self.m = (np.sum((anchor - positive) ** 2, axis=1) - np.sum((anchor - negative) ** 2, axis=1)
+                  + self.margin)
+        return np.mean(np.maximum(0, self.m))
+
+    def backward(self):
+        act = (self.m > 0).astype(self.a.dtype)[:, None] / self.a.shape[0]
+        return act * 2 * (self.n - self.p), act * -2 * (self.a - self.p), {dn}
+'''
+
+COSINE = '''
+import numpy as np
+
+
+class CosineLoss:
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        self.na = np.linalg.norm(a, axis=1, keepdims=True)
+        self.nb = np.linalg.norm(b, axis=1, keepdims=True)
+        self.cos = np.sum(a * b, axis=1, keepdims=True) / (self.na * self.nb)
+        return np.mean(1 - self.cos)
+
+    def backward(self):
+        n, a, b, na, nb, cos = self.a.shape[0], self.a, self.b, self.na, self.nb, self.cos
+        return (-(b / (na * nb) - {da_term}) / n,
+                -(a / (na * nb) - cos * b / nb ** 2) / n)
+
+
+class ExpLoss:
+    """exp(x) . x summed: inf on a whole region past exp's overflow, not at a point."""
+
+    def forward(self, x):
+        self.x = x
+        return np.sum(np.exp(x) * x)
+
+    def backward(self):
+        return np.exp(self.x) * (1 + self.x)
+'''
+
+
+def _label(found, name):
+    return next(lab for lab in found if lab.endswith("." + name))
+
+
+def test_a_triplet_loss_takes_its_three_inputs_and_averages_over_the_batch(tmp_path):
+    found, _ = collect_source(tmp_path, "triplet_ok.py", TRIPLET.format(dn="act * 2 * (self.a - self.n)"))
+    entry = found[_label(found, "TripletLoss")].entry
+    assert len(entry.input_shapes({}, 2)) == 3 and entry.batch_rule == "mean"
+    for prop in ("grads_fd", "grads_tf", "batch_additive", "batch_resize", "shapes_dtypes"):
+        assert hunt(entry.name, prop, max_examples=10, shrink=False) is None, prop
+
+
+def test_its_sign_slip_on_one_input_fails_there(tmp_path):
+    found, _ = collect_source(tmp_path, "triplet_bug.py", TRIPLET.format(dn="act * -2 * (self.a - self.n)"))
+    failed = hunt(_label(found, "TripletLoss"), "grads_fd", max_examples=10)
+    assert failed is not None and {r.tensor for r in failed.failures} == {"dnegative"}
+
+
+def test_a_cosine_loss_is_undefined_at_zero_vectors_not_wrong(tmp_path):
+    found, _ = collect_source(tmp_path, "cosine_ok.py", COSINE.format(da_term="cos * a / na ** 2"))
+    label = _label(found, "CosineLoss")
+    for prop in ("grads_tf", "grads_fd", "batch_resize"):
+        assert hunt(label, prop, max_examples=25, shrink=False) is None, prop
+    zero = Case(layer=label, config={}, dtype="float64", batch=1, kind="normal", seed=0,
+                values=((0.0,) * 5, (1.0, 0.0, 2.0, 0.0, 1.0)))
+    trial = Trial(zero, "grads_tf").setup()
+    trial.run()
+    assert undefined_here(trial)
+    away = Case(layer=label, config={}, dtype="float64", batch=1, kind="normal", seed=0,
+                values=((1.0, 0.5, 0.0, 0.0, 0.0), (1.0, 0.0, 2.0, 0.0, 1.0)))
+    assert not undefined_here(Trial(away, "grads_tf").setup())
+
+
+def test_a_slip_still_fails_and_a_forward_infinite_on_a_region_is_no_point_of_it(tmp_path):
+    found, _ = collect_source(tmp_path, "cosine_bug.py", COSINE.format(da_term="0.0"))
+    failed = hunt(_label(found, "CosineLoss"), "grads_fd", max_examples=10)
+    assert failed is not None and {r.tensor for r in failed.failures} == {"da"}
+    label = _label(found, "ExpLoss")
+    over = Case(layer=label, config={}, dtype="float64", batch=1, kind="normal", seed=0,
+                values=((800.0, 1.0, 0.0, 0.0, 0.0),))
+    trial = Trial(over, "grads_tf").setup()
+    trial.run()
+    assert np.isinf(trial._own_out).all() and not undefined_here(trial)

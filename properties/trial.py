@@ -79,10 +79,13 @@ class Trial:
         """forward then backward with a random upstream gradient: (out, dout, dinputs, grads).
 
         ``dout`` is the trial's own copy: the layer gets another one, so an
-        in-place write by the layer does not reach what the oracles see. A scalar output's
-        dout is 1.
+        in-place write by the layer does not reach what the oracles see; so are the inputs
+        (a forward clamping its x in place must not move the point the oracles are asked
+        about: ``no_mutation`` reports the write). A scalar output's dout is 1.
         """
-        out = self.forward(layer, inputs, targets)
+        own = [np.array(x, copy=True) if isinstance(x, np.ndarray) else x
+               for x in (self.inputs if inputs is None else inputs)]
+        out = self.forward(layer, own, targets)
         if layer is None and inputs is None and targets is None and self.case.dtype == "float64":
             self._own_out = np.array(O.pack(out), copy=True)   # before backward can touch it
         # A scalar output (a loss) gets dout = 1, as in training: for one number, right at 1

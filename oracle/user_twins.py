@@ -21,8 +21,8 @@ from oracle.twin_match import Probe, ProbeError, TwinMatch
 from oracle.user_hyper import norm_roles, split_params, words
 from oracle.user_twins_dense import (ACTIVATIONS, LOSS_WORDS, activation_candidates,
                                      activation_kinds, dense_candidates, loss_candidates, loss_kinds)
-from oracle.user_twins_image import (conv_candidates, pool_candidates, pool_kinds,
-                                     single_image_conv_candidates)
+from oracle.user_twins_image import (conv_candidates, global_pool_candidates, pool_candidates,
+                                     pool_kinds, single_image_conv_candidates)
 from oracle.user_twins_norm import dropout_candidates, norm_candidates, norm_kinds
 from oracle.user_twins_sequence import sequence_candidates
 
@@ -51,10 +51,12 @@ def match_twin(layer, inputs, targets=(), *, name, hint=""):
                          _tail_probe(layer, inputs, targets, name, deep=True)) if t is not None]
     other = _wide_probe(layer, inputs, name) if not targets else \
         _other_batch_probe(layer, inputs, targets, name)
+    negative = None if targets else _negative_probe(layer, inputs, name)
     first = None
     try:
         for match in candidates(probe, name=name, hint=hint):
-            if probe.confirms(match) and (other is None or other.confirms(match)):
+            if probe.confirms(match) and (other is None or other.confirms(match)) and \
+                    (negative is None or negative.confirms(match)):
                 if all(t.confirms(match) for t in tails):
                     return match
                 first = first or match
@@ -78,6 +80,24 @@ def _wide_probe(layer, inputs, name):
         return Probe(layer, scaled, name=name)
     except ProbeError:
         return None
+
+
+def _negative_probe(layer, inputs, name):
+    """For a layer (not a loss): the forward on its float inputs made negative, -(|x| + 1/2).
+    A twin must agree there too: a max-pool padded with zeros and one padded with -inf agree
+    wherever a border window holds a positive value, as a normal draw mostly does. None when
+    the layer has no float input, cannot run there, or is not finite there (outside its
+    domain: a log)."""
+    if not any(np.asarray(x).dtype.kind == "f" for x in inputs):
+        return None
+    moved = [-(np.abs(x) + 0.5) if np.asarray(x).dtype.kind == "f" else x for x in inputs]
+    try:
+        probe = Probe(layer, moved, name=name)
+    except ProbeError:
+        return None
+    outs = probe.out if isinstance(probe.out, tuple) else (probe.out,)
+    finite = all(o.dtype.kind in "fiu" and np.all(np.isfinite(o)) for o in outs)
+    return probe if finite else None
 
 
 def _other_batch_probe(layer, inputs, targets, name):
@@ -176,7 +196,10 @@ def _paramless_candidates(layer, x_shape, text):
     kinds = pool_kinds(text)
     if kinds:
         named = True
+        if "global" in text:
+            yield from global_pool_candidates(kinds, x_shape)
         yield from pool_candidates(layer, kinds, x_shape)
+        yield from global_pool_candidates(kinds, x_shape)
     acts = activation_kinds(text)
     if acts and not kinds:
         named = True

@@ -81,17 +81,18 @@ def single_image_conv_candidates(params, weight, x_shape):
 
 # ---- pooling ---------------------------------------------------------------------------------
 
-def _pool_nchw(kind, x, size, stride, pad):
+def _pool_nchw(kind, x, size, stride, pad, fill=0.0):
     if pad != (0, 0):
-        x = tf().pad(x, [[0, 0], [0, 0], [pad[0], pad[0]], [pad[1], pad[1]]])
+        x = tf().pad(x, [[0, 0], [0, 0], [pad[0], pad[0]], [pad[1], pad[1]]], constant_values=fill)
     view = SimpleNamespace(pool_size=size, stride=stride)
     fn = twins_conv.max_pool2d if kind == "max_pool" else twins_conv.avg_pool2d
     return fn(view, x)
 
 
-def _pool_twin(kind, layout, fixed):
+def _pool_twin(kind, layout, fixed, fill=0.0):
     """Pooling in ``layout`` (NCHW, NHWC, HWC, or NCL: sequences); ``fixed`` = (size, stride)
-    when the layer has no attributes."""
+    when the layer has no attributes; ``fill``: what the padding holds (a max-pool's may be
+    -inf, as TF's SAME and PyTorch pad, or 0, as deep-learning-from-scratch's im2col does)."""
     def twin(layer, x):
         if fixed:
             size, stride, pad = fixed[0], fixed[1], (0, 0)
@@ -103,19 +104,49 @@ def _pool_twin(kind, layout, fixed):
             pad = _from(layer, PAD_NAMES, 0, "pad")
         t = tf()
         if layout == "NCHW":
-            return _pool_nchw(kind, x, size, stride, pad)
+            return _pool_nchw(kind, x, size, stride, pad, fill)
         if layout == "NCL":       # a 1-D pool over sequences (N, C, L): one row of an image
             pooled = _pool_nchw(kind, x[:, :, None, :], (1, size[-1]), (1, stride[-1]),
-                                (0, pad[-1]))
+                                (0, pad[-1]), fill)
             return pooled[:, :, 0, :]
         nhwc = x[None] if layout == "HWC" else x
-        out = t.transpose(_pool_nchw(kind, t.transpose(nhwc, (0, 3, 1, 2)), size, stride, pad), (0, 2, 3, 1))
+        out = t.transpose(_pool_nchw(kind, t.transpose(nhwc, (0, 3, 1, 2)), size, stride, pad,
+                                     fill), (0, 2, 3, 1))
         return out[0] if layout == "HWC" else out
     return twin
 
 
 POOL_HOW = {"max_pool": "max over each window (TF: gradient to the first maximum)",
             "avg_pool": "mean over each window"}
+GLOBAL_HOW = {"max_pool": "max over all of H and W (TF: gradient to the first maximum)",
+              "avg_pool": "mean over all of H and W"}
+
+
+def _global_pool_twin(kind, layout, keepdims):
+    """Pooling over a whole image: one window of its height and width (a max's gradient to the
+    first maximum, as the windowed pools'), giving (N, C), or (N, C, 1, 1) / (N, 1, 1, C)."""
+    def twin(layer, x):
+        t = tf()
+        nchw = x if layout == "NCHW" else t.transpose(x, (0, 3, 1, 2))
+        side = (int(nchw.shape[2]), int(nchw.shape[3]))
+        pooled = _pool_nchw(kind, nchw, side, side, (0, 0))          # (N, C, 1, 1)
+        if keepdims:
+            return pooled if layout == "NCHW" else t.transpose(pooled, (0, 2, 3, 1))
+        return pooled[:, :, 0, 0]
+    return twin
+
+
+def global_pool_candidates(kinds, x_shape):
+    """Global max / average pooling over the height and width of (N, C, H, W) or (N, H, W, C)."""
+    if len(x_shape) != 4:
+        return
+    for kind in kinds:
+        for layout in ("NCHW", "NHWC"):
+            for keepdims in (False, True):
+                shape = "(N, C, 1, 1)" if keepdims and layout == "NCHW" else \
+                    "(N, 1, 1, C)" if keepdims else "(N, C)"
+                yield TwinMatch(_global_pool_twin(kind, layout, keepdims), kind,
+                                f"global {kind}: {GLOBAL_HOW[kind]}, {layout} to {shape}")
 
 
 def pool_candidates(layer, kinds, x_shape):
@@ -132,6 +163,9 @@ def pool_candidates(layer, kinds, x_shape):
                        f"{width}{_source(layer, STRIDE_NAMES, 'pool size')}, "
                        f"{_source(layer, PAD_NAMES, 0)}")
                 yield TwinMatch(_pool_twin(kind, layout, None), kind, how)
+                if kind == "max_pool" and find_hyper(layer, PAD_NAMES) is not None:
+                    yield TwinMatch(_pool_twin(kind, layout, None, -np.inf), kind,
+                                    how + ", padded with -inf (as TF's SAME and PyTorch pad)")
                 continue
             for size in (2, 3):
                 for stride in (size, 1):

@@ -1,0 +1,109 @@
+"""Pooling twins for users' layers: a max-pool padded with -inf (TF's SAME, PyTorch) beside one
+padded with zeros (deep-learning-from-scratch's im2col), told apart on negative inputs; and
+global max / average pooling, whose tie convention only a twin can check.
+
+Before, a -inf-padded pool at stride 1 was matched by chance to the zero-padded twin and failed
+forward_tf as if its forward were wrong; a global max-pool had no twin, so finite differences
+alone judged it, which excuse ties, and a gradient sent to every tied maximum passed."""
+from properties.search import hunt
+from tests.owncode_loading import collect_source
+
+POOL = '''
+import numpy as np
+
+
+class MaxPool2D:
+    def __init__(self, pool_size=3, stride=1, pad=1):
+        self.pool_size, self.stride, self.pad = pool_size, stride, pad
+
+    def forward(self, x):
+        k, s, p = self.pool_size, self.stride, self.pad
+        N, C, H, W = x.shape
+        xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)), constant_values={fill})
+        Ho, Wo = (H + 2 * p - k) // s + 1, (W + 2 * p - k) // s + 1
+        out = np.zeros((N, C, Ho, Wo), dtype=x.dtype)
+        self.arg = np.zeros((N, C, Ho, Wo), dtype=np.int64)
+        for i in range(Ho):
+            for j in range(Wo):
+                win = xp[:, :, i * s:i * s + k, j * s:j * s + k].reshape(N, C, -1)
+                self.arg[:, :, i, j] = win.argmax(axis=2)
+                out[:, :, i, j] = win.max(axis=2)
+        self.x_shape = x.shape
+        return out
+
+    def backward(self, dout):
+        k, s, p = self.pool_size, self.stride, self.pad
+        N, C, H, W = self.x_shape
+        dxp = np.zeros((N, C, H + 2 * p, W + 2 * p), dtype=dout.dtype)
+        nn, cc = np.meshgrid(np.arange(N), np.arange(C), indexing="ij")
+        for i in range(dout.shape[2]):
+            for j in range(dout.shape[3]):
+                a = self.arg[:, :, i, j]
+                np.add.at(dxp, (nn, cc, i * s + a // k, j * s + a % k), dout[:, :, i, j])
+        return dxp[:, :, p:p + H, p:p + W]
+'''
+
+GLOBAL = '''
+import numpy as np
+
+
+class GlobalMaxPool:
+    def forward(self, x):
+        N, C, H, W = x.shape
+        flat = x.reshape(N, C, H * W)
+        self.x, self.out = x, flat.max(axis=2)
+        self.arg = flat.argmax(axis=2)
+        return self.out
+
+    def backward(self, dout):
+        N, C, H, W = self.x.shape
+        {body}
+
+
+class GlobalAvgPool:
+    def forward(self, x):
+        self.shape = x.shape
+        return x.mean(axis=(2, 3), keepdims=True)
+
+    def backward(self, dout):
+        N, C, H, W = self.shape
+        return np.broadcast_to(dout / (H * W), self.shape).copy()
+'''
+
+FIRST = """dflat = np.zeros((N, C, H * W), dtype=dout.dtype)
+        n, c = np.meshgrid(np.arange(N), np.arange(C), indexing="ij")
+        dflat[n, c, self.arg] = dout
+        return dflat.reshape(self.x.shape)"""
+EVERY_TIE = """return (self.x == self.out[:, :, None, None]) * dout[:, :, None, None]"""
+
+
+def _twin_how(found, name):
+    return next(f for lab, f in found.items() if lab.endswith("." + name)).how
+
+
+def test_a_max_pool_padded_with_minus_infinity_gets_that_twin_and_one_padded_with_zeros_its_own(
+        tmp_path):
+    for fill, said in (("-np.inf", "padded with -inf"), ("0.0", "pad=1")):
+        module = "pool_fill_" + ("inf" if "inf" in fill else "zero")
+        (tmp_path / module).mkdir()
+        found, _ = collect_source(tmp_path / module, module + ".py", POOL.replace("{fill}", fill))
+        how = _twin_how(found, "MaxPool2D")
+        assert "TF twin: max_pool" in how and said in how, how
+        assert ("-inf" in how) == ("inf" in fill), how
+        for prop in ("forward_tf", "grads_tf"):
+            assert hunt(f"{module}.MaxPool2D", prop, max_examples=15, shrink=False) is None, \
+                (fill, prop)
+
+
+def test_global_pools_get_twins_and_a_gradient_sent_to_every_tied_maximum_fails(tmp_path):
+    (tmp_path / "ok").mkdir()
+    (tmp_path / "bug").mkdir()
+    found, _ = collect_source(tmp_path / "ok", "global_ok.py", GLOBAL.format(body=FIRST))
+    assert "global max_pool" in _twin_how(found, "GlobalMaxPool")
+    assert "global avg_pool" in _twin_how(found, "GlobalAvgPool")
+    for name in ("GlobalMaxPool", "GlobalAvgPool"):
+        for prop in ("forward_tf", "grads_tf"):
+            assert hunt(f"global_ok.{name}", prop, max_examples=15, shrink=False) is None, prop
+    collect_source(tmp_path / "bug", "global_ties.py", GLOBAL.format(body=EVERY_TIE))
+    failed = hunt("global_ties.GlobalMaxPool", "grads_tf", max_examples=25)
+    assert failed is not None and {r.verdict for r in failed.failures} == {"layer bug"}

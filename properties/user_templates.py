@@ -43,7 +43,7 @@ def one_input(layer, doc):
         yield templates[0], "params", how
     for template, how in _from_doc(doc, params):
         yield template, "docstring", how
-    for template, how in _from_sublayers(params):
+    for template, how in _from_first_weight(params):
         yield template, "params", how
     for template, how in _from_pool_hyper(layer):
         yield template, "probe", how
@@ -140,14 +140,18 @@ def _from_params(layer, params):
         yield (BATCH, d), f"(N, {d}) from {k} ({d},)"
 
 
-def _from_sublayers(params):
-    """A block's input, from its first sublayer's 2-D weight (``fc1.W`` (D, H): (N, D), then a
-    sequence (N, T, D)): its params are named by their paths (``layers.nested``)."""
-    first = next(((k, v.shape) for k, v in params.items() if "." in k and v.ndim == 2), None)
+def _from_first_weight(params):
+    """A layer of several weights (an attention's Wq, Wk, Wv; a bidirectional RNN's; a block's
+    sublayers', named by their paths): its input from the first 2-D weight, (N, D), then a
+    sequence (N, T, D). (One weight and a bias: ``_from_params``.)"""
+    if split_params(params) is not None:
+        return
+    first = next(((k, v.shape) for k, v in params.items() if v.ndim == 2), None)
     if first is not None:
         name, (d, _) = first
-        yield (BATCH, d), f"(N, {d}) from its first sublayer's {name} {first[1]}"
-        yield (BATCH, STEPS, d), f"(N, {STEPS}, {d}): a sequence, from its first sublayer's " \
+        steps = STEPS if STEPS != d else STEPS + 1     # T unlike D: a swap of the two shows
+        yield (BATCH, d), f"(N, {d}) from its first weight {name} {first[1]}"
+        yield (BATCH, steps, d), f"(N, {steps}, {d}): a sequence, from its first weight " \
                                  f"{name} {first[1]}"
 
 

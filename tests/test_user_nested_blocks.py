@@ -173,3 +173,42 @@ def test_sizes_named_by_a_word_of_their_own_are_guessed_and_heads_divide_them():
     kw = constructor_args(Attn)
     assert kw["num_heads"] == 2 and all(kw[k] % 2 == 0 for k in ("d_model", "d_ff", "fan_in"))
     assert sorted(constructor_args(Lin)) == ["c_in", "d_in", "d_out"]
+
+
+BIDIRECTIONAL = '''
+import numpy as np
+
+
+class BiTanhScan:
+    """No docstring shapes: x is (N, T, D), and the two directions have weights of their own."""
+
+    def __init__(self, input_size, hidden_size):
+        self.Wf = np.random.randn(input_size, hidden_size)
+        self.Wb = np.random.randn(input_size, hidden_size)
+
+    def forward(self, x):
+        self.x = x
+        self.hf = np.tanh(np.cumsum(x @ self.Wf, axis=1))
+        self.hb = np.tanh(np.cumsum((x @ self.Wb)[:, ::-1], axis=1))[:, ::-1]
+        return np.concatenate([self.hf, self.hb], axis=2)
+
+    def backward(self, dout):
+        H = self.Wf.shape[1]
+        af = np.cumsum((dout[:, :, :H] * (1 - self.hf ** 2))[:, ::-1], axis=1)[:, ::-1]
+        ab = np.cumsum(dout[:, :, H:] * (1 - self.hb ** 2), axis=1)
+        self.dWf = np.einsum("ntd,nth->dh", self.x, af)
+        self.dWb = np.einsum("ntd,nth->dh", self.x, ab)
+        return af @ self.Wf.T + ab @ self.Wb.T
+'''
+
+
+def test_a_layer_of_several_weights_is_sized_from_the_first_as_a_sequence_where_it_needs_one(
+        tmp_path):
+    """It was sized "(6, 6, 3): the first common shape", one sample with no batch axis, so its
+    batch was never split (batch_additive: "takes one sample at a time")."""
+    found, _ = collect_source(tmp_path, "bi_scan.py", BIDIRECTIONAL)
+    item = found[_label(found, "BiTanhScan")]
+    assert "(N, 4, 3): a sequence, from its first weight Wf (3, 2)" in item.how, item.how
+    assert item.entry.batch_rule == "sum"
+    for prop in ("grads_fd", "batch_additive"):
+        assert hunt(item.label, prop, max_examples=10, shrink=False) is None, prop

@@ -23,10 +23,13 @@ EXPLAIN = ("the layer and TF differ only at tied inputs, but not as two ways to 
            "the layer's: the layer's gradient at the ties is duplicated, lost or scaled")
 
 
-EXPLAIN_ALL_TIED = ("every input is tied here (all equal, as a shrunk case often is), so this is "
-                    "no tie-breaking convention: moving all of them together changes the output "
-                    "at the rate TF's gradient gives and not at the layer's. The layer's gradient "
-                    "is wrong: duplicated or lost at ties, or a plain wrong backward")
+EXPLAIN_ALL_TIED = ("every input is tied here ({how}), so this is no tie-breaking convention: "
+                    "moving all of them together changes the output at the rate TF's gradient "
+                    "gives and not at the layer's. The layer's gradient is wrong: duplicated or "
+                    "lost at ties (a max-pool's dout sent to every tied maximum), or a plain "
+                    "wrong backward")
+ALL_EQUAL = "all equal, as a shrunk case often is"
+ALL_REPEATED = "each value occurs at least twice: a coarse grid, as the ties kind draws"
 
 
 def explanation(trial, tensor):
@@ -35,7 +38,9 @@ def explanation(trial, tensor):
     names = C.input_names(trial.layer)
     x = np.asarray(trial.inputs[names.index(tensor[1:])])
     v = tied_direction(x)
-    return EXPLAIN_ALL_TIED if v is not None and bool(v.all()) else EXPLAIN
+    if v is None or not bool(v.all()):
+        return EXPLAIN
+    return EXPLAIN_ALL_TIED.format(how=ALL_EQUAL if np.ptp(x) == 0 else ALL_REPEATED)
 
 
 def tied_direction(x):

@@ -23,6 +23,7 @@ from oracle.result import Result, join_notes
 from oracle.tape import TapeResult, tape_forward, tape_vjp
 from oracle.tolerance import tolerance_for
 from oracle.twins import twin_for
+from oracle.user_twins_image import pool_geometry_of
 from properties import contract as C
 from properties import outputs as O
 
@@ -248,6 +249,9 @@ class Trial:
                        zip(C.target_names(self.layer, len(self.targets)), self.targets)}
             kw["context"] = {"inputs": named, "targets": targets,
                              "dout": O.pack(dout) if O.several(dout) else dout}
+            geometry = pool_geometry_of(self.layer)
+            if geometry:     # a user's pool: its windows, for the diagnosis of tied maxima
+                kw["context"]["config"] = {**self.case.describe(), **geometry}
             kw["arrays"] = {**{("x" if i == 0 else f"input:{k}"): v
                                for i, (k, v) in enumerate(named.items())},
                             **{f"target:{k}": v for k, v in targets.items()},

@@ -107,3 +107,46 @@ def test_global_pools_get_twins_and_a_gradient_sent_to_every_tied_maximum_fails(
     collect_source(tmp_path / "bug", "global_ties.py", GLOBAL.format(body=EVERY_TIE))
     failed = hunt("global_ties.GlobalMaxPool", "grads_tf", max_examples=25)
     assert failed is not None and {r.verdict for r in failed.failures} == {"layer bug"}
+
+
+EVERY_TIE_POOL = '''
+import numpy as np
+
+
+class MaxPool2D:
+    def __init__(self, pool_size=2, stride=2):
+        self.pool_size, self.stride = pool_size, stride
+
+    def forward(self, x):
+        k, s = self.pool_size, self.stride
+        N, C, H, W = x.shape
+        self.x = x
+        out = np.zeros((N, C, (H - k) // s + 1, (W - k) // s + 1), dtype=x.dtype)
+        for i in range(out.shape[2]):
+            for j in range(out.shape[3]):
+                out[:, :, i, j] = x[:, :, i * s:i * s + k, j * s:j * s + k].max(axis=(2, 3))
+        return out
+
+    def backward(self, dout):
+        k, s = self.pool_size, self.stride
+        dx = np.zeros_like(self.x)
+        for i in range(dout.shape[2]):
+            for j in range(dout.shape[3]):
+                win = self.x[:, :, i * s:i * s + k, j * s:j * s + k]
+                top = win == win.max(axis=(2, 3), keepdims=True)      # every tied maximum
+                dx[:, :, i * s:i * s + k, j * s:j * s + k] += top * dout[:, :, i:i + 1, j:j + 1]
+        return dx
+'''
+
+
+def test_a_users_pool_sending_dout_to_every_tied_maximum_is_diagnosed_so(tmp_path):
+    """Its windows are read off its own hyperparameters for the diagnosis (it said "one channel",
+    where the ties happened to fall), and a grid of repeated values is not said to be "all equal"."""
+    collect_source(tmp_path, "pool_every_tie.py", EVERY_TIE_POOL)
+    failed = hunt("pool_every_tie.MaxPool2D", "grads_tf", max_examples=30)
+    assert failed is not None
+    kinds = {r.diagnosis.get("kind") for r in failed.failures}
+    assert kinds == {"tied maxima"}, [r.message() for r in failed.failures]
+    for r in failed.failures:
+        flat = r.arrays["x"].ravel()
+        assert ("all equal" in r.explanation) == bool(flat.min() == flat.max())

@@ -56,6 +56,11 @@ class Probe:
         except RuntimeError:               # an AttributeLayer that finds its params on the first forward
             self._forward()
             params = self.layer.params
+        floats = [np.asarray(v).dtype for v in params.values() if np.asarray(v).dtype.kind == "f"]
+        if floats and all(d == np.float32 for d in floats):
+            # a layer that keeps float32 params computes in float32 whatever it is given (a
+            # forward casting x to float32): judged at float32's tolerance
+            self.dtype = np.float32
         for key in list(params):
             value = np.asarray(params[key])
             if value.dtype.kind == "f" and value.dtype != np.float64:

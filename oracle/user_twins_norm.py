@@ -100,7 +100,7 @@ def norm_candidates(layer, kinds, scale, shift, params, x_shape):
 
 # ---- dropout --------------------------------------------------------------------------------
 
-DROP_NAMES = ("dropout_ratio", "drop_ratio", "dropout_rate", "drop_rate", "rate", "drop_prob",
+DROP_NAMES = ("dropout_ratio", "drop_ratio", "dropout_rate", "drop_rate", "rate", "drop_prob", "ratio",
               "p_drop", "dropout")
 KEEP_NAMES = ("keep_prob", "keep_ratio", "keep_rate", "p_keep", "keep")
 

@@ -1,0 +1,68 @@
+"""Twins found for two more ways of writing a layer: a float32 batch norm (float32 params, x cast
+to float32), matched at float32's tolerance (at float64's its round-off refused every twin, and
+only finite differences judged it); a dropout whose drop ratio is named ``ratio``."""
+import numpy as np
+
+from layers.adapter import AttributeLayer
+from oracle.user_twins import match_twin
+
+
+class BatchNorm32:
+    def __init__(self, d):
+        self.gamma = np.linspace(1.0, 1.5, d).astype(np.float32)
+        self.beta = np.zeros(d, np.float32)
+        self.eps = 1e-5
+
+    def forward(self, x):
+        x = x.astype(np.float32)
+        self.xhat = (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + self.eps)
+        return self.gamma * self.xhat + self.beta
+
+    def backward(self, dout):
+        self.dgamma = (dout * self.xhat).sum(axis=0)
+        self.dbeta = dout.sum(axis=0)
+        self.dx = None
+        return dout
+
+
+class Dropout:
+    def __init__(self, ratio=0.5):
+        self.ratio = ratio
+
+    def forward(self, x, train_flg=True):
+        if train_flg:
+            self.mask = np.random.rand(*x.shape) > self.ratio
+            return x * self.mask
+        return x * (1.0 - self.ratio)
+
+    def backward(self, dout):
+        return dout * self.mask
+
+
+def test_a_float32_batch_norm_is_matched_at_float32s_tolerance():
+    x = np.random.default_rng(0).standard_normal((6, 4))
+    layer = AttributeLayer(BatchNorm32(4), probe_inputs=(x,))
+    match = match_twin(layer, [x], name="BatchNorm32")
+    assert match is not None and match.kind == "batch_norm", match
+
+
+def test_the_same_batch_norm_in_float64_computing_in_float32_is_refused_by_no_twin_it_fits():
+    """The float32 tolerance is for a layer whose own params are float32: a float64 layer that
+    is off by float32's round-off is not given it (it matched no twin, and still does not)."""
+    class Sloppy(BatchNorm32):
+        def __init__(self, d):
+            super().__init__(d)
+            self.gamma, self.beta = self.gamma.astype(np.float64), self.beta.astype(np.float64)
+
+        def forward(self, x):
+            return super().forward(x) * (1 + 1e-4)
+    x = np.random.default_rng(0).standard_normal((6, 4))
+    assert match_twin(AttributeLayer(Sloppy(4), probe_inputs=(x,)), [x], name="BatchNorm") is None
+
+
+def test_a_dropout_whose_drop_ratio_is_named_ratio_gets_the_non_inverted_twin():
+    np.random.seed(0)
+    x = np.random.default_rng(1).standard_normal((4, 5))
+    layer = AttributeLayer(Dropout(0.3))
+    match = match_twin(layer, [x], name="Dropout")
+    assert match is not None and "non-inverted" in match.how and "ratio is the drop ratio" in match.how

@@ -43,14 +43,29 @@ def _conv_twin(weight, bias):
     return twin
 
 
+def _conv_nhwc_twin(weight, bias):
+    def twin(layer, x, **p):
+        (sh, sw), (ph, pw) = _from(layer, STRIDE_NAMES, 1, "stride"), _from(layer, PAD_NAMES, 0, "pad")
+        out = tf().nn.conv2d(x, p[weight], strides=[1, sh, sw, 1],
+                             padding=[[0, 0], [ph, ph], [pw, pw], [0, 0]])
+        return out + tf().reshape(p[bias], (-1,)) if bias else out
+    return twin
+
+
 def conv_candidates(layer, params, weight, bias, x_shape):
-    """W (F, C, KH, KW) on x (N, C, H, W): cross-correlation, stride and pad from the layer."""
+    """W (F, C, KH, KW) on x (N, C, H, W), or TF's layout: W (KH, KW, C, F) on x (N, H, W, C);
+    cross-correlation, stride and pad from the layer."""
     W_shape = np.shape(params[weight])
+    pad = find_hyper(layer, PAD_NAMES)
+    if len(x_shape) == 4 and x_shape[3] == W_shape[2] and (pad is None or not isinstance(pad[1], str)) \
+            and (bias is None or np.size(params[bias]) == W_shape[3]):
+        yield TwinMatch(_conv_nhwc_twin(weight, bias), "conv2d", (
+            f"conv2d: NHWC, {weight} (KH, KW, C, F), cross-correlation{' + ' + bias if bias else ''}; "
+            f"{_source(layer, STRIDE_NAMES, 1)}, {_source(layer, PAD_NAMES, 0)}"))
     if len(x_shape) != 4 or x_shape[1] != W_shape[1]:
         return
     if bias is not None and np.size(params[bias]) != W_shape[0]:
         return
-    pad = find_hyper(layer, PAD_NAMES)
     if pad is not None and isinstance(pad[1], str):
         return
     how = (f"conv2d: NCHW, {weight} (F, C, KH, KW), cross-correlation{' + ' + bias if bias else ''}; "

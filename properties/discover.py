@@ -381,12 +381,13 @@ def _probe_inputs(obj, hinted, needs_probe, names=("x",)):
     for v in held:
         if v.ndim == 2:
             shapes += [(2, v.shape[0]), (2, v.shape[1])]
-        elif v.ndim == 4:
-            shapes += [(2, v.shape[1], v.shape[2] + 2, v.shape[3] + 2), (2, v.shape[0], 3, 4)]
+        elif v.ndim == 4:     # (F, C, KH, KW) on images, transposed, or TF's (KH, KW, C, F)
+            shapes += [(2, v.shape[1], v.shape[2] + 2, v.shape[3] + 2), (2, v.shape[0], 3, 4),
+                       (2, v.shape[0] + 2, v.shape[1] + 3, v.shape[2])]
         elif v.ndim == 3:   # conv 1-D
             shapes += [(2, v.shape[1], v.shape[2] + 4)]
-        elif v.ndim == 1:
-            shapes += [(2, v.shape[0]), (2, 3, v.shape[0])]
+        elif v.ndim == 1:      # a per-feature or per-channel vector (an instance norm's gamma)
+            shapes += [(2, v.shape[0]), (2, 3, v.shape[0]), (2, v.shape[0], 4, 5)]
     # then a sequence through each 2-D weight (an attention's x: (N, T, D) @ Wq (D, D))
     shapes += [(2, 3, v.shape[0]) for v in held if v.ndim == 2]
     shapes += [(2, 3), (2, 2, 4, 4), (6, 6), (4, 4, 2)]

@@ -112,6 +112,10 @@ def _from_params(layer, params):
             if F != C:          # a transposed convolution's weight is (C_in, C_out, KH, KW)
                 yield (BATCH, F, 3, 4), (f"(N, {F}, 3, 4) from {weight} {shape} read as (C_in, "
                                          f"C_out, KH, KW): a transposed convolution's input")
+            kh, kw, c_in, _ = shape   # TF's layout: a kernel (KH, KW, C_in, C_out) on (N, H, W, C)
+            h, w = _sides(kh, kw, sh, sw, ph, pw)
+            yield (BATCH, h, w, c_in), (f"(N, {h}, {w}, {c_in}) from {weight} {shape} read as "
+                                        f"(KH, KW, C_in, C_out): channels last")
         elif len(shape) == 3 and bias is None:
             side = shape[-1] + 3
             template = (BATCH, side, side) if per_sample else (side, side)

@@ -1,0 +1,82 @@
+"""Layers in TF's channels-last layout and per-channel layers whose gradients appear in backward:
+found, sized and matched to a twin, where they were skipped ("no input shape made forward and
+backward run"): a conv with a (KH, KW, C_in, C_out) kernel on (N, H, W, C), an instance norm
+(its gamma (C,) probed only as (N, C) and (N, T, C)), a pool whose sizes are named ph and pw."""
+from properties.search import hunt
+from tests.owncode_loading import collect_source
+
+SOURCE = '''
+import numpy as np
+
+
+class ConvNHWC:
+    def __init__(self, in_channels, out_channels, kernel_size=3, stride=1):
+        self.W = np.random.randn(kernel_size, kernel_size, in_channels, out_channels) * 0.1
+        self.b = np.zeros(out_channels)
+        self.stride, self.k = stride, kernel_size
+
+    def forward(self, x):
+        s, k = self.stride, self.k
+        N, H, W, C = x.shape
+        self.x = x
+        Ho, Wo = (H - k) // s + 1, (W - k) // s + 1
+        out = np.zeros((N, Ho, Wo, self.W.shape[3]))
+        for i in range(Ho):
+            for j in range(Wo):
+                out[:, i, j] = np.tensordot(x[:, i * s:i * s + k, j * s:j * s + k], self.W, 3)
+        return out + self.b
+
+    def backward(self, dout):
+        s, k = self.stride, self.k
+        self.dW, self.db = np.zeros_like(self.W), dout.sum(axis=(0, 1, 2))
+        dx = np.zeros_like(self.x)
+        for i in range(dout.shape[1]):
+            for j in range(dout.shape[2]):
+                patch = self.x[:, i * s:i * s + k, j * s:j * s + k]
+                self.dW += np.tensordot(patch, dout[:, i, j], axes=([0], [0]))
+                dx[:, i * s:i * s + k, j * s:j * s + k] += np.tensordot(dout[:, i, j], self.W,
+                                                                       axes=([1], [3]))
+        return dx
+
+
+class InstanceNorm2d:
+    def __init__(self, num_channels, eps=1e-5):
+        self.gamma, self.beta, self.eps = np.ones(num_channels), np.zeros(num_channels), eps
+
+    def forward(self, x):
+        mu = x.mean(axis=(2, 3), keepdims=True)
+        self.std = np.sqrt(x.var(axis=(2, 3), keepdims=True) + self.eps)
+        self.xhat = (x - mu) / self.std
+        return self.gamma[None, :, None, None] * self.xhat + self.beta[None, :, None, None]
+
+    def backward(self, dout):
+        self.dgamma = (dout * self.xhat).sum(axis=(0, 2, 3))
+        self.dbeta = dout.sum(axis=(0, 2, 3))
+        g = dout * self.gamma[None, :, None, None]
+        return (g - g.mean(axis=(2, 3), keepdims=True)
+                - self.xhat * (g * self.xhat).mean(axis=(2, 3), keepdims=True)) / self.std
+
+
+class Pool:
+    def __init__(self, ph, pw, stride=2):
+        self.ph, self.pw, self.stride = ph, pw, stride
+
+    def forward(self, x):
+        N, C, H, W = x.shape
+        self.shape = x.shape
+        return x.reshape(N, C, H // self.ph, self.ph, W // self.pw, self.pw).mean(axis=(3, 5))
+
+    def backward(self, dout):
+        up = np.repeat(np.repeat(dout, self.ph, axis=2), self.pw, axis=3)
+        return up / (self.ph * self.pw)
+'''
+
+
+def test_channels_last_conv_instance_norm_and_a_pool_sized_ph_pw_are_found_and_pass(tmp_path):
+    found, collected = collect_source(tmp_path, "layouts.py", SOURCE)
+    assert not collected.skipped, [s.reason for s in collected.skipped]
+    conv = next(f for lab, f in found.items() if lab.endswith(".ConvNHWC"))
+    assert "channels last" in conv.how and "TF twin: conv2d: NHWC" in conv.how, conv.how
+    for name in ("ConvNHWC", "InstanceNorm2d", "Pool"):
+        for prop in ("grads_fd", "grads_tf", "batch_resize"):
+            assert hunt(f"layouts.{name}", prop, max_examples=10, shrink=False) is None, (name, prop)

@@ -172,7 +172,8 @@ def recurrent_roles(params):
     """[(wx, wh, b, gates)]: a recurrent layer's input weight (D, G*H), hidden weight (H, G*H)
     and bias (G*H,) (b None without one), by the user's names.
 
-    Two 2-D weights sharing their last axis and at most one matching 1-D bias.
+    Two 2-D weights sharing their last axis and at most one matching 1-D bias; other 1-D
+    params must have H elements (an LSTM's peephole weights, a gain per hidden unit).
     Names decide which weight is which (an ``x`` or ``i`` after the W: input;
     an ``h``: hidden); when they do not, the definition order (input first) and
     then the other, each kept only if the hidden weight's rows divide G*H.
@@ -180,14 +181,16 @@ def recurrent_roles(params):
     names = list(params)
     two = [n for n in names if np.ndim(params[n]) == 2]
     one = [n for n in names if np.ndim(params[n]) == 1]
-    if len(two) != 2 or len(one) > 1 or len(two) + len(one) != len(names):
+    if len(two) != 2 or len(two) + len(one) != len(names):
         return []
     if any(_bias_name(n) for n in two):      # a bias kept (1, M): a dense layer's, no weight
         return []
     width = np.shape(params[two[0]])[1]
-    bias = one[0] if one else None
-    if np.shape(params[two[1]])[1] != width or (bias and np.size(params[bias]) != width):
+    biases = [n for n in one if np.size(params[n]) == width]
+    per_unit = [n for n in one if n not in biases]
+    if np.shape(params[two[1]])[1] != width or len(biases) > 1:
         return []
+    bias = biases[0] if biases else None
     roles = [weight_role(n) for n in two]
     if roles == ["h", "x"]:
         orders = [(two[1], two[0])]
@@ -198,7 +201,8 @@ def recurrent_roles(params):
     found = []
     for wx, wh in orders:
         hidden = np.shape(params[wh])[0]
-        if hidden and width % hidden == 0 and width // hidden in (1, 2, 3, 4):
+        if hidden and width % hidden == 0 and width // hidden in (1, 2, 3, 4) and \
+                all(np.size(params[n]) == hidden for n in per_unit):
             found.append((wx, wh, bias, width // hidden))
     return found
 

@@ -80,3 +80,56 @@ def test_channels_last_conv_instance_norm_and_a_pool_sized_ph_pw_are_found_and_p
     for name in ("ConvNHWC", "InstanceNorm2d", "Pool"):
         for prop in ("grads_fd", "grads_tf", "batch_resize"):
             assert hunt(f"layouts.{name}", prop, max_examples=10, shrink=False) is None, (name, prop)
+
+
+PEEPHOLE = '''
+import numpy as np
+
+
+def sig(a):
+    return 1 / (1 + np.exp(-a))
+
+
+class PeepholeLSTMCell:
+    def __init__(self, input_size, hidden_size):
+        D, H = input_size, hidden_size
+        self.Wx, self.Wh, self.b = np.random.randn(D, 4 * H), np.random.randn(H, 4 * H), np.zeros(4 * H)
+        self.p_i, self.p_f = np.random.randn(H), np.random.randn(H)
+        self.H = H
+
+    def forward(self, x, h_prev, c_prev):
+        H = self.H
+        a = x @ self.Wx + h_prev @ self.Wh + self.b
+        i, f = sig(a[:, :H] + self.p_i * c_prev), sig(a[:, H:2 * H] + self.p_f * c_prev)
+        g, o = np.tanh(a[:, 2 * H:3 * H]), sig(a[:, 3 * H:])
+        c = f * c_prev + i * g
+        self.cache = (x, h_prev, c_prev, i, f, g, o, np.tanh(c))
+        return o * np.tanh(c), c
+
+    def backward(self, dh, dc):
+        x, h_prev, c_prev, i, f, g, o, tc = self.cache
+        dct = dc + dh * o * (1 - tc ** 2)
+        dai, daf = dct * g * i * (1 - i), dct * c_prev * f * (1 - f)
+        da = np.concatenate([dai, daf, dct * i * (1 - g ** 2), dh * tc * o * (1 - o)], axis=1)
+        self.dWx, self.dWh, self.db = x.T @ da, h_prev.T @ da, da.sum(axis=0)
+        self.dp_i, self.dp_f = (dai * c_prev).sum(axis=0), (daf * c_prev).sum(axis=0)
+        dc_prev = dct * f + {peephole_terms}
+        return da @ self.Wx.T, da @ self.Wh.T, dc_prev
+'''
+
+
+def test_an_lstm_cell_with_peephole_weights_is_sized_from_its_recurrent_weights(tmp_path):
+    """Its per-unit peepholes (H,) beside Wx, Wh and b made it "no recurrent layer": skipped
+    (forward raised on every probe), and a dropped peephole term in dc_prev went unseen."""
+    (tmp_path / "ok").mkdir()
+    (tmp_path / "bug").mkdir()
+    found, collected = collect_source(tmp_path / "ok", "peephole_ok.py", PEEPHOLE.replace(
+        "{peephole_terms}", "dai * self.p_i + daf * self.p_f"))
+    assert not collected.skipped, [s.reason for s in collected.skipped]
+    assert "x (N, 3); h_prev (N, 2); c_prev (N, 2) from Wx (3, 8)" in \
+        found["peephole_ok.PeepholeLSTMCell"].how
+    assert hunt("peephole_ok.PeepholeLSTMCell", "grads_fd", max_examples=10, shrink=False) is None
+    collect_source(tmp_path / "bug", "peephole_bug.py", PEEPHOLE.replace(
+        "{peephole_terms}", "dai * self.p_i"))
+    failed = hunt("peephole_bug.PeepholeLSTMCell", "grads_fd", max_examples=10)
+    assert failed is not None and {r.tensor for r in failed.failures} == {"dc_prev"}

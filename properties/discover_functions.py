@@ -21,6 +21,7 @@ rnn_forward; x=(N, 3, 4); h0=(N, 5)``; a param's shape there, ``W=(10, 4)``.
 """
 import inspect
 import numbers
+from dataclasses import replace
 
 import numpy as np
 
@@ -152,8 +153,13 @@ def _functional_at(name, fwd, bwd, label, path, hint, args, chosen):
     widths = _hinted_widths(hint, data)
     # the hint gives some params, or the inputs alone: the rest is a guess, which must run
     guessing = bool(left) and (len(left) < len(params) or bool(widths))
-    for guessed in choices:
-        for shapes in [*_completions(hinted, guessed), *_from_widths(hinted, widths)]:
+    options = [shapes for guessed in choices for shapes in
+               [*_completions(hinted, guessed), *_from_widths(hinted, widths),
+                *_from_channels(hinted, _hinted_inputs(hint, data))]]
+    # a guess whose gradients come out in its params' shapes first: one that merely runs may be
+    # broadcast (a gamma (W,) over (N, C, H, W) where the layer's own is (1, C, 1, 1))
+    for strict in ((True, False) if guessing else (False,)):
+        for shapes in options:
 
             def adapt(obj_unused, probe_unused, shapes=shapes):
                 arrays = {p: np.random.default_rng(0).standard_normal(shapes[p]) for p in params}
@@ -167,8 +173,12 @@ def _functional_at(name, fwd, bwd, label, path, hint, args, chosen):
             # a guess for what the hint left out must run; shapes all given by the hint are
             # used as given (a crash there is the layer's, and is reported as one)
             if guessing and spec is not None and \
-                    not runs(layer, spec, np.random.default_rng(0), False, False):
+                    not runs(layer, spec, np.random.default_rng(0), False, strict):
                 continue
+            if guessing and spec is not None:
+                said = ", ".join(f"{p} {shapes[p]}" for p in left)
+                spec = replace(spec, how=f"{spec.how}; guessed: {said} (forward and backward "
+                                         f"run{' with gradients of these shapes' if strict else ''})")
             spec = spec or infer_input_shapes(layer, name=name, doc=doc,
                                               rng=np.random.default_rng(0))
             if spec is not None:
@@ -198,11 +208,25 @@ def _completions(hinted, guessed):
             yield {p: hinted[p] or ((size,) if p in left else guessed[p]) for p in guessed}
 
 
+def _hinted_inputs(hint, data):
+    """The shapes of the float inputs the hint gives."""
+    given = [hint.array(d) for d in data] if hint is not None else []
+    return [tuple(a.shape) for a in given if a is not None and a.kind == "float" and a.shape]
+
+
 def _hinted_widths(hint, data):
     """The last axes of the inputs the hint gives (float arrays), in order, each once."""
-    given = [hint.array(d) for d in data] if hint is not None else []
-    return list(dict.fromkeys(a.shape[-1] for a in given if a is not None and a.kind == "float"
-                              and a.shape and isinstance(a.shape[-1], int)))
+    return list(dict.fromkeys(s[-1] for s in _hinted_inputs(hint, data) if isinstance(s[-1], int)))
+
+
+def _from_channels(hinted, shapes):
+    """Per-channel params for what the hint left out, from an image's or a sequence's channel
+    axis C (axis 1 of (N, C, H, W) or (N, C, L)): a gain or shift (C,), then (1, C, 1, 1) as
+    cs231n's group norm keeps them."""
+    for c, rank in dict.fromkeys((s[1], len(s)) for s in shapes
+                                 if len(s) >= 3 and isinstance(s[1], int)):
+        for shape in ((c,), (1, c) + (1,) * (rank - 2)):
+            yield {p: hinted[p] or shape for p in hinted}
 
 
 def _from_widths(hinted, widths):

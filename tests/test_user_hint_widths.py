@@ -47,3 +47,41 @@ def test_a_transposed_weight_gradient_is_caught_on_those_shapes(tmp_path):
     (label,) = found
     failed = hunt(label, "grads_fd", max_examples=10)
     assert failed is not None and {r.tensor for r in failed.failures} == {"dWq"}
+
+
+GROUP_NORM = '''
+# gradcheck: groupnorm_forward; x=(N, 4, 3, 3); G=2
+import numpy as np
+
+
+def groupnorm_forward(x, gamma, beta, G, gn_param):
+    N, C, H, W = x.shape
+    xg = x.reshape(N, G, C // G, H, W)
+    std = np.sqrt(xg.var(axis=(2, 3, 4), keepdims=True) + gn_param.get("eps", 1e-5))
+    xhat = ((xg - xg.mean(axis=(2, 3, 4), keepdims=True)) / std).reshape(N, C, H, W)
+    return gamma * xhat + beta, (xhat, gamma, std, G)
+
+
+def groupnorm_backward(dout, cache):
+    xhat, gamma, std, G = cache
+    N, C, H, W = dout.shape
+    dbeta = dout.sum(axis=(0, 2, 3), keepdims=True)
+    dgamma = (dout * xhat).sum(axis=(0, 2, 3), keepdims=True)
+    g, xh = (dout * gamma).reshape(N, G, C // G, H, W), xhat.reshape(N, G, C // G, H, W)
+    ax = (2, 3, 4)
+    dx = (g - g.mean(axis=ax, keepdims=True) - xh * (g * xh).mean(axis=ax, keepdims=True)) / std
+    return dx.reshape(N, C, H, W), dgamma, dbeta
+'''
+
+
+def test_a_guess_whose_gradients_have_its_shapes_is_preferred_to_one_that_merely_broadcasts(
+        tmp_path):
+    """gamma and beta guessed (3,), the input's width, broadcast over (N, 4, 3, 3) and ran, and the
+    layer's (1, 4, 1, 1) gradients were then failed as 'the wrong shape': the harness's guess,
+    blamed on the layer. Per-channel guesses are tried too, and the first whose gradients come
+    out in its shapes is taken, and said."""
+    found, _ = collect_source(tmp_path, "hint_channels_gn.py", GROUP_NORM)
+    (label,) = found
+    assert "guessed: gamma (1, 4, 1, 1), beta (1, 4, 1, 1)" in found[label].how, found[label].how
+    for prop in ("grads_fd", "shapes_dtypes"):
+        assert hunt(label, prop, max_examples=10, shrink=False) is None, prop

@@ -175,7 +175,8 @@ class Collector:
         elif self.index:
             save = self.timing.get("save", 0.0)
             tr.write_line(f"report: {_shown(self.index)}  (written in {self.timing['write']:.2f} s"
-                          + (f", arrays saved in tests: {save:.2f} s" if save >= 0.005 else "")
+                          + (f"; the checked arrays it shows were saved in {save:.2f} s"
+                             if save >= 0.005 else "")
                           + ")", bold=True)
 
 
@@ -202,6 +203,10 @@ def _shown(path):
 WORDS = {"pass": "ok", "close": "ok", "warn": "WARN", "fail": "FAIL"}
 
 
+def _cell(c):
+    return f"{WORDS[c.outcome]} {c.ratio:.2g}" + (" fd" if c.fd_only else "")
+
+
 def matrix_lines(matrix):
     """The layer-by-property matrix as text, one table per group of rows that share their
     properties (layers, networks, optimizers, training runs): each cell 'ok' or 'FAIL' and
@@ -215,18 +220,20 @@ def matrix_lines(matrix):
     width = max(len(layer) for layer in matrix.layers) + 2
     lines = []
     for props, layers in groups.items():
-        widths = [max(len(p), 14) + 1 for p in props]     # whole names: two may share a prefix
+        texts = {layer: [_cell(matrix.cells[(layer, p)]) for p in props] for layer in layers}
+        # whole names and whole cells, a space apart: two names may share a prefix
+        widths = [max(len(p), 14, *(len(t[i]) for t in texts.values())) + 1
+                  for i, p in enumerate(props)]
         lines.append("".ljust(width) + "".join(p.ljust(w) for p, w in zip(props, widths)).rstrip())
         for layer in layers:
-            cells = [matrix.cells[(layer, p)] for p in props]
             lines.append(layer.ljust(width) + "".join(
-                (f"{WORDS[c.outcome]} {c.ratio:.2g}" + (" fd" if c.fd_only else "")).ljust(w)
-                for c, w in zip(cells, widths)).rstrip())
+                t.ljust(w) for t, w in zip(texts[layer], widths)).rstrip())
         lines.append("")
     cells = matrix.cells.values()
     lines.append("cells: outcome and the worst error as a fraction of its tolerance (1 = at the limit)"
                  + ("; WARN: not counted as a failure: outside tolerance in float32 only (the "
-                    "float64 copy passes), or a known convention followed throughout"
+                    "float64 copy passes), a known convention followed throughout, or another "
+                    "warning listed below"
                     if any(c.outcome == "warn" for c in cells) else "")
                  + ("; fd: no TF twin, judged by finite differences alone"
                     if any(c.fd_only for c in cells) else ""))

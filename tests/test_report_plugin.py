@@ -371,6 +371,11 @@ def test_a_tf_cell_judged_by_finite_differences_alone_says_so():
     assert rows["mine.Dense"].split()[1:] == ["ok", "0.12", "ok", "0.25"]
     assert "fd: no TF twin, judged by finite differences alone" in lines[-1]
     assert "fd:" not in matrix_lines(build_matrix([check("mine.Dense", "grads_tf", "tf", 0.1)]))[-1]
+    failed = Check("t::x", Result(layer="mine.Wide", prop="grads_tf", tensor="dx", oracle="fd",
+                                  passed=False, ratio=1.9e5))
+    wide = matrix_lines(build_matrix([failed, check("mine.Wide", "grads_fd", "fd", 0.25)]))
+    row = next(line for line in wide if line.startswith("mine.Wide"))
+    assert row.split()[1:] == ["FAIL", "1.9e+05", "fd", "ok", "0.25"], row   # a space between
 
 
 def test_each_warning_is_said_in_the_terminal_with_its_reason_and_replay_line():

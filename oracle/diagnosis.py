@@ -7,8 +7,7 @@ a term the oracle can compute. A detector claims its class only when the
 hypothesis, taken as the oracle, passes the comparison's own tolerance rule
 (``oracle.tolerance.error_ratio``) at every judged element, so it explains all
 elements outside tolerance; a subset detector claims only when every element
-outside tolerance lies in its subset and the elements outside it agree. When
-no detector confirms, the answer is None: no pattern, no guess.
+outside tolerance lies in its subset and the elements outside it agree; else None: no guess.
 
 ``context`` is a plain dict of what the check knows (every key optional):
 
@@ -19,8 +18,7 @@ no detector confirms, the answer is None: no pattern, no guess.
 * ``tensor`` ("dx"); ``previous_batch``: the batch of an earlier forward; ``excused``, ``dtype``,
   ``oracle``, ``tol``; ``mode``: "directional" for projections <g, v_k> (scale hypotheses only).
 
-``consistent(verdict, kind)`` is the one rule for which diagnoses a verdict
-allows; :class:`oracle.result.Result` shows a diagnosis only through it.
+``consistent(verdict, kind)``: which diagnoses a verdict allows (``Result`` shows them by it).
 """
 from dataclasses import asdict, dataclass
 
@@ -47,13 +45,10 @@ class Diagnosis:
 
 
 def consistent(verdict, kind):
-    """True when a diagnosis of ``kind`` does not contradict ``verdict``.
-
-    A layer-side verdict allows any class; "kink convention" only a difference
-    at kinks; "below fd resolution" only a lower precision's round-off; every
-    other verdict (the twin, finite differences, the forward or the contract
-    is the odd one out) allows none.
-    """
+    """True when a diagnosis of ``kind`` does not contradict ``verdict``: a layer-side verdict
+    allows any class, "kink convention" a difference at kinks only, "below fd resolution" a lower
+    precision's round-off only; every other (the twin, finite differences, the forward or the
+    contract is the odd one out) none."""
     if not kind:
         return False
     return verdict in LAYER_VERDICTS or kind in ALLOWED_BY.get(verdict, ())
@@ -237,14 +232,19 @@ def named_factor(ctx):
 
 
 def _ratio_text(c):
-    inverse = 1 / c
-    return f"1/{round(inverse)} of" if c < 1 and abs(inverse - round(inverse)) < 1e-9 else f"{c:g} times"
+    return f"1/{round(1 / c)} of" if c < 1 and abs(1 / c - round(1 / c)) < 1e-9 else f"{c:g} times"
 
 
 def _scale_evidence(ctx, c):
     what = "projections" if ctx.mode == "directional" else "elements"
-    return (f"All {int(ctx.judged.sum())} {what} equal {c:g} x the oracle's within tolerance, "
+    said = (f"All {int(ctx.judged.sum())} {what} equal {c:g} x the oracle's within tolerance, "
             f"the {ctx.n_wrong} outside it included.")
+    nonzero = int(((np.abs(ctx.b) > 1e-12 * max(1.0, float(np.abs(ctx.b).max(initial=0.0))))
+                   & ctx.judged).sum())
+    if nonzero == 1 < int(ctx.judged.sum()):   # the others are 0 either way: they confirm nothing
+        said += (" Only one of them is not 0 in the oracle's, so this is seen on one value: the "
+                 "slip may be narrower (one branch of the backward).")
+    return said
 
 
 SCALE_DETECTORS = [stale_factor, sign_flip, named_factor]

@@ -73,3 +73,19 @@ def test_correct_layers_get_no_diagnosis():
             assert first_failure(strategy, _recorded(spec, seen), max_examples=3, shrink=False) is None
     assert len(seen) > 3 * len(entries())
     assert not [r.message() for r in seen if r.diagnosis or r.shown_diagnosis]
+
+
+def test_a_factor_seen_on_one_value_alone_says_so():
+    """A shrunk case where the oracle's gradient is 0 but at one element: 'sign flip: all 5
+    elements equal -1 x the oracle's' was said of a Huber loss wrong on one side only, the four
+    zeros confirming nothing. The evidence now says it rests on one value."""
+    import numpy as np
+
+    from oracle.diagnosis import diagnose
+    ctx = {"tensor": "dx", "oracle": "tf", "dtype": "float64"}
+    one = np.array([[0.8, 0.0, 0.0, 0.0, 0.0]])
+    found = diagnose(-one, one, context=ctx)
+    assert found.kind == "sign flip" and "seen on one value" in found.evidence
+    two = np.array([[0.8, 0.0, -0.3, 0.0, 0.0]])
+    found = diagnose(-two, two, context=ctx)
+    assert found.kind == "sign flip" and "one value" not in found.evidence

@@ -378,6 +378,12 @@ class AttributeLayer(Layer):
                 held = getattr(self.layer, name)   # as an optimizer's zero_grad() clears it
                 if isinstance(held.grad, np.ndarray):
                     held.grad = np.zeros_like(held.grad)
+        elif self._views is not None and isinstance(self._views[1], _PathView):
+            for steps in self._views[1]._paths.values():     # a sublayer's Parameters too
+                if steps[-1] == ("attr", "grad"):
+                    held = resolve(self.layer, steps[:-1])
+                    if isinstance(held.grad, np.ndarray):
+                        held.grad = np.zeros_like(held.grad)
         dx = getattr(self.layer, self._backward_name)(*(args if self.takes_dout else ()))
         return dx if self.input_names else None    # no differentiable input: nothing to return
 

@@ -6,7 +6,8 @@ sublayers' weights are its parameters, and the gradients its backward leaves in
 them (``self.fc1.dW``) are its gradients. They are named the way PyTorch names a
 module's parameters: the path to the sublayer, then the parameter (``fc1.W``,
 ``layers.0.W``, ``blocks.attn.Wq``); a sublayer keeping ``params`` / ``grads``
-dicts gives ``fc1.W`` for ``fc1.params['W']`` too.
+dicts gives ``fc1.W`` for ``fc1.params['W']`` too, and one holding hand-written
+PyTorch Parameters ``fc1.weight`` for ``fc1.weight.data`` (its gradient ``.grad``).
 
 :func:`nested_pairs` finds the ones declared before any backward (``self.dW``
 made in ``__init__``), :func:`probe_nested_pairs` the ones a backward writes, on a
@@ -94,9 +95,17 @@ def _dict_pairs(sub):
     return []
 
 
+def _parameter_pairs(sub):
+    """[(param name, param steps, grad steps)] of a sublayer holding PyTorch-style Parameters
+    written by hand (``self.weight.data`` beside ``self.weight.grad``)."""
+    return [(k, (("attr", k), ("attr", "data")), (("attr", k), ("attr", "grad")))
+            for k, v in vars(sub).items() if not isinstance(v, np.ndarray) and hasattr(v, "grad")
+            and isinstance(getattr(v, "data", None), np.ndarray) and v.data.dtype.kind == "f"]
+
+
 def _declared(sub, grad_prefix=None):
     """[(param name, param steps, grad steps)] a sublayer shows before any backward."""
-    pairs = _dict_pairs(sub)
+    pairs = _dict_pairs(sub) or _parameter_pairs(sub)
     if pairs:
         return pairs
     present = set(vars(sub))
@@ -122,7 +131,8 @@ def _checked(obj, pairs):
 
 def has_nested_arrays(obj):
     """Whether a sublayer of ``obj`` holds float arrays (weights a probe may show to be params)."""
-    return any(float_array_attributes(sub) or _dict_pairs(sub) for _, sub in sublayers(obj))
+    return any(float_array_attributes(sub) or _dict_pairs(sub) or _parameter_pairs(sub)
+               for _, sub in sublayers(obj))
 
 
 def nested_pairs(obj, grad_prefix=None):
@@ -175,4 +185,6 @@ def arrays_within(obj):
     """The float arrays ``obj`` holds, its own first, then its sublayers' (what its inputs may be
     sized from)."""
     own = [getattr(obj, k) for k in float_array_attributes(obj)] if hasattr(obj, "__dict__") else []
-    return own + [getattr(sub, k) for _, sub in sublayers(obj) for k in float_array_attributes(sub)]
+    return own + [resolve(sub, p) for _, sub in sublayers(obj)
+                  for p in [(("attr", k),) for k in float_array_attributes(sub)]
+                  + [p for _, p, _ in _parameter_pairs(sub)]]

@@ -22,7 +22,7 @@ SIZE_WORDS = ("size", "dim", "features", "inputs", "outputs", "units", "nodes", 
 SIZE_LETTERS = ("d", "m", "n", "k", "h", "v", "t", "e")   # D, H (hidden), V (vocabulary), T...
 # a size named by a word of its own (``d_in``, ``fan_out``, ``c_in``, ``num_classes``, ``d_model``)
 SIZE_TOKENS = {"in", "out", "fan", "classes", "model", "ff", "din", "dout", "cin", "cout", "ch",
-               "chans", "width", "depth", "latent", "hid"}
+               "chans", "width", "depth", "latent", "hid", "normalized", "embedding", "features"}
 HEADS = {"heads", "num_heads", "n_heads", "n_head", "nhead", "num_head"}
 HEAD_SIZES = (4, 6, 8)       # with heads: every size a multiple of their number (2)
 SIZE_LISTS = ("_list", "sizes", "dims", "widths", "_layers")   # a list of sizes
@@ -31,6 +31,7 @@ HYPER = {"stride": 1, "pad": 0, "padding": 0, "pool_h": 2, "pool_w": 2, "pool_si
          "alpha": 0.1, "eps": 1e-5, "epsilon": 1e-5, "momentum": 0.9, "ph": 2, "pw": 2,
          "kh": 3, "kw": 3}
 SIZES = (3, 2, 4)            # in, out, then a third size (a hidden layer)
+CONTAINED = ("module", "layer", "block", "child")   # Sequential(*modules): what it holds
 CONV_NAME = re.compile(r"conv", re.I)
 TRANSPOSED = re.compile(r"transpose|deconv", re.I)
 
@@ -57,6 +58,10 @@ def constructor_args(cls):
     # (F, C, K) for a 1-D convolution
     kernel = ((3, 2, 3) if "1d" in cls.__name__.lower() else (3, 2, 3, 3)) if conv else (3, 2)
     for name, p in sig.parameters.items():
+        if p.kind == p.VAR_POSITIONAL and any(w in name.lower() for w in CONTAINED):
+            raise CannotBuild(f"{cls.__name__}(*{name}): a container, and built with no "
+                              f"{name} it would check nothing but the identity; give it some "
+                              f"of yours and its input", [name], {"*" + name: Ellipsis})
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or p.default is not p.empty:
             continue
         low = name.lower()
@@ -99,7 +104,8 @@ def call_expression(cls, overrides=None):
         kwargs = {**constructor_args(cls), **(overrides or {})}
     except CannotBuild as exc:
         kwargs = {**exc.partial, **(overrides or {})}
-    shown = ", ".join(f"{k}=..." if isinstance(v, np.ndarray) or v is Ellipsis else f"{k}={v!r}"
+    shown = ", ".join("..." if k.startswith("*") else
+                      f"{k}=..." if isinstance(v, np.ndarray) or v is Ellipsis else f"{k}={v!r}"
                       for k, v in kwargs.items())
     return f"{cls.__name__}({shown})"
 

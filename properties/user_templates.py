@@ -152,11 +152,13 @@ def _from_first_weight(params):
         return
     first = next(((k, v.shape) for k, v in params.items() if v.ndim == 2), None)
     if first is not None:
-        name, (d, _) = first
+        name, (d, m) = first
         steps = STEPS if STEPS != d else STEPS + 1     # T unlike D: a swap of the two shows
         yield (BATCH, d), f"(N, {d}) from its first weight {name} {first[1]}"
         yield (BATCH, steps, d), f"(N, {steps}, {d}): a sequence, from its first weight " \
                                  f"{name} {first[1]}"
+        yield (BATCH, m), f"(N, {m}) from its first weight {name} {first[1]} read as PyTorch " \
+                          f"keeps it, (out, in)"
 
 
 def _sides(kh, kw, sh, sw, ph, pw):

@@ -131,11 +131,11 @@ def _class(cls, label, path, module, hint, overrides=None):
         return network_item(cls, label, path, module, hint)
     if _has(cls, "update", 2) and not _has(cls, "forward") and not _has(cls, "backward"):
         from properties.discover_objects import optimizer_item
-        return optimizer_item(cls, label, path, module, hint)
+        return optimizer_item(cls, label, path, module, hint, overrides)
     if _has(cls, "step") and not _has(cls, "step", 1) and not _has(cls, "forward") and \
             not _has(cls, "backward"):       # PyTorch's style: params given, then step()
         from properties.discover_objects import step_optimizer_item
-        return step_optimizer_item(cls, label, path, module, hint)
+        return step_optimizer_item(cls, label, path, module, hint, overrides)
     forward = next((m for m in FORWARD_NAMES if _has(cls, m, 1)),     # __call__: its own or a
                    "__call__" if any("__call__" in vars(k) for k in cls.__mro__[:-1])  # base's
                    else None)

@@ -6,6 +6,7 @@ from properties.discover import build_object
 from properties.user_build import call_expression
 from properties.user_entry import CannotCheck, Found, NothingToCheck
 from properties.user_network_batch import network_batch
+from properties.user_variants import hint_keywords, optimizer_variants
 
 
 def network_item(cls, label, path, module, hint):
@@ -19,18 +20,21 @@ def network_item(cls, label, path, module, hint):
     return Found(label, path, "network", f"network with loss/gradient; {how}", check=check)
 
 
-def optimizer_item(cls, label, path, module, hint):
+def optimizer_item(cls, label, path, module, hint, overrides=None):
     from properties.owncode_optimizers import check_dict_optimizer, optimizer_kind, readable
     try:
-        opt = build_object(cls, module, hint)
+        opt = build_object(cls, module, hint, overrides)
         kind = optimizer_kind(opt)
         readable(opt)      # every hyperparameter it needs, read now: a skip saying which, not a crash
     except ValueError as exc:
         raise CannotCheck(str(exc)) from exc     # each message says what would make it checkable
 
     def check():
-        return check_dict_optimizer(lambda: build_object(cls, module, hint), label=label)
-    return Found(label, path, "optimizer", f"{kind} optimizer on dicts, against tf.keras", check=check)
+        return check_dict_optimizer(lambda: build_object(cls, module, hint, overrides), label=label)
+    found = Found(label, path, "optimizer", f"{kind} optimizer on dicts, against tf.keras",
+                  check=check)
+    found.variants = [] if overrides else optimizer_variants(cls, hint)
+    return found
 
 
 
@@ -38,15 +42,16 @@ STEP_STYLES = {"objects": "params with .data and .grad", "pairs": "(param, grad)
                "lists": "a list of params and one of grads"}
 
 
-def step_optimizer_item(cls, label, path, module, hint):
+def step_optimizer_item(cls, label, path, module, hint, overrides=None):
     """A PyTorch-style optimizer (params given to its constructor, moved by ``step()``),
-    checked as the dict style through ``owncode_step_optimizers.StepOptimizer``."""
+    checked as the dict style through ``owncode_step_optimizers.StepOptimizer``; the hint's
+    keywords (``# gradcheck: SGD(lr=0.1, momentum=0.9)``) and ``overrides`` set its others."""
     from properties.owncode_optimizers import SHAPES, check_dict_optimizer, optimizer_kind, readable
     from properties.owncode_step_optimizers import AbstractStep, StepOptimizer, step_style
     if not _given_params(cls):
         return None
     try:
-        build = _step_builder(cls)
+        build = _step_builder(cls, {**hint_keywords(hint), **(overrides or {})})
         style = step_style(build, SHAPES, cls.__name__)
         probe = StepOptimizer(build, SHAPES, style, cls.__name__)
         kind = optimizer_kind(probe)
@@ -59,13 +64,16 @@ def step_optimizer_item(cls, label, path, module, hint):
     def check():
         return check_dict_optimizer(lambda: StepOptimizer(build, SHAPES, style, cls.__name__),
                                     label=label)
-    return Found(label, path, "optimizer", f"{kind} optimizer with step() on "
-                 f"{STEP_STYLES[style]}, against tf.keras", check=check)
+    found = Found(label, path, "optimizer", f"{kind} optimizer with step() on "
+                  f"{STEP_STYLES[style]}, against tf.keras", check=check)
+    found.variants = [] if overrides else optimizer_variants(cls, hint)
+    return found
 
 
-def _step_builder(cls):
-    """``build(*containers)``: ``cls`` given its params (one or two containers), every other
-    argument it requires a hyperparameter by its name (``user_build.HYPER``), else its default."""
+def _step_builder(cls, given=None):
+    """``build(*containers)``: ``cls`` given its params (one or two containers), ``given``
+    keywords, every other argument it requires a hyperparameter by its name
+    (``user_build.HYPER``), else its default."""
     from properties.user_build import HYPER
     try:
         signature = inspect.signature(cls)
@@ -79,9 +87,19 @@ def _step_builder(cls):
         missing = [n for n in rest if n.lower() not in HYPER and n.lower() not in ("lr", "learning_rate")]
         if missing:
             raise ValueError(f"{cls.__name__} requires {', '.join(missing)} besides its params")
-        extra = {n: HYPER.get(n.lower(), 0.01) for n in rest}
-        return cls(*containers, **extra)
+        extra = {n: HYPER.get(n.lower(), 0.01) for n in rest if n not in (given or {})}
+        try:
+            return cls(*containers, **extra, **(given or {}))
+        except TypeError as exc:
+            if given:          # a keyword the constructor does not take: the user's to fix
+                raise ValueError(f"{cls.__name__}(params, {_shown(given)}) raised TypeError: "
+                                 f"{exc}") from exc
+            raise
     return build
+
+
+def _shown(given):
+    return ", ".join(f"{k}={v!r}" for k, v in given.items())
 
 
 def _given_params(cls):

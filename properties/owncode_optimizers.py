@@ -68,7 +68,10 @@ def optimizer_kind(opt):
         if key in name and _begins_a_word(written, name.index(key), key):
             if kind == "Adam" and getattr(opt, "amsgrad", False) is True:
                 return "AMSGrad"
-            return "Momentum" if kind == "SGD" and _number(opt, HYPER_NAMES["momentum"]) else kind
+            if kind in ("SGD", "Momentum") and getattr(opt, "nesterov", False) is True:
+                return "Nesterov"      # PyTorch's SGD(momentum, nesterov=True)
+            momentum = _number(opt, HYPER_NAMES["momentum"]) if kind == "SGD" else None
+            return "Momentum" if momentum and momentum[1] != 0 else kind
     raise ValueError(f"{_class_of(opt).__name__}: cannot tell which optimizer this is from its name; "
                      f"known kinds: {[k for _, k in KIND_BY_NAME]}; a class named after its "
                      f"kind (MyAdam, SGDWithDecay) is checked as that kind")
@@ -374,8 +377,11 @@ def _at_per_step_rates(make_opt, probe, label, names, candidates, mine, problem,
         return None, "", "layer bug"
     compare_all = lambda theirs, how: _compare(label, names, mine, theirs,
                                                {**config, "twin": how}, problem[0])
+    momentum = _number(probe, HYPER_NAMES["momentum"]) \
+        if config["kind"] in ("Momentum", "Nesterov") else None
     return scheduled(label, _learning_rate(probe, config["kind"]), candidates, mine, problem,
-                     (params1, grad_steps1, mine1), compare_all, _tolerance(config["kind"]))
+                     (params1, grad_steps1, mine1), compare_all, _tolerance(config["kind"]),
+                     momentum[1] if momentum else None)
 
 
 def _compare(label, names, mine, theirs, config, params0):

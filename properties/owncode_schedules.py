@@ -131,7 +131,8 @@ def global_clip(rates, other, lr, grad_steps, other_steps):
     return cs[0] if all(n <= cs[0] * (1 + SAME) for n in unclipped) else None
 
 
-def scheduled(label, lr, candidates, mine, problem, second, compare_all, tol_overrides):
+def scheduled(label, lr, candidates, mine, problem, second, compare_all, tol_overrides,
+              momentum=None):
     """For an optimizer no candidate matched at its constant rate: (results, "", "") when a
     candidate matches at per-step rates that are a schedule or a clipping (module docstring,
     a WARN), else (None, words, verdict): what the rates were, for the failure's explanation
@@ -148,11 +149,14 @@ def scheduled(label, lr, candidates, mine, problem, second, compare_all, tol_ove
         results = compare_all(theirs, how)
         if not all(r.passed for r in results) or _all_same(rates):
             continue       # one factor throughout: the failure's step note says it
-        found = _what_rates(label, lr, rates, how, run, second, grad_steps, tol)
+        found = _averaged_momentum(label, lr, rates, momentum) or \
+            _what_rates(label, lr, rates, how, run, second, grad_steps, tol)
         if isinstance(found, str):
             unexplained = unexplained or found
             continue
         what, verdict = found
+        if verdict == "convention":
+            return None, what, verdict
         if not same:
             return None, f"{label} follows another convention than Keras: {differs}. " + \
                 what.replace(f"{label} ", "It ", 1) + ".", "convention"
@@ -165,6 +169,21 @@ def scheduled(label, lr, candidates, mine, problem, second, compare_all, tol_ove
                                             "ones you meant"))
                 for r in results], "", ""
     return None, unexplained or "", "layer bug"
+
+
+def _averaged_momentum(label, lr, rates, momentum):
+    """(explanation, "convention") when the rates are lr, then lr (1 - momentum) at every step:
+    a velocity kept as an average, buf = m buf + (1 - m) g from buf = g (PyTorch's dampening
+    equal to the momentum), which no schedule is; else None."""
+    if not momentum or len(rates) < 2 or not _same(rates[0], lr) or \
+            not all(_same(r, lr * (1 - momentum)) for r in rates[1:]):
+        return None
+    return (f"{label} keeps its momentum as an average of the gradients, buf = {momentum:g} buf "
+            f"+ {1 - momentum:g} g (PyTorch's dampening equal to the momentum), where Keras's "
+            f"and PyTorch's SGD add the whole gradient: after its first step it moves "
+            f"{1 - momentum:g} as far (its steps are those of a momentum SGD at learning rates "
+            f"{', '.join(f'{v:.6g}' for v in rates)}). It trains differently, more slowly"), \
+        "convention"
 
 
 def _what_rates(label, lr, rates, how, run, second, grad_steps, tol):

@@ -62,3 +62,47 @@ def with_keywords(expr, overrides):
 
 def suffix(overrides):
     return "(" + ", ".join(f"{k}={v}" for k, v in overrides.items()) + ")"
+
+
+# An optimizer built with its defaults may leave a path off (PyTorch's SGD: momentum=0): the
+# settings that turn each on, checked as entries of their own (``opt.SGD(momentum=0.9)``).
+OPTIMIZER_SWITCHES = ((("momentum",), 0.0, 0.9), (("nesterov",), False, True),
+                      (("amsgrad",), False, True))
+
+
+def optimizer_variants(cls, hint):
+    """[{argument: value}]: the optimizer's paths its defaults leave off (a momentum of 0, no
+    Nesterov, no AMSGrad), each turned on (Nesterov with momentum); none the hint sets itself."""
+    try:
+        params = inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return []
+    given = _hint_keywords(hint)
+    out = []
+    for names, off, on in OPTIMIZER_SWITCHES:
+        name = next((n for n in params if n.lower() in names and n not in given), None)
+        if name is None or params[name].default is inspect.Parameter.empty or \
+                params[name].default != off or type(params[name].default) is not type(off):
+            continue
+        momentum = next((n for n in params if n.lower() == "momentum"), None)
+        if on is True and name.lower() == "nesterov" and momentum is not None:
+            out.append({momentum: 0.9, name: True} if momentum not in given else {name: True})
+        else:
+            out.append({name: on})
+    return out
+
+
+def hint_keywords(hint):
+    """{argument: value} of the hint's build expression's keywords whose values are literals
+    (``SGD(lr=0.1, momentum=0.9)``); raises ValueError naming one that is not."""
+    if hint is None or not hint.build:
+        return {}
+    out = {}
+    for k in getattr(ast.parse(hint.build, mode="eval").body, "keywords", []):
+        try:
+            out[k.arg] = ast.literal_eval(k.value)
+        except ValueError as exc:
+            raise ValueError(f"the hint on line {hint.line} gives {k.arg}={ast.unparse(k.value)}, "
+                             f"which is not a number or a literal: an optimizer's hint gives "
+                             f"its hyperparameters, as SGD(lr=0.1, momentum=0.9)") from exc
+    return out

@@ -118,3 +118,60 @@ def test_a_scheduler_given_an_optimizer_is_no_optimizer(tmp_path):
         "    def step(self):\n        self.t += 1\n")
     collected = collect([tmp_path])
     assert not collected.found and not [s for s in collected.skipped if s.unchecked]
+
+
+TORCH_SGD = '''
+# gradcheck: HintedSGD(lr=0.05, momentum=0.5)
+import numpy as np
+
+
+class TorchSGD:
+    def __init__(self, params, lr=0.01, momentum=0.0, dampening=0.0, nesterov=False):
+        self.params, self.lr, self.momentum, self.nesterov = list(params), lr, momentum, nesterov
+        self.dampening = dampening
+        self.buf = [None] * len(self.params)
+
+    def step(self):
+        for i, p in enumerate(self.params):
+            g = p.grad
+            if self.momentum:
+                self.buf[i] = g.copy() if self.buf[i] is None else \\
+                    self.momentum * self.buf[i] + {fresh} * g
+                g = g + self.momentum * self.buf[i] if self.nesterov else self.buf[i]
+            p.data -= self.lr * g
+
+
+class HintedSGD(TorchSGD):
+    pass
+'''
+
+
+def test_an_optimizer_built_with_momentum_off_is_also_checked_with_it_on(tmp_path):
+    """PyTorch's SGD defaults to momentum=0: its momentum and Nesterov paths were never run, and a
+    momentum kept as an average passed. Each path its defaults leave off is now an entry of its
+    own; the hint's keywords are the user's (a hinted momentum is kept, Nesterov added)."""
+    (tmp_path / "ok").mkdir()
+    (tmp_path / "bug").mkdir()
+    found, _ = collect_source(tmp_path / "ok", "torch_sgd_ok.py",
+                              TORCH_SGD.replace("{fresh}", "(1 - self.dampening)"))
+    assert {"torch_sgd_ok.TorchSGD", "torch_sgd_ok.TorchSGD(momentum=0.9)",
+            "torch_sgd_ok.TorchSGD(momentum=0.9, nesterov=True)",
+            "torch_sgd_ok.HintedSGD", "torch_sgd_ok.HintedSGD(nesterov=True)"} <= set(found)
+    assert found["torch_sgd_ok.TorchSGD"].how.startswith("SGD optimizer")
+    assert found["torch_sgd_ok.TorchSGD(momentum=0.9, nesterov=True)"].how.startswith("Nesterov")
+    assert found["torch_sgd_ok.HintedSGD"].how.startswith("Momentum")      # the hint's 0.5
+    for label, item in found.items():
+        if item.check is not None:
+            assert all(r.passed for r in item.check()), label
+    found, _ = collect_source(tmp_path / "bug", "torch_sgd_bug.py",
+                              TORCH_SGD.replace("{fresh}", "(1 - self.momentum)"))
+    results = found["torch_sgd_bug.TorchSGD(momentum=0.9)"].check()
+    assert {r.verdict for r in results if not r.passed} == {"convention"}
+    assert "keeps its momentum as an average" in next(r for r in results if not r.passed).explanation
+
+
+def test_a_hint_keyword_the_constructor_does_not_take_is_said_not_ignored(tmp_path):
+    found, collected = collect_source(tmp_path, "torch_sgd_typo.py", TORCH_SGD.replace(
+        "{fresh}", "1").replace("momentum=0.5)", "momentum=0.5, bogus=1)"))
+    (skip,) = [s for s in collected.skipped if s.label == "torch_sgd_typo.HintedSGD"]
+    assert "unexpected keyword argument 'bogus'" in skip.reason

@@ -9,7 +9,8 @@ inference-mode output on one more batch must match its TF twin's in inference
 mode (which reads the layer's running statistics: a wrong update is reported
 once, on the statistics, and a wrong use of right ones on the output). A layer that
 follows another convention consistently (PyTorch's momentum, the unbiased
-variance) gets the verdict "convention", not "layer bug".
+variance) gets the verdict "convention", not "layer bug": a failing one, except
+PyTorch's whole convention (both), which is torch.nn.BatchNorm's and a warning.
 """
 from dataclasses import replace
 
@@ -23,6 +24,13 @@ from properties.declare import prop
 MISMATCH = ("after {k} training forward(s) the layer's running statistics are not tf.keras's "
             "moving statistics (momentum {m}, biased batch variance), nor those of any other "
             "convention in use: the update is wrong")
+
+
+PYTORCH = "(PyTorch's convention)"
+TORCH_WARNING = (". A warning, not a failure: that is torch.nn.BatchNorm's update, and its "
+                 "momentum (0.1 by default) is the weight of the new batch, where Keras's (0.99) "
+                 "is the weight of the old statistics; a network mixing the two conventions "
+                 "evaluates differently")
 
 
 def _applies(entry):
@@ -66,8 +74,10 @@ def running_stats(trial):
     if not all(r.passed for r in results):
         verdict, explanation = _verdict(got[mean_name], got[var_name], batches, mean0, var0,
                                         momentum, trial, k)
-        results = [r if r.passed else replace(r, verdict=verdict, explanation=explanation)
-                   for r in results]
+        # PyTorch's whole convention is PyTorch's BatchNorm, right as written: a warning
+        torch = verdict == "convention" and PYTORCH in explanation
+        results = [r if r.passed else replace(r, verdict=verdict, explanation=explanation + (
+            TORCH_WARNING if torch else ""), passed=torch, warning=torch) for r in results]
     layer.training = False
     out = trial.forward(inputs=[eval_x])
     if not case.entry.no_twin:

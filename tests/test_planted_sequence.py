@@ -90,12 +90,18 @@ def test_contract_names_the_missing_gradient():
     assert r.tensor == "dc_prev" and "dc_prev is missing" in r.note, r.message()
 
 
-def test_torch_running_statistics_are_a_convention_not_a_bug(result_log):
-    found = hunt("planted.BatchNormTorchRunningStats", "running_stats", max_examples=20)
-    assert found is not None
-    result_log.add(found.failures)
-    assert {r.verdict for r in found.failures} == {"convention"}, found.failures[0].message()
-    assert "PyTorch's convention" in found.failures[0].explanation
+def test_torch_running_statistics_are_a_convention_warned_not_a_failure():
+    """PyTorch's whole convention (momentum weighs the new batch, the unbiased variance) is
+    torch.nn.BatchNorm's, right as written: a warning. Half of it stays a failing convention."""
+    from properties.battery import all_properties
+    from properties.cases import Case
+    assert hunt("planted.BatchNormTorchRunningStats", "running_stats", max_examples=20) is None
+    case = Case(layer="planted.BatchNormTorchRunningStats",
+                config={"channels": 3, "eps": 1e-5, "momentum": 0.9},
+                dtype="float64", batch=4, kind="normal", seed=1, extra={"updates": 2})
+    warned = [r for r in all_properties()["running_stats"].fn(case) if r.warning]
+    assert warned and {r.verdict for r in warned} == {"convention"}
+    assert "PyTorch's convention" in warned[0].explanation and "A warning" in warned[0].explanation
 
 
 def test_reference_batch_norm_running_statistics_match_keras():

@@ -28,6 +28,7 @@ from oracle.result import join_notes
 from properties import contract as C
 from properties import outputs as O
 from properties.contract import LayerContractError
+from properties.trial import kept_global_rng, seeded_global_rng
 
 NOT_DETERMINISTIC = "not deterministic"
 FLOAT32_PRECISION = "float32 precision"
@@ -97,34 +98,39 @@ def undefined_here(trial):
     layer's function is not defined: its float64 forward NaN or inf there, finite at a point
     moved by ``NEARBY`` of the inputs' scale, and no TF twin finite there."""
     given = getattr(trial, "given", None)
-    seen, points = set(), []
-    for inputs in [trial.inputs] + ([given[0]] if given else []):
-        if id(inputs) not in seen:
-            seen.add(id(inputs))
-            points.append(inputs)
+    points = [(trial.inputs, trial.targets)]
+    if given and given[0] is not trial.inputs:      # another batch (batch_resize)
+        points.append((given[0], getattr(trial, "given_targets", trial.targets)))
     try:
-        fn = trial.float64_function()
-        names = C.input_names(trial.layer)
-        params = {k: np.asarray(v, np.float64) for k, v in trial.params0.items()}
         rng = np.random.default_rng(0)
-        for inputs in points:
+        for inputs, targets in points:
             xs = [np.asarray(x, np.float64) for x in inputs]
-            if _finite(fn({**params, **dict(zip(names, [x.copy() for x in xs]))})):
+            if _finite(_forward64(trial, xs, targets)):
                 continue
             moved = [x + NEARBY * max(1.0, float(np.max(np.abs(x), initial=0.0)))
                      * rng.standard_normal(x.shape) for x in xs]
-            if not _finite(fn({**params, **dict(zip(names, moved))})):
+            if not _finite(_forward64(trial, moved, targets)):
                 continue
-            if trial.case.entry.no_twin or _twin_undefined(trial, inputs):
+            if trial.case.entry.no_twin or _twin_undefined(trial, inputs, targets):
                 return True
     except Exception:      # whatever cannot be run again leaves the results as they are
         return False
     return False
 
 
-def _twin_undefined(trial, inputs):
+def _forward64(trial, xs, targets):
+    """The output of a float64 layer with the case's params on ``xs`` and ``targets``."""
+    layer = trial.case.upcast().build() if trial.case.dtype != "float64" else trial.case.build()
+    with kept_global_rng(), seeded_global_rng(trial.case.seed):
+        return C.run_forward(trial.case.layer, layer, [x.copy() for x in xs], targets,
+                             C.FloatEvents())
+
+
+def _twin_undefined(trial, inputs, targets):
+    from oracle.tape import tape_forward
     try:
-        out = trial.tf_forward(list(inputs))
+        out = tape_forward(trial.twin(), trial.layer, list(inputs), trial.params0, targets,
+                           name=trial.case.layer)
     except Exception:
         return True
     return not _finite(out)

@@ -96,6 +96,7 @@ class Trial:
             else self.case.dout_for(out, dout_stream)
         dins, grads = self.backward(O.copy(dout), layer, inputs)
         self.given = (self.inputs if inputs is None else inputs, dout)
+        self.given_targets = self.targets if targets is None else targets
         return out, dout, dins, grads
 
     def grad_names(self):

@@ -82,7 +82,7 @@ class InputSpec:
         domains, then targets of the spec's kinds."""
         xs = tuple(into_domain(rng.standard_normal(s) * scale, self.domain(i))
                    for i, s in enumerate(self.shapes(batch)))
-        ts = _targets(self.targets, xs[0].shape, rng) if xs else ()
+        ts = _targets(self.targets, xs[0].shape, rng, self.classes) if xs else ()
         if self.targets == "like_x":
             ts = tuple(into_domain(t, self.domain(0)) for t in ts)
         return xs, ts + tuple(t.draw(rng, batch, xs) for t in self.extras)
@@ -174,7 +174,9 @@ def _float_specs(layer, name, doc, kind, names, loss):
         seen.add(templates)
         batched = any(BATCH in t for t in templates)
         for targets in target_kinds:
-            classes = templates[0][-1] if targets in ("labels", "one_hot") else 0
+            # a loss of a pair (x1, x2, y): y says similar or not, 0 or 1; of one input: a class
+            classes = (2 if len(names) > 1 else templates[0][-1]) \
+                if targets in ("labels", "one_hot") else 0
             more = "; " + "; ".join(t.describe() for t in extras) if extras else ""
             yield InputSpec(templates, batched, targets, classes, source, how + more, extras,
                             loose=source == UNLIKE)
@@ -220,13 +222,16 @@ def _target_kinds(name, doc, kind):
     return TARGET_KINDS
 
 
-def _targets(kind, x_shape, rng):
+def _targets(kind, x_shape, rng, classes=0):
+    """Targets of ``kind`` for an x of ``x_shape``: labels over ``classes`` (0: x's width, a
+    class per output; a pair loss's 2: similar or not), one-hot rows, or reals like x."""
     if not kind:
         return ()
     if kind == "like_x":
         return (rng.standard_normal(x_shape),)
-    labels = rng.integers(0, x_shape[-1], x_shape[:-1])
-    return (labels,) if kind == "labels" else (np.eye(x_shape[-1])[labels],)
+    classes = classes or x_shape[-1]
+    labels = rng.integers(0, classes, x_shape[:-1])
+    return (labels,) if kind == "labels" else (np.eye(classes)[labels],)
 
 
 # ---- does it run? -----------------------------------------------------------------------------

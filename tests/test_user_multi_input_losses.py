@@ -105,3 +105,44 @@ def test_a_slip_still_fails_and_a_forward_infinite_on_a_region_is_no_point_of_it
     trial = Trial(over, "grads_tf").setup()
     trial.run()
     assert np.isinf(trial._own_out).all() and not undefined_here(trial)
+
+
+PAIR = '''
+import numpy as np
+
+
+class CosineEmbeddingLoss:
+    def forward(self, x1, x2, y):
+        self.x1, self.x2, self.y = x1, x2, y
+        self.n1 = np.linalg.norm(x1, axis=1, keepdims=True)
+        self.n2 = np.linalg.norm(x2, axis=1, keepdims=True)
+        self.cos = np.sum(x1 * x2, axis=1, keepdims=True) / (self.n1 * self.n2)
+        sign = (2 * y - 1)[:, None]
+        return np.mean(1 - sign * self.cos)
+
+    def backward(self):
+        n, x1, x2, n1, n2, cos = len(self.y), self.x1, self.x2, self.n1, self.n2, self.cos
+        sign = (2 * self.y - 1)[:, None]
+        dx1 = -sign * (x2 / (n1 * n2) - cos * x1 / n1 ** 2) / n
+        dx2 = -sign * (x1 / (n1 * n2) - cos * x2 / n2 ** 2) / n
+        return dx1, dx2
+'''
+
+
+def test_a_pair_loss_gets_binary_labels_and_float32_ones_for_its_dtype(tmp_path):
+    """Its y was drawn as a class index up to the width (0..4) and as int64, whose arithmetic
+    made its float32 gradients float64: a 'layer bug' the harness's own draw caused. Drawn 0 or
+    1, and cast to float32 where int64 ones promote, it passes; a zero row at another batch
+    size is 'outside domain' there too (batch_resize ran it on other labels and failed it)."""
+    found, _ = collect_source(tmp_path, "pair_loss.py", PAIR)
+    entry = found["pair_loss.CosineEmbeddingLoss"].entry
+    labels = entry.targets({}, 6, np.random.default_rng(0), "float64")[0]
+    assert set(np.unique(labels)) <= {0, 1}
+    for prop in ("shapes_dtypes", "batch_resize", "grads_fd"):
+        assert hunt(entry.name, prop, max_examples=25, shrink=False) is None, prop
+    case = Case(layer=entry.name, config={}, dtype="float64", batch=2, kind="normal", seed=0,
+                values=((1.0, 2.0, 0.0, 1.0, 0.5, 1.0, 0.0, 2.0, 1.0, 0.5),) * 2)
+    trial = Trial(case, "batch_resize").setup()
+    x2 = [np.vstack([x, np.zeros((1, 5))]) for x in trial.inputs]
+    trial.run("dout2", inputs=x2, targets=[np.array([1, 0, 1])])
+    assert undefined_here(trial)

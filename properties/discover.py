@@ -383,7 +383,7 @@ def _probe_inputs(obj, hinted, needs_probe, names=("x",)):
             shapes += [(2, v.shape[0]), (2, v.shape[1])]
         elif v.ndim == 4:     # (F, C, KH, KW) on images, transposed, or TF's (KH, KW, C, F)
             shapes += [(2, v.shape[1], v.shape[2] + 2, v.shape[3] + 2), (2, v.shape[0], 3, 4),
-                       (2, v.shape[0] + 2, v.shape[1] + 3, v.shape[2])]
+                       (2, v.shape[0] + 2, v.shape[1] + 3, v.shape[2]), (2, v.shape[1], 8, 9)]
         elif v.ndim == 3:   # conv 1-D
             shapes += [(2, v.shape[1], v.shape[2] + 4)]
         elif v.ndim == 1:      # a per-feature or per-channel vector (an instance norm's gamma)

@@ -150,6 +150,13 @@ def _from_first_weight(params):
     sequence (N, T, D). (One weight and a bias: ``_from_params``.)"""
     if split_params(params) is not None:
         return
+    kernel = next(((k, v.shape) for k, v in params.items() if v.ndim == 4), None)
+    if kernel is not None and "." in kernel[0]:   # a block of convolutions (a residual block)
+        name, (_, c, c_last, _) = kernel
+        yield (BATCH, c, 8, 9), f"(N, {c}, 8, 9) from its first kernel {name} {kernel[1]}: " \
+                                f"images wide enough for a strided block"
+        yield (BATCH, 8, 9, c_last), f"(N, 8, 9, {c_last}) from its first kernel {name} " \
+                                     f"{kernel[1]} read as (KH, KW, C_in, C_out): channels last"
     first = next(((k, v.shape) for k, v in params.items() if v.ndim == 2), None)
     if first is not None:
         name, (d, m) = first

@@ -191,7 +191,7 @@ def _build_object(cls, module, hint, overrides):
     except Exception as exc:
         raise CannotCheck(f"{cls.__name__}({_shown(kwargs)}) raised {type(exc).__name__}: {exc}; "
                           f"add a hint with the arguments to build it with: # gradcheck: "
-                          f"{call_expression(cls, overrides)}") from exc
+                          f"{call_expression(cls, overrides, failed=True)}") from exc
 
 
 def _protocol_or_attribute(inputs, targets, outputs, forward="forward", backward="backward"):
@@ -372,13 +372,13 @@ def _probe_inputs(obj, hinted, needs_probe, names=("x",)):
     found = []
     for templates, _ in recurrent_templates(arrays, names):
         found.append(tuple(rng.standard_normal([2 if d == "N" else d for d in t]) for t in templates))
-    indices = [(rng.integers(0, vocab, [2 if d == "N" else d for d in t]),)
-               for t, vocab, _ in index_inputs(SimpleNamespace(params=arrays))] if len(names) == 1 else []
+    held = {f"a{i}": v for i, v in enumerate(arrays_within(obj))}   # its sublayers' too (a
+    indices = [(rng.integers(0, vocab, [2 if d == "N" else d for d in t]),)   # tied embedding)
+               for t, vocab, _ in index_inputs(SimpleNamespace(params=held))] if len(names) == 1 else []
     if indices and is_index_name(names[0]):
         found, indices = found + indices, []
     shapes = []
-    held = arrays_within(obj)    # its own, then its sublayers' (a block of Linear objects)
-    for v in held:
+    for v in held.values():      # its own, then its sublayers' (a block of Linear objects)
         if v.ndim == 2:
             shapes += [(2, v.shape[0]), (2, v.shape[1])]
         elif v.ndim == 4:     # (F, C, KH, KW) on images, transposed, or TF's (KH, KW, C, F)
@@ -389,7 +389,7 @@ def _probe_inputs(obj, hinted, needs_probe, names=("x",)):
         elif v.ndim == 1:      # a per-feature or per-channel vector (an instance norm's gamma)
             shapes += [(2, v.shape[0]), (2, 3, v.shape[0]), (2, v.shape[0], 4, 5)]
     # then a sequence through each 2-D weight (an attention's x: (N, T, D) @ Wq (D, D))
-    shapes += [(2, 3, v.shape[0]) for v in held if v.ndim == 2]
+    shapes += [(2, 3, v.shape[0]) for v in held.values() if v.ndim == 2]
     shapes += [(2, 3), (2, 2, 4, 4), (6, 6), (4, 4, 2)]
     singles = [(rng.standard_normal(s),) * len(names) for s in dict.fromkeys(shapes)]
     return found + singles + indices

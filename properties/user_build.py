@@ -8,6 +8,7 @@ hyperparameters (``stride``, ``pad``, ``pool_h``...). Anything else needs a
 hint (``properties.user_hints``); the error names the arguments. Arrays are
 placeholders: the check draws every parameter afresh.
 """
+import ast
 import inspect
 import re
 
@@ -96,16 +97,30 @@ def constructor_args(cls):
     return kwargs
 
 
-def call_expression(cls, overrides=None):
+def call_expression(cls, overrides=None, failed=False):
     """``Bilinear(in1_features=2, in2_features=3, out_features=4)``: the call the harness made to
     build ``cls`` from its arguments' names, for a hint to start from (an array it chose
-    shows as ``...``, for the user to fill in)."""
+    shows as ``...``, for the user to fill in; a generator as the call that makes one).
+    ``failed``: that call raised, so every argument it guessed shows as ``...``."""
     try:
         kwargs = {**constructor_args(cls), **(overrides or {})}
     except CannotBuild as exc:
         kwargs = {**exc.partial, **(overrides or {})}
-    shown = ", ".join("..." if k.startswith("*") else
-                      f"{k}=..." if isinstance(v, np.ndarray) or v is Ellipsis else f"{k}={v!r}"
-                      for k, v in kwargs.items())
-    return f"{cls.__name__}({shown})"
+    shown = (_shown_argument(k, v, failed and k not in (overrides or {}))
+             for k, v in kwargs.items())
+    return f"{cls.__name__}({', '.join(shown)})"
+
+
+def _shown_argument(name, value, unknown):
+    if name.startswith("*"):
+        return "..."
+    if isinstance(value, np.random.Generator):
+        return f"{name}=np.random.default_rng(0)"
+    if unknown or isinstance(value, np.ndarray) or value is Ellipsis:
+        return f"{name}=..."
+    try:
+        ast.literal_eval(repr(value))
+    except (ValueError, SyntaxError):
+        return f"{name}=..."       # an object's printed form is no Python to paste
+    return f"{name}={value!r}"
 

@@ -363,3 +363,59 @@ def test_a_block_of_strided_convolutions_is_sized_from_its_first_kernel(tmp_path
     item = found["conv_block.DownBlock"]
     assert "(N, 2, 8, 9) from its first kernel conv1.W (3, 2, 3, 3)" in item.how, item.how
     assert hunt(item.label, "grads_fd", max_examples=5, shrink=False) is None
+
+
+TIED_LM = '''
+import numpy as np
+
+
+class Embedding:
+    def __init__(self, vocab, dim):
+        self.W = np.random.randn(vocab, dim)
+
+    def forward(self, idx):
+        self.idx = idx
+        return self.W[idx]
+
+    def backward(self, dout):
+        self.dW = np.zeros_like(self.W)
+        np.add.at(self.dW, self.idx, dout)
+
+
+class TiedLM:
+    """Scores over the vocabulary through the embedding's own matrix."""
+
+    def __init__(self):
+        self.embed = Embedding(7, 4)
+
+    def forward(self, idx):
+        self.h = np.tanh(self.embed.forward(idx))
+        return self.h @ self.embed.W.T
+
+    def backward(self, dout):
+        dW_out = np.einsum("nto,ntd->od", dout, self.h)
+        self.embed.backward((dout @ self.embed.W) * (1 - self.h ** 2))
+        self.embed.dW += dW_out
+
+
+class Decoder:
+    def __init__(self, encoder, rng):
+        self.encoder, self.rng = encoder, rng
+
+    def forward(self, z):
+        return z @ self.encoder.W.T
+
+    def backward(self, dout):
+        return dout @ self.encoder.W
+'''
+
+
+def test_integer_inputs_are_probed_from_a_sublayers_embedding_and_hints_can_be_pasted(tmp_path):
+    """TiedLM(idx) took only float probes (its only weight is its sublayer's): skipped; now its
+    indices come from embed.W's rows. A suggested hint showed a generator as
+    'Generator(PCG64) at 0x...', no Python to paste."""
+    found, collected = collect_source(tmp_path, "tied_lm.py", TIED_LM)
+    assert "the rows of embed.W (7, 4)" in found["tied_lm.TiedLM"].how
+    assert hunt("tied_lm.TiedLM", "grads_fd", max_examples=5, shrink=False) is None
+    (decoder,) = [s for s in collected.skipped if s.label == "tied_lm.Decoder"]
+    assert decoder.reason.endswith("# gradcheck: Decoder(encoder=..., rng=np.random.default_rng(0))")

@@ -123,6 +123,7 @@ def layer_entry(label, path, style, name, build, adapt, layer, spec, needs_probe
         "backward in training mode only: inference is checked forward" if backward_modes else "",
         "backward() takes no upstream gradient (a loss's, at dout = 1)"
         if not getattr(layer, "takes_dout", True) else "",
+        _sublayer_params(layer),
         f"TF twin: {match.how}" if match else NO_TWIN,
         f"convention: {match.convention}" if match and match.convention else ""]))
     configs = S.evenly(tuple({"targets": k} for k in encodings)) if encodings else st.just({})
@@ -141,6 +142,15 @@ def layer_entry(label, path, style, name, build, adapt, layer, spec, needs_probe
 
 IMAGE_HOW = ("a 4-D input (N, {d}, 1, 1), which its forward flattens as it flattens a CNN's "
              "feature maps: dx must come back in x's shape")
+
+
+def _sublayer_params(layer):
+    """"params from its sublayers: fc1.W, ...": what a block's line says is checked beside dx."""
+    try:
+        names = [n for n in (layer.params or {}) if "." in n]
+    except Exception:
+        return ""
+    return f"params from its sublayers: {', '.join(names)}" if names else ""
 
 
 def flattening_spec(layer, spec):

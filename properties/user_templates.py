@@ -37,6 +37,9 @@ def params_of(layer):
 def one_input(layer, doc):
     """(template, source, how) for a layer with one input."""
     params = params_of(layer)
+    if any("." in k for k in params):       # a block: its first sublayer's weight says most
+        for template, how in _from_first_weight(params):
+            yield template, "params", how
     for template, how in _from_params(layer, params):
         yield template, "params", how
     for templates, how in recurrent_templates(params, ("x",)):

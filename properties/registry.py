@@ -110,6 +110,7 @@ class Entry:
     source: str = ""
     input_domains: tuple = ()
     takes_dout: bool = True      # False: a loss whose backward() takes no upstream gradient
+    accumulates: bool = False    # True: Parameters' .grad cleared by a zero_grad(): backward adds
 
     @property
     def has_targets(self):

@@ -135,6 +135,7 @@ def layer_entry(label, path, style, name, build, adapt, layer, spec, needs_probe
                   dtypes=("float32",) if in_float32 else _dtypes(layer, xs, ts), no_twin=NO_TWIN if match is None else "",
                   convention=match.convention if match else "", source=path,
                   input_domains=spec.domains, takes_dout=getattr(layer, "takes_dout", True),
+                  accumulates=_accumulates(layer),
                   tf_kinds=tuple(k for k in KINDS if k not in ("overflow", "large"))
                   if unbounded else KINDS)
     return Found(label, path, style, how, entry=entry)
@@ -142,6 +143,18 @@ def layer_entry(label, path, style, name, build, adapt, layer, spec, needs_probe
 
 IMAGE_HOW = ("a 4-D input (N, {d}, 1, 1), which its forward flattens as it flattens a CNN's "
              "feature maps: dx must come back in x's shape")
+
+
+def _accumulates(layer):
+    """The layer keeps Parameters' ``.grad`` and has a ``zero_grad()``: its backward adds."""
+    held = getattr(layer, "layer", None)
+    try:
+        grads = getattr(layer, "_views", None) and layer._views[1]
+    except Exception:
+        return False
+    fields = getattr(grads, "_field", None) == "grad" or any(
+        steps[-1] == ("attr", "grad") for steps in getattr(grads, "_paths", {}).values())
+    return bool(fields) and callable(getattr(held, "zero_grad", None))
 
 
 def _sublayer_params(layer):

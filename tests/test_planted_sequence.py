@@ -37,6 +37,7 @@ CAUGHT = [
     ("LSTMOverwritesCache", "linear_in_dout", "layer bug", None),
     ("GRUCellFlippedUpdate", "grads_tf", "layer bug", None),
     ("TemporalDenseFloat64", "shapes_dtypes", "layer bug", {"out", "dx"}),
+    ("LinearGradAssigned", "accumulates", "layer bug", {"W (second backward)"}),
     ("TemporalDenseBiasLastStep", "grads_tf", "layer bug", {"db"}),
     ("TemporalDenseBiasLastStep", "positions_additive", "layer bug", {"db"}),
     ("TemporalSoftmaxIgnoresMask", "grads_tf", "layer bug", {"dx"}),

@@ -421,3 +421,35 @@ def test_integer_inputs_are_probed_from_a_sublayers_embedding_and_hints_can_be_p
     assert hunt("tied_lm.TiedLM", "grads_fd", max_examples=5, shrink=False) is None
     (decoder,) = [s for s in collected.skipped if s.label == "tied_lm.Decoder"]
     assert decoder.reason.endswith("# gradcheck: Decoder(encoder=..., rng=np.random.default_rng(0))")
+
+
+def test_a_parameter_grad_assigned_where_zero_grad_says_it_adds_fails_the_accumulation_law(
+        tmp_path):
+    """Every check clears .grad before a backward, as zero_grad() does, so '.grad =' for
+    '.grad +=' passed them all; a layer with a zero_grad() says its backward adds, and two
+    backwards without it must leave twice one's gradients."""
+    source = MINI_TORCH.format(bias_grad="grad_output.sum(axis=0)") + '''
+
+class Module:
+    def zero_grad(self):
+        for p in (self.weight, self.bias):
+            p.grad = np.zeros_like(p.data)
+
+
+class Adds(Module, Linear):
+    pass
+
+
+class Assigns(Module, Linear):
+    def backward(self, grad_output):
+        self.weight.grad = grad_output.T @ self.x
+        self.bias.grad += grad_output.sum(axis=0)
+        return grad_output @ self.weight.data
+'''
+    found, _ = collect_source(tmp_path, "accumulating.py", source)
+    assert found["accumulating.Adds"].entry.accumulates
+    assert not found["accumulating.Linear"].entry.accumulates       # no zero_grad(): no promise
+    assert hunt("accumulating.Adds", "accumulates", max_examples=10, shrink=False) is None
+    failed = hunt("accumulating.Assigns", "accumulates", max_examples=10)
+    assert failed is not None and {r.tensor for r in failed.failures} == {"weight (second backward)"}
+    assert {r.verdict for r in failed.failures} == {"layer bug"}

@@ -230,3 +230,40 @@ for _cls, _base in PLANTED_UNDER.items():
     _entry = get(_base)
     register(replace(_entry, name=f"planted.{_cls.__name__}", make=_as(_cls, _entry.make)),
              planted=__name__)
+
+
+# The accumulation law (properties/accumulation_law.py) is specialised too: its planted bug is
+# a Dense written PyTorch's way, with Parameters and a zero_grad(), whose backward assigns .grad.
+class _Parameter:
+    def __init__(self, data):
+        self.data, self.grad = data, np.zeros_like(data)
+
+
+class LinearGradAssigned:
+    """Bug: ``W.grad =`` where its zero_grad() says the backward adds (``+=``), as b.grad does."""
+
+    def __init__(self, W, b):
+        self.W, self.b = _Parameter(W), _Parameter(b)
+
+    def zero_grad(self):
+        for p in (self.W, self.b):
+            p.grad = np.zeros_like(p.data)
+
+    def forward(self, x):
+        self.x = x
+        return x @ self.W.data + self.b.data
+
+    def backward(self, dout):
+        self.W.grad = self.x.T @ dout
+        self.b.grad += dout.sum(axis=0)
+        return dout @ self.W.data.T
+
+
+def _grad_assigned(config, rng, dtype):
+    from layers.adapter import AttributeLayer
+    dense = get("Dense").make(config, rng, dtype)
+    return AttributeLayer(LinearGradAssigned(dense.params["W"], dense.params["b"]))
+
+
+register(replace(get("Dense"), name="planted.LinearGradAssigned", make=_grad_assigned,
+                 accumulates=True), planted=__name__)

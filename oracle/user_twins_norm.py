@@ -7,6 +7,7 @@ does with 10e-7) a constant found by probing; running statistics from
 ``running_mean`` / ``running_var``. Dropout multiplies by the very mask the
 layer drew, read off the layer or a functional layer's cache.
 """
+import copy
 from types import SimpleNamespace
 
 import numpy as np
@@ -126,21 +127,48 @@ def _dropout_twin(source, inverted):
 
 
 def _rate_sources(layer):
-    """(attribute, "drop" | "keep") pairs: a drop ratio, a keep probability, or an ambiguous ``p``."""
+    """(attribute, "drop" | "keep") pairs: a drop ratio, a keep probability, or an ambiguous ``p``
+    (cs231n's keeps, PyTorch's drops), read as the share of units the layer's mask keeps says."""
     sources = []
     drop, keep = find_hyper(layer, DROP_NAMES), find_hyper(layer, KEEP_NAMES)
     if drop is not None:
         sources.append((drop[0], "drop"))
     if keep is not None:
         sources.append((keep[0], "keep"))
-    if find_hyper(layer, ("p",)) is not None:       # cs231n: keep probability; PyTorch: drop
-        sources += [("p", "keep"), ("p", "drop")]
+    if find_hyper(layer, ("p",)) is not None:
+        kept = _kept_share(layer)
+        p = float(hyper(layer, ("p",)))
+        readings = [("keep", p), ("drop", 1 - p)]
+        if p == 0.5:            # either reading keeps half
+            sources.append(("p", "either"))
+        else:
+            sources += [("p", m) for m, k in readings
+                        if kept is None or abs(kept - k) < KEPT_SLACK] or \
+                [("p", "keep"), ("p", "drop")]
     return sources
+
+
+KEPT_SLACK = 0.1     # 4096 units: the share kept is within 0.03 of its probability, nearly always
+
+
+def _kept_share(layer):
+    """The share of 4096 units the layer's mask keeps in a training forward on a copy, or None."""
+    shape = (64, 64)
+    try:
+        trial = copy.deepcopy(layer)
+        trial.training = True
+        with np.errstate(all="ignore"):
+            trial.forward(np.ones(shape))
+        mask = drawn_mask(trial, shape)
+    except Exception:
+        return None
+    return None if mask is None else float(mask.mean())
 
 
 def dropout_candidates(layer):
     for source in _rate_sources(layer):
-        meaning = "keep probability" if source[1] == "keep" else "drop ratio: keep = 1 - it"
+        meaning = {"keep": "keep probability", "drop": "drop ratio: keep = 1 - it",
+                   "either": "keep probability or the drop ratio, alike at 0.5"}[source[1]]
         yield TwinMatch(_dropout_twin(source, True), "dropout",
                         f"dropout (inverted): training x * mask / keep, identity at inference; "
                         f"mask read from the layer's last forward; {source[0]} is the {meaning}")

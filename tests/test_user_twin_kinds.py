@@ -66,3 +66,39 @@ def test_a_dropout_whose_drop_ratio_is_named_ratio_gets_the_non_inverted_twin():
     layer = AttributeLayer(Dropout(0.3))
     match = match_twin(layer, [x], name="Dropout")
     assert match is not None and "non-inverted" in match.how and "ratio is the drop ratio" in match.how
+
+
+class TorchDropout:
+    """PyTorch's p: the share dropped."""
+
+    def __init__(self, p=0.2):
+        self.p = p
+
+    def forward(self, x):
+        self.mask = np.random.rand(*x.shape) >= self.p
+        return x * self.mask / (1 - self.p)
+
+    def backward(self, dout):
+        return dout * self.mask / (1 - self.p)
+
+
+class ScaledByP(TorchDropout):
+    """Drops a share p, as PyTorch's, but scales by 1/p: read as cs231n's keep probability its
+    forward is right, yet its mask keeps 0.8 of the units, not 0.2."""
+
+    def forward(self, x):
+        self.mask = np.random.rand(*x.shape) >= self.p
+        return x * self.mask / self.p
+
+    def backward(self, dout):
+        return dout * self.mask / self.p
+
+
+def test_an_ambiguous_p_is_read_as_the_share_the_mask_keeps_says():
+    np.random.seed(0)
+    x = np.random.default_rng(1).standard_normal((4, 5))
+    match = match_twin(AttributeLayer(TorchDropout(0.2)), [x], name="Dropout")
+    assert match is not None and "p is the drop ratio" in match.how, match.how
+    np.random.seed(0)
+    wrong = match_twin(AttributeLayer(ScaledByP(0.2)), [x], name="Dropout")
+    assert wrong is None or "keep probability" not in wrong.how, wrong.how

@@ -49,7 +49,7 @@ def step_optimizer_item(cls, label, path, module, hint, overrides=None):
     from properties.owncode_optimizers import SHAPES, check_dict_optimizer, optimizer_kind, readable
     from properties.owncode_step_optimizers import AbstractStep, StepOptimizer, step_style
     if not _given_params(cls):
-        return None
+        return _scheduler_item(cls, label, path, hint) if _given_optimizer(cls) else None
     try:
         build = _step_builder(cls, {**hint_keywords(hint), **(overrides or {})})
         style = step_style(build, SHAPES, cls.__name__)
@@ -100,6 +100,33 @@ def _step_builder(cls, given=None):
 
 def _shown(given):
     return ", ".join(f"{k}={v!r}" for k, v in given.items())
+
+
+def _scheduler_item(cls, label, path, hint):
+    """A PyTorch-style learning-rate scheduler (``owncode_schedulers``), or a listed skip."""
+    from properties.owncode_schedulers import build_scheduler, check_scheduler, scheduler_kind
+    kind = scheduler_kind(cls)
+    if kind is None:
+        raise NothingToCheck(f"{cls.__name__} takes an optimizer and steps it: a learning-rate "
+                             f"scheduler, of no kind checked here (step, multi-step, "
+                             f"exponential, cosine annealing, as its name says)")
+    given = hint_keywords(hint)
+    try:
+        build_scheduler(cls, given)
+    except Exception as exc:
+        raise CannotCheck(f"{cls.__name__}: {exc}") from exc
+    return Found(label, path, "scheduler", f"{kind} learning-rate scheduler on an optimizer's lr "
+                 f"(and param_groups), against Keras's schedule",
+                 check=lambda: check_scheduler(cls, kind, label, given))
+
+
+def _given_optimizer(cls):
+    """Whether the constructor's first argument is an optimizer (PyTorch's schedulers')."""
+    try:
+        first = next(iter(list(inspect.signature(cls).parameters)), "")
+    except (TypeError, ValueError):
+        return False
+    return first.lower() in ("optimizer", "optim", "opt", "optimiser")
 
 
 def _given_params(cls):

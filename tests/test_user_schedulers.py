@@ -1,0 +1,82 @@
+"""Learning-rate schedulers written PyTorch's way (given an optimizer, each step() sets its rate):
+they were left out in silence, so a StepLR decaying an epoch late passed. Each kind its name says
+is checked against Keras's own schedule at the same epochs; others are listed."""
+from properties.owncode import collect
+from tests.owncode_loading import collect_source
+
+SOURCE = '''
+import math
+
+
+class StepLR:
+    def __init__(self, optimizer, step_size, gamma=0.1):
+        self.optimizer, self.step_size, self.gamma = optimizer, step_size, gamma
+        self.base_lr, self.last_epoch = optimizer.lr, 0
+
+    def step(self):
+        self.last_epoch += 1
+        self.optimizer.lr = self.base_lr * self.gamma ** ((self.last_epoch{late}) // self.step_size)
+
+
+class MultiStepLR:
+    def __init__(self, optimizer, milestones, gamma=0.1):
+        self.optimizer, self.milestones, self.gamma = optimizer, milestones, gamma
+        self.base, self.epoch = optimizer.param_groups[0]["lr"], 0
+
+    def step(self):
+        self.epoch += 1
+        drops = sum(self.epoch >= m for m in self.milestones)
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.base * self.gamma ** drops
+
+
+class ExponentialLR:
+    def __init__(self, optimizer, gamma):
+        self.optimizer, self.gamma = optimizer, gamma
+
+    def step(self):
+        self.optimizer.lr *= self.gamma
+
+
+class CosineAnnealingLR:
+    def __init__(self, optimizer, T_max, eta_min=0.0):
+        self.optimizer, self.T_max, self.eta_min = optimizer, T_max, eta_min
+        self.base_lr, self.last_epoch = optimizer.lr, 0
+
+    def step(self):
+        self.last_epoch += 1
+        cos = 1 + math.cos(math.pi * self.last_epoch / self.T_max)
+        self.optimizer.lr = self.eta_min + (self.base_lr - self.eta_min) * cos / 2
+
+
+class LambdaLR:
+    def __init__(self, optimizer, lr_lambda):
+        self.optimizer, self.lr_lambda = optimizer, lr_lambda
+
+    def step(self):
+        pass
+'''
+
+
+def test_each_kind_of_scheduler_is_checked_against_keras_and_a_late_decay_fails(tmp_path):
+    (tmp_path / "ok").mkdir()
+    (tmp_path / "late").mkdir()
+    found, collected = collect_source(tmp_path / "ok", "scheds.py", SOURCE.replace("{late}", ""))
+    assert {lab for lab, f in found.items() if f.style == "scheduler"} == {
+        "scheds.StepLR", "scheds.MultiStepLR", "scheds.ExponentialLR", "scheds.CosineAnnealingLR"}
+    for label, item in found.items():
+        assert all(r.passed for r in item.check()), label
+    (listed,) = collected.skipped
+    assert listed.label == "scheds.LambdaLR" and not listed.unchecked
+    found, _ = collect_source(tmp_path / "late", "scheds_late.py", SOURCE.replace("{late}", " - 1"))
+    (failed,) = [r for r in found["scheds_late.StepLR"].check() if not r.passed]
+    assert failed.verdict == "layer bug" and "an epoch early or late" in failed.explanation
+    assert all(r.passed for r in found["scheds_late.MultiStepLR"].check())
+
+
+def test_a_scheduler_whose_arguments_cannot_be_guessed_says_what_to_hint(tmp_path):
+    (tmp_path / "warm.py").write_text(
+        "class WarmupStepLR:\n    def __init__(self, optimizer, warmup_epochs):\n"
+        "        self.optimizer = optimizer\n\n    def step(self):\n        pass\n")
+    (skipped,) = collect([tmp_path]).skipped
+    assert "requires warmup_epochs" in skipped.reason and "# gradcheck: WarmupStepLR(" in skipped.reason

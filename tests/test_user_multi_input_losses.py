@@ -146,3 +146,33 @@ def test_a_pair_loss_gets_binary_labels_and_float32_ones_for_its_dtype(tmp_path)
     x2 = [np.vstack([x, np.zeros((1, 5))]) for x in trial.inputs]
     trial.run("dout2", inputs=x2, targets=[np.array([1, 0, 1])])
     assert undefined_here(trial)
+
+
+CONTRASTIVE = '''
+import numpy as np
+
+
+class ContrastiveLoss:
+    def __init__(self, margin=1.0):
+        self.margin = margin
+
+    def forward(self, x1, x2, y):
+        self.diff, self.y = x1 - x2, y
+        self.d = np.sqrt(np.sum(self.diff ** 2, axis=1))
+        return np.mean(y * self.d ** 2 + (1 - y) * np.maximum(0, self.margin - self.d) ** 2) / 2
+
+    def backward(self):
+        hinge = np.maximum(0, self.margin - self.d)
+        coef = self.y - (1 - self.y) * hinge / np.where(self.d > 0, self.d, 1.0)
+        dx1 = coef[:, None] * self.diff / len(self.d)
+        return dx1, -dx1
+'''
+
+
+def test_a_loss_whose_draw_is_zero_everywhere_is_drawn_again_for_its_batch_rule(tmp_path):
+    """With 0/1 labels, a draw of three dissimilar pairs far apart is 0 for each: sum and mean
+    agree, and the mean was taken for a sum (batch_additive then failed a correct loss)."""
+    found, _ = collect_source(tmp_path, "contrastive.py", CONTRASTIVE)
+    entry = found["contrastive.ContrastiveLoss"].entry
+    assert entry.batch_rule == "mean"
+    assert hunt(entry.name, "batch_additive", max_examples=25, shrink=False) is None

@@ -172,7 +172,7 @@ class ContrastiveLoss:
 def test_a_loss_whose_draw_is_zero_everywhere_is_drawn_again_for_its_batch_rule(tmp_path):
     """With 0/1 labels, a draw of three dissimilar pairs far apart is 0 for each: sum and mean
     agree, and the mean was taken for a sum (batch_additive then failed a correct loss)."""
-    found, _ = collect_source(tmp_path, "contrastive.py", CONTRASTIVE)
-    entry = found["contrastive.ContrastiveLoss"].entry
+    found, _ = collect_source(tmp_path, "pair_contrastive.py", CONTRASTIVE)
+    entry = found["pair_contrastive.ContrastiveLoss"].entry
     assert entry.batch_rule == "mean"
     assert hunt(entry.name, "batch_additive", max_examples=25, shrink=False) is None

@@ -132,16 +132,15 @@ def _pool_twin(kind, layout, fixed, fill=0.0):
 
 
 def pool_geometry_of(layer):
-    """{"pool": (PH, PW), "stride": (SH, SW)} of a user's unpadded 2-D pooling layer, read off
-    its hyperparameters as its twin reads them (for the diagnosis of tied maxima), else {}."""
+    """{"pool": (PH, PW), "stride": (SH, SW)} of a user's 2-D pooling layer, read off its
+    hyperparameters as its twin reads them (for the diagnosis: the window's size as a factor,
+    tied maxima where the output's shape says there is no padding), else {}."""
     if find_hyper(layer, POOL_H_NAMES) is None:
         return {}
     try:
         size = (pair(hyper(layer, POOL_H_NAMES), "pool_h")[0],
                 pair(hyper(layer, POOL_W_NAMES), "pool_w")[-1])
         stride = _from(layer, STRIDE_NAMES, size, "stride")
-        if _from(layer, PAD_NAMES, 0, "pad") != (0, 0):
-            return {}
     except (ValueError, TypeError):
         return {}
     return {"pool": size, "stride": stride}

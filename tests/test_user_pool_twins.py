@@ -150,3 +150,41 @@ def test_a_users_pool_sending_dout_to_every_tied_maximum_is_diagnosed_so(tmp_pat
     for r in failed.failures:
         flat = r.arrays["x"].ravel()
         assert ("all equal" in r.explanation) == bool(flat.min() == flat.max())
+
+
+AVG_POOL = '''
+import numpy as np
+
+
+class AvgPool:
+    def __init__(self, pool_size=2, stride=2, pad=1):
+        self.pool_size, self.stride, self.pad = pool_size, stride, pad
+
+    def forward(self, x):
+        k, s, p = self.pool_size, self.stride, self.pad
+        self.shape, xp = x.shape, np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
+        self.out_hw = ((xp.shape[2] - k) // s + 1, (xp.shape[3] - k) // s + 1)
+        out = np.zeros(x.shape[:2] + self.out_hw)
+        for i in range(self.out_hw[0]):
+            for j in range(self.out_hw[1]):
+                out[:, :, i, j] = xp[:, :, i * s:i * s + k, j * s:j * s + k].mean(axis=(2, 3))
+        return out
+
+    def backward(self, dout):
+        k, s, p = self.pool_size, self.stride, self.pad
+        N, C, H, W = self.shape
+        dxp = np.zeros((N, C, H + 2 * p, W + 2 * p))
+        for i in range(self.out_hw[0]):
+            for j in range(self.out_hw[1]):
+                dxp[:, :, i * s:i * s + k, j * s:j * s + k] += dout[:, :, i:i + 1, j:j + 1]
+        return dxp[:, :, p:p + H, p:p + W]          # the mean's 1/k missing
+'''
+
+
+def test_a_padded_average_pool_missing_its_window_size_is_diagnosed_so(tmp_path):
+    """A user's padded pool's window was not read for the diagnosis: no factor was named."""
+    collect_source(tmp_path, "avg_pool_k.py", AVG_POOL)
+    failed = hunt("avg_pool_k.AvgPool", "grads_tf", max_examples=10)
+    assert failed is not None
+    assert {r.diagnosis.get("kind") for r in failed.failures} == {"constant factor"}
+    assert "the pool window's size" in failed.failures[0].diagnosis["summary"]

@@ -48,8 +48,19 @@ def check_network(make_net, x, t, *, label=None):
     net = _made(make_net)
     step_in_place(net.params, np.random.default_rng(1))
     after = check_gradient_network(net, x, t, rng=np.random.default_rng(0), label=label)
-    return results + [replace(r, prop=f"{r.prop}_after_step", note=join_notes(r.note, STEP_NOTE))
+    # right at its initial params, and no one layer named wrong after the step: what is wrong
+    # did not see the step (a weight copied in __init__), not a stack bug nor any layer's maths
+    named = any(r.prop == "network_localise" and r.verdict == "layer bug" for r in after)
+    return results + [replace(r, prop=f"{r.prop}_after_step", note=join_notes(r.note, STEP_NOTE),
+                              **(STALE if not r.passed and not named else {}))
                       for r in after]
+
+
+STALE = {"verdict": "stale params", "explanation": (
+    "gradient(x, t) is right at the network's initial params, but after the params were moved "
+    "in place it is not, and no one layer's backward was found wrong on its own: gradient() or "
+    "a layer reads a copy of a weight taken before (W.copy(), np.array(W), a weight copied in "
+    "__init__), which the step did not move")}
 
 
 TRAINING_NOTE = ("loss(x, t, {flag}=True): the training-mode loss, the one gradient(x, t) "

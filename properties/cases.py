@@ -32,6 +32,10 @@ KEEP_BUILDS_OVER = 3e-4   # seconds: a build taking longer is kept (at 100k para
 _BUILT = OrderedDict()
 
 
+PAIRED_KINDS = ("normal", "large", "fd_safe")
+PAIR_SPREAD = 0.1       # the second input of a pair: the first, moved by a tenth of a draw
+
+
 @dataclass(frozen=True)
 class Case:
     layer: str
@@ -104,6 +108,10 @@ class Case:
         else:
             rng = self.rng(f"{stream}{batch or ''}")
             drawn = [make_values(self.kind, s, self.draw_dtype, rng) for s in self.shapes(batch)]
+        if self.entry.paired and self.seed % 2 == 0 and self.kind in PAIRED_KINDS:
+            # a pair loss's inputs close together on every other seed: its margin's side
+            # (a contrastive hinge, a triplet's) is reached there, far apart on the others
+            drawn = [drawn[0]] + [(drawn[0] + PAIR_SPREAD * v).astype(v.dtype) for v in drawn[1:]]
         return [self._cast(into_domain(v, domains[i] if i < len(domains) else None))
                 for i, v in enumerate(drawn)]
 

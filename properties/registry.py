@@ -111,6 +111,7 @@ class Entry:
     input_domains: tuple = ()
     takes_dout: bool = True      # False: a loss whose backward() takes no upstream gradient
     accumulates: bool = False    # True: Parameters' .grad cleared by a zero_grad(): backward adds
+    paired: bool = False         # True: a loss of inputs alike in shape (x1, x2): drawn close too
 
     @property
     def has_targets(self):

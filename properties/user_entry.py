@@ -136,6 +136,7 @@ def layer_entry(label, path, style, name, build, adapt, layer, spec, needs_probe
                   convention=match.convention if match else "", source=path,
                   input_domains=spec.domains, takes_dout=getattr(layer, "takes_dout", True),
                   accumulates=_accumulates(layer),
+                  paired=bool(loss) and len(spec.inputs) > 1 and len(set(spec.inputs)) == 1,
                   tf_kinds=tuple(k for k in KINDS if k not in ("overflow", "large"))
                   if unbounded else KINDS)
     return Found(label, path, style, how, entry=entry)

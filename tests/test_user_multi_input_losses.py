@@ -176,3 +176,14 @@ def test_a_loss_whose_draw_is_zero_everywhere_is_drawn_again_for_its_batch_rule(
     entry = found["pair_contrastive.ContrastiveLoss"].entry
     assert entry.batch_rule == "mean"
     assert hunt(entry.name, "batch_additive", max_examples=25, shrink=False) is None
+
+
+def test_a_slip_on_the_hinge_side_of_a_pair_loss_is_reached_with_pairs_drawn_close(tmp_path):
+    """Drawn apart, a pair's distance is past the margin nearly always, the hinge is 0, and a
+    hinge differentiated by d^2 for d passed; every other seed now draws the pair close."""
+    buggy = CONTRASTIVE.replace("hinge / np.where(self.d > 0, self.d, 1.0)", "hinge")
+    found, _ = collect_source(tmp_path, "pair_hinge_bug.py", buggy)
+    entry = found["pair_hinge_bug.ContrastiveLoss"].entry
+    assert entry.paired
+    failed = hunt(entry.name, "grads_fd", max_examples=25)
+    assert failed is not None and {r.tensor for r in failed.failures} <= {"dx1", "dx2"}

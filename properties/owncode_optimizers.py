@@ -35,28 +35,17 @@ from oracle.keras_direct import DIRECT_KINDS, adagrad_eps_outside, run_direct
 from oracle.keras_optimizers import run_keras
 from oracle.result import Result, join_notes
 from properties.optimizer_checks import TRAJECTORY_TOLERANCE, parting_note, step_note
+from properties.optimizer_hyper import (COMMON_EPS, EPS_NAMES, HYPER_NAMES, LR_NAMES, PSI_NAMES,
+                                        WD_NAMES, flag, number)
 from properties.owncode_clipping import clippings, with_clipping
 from properties.owncode_schedules import scheduled
 from properties.owncode_step_optimizers import StepOptimizer
 
-# A schedule's base rate is the rate of its first step (lr0, base_lr: what the user's own
-# update() scales; ``owncode_schedules`` fits the rest)
-LR_NAMES = ("lr", "learning_rate", "learn_rate", "eta", "alpha", "lr0", "base_lr", "initial_lr",
-            "init_lr", "base_learning_rate", "initial_learning_rate", "learning_rate_init")
-EPS_NAMES = ("eps", "epsilon", "e", "delta")
-COMMON_EPS = (1e-7, 1e-8, 1e-6, 1e-10, 1e-5)     # tried when eps is hard-coded in update()
-HYPER_NAMES = {"momentum": ("momentum", "beta", "mu", "gamma"),
-               "rho": ("decay_rate", "rho", "decay", "beta", "gamma"),
-               "beta1": ("beta1", "beta_1", "b1"), "beta2": ("beta2", "beta_2", "b2"),
-               "initial_accumulator": ("initial_accumulator_value", "initial_accumulator")}
-WD_NAMES = ("weight_decay", "wd", "weight_decay_rate", "l2", "l2_reg", "l2_lambda", "lambda_l2")
 # Longest names first: "adamax" and "nadam" hold "adam", an "adadelta" is no AdaGrad.
 KIND_BY_NAME = (("nesterov", "Nesterov"), ("adagrad", "AdaGrad"), ("rmsprop", "RMSProp"),
                 ("adamax", "Adamax"), ("nadam", "Nadam"), ("amsgrad", "AMSGrad"),
                 ("adadelta", "Adadelta"), ("lion", "Lion"),
                 ("adam", "Adam"), ("momentum", "Momentum"), ("sgd", "SGD"))
-# Nadam's momentum schedule 0.96^(psi t): Keras's is psi = 1, PyTorch's NAdam psi = 0.004.
-PSI_NAMES = ("momentum_decay", "psi", "schedule_decay")
 
 
 def optimizer_kind(opt):
@@ -66,11 +55,11 @@ def optimizer_kind(opt):
     name = written.lower()
     for key, kind in KIND_BY_NAME:
         if key in name and _begins_a_word(written, name.index(key), key):
-            if kind == "Adam" and getattr(opt, "amsgrad", False) is True:
+            if kind == "Adam" and flag(opt, "amsgrad"):
                 return "AMSGrad"
-            if kind in ("SGD", "Momentum") and getattr(opt, "nesterov", False) is True:
+            if kind in ("SGD", "Momentum") and flag(opt, "nesterov"):
                 return "Nesterov"      # PyTorch's SGD(momentum, nesterov=True)
-            momentum = _number(opt, HYPER_NAMES["momentum"]) if kind == "SGD" else None
+            momentum = number(opt, HYPER_NAMES["momentum"]) if kind == "SGD" else None
             return "Momentum" if momentum and momentum[1] != 0 else kind
     raise ValueError(f"{_class_of(opt).__name__}: cannot tell which optimizer this is from its name; "
                      f"known kinds: {[k for _, k in KIND_BY_NAME]}; a class named after its "
@@ -92,23 +81,11 @@ def _begins_a_word(written, at, key):
     return written[at].isupper() and not written[at - 1].isupper()
 
 
-def _number(obj, names):
-    for n in names:
-        v = getattr(obj, n, None)
-        if isinstance(v, (int, float, np.floating)) and not isinstance(v, bool):
-            return n, float(v)
-    betas = getattr(obj, "betas", None)     # PyTorch keeps Adam's two as betas=(0.9, 0.999)
-    for k, key in enumerate(("beta1", "beta2")):
-        if names == HYPER_NAMES[key] and isinstance(betas, (tuple, list)) and len(betas) == 2 \
-                and all(isinstance(b, (int, float, np.floating)) for b in betas):
-            return f"betas[{k}]", float(betas[k])
-    return None
-
-
 def _required(opt, what, names):
-    found = _number(opt, names)
+    found = number(opt, names)
     if found is None:
         raise ValueError(f"{_class_of(opt).__name__}: cannot read its {what}: no number attribute "
+                         f"(nor entry of param_groups[0] or defaults) "
                          f"named any of {list(names)}; keep it as a number attribute under "
                          f"one of those names")
     return found[1]
@@ -127,14 +104,14 @@ def _candidates(kind, opt):
     paper's or PyTorch's: where epsilon goes, an accumulator's start), not one that trains
     differently (momentum as an average, bias correction added or left out).
     """
-    lr_name = _number(opt, LR_NAMES)
+    lr_name = number(opt, LR_NAMES)
     lr = _learning_rate(opt, kind)
     others = lambda names: tuple(n for n in names if not lr_name or n != lr_name[0])
-    eps_attr = _number(opt, EPS_NAMES)
+    eps_attr = number(opt, EPS_NAMES)
     eps_values = (eps_attr[1],) if eps_attr else COMMON_EPS
     eps_note = "" if eps_attr else "epsilon {eps:g} (hard-coded in update(), found by trying common values)"
     out = []
-    wd_found = _number(opt, WD_NAMES)
+    wd_found = number(opt, WD_NAMES)
     wd = wd_found[1] if wd_found else 0.0
     adamw = "adamw" in _class_of(opt).__name__.lower()
 
@@ -189,7 +166,7 @@ def _candidates(kind, opt):
                  "multiplies the learning rate by sqrt(1-beta2^t)/(1-beta1^t)",
                  lambda eps=eps: O.Adam(lr, b1, b2, eps, bias_correction=False), eps, same=False)
     elif kind == "AdaGrad":
-        init = _number(opt, HYPER_NAMES["initial_accumulator"])
+        init = number(opt, HYPER_NAMES["initial_accumulator"])
         keras_init = 0.1
         for eps in eps_values:
             inits = (init[1],) if init else (keras_init, 0.0)
@@ -210,17 +187,17 @@ def _candidates(kind, opt):
     elif kind in DIRECT_KINDS:
         _direct(kind, opt, lr, others, eps_values, eps_note, wd, out)
     if kind == "Momentum" and "momentum" not in _class_of(opt).__name__.lower() and \
-            _number(opt, HYPER_NAMES["momentum"])[0] == "gamma":
+            number(opt, HYPER_NAMES["momentum"])[0] == "gamma":
         # an SGD's gamma may be a schedule's factor (PyTorch's StepLR), not a momentum
         ours("its gamma is no momentum: the update is plain SGD's (gamma is also what "
              "PyTorch's StepLR calls a schedule's factor)", lambda: O.SGD(lr))
-    return with_clipping(out, clippings(opt, _number))
+    return with_clipping(out, clippings(opt, number))
 
 
 def _learning_rate(opt, kind):
     """The optimizer's learning rate; an Adadelta needs none (the paper's step has no
     learning rate: Keras's 1 is that). Raises ValueError when there is none to read."""
-    if kind == "Adadelta" and _number(opt, LR_NAMES) is None:
+    if kind == "Adadelta" and number(opt, LR_NAMES) is None:
         return 1.0
     return _required(opt, "learning rate", LR_NAMES)
 
@@ -234,7 +211,7 @@ def _direct(kind, opt, lr, others, eps_values, eps_note, wd, out):
         hyper["beta1"] = _required(opt, "beta1", HYPER_NAMES["beta1"])
         hyper["beta2"] = _required(opt, "beta2", HYPER_NAMES["beta2"])
     if kind == "Nadam":
-        psi = _number(opt, PSI_NAMES)
+        psi = number(opt, PSI_NAMES)
         if psi is not None and psi[1] != 1.0:
             raise ValueError(f"{_class_of(opt).__name__}: its momentum schedule is 0.96^({psi[0]} t) "
                              f"with {psi[0]} = {psi[1]:g} (PyTorch's NAdam); Keras's Nadam fixes "
@@ -377,7 +354,7 @@ def _at_per_step_rates(make_opt, probe, label, names, candidates, mine, problem,
         return None, "", "layer bug"
     compare_all = lambda theirs, how: _compare(label, names, mine, theirs,
                                                {**config, "twin": how}, problem[0])
-    momentum = _number(probe, HYPER_NAMES["momentum"]) \
+    momentum = number(probe, HYPER_NAMES["momentum"]) \
         if config["kind"] in ("Momentum", "Nesterov") else None
     return scheduled(label, _learning_rate(probe, config["kind"]), candidates, mine, problem,
                      (params1, grad_steps1, mine1), compare_all, _tolerance(config["kind"]),

@@ -78,8 +78,12 @@ def optimizer_variants(cls, hint):
     except (TypeError, ValueError):
         return []
     given = _hint_keywords(hint)
+    decays = any(n.lower() in ("weight_decay", "wd") and isinstance(p.default, (int, float))
+                 and p.default != 0 for n, p in params.items())
     out = []
     for names, off, on in OPTIMIZER_SWITCHES:
+        if names == ("amsgrad",) and decays:     # AMSGrad with weight decay: unmatched in Keras
+            continue
         name = next((n for n in params if n.lower() in names and n not in given), None)
         if name is None or params[name].default is inspect.Parameter.empty or \
                 params[name].default != off or type(params[name].default) is not type(off):

@@ -175,3 +175,64 @@ def test_a_hint_keyword_the_constructor_does_not_take_is_said_not_ignored(tmp_pa
         "{fresh}", "1").replace("momentum=0.5)", "momentum=0.5, bogus=1)"))
     (skip,) = [s for s in collected.skipped if s.label == "torch_sgd_typo.HintedSGD"]
     assert "unexpected keyword argument 'bogus'" in skip.reason
+
+
+GROUPS_SGD = '''
+import numpy as np
+
+
+class SGD:
+    """PyTorch's layout: every hyperparameter in param_groups (and defaults), none an attribute."""
+
+    def __init__(self, params, lr=0.01, momentum=0.0, nesterov=False):
+        self.defaults = dict(lr=lr, momentum=momentum, nesterov=nesterov)
+        self.param_groups = [dict(params=list(params), **self.defaults)]
+        self.state = {}
+
+    def step(self):
+        for group in self.param_groups:
+            for p in group["params"]:
+                d = p.grad
+                if group["momentum"]:
+                    buf = self.state.get(id(p))
+                    buf = d.copy() if buf is None else group["momentum"] * buf + {fresh} * d
+                    self.state[id(p)] = buf
+                    d = d + group["momentum"] * buf if group["nesterov"] else buf
+                p.data -= group["lr"] * d
+
+
+class Adam:
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+        self.param_groups = [dict(params=list(params), lr=lr, betas=betas, eps=eps)]
+        self.state, self.t = {}, 0
+
+    def step(self):
+        self.t += 1
+        for group in self.param_groups:
+            b1, b2 = group["betas"]
+            for p in group["params"]:
+                m, v = self.state.get(id(p), (0.0, 0.0))
+                m, v = b1 * m + (1 - b1) * p.grad, b2 * v + (1 - b2) * p.grad ** 2
+                self.state[id(p)] = (m, v)
+                mhat, vhat = m / (1 - b1 ** self.t), v / (1 - b2 ** self.t)
+                p.data -= group["lr"] * mhat / (np.sqrt(vhat) + group["eps"])
+'''
+
+
+def test_hyperparameters_kept_in_param_groups_are_read_there(tmp_path):
+    """PyTorch keeps lr, momentum, betas and eps in param_groups: such an optimizer was "cannot
+    read its learning rate" (skipped), and once given an lr its momentum went unread, so its
+    SGD(momentum=0.9) was compared with a Keras SGD without momentum: a false 'layer bug'."""
+    (tmp_path / "ok").mkdir()
+    (tmp_path / "bug").mkdir()
+    found, collected = collect_source(tmp_path / "ok", "groups_ok.py",
+                                      GROUPS_SGD.replace("{fresh}", "1"))
+    assert not collected.skipped, [s.reason for s in collected.skipped]
+    assert {"groups_ok.SGD", "groups_ok.SGD(momentum=0.9)",
+            "groups_ok.SGD(momentum=0.9, nesterov=True)", "groups_ok.Adam"} <= set(found)
+    assert found["groups_ok.SGD(momentum=0.9, nesterov=True)"].how.startswith("Nesterov")
+    for label, item in found.items():
+        assert all(r.passed for r in item.check()), label
+    found, _ = collect_source(tmp_path / "bug", "groups_bug.py",
+                              GROUPS_SGD.replace("{fresh}", "(1 - group['momentum'])"))
+    assert not all(r.passed for r in found["groups_bug.SGD(momentum=0.9)"].check())

@@ -183,6 +183,7 @@ def cases(draw, entry, *, kinds, extra=None, min_batch=1, modes=None):
     pool = S.pool_integers(draw(S.value_pool()))
     config = draw(entry.configs)
     dtype = draw(S.one_of_values(tuple(entry.dtypes)))
+    min_batch = max(min_batch, entry.min_batch)
     batch = draw(S.batch_sizes(min_size=min_batch, max_size=max(entry.max_batch, min_batch)))
     kind = draw(S.value_kinds(kinds=kinds))
     values = S.drawn_values(pool, kind=kind, shapes=entry.input_shapes(config, batch))

@@ -307,9 +307,10 @@ def batch_additive(trial):
 @prop("batch_resize", extra={"batch2": batch_sizes()})
 def batch_resize(trial):
     """A second forward/backward with another batch size gives that batch's TF gradients."""
-    b2 = trial.case.extra["batch2"]
-    if b2 == trial.case.batch:      # the second batch size always differs: say which it was
-        trial.case = replace(trial.case, extra={**trial.case.extra, "batch2": b2 + 1})
+    b2 = max(trial.case.extra["batch2"], trial.case.entry.min_batch)   # a size it takes
+    b2 += b2 == trial.case.batch    # the second batch size always differs: say which it was
+    if b2 != trial.case.extra["batch2"]:
+        trial.case = replace(trial.case, extra={**trial.case.extra, "batch2": b2})
     case, b2 = trial.case, trial.case.extra["batch2"]
     generators = generator_states(trial.layer)
     trial.run()

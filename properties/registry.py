@@ -112,6 +112,7 @@ class Entry:
     takes_dout: bool = True      # False: a loss whose backward() takes no upstream gradient
     accumulates: bool = False    # True: Parameters' .grad cleared by a zero_grad(): backward adds
     paired: bool = False         # True: a loss of inputs alike in shape (x1, x2): drawn close too
+    min_batch: int = 1           # 2: a layer refusing one sample in training (torch's BatchNorm)
 
     @property
     def has_targets(self):

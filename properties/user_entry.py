@@ -135,7 +135,7 @@ def layer_entry(label, path, style, name, build, adapt, layer, spec, needs_probe
                   dtypes=("float32",) if in_float32 else _dtypes(layer, xs, ts), no_twin=NO_TWIN if match is None else "",
                   convention=match.convention if match else "", source=path,
                   input_domains=spec.domains, takes_dout=getattr(layer, "takes_dout", True),
-                  accumulates=_accumulates(layer),
+                  accumulates=_accumulates(layer), min_batch=_min_batch(layer, spec, modes),
                   paired=bool(loss) and len(spec.inputs) > 1 and len(set(spec.inputs)) == 1,
                   tf_kinds=tuple(k for k in KINDS if k not in ("overflow", "large"))
                   if unbounded else KINDS)
@@ -144,6 +144,25 @@ def layer_entry(label, path, style, name, build, adapt, layer, spec, needs_probe
 
 IMAGE_HOW = ("a 4-D input (N, {d}, 1, 1), which its forward flattens as it flattens a CNN's "
              "feature maps: dx must come back in x's shape")
+
+
+def _min_batch(layer, spec, modes):
+    """2 when the layer refuses a batch of one sample in training (as torch's BatchNorm raises
+    "Expected more than 1 value per channel when training") and takes two, else 1."""
+    if not spec.batched or True not in modes:
+        return 1
+    runs = []
+    for n in (1, 2):
+        xs, ts = spec.draw(np.random.default_rng(3), batch=n)
+        try:
+            trial = copy.deepcopy(layer)
+            trial.training = True
+            with np.errstate(all="ignore"):
+                trial.forward(*xs, *ts)
+            runs.append(True)
+        except Exception:
+            runs.append(False)
+    return 2 if runs == [False, True] else 1
 
 
 def _accumulates(layer):

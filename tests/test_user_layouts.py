@@ -133,3 +133,43 @@ def test_an_lstm_cell_with_peephole_weights_is_sized_from_its_recurrent_weights(
         "{peephole_terms}", "dai * self.p_i"))
     failed = hunt("peephole_bug.PeepholeLSTMCell", "grads_fd", max_examples=10)
     assert failed is not None and {r.tensor for r in failed.failures} == {"dc_prev"}
+
+
+GUARDED_BN = '''
+import numpy as np
+
+
+class BatchNorm1d:
+    def __init__(self, num_features, eps=1e-5, momentum=0.1):
+        self.weight, self.bias = np.ones(num_features), np.zeros(num_features)
+        self.eps, self.momentum, self.training = eps, momentum, True
+        self.running_mean, self.running_var = np.zeros(num_features), np.ones(num_features)
+
+    def forward(self, x):
+        if self.training and x.shape[0] < 2:
+            raise ValueError("Expected more than 1 value per channel when training")
+        if not self.training:
+            return (x - self.running_mean) / np.sqrt(self.running_var + self.eps) * self.weight + self.bias
+        mu, var = x.mean(0), x.var(0)
+        n = x.shape[0]
+        self.running_mean = (1 - self.momentum) * self.running_mean + self.momentum * mu
+        self.running_var = (1 - self.momentum) * self.running_var + self.momentum * var * n / (n - 1)
+        self.std = np.sqrt(var + self.eps)
+        self.xhat = (x - mu) / self.std
+        return self.xhat * self.weight + self.bias
+
+    def backward(self, dout):
+        self.dweight, self.dbias = (dout * self.xhat).sum(0), dout.sum(0)
+        g = dout * self.weight
+        return (g - g.mean(0) - self.xhat * (g * self.xhat).mean(0)) / self.std
+'''
+
+
+def test_a_batch_norm_refusing_one_sample_in_training_is_checked_on_two_or_more(tmp_path):
+    """torch's BatchNorm raises on one value per channel in training; drawn at batch 1 it failed
+    eight checks as 'layer raised'. Such a layer is now drawn at batch 2 and up."""
+    found, _ = collect_source(tmp_path, "guarded_bn.py", GUARDED_BN)
+    entry = found["guarded_bn.BatchNorm1d"].entry
+    assert entry.min_batch == 2
+    for prop in ("grads_tf", "batch_resize", "no_mutation", "running_stats"):
+        assert hunt(entry.name, prop, max_examples=10, shrink=False) is None, prop

@@ -127,7 +127,7 @@ def probe_grad_attributes(obj, inputs, dout=None, *, grad_prefix=None, forward_k
         candidates = tuple(dict.fromkeys([*candidates, *(
             x for x in float_array_attributes(twin) if not any(getattr(twin, x) is a for a in inputs))]))
     before = {k: (v, np.array(v, copy=True)) for k, v in vars(twin).items()
-              if looks_like_grad(k, grad_prefix) and isinstance(v, (np.ndarray, np.floating))}
+              if looks_like_grad(k, grad_prefix) and isinstance(v, (np.ndarray, np.floating, float))}
     values = {x: np.array(getattr(twin, x), copy=True) for x in candidates}
     dout = probe_dout(out) if dout is None else dout
     try:
@@ -138,7 +138,7 @@ def probe_grad_attributes(obj, inputs, dout=None, *, grad_prefix=None, forward_k
                            f"{type(exc).__name__}: {exc}") from exc
     written = {}
     for k, v in vars(twin).items():     # (a scalar's gradient may be a NumPy scalar)
-        if not (looks_like_grad(k, grad_prefix) and isinstance(v, (np.ndarray, np.floating))):
+        if not (looks_like_grad(k, grad_prefix) and isinstance(v, (np.ndarray, np.floating, float))):
             continue
         old = before.get(k)
         if old is None or old[0] is not v or not np.array_equal(old[1], v, equal_nan=True):
@@ -184,3 +184,13 @@ def training_switch(obj, method="forward"):
         if isinstance(getattr(obj, name, None), (bool, np.bool_, int)):
             return "attr", name
     return None, None
+
+
+def written_scalars(obj):
+    """Names of Python-float attributes whose gradient some method of the class writes or reads
+    (``self.T`` beside ``self.dT`` made in backward): params a probe must find."""
+    names = set()
+    for fn in vars(type(obj)).values():
+        names |= set(getattr(getattr(fn, "__code__", None), "co_names", ()))
+    return [k for k, v in vars(obj).items() if isinstance(v, (float, np.floating))
+            and not isinstance(v, bool) and any(g in names for g in grad_names_for(k))]

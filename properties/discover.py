@@ -33,7 +33,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from layers.adapter import AttributeLayer, UpdatesItself, find_param_names
-from layers.attribute_probe import float_array_attributes, takes_upstream
+from layers.attribute_probe import float_array_attributes, takes_upstream, written_scalars
 from layers.nested import arrays_within, has_nested_arrays
 from layers.self_updating import LR_NAMES, SelfUpdatingLayer
 from properties.discover_functions import function_item
@@ -293,7 +293,8 @@ def _layer(cls, label, path, module, hint, adapt, overrides=None):
     if hasattr(adapt, "roles") and not isinstance(getattr(obj, "params", None), dict):
         needs_probe = not find_param_names(obj) and (bool(float_array_attributes(obj))
                                                      or callable(getattr(obj, "build", None))
-                                                     or has_nested_arrays(obj))
+                                                     or has_nested_arrays(obj)
+                                                     or bool(written_scalars(obj)))
         # (Keras style: params built by build() on the first call)
     else:
         needs_probe = False

@@ -56,6 +56,12 @@ def check_network(make_net, x, t, *, label=None):
                       for r in after]
 
 
+def _as_float64(x):
+    """x in float64, unless it is integer indices (a language model's tokens): those stay."""
+    x = np.asarray(x)
+    return x if x.dtype.kind in "iub" else x.astype(np.float64)
+
+
 STALE = {"verdict": "stale params", "explanation": (
     "gradient(x, t) is right at the network's initial params, but after the params were moved "
     "in place it is not, and no one layer's backward was found wrong on its own: gradient() or "
@@ -137,7 +143,7 @@ def check_gradient_network(net, x, t, *, rng, label=None):
                        verdict="contract", explanation="the network's gradient(x, t) failed",
                        note=f"{type(exc).__name__}: {exc}")]
     snapshot = _float64_copy(net)
-    x64 = np.asarray(x, np.float64)
+    x64 = _as_float64(x)
 
     def loss_at(arrays):
         for k, target in snapshot.params.items():
@@ -195,7 +201,7 @@ def localise(net, x, t, *, rng):
     with kept_global_rng():      # the user's state saved once around every evaluation
         try:
             with seeded():
-                work.gradient(np.asarray(x, np.float64), t)
+                work.gradient(_as_float64(x), t)
         finally:
             _stop(work_layers)
         return _first_fault(work, work_layers, records, rng)

@@ -144,6 +144,11 @@ def _candidates(kind, opt):
         b = _required(opt, "momentum", HYPER_NAMES["momentum"])
         ours("", lambda: O.Nesterov(lr, b))
     elif kind == "RMSProp":
+        momentum = number(opt, ("momentum",))
+        if flag(opt, "centered") or (momentum and momentum[1] != 0):
+            form = "a centered RMSprop" if flag(opt, "centered") else "an RMSprop with momentum"
+            raise ValueError(f"{_class_of(opt).__name__}: {form} is not checked: no twin of that "
+                             f"form is mapped onto Keras here")
         rho = _required(opt, "decay rate", others(HYPER_NAMES["rho"] + ("alpha",)))  # PyTorch's alpha
         for eps in eps_values:
             for inside, bc in itertools.product((True, False), (False, True)):

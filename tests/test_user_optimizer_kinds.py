@@ -222,3 +222,23 @@ class Adam:
     results = _check(tmp_path, "kinds_amsgrad_named_adam.py", "Adam", source)
     failed = [r for r in results if not r.passed]
     assert failed and not any(r.diagnosis for r in failed), failed[0].diagnosis
+
+
+def test_an_rmsprop_with_momentum_or_centered_is_a_skip_saying_so_not_a_layer_bug(tmp_path):
+    """Keras's RMSprop(momentum=..., centered=True) forms are not mapped: a correct one was
+    compared with the plain form and called a layer bug."""
+    from tests.owncode_loading import collect_source
+    source = (
+        "import numpy as np\n\n\nclass RMSprop:\n"
+        "    def __init__(self, lr=0.01, rho=0.9, momentum=0.9, eps=1e-7):\n"
+        "        self.lr, self.rho, self.momentum, self.eps = lr, rho, momentum, eps\n"
+        "        self.v, self.mom = {}, {}\n\n"
+        "    def update(self, params, grads):\n"
+        "        for k in params:\n"
+        "            g = grads[k]\n"
+        "            self.v[k] = self.rho * self.v.get(k, 0.0) + (1 - self.rho) * g * g\n"
+        "            self.mom[k] = self.momentum * self.mom.get(k, 0.0) + self.lr * g / np.sqrt(self.v[k] + self.eps)\n"
+        "            params[k] -= self.mom[k]\n")
+    found, collected = collect_source(tmp_path, "rms_momentum.py", source)
+    (skip,) = collected.skipped
+    assert not found and "an RMSprop with momentum is not checked" in skip.reason

@@ -113,9 +113,17 @@ def _embedding(params, xs, ts):
     W = weights[0]
 
     def twin(layer, idx, **p):
-        return TS.embedding(None, idx, p[W])
+        out = TS.embedding(None, idx, p[W])
+        pad = getattr(layer, "padding_idx", None)
+        if isinstance(pad, (int, np.integer)) and not isinstance(pad, bool):
+            # PyTorch's padding_idx: that row's output is the row, and it gets no gradient
+            t = tf()
+            hit = t.cast(t.equal(t.cast(idx, t.int64), int(pad) % int(p[W].shape[0])), out.dtype)
+            out = out * (1 - hit[..., None]) + t.stop_gradient(out) * hit[..., None]
+        return out
     yield TwinMatch(twin, "embedding", f"embedding: {W}[idx] (tf.gather; the rows of a repeated "
-                                       "index get the sum of its gradients)")
+                                       "index get the sum of its gradients; a padding_idx row "
+                                       "none, as PyTorch's)")
 
 
 NORMALISERS = (("batch", "divided by N (cs231n)"),

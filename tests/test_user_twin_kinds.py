@@ -102,3 +102,38 @@ def test_an_ambiguous_p_is_read_as_the_share_the_mask_keeps_says():
     np.random.seed(0)
     wrong = match_twin(AttributeLayer(ScaledByP(0.2)), [x], name="Dropout")
     assert wrong is None or "keep probability" not in wrong.how, wrong.how
+
+
+PADDED_EMBEDDING = '''
+import numpy as np
+
+
+class Embedding:
+    def __init__(self, num_embeddings, embedding_dim, padding_idx=0):
+        self.weight = np.random.randn(num_embeddings, embedding_dim)
+        self.padding_idx = padding_idx
+
+    def forward(self, idx):
+        self.idx = idx
+        return self.weight[idx]
+
+    def backward(self, dout):
+        self.dweight = np.zeros_like(self.weight)
+        np.add.at(self.dweight, self.idx, dout)
+        {padding}
+'''
+
+
+def test_an_embeddings_padding_idx_row_gets_no_gradient_in_the_twin_too(tmp_path):
+    """PyTorch's padding_idx row gets no gradient; the twin (tf.gather) gave it one, so a correct
+    layer failed on that row and one that forgot it passed."""
+    from properties.search import hunt
+    from tests.owncode_loading import collect_source
+    (tmp_path / "ok").mkdir()
+    (tmp_path / "bug").mkdir()
+    collect_source(tmp_path / "ok", "padded_emb_ok.py",
+                   PADDED_EMBEDDING.format(padding="self.dweight[self.padding_idx] = 0"))
+    assert hunt("padded_emb_ok.Embedding", "grads_tf", max_examples=15, shrink=False) is None
+    collect_source(tmp_path / "bug", "padded_emb_bug.py", PADDED_EMBEDDING.format(padding="pass"))
+    failed = hunt("padded_emb_bug.Embedding", "grads_tf", max_examples=15)
+    assert failed is not None and {r.tensor for r in failed.failures} == {"dweight"}

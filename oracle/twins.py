@@ -7,6 +7,8 @@ import functools
 import importlib
 import pkgutil
 
+import numpy as np
+
 import layers as L
 import oracle
 from oracle.tf_runtime import tf
@@ -95,7 +97,16 @@ def mul(layer, x, y):
 
 @twin_of(L.SoftmaxCrossEntropy)
 def softmax_cross_entropy(layer, x, t):
+    """The mean over the batch; a layer's ``ignore_index`` (PyTorch's) leaves those labels out
+    of the mean and the gradient (every label ignored: 0/0, NaN, as PyTorch gives)."""
     t_ = tf()
+    ignore = getattr(layer, "ignore_index", None)
+    if t.dtype.is_integer and isinstance(ignore, (int, np.integer)) and not isinstance(ignore, bool):
+        kept = t_.not_equal(t, ignore)
+        safe = t_.where(kept, t, t_.zeros_like(t))
+        per_sample = t_.nn.sparse_softmax_cross_entropy_with_logits(labels=safe, logits=x)
+        weight = t_.cast(kept, per_sample.dtype)
+        return t_.reduce_sum(per_sample * weight) / t_.reduce_sum(weight)
     if t.dtype.is_integer:
         per_sample = t_.nn.sparse_softmax_cross_entropy_with_logits(labels=t, logits=x)
     else:

@@ -7,8 +7,9 @@ Two things make correct maths look wrong, and both are told apart here:
   noise and its "gradients" contradict each other. That is reported once,
   plainly, with the verdict "not deterministic", instead of the contradictions;
 * a case at a point where the function itself is not defined (a cosine similarity of a
-  zero vector, 0/0): the layer's float64 forward is NaN or inf there, finite at points
-  moved by a millionth of the inputs' scale, and no TF twin gives a finite value there.
+  zero vector, 0/0; a loss whose every label is ignored): the layer's float64 forward is
+  NaN or inf there, and its TF twin's too, or (no twin) finite at points moved by a
+  millionth of the inputs' scale.
   Nothing can judge a gradient at such a point: its failures become warnings with the
   verdict "outside domain" (a forward NaN or inf on a whole region, an exp that
   overflows, stays a failure, and so does one a finite twin contradicts);
@@ -37,11 +38,12 @@ EXPLAIN = {
     NOT_DETERMINISTIC: "the forward is not a function of its inputs, so no oracle can judge its "
                        "gradients; draw randomness from an injected np.random.Generator and keep "
                        "no state that changes the output from one call to the next",
-    OUTSIDE_DOMAIN: "the layer's forward is NaN or inf at these inputs (in float64) and finite at "
-                    "points moved from them by a millionth of their scale, and no TF twin gives "
-                    "it a value here: a point where the function is not defined (a norm of a zero "
-                    "vector divided by, 0/0), at which no gradient can be judged. Not counted as "
-                    "a failure; guard it (an epsilon) if such inputs can reach the layer",
+    OUTSIDE_DOMAIN: "the layer's forward is NaN or inf at these inputs (in float64), and so is its "
+                    "TF twin's (or, with no twin, it is finite at points moved from them by a "
+                    "millionth of their scale): a point where the function is not defined (a "
+                    "division by the norm of a zero vector, a mean over no label left: 0/0), at "
+                    "which no gradient can be judged. Not counted as a failure; guard it (an "
+                    "epsilon) if such inputs can reach the layer",
 }
 NEARBY = 1e-6    # how far, relative to the inputs' scale, the forward is tried again
 ROUND_OFF = float(np.finfo(np.float32).eps)
@@ -107,11 +109,11 @@ def undefined_here(trial):
             xs = [np.asarray(x, np.float64) for x in inputs]
             if _finite(_forward64(trial, xs, targets)):
                 continue
+            if not trial.case.entry.no_twin and _twin_undefined(trial, inputs, targets):
+                return True       # the oracle has no value here either (every label ignored)
             moved = [x + NEARBY * max(1.0, float(np.max(np.abs(x), initial=0.0)))
                      * rng.standard_normal(x.shape) for x in xs]
-            if not _finite(_forward64(trial, moved, targets)):
-                continue
-            if trial.case.entry.no_twin or _twin_undefined(trial, inputs, targets):
+            if trial.case.entry.no_twin and _finite(_forward64(trial, moved, targets)):
                 return True
     except Exception:      # whatever cannot be run again leaves the results as they are
         return False

@@ -137,3 +137,41 @@ def test_an_embeddings_padding_idx_row_gets_no_gradient_in_the_twin_too(tmp_path
     collect_source(tmp_path / "bug", "padded_emb_bug.py", PADDED_EMBEDDING.format(padding="pass"))
     failed = hunt("padded_emb_bug.Embedding", "grads_tf", max_examples=15)
     assert failed is not None and {r.tensor for r in failed.failures} == {"dweight"}
+
+
+IGNORING_CE = '''
+import numpy as np
+
+
+class CrossEntropyLoss:
+    def __init__(self, ignore_index=0):
+        self.ignore_index = ignore_index
+
+    def forward(self, logits, target):
+        z = logits - logits.max(axis=1, keepdims=True)
+        self.p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+        self.t, self.keep = target, target != self.ignore_index
+        picked = z[np.arange(len(target)), target] - np.log(np.exp(z).sum(axis=1))
+        return -np.sum(picked * self.keep) / np.sum(self.keep)
+
+    def backward(self):
+        d = self.p.copy()
+        d[np.arange(len(self.t)), self.t] -= 1
+        return d {masked} / np.sum(self.keep)
+'''
+
+
+def test_a_cross_entropys_ignore_index_is_left_out_by_the_twin_too(tmp_path):
+    """PyTorch's ignore_index leaves those labels out of the mean: the twin counted them, so a
+    correct loss failed and one giving ignored rows a gradient failed the same way; a batch whose
+    every label is ignored is 0/0 in both, outside the loss's domain."""
+    from properties.search import hunt
+    from tests.owncode_loading import collect_source
+    (tmp_path / "ok").mkdir()
+    (tmp_path / "bug").mkdir()
+    collect_source(tmp_path / "ok", "ignoring_ce_ok.py", IGNORING_CE.format(masked="* self.keep[:, None]"))
+    for prop in ("forward_tf", "grads_tf", "batch_resize"):
+        assert hunt("ignoring_ce_ok.CrossEntropyLoss", prop, max_examples=15, shrink=False) is None, prop
+    collect_source(tmp_path / "bug", "ignoring_ce_bug.py", IGNORING_CE.format(masked=""))
+    failed = hunt("ignoring_ce_bug.CrossEntropyLoss", "grads_tf", max_examples=15)
+    assert failed is not None and {r.verdict for r in failed.failures} == {"layer bug"}

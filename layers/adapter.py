@@ -16,43 +16,15 @@ from layers.base import Layer
 from layers.nested import assign, has_nested_arrays, nested_pairs, probe_nested_pairs, resolve
 
 
-class _AttrView(MutableMapping):
-    """A mapping whose item ``name`` is the attribute ``attrs[name]`` of ``obj``."""
-
-    def __init__(self, obj, attrs, owner, grads=False):
-        self._obj, self._attrs, self._owner, self._grads = obj, dict(attrs), owner, grads
-
-    def __getitem__(self, name):
-        if name not in self._attrs:
-            raise KeyError(name)
-        attr = self._attrs[name]
-        value = getattr(self._obj, attr, None)
-        if value is None:
-            raise KeyError(f"{self._owner}: attribute {attr!r} is missing or None"
-                           + (" (backward has not set it)" if self._grads else ""))
-        return value
-
-    def __setitem__(self, name, value):
-        if name not in self._attrs:
-            raise KeyError(f"{self._owner}: no parameter {name!r}; known: {list(self._attrs)}")
-        setattr(self._obj, self._attrs[name], value)
-
-    def __delitem__(self, name):
-        raise TypeError(f"{self._owner}: parameters of an adapted layer cannot be deleted")
-
-    def __iter__(self):
-        return iter(self._attrs)
-
-    def __len__(self):
-        return len(self._attrs)
-
-
 class _PathView(MutableMapping):
     """A mapping ``"fc1.W"`` -> the array at that path below ``obj`` (a sublayer's weight, or its
     gradient: ``layers.nested``)."""
 
     def __init__(self, obj, paths, owner, grads=False):
         self._obj, self._paths, self._owner, self._grads = obj, dict(paths), owner, grads
+
+    def _what(self, name):
+        return name
 
     def __getitem__(self, name):
         if name not in self._paths:
@@ -62,7 +34,7 @@ class _PathView(MutableMapping):
         except (AttributeError, KeyError, IndexError, TypeError):
             value = None
         if value is None:
-            raise KeyError(f"{self._owner}: {name} is missing or None"
+            raise KeyError(f"{self._owner}: {self._what(name)} is missing or None"
                            + (" (backward has not set it)" if self._grads else ""))
         return value
 
@@ -79,6 +51,16 @@ class _PathView(MutableMapping):
 
     def __len__(self):
         return len(self._paths)
+
+
+class _AttrView(_PathView):
+    """A mapping whose item ``name`` is the attribute ``attrs[name]`` of ``obj``."""
+
+    def __init__(self, obj, attrs, owner, grads=False):
+        super().__init__(obj, {n: (("attr", a),) for n, a in dict(attrs).items()}, owner, grads)
+
+    def _what(self, name):
+        return f"attribute {self._paths[name][0][1]!r}"
 
 
 class _NamedView(MutableMapping):

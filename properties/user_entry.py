@@ -10,6 +10,7 @@ forward-only properties), whether it keeps float32. A loss with a mask gets
 the ``masked_no_grad`` law.
 """
 import copy
+import traceback
 from dataclasses import dataclass, field, replace
 from typing import Callable, Optional
 
@@ -147,8 +148,10 @@ IMAGE_HOW = ("a 4-D input (N, {d}, 1, 1), which its forward flattens as it flatt
 
 
 def _min_batch(layer, spec, modes):
-    """2 when the layer refuses a batch of one sample in training (as torch's BatchNorm raises
-    "Expected more than 1 value per channel when training") and takes two, else 1."""
+    """2 when the layer refuses a batch of one sample in training by a ``raise`` or ``assert`` of
+    its own (as torch's BatchNorm raises "Expected more than 1 value per channel when
+    training") and takes two, else 1. A batch of one that breaks the layer's arithmetic (a
+    squeeze dropping the batch axis) is a bug the checks must still draw."""
     if not spec.batched or True not in modes:
         return 1
     runs = []
@@ -160,9 +163,10 @@ def _min_batch(layer, spec, modes):
             with np.errstate(all="ignore"):
                 trial.forward(*xs, *ts)
             runs.append(True)
-        except Exception:
-            runs.append(False)
-    return 2 if runs == [False, True] else 1
+        except Exception as exc:
+            line = (traceback.extract_tb(exc.__traceback__)[-1].line or "").lstrip()
+            runs.append("refused" if line.startswith(("raise", "assert")) else False)
+    return 2 if runs == ["refused", True] else 1
 
 
 def _accumulates(layer):

@@ -173,3 +173,15 @@ def test_a_batch_norm_refusing_one_sample_in_training_is_checked_on_two_or_more(
     assert entry.min_batch == 2
     for prop in ("grads_tf", "batch_resize", "no_mutation", "running_stats"):
         assert hunt(entry.name, prop, max_examples=10, shrink=False) is None, prop
+
+
+def test_a_batch_of_one_that_breaks_the_layers_arithmetic_is_still_drawn(tmp_path):
+    """Only a refusal of the layer's own (a raise, an assert) makes it drawn at batch 2 and up:
+    a squeeze that drops the batch axis at N = 1 is a bug, and batch 1 must keep finding it."""
+    source = GUARDED_BN.replace("class BatchNorm1d:", "class Squeezing:").replace(
+        '''        if self.training and x.shape[0] < 2:
+            raise ValueError("Expected more than 1 value per channel when training")''',
+        '''        x = np.squeeze(x) if self.training else x
+        self.first_feature = x[:, 0]          # IndexError at N = 1: the batch axis is gone''')
+    found, _ = collect_source(tmp_path, "squeezing_bn.py", source)
+    assert found["squeezing_bn.Squeezing"].entry.min_batch == 1

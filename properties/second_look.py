@@ -11,8 +11,8 @@ Two things make correct maths look wrong, and both are told apart here:
   NaN or inf there, and its TF twin's too, or (no twin) finite at points moved by a
   millionth of the inputs' scale.
   Nothing can judge a gradient at such a point: its failures become warnings with the
-  verdict "outside domain" (a forward NaN or inf on a whole region, an exp that
-  overflows, stays a failure, and so does one a finite twin contradicts);
+  verdict "outside domain" (with no twin, a forward NaN or inf on a whole region, an exp
+  that overflows, stays a failure; so does one a finite twin contradicts);
 * float32 round-off amplified by an ill-conditioned case (a saturated gate,
   zero variance in a normalisation). The failing float32 case is re-run on
   float64 copies of exactly the same params and inputs: when that passes, the
@@ -97,8 +97,8 @@ FLOAT32_RANGE = ("in float64 the same case is finite and passes: float32's range
 
 def undefined_here(trial):
     """Whether the trial's inputs (the last run's, and the case's own) sit at a point where the
-    layer's function is not defined: its float64 forward NaN or inf there, finite at a point
-    moved by ``NEARBY`` of the inputs' scale, and no TF twin finite there."""
+    layer's function is not defined: its float64 forward NaN or inf there, and its TF twin's
+    too, or, with no twin, finite at a point moved by ``NEARBY`` of the inputs' scale."""
     given = getattr(trial, "given", None)
     points = [(trial.inputs, trial.targets)]
     if given and given[0] is not trial.inputs:      # another batch (batch_resize)
@@ -133,8 +133,8 @@ def _twin_undefined(trial, inputs, targets):
     try:
         out = tape_forward(trial.twin(), trial.layer, list(inputs), trial.params0, targets,
                            name=trial.case.layer)
-    except Exception:
-        return True
+    except Exception:       # a twin that cannot run here says nothing of the function
+        return False
     return not _finite(out)
 
 

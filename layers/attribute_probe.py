@@ -61,6 +61,10 @@ def grad_attribute(name, present, grad_prefix=None):
     return next((g for g in grad_names_for(name, grad_prefix) if g in present), None)
 
 
+class BackwardRaised(RuntimeError):
+    """The layer's backward raised on the probe's inputs (its forward ran)."""
+
+
 class ProbeReport(NamedTuple):
     """What one forward/backward on a copy showed.
 
@@ -134,7 +138,7 @@ def probe_grad_attributes(obj, inputs, dout=None, *, grad_prefix=None, forward_k
         method = getattr(twin, backward)
         method(*(dout if isinstance(dout, tuple) else (dout,)) if takes_upstream(method) else ())
     except Exception as exc:
-        raise RuntimeError(f"{label}.backward raised while probing its parameters: "
+        raise BackwardRaised(f"{label}.backward raised while probing its parameters: "
                            f"{type(exc).__name__}: {exc}") from exc
     written = {}
     for k, v in vars(twin).items():     # (a scalar's gradient may be a NumPy scalar)

@@ -453,3 +453,14 @@ class Assigns(Module, Linear):
     failed = hunt("accumulating.Assigns", "accumulates", max_examples=10)
     assert failed is not None and {r.tensor for r in failed.failures} == {"weight (second backward)"}
     assert {r.verdict for r in failed.failures} == {"layer bug"}
+
+
+def test_a_block_whose_backward_always_raises_fails_saying_so_not_a_skip(tmp_path):
+    """A Stack walking its layers in forward order in backward raises on every input; probing its
+    sublayers' gradients made that a skip (exit 3), where a layer raising is a failure to show."""
+    buggy = BLOCK.format(slip="pass").replace("for layer in reversed(self.layers):",
+                                                 "for layer in self.layers:")
+    found, collected = collect_source(tmp_path, "stack_order_bug.py", buggy)
+    assert "stack_order_bug.Stack" in found, [s.reason for s in collected.skipped]
+    failed = hunt("stack_order_bug.Stack", "grads_fd", max_examples=5)
+    assert failed is not None and {r.verdict for r in failed.failures} == {"layer raised"}

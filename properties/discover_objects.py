@@ -106,10 +106,10 @@ def _scheduler_item(cls, label, path, hint):
     """A PyTorch-style learning-rate scheduler (``owncode_schedulers``), or a listed skip."""
     from properties.owncode_schedulers import build_scheduler, check_scheduler, scheduler_kind
     kind = scheduler_kind(cls)
-    if kind is None:
-        raise NothingToCheck(f"{cls.__name__} takes an optimizer and steps it: a learning-rate "
-                             f"scheduler, of no kind checked here (step, multi-step, "
-                             f"exponential, cosine annealing, as its name says)")
+    if kind is None:    # code found and not checked: not a pass (exit 3)
+        raise CannotCheck(f"{cls.__name__} takes an optimizer and steps it: a learning-rate "
+                          f"scheduler, of no kind checked here (step, multi-step, exponential, "
+                          f"cosine annealing, as its name says)")
     given = hint_keywords(hint)
     try:
         build_scheduler(cls, given)

@@ -104,7 +104,8 @@ def _shown(given):
 
 def _scheduler_item(cls, label, path, hint):
     """A PyTorch-style learning-rate scheduler (``owncode_schedulers``), or a listed skip."""
-    from properties.owncode_schedulers import build_scheduler, check_scheduler, scheduler_kind
+    from properties.owncode_schedulers import (build_scheduler, check_scheduler, schedule_hypers,
+                                               scheduler_kind)
     kind = scheduler_kind(cls)
     if kind is None:    # code found and not checked: not a pass (exit 3)
         raise CannotCheck(f"{cls.__name__} takes an optimizer and steps it: a learning-rate "
@@ -112,9 +113,11 @@ def _scheduler_item(cls, label, path, hint):
                           f"cosine annealing, as its name says)")
     given = hint_keywords(hint)
     try:
-        build_scheduler(cls, given)
+        schedule_hypers(kind, build_scheduler(cls, given)[0])   # each one it needs, read now
+    except ValueError as exc:          # its message names the class
+        raise CannotCheck(str(exc)) from exc
     except Exception as exc:
-        raise CannotCheck(f"{cls.__name__}: {exc}") from exc
+        raise CannotCheck(f"{cls.__name__}: {type(exc).__name__}: {exc}") from exc
     return Found(label, path, "scheduler", f"{kind} learning-rate scheduler on an optimizer's lr "
                  f"(and param_groups), against Keras's schedule",
                  check=lambda: check_scheduler(cls, kind, label, given))

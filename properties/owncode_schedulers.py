@@ -73,22 +73,35 @@ def _hyper(sched, names, default=None):
     return default
 
 
+def schedule_hypers(kind, sched):
+    """The hyperparameters Keras's schedule of ``kind`` needs, read off the scheduler (a
+    ValueError naming one it does not hold): gamma, and the step size, milestones or T_max
+    and eta_min."""
+    hypers = {}
+    if kind != "Cosine":      # read, never assumed: a gamma taken for 0.1 would fail a right one
+        hypers["gamma"] = float(_hyper(sched, ("gamma", "decay", "factor")))
+    if kind == "Step":
+        hypers["step_size"] = int(_hyper(sched, ("step_size", "step")))
+    elif kind == "MultiStep":
+        hypers["milestones"] = sorted(int(m) for m in _hyper(sched, ("milestones",)))
+    elif kind == "Cosine":
+        hypers["t_max"] = int(_hyper(sched, ("T_max", "t_max", "period")))
+        hypers["eta_min"] = float(_hyper(sched, ("eta_min", "min_lr", "lr_min"), 0.0))
+    return hypers
+
+
 def keras_schedule(kind, sched, base):
     """Keras's schedule of ``kind`` with the scheduler's hyperparameters: epoch -> rate."""
-    s = tf().keras.optimizers.schedules
-    gamma = float(_hyper(sched, ("gamma", "decay", "factor"), 0.1))
+    s, h = tf().keras.optimizers.schedules, schedule_hypers(kind, sched)
     if kind == "Step":
-        return s.ExponentialDecay(base, int(_hyper(sched, ("step_size", "step"))), gamma,
-                                  staircase=True)
+        return s.ExponentialDecay(base, h["step_size"], h["gamma"], staircase=True)
     if kind == "Exponential":
-        return s.ExponentialDecay(base, 1, gamma)
+        return s.ExponentialDecay(base, 1, h["gamma"])
     if kind == "MultiStep":
-        milestones = sorted(int(m) for m in _hyper(sched, ("milestones",)))
-        return s.PiecewiseConstantDecay([m - 1 for m in milestones],       # step >= m: next
-                                        [base * gamma ** i for i in range(len(milestones) + 1)])
-    t_max = int(_hyper(sched, ("T_max", "t_max", "period")))
-    eta_min = float(_hyper(sched, ("eta_min", "min_lr", "lr_min"), 0.0))
-    return s.CosineDecay(base, t_max, alpha=eta_min / base)
+        return s.PiecewiseConstantDecay([m - 1 for m in h["milestones"]],     # step >= m: next
+                                        [base * h["gamma"] ** i
+                                         for i in range(len(h["milestones"]) + 1)])
+    return s.CosineDecay(base, h["t_max"], alpha=h["eta_min"] / base)
 
 
 def check_scheduler(cls, kind, label, given=None):
@@ -99,7 +112,7 @@ def check_scheduler(cls, kind, label, given=None):
         sched.step()
         rates.append(float(opt.rate()))
     epochs = range(1, EPOCHS + 1) if kind != "Cosine" else \
-        range(1, min(EPOCHS, int(_hyper(sched, ("T_max", "t_max", "period")))) + 1)
+        range(1, min(EPOCHS, schedule_hypers(kind, sched)["t_max"]) + 1)
     schedule = keras_schedule(kind, sched, BASE_LR)
     want = np.array([float(schedule(e)) for e in epochs])
     got = np.array(rates[:len(want)], np.float64)

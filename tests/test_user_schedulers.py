@@ -81,3 +81,21 @@ def test_a_scheduler_whose_arguments_cannot_be_guessed_says_what_to_hint(tmp_pat
         "        self.optimizer = optimizer\n\n    def step(self):\n        pass\n")
     (skipped,) = collect([tmp_path]).skipped
     assert "requires warmup_epochs" in skipped.reason and "# gradcheck: WarmupStepLR(" in skipped.reason
+
+
+def test_a_scheduler_whose_hyperparameters_cannot_be_read_is_a_skip_naming_the_one(tmp_path):
+    (tmp_path / "steps.py").write_text(
+        "class StepLR:\n    def __init__(self, optimizer, step_size=3, gamma=0.5):\n"
+        "        self.optimizer, self._every, self.gamma = optimizer, step_size, gamma\n\n"
+        "    def step(self):\n        pass\n")
+    (skipped,) = collect([tmp_path]).skipped
+    assert "cannot read its step_size" in skipped.reason and skipped.unchecked
+
+
+def test_a_gamma_it_does_not_hold_readably_is_not_assumed(tmp_path):
+    (tmp_path / "exp.py").write_text(
+        "class ExponentialLR:\n    def __init__(self, optimizer, gamma=0.5):\n"
+        "        self.optimizer, self._g = optimizer, gamma\n\n"
+        "    def step(self):\n        self.optimizer.lr *= self._g\n")
+    (skipped,) = collect([tmp_path]).skipped
+    assert "cannot read its gamma" in skipped.reason

@@ -52,6 +52,7 @@ class Trial:
         self.given = None      # (inputs, dout) of the last run, shown with a failure
         self._at_point = None  # the float64 copy's output at the point (determinism probe)
         self._own_out = None   # the layer's own float64 output at the point, as it returned it
+        self._geometry = None  # a pool's windows read off the layer ({} for any other layer)
 
     def setup(self):
         """Build the layer (its constructor is the layer's code too) and draw inputs and targets."""
@@ -250,9 +251,10 @@ class Trial:
                        zip(C.target_names(self.layer, len(self.targets)), self.targets)}
             kw["context"] = {"inputs": named, "targets": targets,
                              "dout": O.pack(dout) if O.several(dout) else dout}
-            geometry = pool_geometry_of(self.layer)
-            if geometry:     # a user's pool: its windows, for the diagnosis of tied maxima
-                kw["context"]["config"] = {**self.case.describe(), **geometry}
+            if self._geometry is None:     # read once a trial, not at every comparison
+                self._geometry = pool_geometry_of(self.layer)
+            if self._geometry:     # a user's pool: its windows, for the diagnosis of tied maxima
+                kw["context"]["config"] = {**self.case.describe(), **self._geometry}
             kw["arrays"] = {**{("x" if i == 0 else f"input:{k}"): v
                                for i, (k, v) in enumerate(named.items())},
                             **{f"target:{k}": v for k, v in targets.items()},

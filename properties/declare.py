@@ -16,7 +16,8 @@ from typing import Callable
 from oracle.tape import OracleError
 from properties.contract import LayerContractError
 from properties.second_look import EXPLAIN as SECOND_LOOK, review
-from properties.trial import Trial, kept_global_rng
+from properties.global_rng import kept_global_rng
+from properties.trial import Trial
 
 PROPERTIES = {}
 

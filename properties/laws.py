@@ -14,7 +14,7 @@ from properties import outputs as O
 from properties.contract import input_names, target_names
 from properties.declare import prop
 from properties.strategies import batch_sizes
-from properties.trial import generator_states, rewind
+from properties.global_rng import generator_states, rewind
 
 EXACT = Tolerance(rtol=0.0, atol=0.0)
 # A law broken is the layer's own doing (no oracle to doubt): what each one's failure means.

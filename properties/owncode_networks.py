@@ -26,7 +26,7 @@ from layers.gradient_network import GradientNetwork
 from oracle.compare import compare
 from oracle.finite_diff import fd_vjp
 from oracle.result import Result, join_notes
-from properties.trial import kept_global_rng
+from properties.global_rng import kept_global_rng
 
 LAST_LAYER_NAMES = ("lastLayer", "last_layer", "loss_layer")
 

@@ -29,7 +29,7 @@ from oracle.result import join_notes
 from properties import contract as C
 from properties import outputs as O
 from properties.contract import LayerContractError
-from properties.trial import kept_global_rng, seeded_global_rng
+from properties.global_rng import kept_global_rng, seeded_global_rng
 
 NOT_DETERMINISTIC = "not deterministic"
 FLOAT32_PRECISION = "float32 precision"

@@ -22,7 +22,7 @@ from oracle.user_twins import match_twin
 from properties import outputs as O
 from properties import strategies as S
 from properties.registry import Entry
-from properties.trial import kept_global_rng
+from properties.global_rng import kept_global_rng
 from properties.user_hinted import HintError, spec_from_hint
 from properties.user_shapes import BATCH, runs, within_domain
 from properties.values import KINDS, make_values

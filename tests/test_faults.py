@@ -205,7 +205,7 @@ def test_a_forward_drawing_from_the_global_state_is_seen(draw, kept):
     """Seen by one probe draw after the forward (also for a single normal, which leaves half
     a pair cached); the caller's state is back afterwards, around each forward or, inside
     ``kept_global_rng``, once at its end."""
-    from properties.trial import kept_global_rng, seeded_global_rng
+    from properties.global_rng import kept_global_rng, seeded_global_rng
     layer_draws = {None: lambda: None, "rand": lambda: np.random.rand(3),
                    "one normal": lambda: np.random.standard_normal(),
                    "reseed": lambda: np.random.seed(99)}[draw]

@@ -1,0 +1,97 @@
+"""NumPy's global random state around a layer's forwards: seeded for each, kept for the caller.
+
+Tutorial layers draw dropout masks from ``np.random``'s global state; the harness seeds
+it from the case before every forward, so a check is repeatable, and gives the caller's
+state back at the end. A layer's own generators are found and rewound here too.
+"""
+import types
+
+import numpy as np
+
+
+class kept_global_rng:
+    """NumPy's global random state saved on entry and restored on exit, once around many
+    evaluations that each seed it (``Trial.float64_function``); nested, the inner one is free."""
+
+    depth = 0
+
+    def __enter__(self):
+        if kept_global_rng.depth == 0:
+            self.saved = np.random.get_state()
+        kept_global_rng.depth += 1
+        return self
+
+    def __exit__(self, *exc):
+        kept_global_rng.depth -= 1
+        if kept_global_rng.depth == 0:
+            np.random.set_state(self.saved)
+        return False
+
+
+class seeded_global_rng:
+    """Seed NumPy's global random state for one forward; ``used()`` says if it was drawn from.
+
+    Use is seen by one probe draw after the forward, compared with the first draw of a
+    freshly seeded state: a layer that drew (or reseeded) moved the state, so the probe
+    differs. Inside :class:`kept_global_rng` (every property runs inside one,
+    ``properties.declare``) the caller's state is restored once, when that ends; alone,
+    it is saved and restored around this forward. (Saving NumPy's state costs about
+    50 µs and restoring it as much: more than a small layer's forward, of which an
+    example makes several.)
+    """
+
+    first = {}   # seed -> the first draw after seeding
+
+    def __init__(self, seed):
+        self.seed = seed % 2 ** 32
+
+    def __enter__(self):
+        self.kept = kept_global_rng.depth > 0
+        self.saved = None if self.kept else np.random.get_state()
+        if self.seed not in seeded_global_rng.first:
+            if len(seeded_global_rng.first) > 4096:
+                seeded_global_rng.first.clear()
+            np.random.seed(self.seed)
+            seeded_global_rng.first[self.seed] = np.random.random_sample()
+        np.random.seed(self.seed)
+        self._used = False
+        return lambda: self._used
+
+    def __exit__(self, *exc):
+        self._used = np.random.random_sample() != seeded_global_rng.first[self.seed]
+        if not self.kept:
+            np.random.set_state(self.saved)
+        return False
+
+
+def generator_states(obj, depth=4):
+    """[(generator, its state)] for every NumPy generator ``obj`` holds (``np.random.Generator``
+    or ``RandomState``, in its attributes and theirs, lists and dicts included), for
+    :func:`rewind`: a dropout drawing from a generator of its own draws another mask each call."""
+    found, seen = [], set()
+
+    def walk(o, d):
+        if d < 0 or id(o) in seen or isinstance(o, (np.ndarray, type, types.ModuleType,
+                                                    types.FunctionType, str, bytes)):
+            return
+        seen.add(id(o))
+        if isinstance(o, np.random.Generator):
+            found.append((o, o.bit_generator.state))
+        elif isinstance(o, np.random.RandomState):
+            found.append((o, o.get_state()))
+        else:
+            items = (o.values() if isinstance(o, dict) else o if isinstance(o, (list, tuple))
+                     else vars(o).values() if hasattr(o, "__dict__") else ())
+            for v in items:
+                walk(v, d - 1)
+    walk(obj, depth)
+    return found
+
+
+def rewind(states):
+    """Put each generator of :func:`generator_states` back where it was."""
+    for g, state in states:
+        if isinstance(g, np.random.Generator):
+            g.bit_generator.state = state
+        else:
+            g.set_state(state)

@@ -28,6 +28,7 @@ benchmark, not a test: it asserts nothing and prints the ratios the speed goals
 are stated in (issue 15).
 """
 import argparse
+import gc
 import os
 import statistics
 import sys
@@ -97,14 +98,12 @@ def register_models():
 
 
 def harness_check(case):
-    """One verified example as the battery runs it: grads_tf then grads_fd on ``case``."""
-    from properties.battery import all_properties
+    """One verified example as the battery runs it: ``grads`` (grads_tf and grads_fd on one
+    trial of ``case``)."""
+    from properties.battery import GRADS
     from properties.cases import _BUILT
-    props = all_properties()
-    results = []
-    for name in ("grads_tf", "grads_fd"):
-        _BUILT.clear()   # as in the battery, where the two properties draw different cases:
-        results += props[name].fn(case)   # no build carried over from the last round either
+    _BUILT.clear()    # no build carried over from the last round
+    results = GRADS.fn(case)
     bad = [r for r in results if not r.passed]
     return "PASS" if not bad else "FAIL " + ", ".join(f"{r.prop}:{r.tensor}" for r in bad)
 
@@ -190,14 +189,21 @@ def optional(module):
 
 def interleaved_medians(fns, rounds):
     """Median wall time of each function over ``rounds`` rounds in which they take turns,
-    and the last value each returned."""
+    and the last value each returned. Each call is timed with the garbage collector off, as
+    ``timeit`` does: the garbage one method leaves (the full-Jacobian ones make plenty) must
+    not be collected in another's time. (Collecting right before each call instead leaves
+    the caches cold for every method: that doubled the bare work at 1k.)"""
     times = {k: [] for k in fns}
     last = {}
     for _ in range(rounds):
         for k, fn in fns.items():
-            start = time.perf_counter()
-            last[k] = fn()
-            times[k].append(time.perf_counter() - start)
+            gc.disable()
+            try:
+                start = time.perf_counter()
+                last[k] = fn()
+                times[k].append(time.perf_counter() - start)
+            finally:
+                gc.enable()
     return {k: statistics.median(v) for k, v in times.items()}, last
 
 

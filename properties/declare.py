@@ -10,7 +10,7 @@ failures get a second look (``second_look.review``): a forward that is not a
 function of its inputs, or float32 round-off that float64 copies do not show.
 """
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from oracle.tape import OracleError
@@ -20,6 +20,7 @@ from properties.global_rng import kept_global_rng
 from properties.trial import Trial
 
 PROPERTIES = {}
+RAW = {}          # name -> the property's own fn(trial), unguarded
 
 EXPLAIN = {
     "contract": "the layer broke the layer protocol",
@@ -78,23 +79,66 @@ def prop(name, oracle_kinds="tf", extra=None, applies=None, min_batch=1, needs_t
 def guarded(name, fn):
     """``case -> [Result]``: run ``fn`` on a fresh trial; failures of any kind become results."""
     def run(case):
-        trial = Trial(case, name)
-        try:
-            with kept_global_rng():   # NumPy's global state: the caller's, back at the end
-                return review(trial, fn(trial.setup()), run)
-        except LayerContractError as exc:
-            return [_failure(trial, exc.tensor, str(exc), exc.verdict)]
-        except OracleError as exc:
-            return [_failure(trial, "oracle", str(exc), "harness error")]
-        except Exception as exc:   # a bug of the harness itself: shown as such, with its traceback
-            where = traceback.extract_tb(exc.__traceback__)[-1]
-            return [_failure(trial, "harness",
-                             f"{type(exc).__name__}: {exc} (at {where.filename}:{where.lineno})",
-                             "harness error")]
+        return guard(Trial(case, name), fn, run)
     run.__name__ = run.__qualname__ = name
     run.__doc__ = fn.__doc__
+    RAW[name] = fn
     return run
+
+
+def guard(trial, fn, rerun):
+    """``fn(trial)``'s results after their second look (``rerun(case)``: the guarded property,
+    for another case), the trial set up first; failures of any kind become results."""
+    try:
+        with kept_global_rng():   # NumPy's global state: the caller's, back at the end
+            return review(trial, fn(trial.setup()), rerun)
+    except LayerContractError as exc:
+        return [_failure(trial, exc.tensor, str(exc), exc.verdict)]
+    except OracleError as exc:
+        return [_failure(trial, "oracle", str(exc), "harness error")]
+    except Exception as exc:   # a bug of the harness itself: shown as such, with its traceback
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        return [_failure(trial, "harness",
+                         f"{type(exc).__name__}: {exc} (at {where.filename}:{where.lineno})",
+                         "harness error")]
 
 
 def _failure(trial, tensor, note, verdict):
     return trial.finding(tensor, False, note, verdict=verdict, explanation=EXPLAIN[verdict])
+
+
+def together(name, parts, summary):
+    """The properties ``parts`` (names) as one property ``name``, checked on one trial of each
+    case: the layer built once, run once, and what the parts share (the TF VJP, finite
+    differences) worked out once (``Trial.shared_as``). Each part's results keep its own name
+    and replay line. A part whose value kinds leave out the case's kind (finite differences
+    are not asked about tied or huge inputs) is checked on the case's sibling in a kind of its
+    own: the same configuration, batch, seed and mode, so every part sees every example.
+    The parts must draw alike in all but their kinds."""
+    specs = [PROPERTIES[p] for p in parts]
+    alike = lambda s: (s.extra, s.applies, s.min_batch, s.needs_twin, s.backward)  # noqa: E731
+    if any(alike(s) != alike(specs[0]) for s in specs):
+        raise ValueError(f"{name}: {parts} do not draw alike")
+
+    def run(case):
+        results, shared = [], None
+        for spec in specs:
+            kinds = spec.kinds(case.entry)
+            if case.kind not in kinds:
+                trial = Trial(sibling(case, kinds), spec.name)
+            elif shared is None:
+                later = any(case.kind in s.kinds(case.entry) for s in specs[1:])
+                trial = shared = Trial(case, spec.name).shared(finite_differences=later)
+            else:
+                trial = shared.shared_as(spec.name)
+            results += guard(trial, RAW[spec.name], spec.fn)
+        return results
+    run.__name__ = run.__qualname__ = name
+    first = specs[0]
+    return Property(name, run, first.oracle_kinds, first.extra, summary, first.applies,
+                    first.min_batch, first.needs_twin, first.backward, first.specialised)
+
+
+def sibling(case, kinds):
+    """``case`` with its values in one of ``kinds`` (chosen by its seed), drawn from its seed."""
+    return replace(case, kind=kinds[case.seed % len(kinds)], values=None)

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from properties.battery import all_properties, battery_pairs
+from properties.battery import battery_pairs, property_named
 from properties.cases import replay_command
 from properties.owncode import SOURCE, UsageError, collect
 from properties.search import run_property
@@ -97,7 +97,7 @@ class PropertyItem(_UserItem):
         self.found, self.prop, self.last = found, prop, last
 
     def runtest(self):
-        run_property(all_properties()[self.prop], self.found.entry, self._log(), database=None)
+        run_property(property_named(self.prop), self.found.entry, self._log(), database=None)
 
 
 class CheckItem(_UserItem):

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings, target
 
 from properties.cases import cases
-from properties.battery import all_properties
+from properties.battery import property_named
 from properties.catalog import get
 
 
@@ -178,7 +178,7 @@ def first_failure(strategy, check, *, max_examples=40, shrink=True):
 
 def hunt(entry_name, prop_name, *, max_examples=40, shrink=True):
     """The minimal failing case of ``prop_name`` on ``entry_name``, or None if all passed."""
-    entry, spec = get(entry_name), all_properties()[prop_name]
+    entry, spec = get(entry_name), property_named(prop_name)
     strategy = cases(entry, kinds=spec.kinds(entry), extra=spec.extra, min_batch=spec.min_batch,
                      modes=spec.modes(entry))
     return first_failure(strategy, spec.fn, max_examples=max_examples, shrink=shrink)

@@ -12,11 +12,13 @@ forward, and the results say so. The oracles see their own copies of the
 upstream gradient and of the inputs, so a layer that overwrites them in place
 is reported once, by ``no_mutation``, and never blamed for maths it got right.
 """
+import copy
+
 import numpy as np
 
 from oracle.compare import compare
 from oracle.finite_diff import fd_joint, fd_vjp
-from oracle.layer_copy import copier
+from oracle.layer_copy import copier, pickled
 from oracle.result import Result, join_notes
 from oracle.tape import TapeResult, tape_forward, tape_vjp
 from oracle.tolerance import tolerance_for
@@ -52,12 +54,47 @@ class Trial:
         self._at_point = None  # the float64 copy's output at the point (determinism probe)
         self._own_out = None   # the layer's own float64 output at the point, as it returned it
         self._geometry = None  # a pool's windows read off the layer ({} for any other layer)
+        self._memo = None      # the work done, when the trial is shared (``shared``)
+
+    # -- one trial, several properties -------------------------------------------------------
+    def shared(self, finite_differences=False):
+        """This trial, keeping the work it does for another property on the same case
+        (:meth:`shared_as`): the layer's run, the TF VJP, finite differences.
+        ``finite_differences``: they will be asked for, so a float64 case's float64 copy is
+        taken from the layer as built (one pickling, not a second build)."""
+        self._memo = {"copy from setup": finite_differences}
+        return self
+
+    def shared_as(self, prop):
+        """This trial for the property ``prop``: the same layer, inputs, targets and float64
+        copy, and what was already worked out on them reused, not done again. Only for
+        properties that take the layer's run as they find it (``grads_tf``, ``grads_fd``: the
+        battery's verified example, ``properties.declare.together``)."""
+        other = copy.copy(self)
+        other.prop, other.notes = prop, list(self.notes)
+        return other
+
+    def _kept(self, key, work):
+        if self._memo is None:
+            return work()
+        if key not in self._memo:
+            self._memo[key] = work()
+        return self._memo[key]
 
     def setup(self):
         """Build the layer (its constructor is the layer's code too) and draw inputs and targets."""
+        if self._memo is not None and "setup" in self._memo:
+            return self
         self.layer = C.call(self.case.layer, "build", self.case.build)
         self.inputs, self.targets = self.case.inputs(), self.case.targets()
         self.params0 = {k: np.array(v, copy=True) for k, v in self.layer.params.items()}
+        if self._memo is not None:
+            self._memo["setup"] = True
+            if self._memo["copy from setup"] and self.case.dtype == "float64" and \
+                    not self.case.drawn_in:
+                # before any forward: the float64 copies' snapshot, their params their own
+                keep = {id(v): np.array(v, copy=True) for v in self.layer.params.values()}
+                self._memo["fresh"] = pickled(self.layer, keep)
         return self
 
     # -- running the layer -------------------------------------------------------------------
@@ -79,11 +116,26 @@ class Trial:
     def run(self, dout_stream="dout", layer=None, inputs=None, targets=None):
         """forward then backward with a random upstream gradient: (out, dout, dinputs, grads).
 
+        A shared trial runs the layer once: later calls get that run again (the same
+        arrays: the properties sharing it only read them).
+
         ``dout`` is the trial's own copy: the layer gets another one, so an
         in-place write by the layer does not reach what the oracles see; so are the inputs
         (a forward clamping its x in place must not move the point the oracles are asked
         about: ``no_mutation`` reports the write). A scalar output's dout is 1.
         """
+        if dout_stream == "dout" and layer is None and inputs is None and targets is None:
+            ran, state, notes = self._kept("run", lambda: self._run_kept(dout_stream))
+            self.given, self.given_targets, self._own_out = state
+            self.notes += [n for n in notes if n not in self.notes]
+            return ran
+        return self._run(dout_stream, layer, inputs, targets)
+
+    def _run_kept(self, dout_stream):
+        ran = self._run(dout_stream)
+        return ran, (self.given, self.given_targets, self._own_out), list(self.notes)
+
+    def _run(self, dout_stream="dout", layer=None, inputs=None, targets=None):
         own = [np.array(x, copy=True) if isinstance(x, np.ndarray) else x
                for x in (self.inputs if inputs is None else inputs)]
         out = self.forward(layer, own, targets)
@@ -123,11 +175,24 @@ class Trial:
     def tf_vjp(self, dout, inputs=None, targets=None):
         if self.case.entry.no_twin:
             return TapeResult(unavailable=self.case.entry.no_twin)
+        if inputs is None and targets is None:
+            return self._kept(("tape", id(dout)), lambda: self._tf_vjp(dout))
+        return self._tf_vjp(dout, inputs, targets)
+
+    def _tf_vjp(self, dout, inputs=None, targets=None):
         return tape_vjp(self.twin(), self.layer, self.inputs if inputs is None else inputs,
                         self.params0, dout, self.targets if targets is None else targets,
                         name=self.case.layer)
 
     def fd(self, dout, claims=None):
+        """Finite-difference VJPs (:meth:`_fd`); a shared trial works them out once (estimates
+        of every tensor on its own, worked out first for a failure, serve a later call with
+        claims too: they are the finer ones)."""
+        if self._memo is not None and ("fd", id(dout), False) in self._memo:
+            return self._memo[("fd", id(dout), False)]
+        return self._kept(("fd", id(dout), claims is not None), lambda: self._fd(dout, claims))
+
+    def _fd(self, dout, claims=None):
         """Finite-difference VJPs of every input and param: {"dx": FDGrad, "dW": ...}.
 
         ``claims`` (the layer's gradients by name, "dx" ...): first the cheap joint
@@ -180,11 +245,13 @@ class Trial:
         """
         if getattr(self, "_float64_fn", None) is not None:
             return self._float64_fn
-        snapshot = self.case.build()
-        for k in list(snapshot.params):
-            snapshot.params[k] = np.asarray(snapshot.params[k], np.float64)
-        fresh = copier(snapshot, list(snapshot.params.values()))
-        names = C.input_names(snapshot)
+        fresh = (self._memo or {}).get("fresh")   # a shared trial's, taken at setup
+        if fresh is None:
+            snapshot = self.case.build()
+            for k in list(snapshot.params):
+                snapshot.params[k] = np.asarray(snapshot.params[k], np.float64)
+            fresh = copier(snapshot, list(snapshot.params.values()))
+        names = C.input_names(self.layer)
         targets, name, seed = self.targets, self.case.layer, self.case.seed % 2 ** 32
 
         def fn(arrays):

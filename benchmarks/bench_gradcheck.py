@@ -101,8 +101,8 @@ def harness_check(case):
     """One verified example as the battery runs it: ``grads`` (grads_tf and grads_fd on one
     trial of ``case``)."""
     from properties.battery import GRADS
-    from properties.cases import _BUILT
-    _BUILT.clear()    # no build carried over from the last round
+    from properties.cases import _BUILT, _SLOW
+    _BUILT.clear(), _SLOW.clear()    # no build carried over from the last round
     results = GRADS.fn(case)
     bad = [r for r in results if not r.passed]
     return "PASS" if not bad else "FAIL " + ", ".join(f"{r.prop}:{r.tensor}" for r in bad)

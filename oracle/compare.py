@@ -8,7 +8,7 @@ import numpy as np
 
 from oracle.diagnosis import diagnose
 from oracle.result import Result, join_notes
-from oracle.tolerance import error_ratio, tolerance_for
+from oracle.tolerance import dtype_name, error_ratio, tolerance_for
 
 N_WORST = 8
 DIAGNOSED_ORACLES = ("tf", "fd")   # compared with a gradient, not a law
@@ -37,7 +37,7 @@ def compare(actual, expected, *, layer, prop, tensor, oracle, dtype, config=None
     parties = dict(arrays or {})
     parties.setdefault("layer", actual)
     parties.setdefault(oracle, expected)
-    fields = dict(layer=layer, prop=prop, tensor=tensor, oracle=oracle, dtype=np.dtype(dtype).name,
+    fields = dict(layer=layer, prop=prop, tensor=tensor, oracle=oracle, dtype=dtype_name(dtype),
                   config=dict(config or {}), rtol=tol.rtol, atol=tol.atol, mode=mode, arrays=parties)
     stats = _stats(actual, expected, tol, excused, tensor, parties)
     passed = stats.pop("passed")
@@ -68,7 +68,7 @@ def _stats(actual, expected, tol, excused, tensor, parties):
     if a.shape != b.shape:
         return dict(passed=False, ratio=float("inf"),
                     note=f"shape {a.shape} differs from the expected {b.shape}")
-    a = a.astype(np.float64)
+    a = np.asarray(a, np.float64)    # read only: no copy of a float64 tensor
     if excused is None or not np.any(excused):
         quick = _passing(a, b, tol)
         if quick is not None:
@@ -116,10 +116,10 @@ def _passing(a, b, tol):
     if not worst <= 1.0:      # a failure, or NaN somewhere
         return None
     with np.errstate(divide="ignore", invalid="ignore"):
-        rel = np.divide(err, absb, out=np.zeros_like(err), where=err > 0)
+        rel = err / absb      # 0 / 0 is NaN, which fmax passes over: no error there
     return dict(passed=True, judged=True, scale=scale, n_total=int(a.size), n_excused=0,
                 n_mismatched=0, ratio=worst, max_abs_err=float(err.max(initial=0.0)),
-                max_rel_err=float(rel.max(initial=0.0)), worst=[])
+                max_rel_err=float(np.fmax.reduce(rel, axis=None, initial=0.0)), worst=[])
 
 
 def worst_indices(ratio, n=N_WORST):

@@ -83,7 +83,10 @@ class _Stencil:
 
     def phi(self, point):
         moved = point if self.name is None else {self.name: point}
-        return float((np.asarray(self.fn({**self.arrays, **moved}), np.float64) * self.dout).sum())
+        out = np.asarray(self.fn({**self.arrays, **moved}), np.float64)
+        if out.shape != self.dout.shape:    # (broadcast, as the product would: said elsewhere)
+            return float((out * self.dout).sum())
+        return float(np.vdot(out, self.dout))     # one pass, no product array
 
     def first(self, moved, h):
         """The central difference at step h alone (2 evaluations), and the evaluations made,
@@ -130,13 +133,14 @@ def _elementwise(stencil, x):
                   noise=rows[:, 4].reshape(x.shape))
 
 
-def _entries(rng, n):
+def _entries(rng, n, out=None):
     """``n`` independent entries uniform over the odd multiples of 2**-16 in (-1, 1): never 0,
     symmetric, and made from random bits at a twentieth of the cost of Gaussian ones (which
     at 100k inputs cost more than the layer's forward). Any continuous-like law will do: what
-    matters is that a wrong gradient's error projects to 0 only with negligible probability."""
-    v = np.multiply(np.frombuffer(rng.bytes(2 * n), np.int16), 2.0 ** -15)   # (2i + 1) / 2**16
-    v += 2.0 ** -16
+    matters is that a wrong gradient's error projects to 0 only with negligible probability.
+    ``out``: a float64 array of n elements to write them into (returned)."""
+    v = np.multiply(np.frombuffer(rng.bytes(2 * n), np.int16), 2.0 ** -15, out=out)
+    v += 2.0 ** -16       # (2i + 1) / 2**16
     return v
 
 
@@ -144,6 +148,10 @@ def _direction(rng, x, k):
     """A random direction on ``k`` random coordinates of x (all of them when k == x.size)."""
     if k >= x.size:
         return _entries(rng, x.size).reshape(x.shape)
+    return _sparse_direction(rng, x, k)
+
+
+def _sparse_direction(rng, x, k):
     v = np.zeros(x.size)
     v[rng.choice(x.size, size=k, replace=False)] = _entries(rng, k)
     return v.reshape(x.shape)
@@ -248,7 +256,7 @@ def fd_joint(fn, arrays, dout, claims, tol, *, rng, n_directions=3, max_rounds=4
 
     def agreeing():
         """The shares, and per direction whether every tensor's share agrees with its claim."""
-        shares = _shares(est, dirs, scale, claims)
+        shares = _shares(est, dirs, scale, claims, support)
         ok = np.ones(n_directions, bool)
         for n in names:
             got, want = shares[n].project(claims[n]), shares[n].values
@@ -256,15 +264,24 @@ def fd_joint(fn, arrays, dout, claims, tol, *, rng, n_directions=3, max_rounds=4
         return shares, ok
 
     def moved(k):
+        delta = {}     # the move at +h (the first estimate's two evaluations share it)
+
         def at(s):
             point = {}
             for n in names:     # one new array per tensor (the forward may keep or write it)
-                point[n] = dirs[n][k] * (s * scale[n][k])
-                point[n] += arrays[n]
+                if abs(s) == steps[k]:
+                    if n not in delta:
+                        delta[n] = dirs[n][k] * (steps[k] * scale[n][k])
+                    point[n] = arrays[n] + delta[n] if s > 0 else arrays[n] - delta[n]
+                else:
+                    point[n] = dirs[n][k] * (s * scale[n][k])
+                    point[n] += arrays[n]
             return point
         return at
 
-    dense_rms = {n: float(np.sqrt(np.mean(arrays[n] ** 2))) for n in names}
+    dense_rms = {n: float(np.sqrt(np.vdot(arrays[n], arrays[n]) / max(1, arrays[n].size)))
+                 for n in names}
+    support = {n: np.zeros(n_directions, int) for n in names}
 
     pending = list(range(n_directions))
     for _ in range(max_rounds):
@@ -272,10 +289,14 @@ def fd_joint(fn, arrays, dout, claims, tol, *, rng, n_directions=3, max_rounds=4
         for k in pending:
             for n in names:
                 x = arrays[n]
-                v = _direction(rng, x, x.size if frac[k] >= 1 else
-                               max(1, int(np.ceil(x.size * frac[k]))))
-                dirs[n][k] = v
-                scale[n][k] = max(1.0, dense_rms[n] if frac[k] >= 1 else _rms_moved(x, v))
+                if frac[k] >= 1:     # drawn where it is kept
+                    _entries(rng, x.size, out=dirs[n][k].reshape(-1))
+                    support[n][k], scale[n][k] = x.size, max(1.0, dense_rms[n])
+                else:
+                    v = _sparse_direction(rng, x, max(1, int(np.ceil(x.size * frac[k]))))
+                    dirs[n][k] = v
+                    support[n][k] = np.count_nonzero(v)
+                    scale[n][k] = max(1.0, _rms_moved(x, v))
             bar = min(scale[n][k] * (tol.atol + tol.rtol * abs(float(np.vdot(dirs[n][k],
                                                                               claims[n]))))
                       for n in names)
@@ -302,14 +323,13 @@ def fd_joint(fn, arrays, dout, claims, tol, *, rng, n_directions=3, max_rounds=4
     return None
 
 
-def _shares(est, dirs, scale, claims):
+def _shares(est, dirs, scale, claims, support):
     """Each tensor's share of the joint estimates: D less the claimed shares of the others."""
     claimed = {n: scale[n] * _projections(dirs[n], claims[n])
                for n in claims}
     total = sum(claimed.values())
     return {n: FDGrad("directional", (est - (total - claimed[n])) / scale[n],
-                      np.zeros(len(est), bool), dirs[n],
-                      np.array([int(np.count_nonzero(v)) for v in dirs[n]]), joint=True)
+                      np.zeros(len(est), bool), dirs[n], support[n].copy(), joint=True)
             for n in claims}
 
 

@@ -66,15 +66,37 @@ def tolerance_for(dtype, oracle, overrides=None):
 
     ``overrides`` maps (dtype name, oracle) or oracle alone to a dict of rtol/atol.
     """
-    name = np.dtype(dtype).name
+    if not overrides and (dtype, oracle) in _PLAIN:     # the common call, answered at once
+        return _PLAIN[(dtype, oracle)]
+    name = dtype_name(dtype)
     if (name, oracle) not in TOLERANCES:
         raise KeyError(f"no tolerance for dtype {name} and oracle {oracle!r}; "
                        f"known: {sorted(TOLERANCES)}")
     tol = TOLERANCES[(name, oracle)]
+    if not overrides and isinstance(dtype, str):
+        _PLAIN[(dtype, oracle)] = tol
     for key in (oracle, (name, oracle)):
         if overrides and key in overrides:
             tol = tol.override(**overrides[key])
     return tol
+
+
+_PLAIN = {}     # (dtype as given, a string; oracle) -> its tolerance, no overrides
+_NAMES = {}
+
+
+def dtype_name(dtype):
+    """``np.dtype(dtype).name``, remembered for the few dtypes a run meets (the lookup costs
+    more than a small comparison)."""
+    try:
+        return _NAMES[dtype]
+    except (KeyError, TypeError):
+        name = np.dtype(dtype).name
+        try:
+            _NAMES[dtype] = name
+        except TypeError:      # an unhashable dtype-like: not remembered
+            pass
+        return name
 
 
 def error_ratio(actual, expected, tol):

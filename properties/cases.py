@@ -30,6 +30,7 @@ from properties.values import domain_text, into_domain, make_dout, make_values, 
 BUILT_KEPT = 8    # layers kept pickled, the most recently built (Case.build)
 KEEP_BUILDS_OVER = 3e-4   # seconds: a build taking longer is kept (at 100k params, 1 ms)
 _BUILT = OrderedDict()
+_SLOW = OrderedDict()     # keys of slow builds made once, not kept yet
 
 
 PAIRED_KINDS = ("normal", "large", "fd_safe")
@@ -71,9 +72,10 @@ class Case:
 
         A case is built several times (each property, the float64 copy finite differences
         run, the laws' fresh layers); a first build of a (case, dtype) that took more than
-        ``KEEP_BUILDS_OVER`` seconds is kept pickled and the next ones are copies of it (one
-        unpickling instead of the constructor and every param drawn again), unless the layer
-        cannot be pickled. (Pickling a small layer costs more than building it.)
+        ``KEEP_BUILDS_OVER`` seconds is kept pickled at its second build, and the next ones are
+        copies of it (one unpickling instead of the constructor and every param drawn again),
+        unless the layer cannot be pickled. (Pickling a small layer costs more than building
+        it; pickling at the first build cost a quarter of a build that was never repeated.)
         """
         dtype = np.dtype(dtype or self.dtype)
         key = (self.layer, id(self.entry), repr(self.config), self.seed, self.training,
@@ -88,6 +90,11 @@ class Case:
                 layer.params[k] = np.asarray(layer.params[k]).astype(self.draw_dtype).astype(dtype)
         layer.training = self.training
         if time.perf_counter() - start < KEEP_BUILDS_OVER:
+            return layer
+        if key not in _SLOW:      # built once: most cases are (a joined trial builds once)
+            _SLOW[key] = None
+            if len(_SLOW) > 4 * BUILT_KEPT:
+                _SLOW.popitem(last=False)
             return layer
         again = pickled(layer)
         if again is not None:

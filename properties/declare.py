@@ -121,6 +121,10 @@ def together(name, parts, summary):
         raise ValueError(f"{name}: {parts} do not draw alike")
 
     def run(case):
+        with kept_global_rng():    # once for the parts (each part's own is then free)
+            return _parts(case)
+
+    def _parts(case):
         results, shared = [], None
         for spec in specs:
             kinds = spec.kinds(case.entry)

@@ -112,25 +112,32 @@ def _case(layer="Dense", **kw):
 
 
 def test_a_case_built_again_is_a_fresh_equal_layer(monkeypatch):
-    """The second build of a case is a copy of the first as built: equal params, its own arrays,
-    untouched by what was done to the first (a forward, a param written in place)."""
+    """A slow build is kept at its second build; the third is a copy of it as built: equal
+    params, its own arrays, untouched by what was done to the first two (a forward, a param
+    written in place)."""
     from properties import cases
-    from properties.cases import _BUILT
+    from properties.cases import _BUILT, _SLOW
     monkeypatch.setattr(cases, "KEEP_BUILDS_OVER", 0.0)
-    _BUILT.clear()
+    _BUILT.clear(), _SLOW.clear()
     case = _case()
     first = case.build()
+    assert not _BUILT      # built once: most cases are, and pickling it would be wasted
     want = {k: v.copy() for k, v in first.params.items()}
-    first.forward(np.ones((2, 5)))
-    first.params["W"][...] = 7.0
+    second = case.build()
+    assert len(_BUILT) == 1
+    for lay in (first, second):
+        lay.forward(np.ones((2, 5)))
+        lay.params["W"][...] = 7.0
     again = case.build()
     assert len(_BUILT) == 1
     for k, v in want.items():
         np.testing.assert_array_equal(again.params[k], v)
-        assert again.params[k] is not first.params[k]
+        assert again.params[k] is not first.params[k] and again.params[k] is not second.params[k]
     assert again is not first and again.training == case.training
-    other = _case(seed=5).build()
-    assert not np.array_equal(other.params["W"], want["W"]) and len(_BUILT) == 2
+    other = _case(seed=5)
+    assert not np.array_equal(other.build().params["W"], want["W"]) and len(_BUILT) == 1
+    other.build()
+    assert len(_BUILT) == 2
     assert _case(training=False).build().training is False
 
 
@@ -151,8 +158,8 @@ def test_a_layer_that_cannot_be_pickled_is_built_every_time(monkeypatch):
              planted=__name__)
     try:
         case = _case("test.Unpicklable")
-        case.build(), case.build()
-        assert len(made) == 2 and not any(k[0] == "test.Unpicklable" for k in _BUILT)
+        case.build(), case.build(), case.build()
+        assert len(made) == 3 and not any(k[0] == "test.Unpicklable" for k in _BUILT)
     finally:
         PLANTED.pop("test.Unpicklable")
 

@@ -93,8 +93,12 @@ class Trial:
             if self._memo["copy from setup"] and self.case.dtype == "float64" and \
                     not self.case.drawn_in:
                 # before any forward: the float64 copies' snapshot, their params their own
-                keep = {id(v): np.array(v, copy=True) for v in self.layer.params.values()}
+                # (the layer's held alive while it is pickled: an id is only unique among
+                # live objects, and a view may hand out fresh arrays at every read)
+                held = list(self.layer.params.values())
+                keep = {id(v): np.array(v, copy=True) for v in held}
                 self._memo["fresh"] = pickled(self.layer, keep)
+                del held
         return self
 
     # -- running the layer -------------------------------------------------------------------

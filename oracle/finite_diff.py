@@ -199,10 +199,12 @@ def _directional(stencil, x, n_directions, rng, max_rounds):
                   noise=rows[:, 4].copy())
 
 
-def _point(fn, arrays, dout, at_point=None):
+def _point(fn, arrays, dout, at_point=None, read_only=()):
     """The point in float64, dout, phi there and sum |f * dout| (``at_point``: fn's output
-    there, when the caller has it already)."""
-    arrays = {k: np.array(v, dtype=np.float64) for k, v in arrays.items()}
+    there, when the caller has it already). The arrays are copies (fn gets those it does not
+    move as they are, and may write into them), but for ``read_only``: names fn never gets."""
+    arrays = {k: np.asarray(v, np.float64) if k in read_only else np.array(v, dtype=np.float64)
+              for k, v in arrays.items()}
     dout = np.asarray(dout, np.float64)
     if at_point is None:
         at_point = fn({k: v.copy() for k, v in arrays.items()})
@@ -241,7 +243,7 @@ def fd_joint(fn, arrays, dout, claims, tol, *, rng, n_directions=3, max_rounds=4
     avoided, round-off above the bar); the caller then estimates every tensor on
     its own (``fd_vjp``), and only that ever fails a layer.
     """
-    arrays, dout, f0, fabs, fnorm = _point(fn, arrays, dout, at_point)
+    arrays, dout, f0, fabs, fnorm = _point(fn, arrays, dout, at_point, read_only=claims)
     names = list(claims)
     claims = {n: np.asarray(claims[n], np.float64) for n in names}
     if any(claims[n].shape != arrays[n].shape or not np.all(np.isfinite(claims[n]))

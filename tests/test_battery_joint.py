@@ -167,3 +167,15 @@ def test_the_shared_run_is_the_layers_own_arrays_not_copies_made_again():
     assert second.prop == "grads_fd" and first.prop == "grads_tf"
     assert np.array_equal(second.float64_function()(
         {"x": first.inputs[0], **first.params0}), ran[0])
+
+
+def test_a_case_replays_through_the_joined_property_too(capsys):
+    """``replay grads CASE`` (the battery's test name) runs both parts on the case."""
+    from properties.replay import main
+    case = _case("planted.DenseTransposedDW", {"out": 2, "shape": [2]})
+    (tf,) = [r for r in GRADS.fn(case) if r.prop == "grads_tf" and r.tensor == "dW"]
+    argv = shlex.split(tf.reproduce)[2:]
+    argv[argv.index("grads_tf")] = "grads"
+    assert main(argv) == 1
+    printed = capsys.readouterr().out
+    assert "[grads_tf] dW vs TF: FAIL" in printed and "[grads_fd] dW vs FD: FAIL" in printed

@@ -44,6 +44,7 @@ class Property:
     backward: bool = True             # calls backward: drawn only in the entry's backward_modes
     specialised: bool = False         # for the entries declaring what it needs (a cell, a mask):
                                       # elsewhere it is absent from the battery, not a skip
+    parts: tuple = ()                 # a joined property's parts (``together``), by name
 
     def kinds(self, entry):
         return entry.fd_kinds if self.oracle_kinds == "fd" else entry.tf_kinds
@@ -140,7 +141,8 @@ def together(name, parts, summary):
     run.__name__ = run.__qualname__ = name
     first = specs[0]
     return Property(name, run, first.oracle_kinds, first.extra, summary, first.applies,
-                    first.min_batch, first.needs_twin, first.backward, first.specialised)
+                    first.min_batch, first.needs_twin, first.backward, first.specialised,
+                    parts=tuple(parts))
 
 
 def sibling(case, kinds):

@@ -202,7 +202,65 @@ def run_property(spec, entry, result_log, **overrides):
     A case where the layer only crashed, or differed only at kinks, is recorded and the
     search goes on, so wrong values elsewhere are still found; the test then fails with
     both. Differences at kinks alone are searched for again, to be shrunk.
+
+    A joined property (``grads``) stops at its first failing case, as any: the case is then
+    shrunk for whichever part failed, and a part that never failed may have nothing to say
+    there (finite differences cannot judge a shrunk all-zero input where a norm's variance
+    vanishes). Each such part is then searched on its own, as it was before it was joined,
+    and what it finds is reported beside: a failing layer pays for it, a passing one does not.
     """
+    parts = getattr(spec, "parts", ())
+    if not parts:
+        return _run_property(spec, entry, result_log, **overrides)
+    joined = _Failures(result_log)
+    try:
+        _run_property(spec, entry, joined, **overrides)
+    except (AssertionError, pytest.fail.Exception) as exc:
+        shown = {r.prop for r in joined.last}     # the failing case the message reports
+        alone = [_search_alone(property_named(p), entry, result_log, overrides)
+                 for p in parts if p not in shown]
+        alone = [a for a in alone if a.last]
+        if not alone:
+            raise
+        # the log keeps the latest failing example's results: the joined case's and each part's
+        result_log.add(joined.last + [r for a in alone for r in a.last])
+        raise AssertionError("\n\n".join([str(exc)] + [a.message for a in alone])) from exc
+
+
+class _Failures:
+    """A result log passing every example on, keeping the failing results of the latest
+    failing example (the one a search reports: Hypothesis runs its shrunk case last)."""
+
+    def __init__(self, log):
+        self.log, self.last, self.message = log, [], ""
+
+    def add(self, results):
+        results = list(results)
+        failed = [r for r in results if not r.passed]
+        if failed:
+            self.last = failed
+        self.log.add(results)
+
+
+SEARCHED_ALONE = "{prop}, searched on its own (it had nothing to say on the failing case above):"
+
+
+def _search_alone(spec, entry, result_log, overrides):
+    """``spec``'s own search: a :class:`_Failures` whose ``last`` is empty when it passed (or
+    does not apply), else its failing results and ``message``."""
+    found = _Failures(result_log)
+    try:
+        _run_property(spec, entry, found, **overrides)
+    except (AssertionError, pytest.fail.Exception) as exc:
+        found.message = SEARCHED_ALONE.format(prop=spec.name) + "\n\n" + str(exc)
+    except pytest.skip.Exception:
+        found.last = []
+    if not found.message:
+        found.last = []
+    return found
+
+
+def _run_property(spec, entry, result_log, **overrides):
     reason = spec.not_applicable(entry)
     if reason:
         pytest.skip(f"{spec.name} does not apply to {entry.name}: {reason}")

@@ -179,3 +179,46 @@ def test_a_case_replays_through_the_joined_property_too(capsys):
     assert main(argv) == 1
     printed = capsys.readouterr().out
     assert "[grads_tf] dW vs TF: FAIL" in printed and "[grads_fd] dW vs FD: FAIL" in printed
+
+
+class LayerNormBatchSums(L.LayerNorm):
+    """A layer norm whose backward sums its two mean terms over the batch axis (a BatchNorm's
+    backward pasted in): wrong wherever the batch has more than one sample, or xhat is not 0."""
+
+    def backward(self, dout):
+        xhat, inv, g = self._xhat, self._inv_std, self.params["gamma"]
+        self.grads["gamma"], self.grads["beta"] = (dout * xhat).sum(axis=0), dout.sum(axis=0)
+        d = dout * g
+        n = d.shape[1]
+        return inv / n * (n * d - d.sum(axis=0, keepdims=True)
+                          - xhat * (d * xhat).sum(axis=0, keepdims=True))
+
+
+register(Entry("joint.LayerNormBatchSums", lambda c, rng, dtype: LayerNormBatchSums(c["d"]),
+               st.just({"d": 3}), input_shapes=lambda c, n: [(n, c["d"])]), planted=__name__)
+
+
+@pytest.mark.planted
+def test_a_part_with_nothing_to_say_on_the_shrunk_case_is_searched_on_its_own():
+    """The joined search shrinks the layer norm's TF failure to all-zero inputs, where the
+    variance vanishes and finite differences cannot judge (every stencil crosses the 1/eps
+    curvature): grads_fd passed there. Searched on its own, it finds its own failing case,
+    and both columns show the bug."""
+    log = ResultLog()
+    with pytest.raises(AssertionError) as info:
+        run_property(GRADS, get("joint.LayerNormBatchSums"), log, derandomize=True,
+                     database=None, max_examples=25)
+    text = str(info.value)
+    assert "grads_fd, searched on its own" in text
+    assert text.index("[grads_tf]") < text.index("searched on its own") < text.rindex("[grads_fd]")
+    failed = {r.prop for r in log.records if not r.passed}
+    assert failed == set(PARTS), [r.message() for r in log.records if not r.passed]
+
+
+def test_a_passing_joined_search_searches_no_part_again(monkeypatch):
+    from properties import search
+    called = []
+    monkeypatch.setattr(search, "_search_alone", lambda *a: called.append(a))
+    run_property(GRADS, get("Dense"), ResultLog(), derandomize=True, database=None,
+                 max_examples=5)
+    assert called == []

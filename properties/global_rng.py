@@ -95,3 +95,11 @@ def rewind(states):
             g.bit_generator.state = state
         else:
             g.set_state(state)
+
+
+def moved(generator, state):
+    """Has ``generator`` drawn since its state was ``state`` (as :func:`generator_states` took it)?"""
+    if isinstance(generator, np.random.Generator):
+        return generator.bit_generator.state != state
+    now = generator.get_state()
+    return any(not np.array_equal(a, b) for a, b in zip(now, state))

@@ -23,13 +23,11 @@ from properties import outputs as O
 from properties import strategies as S
 from properties.registry import Entry
 from properties.global_rng import kept_global_rng
+from properties.user_batch_rule import batch_rule as find_batch_rule, forward_copy
 from properties.user_hinted import HintError, spec_from_hint
 from properties.user_shapes import BATCH, runs, within_domain
 from properties.values import KINDS, make_values
 
-COUPLED = ("the forward of one sample depends on the other samples of the batch (found by "
-           "running each sample alone): batch statistics, a shared mask or a batch mean")
-BATCHLESS = "the layer takes one sample at a time (no batch axis): there is no batch to split"
 NO_TWIN = ("no TF twin matched this layer: it is checked against finite differences and the "
            "laws only")
 
@@ -111,7 +109,7 @@ def layer_entry(label, path, style, name, build, adapt, layer, spec, needs_probe
     loss = bool(spec.targets) or ((has_targets or not getattr(layer, "takes_dout", True))
                                   and _scalar(layer, xs, ts))
     in_float32 = _in_float32(layer, xs, ts)
-    batch_rule = _batch_rule(layer, spec, loss, in_float32)
+    batch_rule = find_batch_rule(layer, spec, loss, in_float32)
     modes, backward_modes = _training_modes(layer, xs, ts)
     mask_at = spec.mask_target if loss else None    # a loss's mask: no gradient under it
     unbounded = match is not None and not spec.domains and _twin_overflows(match.twin, layer,
@@ -202,7 +200,7 @@ def flattening_spec(layer, spec):
     d = template[1]
     xs, ts = spec.draw(np.random.default_rng(4), batch=2)
     try:
-        flat, image = _run(layer, xs, ts), _run(layer, [xs[0].reshape(2, d, 1, 1)], ts)
+        flat, image = forward_copy(layer, xs, ts), forward_copy(layer, [xs[0].reshape(2, d, 1, 1)], ts)
     except Exception:
         return None
     if len(flat) != len(image) or not all(a.shape == b.shape and np.array_equal(a, b)
@@ -226,7 +224,7 @@ def _label_encodings(layer, spec):
     labels = ts[0] if kinds[0] == "labels" else np.argmax(ts[0], axis=-1)
     as_other = np.eye(spec.classes)[labels] if kinds[1] == "one_hot" else labels
     try:
-        first, second = _run(layer, xs, ts), _run(layer, xs, (as_other, *ts[1:]))
+        first, second = forward_copy(layer, xs, ts), forward_copy(layer, xs, (as_other, *ts[1:]))
     except Exception:
         return ()
     if len(first) != 1 or len(second) != 1 or first[0].size != 1 or second[0].size != 1:
@@ -259,50 +257,11 @@ def _returns_dx(layer, xs, ts):
 def _scalar(layer, xs, ts):
     """Does forward return one number (a loss)?"""
     try:
-        outs = _run(layer, xs, ts)
+        outs = forward_copy(layer, xs, ts)
     except Exception:
         return False
     return len(outs) == 1 and outs[0].size == 1 and outs[0].ndim <= 1
 
-
-def _run(layer, xs, ts):
-    """The outputs of a forward on a copy, as a list of arrays (one per output); NumPy's
-    warnings are the checks' to report, not the probes'."""
-    with np.errstate(all="ignore"):
-        return [np.asarray(o) for o in O.parts(copy.deepcopy(layer).forward(*xs, *ts))]
-
-
-def _batch_rule(layer, spec, loss, in_float32=False):
-    """"sum", "mean" or the coupling sentence, by running each sample alone (a layer computing
-    in float32 compared at float32's round-off)."""
-    if not spec.batched:
-        return BATCHLESS
-    rtol, atol = (1e-5, 1e-7) if in_float32 else (1e-9, 1e-12)
-    close = lambda a, b: np.allclose(a, b, rtol=rtol, atol=atol)   # noqa: E731
-    for seed in (1, 2, 3):      # a loss's draw where sum and mean agree (all 0) tells nothing
-        rng = np.random.default_rng(seed)
-        xs, ts = spec.draw(rng, batch=3)
-        try:
-            whole = _run(layer, xs, ts)
-            parts = [_run(layer, [x[i:i + 1] for x in xs], [t[i:i + 1] for t in ts])
-                     for i in range(3)]
-        except Exception:
-            return COUPLED
-        if not loss:
-            break
-        values = [p[0] for p in parts]
-        if close(np.sum(values), np.mean(values)) and seed < 3:
-            continue
-        if close(whole[0], np.sum(values)):
-            return "sum"
-        return "mean" if close(whole[0], np.mean(values)) else COUPLED
-    for k, w in enumerate(whole):
-        if not w.ndim or w.shape[0] != 3:
-            return COUPLED
-        together = np.concatenate([p[k].reshape(1, *w.shape[1:]) for p in parts])
-        if not close(w, together):
-            return COUPLED
-    return "sum"
 
 
 def _training_modes(layer, xs, ts):
@@ -352,7 +311,7 @@ def _running_stats(layer, modes, spec):
 def _dtypes(layer, xs, ts):
     """float32 too when the layer keeps float32 (many tutorials compute in float64 only)."""
     try:
-        outs = _run(layer, [np.asarray(x, np.float32) for x in xs],
+        outs = forward_copy(layer, [np.asarray(x, np.float32) for x in xs],
                     [np.asarray(t, np.float32) if np.asarray(t).dtype.kind == "f" else t for t in ts])
     except Exception:
         return ("float64",)
@@ -371,7 +330,7 @@ def _in_float32(layer, xs, ts):
     if not floats or all(np.array_equal(x, x.astype(np.float32)) for x in floats):
         return False          # inputs float32 holds exactly would prove nothing
     try:
-        outs = _run(layer, floats, ts)
+        outs = forward_copy(layer, floats, ts)
     except Exception:
         return False
     return bool(outs) and all(o.dtype.kind == "f" and o.size and np.all(np.isfinite(o))

@@ -1,0 +1,73 @@
+"""Is a user's layer additive over its batch? Found by running each sample alone.
+
+A layer whose batch gradient is the sum of its samples' gradients (or, a loss that
+averages, their mean) gets the ``batch_additive`` law; a layer whose samples are coupled
+(batch statistics, a shared mask, a batch mean) is skipped by it, saying why.
+"""
+import copy
+
+import numpy as np
+
+from properties import outputs as O
+from properties.global_rng import generator_states, kept_global_rng, moved, seeded_global_rng
+
+COUPLED = ("the forward of one sample depends on the other samples of the batch (found by "
+           "running each sample alone): batch statistics, a shared mask or a batch mean")
+BATCHLESS = "the layer takes one sample at a time (no batch axis): there is no batch to split"
+
+
+def forward_copy(layer, xs, ts):
+    """The outputs of a forward on a copy, as a list of arrays (one per output); NumPy's
+    warnings are the checks' to report, not the probes'."""
+    with np.errstate(all="ignore"):
+        return [np.asarray(o) for o in O.parts(copy.deepcopy(layer).forward(*xs, *ts))]
+
+
+def _random_forward(layer, xs, ts):
+    """Does a forward draw random numbers, from NumPy's global state or from a generator the
+    layer holds? Samples run alone then draw other numbers than in the batch (a dropout's
+    mask): comparing them would say "coupled" or not by chance (a 5-unit mask of 0.8 agreed
+    with the batch's one run in 300), so such a layer is coupled, always."""
+    lay = copy.deepcopy(layer)
+    held = generator_states(lay)
+    with kept_global_rng(), seeded_global_rng(0) as used, np.errstate(all="ignore"):
+        try:
+            lay.forward(*xs, *ts)
+        except Exception:       # said by the probes that run it
+            return False
+    return used() or any(moved(g, state) for g, state in held)
+
+
+def batch_rule(layer, spec, loss, in_float32=False):
+    """"sum", "mean" or the coupling sentence, by running each sample alone (a layer computing
+    in float32 compared at float32's round-off)."""
+    if not spec.batched:
+        return BATCHLESS
+    rtol, atol = (1e-5, 1e-7) if in_float32 else (1e-9, 1e-12)
+    close = lambda a, b: np.allclose(a, b, rtol=rtol, atol=atol)   # noqa: E731
+    for seed in (1, 2, 3):      # a loss's draw where sum and mean agree (all 0) tells nothing
+        rng = np.random.default_rng(seed)
+        xs, ts = spec.draw(rng, batch=3)
+        if seed == 1 and _random_forward(layer, xs, ts):
+            return COUPLED
+        try:
+            whole = forward_copy(layer, xs, ts)
+            parts = [forward_copy(layer, [x[i:i + 1] for x in xs], [t[i:i + 1] for t in ts])
+                     for i in range(3)]
+        except Exception:
+            return COUPLED
+        if not loss:
+            break
+        values = [p[0] for p in parts]
+        if close(np.sum(values), np.mean(values)) and seed < 3:
+            continue
+        if close(whole[0], np.sum(values)):
+            return "sum"
+        return "mean" if close(whole[0], np.mean(values)) else COUPLED
+    for k, w in enumerate(whole):
+        if not w.ndim or w.shape[0] != 3:
+            return COUPLED
+        together = np.concatenate([p[k].reshape(1, *w.shape[1:]) for p in parts])
+        if not close(w, together):
+            return COUPLED
+    return "sum"

@@ -76,29 +76,38 @@ def run_direct(kind, hyper, params0, grad_steps, *, lrs=None, eps_on_hat=False):
     return trajectory, describe(kind, hyper, eps_on_hat)
 
 
-def adagrad_eps_outside(lr, eps, params0, grad_steps, lrs=None):
-    """Keras's trajectory for h += g^2; p -= lr g / (sqrt(h) + eps), h starting at 0.
+def adagrad_eps_outside(lr, eps, params0, grad_steps, lrs=None, initial=0.0):
+    """Keras's trajectory for h += g^2; p -= lr g / (sqrt(h) + eps), h starting at ``initial``.
 
-    Keras Adam with beta_1 = 0 and a per-step beta_2 = (t-1)/t keeps v_t = h_t / t
-    (a running mean of g^2); with learning rate lr / (sqrt(t) sqrt(1 - beta_2^t))
-    and epsilon eps / sqrt(t) its step is exactly lr g / (sqrt(h_t) + eps).
+    Keras Adam with beta_1 = 0 and a per-step beta_2 = (n-1)/n keeps v = h / n (a running
+    mean of g^2 over n terms); with learning rate lr / (sqrt(n) sqrt(1 - beta_2^i)) at its
+    iteration i and epsilon eps / sqrt(n), its step is exactly lr g / (sqrt(h) + eps). An
+    accumulator starting at h0 > 0 is one more term: a first step at learning rate 0 with
+    the gradient sqrt(h0) everywhere sets v = h0 and moves nothing, so n = t + 1 at step t.
     """
     t_ = tf()
     beta2 = t_.Variable(np.float64(0.0), dtype=t_.float64, trainable=False)
-    rate = t_.Variable(np.float64(lr), dtype=t_.float64, trainable=False)
+    rate = t_.Variable(np.float64(0.0), dtype=t_.float64, trainable=False)
     epsilon = t_.Variable(np.float64(eps), dtype=t_.float64, trainable=False)
     keras = t_.keras.optimizers.Adam(learning_rate=lambda: rate, beta_1=np.float64(0.0),
                                      beta_2=beta2, epsilon=epsilon)
     variables = [t_.Variable(np.array(p, np.float64), dtype=t_.float64) for p in params0]
+    first = 1 if initial else 0       # the steps Keras has made before the first real one
+    if first:
+        keras.apply_gradients(zip([t_.constant(np.full(np.shape(p), math.sqrt(initial)))
+                                   for p in params0], variables))
     trajectory = []
     for step, grads in enumerate(grad_steps, start=1):
-        b2 = (step - 1) / step
+        n = step + first
+        b2 = (n - 1) / n
         beta2.assign(np.float64(b2))
         lr_t = lr if lrs is None else lrs[min(step, len(lrs)) - 1]
-        rate.assign(np.float64(lr_t / (math.sqrt(step) * math.sqrt(1 - b2 ** step))))
-        epsilon.assign(np.float64(eps / math.sqrt(step)))
+        rate.assign(np.float64(lr_t / (math.sqrt(n) * math.sqrt(1 - b2 ** n))))
+        epsilon.assign(np.float64(eps / math.sqrt(n)))
         keras.apply_gradients(zip([t_.convert_to_tensor(np.asarray(g, np.float64)) for g in grads],
                                   variables))
         trajectory.append([v.numpy().copy() for v in variables])
-    return trajectory, ("keras Adam(beta_1=0) with beta_2 = (t-1)/t, lr / (sqrt(t) sqrt(1-beta_2^t)) "
-                        "and epsilon eps / sqrt(t): AdaGrad with epsilon outside the root")
+    start = f", the accumulator started by a first step of gradient sqrt({initial:g}) at rate 0" \
+        if first else ""
+    return trajectory, ("keras Adam(beta_1=0) with beta_2 = (n-1)/n, lr / (sqrt(n) sqrt(1-beta_2^n)) "
+                        f"and epsilon eps / sqrt(n){start}: AdaGrad with epsilon outside the root")

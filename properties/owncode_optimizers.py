@@ -180,15 +180,15 @@ def _candidates(kind, opt):
                     f"the accumulator h starts at {a0:g}, where Keras's Adagrad starts it at "
                     f"{keras_init:g}")
                 ours(init_note, lambda eps=eps, a0=a0: O.AdaGrad(lr, eps, initial_accumulator=a0), eps)
-            if not init or init[1] == 0.0:
+            for a0 in inits:
                 note = "; ".join(filter(None, [
                     "epsilon is added outside the square root (sqrt(h) + eps), where Keras adds it "
                     "inside (sqrt(h + eps))",
-                    "" if init else f"the accumulator h starts at 0, where Keras's Adagrad starts "
-                    f"it at {keras_init:g}"]))
+                    "" if init or a0 == keras_init else f"the accumulator h starts at {a0:g}, "
+                    f"where Keras's Adagrad starts it at {keras_init:g}"]))
                 out.append((note, eps_note.format(eps=eps) if eps_note else "",
-                            lambda p, g, lrs=None, eps=eps: adagrad_eps_outside(lr, eps, p, g, lrs),
-                            True))
+                            lambda p, g, lrs=None, eps=eps, a0=a0:
+                            adagrad_eps_outside(lr, eps, p, g, lrs, initial=a0), True))
     elif kind in DIRECT_KINDS:
         _direct(kind, opt, lr, others, eps_values, eps_note, wd, out)
     if kind == "Momentum" and "momentum" not in _class_of(opt).__name__.lower() and \

@@ -29,6 +29,37 @@ def test_adagrad_with_epsilon_outside_the_root_is_a_convention_not_a_bug():
     assert "epsilon 1e-07 (hard-coded in update()" in r.note
 
 
+class AdaGradFromPointOne:
+    """Keras's starting accumulator (0.1) with epsilon outside the root (the paper's form)."""
+
+    def __init__(self, lr=0.01, initial_accumulator_value=0.1, eps=1e-7, power=0.5):
+        self.lr, self.eps, self.power, self.h = lr, eps, power, None
+        self.initial_accumulator_value = initial_accumulator_value
+
+    def update(self, params, grads):
+        if self.h is None:
+            self.h = {k: np.full_like(v, self.initial_accumulator_value) for k, v in params.items()}
+        for k in params:
+            self.h[k] += grads[k] * grads[k]
+            params[k] -= self.lr * grads[k] / (self.h[k] ** self.power + self.eps)
+
+
+@pytest.mark.parametrize("h0", [0.1, 1.0])
+def test_adagrad_from_a_started_accumulator_with_epsilon_outside_is_a_convention(h0):
+    """Each convention alone was a warning; the two together were a "layer bug"."""
+    results = check_dict_optimizer(lambda: AdaGradFromPointOne(initial_accumulator_value=h0))
+    assert all(r.passed and r.warning for r in results), [r.message() for r in results]
+    assert results[0].verdict == "convention"
+    assert "epsilon is added outside the square root" in results[0].explanation
+    assert f"sqrt({h0:g})" in results[0].explanation
+
+
+def test_adagrad_from_a_started_accumulator_with_a_wrong_root_still_fails():
+    results = check_dict_optimizer(lambda: AdaGradFromPointOne(power=0.25))
+    assert results and not any(r.passed for r in results)
+    assert {r.verdict for r in results} == {"layer bug"}
+
+
 def test_rmsprop_with_epsilon_outside_the_root_is_a_convention():
     results = check_dict_optimizer(lambda: D.RMSprop(0.01, 0.9))
     assert {r.verdict for r in results} == {"convention"}

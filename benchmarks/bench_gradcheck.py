@@ -3,8 +3,8 @@
     .venv/bin/python benchmarks/bench_gradcheck.py [--rounds 5] [--sizes 1k,10k,100k]
                                                    [--full-up-to 1k] [--no-pool]
 
-One *verified example* is what the battery spends on one case of a layer: the
-``grads_tf`` and ``grads_fd`` properties (the layer's forward and backward, the
+One *verified example* is what the battery spends on one case of a layer: its ``grads``
+property, ``grads_tf`` and ``grads_fd`` on one trial (the layer built and run once, the
 TF twin's VJP, finite differences, the comparisons and verdicts). It is timed on
 Dense+ReLU and on a plain Dense, float64, at about 1k, 10k and 100k checked
 inputs (inputs + params), beside:

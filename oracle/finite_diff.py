@@ -253,6 +253,7 @@ def fd_joint(fn, arrays, dout, claims, tol, *, rng, n_directions=3, max_rounds=4
     noise_unit = 8 * EPS * max(fnorm, abs(f0))     # round-off of a difference, times the step
     frac, steps = np.ones(n_directions), np.full(n_directions, BASE_STEP)
     dirs = {n: np.zeros((n_directions,) + arrays[n].shape) for n in names}
+    rows_of = {n: dirs[n].reshape(n_directions, -1) for n in names}    # views, one row a direction
     scale = {n: np.ones(n_directions) for n in names}
     est, rows = np.zeros(n_directions), np.zeros((n_directions, 5))
 
@@ -291,8 +292,8 @@ def fd_joint(fn, arrays, dout, claims, tol, *, rng, n_directions=3, max_rounds=4
         for k in pending:
             for n in names:
                 x = arrays[n]
-                if frac[k] >= 1:     # drawn where it is kept
-                    _entries(rng, x.size, out=dirs[n][k].reshape(-1))
+                if frac[k] >= 1:     # drawn where it is kept (a row of the flat view: a 0-d
+                    _entries(rng, x.size, out=rows_of[n][k])   # tensor's dirs[n][k] is a copy)
                     support[n][k], scale[n][k] = x.size, max(1.0, dense_rms[n])
                 else:
                     v = _sparse_direction(rng, x, max(1, int(np.ceil(x.size * frac[k]))))

@@ -172,3 +172,16 @@ def test_an_estimates_noise_bound_covers_its_round_off_and_no_bug():
         misses += np.any(np.abs(fd.values - exact) > TOL.allowed(fd.values))
         assert np.all(np.abs(fd.values - (exact + 1e-3)) > tol.allowed(fd.values))
     assert misses > 0, "the case should need the slack: the plain tolerance fails a right bias"
+
+
+@pytest.mark.parametrize("shape", [(), (1,)])
+def test_a_one_number_params_claim_is_judged_too(shape):
+    """y = a x + b with a and b one number each (0-d or one element): a wrong da is rejected."""
+    rng = np.random.default_rng(3)
+    x, dout = rng.standard_normal((3, 5)), rng.standard_normal((3, 5))
+    arrays = {"x": x, "a": np.full(shape, 1.5), "b": np.full(shape, 0.1)}
+    fn = lambda a: a["a"] * a["x"] + a["b"]     # noqa: E731
+    right = {"x": 1.5 * dout, "a": np.full(shape, np.sum(dout * x)), "b": np.full(shape, dout.sum())}
+    assert fd_joint(fn, arrays, dout, right, TOL, rng=np.random.default_rng(0)) is not None
+    wrong = {**right, "a": 3.0 * right["a"]}
+    assert fd_joint(fn, arrays, dout, wrong, TOL, rng=np.random.default_rng(0)) is None

@@ -59,6 +59,28 @@ class FloatPReLUSlopeEverywhere(FloatPReLU):
         return dx
 
 
+class ScaleShift:
+    """y = a x + b, both learnable Python floats: smooth, so no kink sends finite differences
+    past their joint first pass."""
+    def __init__(self):
+        self.a, self.b, self.da, self.db = 1.5, 0.1, 0.0, 0.0
+
+    def forward(self, x):
+        self.x = x
+        return self.a * x + self.b
+
+    def backward(self, dout):
+        self.da, self.db = np.sum(dout * self.x), np.sum(dout)
+        return dout * self.a
+
+
+class ScaleShiftThreeTimesDa(ScaleShift):
+    def backward(self, dout):
+        dx = super().backward(dout)
+        self.da = 3.0 * self.da
+        return dx
+
+
 class PReLU:
     def __init__(self):
         self.a = np.array([0.25])
@@ -101,3 +123,12 @@ def test_a_slope_kept_as_a_python_float_is_a_param_and_its_bug_is_caught(found):
         assert hunt("scalars.FloatPReLU", prop, max_examples=10, shrink=False) is None, prop
     bad = hunt("scalars.FloatPReLUSlopeEverywhere", "grads_fd", max_examples=10, shrink=False)
     assert bad is not None and {r.tensor for r in bad.failures} == {"da"}
+
+
+def test_a_wrong_gradient_of_a_smooth_layers_float_scalar_is_caught(found):
+    """Finite differences' joint pass drew no direction for a 0-d param (its row of the
+    directions was written into a copy): a tripled da was accepted by every check."""
+    for prop in ("grads_tf", "grads_fd"):
+        assert hunt("scalars.ScaleShift", prop, max_examples=10, shrink=False) is None, prop
+        bad = hunt("scalars.ScaleShiftThreeTimesDa", prop, max_examples=10, shrink=False)
+        assert bad is not None and {r.tensor for r in bad.failures} == {"da"}, prop

@@ -4,6 +4,7 @@ Tutorial layers draw dropout masks from ``np.random``'s global state; the harnes
 it from the case before every forward, so a check is repeatable, and gives the caller's
 state back at the end. A layer's own generators are found and rewound here too.
 """
+import copy
 import types
 
 import numpy as np
@@ -68,24 +69,78 @@ def generator_states(obj, depth=4):
     """[(generator, its state)] for every NumPy generator ``obj`` holds (``np.random.Generator``
     or ``RandomState``, in its attributes and theirs, lists and dicts included), for
     :func:`rewind`: a dropout drawing from a generator of its own draws another mask each call."""
-    found, seen = [], set()
+    return [(o, _state(o)) for o in _walk(obj, depth) if _is_generator(o)]
+
+
+def module_generator_states(obj, depth=4):
+    """[(generator, its state)] for the NumPy generators kept at the top level of the modules
+    that define ``obj``'s classes and those of what it holds (``RNG = np.random.default_rng(42)``
+    beside a user's dropout), NumPy's and the harness's own modules apart. A module is read
+    through its functions' globals: a user's file is imported and then dropped from
+    ``sys.modules``."""
+    found, read = [], set()
+    for cls in {type(o) for o in _walk(obj, depth)}:
+        if cls.__module__.split(".")[0] in NOT_USERS:
+            continue
+        for fn in vars(cls).values():
+            space = getattr(fn, "__globals__", None)
+            if space is None or id(space) in read:
+                continue
+            read.add(id(space))
+            found += [(v, _state(v)) for v in list(space.values())
+                      if _is_generator(v) and all(v is not g for g, _ in found)]
+    return found
+
+
+NOT_USERS = ("builtins", "numpy", "layers", "properties", "oracle")
+
+
+def _is_generator(o):
+    return isinstance(o, (np.random.Generator, np.random.RandomState))
+
+
+def _state(g):
+    return g.bit_generator.state if isinstance(g, np.random.Generator) else g.get_state()
+
+
+def _walk(obj, depth):
+    """``obj`` and what it holds (attributes, list, tuple and dict items), ``depth`` levels down;
+    arrays, classes, modules, functions and strings are not entered."""
+    seen = set()
 
     def walk(o, d):
         if d < 0 or id(o) in seen or isinstance(o, (np.ndarray, type, types.ModuleType,
                                                     types.FunctionType, str, bytes)):
             return
         seen.add(id(o))
-        if isinstance(o, np.random.Generator):
-            found.append((o, o.bit_generator.state))
-        elif isinstance(o, np.random.RandomState):
-            found.append((o, o.get_state()))
+        yield o
+        if _is_generator(o):
+            return
+        items = (o.values() if isinstance(o, dict) else o if isinstance(o, (list, tuple))
+                 else vars(o).values() if hasattr(o, "__dict__") else ())
+        for v in items:
+            yield from walk(v, d - 1)
+    return list(walk(obj, depth))
+
+
+def reseed(obj, rng):
+    """Seed every NumPy generator ``obj`` holds from ``rng`` (a copy of it: ``rng`` itself draws
+    on as if nothing happened); True when there was one. A generator made unseeded in a
+    constructor (``np.random.default_rng()``) draws other numbers in every build, and the
+    harness compares builds of one case (the layer and its float64 copy, a fresh layer):
+    seeded from the case, every build draws alike, as NumPy's global state is seeded from the
+    case before every forward."""
+    held = generator_states(obj)
+    if not held:
+        return False
+    source = np.random.Generator(copy.deepcopy(rng.bit_generator))
+    for g, _ in held:
+        seed = int(source.integers(2 ** 63))
+        if isinstance(g, np.random.Generator):
+            g.bit_generator.state = type(g.bit_generator)(seed).state
         else:
-            items = (o.values() if isinstance(o, dict) else o if isinstance(o, (list, tuple))
-                     else vars(o).values() if hasattr(o, "__dict__") else ())
-            for v in items:
-                walk(v, d - 1)
-    walk(obj, depth)
-    return found
+            g.seed(seed % 2 ** 32)
+    return True
 
 
 def rewind(states):

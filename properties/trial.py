@@ -26,10 +26,16 @@ from oracle.twins import twin_for
 from oracle.user_twins_image import pool_geometry_of
 from properties import contract as C
 from properties import outputs as O
-from properties.global_rng import kept_global_rng, seeded_global_rng
+from properties.global_rng import (kept_global_rng, module_generator_states, moved, rewind,
+                                 seeded_global_rng)
 
 # verdicts that, on a layer known to follow a convention, are that convention showing
 CONVENTION_VERDICTS = ("convention or twin", "below fd resolution", "forward differs")
+MODULE_RNG_NOTE = ("the forward draws from a NumPy generator kept in the layer's module; the "
+                   "harness put it back where it was before every forward, so the check is "
+                   "repeatable")
+HELD_RNG_NOTE = ("the layer holds a NumPy generator; the harness seeded it from the case, so "
+                 "every build of the case draws alike (the layer, its float64 copy, a fresh layer)")
 GLOBAL_RNG_NOTE = ("the forward draws from NumPy's global random state; the harness seeded it "
                    "before every forward so the check is repeatable")
 
@@ -54,6 +60,7 @@ class Trial:
         self._at_point = None  # the float64 copy's output at the point (determinism probe)
         self._own_out = None   # the layer's own float64 output at the point, as it returned it
         self._geometry = None  # a pool's windows read off the layer ({} for any other layer)
+        self._module_rngs = []  # generators of the layer's module, as they were at setup
         self._memo = None      # the work done, when the trial is shared (``shared``)
 
     # -- one trial, several properties -------------------------------------------------------
@@ -88,6 +95,9 @@ class Trial:
         self.layer = C.call(self.case.layer, "build", self.case.build)
         self.inputs, self.targets = self.case.inputs(), self.case.targets()
         self.params0 = {k: np.array(v, copy=True) for k, v in self.layer.params.items()}
+        self._module_rngs = module_generator_states(self.layer)
+        if getattr(self.layer, "reseeded_generators", False) and HELD_RNG_NOTE not in self.notes:
+            self.notes.append(HELD_RNG_NOTE)
         if self._memo is not None:
             self._memo["setup"] = True
             if self._memo["copy from setup"] and self.case.dtype == "float64" and \
@@ -106,10 +116,13 @@ class Trial:
         layer = self.layer if layer is None else layer
         inputs = self.inputs if inputs is None else inputs
         targets = self.targets if targets is None else targets
+        rewind(self._module_rngs)
         with seeded_global_rng(self.case.seed) as used:
             out = C.run_forward(self.case.layer, layer, inputs, targets, self.events)
         if used() and GLOBAL_RNG_NOTE not in self.notes:
             self.notes.append(GLOBAL_RNG_NOTE)
+        if MODULE_RNG_NOTE not in self.notes and any(moved(*g) for g in self._module_rngs):
+            self.notes.append(MODULE_RNG_NOTE)
         return out
 
     def backward(self, dout, layer=None, inputs=None):
@@ -257,8 +270,10 @@ class Trial:
             fresh = copier(snapshot, list(snapshot.params.values()))
         names = C.input_names(self.layer)
         targets, name, seed = self.targets, self.case.layer, self.case.seed % 2 ** 32
+        module_rngs = self._module_rngs
 
         def fn(arrays):
+            rewind(module_rngs)    # as before the layer's own forward
             lay = fresh()
             for k in list(lay.params):
                 lay.params[k] = arrays[k]

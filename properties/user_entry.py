@@ -22,7 +22,7 @@ from oracle.user_twins import match_twin
 from properties import outputs as O
 from properties import strategies as S
 from properties.registry import Entry
-from properties.global_rng import kept_global_rng
+from properties.global_rng import kept_global_rng, reseed
 from properties.user_batch_rule import batch_rule as find_batch_rule, forward_copy
 from properties.user_hinted import HintError, spec_from_hint
 from properties.user_shapes import BATCH, runs, within_domain
@@ -93,6 +93,7 @@ def layer_entry(label, path, style, name, build, adapt, layer, spec, needs_probe
             drawn = spec.draw(np.random.default_rng(0))
             probe = (*drawn[0], *drawn[1])
         made = spec.apply(adapt(build(), probe)[0])
+        made.reseeded_generators = reseed(made, rng)   # every build of a case draws alike
         if not input_grads:
             made.input_grads = False     # backward returns None: only its params are checked
         return made

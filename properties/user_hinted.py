@@ -67,7 +67,12 @@ def example(names, params=()):
         if is_mask_name(n):
             return f"{n}=mask(N, T)"
         return f"{n}=(N, ...)"
-    return "; ".join([one(n) for n in names] + [f"{p}=(...)" for p in params])
+    return "; ".join([one(n) for n in names] + [f"{p}=2" if p in COUNT_NAMES else f"{p}=(...)"
+                                                  for p in params])
+
+
+# arguments that are counts, not arrays (a group norm's G): a hint gives them as numbers
+COUNT_NAMES = ("G", "groups", "num_groups", "n_groups", "num_heads", "n_heads", "heads")
 
 
 def _target(name, array, params, where):

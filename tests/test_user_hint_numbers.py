@@ -57,3 +57,11 @@ def test_a_number_reads_and_shows_as_itself():
     hint = read_hints("# gradcheck: f; x=(N, 3); G=2; eps=1e-5\n")["f"]
     assert hint.array("G").kind == "value" and hint.array("G").value == 2
     assert hint.array("eps").show() == "1e-05"
+
+
+def test_the_hint_suggested_for_a_count_gives_it_as_a_number(tmp_path):
+    """Skipped for want of a hint, the pair is shown one to paste: G as a number, not a shape."""
+    found, collected = collect_source(tmp_path, "gn_nohint.py", SOURCE.split("\n", 1)[1])
+    (skip,) = [s for s in collected.skipped if "spatial_groupnorm" in s.label]
+    assert "G=2" in skip.reason and "G=(...)" not in skip.reason, skip.reason
+    assert "gamma=(...)" in skip.reason

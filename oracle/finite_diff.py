@@ -259,10 +259,10 @@ def fd_joint(fn, arrays, dout, claims, tol, *, rng, n_directions=3, max_rounds=4
 
     def agreeing():
         """The shares, and per direction whether every tensor's share agrees with its claim."""
-        shares = _shares(est, dirs, scale, claims, support)
+        shares = _shares(est, dirs, scale, proj, support)
         ok = np.ones(n_directions, bool)
         for n in names:
-            got, want = shares[n].project(claims[n]), shares[n].values
+            got, want = proj[n], shares[n].values     # (proj: shares[n].project(claims[n]))
             ok &= np.abs(got - want) <= tol.allowed(want)
         return shares, ok
 
@@ -285,24 +285,27 @@ def fd_joint(fn, arrays, dout, claims, tol, *, rng, n_directions=3, max_rounds=4
     dense_rms = {n: float(np.sqrt(np.vdot(arrays[n], arrays[n]) / max(1, arrays[n].size)))
                  for n in names}
     support = {n: np.zeros(n_directions, int) for n in names}
+    proj = {}       # <direction, claim> per tensor, for the directions of this round
 
     pending = list(range(n_directions))
-    for _ in range(max_rounds):
+    for round_ in range(max_rounds):
         done = {}
-        for k in pending:
-            for n in names:
-                x = arrays[n]
-                if frac[k] >= 1:     # drawn where it is kept (a row of the flat view: a 0-d
-                    _entries(rng, x.size, out=rows_of[n][k])   # tensor's dirs[n][k] is a copy)
-                    support[n][k], scale[n][k] = x.size, max(1.0, dense_rms[n])
-                else:
-                    v = _sparse_direction(rng, x, max(1, int(np.ceil(x.size * frac[k]))))
+        if round_ == 0:     # every direction dense: a tensor's drawn at once, where they are
+            for n in names:     # kept (rows of the flat view: a 0-d tensor's dirs[n][k] is a copy)
+                _entries(rng, rows_of[n].size, out=rows_of[n].reshape(-1))
+                support[n][:], scale[n][:] = arrays[n].size, max(1.0, dense_rms[n])
+        else:
+            for k in pending:
+                for n in names:
+                    x = arrays[n]
+                    v = _direction(rng, x, max(1, int(np.ceil(x.size * frac[k]))))
                     dirs[n][k] = v
                     support[n][k] = np.count_nonzero(v)
-                    scale[n][k] = max(1.0, _rms_moved(x, v))
-            bar = min(scale[n][k] * (tol.atol + tol.rtol * abs(float(np.vdot(dirs[n][k],
-                                                                              claims[n]))))
-                      for n in names)
+                    scale[n][k] = max(1.0, _rms_moved(x, v) if support[n][k] < x.size
+                                      else dense_rms[n])
+        proj.update({n: rows_of[n] @ claims[n].reshape(-1) for n in names})
+        for k in pending:
+            bar = min(scale[n][k] * (tol.atol + tol.rtol * abs(float(proj[n][k]))) for n in names)
             steps[k] = min(BASE_STEP, max(MIN_JOINT_STEP, 300 * noise_unit / bar))
             est[k], done[k] = stencil.first(moved(k), steps[k])
         shares, ok = agreeing()
@@ -326,14 +329,14 @@ def fd_joint(fn, arrays, dout, claims, tol, *, rng, n_directions=3, max_rounds=4
     return None
 
 
-def _shares(est, dirs, scale, claims, support):
-    """Each tensor's share of the joint estimates: D less the claimed shares of the others."""
-    claimed = {n: scale[n] * _projections(dirs[n], claims[n])
-               for n in claims}
+def _shares(est, dirs, scale, proj, support):
+    """Each tensor's share of the joint estimates: D less the claimed shares of the others
+    (``proj``: each claim's projections on its directions)."""
+    claimed = {n: scale[n] * proj[n] for n in proj}
     total = sum(claimed.values())
     return {n: FDGrad("directional", (est - (total - claimed[n])) / scale[n],
                       np.zeros(len(est), bool), dirs[n], support[n].copy(), joint=True)
-            for n in claims}
+            for n in proj}
 
 
 def fd_vjp(fn, arrays, dout, *, rng, names=None, max_elementwise=MAX_ELEMENTWISE,

@@ -8,9 +8,15 @@ filled in from the case.
 
 Randomness a layer draws from NumPy's *global* state (tutorial dropout) is
 made repeatable: the global state is seeded from the case before every
-forward, and the results say so. The oracles see their own copies of the
-upstream gradient and of the inputs, so a layer that overwrites them in place
-is reported once, by ``no_mutation``, and never blamed for maths it got right.
+forward, and the results say so; so are generators kept in the layer's module
+(put back before every forward), and a user's layer's own generators are seeded
+from the case at every build (``properties.global_rng``). The oracles see their
+own copies of the upstream gradient and of the inputs, so a layer that
+overwrites them in place is reported once, by ``no_mutation``, and never blamed
+for maths it got right.
+
+A trial may be shared by two properties of one case (``shared``, ``shared_as``:
+the battery's ``grads``), the layer then built once and run once.
 """
 import copy
 

@@ -2,7 +2,9 @@
 
 Tutorial layers draw dropout masks from ``np.random``'s global state; the harness seeds
 it from the case before every forward, so a check is repeatable, and gives the caller's
-state back at the end. A layer's own generators are found and rewound here too.
+state back at the end. Generators are found here too: those a layer holds (rewound, and a
+user's seeded from the case at every build: ``reseed``), and those kept at the top of the
+layer's module (put back before every forward).
 """
 import copy
 import types

@@ -207,9 +207,10 @@ def parting_note(got, want, res):
             "(index 0 of the tensor is the step)")
 
 
-def step_note(got, want, start, res):
+def step_note(got, want, start, res, momentum=None):
     """What the step at which two trajectories (step, ...) part does, when it is the oracle's
-    step scaled (``start``: the params before the first step): the wrong sign, or c times it."""
+    step scaled (``start``: the params before the first step): the wrong sign, or c times it
+    (c named when it is 1 + ``momentum`` or its inverse: a Nesterov step's look-ahead term)."""
     allowed = Tolerance(rtol=res.rtol, atol=res.atol).allowed(want, res.scale)
     bad = (np.abs(got - want) > allowed).reshape(len(got), -1).any(axis=1)
     s = int(np.argmax(bad))
@@ -224,8 +225,23 @@ def step_note(got, want, start, res):
     if abs(c + 1.0) < 1e-6:
         return (f"Step {s + 1} is minus the oracle's step: the update moves the params the "
                 f"wrong way (a sign flipped)")
-    return (f"Step {s + 1} is {c:.4g} times the oracle's step (a learning rate or a factor "
-            f"off by that)")
+    named = _momentum_factor(c, momentum)
+    return (f"Step {s + 1} is {c:.4g} times the oracle's step " +
+            (named or "(a learning rate or a factor off by that)"))
+
+
+def _momentum_factor(c, momentum):
+    """What a step c times the oracle's is, when c is 1 + momentum or its inverse, else ""."""
+    if not momentum:
+        return ""
+    one_plus = 1.0 + float(momentum)
+    if abs(c - 1.0 / one_plus) <= 1e-6 * abs(c):
+        return (f"= 1 / (1 + momentum), momentum {momentum:g}: the look-ahead term of a Nesterov "
+                f"step (momentum times the new velocity) is missing")
+    if abs(c - one_plus) <= 1e-6 * abs(c):
+        return (f"= 1 + momentum, momentum {momentum:g}: a look-ahead term (momentum times the "
+                f"new velocity) is added where the oracle has none")
+    return ""
 
 
 def _law(label, tensor, ok, config, reproduce, why):

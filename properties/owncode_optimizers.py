@@ -303,6 +303,10 @@ def check_dict_optimizer(make_opt, *, shapes=SHAPES, steps=5, seed=0, grad_scale
     config = {"kind": kind, "class": f"{_class_of(probe).__module__}.{_class_of(probe).__qualname__}",
               "shapes": [list(s) for s in shapes], "steps": steps, "seed": seed,
               "grad_scale": grad_scale}
+    read_momentum = number(probe, HYPER_NAMES["momentum"]) if kind in ("Momentum", "Nesterov") \
+        else None
+    if read_momentum:
+        config["momentum"] = read_momentum[1]
     try:
         mine = run_user(make_opt, names, params0, grad_steps)
     except Exception as exc:
@@ -376,5 +380,6 @@ def _compare(label, names, mine, theirs, config, params0):
                     overrides=_tolerance(config["kind"]), diagnosed=False)
         # where they part says it all: it stands in for the comparison's own note
         results.append(r if r.passed or not r.worst else replace(r, note=join_notes(
-            parting_note(got, want, r), step_note(got, want, params0[i], r))))
+            parting_note(got, want, r),
+            step_note(got, want, params0[i], r, config.get("momentum")))))
     return results

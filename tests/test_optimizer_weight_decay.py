@@ -118,3 +118,23 @@ class SGDHalfRate(SGD):
 def test_a_failing_trajectory_says_when_its_step_is_the_oracles_scaled(cls, said):
     failed = [r for r in check_dict_optimizer(cls) if not r.passed]
     assert failed and all(said in r.note for r in failed), failed[0].note
+
+
+class NesterovWithoutLookAhead:
+    """PyTorch's Nesterov SGD (v = mu v + g; p -= lr (g + mu v)) with the look-ahead's v the
+    old velocity: its first step is lr g, where the oracle's is lr (1 + mu) g."""
+    def __init__(self, lr=0.1, momentum=0.9, nesterov=True):
+        self.lr, self.momentum, self.nesterov, self.v = lr, momentum, nesterov, {}
+
+    def update(self, params, grads):
+        for k, p in params.items():
+            old = self.v.get(k, np.zeros_like(p))
+            self.v[k] = self.momentum * old + grads[k]
+            p -= self.lr * (grads[k] + self.momentum * old)
+
+
+def test_a_step_off_by_one_plus_momentum_names_the_look_ahead():
+    failed = [r for r in check_dict_optimizer(NesterovWithoutLookAhead) if not r.passed]
+    assert failed and all("1 / (1 + momentum), momentum 0.9" in r.note for r in failed), \
+        failed[0].note if failed else "passed"
+    assert "a learning rate or a factor" not in failed[0].note

@@ -40,3 +40,25 @@ def test_nan_values_are_named_as_the_cause_of_a_broken_law(tmp_path):
         bad = hunt(label, "linear_in_dout", max_examples=25, shrink=False)
         assert bad is not None, label
         assert {r.explanation for r in bad.failures} == {BROKEN["not_finite"]}, label
+
+
+MEAN_LOSS = '''import numpy as np
+
+
+def logcosh_loss(x, y):
+    """mean(log cosh(x - y)), its gradient missing the mean's 1 / x.size."""
+    diff = x - y
+    return np.mean(np.log(np.cosh(diff))), np.tanh(diff)
+'''
+
+
+def test_a_batch_gradient_off_by_n_is_named_so_beside_the_law(tmp_path):
+    """batch_additive's general text (samples depending on each other) now comes with the
+    diagnosis the value checks give: the batch size, a missing 1/N."""
+    collect_source(tmp_path, "meanloss.py", MEAN_LOSS)
+    bad = hunt("meanloss.logcosh_loss", "batch_additive", max_examples=15)
+    assert bad is not None
+    said = {r.diagnosis.get("kind") for r in bad.failures}
+    assert said == {"constant factor"}, [r.message() for r in bad.failures]
+    assert all("the batch size" in r.diagnosis.get("summary", "") for r in bad.failures), \
+        bad.failures[0].message()

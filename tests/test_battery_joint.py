@@ -222,3 +222,21 @@ def test_a_passing_joined_search_searches_no_part_again(monkeypatch):
     run_property(GRADS, get("Dense"), ResultLog(), derandomize=True, database=None,
                  max_examples=5)
     assert called == []
+
+
+@pytest.mark.parametrize("name", ["Conv2D", "MaxPool2D.overlapping", "BatchNorm", "Dropout",
+                                  "LSTMCell", "LayerNorm"])
+def test_on_drawn_cases_of_stateful_and_random_layers_joined_is_the_parts(name):
+    """A batch norm's running statistics, a dropout's mask, a recurrent cell's two inputs, a
+    pool's ties: what the battery draws, the joined property says as the two parts alone."""
+    from hypothesis import HealthCheck, given, settings
+    from properties.cases import cases
+    entry = get(name)
+
+    @settings(max_examples=5, derandomize=True, database=None, deadline=None,
+              suppress_health_check=list(HealthCheck))
+    @given(case=cases(entry, kinds=GRADS.kinds(entry), extra=GRADS.extra,
+                      min_batch=GRADS.min_batch, modes=GRADS.modes(entry)))
+    def joined_is_alone(case):
+        assert _said(GRADS.fn(case)) == _said(_alone(case))
+    joined_is_alone()

@@ -12,8 +12,8 @@ Some tutorials never store a gradient: the backward pass applies it at once,
         return delta @ self.weight.T
 
 :class:`SelfUpdatingLayer` recovers the gradient from the update, exactly:
-the learning rate is set to 1.0 for the call (passed as the argument, or the
-instance attribute or module global named like ``lr`` set and restored), and
+the learning rate is set to ``PROBE_LR`` = 0.5 for the call (passed as the argument,
+or the instance attribute or module global named like ``lr`` set and restored), and
 each parameter is swapped for a copy that records the operand of
 ``W -= delta``, ``W = W - delta`` or ``W += -delta``. When no such operation on
 the whole array was seen (an update slice by slice), the gradient is
@@ -29,6 +29,10 @@ from layers.adapter import _AttrView
 from layers.base import Layer
 
 LR_NAMES = ("lr", "learn_rate", "learning_rate", "eta", "step_size", "stepsize", "lrate", "l_rate")
+# The learning rate of the recorded call, the update then divided by it: a power of two, so the
+# division is exact (scaling by 2**-1 commutes with rounding), and not 1, so a backward returning
+# dx scaled by the learning rate (``return lr * dx``) shows, where at 1 it was right.
+PROBE_LR = 0.5
 _UNSET = object()
 
 
@@ -225,23 +229,24 @@ class SelfUpdatingLayer(Layer):
         return dx
 
     def _update_once(self, dout):
-        """Call the updating method once with lr 1.0 on recording copies; restore; return (grads, dx)."""
+        """Call the updating method once with lr ``PROBE_LR`` on recording copies; restore;
+        return (grads, dx): each update divided by that learning rate."""
         originals = {n: getattr(self.obj, n) for n in self._names}
         recorders = {n: _recorder(a) for n, a in originals.items()}
         kind, lr = self.route
         args, kwargs, saved, scope = (dout,), {}, _UNSET, None
         if kind == "kwarg":
-            kwargs[lr] = 1.0
+            kwargs[lr] = PROBE_LR
         elif kind == "arg":
-            args = (dout, 1.0)
+            args = (dout, PROBE_LR)
         try:
             if kind == "attr":
                 saved = getattr(self.obj, lr)
-                setattr(self.obj, lr, 1.0)
+                setattr(self.obj, lr, PROBE_LR)
             elif kind == "global":
                 scope = _globals(getattr(self.obj, self.method))
                 saved = scope[lr]
-                scope[lr] = 1.0
+                scope[lr] = PROBE_LR
             for n, rec in recorders.items():
                 setattr(self.obj, n, rec)
             dx = getattr(self.obj, self.method)(*args, **kwargs)
@@ -258,8 +263,9 @@ class SelfUpdatingLayer(Layer):
             delta, how = _recovered_delta(recorders[n], finals[n], originals[n])
             if delta is None:
                 raise ValueError(f"{self.label}: cannot recover the gradient of {n!r}: {how}")
-            grads[n] = np.array(np.broadcast_to(np.asarray(delta, dtype=originals[n].dtype),
-                                                originals[n].shape))
+            dtype = originals[n].dtype
+            grads[n] = np.array(np.broadcast_to(np.asarray(delta, dtype=dtype),
+                                                originals[n].shape)) / dtype.type(PROBE_LR)
             self.recovery[n] = how
         if isinstance(dx, np.ndarray):
             dx = np.array(dx.view(np.ndarray), copy=True)

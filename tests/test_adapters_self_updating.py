@@ -152,3 +152,39 @@ def test_a_layer_without_a_learning_rate_is_a_clear_error():
     with pytest.raises(ValueError, match=r"SelfUpdatingLayer\(NoRate.backprop\): cannot find the "
                                          r"learning rate.*pass lr_name="):
         SelfUpdatingLayer(NoRate())
+
+
+class ScaledDx:
+    """A dense layer stepping its own weights in backward(d, lr), its dx right or, as a slip
+    does, scaled by the learning rate (right only at lr = 1)."""
+
+    def __init__(self, scale_dx_by_lr=False):
+        self.W, self.b = RNG.standard_normal((4, 3)), RNG.standard_normal(3)
+        self.scale_dx_by_lr = scale_dx_by_lr
+
+    def forward(self, x):
+        self.x = x
+        return x @ self.W + self.b
+
+    def backward(self, d, lr):
+        dx = d @ self.W.T
+        self.W -= lr * self.x.T @ d
+        self.b -= lr * d.sum(axis=0)
+        return lr * dx if self.scale_dx_by_lr else dx
+
+
+def test_the_update_is_recorded_at_a_learning_rate_that_shows_a_dx_scaled_by_it():
+    """The recorded call runs at lr 0.5, the update divided by it exactly: the gradients are
+    the exact ones, and a dx multiplied by the learning rate is caught (at lr 1 it was right)."""
+    x, dout = RNG.standard_normal((3, 4)), RNG.standard_normal((3, 3))
+    good = ScaledDx()
+    layer = SelfUpdatingLayer(good, "backward")
+    layer.forward(x)
+    dx = layer.backward(dout)
+    np.testing.assert_array_equal(layer.grads["W"], x.T @ dout)
+    np.testing.assert_array_equal(layer.grads["b"], dout.sum(axis=0))
+    np.testing.assert_array_equal(dx, dout @ good.W.T)
+    _, results = fd_results(layer, x, dout)
+    assert not failing(results), [r.message() for r in results if not r.passed]
+    _, results = fd_results(SelfUpdatingLayer(ScaledDx(scale_dx_by_lr=True), "backward"), x, dout)
+    assert failing(results) == ["dx"]

@@ -103,15 +103,23 @@ def _functional(name, fwd, bwd, label, path, hint):
     given = _hinted_options(hint, fwd) if options is not None else None
     chosen = None if options is None else given or _default_options(base, options)
     item = _functional_at(name, fwd, bwd, label, path, hint, args, chosen)
-    if options is not None and given is None and "pool" in base:
+    if options is None or given is not None:
+        return item
+    also = []
+    if "pool" in base:
         # windows that overlap (stride 1 < a 2-wide window): a backward assigning with = where
         # += belongs is right on the default's disjoint windows
-        overlapping = {**chosen, "stride": 1}
+        also.append(("(stride=1)", {**chosen, "stride": 1}))
+    elif "conv" in base:
+        # no padding: a crop written dx_pad[:, :, pad:-pad, pad:-pad] is right at pad 1 and
+        # leaves nothing at pad 0
+        also.append(("(pad=0)", {**chosen, "pad": 0}))
+    for suffix, other in also:
         try:
-            item.also.append(_functional_at(name, fwd, bwd, label + "(stride=1)", path, hint,
-                                            args, overlapping))
+            item.also.append(_functional_at(name, fwd, bwd, label + suffix, path, hint, args,
+                                            other))
         except CannotCheck:
-            pass             # the pair is checked at its default windows all the same
+            pass             # the pair is checked at its default options all the same
     return item
 
 

@@ -1,0 +1,80 @@
+"""A functional conv pair is checked without padding too: ``conv(pad=0)``.
+
+cs231n's ``conv_forward_naive(x, w, b, conv_param)`` was checked at stride 2 and pad 1
+only, where a backward cropping the padded gradient as ``dx_pad[:, :, pad:-pad, pad:-pad]``
+is right; at pad 0 that crop is empty. (A class's constructor defaults are checked beside its
+changed stride and padding; a functional pair has no default to check.)
+"""
+import pytest
+
+from properties.search import hunt
+from tests.owncode_loading import collect_source
+
+SOURCE = '''
+import numpy as np
+
+
+def conv_forward(x, w, b, conv_param):
+    s, p = conv_param["stride"], conv_param["pad"]
+    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
+    n, _, h, wd = xp.shape
+    f, _, kh, kw = w.shape
+    ho, wo = (h - kh) // s + 1, (wd - kw) // s + 1
+    out = np.zeros((n, f, ho, wo))
+    for i in range(ho):
+        for j in range(wo):
+            patch = xp[:, :, i * s:i * s + kh, j * s:j * s + kw]
+            out[:, :, i, j] = np.tensordot(patch, w, axes=([1, 2, 3], [1, 2, 3])) + b
+    return out, (x, w, conv_param)
+
+
+def conv_backward(dout, cache):
+    x, w, conv_param = cache
+    s, p = conv_param["stride"], conv_param["pad"]
+    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
+    _, _, kh, kw = w.shape
+    dxp, dw = np.zeros_like(xp), np.zeros_like(w)
+    for i in range(dout.shape[2]):
+        for j in range(dout.shape[3]):
+            patch = xp[:, :, i * s:i * s + kh, j * s:j * s + kw]
+            dw += np.tensordot(dout[:, :, i, j], patch, axes=([0], [0]))
+            dxp[:, :, i * s:i * s + kh, j * s:j * s + kw] += np.tensordot(
+                dout[:, :, i, j], w, axes=([1], [0]))
+    h, wd = x.shape[2], x.shape[3]
+    return dxp[:, :, p:p + h, p:p + wd], dw, dout.sum(axis=(0, 2, 3))
+
+
+def croppedconv_forward(x, w, b, conv_param):
+    return conv_forward(x, w, b, conv_param)
+
+
+def croppedconv_backward(dout, cache):
+    x, w, conv_param = cache
+    p = conv_param["pad"]
+    dx, dw, db = conv_backward(dout, cache)
+    s = conv_param["stride"]
+    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
+    dxp = np.zeros_like(xp)
+    dxp[:, :, p:xp.shape[2] - p, p:xp.shape[3] - p] = dx
+    return dxp[:, :, p:-p, p:-p], dw, db          # empty at p == 0
+'''
+
+
+@pytest.fixture(scope="module")
+def found(tmp_path_factory):
+    return collect_source(tmp_path_factory.mktemp("fconv"), "fconv.py", SOURCE)[0]
+
+
+def test_a_conv_pair_is_also_checked_without_padding(found):
+    assert {"fconv.conv", "fconv.conv(pad=0)"} <= set(found), sorted(found)
+    assert "pad=0" in found["fconv.conv(pad=0)"].how
+    for label in ("fconv.conv", "fconv.conv(pad=0)"):
+        for prop in ("grads", "shapes_dtypes"):
+            bad = hunt(label, prop, max_examples=5, shrink=False)
+            assert bad is None, bad.failures[0].message()
+
+
+def test_a_crop_that_is_empty_without_padding_is_caught_there(found):
+    assert hunt("fconv.croppedconv", "grads", max_examples=5, shrink=False) is None
+    bad = hunt("fconv.croppedconv(pad=0)", "shapes_dtypes", max_examples=5, shrink=False)
+    assert bad is not None and {r.tensor for r in bad.failures} == {"dx"}

@@ -42,7 +42,7 @@ from properties.user_entry import (CannotCheck, NothingToCheck, Skipped, flatten
                                    hinted_spec, layer_entry)
 from properties.user_hinted import example
 from properties.user_recurrent import recurrent_templates
-from properties.user_shapes import infer_input_shapes
+from properties.user_shapes import PROBES, infer_input_shapes
 from properties.user_targets import is_index_name, method_roles
 from properties.user_templates import index_inputs
 from properties.user_variants import hyper_variants, suffix, with_keywords
@@ -354,7 +354,7 @@ def _adapted(obj, adapt, name, doc, hinted, needs_probe, roles=(("x",), ()), cal
         return paramless
     # the furthest any probe got: a backward that raised says more than a forward fed a guess
     reason = next((t for t in tried if ".backward raised" in t), tried[-1] if tried else
-                  "no input shape made forward and backward run")
+                  PROBES.why() or "no input shape made forward and backward run")
     raise CannotCheck(f"{name}: {reason}; add a hint with its input shape: "
                       f"# gradcheck: {call or name + '()'}; {example((*roles[0], *roles[1]))}")
 

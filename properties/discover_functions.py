@@ -29,7 +29,7 @@ from layers.functional import FunctionalLayer, FunctionalLoss
 from properties.user_entry import CannotCheck, NothingToCheck, hinted_spec, layer_entry
 from properties.user_hinted import example
 from properties.user_recurrent import recurrent_placeholders
-from properties.user_shapes import infer_input_shapes, runs
+from properties.user_shapes import PROBES, infer_input_shapes, runs
 from properties.user_targets import data_roles, is_state_name, is_target_name, split_arguments
 
 
@@ -197,9 +197,9 @@ def _functional_at(name, fwd, bwd, label, path, hint, args, chosen):
                           f"guess for {', '.join(left)}, forward and backward do not "
                           f"run; give every parameter's shape in the hint, as in "
                           f"{example(data, params)}")
-    raise CannotCheck(f"{name}: no input shape made forward and backward run; add a hint "
-                      f"with every input's and parameter's shape: # gradcheck: {name}; "
-                      f"{example(data, params)}")
+    why = PROBES.why() or "no input shape made forward and backward run"
+    raise CannotCheck(f"{name}: {why}; add a hint with every input's and parameter's shape: "
+                      f"# gradcheck: {name}; {example(data, params)}")
 
 
 def _completions(hinted, guessed):

@@ -125,6 +125,7 @@ def infer_input_shapes(layer, *, name, doc="", kind=None, rng):
     """
     names = tuple(getattr(layer, "input_names", ("x",)) or ("x",))
     loss = _is_loss(layer, name, kind)
+    PROBES.reset()
     phases = [_float_specs, _index_specs]
     if len(names) == 1 and is_index_name(names[0]) and not loss:
         phases.reverse()             # ``forward(idx)``: integer indices first
@@ -267,6 +268,28 @@ def finite_across(layer, spec, loss):
     return True
 
 
+class _Probes:
+    """What the forward did on the shapes tried for one layer: for a skip to say why."""
+
+    def __init__(self):
+        self.reset()
+
+    def reset(self):
+        self.ran, self.raised = False, None     # raised: (the first exception, its inputs' shapes)
+
+    def why(self):
+        """"forward raised ... on every shape tried (the first: ...)", or "" when it ever ran."""
+        if self.ran or self.raised is None:
+            return ""
+        exc, shapes = self.raised
+        shown = ", ".join(str(tuple(s)) for s in shapes)
+        return (f"forward raised {type(exc).__name__}: {str(exc)[:160]} on every shape tried "
+                f"(the first: {shown})")
+
+
+PROBES = _Probes()
+
+
 def runs(layer, spec, rng, loss, strict=True, backward=True):
     """Forward then backward run on a deep copy, with consistent shapes, for two batch sizes
     (``backward=False``: forward alone)."""
@@ -275,7 +298,12 @@ def runs(layer, spec, rng, loss, strict=True, backward=True):
         try:
             trial = spec.apply(copy.deepcopy(layer))
             with np.errstate(all="ignore"):
-                out = trial.forward(*xs, *ts)
+                try:
+                    out = trial.forward(*xs, *ts)
+                except Exception as exc:
+                    PROBES.raised = PROBES.raised or (exc, [np.shape(x) for x in xs])
+                    raise
+                PROBES.ran = True
                 if not _output_ok(out, loss, batch):
                     return False
                 if not backward:

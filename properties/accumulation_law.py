@@ -13,6 +13,7 @@ import numpy as np
 from oracle.tolerance import Tolerance
 from properties import outputs as O
 from properties.declare import prop
+from properties.global_rng import generator_states, rewind
 from properties.laws import broken
 
 
@@ -25,21 +26,34 @@ def _applies(entry):
 @prop("accumulates", applies=_applies, specialised=True)
 def accumulates(trial):
     """Two backwards without zero_grad() between them leave twice one backward's gradients."""
+    held = generator_states(trial.layer)
     out, dout, dins, grads = trial.run()
     once = {k: np.array(v, np.float64, copy=True) for k, v in grads.items()}
     layer = trial.layer.layer                       # the user's object: no clearing this time
     backward = getattr(layer, trial.layer._backward_name)
+    again = lambda: backward(*O.parts(O.copy(dout))) if trial.layer.takes_dout else backward()  # noqa: E731
+    note = "after a second backward, without zero_grad(), on the same forward and dout"
     try:
-        backward(*O.parts(O.copy(dout))) if trial.layer.takes_dout else backward()
-    except Exception as exc:      # a backward that consumes its forward's cache: nothing to add
-        return [trial.finding("accumulation", True, f"not checked: a second backward on the "
-                              f"same forward raised {type(exc).__name__}: {exc}")]
+        again()
+    except Exception:    # a backward that frees its forward's cache (as PyTorch's does): the
+        rewind(held)     # same forward again first, .grad left as the first backward left it
+        trial.forward()
+        try:
+            again()
+        except Exception as exc:
+            return [trial.finding("accumulation", False, f"a second backward raised "
+                                  f"{type(exc).__name__}: {exc}, after the same forward again",
+                                  verdict="layer raised", explanation=RAISED)]
+        note = ("after the same forward and a second backward, without zero_grad() (a second "
+                "backward on one forward raised: it frees what its forward saved)")
     twice = {k: np.asarray(trial.layer.grads[k], np.float64) for k in once}
     return [trial.compare(f"{k} (second backward)", twice[k], 2 * once[k], "law",
                           tol=_tolerance(trial.case.dtype), **broken("accumulates", twice[k]),
-                          note="after a second backward, without zero_grad(), on the same "
-                               "forward and dout")
+                          note=note)
             for k in once]
+
+
+RAISED = "the layer's own code raised an exception"
 
 
 def _tolerance(dtype):

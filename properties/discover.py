@@ -136,9 +136,12 @@ def _class(cls, label, path, module, hint, overrides=None):
             not _has(cls, "backward"):       # PyTorch's style: params given, then step()
         from properties.discover_objects import step_optimizer_item
         return step_optimizer_item(cls, label, path, module, hint, overrides)
-    forward = next((m for m in FORWARD_NAMES if _has(cls, m, 1)),     # __call__: its own or a
-                   "__call__" if any("__call__" in vars(k) for k in cls.__mro__[:-1])  # base's
-                   else None)
+    calls = any("__call__" in vars(k) for k in cls.__mro__[:-1])      # its own or a base's
+    # Keras's style: __call__ builds the weights on the first call (build()), then runs the
+    # pass, whatever that is named: forward() alone would run on weights never made
+    keras = calls and _has(cls, "build", 1)
+    forward = "__call__" if keras else next((m for m in FORWARD_NAMES if _has(cls, m, 1)),
+                                             "__call__" if calls else None)
     if forward is None:
         return None
     for method in BACKWARD_NAMES:      # a loss's backward(self) takes no upstream gradient

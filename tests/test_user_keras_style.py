@@ -48,3 +48,57 @@ def test_a_label_after_the_differentiated_inputs_is_passed_and_may_be_hinted(tmp
     assert not collected.skipped, collected.skipped
     for prop in ("grads_tf", "grads_fd", "batch_additive"):
         assert hunt("contrastive.ContrastiveLoss", prop, max_examples=10, shrink=False) is None, prop
+
+
+KERAS_FORWARD = '''
+import numpy as np
+
+
+class Layer:
+    def __init__(self):
+        self.built = False
+
+    def __call__(self, x):
+        if not self.built:
+            self.build(x.shape)
+            self.built = True
+        return self.forward(x)
+
+
+class DenseTanh(Layer):
+    """Keras's build() on the first call, the pass named forward (not call)."""
+    def __init__(self, units=3):
+        super().__init__()
+        self.units = units
+
+    def build(self, input_shape):
+        rng = np.random.default_rng(0)
+        self.kernel = rng.standard_normal((input_shape[-1], self.units)) * 0.5
+        self.bias = np.zeros(self.units)
+
+    def forward(self, x):
+        self.x = x
+        self.y = np.tanh(x @ self.kernel + self.bias)
+        return self.y
+
+    def backward(self, dout):
+        dz = dout * (1 - self.y ** 2)
+        self.dkernel, self.dbias = self.x.T @ dz, dz.sum(axis=0)
+        return dz @ self.kernel.T
+
+
+class DenseTanhNoDerivative(DenseTanh):
+    def backward(self, dout):
+        self.dkernel, self.dbias = self.x.T @ dout, dout.sum(axis=0)
+        return dout @ self.kernel.T
+'''
+
+
+def test_a_keras_layer_whose_pass_is_named_forward_is_built_by_its_call(tmp_path):
+    """Run through forward() alone, its weights were never made (skipped: "no attribute
+    'kernel'"), and a wrong backward of it went unchecked."""
+    found, collected = collect_source(tmp_path, "kforward.py", KERAS_FORWARD)
+    assert "kforward.DenseTanh" in found, [s.reason for s in collected.skipped]
+    assert hunt("kforward.DenseTanh", "grads", max_examples=8, shrink=False) is None
+    bad = hunt("kforward.DenseTanhNoDerivative", "grads", max_examples=8, shrink=False)
+    assert bad is not None and {r.verdict for r in bad.failures} == {"layer bug"}

@@ -224,7 +224,10 @@ def sign_flip(ctx):
 
 def named_factor(ctx):
     given = next((x for x in ctx.inputs.values() if x.dtype.kind == "f"), None)   # a user's layer
-    for c, names in geo.named_factors(ctx.cfg, ctx.batch, given.size if given is not None else None):
+    cfg = ctx.cfg
+    if "classes" not in cfg and ctx.targets and given is not None and given.ndim == 2:
+        cfg = {**cfg, "classes": int(given.shape[1])}   # a loss on (N, K) scores: K classes
+    for c, names in geo.named_factors(cfg, ctx.batch, given.size if given is not None else None):
         if ctx.fits(c * ctx.b):
             return Diagnosis("constant factor", f"the layer's {_name(ctx)} is {_ratio_text(c)} "
                              f"the oracle's: {names}.", _scale_evidence(ctx, c))

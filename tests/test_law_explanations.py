@@ -62,3 +62,32 @@ def test_a_batch_gradient_off_by_n_is_named_so_beside_the_law(tmp_path):
     assert said == {"constant factor"}, [r.message() for r in bad.failures]
     assert all("the batch size" in r.diagnosis.get("summary", "") for r in bad.failures), \
         bad.failures[0].message()
+
+
+CE_BY_CLASSES = '''import numpy as np
+
+
+class SoftmaxCE:
+    """Softmax cross-entropy on integer labels, its gradient divided by the number of classes
+    (x.shape[1]) where the batch size (x.shape[0]) belongs."""
+    def forward(self, x, t):
+        z = x - x.max(1, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(1, keepdims=True))
+        self.p, self.t = np.exp(logp), t
+        return -logp[np.arange(len(t)), t].mean()
+
+    def backward(self, dout=1.0):
+        d = self.p.copy()
+        d[np.arange(len(self.t)), self.t] -= 1
+        return dout * d / self.p.shape[1]
+'''
+
+
+def test_a_users_loss_divided_by_its_classes_is_offered_n_over_k(tmp_path):
+    """A user's loss has no "classes" in its configuration: its scores' width is the number of
+    classes, so the N/K slip (x.shape[1] for x.shape[0]) is named among the factors."""
+    collect_source(tmp_path, "cebyk.py", CE_BY_CLASSES)
+    bad = hunt("cebyk.SoftmaxCE", "grads_tf", max_examples=15)
+    assert bad is not None
+    summary = bad.failures[0].diagnosis.get("summary", "")
+    assert "the number of classes" in summary and "x.shape[1] for x.shape[0]" in summary, summary

@@ -1,13 +1,12 @@
 """Say what kind of bug a failing comparison is, from the pattern of the difference.
 
-``diagnose(actual, expected, context=...)`` tries one hypothesis per detector,
-most specific first: the layer's array is the oracle's transposed, times a
-meaningful constant, wrong only at a structured subset of elements, or off by
-a term the oracle can compute. A detector claims its class only when the
-hypothesis, taken as the oracle, passes the comparison's own tolerance rule
-(``oracle.tolerance.error_ratio``) at every judged element, so it explains all
-elements outside tolerance; a subset detector claims only when every element
-outside tolerance lies in its subset and the elements outside it agree; else None: no guess.
+``diagnose(actual, expected, context=...)`` tries one hypothesis per detector, most specific
+first: the layer's array is the oracle's transposed, times a meaningful constant, wrong only at
+a structured subset of elements, or off by a term the oracle can compute. A detector claims its
+class only when the hypothesis, taken as the oracle, passes the comparison's own tolerance rule
+(``oracle.tolerance.error_ratio``) at every judged element, so it explains all elements outside
+tolerance; a subset detector claims only when every element outside tolerance lies in its
+subset and the elements outside it agree; else None: no guess.
 
 ``context`` is a plain dict of what the check knows (every key optional):
 
@@ -224,9 +223,8 @@ def sign_flip(ctx):
 
 def named_factor(ctx):
     given = next((x for x in ctx.inputs.values() if x.dtype.kind == "f"), None)   # a user's layer
-    cfg = ctx.cfg
-    if "classes" not in cfg and ctx.targets and given is not None and given.ndim == 2:
-        cfg = {**cfg, "classes": int(given.shape[1])}   # a loss on (N, K) scores: K classes
+    cfg = {**ctx.cfg, "classes": int(given.shape[1])} if "classes" not in ctx.cfg and \
+        ctx.targets and given is not None and given.ndim == 2 else ctx.cfg   # (N, K) scores
     for c, names in geo.named_factors(cfg, ctx.batch, given.size if given is not None else None):
         if ctx.fits(c * ctx.b):
             return Diagnosis("constant factor", f"the layer's {_name(ctx)} is {_ratio_text(c)} "

@@ -159,18 +159,18 @@ class ScaledDx:
     does, scaled by the learning rate (right only at lr = 1)."""
 
     def __init__(self, scale_dx_by_lr=False):
-        self.W, self.b = RNG.standard_normal((4, 3)), RNG.standard_normal(3)
-        self.scale_dx_by_lr = scale_dx_by_lr
+        self.W, self.b, self.scaled = RNG.standard_normal((4, 3)), RNG.standard_normal(3), \
+            scale_dx_by_lr
 
-    def forward(self, x):
-        self.x = x
-        return x @ self.W + self.b
+    def forward(self, inputs):
+        self.inputs = inputs
+        return inputs @ self.W + self.b
 
-    def backward(self, d, lr):
-        dx = d @ self.W.T
-        self.W -= lr * self.x.T @ d
-        self.b -= lr * d.sum(axis=0)
-        return lr * dx if self.scale_dx_by_lr else dx
+    def backward(self, grad_out, lr):
+        grad_in = (lr if self.scaled else 1.0) * (grad_out @ self.W.T)
+        self.b -= lr * grad_out.sum(axis=0)
+        self.W -= lr * (self.inputs.T @ grad_out)
+        return grad_in
 
 
 def test_the_update_is_recorded_at_a_learning_rate_that_shows_a_dx_scaled_by_it():

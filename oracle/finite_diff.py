@@ -148,10 +148,6 @@ def _direction(rng, x, k):
     """A random direction on ``k`` random coordinates of x (all of them when k == x.size)."""
     if k >= x.size:
         return _entries(rng, x.size).reshape(x.shape)
-    return _sparse_direction(rng, x, k)
-
-
-def _sparse_direction(rng, x, k):
     v = np.zeros(x.size)
     v[rng.choice(x.size, size=k, replace=False)] = _entries(rng, k)
     return v.reshape(x.shape)

@@ -12,7 +12,7 @@ import numpy as np
 
 from oracle.tolerance import Tolerance
 from properties import outputs as O
-from properties.declare import prop
+from properties.declare import EXPLAIN, prop
 from properties.global_rng import generator_states, rewind
 from properties.laws import broken
 
@@ -43,7 +43,7 @@ def accumulates(trial):
         except Exception as exc:
             return [trial.finding("accumulation", False, f"a second backward raised "
                                   f"{type(exc).__name__}: {exc}, after the same forward again",
-                                  verdict="layer raised", explanation=RAISED)]
+                                  verdict="layer raised", explanation=EXPLAIN["layer raised"])]
         note = ("after the same forward and a second backward, without zero_grad() (a second "
                 "backward on one forward raised: it frees what its forward saved)")
     twice = {k: np.asarray(trial.layer.grads[k], np.float64) for k in once}
@@ -52,8 +52,6 @@ def accumulates(trial):
                           note=note)
             for k in once]
 
-
-RAISED = "the layer's own code raised an exception"
 
 
 def _tolerance(dtype):

@@ -363,11 +363,9 @@ def _at_per_step_rates(make_opt, probe, label, names, candidates, mine, problem,
         return None, "", "layer bug"
     compare_all = lambda theirs, how: _compare(label, names, mine, theirs,
                                                {**config, "twin": how}, problem[0])
-    momentum = number(probe, HYPER_NAMES["momentum"]) \
-        if config["kind"] in ("Momentum", "Nesterov") else None
     return scheduled(label, _learning_rate(probe, config["kind"]), candidates, mine, problem,
                      (params1, grad_steps1, mine1), compare_all, _tolerance(config["kind"]),
-                     momentum[1] if momentum else None)
+                     config.get("momentum"))      # read once, beside the kind
 
 
 def _compare(label, names, mine, theirs, config, params0):

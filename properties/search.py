@@ -254,7 +254,7 @@ def _search_alone(spec, entry, result_log, overrides):
     except (AssertionError, pytest.fail.Exception) as exc:
         found.message = SEARCHED_ALONE.format(prop=spec.name) + "\n\n" + str(exc)
     except pytest.skip.Exception:
-        found.last = []
+        pass
     if not found.message:
         found.last = []
     return found

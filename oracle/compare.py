@@ -101,22 +101,27 @@ def _passing(a, b, tol):
     """The numbers of a comparison that passes with every value finite, in a few passes over
     the arrays (most comparisons pass, and the general path below makes many more); None
     when it does not pass, or something is not finite: the general path then says what."""
+    if a.ndim == 0:     # (a 0-d array's arithmetic gives scalars, which take no out=)
+        a, b = a.reshape(1), b.reshape(1)
     absb = np.abs(b)
     scale = max(1.0, float(absb.max(initial=0.0)))
     if not np.isfinite(scale) or tol.atol * scale <= 0:
         return None
+    # three new arrays, the rest worked in place: at 100k elements each fresh one costs about
+    # as much as the arithmetic on it
     with np.errstate(invalid="ignore", over="ignore"):   # inf - inf: the general path says it
-        err = np.abs(a - b)
-    allowed = absb * tol.rtol
+        err = np.subtract(a, b)
+        np.abs(err, out=err)
+    allowed = np.multiply(absb, tol.rtol)
     allowed += tol.atol * scale
     if getattr(tol, "slack", None) is not None:
         allowed += tol.slack
-    ratio = err / allowed
+    ratio = np.divide(err, allowed, out=allowed)
     worst = float(ratio.max(initial=0.0))
     if not worst <= 1.0:      # a failure, or NaN somewhere
         return None
     with np.errstate(divide="ignore", invalid="ignore"):
-        rel = err / absb      # 0 / 0 is NaN, which fmax passes over: no error there
+        rel = np.divide(err, absb, out=absb)   # 0 / 0 is NaN, which fmax passes over: no error there
     return dict(passed=True, judged=True, scale=scale, n_total=int(a.size), n_excused=0,
                 n_mismatched=0, ratio=worst, max_abs_err=float(err.max(initial=0.0)),
                 max_rel_err=float(np.fmax.reduce(rel, axis=None, initial=0.0)), worst=[])

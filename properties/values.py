@@ -109,4 +109,4 @@ def make_dout(shape, dtype, rng):
     """A random upstream gradient (never all ones: that hides transposed gradients)."""
     if shape == ():
         return dtype.type(rng.uniform(0.5, 2.0) * rng.choice([-1.0, 1.0]))
-    return rng.standard_normal(shape).astype(dtype)
+    return np.asarray(rng.standard_normal(shape), dtype=dtype)     # (float64: no copy)

@@ -15,6 +15,7 @@ from properties.contract import LayerContractError, input_names, target_names
 from properties.declare import prop
 from properties.strategies import batch_sizes
 from properties.global_rng import generator_states, rewind
+from properties.no_derivative import finite_part, no_derivative, warned
 
 EXACT = Tolerance(rtol=0.0, atol=0.0)
 # A law broken is the layer's own doing (no oracle to doubt): what each one's failure means.
@@ -192,11 +193,16 @@ def linear_in_dout(trial):
     ignored = not O.several(out) and np.ndim(out) == 0 and all(
         x is not None and np.all(np.isfinite(x)) and np.array_equal(x, y) and np.array_equal(x, z)
         for x, y, z in zip(g1, g2, g12))
-    said = broken("ignores_dout" if ignored else "linear_in_dout", *g1, *g2, *g12)
+    # NaN where the forward has no derivative (a cone) is not judged (properties/no_derivative)
+    apart = [(None, "") if ignored else no_derivative(trial, n, got, d12)
+             for n, got in zip(trial.grad_names(), g12)]
+    masks = [m for m, _ in apart]
+    said = broken("ignores_dout" if ignored else "linear_in_dout",
+                  *(x for g in (g1, g2, g12) for x in finite_part(g, masks)))
     with np.errstate(invalid="ignore", over="ignore"):    # NaN or inf: ``said`` says so
         wants = [a * np.float64(x) + b * np.float64(y) for x, y in zip(g1, g2)]
-    results = [trial.compare(n, got, want, "law", **said)
-               for n, got, want in zip(trial.grad_names(), g12, wants)]
+    results = [warned(trial.compare(n, got, want, "law", excused=m, note_if_failed=why, **said),
+                      got) for n, got, want, (m, why) in zip(trial.grad_names(), g12, wants, apart)]
     if all(r.passed for r in results) or ignored:
         return results
     # A backward that cancels large values (a saturated softmax) rounds off above the law's
@@ -204,10 +210,10 @@ def linear_in_dout(trial):
     # of the gradient's size, its measured round-off a millionth of it).
     noise = [n1 + n2 for n1, n2 in zip(_round_off(trial, d1), _round_off(trial, d2))]
     tol = tolerance_for(trial.case.dtype, "law", trial.case.entry.tolerances)
-    results = [trial.compare(n, got, want, "law", **said, note=ROUND_OFF_NOTE,
-                             tol=WithSlack(tol.rtol, tol.atol, ROUND_OFF_SLACK
-                                           * (1 + abs(a) + abs(b)) * slack))
-               for n, got, want, slack in zip(trial.grad_names(), g12, wants, noise)]
+    results = [warned(trial.compare(n, got, want, "law", **said, note=ROUND_OFF_NOTE, excused=m,
+                                    tol=WithSlack(tol.rtol, tol.atol, ROUND_OFF_SLACK
+                                                  * (1 + abs(a) + abs(b)) * slack)), got)
+               for n, got, want, slack, m in zip(trial.grad_names(), g12, wants, noise, masks)]
     if all(r.passed for r in results):
         return results
     return _below_fd_resolution(trial, results, d12, dict(zip(trial.grad_names(), g12)))
@@ -321,11 +327,13 @@ def batch_additive(trial):
         parts = [np.asarray(p[j], np.float64) for p in per]
         along_batch = batched_grads.get(name, False)
         want = w * (np.concatenate(parts, axis=0) if along_batch else np.sum(parts, axis=0))
-        results.append(trial.compare(name, got, want, "law",
-                                     note=f"batch rule {case.entry.batch_rule!r}, N={n}",
-                                     context={},   # diagnosed: a factor N is named as such
-                                     **broken("batch_additive", got, *parts,
-                                               rule=case.entry.batch_rule)))
+        mask, why = no_derivative(trial, name, got, dout)   # NaN at a cone: not judged
+        results.append(warned(trial.compare(
+            name, got, want, "law", note=f"batch rule {case.entry.batch_rule!r}, N={n}",
+            context={}, excused=mask, note_if_failed=why,   # (diagnosed: a factor N is named)
+            **broken("batch_additive", *finite_part([got, want] if mask is not None
+                                                    else [got, *parts], mask),
+                     rule=case.entry.batch_rule)), got))
     return results
 
 

@@ -15,6 +15,7 @@ from oracle.tape import TwinCannotSay
 from oracle.tolerance import WithSlack, tolerance_for
 from properties import outputs as O
 from properties.declare import prop
+from properties.no_derivative import no_derivative, warned
 from properties.ties import explanation as ties_explanation, split_at_ties
 
 JOINT_NOTE = ("finite differences along random directions moving every tensor at once; this "
@@ -116,22 +117,26 @@ def _vs_fd(trial, dout, dins, grads, tape=None, note="", fd=None):
     fd = fd or trial.fd(dout, claims=dict(trial.grad_pairs(dins, grads)))
     results = []
     for name, got in trial.grad_pairs(dins, grads):
-        results.append(_one_vs_fd(trial, name, got, fd[name], tape, note))
+        results.append(_one_vs_fd(trial, name, got, fd[name], tape, note, dout))
     return results
 
 
-def _one_vs_fd(trial, name, got, fdg, tape, note):
+def _one_vs_fd(trial, name, got, fdg, tape, note, dout):
     shaped = np.shape(got) == fdg.shape
-    kw = dict(excused=fdg.excused if shaped else None, mode=fdg.mode)
+    # a NaN where the forward has no derivative (a cone) is not judged: its elements count 0
+    # in the projections (a direction crossing the cone is excused), and the result warns
+    mask, why = no_derivative(trial, name, got, dout) if shaped else (None, "")
+    judged = got if mask is None else np.where(mask, 0.0, np.asarray(got, np.float64))
+    kw = dict(excused=fdg.excused if shaped else None, mode=fdg.mode, note_if_failed=why)
     if fdg.noise is not None and shaped:     # the estimate's own round-off is the oracle's
         tol = tolerance_for(trial.case.dtype, "fd", trial.case.entry.tolerances)
         kw["tol"] = WithSlack(tol.rtol, tol.atol, FD_SLACK * fdg.noise)
     note = join_notes(note, JOINT_NOTE if fdg.joint else "")
-    got_fd = fdg.project(got) if shaped else got
+    got_fd = fdg.project(judged) if shaped else got
     want_fd = fdg.values if shaped else np.zeros(fdg.shape)
     probe = trial.compare(name, got_fd, want_fd, "fd", note=note, **kw)
     if probe.passed:
-        return probe
+        return warned(probe, got)
     tf_grad = _tape_grad(trial, tape, name) if tape is not None and not tape.unavailable else None
     arrays = _fd_arrays(fdg)
     if tf_grad is not None and fdg.mode == "elementwise":

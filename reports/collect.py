@@ -35,7 +35,7 @@ class ResultLog:
         self.planted = planted
         self.arrays_dir = Path(arrays_dir) if arrays_dir else None
         self.examples = 0
-        self.passes = {}      # key -> the passing Result with the highest ratio
+        self.passes = {}      # key -> the passing Result with the highest ratio, a warning first
         self.failures = []    # the failing Results of the latest failing example
 
     def add(self, results):
@@ -46,7 +46,9 @@ class ResultLog:
             self.failures = failed
         for r in results:
             old = self.passes.get(result_key(r))
-            if r.passed and (old is None or r.ratio >= old.ratio):
+            # a warning is kept over a plain pass, whatever their ratios: it is what the
+            # matrix and the report must show (a NaN at a cone warns at a small ratio)
+            if r.passed and (old is None or (r.warning, r.ratio) >= (old.warning, old.ratio)):
                 self.passes[result_key(r)] = r
 
     @property

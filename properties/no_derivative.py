@@ -1,0 +1,95 @@
+"""A NaN or inf from a layer's backward where its forward has no derivative.
+
+A contrastive loss's ``dx = (m - d) * diff / d`` is 0/0 where ``x1 == x2``: the distance
+``d = ||x1 - x2||`` is a cone there, with no derivative at its tip. A law comparing the
+layer's gradients with the layer's own (per sample, at another dout) sees NaN on both sides
+and used to fail it as "the layer gave NaN on these inputs". Finite differences tell the two
+cases apart, element by element, at the inputs the law ran on:
+
+* where the forward has a derivative (central differences converge), a NaN is a bug:
+  ``0 * (h / d)`` for a similar pair, whose ``d ** 2`` is smooth at 0, is NaN where 0 belongs;
+  the law's failure stands;
+* where it has none (the one-sided slopes keep differing as the step shrinks), no gradient
+  exists to be wrong: those elements are not judged, and the result is a warning that says
+  what a training step meeting such an input does.
+
+Finite differences compare the same way (a NaN at a kink is excused there); their result
+gets the same warning.
+"""
+from dataclasses import replace
+
+import numpy as np
+
+from oracle.finite_diff import fd_along
+from oracle.result import join_notes
+from properties import outputs as O
+from properties.contract import input_names
+from properties.global_rng import kept_global_rng
+
+MAX_ASKED = 64     # NaN elements asked about one by one (6 forwards each); more: it stands
+
+NOTE = ("{k} of {n} element(s) not judged: the layer's gradient is NaN or inf there, at inputs "
+        "where its forward has no derivative (finite differences' one-sided slopes differ "
+        "however short the step: a kink or a cone, as a norm has at 0). No gradient exists "
+        "there to be wrong, but a training step that meets such an input puts NaN into every "
+        "weight it reaches; a guard (an eps under the root, a norm clamped away from 0) avoids it")
+
+
+def no_derivative(trial, name, got, dout):
+    """``(mask, note)`` for the layer's gradient ``got`` of ``name`` ("dx1", "dW", ...) at the
+    trial's own inputs and params, when it holds a NaN or inf.
+
+    ``mask`` marks its NaN or inf elements when every one sits where the forward has no
+    derivative (a boolean array of its shape), else None: no NaN or inf, one where the forward
+    has a derivative (a bug: the law judges it, and ``note`` names the element and the
+    derivative finite differences find there), or the trial cannot say (a forward that is not
+    a function of its inputs, more than ``MAX_ASKED`` of them)."""
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            if np.isfinite(np.sum(got)):     # one pass, no array: the common case
+                return None, ""
+        a = np.asarray(got, np.float64)
+    except (TypeError, ValueError):
+        return None, ""
+    bad = np.flatnonzero(~np.isfinite(a))
+    arrays = {**dict(zip(input_names(trial.layer), trial.inputs)), **trial.params0}
+    key = name[1:]
+    if not 0 < bad.size <= MAX_ASKED or key not in arrays or np.shape(arrays[key]) != a.shape:
+        return None, ""
+    with kept_global_rng():
+        if trial.nondeterminism():
+            return None, ""
+        fn = trial.float64_function()
+        for i in bad:
+            unit = np.zeros(a.shape)
+            unit.flat[i] = 1.0
+            slope, smooth = fd_along(fn, arrays, O.pack(dout), key, unit)
+            if not np.isfinite(slope):      # the forward is NaN or inf there too
+                return None, ""
+            if smooth:
+                at = f"{name}[{', '.join(str(int(j)) for j in np.unravel_index(i, a.shape))}]"
+                return None, (f"at {at} the layer's gradient is {a.flat[i]} where its forward has "
+                              f"a derivative (finite differences: {slope:.6g}): a 0 * inf or "
+                              f"0 / 0 in the backward, not a point without a gradient")
+    mask = np.zeros(a.shape, bool)
+    mask.flat[bad] = True
+    return mask, ""
+
+
+def finite_part(arrays, masks):
+    """``arrays`` with the elements each mask marks set to 0, for ``laws.broken`` to tell a NaN
+    left where the law judges from none. ``masks``: one per array, or one for them all (an
+    array of another shape, or a mask that is None, is left as it is)."""
+    masks = masks if isinstance(masks, list) else [masks] * len(arrays)
+    return [a if m is None or a is None or np.shape(a) != m.shape else np.where(m, 0.0, a)
+            for a, m in zip(arrays, masks)]
+
+
+def warned(result, got):
+    """``result`` as a warning saying so, when it passed though ``got`` (the layer's) holds a
+    NaN or inf: a comparison passes so only with every one of them excused; else as it is."""
+    a = np.asarray(got, np.float64) if got is not None else np.zeros(0)
+    k = int(np.count_nonzero(~np.isfinite(a)))
+    if not result.passed or result.warning or k == 0:
+        return result
+    return replace(result, warning=True, note=join_notes(result.note, NOTE.format(k=k, n=a.size)))

@@ -106,9 +106,10 @@ def layer_entry(label, path, style, name, build, adapt, layer, spec, needs_probe
         return tuple(np.asarray(v, dtype) if np.asarray(v).dtype.kind == "f" else v for v in t)
 
     has_targets = bool(spec.targets or spec.extras)
-    # a loss: targets, or a backward() that takes no upstream gradient (a triplet loss's)
-    loss = bool(spec.targets) or ((has_targets or not getattr(layer, "takes_dout", True))
-                                  and _scalar(layer, xs, ts))
+    # a loss: targets, or a backward() that takes no upstream gradient (a triplet loss's), or
+    # one number out of a batch (a loss of two inputs and no targets)
+    loss = bool(spec.targets) or ((has_targets or not getattr(layer, "takes_dout", True)
+                                   or spec.batched) and _scalar(layer, xs, ts))
     in_float32 = _in_float32(layer, xs, ts)
     batch_rule = find_batch_rule(layer, spec, loss, in_float32)
     modes, backward_modes = _training_modes(layer, xs, ts)

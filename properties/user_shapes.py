@@ -136,14 +136,17 @@ def infer_input_shapes(layer, *, name, doc="", kind=None, rng):
             # than skipped, the first on which forward and backward merely run. A batch of
             # samples comes before one sample without a batch axis: a backward returning
             # dx.ravel() has dx in x's shape only on a 1-D input, and passed there.
+            # A forward of a batch returning one number is a loss whatever its name (a
+            # PairMSE(a, b), a KL between two inputs): tried as one before one sample alone.
             for batched in (True, False):
                 for strict in (True, False):
-                    for spec in phase(layer, name, doc, kind, names, loss):
-                        spec = spec.within(domain, names) if domain else spec
-                        if spec.batched == batched and runs(layer, spec, rng, loss,
-                                                            strict and not spec.loose) \
-                                and finite_across(layer, spec, loss):
-                            return spec
+                    for as_loss in ((True,) if loss else (False, True)):
+                        for spec in phase(layer, name, doc, kind, names, as_loss):
+                            spec = spec.within(domain, names) if domain else spec
+                            if spec.batched == batched and runs(layer, spec, rng, as_loss,
+                                                                strict and not spec.loose) \
+                                    and finite_across(layer, spec, as_loss):
+                                return spec
     # Last, the first shape on which forward runs although backward raised at every one: a
     # backward that always raises is a bug to report (``layer raised``), not a layer to skip.
     for phase in phases:

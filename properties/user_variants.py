@@ -1,17 +1,26 @@
-"""The other strides and paddings a user's layer is checked at, beside its constructor's own.
+"""The other strides, paddings and hyperparameters a user's layer is checked at, beside its
+constructor's own.
 
 A convolution or pooling layer built with its defaults (stride 1, no padding) hides the
 classic bugs of the strided and padded paths: a backward that ignores the stride, a
 padding cropped wrongly. A layer whose constructor takes a stride or a padding is
 therefore also checked with the stride and the padding changed (one, the other, and both),
-as separate entries labelled with what changed (``conv.Conv2D(stride=2)``). A setting
-the layer cannot be built or run with is listed as skipped with the reason, never dropped.
+as separate entries labelled with what changed (``conv.Conv2D(stride=2)``); so is a
+dilation of 1. A float hyperparameter whose default is 1.0 or 0.0 hides a backward that
+leaves it out the same way (an ELU's ``alpha=1.0``, a Huber loss's ``delta=1.0``, a label
+smoothing of 0.0): such a layer is also checked with every one of them changed at once
+(``elu.ELU(alpha=0.7)``). A setting the layer cannot be built or run with is listed as
+skipped with the reason, never dropped.
 """
 import ast
 import inspect
 
 STRIDES = ("stride", "strides")
 PADDINGS = ("pad", "padding")
+DILATIONS = ("dilation", "dilation_rate")
+# a factor of 1 or a term of 0 drops out of the arithmetic: values that do not (0.7, not 0.5:
+# 1 - 0.5 == 0.5 would hide a backward swapping a and 1 - a)
+FLOATS_CHANGED = {1.0: 0.7, 0.0: 0.1}
 
 
 def _other(value, usual, changed):
@@ -40,7 +49,26 @@ def hyper_variants(cls, hint, built):
         if value is not None:
             picked[name] = value
     out = [{k: v} for k, v in picked.items()]
-    return out + ([picked] if len(picked) > 1 else [])
+    out += [picked] if len(picked) > 1 else []
+    dilation = next((n for n in names if n.lower() in DILATIONS and n not in given), None)
+    if dilation is not None and getattr(built, dilation, 1) == 1 and \
+            not isinstance(getattr(built, dilation, 1), bool):
+        out.append({dilation: 2})
+    floats = _float_defaults(cls, given, built)
+    return out + ([floats] if floats else [])
+
+
+def _float_defaults(cls, given, built):
+    """{argument: value}: the float hyperparameters built at 1.0 or 0.0 (their defaults, the
+    hint leaving them), each at the value ``FLOATS_CHANGED`` gives."""
+    out = {}
+    for name, p in inspect.signature(cls).parameters.items():
+        if name in given or type(p.default) is not float:
+            continue
+        value = getattr(built, name, p.default)
+        if type(value) is float and value in FLOATS_CHANGED:
+            out[name] = FLOATS_CHANGED[value]
+    return out
 
 
 def _hint_keywords(hint):

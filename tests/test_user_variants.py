@@ -55,3 +55,47 @@ def test_a_setting_the_layer_cannot_take_is_listed_as_skipped_with_the_reason(tm
     assert skipped.label == "only_unit.Shift(stride=2)"
     assert skipped.reason.startswith("not checked at stride=2 (checked as built): ")
     assert "this layer only steps by 1" in skipped.reason
+
+
+class Smooth:
+    def __init__(self, alpha=1.0, smoothing=0.0, eps=1e-5, k=1, clip=True, dilation=1):
+        self.alpha, self.smoothing, self.eps, self.k, self.clip = alpha, smoothing, eps, k, clip
+        self.dilation = dilation
+
+
+def test_float_defaults_of_one_and_zero_change_together_and_a_dilation_of_one_to_two():
+    """An int (a size), a bool and a float of another default are the layer's own."""
+    assert hyper_variants(Smooth, None, Smooth()) == [{"dilation": 2},
+                                                      {"alpha": 0.7, "smoothing": 0.1}]
+    hint = SimpleNamespace(build="Smooth(alpha=1.0, dilation=3)")
+    assert hyper_variants(Smooth, hint, Smooth(alpha=1.0, dilation=3)) == [{"smoothing": 0.1}]
+    assert hyper_variants(Smooth, None, Smooth(alpha=2.0, smoothing=0.25)) == [{"dilation": 2}]
+
+
+ELU = """
+    import numpy as np
+
+    class ELU:
+        def __init__(self, alpha=1.0):
+            self.alpha = alpha
+
+        def forward(self, x):
+            self.x = x
+            return np.where(x > 0, x, self.alpha * (np.exp(x) - 1))
+
+        def backward(self, dout):
+            return dout * np.where(self.x > 0, 1.0, {slope} * np.exp(self.x))
+    """
+
+
+def test_a_backward_leaving_out_a_hyperparameter_at_its_default_fails_at_the_other_value(
+        tmp_path):
+    from properties.search import hunt
+    (tmp_path / "elu_ok.py").write_text(textwrap.dedent(ELU.format(slope="self.alpha")))
+    (tmp_path / "elu_bug.py").write_text(textwrap.dedent(ELU.format(slope="1.0")))
+    labels = [f.label for f in collect([tmp_path]).found]
+    assert {"elu_ok.ELU", "elu_ok.ELU(alpha=0.7)", "elu_bug.ELU", "elu_bug.ELU(alpha=0.7)"} \
+        <= set(labels)
+    assert hunt("elu_bug.ELU", "grads_fd", max_examples=10, shrink=False) is None  # alpha=1
+    assert hunt("elu_bug.ELU(alpha=0.7)", "grads_fd", max_examples=10, shrink=False) is not None
+    assert hunt("elu_ok.ELU(alpha=0.7)", "grads_fd", max_examples=10, shrink=False) is None

@@ -115,7 +115,7 @@ class Case:
         else:
             rng = self.rng(f"{stream}{batch or ''}")
             drawn = [make_values(self.kind, s, self.draw_dtype, rng) for s in self.shapes(batch)]
-        if self.entry.paired and self.seed % 2 == 0 and self.kind in PAIRED_KINDS:
+        if self.paired_close:
             # a pair loss's inputs close together on every other seed: its margin's side
             # (a contrastive hinge, a triplet's) is reached there, far apart on the others
             drawn = [drawn[0]] + [(drawn[0] + PAIR_SPREAD * v).astype(v.dtype) for v in drawn[1:]]
@@ -144,12 +144,20 @@ class Case:
     def _cast(self, a):
         return a.astype(self.dtype) if self.drawn_in else a
 
+    @property
+    def paired_close(self):
+        """Are the inputs after the first the first moved by ``PAIR_SPREAD`` times their draws?"""
+        return self.entry.paired and self.seed % 2 == 0 and self.kind in PAIRED_KINDS
+
     def describe(self):
         """Configuration and draws in one flat dict, for messages and reports (values drawn for
-        an input kept in a range are said to be the drawn ones, before the map into it)."""
+        an input kept in a range are said to be the drawn ones, before the map into it; a
+        pair's second input, the first moved by a tenth of its drawn values, says so)."""
         ranges = [domain_text(d) for d in self.entry.input_domains if d] \
             if self.values is not None else []
         shown = f"values (mapped into {', '.join(dict.fromkeys(ranges))})" if ranges else "values"
+        if self.values is not None and self.paired_close and len(self.values) > 1:
+            shown += f" (every input after the first: the first + {PAIR_SPREAD:g} x its own)"
         return {**self.config, "batch": self.batch, "kind": self.kind, "seed": self.seed,
                 "training": self.training, **self.extra,
                 **({shown: self.values} if self.values is not None else {}),

@@ -187,3 +187,20 @@ def test_a_slip_on_the_hinge_side_of_a_pair_loss_is_reached_with_pairs_drawn_clo
     assert entry.paired
     failed = hunt(entry.name, "grads_fd", max_examples=25)
     assert failed is not None and {r.tensor for r in failed.failures} <= {"dx1", "dx2"}
+
+
+def test_a_case_of_a_pair_drawn_close_says_its_second_input_is_the_first_moved(tmp_path):
+    """Its values showed the second input's own draws (zeros) where it was the first input:
+    a new user went looking for a 0/0 that never happened."""
+    found, _ = collect_source(tmp_path, "pair_shown.py", CONTRASTIVE)
+    entry = found["pair_shown.ContrastiveLoss"].entry
+    values = ((0.0, 0.0, 0.02), (0.0, 0.0, 0.0))
+    shapes = [tuple(s) for s in entry.input_shapes({}, 1)]
+    values = tuple(tuple(np.resize(v, int(np.prod(s)))) for v, s in zip(values, shapes))
+    close, apart = (Case(layer=entry.name, config={}, dtype="float64", batch=1, kind="normal",
+                         seed=seed, values=values) for seed in (0, 1))
+    x1, x2 = close.inputs()
+    assert np.array_equal(x1, x2)     # the second input: the first + 0.1 x its zeros
+    said = [k for k in close.describe() if k.startswith("values")]
+    assert said == ["values (every input after the first: the first + 0.1 x its own)"]
+    assert "values" in apart.describe() and not np.array_equal(*apart.inputs())

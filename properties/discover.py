@@ -38,7 +38,7 @@ from layers.nested import arrays_within, has_nested_arrays
 from layers.self_updating import LR_NAMES, SelfUpdatingLayer
 from properties.discover_functions import function_item
 from properties.user_build import CannotBuild, call_expression, constructor_args
-from properties.user_entry import (CannotCheck, NothingToCheck, Skipped, flattening_spec,
+from properties.user_entry import (CannotCheck, NothingToCheck, Skipped, also_specs,
                                    hinted_spec, layer_entry)
 from properties.user_hinted import example
 from properties.user_recurrent import recurrent_templates
@@ -312,11 +312,10 @@ def _layer(cls, label, path, module, hint, adapt, overrides=None):
                        lambda: build_object(cls, module, hint, overrides), adapt, layer, spec,
                        needs_probe)
     item.variants = [] if overrides else hyper_variants(cls, hint, obj)
-    image = None if overrides or hint is not None and hint.arrays else flattening_spec(layer, spec)
-    if image is not None:
-        item.also = [layer_entry(f"{label}(x {_show_shape(image.inputs[0])})", path, style,
-                                 cls.__name__, lambda: build_object(cls, module, hint), adapt,
-                                 layer, image, needs_probe)]
+    also = [] if overrides or hint is not None and hint.arrays else also_specs(layer, spec)
+    item.also = [layer_entry(f"{label}(x {_show_shape(image.inputs[0])})", path, style,
+                             cls.__name__, lambda: build_object(cls, module, hint), adapt,
+                             layer, image, needs_probe) for image in also]
     return item
 
 

@@ -145,6 +145,29 @@ def layer_entry(label, path, style, name, build, adapt, layer, spec, needs_probe
 
 IMAGE_HOW = ("a 4-D input (N, {d}, 1, 1), which its forward flattens as it flattens a CNN's "
              "feature maps: dx must come back in x's shape")
+UNEVEN_HOW = ("(N, {c}, {h}, {w}): as probed, one row fewer and one column more, an image no "
+              "param sized (on a square one, a backward looping over H where W belongs is "
+              "right, and so are an adaptive pool's bins that divide it evenly)")
+
+
+def also_specs(layer, spec):
+    """[spec]: the further inputs a layer is also checked on, each an entry of its own (the
+    flattened 4-D input of ``flattening_spec``, the uneven image of ``uneven_spec``)."""
+    return [s for s in (flattening_spec(layer, spec), uneven_spec(layer, spec)) if s is not None]
+
+
+def uneven_spec(layer, spec):
+    """The spec of an image (N, C, H - 1, W + 1) for a layer whose square (N, C, H, H) came
+    from probing alone, when it runs on that too; else None."""
+    if len(spec.inputs) != 1 or spec.targets or spec.extras or spec.source != "probe" or \
+            not spec.batched or len(spec.inputs[0]) != 4:
+        return None
+    n, c, h, w = spec.inputs[0]
+    if n != BATCH or h != w:
+        return None
+    other = replace(spec, inputs=((BATCH, c, h - 1, w + 1),),
+                    how=UNEVEN_HOW.format(c=c, h=h - 1, w=w + 1))
+    return other if runs(layer, other, np.random.default_rng(5), False) else None
 
 
 def _min_batch(layer, spec, modes):

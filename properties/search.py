@@ -225,7 +225,13 @@ def run_property(spec, entry, result_log, **overrides):
             raise
         # the log keeps the latest failing example's results: the joined case's and each part's
         result_log.add(joined.last + [r for a in alone for r in a.last])
-        raise AssertionError("\n\n".join([str(exc)] + [a.message for a in alone])) from exc
+        blocks = [str(exc)] + [a.said("above") for a in alone]
+        if all(r.verdict in SOFT_VERDICTS for r in joined.last) and \
+                any(r.verdict == "layer bug" for a in alone for r in a.last):
+            # a shrunk case's marginal difference must not headline a bug found plainly
+            blocks = [a.said("below") for a in alone] + \
+                [SOFT_AFTER.format(verdict=joined.last[0].verdict) + "\n\n" + str(exc)]
+        raise AssertionError("\n\n".join(blocks)) from exc
 
 
 class _Failures:
@@ -233,7 +239,12 @@ class _Failures:
     failing example (the one a search reports: Hypothesis runs its shrunk case last)."""
 
     def __init__(self, log):
-        self.log, self.last, self.message = log, [], ""
+        self.log, self.last, self.message, self.prop = log, [], "", ""
+
+    def said(self, where):
+        """The message of a part searched on its own, after a line saying so (``where``: the
+        joined search's failing case is "above" or "below" it)."""
+        return SEARCHED_ALONE.format(prop=self.prop, where=where) + "\n\n" + self.message
 
     def add(self, results):
         results = list(results)
@@ -243,7 +254,11 @@ class _Failures:
         self.log.add(results)
 
 
-SEARCHED_ALONE = "{prop}, searched on its own (it had nothing to say on the failing case above):"
+SEARCHED_ALONE = ("{prop}, searched on its own (it had nothing to say on the failing case "
+                  "{where}):")
+SOFT_VERDICTS = ("below fd resolution", "kink convention")
+SOFT_AFTER = ("the failing case the joined search shrank to, where the difference is only "
+              "'{verdict}' (listed second: the search above calls the same layer a layer bug):")
 
 
 def _search_alone(spec, entry, result_log, overrides):
@@ -253,7 +268,7 @@ def _search_alone(spec, entry, result_log, overrides):
     try:
         _run_property(spec, entry, found, **overrides)
     except (AssertionError, pytest.fail.Exception) as exc:
-        found.message = SEARCHED_ALONE.format(prop=spec.name) + "\n\n" + str(exc)
+        found.message, found.prop = str(exc), spec.name
     except pytest.skip.Exception:
         pass
     if not found.message:

@@ -367,8 +367,26 @@ def fd_vjp(fn, arrays, dout, *, rng, names=None, max_elementwise=MAX_ELEMENTWISE
 def fd_along(fn, arrays, dout, name, direction, *, at_point=None):
     """The derivative of phi along ``direction`` (moving the array ``name``), and whether it is
     the derivative of a smooth function there (no kink inside the stencil: ``_excuse``)."""
+    row = _row_along(fn, arrays, dout, name, direction, at_point)
+    return float(row[0]), not bool(_excuse(row[None])[0])
+
+
+def kink_along(fn, arrays, dout, name, direction, *, at_point=None):
+    """"smooth" (the estimates converge), "kink" (the one-sided slopes differ by as much at
+    every step: a kink or a cone at the point) or "unresolved" (neither: round-off or an
+    overflow the steps cannot see past), of phi along ``direction``."""
+    row = _row_along(fn, arrays, dout, name, direction, at_point)
+    r2, _, asym_half, asym_quarter, noise = row
+    if not np.all(np.isfinite(row)) or max(abs(r2), asym_half, asym_quarter) <= noise:
+        return "unresolved"     # (nothing the steps moved rose above round-off)
+    if not _excuse(row[None])[0]:
+        return "smooth"
+    steady = 0.75 * asym_half < asym_quarter < 1.5 * asym_half    # noise doubles, a curve halves
+    return "kink" if steady and asym_quarter > 1e-6 * abs(r2) + 10 * noise else "unresolved"
+
+
+def _row_along(fn, arrays, dout, name, direction, at_point):
     arrays, dout, f0, fabs, _ = _point(fn, arrays, dout, at_point)
     x, v = arrays[name], np.asarray(direction, np.float64)
     stencil = _Stencil(fn, arrays, name, dout, f0, fabs)
-    row = np.array(stencil.row(lambda s: x + s * v, BASE_STEP * max(1.0, _rms_moved(x, v))))
-    return float(row[0]), not bool(_excuse(row[None])[0])
+    return np.array(stencil.row(lambda s: x + s * v, BASE_STEP * max(1.0, _rms_moved(x, v))))

@@ -202,7 +202,8 @@ def linear_in_dout(trial):
     with np.errstate(invalid="ignore", over="ignore"):    # NaN or inf: ``said`` says so
         wants = [a * np.float64(x) + b * np.float64(y) for x, y in zip(g1, g2)]
     results = [warned(trial.compare(n, got, want, "law", excused=m, note_if_failed=why, **said),
-                      got) for n, got, want, (m, why) in zip(trial.grad_names(), g12, wants, apart)]
+                      got, m)
+               for n, got, want, (m, why) in zip(trial.grad_names(), g12, wants, apart)]
     if all(r.passed for r in results) or ignored:
         return results
     # A backward that cancels large values (a saturated softmax) rounds off above the law's
@@ -212,7 +213,7 @@ def linear_in_dout(trial):
     tol = tolerance_for(trial.case.dtype, "law", trial.case.entry.tolerances)
     results = [warned(trial.compare(n, got, want, "law", **said, note=ROUND_OFF_NOTE, excused=m,
                                     tol=WithSlack(tol.rtol, tol.atol, ROUND_OFF_SLACK
-                                                  * (1 + abs(a) + abs(b)) * slack)), got)
+                                                  * (1 + abs(a) + abs(b)) * slack)), got, m)
                for n, got, want, slack, m in zip(trial.grad_names(), g12, wants, noise, masks)]
     if all(r.passed for r in results):
         return results
@@ -333,7 +334,7 @@ def batch_additive(trial):
             context={}, excused=mask, note_if_failed=why,   # (diagnosed: a factor N is named)
             **broken("batch_additive", *finite_part([got, want] if mask is not None
                                                     else [got, *parts], mask),
-                     rule=case.entry.batch_rule)), got))
+                     rule=case.entry.batch_rule)), got, mask))
     return results
 
 

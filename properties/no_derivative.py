@@ -9,9 +9,10 @@ cases apart, element by element, at the inputs the law ran on:
 * where the forward has a derivative (central differences converge), a NaN is a bug:
   ``0 * (h / d)`` for a similar pair, whose ``d ** 2`` is smooth at 0, is NaN where 0 belongs;
   the law's failure stands;
-* where it has none (the one-sided slopes keep differing as the step shrinks), no gradient
+* where it has none (the one-sided slopes differ by as much at every step), no gradient
   exists to be wrong: those elements are not judged, and the result is a warning that says
-  what a training step meeting such an input does.
+  what a training step meeting such an input does;
+* where finite differences cannot tell (round-off, an overflow), the law judges as before.
 
 Finite differences compare the same way (a NaN at a kink is excused there); their result
 gets the same warning.
@@ -20,7 +21,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from oracle.finite_diff import fd_along
+from oracle.finite_diff import fd_along, kink_along
 from oracle.result import join_notes
 from properties import outputs as O
 from properties.contract import input_names
@@ -63,14 +64,16 @@ def no_derivative(trial, name, got, dout):
         for i in bad:
             unit = np.zeros(a.shape)
             unit.flat[i] = 1.0
-            slope, smooth = fd_along(fn, arrays, O.pack(dout), key, unit)
-            if not np.isfinite(slope):      # the forward is NaN or inf there too
+            found = kink_along(fn, arrays, O.pack(dout), key, unit)
+            if found == "unresolved":     # round-off or overflow: finite differences cannot say
                 return None, ""
-            if smooth:
+            if found == "smooth":
+                slope, _ = fd_along(fn, arrays, O.pack(dout), key, unit)
                 at = f"{name}[{', '.join(str(int(j)) for j in np.unravel_index(i, a.shape))}]"
                 return None, (f"at {at} the layer's gradient is {a.flat[i]} where its forward has "
-                              f"a derivative (finite differences: {slope:.6g}): a 0 * inf or "
-                              f"0 / 0 in the backward, not a point without a gradient")
+                              f"a derivative (finite differences: {slope:.6g}): a 0 * inf, a "
+                              f"0 / 0 or an overflow in the backward, not a point without a "
+                              f"gradient")
     mask = np.zeros(a.shape, bool)
     mask.flat[bad] = True
     return mask, ""
@@ -85,11 +88,11 @@ def finite_part(arrays, masks):
             for a, m in zip(arrays, masks)]
 
 
-def warned(result, got):
-    """``result`` as a warning saying so, when it passed though ``got`` (the layer's) holds a
-    NaN or inf: a comparison passes so only with every one of them excused; else as it is."""
-    a = np.asarray(got, np.float64) if got is not None else np.zeros(0)
-    k = int(np.count_nonzero(~np.isfinite(a)))
-    if not result.passed or result.warning or k == 0:
+def warned(result, got, mask):
+    """``result`` as a warning saying so, when it passed with ``mask`` (``no_derivative``'s)
+    setting the layer's NaN or inf elements of ``got`` apart; else as it is (equal infinities
+    on both sides of a law pass it, and are no point without a derivative)."""
+    if not result.passed or result.warning or mask is None or not mask.any():
         return result
-    return replace(result, warning=True, note=join_notes(result.note, NOTE.format(k=k, n=a.size)))
+    k, n = int(np.count_nonzero(mask)), int(np.size(got))
+    return replace(result, warning=True, note=join_notes(result.note, NOTE.format(k=k, n=n)))

@@ -136,7 +136,7 @@ def _one_vs_fd(trial, name, got, fdg, tape, note, dout):
     want_fd = fdg.values if shaped else np.zeros(fdg.shape)
     probe = trial.compare(name, got_fd, want_fd, "fd", note=note, **kw)
     if probe.passed:
-        return warned(probe, got)
+        return warned(probe, got, mask)
     tf_grad = _tape_grad(trial, tape, name) if tape is not None and not tape.unavailable else None
     arrays = _fd_arrays(fdg)
     if tf_grad is not None and fdg.mode == "elementwise":

@@ -41,3 +41,19 @@ def test_worst_indices_equal_a_stable_sort_of_the_whole_array():
                   rng.random(1000), np.zeros(20), np.array([0.0, 2.0, 2.0]), np.ones(5)):
         order = np.argsort(-ratio, axis=None, kind="stable")[:8]
         assert worst_indices(ratio) == [int(k) for k in order if ratio.flat[k] > 0]
+
+
+def test_kink_along_tells_a_cone_from_a_smooth_point_and_from_round_off():
+    from oracle.finite_diff import kink_along
+    x = np.array([0.0, 1.0])
+    unit = np.array([1.0, 0.0])
+    one = np.ones(1)
+    norm = lambda a: np.array([np.sqrt(np.sum(a["x"] ** 2 - np.array([0.0, 1.0])))])   # noqa
+    cone = lambda a: np.array([abs(a["x"][0]) + a["x"][1]])                            # noqa
+    square = lambda a: np.array([a["x"][0] ** 2 + a["x"][1]])                          # noqa
+    huge = lambda a: np.array([1e300 * np.cosh(a["x"][1]) + a["x"][0]])                # noqa
+    assert kink_along(cone, {"x": x}, one, "x", unit) == "kink"
+    assert kink_along(norm, {"x": x}, one, "x", unit) == "kink"
+    assert kink_along(square, {"x": x}, one, "x", unit) == "smooth"
+    with np.errstate(over="ignore"):     # (its round-off bound squares 1e300)
+        assert kink_along(huge, {"x": x}, one, "x", unit) == "unresolved"

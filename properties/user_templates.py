@@ -113,8 +113,9 @@ def _from_params(layer, params):
             yield (BATCH, C, H, W), (f"(N, {C}, {H}, {W}) from {weight} {shape}, stride {(sh, sw)}, "
                                      f"pad {(ph, pw)}: a {1 + (H + 2 * ph - KH) // sh}-row output")
             if F != C:          # a transposed convolution's weight is (C_in, C_out, KH, KW)
-                yield (BATCH, F, 3, 4), (f"(N, {F}, 3, 4) from {weight} {shape} read as (C_in, "
-                                         f"C_out, KH, KW): a transposed convolution's input")
+                yield (BATCH, F, 3, 4), (f"(N, {F}, 3, 4) from {weight} {shape}, x's channels "
+                                         f"on its first axis (C_in, C_out, KH, KW), as a "
+                                         f"transposed or a depthwise convolution takes them")
             kh, kw, c_in, _ = shape   # TF's layout: a kernel (KH, KW, C_in, C_out) on (N, H, W, C)
             h, w = _sides(kh, kw, sh, sw, ph, pw)
             yield (BATCH, h, w, c_in), (f"(N, {h}, {w}, {c_in}) from {weight} {shape} read as "
@@ -164,11 +165,11 @@ def _from_first_weight(params):
     if first is not None:
         name, (d, m) = first
         steps = STEPS if STEPS != d else STEPS + 1     # T unlike D: a swap of the two shows
-        yield (BATCH, d), f"(N, {d}) from its first weight {name} {first[1]}"
-        yield (BATCH, steps, d), f"(N, {steps}, {d}): a sequence, from its first weight " \
+        yield (BATCH, d), f"(N, {d}) from its first 2-D param {name} {first[1]}"
+        yield (BATCH, steps, d), f"(N, {steps}, {d}): a sequence, from its first 2-D param " \
                                  f"{name} {first[1]}"
-        yield (BATCH, m), f"(N, {m}) from its first weight {name} {first[1]} read as PyTorch " \
-                          f"keeps it, (out, in)"
+        yield (BATCH, m), f"(N, {m}) from its first 2-D param {name} {first[1]} read as " \
+                          f"PyTorch keeps a weight, (out, in)"
 
 
 def _sides(kh, kw, sh, sw, ph, pw):

@@ -56,7 +56,7 @@ def test_a_layer_of_several_weights_is_sized_from_the_first_as_a_sequence_where_
     batch was never split (batch_additive: "takes one sample at a time")."""
     found, _ = collect_source(tmp_path, "bi_scan.py", BIDIRECTIONAL)
     item = found[_label(found, "BiTanhScan")]
-    assert "(N, 4, 3): a sequence, from its first weight Wf (3, 2)" in item.how, item.how
+    assert "(N, 4, 3): a sequence, from its first 2-D param Wf (3, 2)" in item.how, item.how
     assert item.entry.batch_rule == "sum"
     for prop in ("grads_fd", "batch_additive"):
         assert hunt(item.label, prop, max_examples=10, shrink=False) is None, prop

@@ -109,7 +109,8 @@ def found(tmp_path_factory):
 @pytest.mark.parametrize("label, how", [
     ("convs.Convolution", "from W (3, 2, 3, 3)"),
     ("convs.Conv1D", "from W (3, 2, 3), stride 1, pad 0: a 1-D convolution's sequences"),
-    ("convs.ConvTranspose2D", "read as (C_in, C_out, KH, KW): a transposed convolution's input")])
+    ("convs.ConvTranspose2D", "on its first axis (C_in, C_out, KH, KW), as a transposed or a "
+                              "depthwise convolution takes them")])
 def test_each_conv_is_built_sized_and_passes(found, label, how):
     assert how in found[label].how, found[label].how
     for prop in ("grads_tf", "grads_fd"):

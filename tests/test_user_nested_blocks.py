@@ -75,7 +75,7 @@ def _label(found, name):
 def test_a_blocks_sublayer_weights_are_its_params_and_a_correct_block_passes(tmp_path):
     found, _ = collect_source(tmp_path, "nested_block_ok.py", BLOCK.format(slip="pass"))
     block, stack = found[_label(found, "MLPBlock")], found[_label(found, "Stack")]
-    assert "(N, 4) from its first weight fc1.W (4, 6); params from its sublayers: fc1.W, " \
+    assert "(N, 4) from its first 2-D param fc1.W (4, 6); params from its sublayers: fc1.W, " \
         "fc1.b, fc2.W, fc2.b" in block.how, block.how
     assert list(block.entry.build({}, np.random.default_rng(0),
                                   "float64").params) == ["fc1.W", "fc1.b", "fc2.W", "fc2.b"]

@@ -92,7 +92,7 @@ def test_a_model_of_hand_written_pytorch_parameters_is_checked_through_its_subla
     found, collected = collect_source(tmp_path / "ok", "mini_torch_ok.py",
                                       MINI_TORCH.format(bias_grad="grad_output.sum(axis=0)"))
     mlp = found["mini_torch_ok.MLP"]
-    assert "(N, 4) from its first weight fc1.weight (5, 4)" in mlp.how, mlp.how
+    assert "(N, 4) from its first 2-D param fc1.weight (5, 4)" in mlp.how, mlp.how
     assert list(mlp.entry.build({}, np.random.default_rng(0), "float64").params) == [
         "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"]
     (container,) = [s for s in collected.skipped if s.label.endswith(".Sequential")]

@@ -382,8 +382,9 @@ def _probe_inputs(obj, hinted, needs_probe, names=("x",)):
         found, indices = found + indices, []
     shapes = []
     for v in held.values():      # its own, then its sublayers' (a block of Linear objects)
-        if v.ndim == 2:
-            shapes += [(2, v.shape[0]), (2, v.shape[1])]
+        if v.ndim == 2:     # ... and images whose channels it mixes (a 1x1 convolution)
+            shapes += [(2, v.shape[0]), (2, v.shape[1]),
+                       (2, v.shape[1], 3, 4), (2, v.shape[0], 3, 4)]
         elif v.ndim == 4:     # (F, C, KH, KW) on images, transposed, or TF's (KH, KW, C, F)
             shapes += [(2, v.shape[1], v.shape[2] + 2, v.shape[3] + 2), (2, v.shape[0], 3, 4),
                        (2, v.shape[0] + 2, v.shape[1] + 3, v.shape[2]), (2, v.shape[1], 8, 9)]

@@ -11,6 +11,9 @@ inputs (inputs + params), beside:
 
 * the *bare work* a check cannot avoid: the layer's forward and backward plus
   one TF forward and VJP (``oracle.tape.tape_vjp``);
+* the *floor* of this check's design: the bare work, the case's own build and draws, and
+  the six forwards of finite differences' joint pass (its growth bounds the harness's: at
+  1k the harness is mostly fixed cost, at 100k mostly this);
 * ``torch.autograd.gradcheck`` in fast mode and in full mode;
 * ``jax.test_util.check_grads`` (order 1, reverse mode), jit-compiled and warm;
 * ``tf.test.compute_gradient`` (the full Jacobian, numerically and by tape).
@@ -122,6 +125,23 @@ def bare_work(case):
     return run
 
 
+def floor_work(case):
+    """What this check's design cannot do without: the bare work, the case's own build and
+    draws (the layer's constructor, its params, the inputs), and the six float64 forwards of
+    the joint finite-difference pass (three directions, two evaluations each)."""
+    from properties.cases import _BUILT, _SLOW
+    bare = bare_work(case)
+    layer, (x,) = case.build(), case.inputs()
+
+    def run():
+        _BUILT.clear(), _SLOW.clear()
+        case.build(), case.inputs()
+        bare()
+        for _ in range(6):
+            layer.forward(x)
+    return run
+
+
 def torch_checks(case, act):
     import torch
     torch.set_num_threads(1)
@@ -226,7 +246,8 @@ def run_model(model, sizes, args, have):
         n, d, m = SIZES[size]
         case = Case(layer=f"bench.{model}", config={"d": d, "m": m}, dtype="float64",
                     batch=n, kind="normal", seed=0)
-        fns = {"harness": lambda case=case: harness_check(case), "bare": bare_work(case)}
+        fns = {"harness": lambda case=case: harness_check(case), "bare": bare_work(case),
+               "floor": floor_work(case)}
         full_ok = n_checked(size) <= n_checked(args.full_up_to)
         if have["torch"]:
             fast, full = torch_checks(case, act)
@@ -244,7 +265,7 @@ def run_model(model, sizes, args, have):
     return rows
 
 
-COLUMNS = ["harness", "bare", "torch fast", "torch full", "jax", "tf.compute_gradient"]
+COLUMNS = ["harness", "bare", "floor", "torch fast", "torch full", "jax", "tf.compute_gradient"]
 
 
 def print_table(model, rows):

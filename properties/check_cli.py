@@ -53,7 +53,8 @@ def main(argv=None):
         opts.append("-x")
     unchecked = _Unchecked()
     code = pytest.main(opts, plugins=[unchecked])
-    if code == pytest.ExitCode.NO_TESTS_COLLECTED:
+    if code == pytest.ExitCode.NO_TESTS_COLLECTED or code == pytest.ExitCode.OK and \
+            unchecked.nothing_recognised:
         print(f"./harness check: found nothing to check in {', '.join(args.paths)} (no layers, "
               "functional pairs, networks or optimizers; see the README's hints)", file=sys.stderr)
         return USAGE
@@ -72,11 +73,14 @@ class _Unchecked:
     """Collects the labels of found code that could not be checked at all."""
 
     def __init__(self):
-        self.labels = []
+        self.labels, self.nothing_recognised = [], False
 
     def pytest_collection_finish(self, session):
-        skips = (getattr(item, "skip", None) for item in session.items)
+        skips = [getattr(item, "skip", None) for item in session.items]
         self.labels = [s.label for s in skips if getattr(s, "unchecked", False)]
+        # only files where nothing was recognised: found nothing, as when none was collected
+        self.nothing_recognised = bool(skips) and all(
+            s is not None and s.reason.startswith("nothing recognised") for s in skips)
 
 
 if __name__ == "__main__":

@@ -126,9 +126,9 @@ BACKWARD_NAMES = ("backward", "backward_pass", "bprop", "bwd", "backward_propaga
 UPDATING_NAMES = ("backprop", "update", "train_step")   # self-updating when they take an lr
 
 def _class(cls, label, path, module, hint, overrides=None):
-    if _has(cls, "loss", 2) and _has(cls, "gradient", 2):
-        from properties.discover_objects import network_item
-        return network_item(cls, label, path, module, hint)
+    from properties.discover_objects import network_item, returns_grads
+    if _has(cls, "loss", 2) and (_has(cls, "gradient", 2) or returns_grads(cls)):
+        return network_item(cls, label, path, module, hint, overrides)
     if _has(cls, "update", 2) and not _has(cls, "forward") and not _has(cls, "backward"):
         from properties.discover_objects import optimizer_item
         return optimizer_item(cls, label, path, module, hint, overrides)

@@ -64,6 +64,10 @@ def function_item(name, fn, names, label, path, used, hints=None):
         base = pair_base(name)
         return _functional(name, fn, names[back], label.removesuffix(name) + base, path,
                            hints.get(name) or hints.get(base))
+    from properties.discover_objects import config_rule, optimizer_item
+    rule = config_rule(name, fn)     # adam(w, dw, config=None) -> (next_w, config)
+    if rule is not None:
+        return optimizer_item(rule, label, path, None, None)
     required = _required(fn)
     if "loss" in name and len(required) >= 2 and (
             len(required) == 2 or all(is_target_name(n) for n in required[1:])):

@@ -2,6 +2,8 @@
 in their file, as an item to check (``properties.discover`` finds them)."""
 import inspect
 
+import numpy as np
+
 from properties.discover import build_object
 from properties.user_build import call_expression
 from properties.user_entry import CannotCheck, Found, NothingToCheck
@@ -9,15 +11,50 @@ from properties.user_network_batch import network_batch
 from properties.user_variants import hint_keywords, optimizer_variants
 
 
-def network_item(cls, label, path, module, hint):
+def network_item(cls, label, path, module, hint, overrides=None):
     from properties.owncode_networks import check_network
-    net = build_object(cls, module, hint)
+    from properties.user_variants import hyper_variants
+    both = returns_grads(cls)
+    make = (lambda: LossReturnsGrads(build_object(cls, module, hint, overrides))) if both else \
+        (lambda: build_object(cls, module, hint, overrides))
+    net = make()
     x, t, how = network_batch(net, cls.__name__, hint,
                               hint.build if hint is not None and hint.build else call_expression(cls))
 
     def check():
-        return check_network(lambda: build_object(cls, module, hint), x, t, label=label)
-    return Found(label, path, "network", f"network with loss/gradient; {how}", check=check)
+        return check_network(make, x, t, label=label)
+    style = "network whose loss(X, y) returns (loss, grads)" if both else \
+        "network with loss/gradient"
+    found = Found(label, path, "network", f"{style}; {how}", check=check)
+    # (a regularisation strength of 0.0 hides a gradient that leaves its term out: reg=0.1)
+    found.variants = [] if overrides else hyper_variants(cls, hint, getattr(net, "model", net))
+    return found
+
+
+def returns_grads(cls):
+    """Is ``cls`` a model whose ``loss(X, y=None)`` returns the scores without labels and
+    ``(loss, grads)`` with them (CS231n's), with no gradient() of its own?"""
+    if callable(getattr(cls, "gradient", None)):
+        return False
+    try:
+        params = list(inspect.signature(cls.loss).parameters.values())[1:]
+    except (AttributeError, TypeError, ValueError):
+        return False
+    return len(params) >= 2 and params[1].default is None
+
+
+class LossReturnsGrads:
+    """A model whose ``loss(X, y)`` returns ``(loss, grads)``, as a network with ``loss(x, t)``
+    and ``gradient(x, t)``: each the half of that one call it names."""
+
+    def __init__(self, model):
+        self.model, self.params = model, model.params
+
+    def loss(self, x, t):
+        return self.model.loss(x, t)[0]
+
+    def gradient(self, x, t):
+        return self.model.loss(x, t)[1]
 
 
 def optimizer_item(cls, label, path, module, hint, overrides=None):
@@ -140,3 +177,36 @@ def _given_params(cls):
     except (TypeError, ValueError):
         return False
     return "param" in first.lower() or "pair" in first.lower() or first.lower() == "weights"
+
+
+def config_rule(name, fn):
+    """An update rule ``name(w, dw, config=None) -> (next_w, config)`` (CS231n's optim.py) as
+    an optimizer class of that name, or None: its hyperparameters are the scalars it puts in
+    the config it is given None for (its defaults), read once."""
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    if len(params) != 3 or params[2].default is not None or "config" not in params[2].name:
+        return None
+    try:
+        with np.errstate(all="ignore"):
+            _, defaults = fn(np.ones(2), np.ones(2), None)
+    except Exception:
+        return None
+    if not isinstance(defaults, dict):
+        return None
+    hyper = {k: float(v) for k, v in defaults.items() if isinstance(v, float)}
+    return type(name, (ConfigRule,), {"rule": staticmethod(fn), **hyper})
+
+
+class ConfigRule:
+    """A params dict stepped by ``rule(w, dw, config)``, one config per param as a solver
+    keeps them (each starts as the rule makes it from None)."""
+
+    def __init__(self):
+        self.configs = {}
+
+    def update(self, params, grads):
+        for k in params:
+            params[k], self.configs[k] = self.rule(params[k], grads[k], self.configs.get(k))

@@ -15,6 +15,7 @@ from properties.discover import discover
 from properties.discover_functions import pair_base
 from properties.registry import PLANTED, register
 from properties.user_hints import read_hints
+from properties.user_entry import Skipped
 from properties.user_import import ImportProblem, import_file, module_name, python_files
 
 SOURCE = "user:"          # registry sources of user entries: "user:/abs/path/file.py"
@@ -76,6 +77,29 @@ def collect_file(path, out):
         out.found.append(item)
     out.skipped.extend(found.skipped)
     _unused_hints(path, hints, prefix, found, out)
+    if not found.found and not found.skipped and not any(p.path == path for p in out.problems):
+        defined = _defined(loaded.module)
+        if defined:     # (a file of constants or imports only says nothing)
+            out.skipped.append(Skipped(prefix[:-1], path, NOTHING_FOUND.format(
+                defined=", ".join(defined[:4]) + (", ..." if len(defined) > 4 else "")),
+                unchecked=False))
+
+
+# A file whose classes and functions the harness recognised none of: listed, so a folder run
+# does not pass over a model or an update rule written in a form it does not know.
+NOTHING_FOUND = ("nothing recognised to check among {defined}: no layer (forward and backward), "
+                 "functional pair (X_forward with X_backward), loss function, network (loss "
+                 "and gradient, or a loss(X, y) returning (loss, grads)) or optimizer (update, "
+                 "step, or a rule(w, dw, config)); the README's 'Check your own code' lists the "
+                 "forms it drives")
+
+
+def _defined(module):
+    """The public classes and functions ``module`` defines itself."""
+    import inspect
+    return [n for n, v in vars(module).items() if not n.startswith("_")
+            and (inspect.isclass(v) or inspect.isfunction(v))
+            and getattr(v, "__module__", None) == module.__name__]
 
 
 def _unused_hints(path, hints, prefix, found, out):

@@ -167,3 +167,36 @@ def test_a_wrong_gradient_on_inputs_all_tied_is_not_explained_by_ties(tmp_path):
     (r,) = [r for r in bad.failures if r.tensor == "dx"]
     assert r.verdict == "layer bug" and "every input is tied here" in r.explanation
     assert "a plain wrong backward" in r.explanation
+
+
+FUNCTIONAL = '''
+import numpy as np
+
+
+def affine_forward(x, w, b):
+    """x: (N, d_1, ..., d_k); w: (D, M); b: (M,)."""
+    out = x.reshape(x.shape[0], -1) @ w + b
+    return out, (x, w, b)
+
+
+def affine_backward(dout, cache):
+    x, w, b = cache
+    dx = dout @ w.T
+    dw = x.reshape(x.shape[0], -1).T @ dout
+    return {dx}, dw, dout.sum(axis=0)
+'''
+
+
+@pytest.mark.parametrize("dx, caught", [("dx.reshape(x.shape)", False), ("dx", True)])
+def test_a_functional_affine_is_also_checked_on_a_4d_input(tmp_path, dx, caught):
+    """CS231n's affine_forward(x, w, b) reshapes x: its pair was only drawn (N, D), and a
+    backward returning dx as (N, D) passed (found by a new user)."""
+    found, _ = collect_source(tmp_path, f"fn_affine_{caught}.py", FUNCTIONAL.replace("{dx}", dx))
+    label = f"fn_affine_{caught}.affine"
+    assert f"{label}(x (N, 4, 1, 1))" in found, sorted(found)
+    assert hunt(label, "grads_fd", max_examples=10, shrink=False) is None
+    failed = hunt(f"{label}(x (N, 4, 1, 1))", "grads_fd", max_examples=10)
+    assert (failed is not None) is caught
+    if caught:
+        (r,) = [r for r in failed.failures if r.tensor == "dx"]
+        assert r.shown_diagnosis.get("kind") == "wrong shape", r.message()

@@ -105,7 +105,8 @@ WRONG_SHAPE = ("the gradient does not have its tensor's shape: an update W -= lr
                "broadcast it into the wrong elements or raise")
 WRONG_DTYPE = ("the layer's {what} does not keep its input's dtype: something in the layer is "
                "of another float type and NumPy promoted it (an array made from Python floats, "
-               "np.where(x > 0, 1.0, alpha); an int64 label in arithmetic; np.ones(...) without "
+               "np.where(x > 0, 1.0, alpha); a mask from np.random.rand, or a boolean mask "
+               "divided by a number; an int64 label in arithmetic; np.ones(...) without "
                "dtype=), so a float32 model silently computes in float64 there")
 
 

@@ -149,3 +149,36 @@ def test_a_run_where_nothing_but_such_files_was_found_found_nothing():
         seen.pytest_collection_finish(SimpleNamespace(items=[
             i if isinstance(i, SimpleNamespace) else SimpleNamespace(skip=i) for i in items]))
         assert seen.nothing_recognised is nothing
+
+
+DROPOUT = '''
+import numpy as np
+
+
+def dropout_forward(x, dropout_param):
+    p, mode = dropout_param["p"], dropout_param["mode"]
+    if "seed" in dropout_param:
+        np.random.seed(dropout_param["seed"])
+    mask = (np.random.rand(*x.shape) < p) / p {cast}
+    out = x * mask if mode == "train" else x
+    return out.astype(x.dtype, copy=False), (dropout_param, mask)
+
+
+def dropout_backward(dout, cache):
+    dropout_param, mask = cache
+    return dout * mask if dropout_param["mode"] == "train" else dout
+'''
+
+
+def test_a_dropout_mask_from_np_random_rand_is_named_as_the_float64_in_a_float32_layer(tmp_path):
+    """The assignment's skeleton casts its out, not its mask: dx comes back float64 for a
+    float32 x, and the explanation listed causes that were not it."""
+    from properties.search import hunt
+    found, _ = collect_source(tmp_path, "drop.py", DROPOUT.replace("{cast}", ""))
+    label = next(k for k in found if k.startswith("drop.dropout") and "(" not in k)
+    failed = hunt(label, "shapes_dtypes", max_examples=10)
+    assert failed is not None and "a mask from np.random.rand" in failed.failures[0].explanation
+    found, _ = collect_source(tmp_path, "drop_cast.py",
+                              DROPOUT.replace("{cast}", "\n    mask = mask.astype(x.dtype)"))
+    label = next(k for k in found if k.startswith("drop_cast.dropout") and "(" not in k)
+    assert hunt(label, "shapes_dtypes", max_examples=10, shrink=False) is None

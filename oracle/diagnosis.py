@@ -225,7 +225,7 @@ def named_factor(ctx):
     given = next((x for x in ctx.inputs.values() if x.dtype.kind == "f"), None)   # a user's layer
     cfg = {**ctx.cfg, "classes": int(given.shape[1])} if "classes" not in ctx.cfg and \
         ctx.targets and given is not None and given.ndim == 2 else ctx.cfg   # (N, K) scores
-    for c, names in geo.named_factors(cfg, ctx.batch, given.size if given is not None else None):
+    for c, names in geo.named_factors(cfg, ctx.batch, given):
         if ctx.fits(c * ctx.b):
             return Diagnosis("constant factor", f"the layer's {_name(ctx)} is {_ratio_text(c)} "
                              f"the oracle's: {names}.", _scale_evidence(ctx, c))

@@ -17,13 +17,17 @@ def permutations(ndim):
     return sorted(perms, key=lambda p: p != ident[::-1])
 
 
-def named_factors(cfg, batch, elements=None):
+def named_factors(cfg, batch, given=None):
     """[(factor, what it would mean)]: the constants a backward is commonly off by.
 
-    Factors that coincide (a batch of 2 and a factor 2) are named together. ``elements``: the
-    size of the input, when the configuration does not give its shape (a user's layer).
+    Factors that coincide (a batch of 2 and a factor 2) are named together. ``given``: a
+    user's layer's first input, when the configuration does not give its shape: its size,
+    and a sequence's (N, T, D) steps.
     """
     names = {}
+    elements = None if given is None else int(np.size(given))
+    if np.ndim(given) == 3 and "steps" not in cfg and "time_steps" not in cfg:
+        cfg = {**cfg, "steps": int(np.shape(given)[1])}
 
     def add(c, text):
         if c > 0 and c != 1:
@@ -53,6 +57,9 @@ def named_factors(cfg, batch, elements=None):
     if isinstance(steps, int) and steps > 1:
         add(steps, f"T = {steps}, the number of time steps: a missing 1/T")
         add(1 / steps, f"1/T with T = {steps}, the number of time steps: an extra 1/T")
+        if n > 1:
+            add(1 / (n * steps), f"1/(N*T) with N = {n}, T = {steps}: a mean over every "
+                                 "(sample, step) row where the oracle sums")
     p = cfg.get("p")
     if isinstance(p, float) and 0 < p < 1:
         add(1 - p, f"1 - p = {1 - p:g}, the keep probability: the inverted dropout's "

@@ -243,3 +243,13 @@ def test_a_users_loss_summing_where_the_oracle_averages_every_element_is_named()
     r = compare(7 * want, want, layer="mine.MSE", prop="grads_tf", tensor="dx", oracle="tf",
                 dtype="float64", config={"batch": 3}, context=context)
     assert r.diagnosis.get("kind") != "constant factor"       # 7 is nothing the case names
+
+
+def test_a_users_sequence_input_names_its_steps_and_the_rows_of_its_flattening():
+    """A user's temporal layer has no config saying T: its (N, T, D) input does. A bias
+    gradient averaged over the N * T rows was named nothing at N = 2 (found by a new user)."""
+    from oracle.diagnosis_geometry import named_factors
+    named = dict(named_factors({}, 2, np.zeros((2, 3, 4))))
+    assert "1/(N*T) with N = 2, T = 3" in named[round(1 / 6, 12)]
+    assert "T = 3, the number of time steps" in named[3.0]
+    assert not any("time steps" in t for t in dict(named_factors({}, 2, np.zeros((2, 4)))).values())

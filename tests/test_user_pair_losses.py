@@ -9,6 +9,7 @@ from properties.catalog import get
 from properties.search import hunt
 from properties.user_batch_rule import BATCHLESS
 from tests.owncode_loading import collect_source
+from tests.test_no_derivative import CONTRASTIVE
 
 PAIR_MSE = '''
 import numpy as np
@@ -28,22 +29,9 @@ class PairMSE:
         return 2 * self.d * dout / self.N, -2 * self.d * dout / self.N
 '''
 
-PAIR_WITH_LABEL = '''
-import numpy as np
-
-
-class Contrastive:
-    def forward(self, x1, x2, y):
-        self.diff, self.y = x1 - x2, y
-        self.d = np.sqrt(np.sum(self.diff ** 2, axis=1))
-        self.h = np.maximum(1.0 - self.d, 0.0)
-        return 0.5 * np.mean(y * self.d ** 2 + (1 - y) * self.h ** 2)
-
-    def backward(self):
-        y, h, d = self.y[:, None], self.h[:, None], self.d[:, None]
-        g = (y * self.diff - (1 - y) * h * self.diff / np.where(d > 0, d, 1.0)) / len(d)
-        return g, -g
-'''
+# the contrastive loss of tests/test_no_derivative.py, guarded, under a name without "loss"
+PAIR_WITH_LABEL = CONTRASTIVE.replace("class ContrastiveLoss:", "class Contrastive:").replace(
+    "{d}", "np.where(d > 0, d, 1.0)")
 
 
 def _entry(tmp_path, filename, source):

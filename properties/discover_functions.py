@@ -31,6 +31,7 @@ from properties.user_hinted import example
 from properties.user_recurrent import recurrent_placeholders
 from properties.user_shapes import PROBES, infer_input_shapes, runs
 from properties.user_targets import data_roles, is_state_name, is_target_name, split_arguments
+from properties.user_variants import HALF_CHANGED
 
 
 # A pair's forward and backward words: ``affine_forward`` / ``affine_backward``, ``tanh_fwd`` /
@@ -118,6 +119,10 @@ def _functional(name, fwd, bwd, label, path, hint):
         # no padding: a crop written dx_pad[:, :, pad:-pad, pad:-pad] is right at pad 1 and
         # leaves nothing at pad 0
         also.append(("(pad=0)", {**chosen, "pad": 0}))
+    elif "dropout" in base:
+        # at p = 0.5 the keep and the drop probability are one number: a backward scaling by
+        # 1/(1 - p) where its forward keeps with probability p is right only there
+        also.append((f"(p={HALF_CHANGED})", {**chosen, "p": HALF_CHANGED}))
     for suffix, other in also:
         try:
             item.also.append(_functional_at(name, fwd, bwd, label + suffix, path, hint, args,

@@ -21,6 +21,11 @@ DILATIONS = ("dilation", "dilation_rate")
 # a factor of 1 or a term of 0 drops out of the arithmetic: values that do not (0.7, not 0.5:
 # 1 - 0.5 == 0.5 would hide a backward swapping a and 1 - a)
 FLOATS_CHANGED = {1.0: 0.7, 0.0: 0.1}
+# a dropout probability of 0.5 is its keep and its drop probability at once: at 0.8 a backward
+# reading it the other way than its forward fails
+DROP_NAMES = ("p", "rate", "drop_rate", "dropout", "dropout_ratio", "drop_prob", "keep_prob",
+              "keep_rate", "p_keep", "p_drop")
+HALF_CHANGED = 0.8
 
 
 def _other(value, usual, changed):
@@ -68,6 +73,8 @@ def _float_defaults(cls, given, built):
         value = getattr(built, name, p.default)
         if type(value) is float and value in FLOATS_CHANGED:
             out[name] = FLOATS_CHANGED[value]
+        elif type(value) is float and value == 0.5 and name.lower() in DROP_NAMES:
+            out[name] = HALF_CHANGED
     return out
 
 

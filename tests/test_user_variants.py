@@ -99,3 +99,53 @@ def test_a_backward_leaving_out_a_hyperparameter_at_its_default_fails_at_the_oth
     assert hunt("elu_bug.ELU", "grads_fd", max_examples=10, shrink=False) is None  # alpha=1
     assert hunt("elu_bug.ELU(alpha=0.7)", "grads_fd", max_examples=10, shrink=False) is not None
     assert hunt("elu_ok.ELU(alpha=0.7)", "grads_fd", max_examples=10, shrink=False) is None
+
+
+DROPOUT_CLASS = """
+    import numpy as np
+
+    class Dropout:
+        def __init__(self, p=0.5):
+            self.p = p          # the keep probability
+
+        def forward(self, x):
+            self.mask = (np.random.rand(*x.shape) < self.p).astype(x.dtype)
+            return x * self.mask / self.p
+
+        def backward(self, dout):
+            return dout * self.mask / {keep}
+    """
+
+DROPOUT_PAIR = """
+    import numpy as np
+
+    def dropout_forward(x, dropout_param):
+        p = dropout_param["p"]
+        np.random.seed(dropout_param["seed"])
+        mask = ((np.random.rand(*x.shape) < p) / p).astype(x.dtype)
+        return (x * mask if dropout_param["mode"] == "train" else x), (dropout_param, mask)
+
+    def dropout_backward(dout, cache):
+        dropout_param, mask = cache
+        p = dropout_param["p"]
+        return dout * {scale} if dropout_param["mode"] == "train" else dout
+    """
+
+
+def test_a_dropout_at_p_half_is_also_checked_at_point_eight_where_keep_and_drop_differ(tmp_path):
+    """At p = 0.5 the keep and the drop probability are one number: a backward dividing by
+    1 - p where its forward keeps with probability p passed, in both styles."""
+    from properties.search import hunt
+    sources = {"drop_ok": DROPOUT_CLASS.replace("{keep}", "self.p"),
+               "drop_bug": DROPOUT_CLASS.replace("{keep}", "(1 - self.p)"),
+               "pair_ok": DROPOUT_PAIR.replace("{scale}", "mask"),
+               "pair_bug": DROPOUT_PAIR.replace("{scale}", "(mask != 0) / (1 - p)")}
+    for name, source in sources.items():
+        (tmp_path / f"{name}.py").write_text(textwrap.dedent(source))
+    labels = {f.label for f in collect([tmp_path]).found}
+    assert {"drop_ok.Dropout(p=0.8)", "pair_ok.dropout(p=0.8)"} <= labels, sorted(labels)
+    for label in ("drop_ok.Dropout", "drop_ok.Dropout(p=0.8)", "pair_ok.dropout",
+                  "pair_ok.dropout(p=0.8)", "drop_bug.Dropout", "pair_bug.dropout"):
+        assert hunt(label, "grads_fd", max_examples=10, shrink=False) is None, label
+    for label in ("drop_bug.Dropout(p=0.8)", "pair_bug.dropout(p=0.8)"):
+        assert hunt(label, "grads_fd", max_examples=10, shrink=False) is not None, label

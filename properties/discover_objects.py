@@ -47,6 +47,8 @@ class LossReturnsGrads:
     """A model whose ``loss(X, y)`` returns ``(loss, grads)``, as a network with ``loss(x, t)``
     and ``gradient(x, t)``: each the half of that one call it names."""
 
+    calls = ("loss(X, y)[1]", "loss(X, y)[0]")     # what the results call the two halves
+
     def __init__(self, model):
         self.model, self.params = model, model.params
 

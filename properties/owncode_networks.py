@@ -144,6 +144,7 @@ def check_gradient_network(net, x, t, *, rng, label=None):
                        note=f"{type(exc).__name__}: {exc}")]
     snapshot = _float64_copy(net)
     x64 = _as_float64(x)
+    calls = getattr(net, "calls", ("gradient(x, t)", "loss(x, t)"))   # as the user wrote them
 
     def loss_at(arrays):
         for k, target in snapshot.params.items():
@@ -166,7 +167,7 @@ def check_gradient_network(net, x, t, *, rng, label=None):
                                     f"{k} is held by no layer in net.layers" if owners else "",
                                     TRAINING_NOTE.format(flag=flag) if flag else ""),
                     verdict="layer bug",
-                    explanation=(f"gradient(x, t)[{k!r}] is not the derivative of loss(x, t): the "
+                    explanation=(f"{calls[0]}[{k!r}] is not the derivative of {calls[1]}: the "
                                  "hand-written backward pass is wrong."))
         results.append(r)
     if all(r.passed for r in results):

@@ -90,6 +90,8 @@ def test_its_gradient_leaving_out_the_reg_term_fails_at_reg_point_one(tmp_path):
     assert all(r.passed for r in found["net_noreg.TwoLayerNet"].check())   # reg 0: right
     failed = [r for r in found["net_noreg.TwoLayerNet(reg=0.1)"].check() if not r.passed]
     assert {r.tensor for r in failed if r.prop == "network_gradient"} == {"W2"}
+    assert failed[0].explanation.startswith("loss(X, y)[1]['W2'] is not the derivative of "
+                                            "loss(X, y)[0]"), failed[0].explanation
 
 
 def test_update_rules_on_a_config_are_checked_as_optimizers(tmp_path):

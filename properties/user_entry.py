@@ -329,8 +329,18 @@ def _running_stats(layer, modes, spec):
     if modes != (True, False) or not hasattr(layer, "momentum") or len(spec.inputs) != 1 \
             or len(spec.inputs[0]) != 2:
         return ()
-    return next((names for names in RUNNING_NAMES
-                 if all(hasattr(layer, n) for n in names)), ())
+    kept = lambda lay: next((names for names in RUNNING_NAMES   # noqa: E731
+                             if all(getattr(lay, n, None) is not None for n in names)), ())
+    if kept(layer):
+        return kept(layer)
+    probe = copy.deepcopy(layer)    # made by a first training forward (CS231n's bn_param)
+    probe.training = True
+    try:
+        with np.errstate(all="ignore"):
+            probe.forward(*spec.draw(np.random.default_rng(6), batch=3)[0])
+    except Exception:
+        return ()
+    return kept(probe)
 
 
 def _dtypes(layer, xs, ts):

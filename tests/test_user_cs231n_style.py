@@ -184,3 +184,48 @@ def test_a_dropout_mask_from_np_random_rand_is_named_as_the_float64_in_a_float32
                               DROPOUT.replace("{cast}", "\n    mask = mask.astype(x.dtype)"))
     label = next(k for k in found if k.startswith("drop_cast.dropout") and "(" not in k)
     assert hunt(label, "shapes_dtypes", max_examples=10, shrink=False) is None
+
+
+BATCHNORM = '''
+import numpy as np
+
+
+def batchnorm_forward(x, gamma, beta, bn_param):
+    mode, eps, momentum = bn_param["mode"], bn_param.get("eps", 1e-5), bn_param.get("momentum", 0.9)
+    D = x.shape[1]
+    running_mean = bn_param.get("running_mean", np.zeros(D, dtype=x.dtype))
+    running_var = bn_param.get("running_var", np.zeros(D, dtype=x.dtype))
+    if mode == "train":
+        mu, var = x.mean(axis=0), x.var(axis=0)
+        xhat = (x - mu) / np.sqrt(var + eps)
+        running_mean = {update_mean}
+        running_var = momentum * running_var + (1 - momentum) * var
+        cache = (xhat, gamma, var, eps)
+    else:
+        xhat = (x - running_mean) / np.sqrt(running_var + eps)
+        cache = None
+    bn_param["running_mean"], bn_param["running_var"] = running_mean, running_var
+    return gamma * xhat + beta, cache
+
+
+def batchnorm_backward(dout, cache):
+    xhat, gamma, var, eps = cache
+    N = dout.shape[0]
+    dxhat = dout * gamma
+    dx = (N * dxhat - dxhat.sum(axis=0) - xhat * (dxhat * xhat).sum(axis=0)) / (N * np.sqrt(var + eps))
+    return dx, (dout * xhat).sum(axis=0), dout.sum(axis=0)
+'''
+
+
+def test_running_statistics_kept_in_a_bn_param_dict_are_checked(tmp_path):
+    """CS231n's functional batch norm keeps them in bn_param, written by its first training
+    forward: no running_stats check was made, and a momentum weighing the new batch passed."""
+    from properties.search import hunt
+    found, _ = collect_source(tmp_path, "bn_ok.py", BATCHNORM.replace(
+        "{update_mean}", "momentum * running_mean + (1 - momentum) * mu"))
+    assert found["bn_ok.batchnorm"].entry.running_stats == ("running_mean", "running_var")
+    assert hunt("bn_ok.batchnorm", "running_stats", max_examples=10, shrink=False) is None
+    found, _ = collect_source(tmp_path, "bn_swap.py", BATCHNORM.replace(
+        "{update_mean}", "(1 - momentum) * running_mean + momentum * mu"))
+    failed = hunt("bn_swap.batchnorm", "running_stats", max_examples=10)
+    assert failed is not None and "running_mean" in {r.tensor for r in failed.failures}

@@ -34,8 +34,8 @@ def network_item(cls, label, path, module, hint, overrides=None):
 def returns_grads(cls):
     """Is ``cls`` a model whose ``loss(X, y=None)`` returns the scores without labels and
     ``(loss, grads)`` with them (CS231n's), with no gradient() of its own?"""
-    if callable(getattr(cls, "gradient", None)):
-        return False
+    if any(callable(getattr(cls, m, None)) for m in ("gradient", "backward", "forward")):
+        return False        # (a layer with a loss() helper is a layer)
     try:
         params = list(inspect.signature(cls.loss).parameters.values())[1:]
     except (AttributeError, TypeError, ValueError):

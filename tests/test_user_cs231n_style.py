@@ -229,3 +229,26 @@ def test_running_statistics_kept_in_a_bn_param_dict_are_checked(tmp_path):
         "{update_mean}", "(1 - momentum) * running_mean + momentum * mu"))
     failed = hunt("bn_swap.batchnorm", "running_stats", max_examples=10)
     assert failed is not None and "running_mean" in {r.tensor for r in failed.failures}
+
+
+def test_a_layer_with_a_loss_helper_is_still_a_layer(tmp_path):
+    source = '''
+import numpy as np
+
+
+class SoftmaxWithLoss:
+    def forward(self, x, t):
+        e = np.exp(x - x.max(axis=1, keepdims=True))
+        self.p, self.t = e / e.sum(axis=1, keepdims=True), t
+        return -np.log(self.p[np.arange(len(t)), t]).mean()
+
+    def backward(self, dout=1.0):
+        d = self.p.copy()
+        d[np.arange(len(self.t)), self.t] -= 1
+        return dout * d / len(self.t)
+
+    def loss(self, x, t=None):
+        return self.forward(x, t) if t is not None else x
+'''
+    found, _ = collect_source(tmp_path, "swl.py", source)
+    assert found["swl.SoftmaxWithLoss"].style == "attribute", found["swl.SoftmaxWithLoss"].how

@@ -368,8 +368,10 @@ def _in_float32(layer, xs, ts):
         outs = forward_copy(layer, floats, ts)
     except Exception:
         return False
-    return bool(outs) and all(o.dtype.kind == "f" and o.size and np.all(np.isfinite(o))
-                              and np.array_equal(o, o.astype(np.float32)) for o in outs)
+    # (outputs all 0 prove nothing either: a dropout keeping 0.2 dropped every probe value)
+    return bool(outs) and any(np.any(o != 0) for o in outs) and all(
+        o.dtype.kind == "f" and o.size and np.all(np.isfinite(o))
+        and np.array_equal(o, o.astype(np.float32)) for o in outs)
 
 
 def _twin_overflows(twin, layer, xs, ts):

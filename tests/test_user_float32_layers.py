@@ -65,3 +65,21 @@ def test_a_layer_computing_in_float32_is_checked_in_float32_and_passes(found, la
 def test_its_bug_still_fails(found):
     bad = hunt("f32.Float32DenseBiasMean", "grads_tf", max_examples=10, shrink=False)
     assert bad is not None and {r.tensor for r in bad.failures} == {"db"}
+
+
+def test_a_forward_whose_probe_output_is_all_zero_is_not_taken_for_a_float32_layer():
+    """A dropout keeping 0.2 dropped every value of the probe: outputs all 0, which float32
+    holds exactly, made it 'computes in float32', checked in float32 alone, and its float64
+    mask then failed shapes_dtypes where the same layer at 0.5 was checked in float64."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from properties.user_entry import _in_float32
+    x = np.random.default_rng(0).standard_normal((2, 5))
+
+    def layer(out):
+        return SimpleNamespace(params={}, forward=lambda *a: out(a[0]))
+    assert not _in_float32(layer(lambda a: np.zeros_like(a)), [x], ())
+    assert _in_float32(layer(lambda a: a.astype(np.float32).astype(np.float64)), [x], ())
+    assert not _in_float32(layer(lambda a: 2 * a), [x], ())

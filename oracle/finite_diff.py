@@ -372,17 +372,18 @@ def fd_along(fn, arrays, dout, name, direction, *, at_point=None):
 
 
 def kink_along(fn, arrays, dout, name, direction, *, at_point=None):
-    """"smooth" (the estimates converge), "kink" (the one-sided slopes differ by as much at
-    every step: a kink or a cone at the point) or "unresolved" (neither: round-off or an
-    overflow the steps cannot see past), of phi along ``direction``."""
+    """(what, estimate) of phi along ``direction``: what is "smooth" (the estimates converge),
+    "kink" (the one-sided slopes differ by as much at every step: a kink or a cone at the
+    point) or "unresolved" (neither: round-off or an overflow the steps cannot see past)."""
     row = _row_along(fn, arrays, dout, name, direction, at_point)
     r2, _, asym_half, asym_quarter, noise = row
     if not np.all(np.isfinite(row)) or max(abs(r2), asym_half, asym_quarter) <= noise:
-        return "unresolved"     # (nothing the steps moved rose above round-off)
+        return "unresolved", float(r2)     # (nothing the steps moved rose above round-off)
     if not _excuse(row[None])[0]:
-        return "smooth"
+        return "smooth", float(r2)
     steady = 0.75 * asym_half < asym_quarter < 1.5 * asym_half    # noise doubles, a curve halves
-    return "kink" if steady and asym_quarter > 1e-6 * abs(r2) + 10 * noise else "unresolved"
+    kink = steady and asym_quarter > 1e-6 * abs(r2) + 10 * noise
+    return ("kink" if kink else "unresolved"), float(r2)
 
 
 def _row_along(fn, arrays, dout, name, direction, at_point):

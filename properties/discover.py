@@ -38,8 +38,8 @@ from layers.nested import arrays_within, has_nested_arrays
 from layers.self_updating import LR_NAMES, SelfUpdatingLayer
 from properties.discover_functions import function_item
 from properties.user_build import CannotBuild, call_expression, constructor_args
-from properties.user_entry import (CannotCheck, NothingToCheck, Skipped, also_specs,
-                                   hinted_spec, layer_entry)
+from properties.user_entry import (CannotCheck, NothingToCheck, Skipped, also_label,
+                                   also_specs, hinted_spec, layer_entry)
 from properties.user_hinted import example
 from properties.user_recurrent import recurrent_templates
 from properties.user_shapes import PROBES, infer_input_shapes
@@ -313,7 +313,7 @@ def _layer(cls, label, path, module, hint, adapt, overrides=None):
                        needs_probe)
     item.variants = [] if overrides else hyper_variants(cls, hint, obj)
     also = [] if overrides or hint is not None and hint.arrays else also_specs(layer, spec)
-    item.also = [layer_entry(f"{label}(x {_show_shape(image.inputs[0])})", path, style,
+    item.also = [layer_entry(also_label(label, image), path, style,
                              cls.__name__, lambda: build_object(cls, module, hint), adapt,
                              layer, image, needs_probe) for image in also]
     return item
@@ -322,10 +322,6 @@ def _layer(cls, label, path, module, hint, adapt, overrides=None):
 def _shown(kwargs):
     return ", ".join(f"{k}={v!r}" if not isinstance(v, np.ndarray) else f"{k}=<array {v.shape}>"
                      for k, v in kwargs.items())
-
-
-def _show_shape(template):
-    return "(" + ", ".join(str(d) for d in template) + ")"
 
 
 def _adapted(obj, adapt, name, doc, hinted, needs_probe, roles=(("x",), ()), call=""):

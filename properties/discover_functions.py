@@ -26,7 +26,8 @@ from dataclasses import replace
 import numpy as np
 
 from layers.functional import FunctionalLayer, FunctionalLoss
-from properties.user_entry import CannotCheck, NothingToCheck, also_specs, hinted_spec, layer_entry
+from properties.user_entry import (CannotCheck, NothingToCheck, also_label, also_specs,
+                                   hinted_spec, layer_entry)
 from properties.user_hinted import example
 from properties.user_recurrent import recurrent_placeholders
 from properties.user_shapes import PROBES, infer_input_shapes, runs
@@ -204,8 +205,8 @@ def _functional_at(name, fwd, bwd, label, path, hint, args, chosen):
                 # (an affine_forward flattening (N, d1, ..., dk): also on (N, D, 1, 1), where a
                 # dx not given x's shape back fails; shapes a hint gives are the user's)
                 found.also = [] if hint is not None else [layer_entry(
-                    f"{label}(x ({', '.join(map(str, s.inputs[0]))}))", path, "functional", base,
-                    lambda: None, adapt, layer, s, False) for s in also_specs(layer, spec)]
+                    also_label(label, s), path, "functional", base, lambda: None, adapt, layer,
+                    s, False) for s in also_specs(layer, spec)]
                 return found
     if guessing:
         raise CannotCheck(f"{name}: with the shapes the hint on line {hint.line} gives, and any "

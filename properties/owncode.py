@@ -6,6 +6,7 @@ like ``common.layers.Affine`` (the module as the user's code imports it, then
 the class), with their file as the replay source, so every failure's replay
 line re-imports that file and re-runs exactly that case, from any directory.
 """
+import inspect
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -96,7 +97,6 @@ NOTHING_FOUND = ("nothing recognised to check among {defined}: no layer (forward
 
 def _defined(module):
     """The public classes and functions ``module`` defines itself."""
-    import inspect
     return [n for n, v in vars(module).items() if not n.startswith("_")
             and (inspect.isclass(v) or inspect.isfunction(v))
             and getattr(v, "__module__", None) == module.__name__]

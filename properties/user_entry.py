@@ -150,6 +150,11 @@ UNEVEN_HOW = ("(N, {c}, {h}, {w}): as probed, one row fewer and one column more,
               "right, and so are an adaptive pool's bins that divide it evenly)")
 
 
+def also_label(label, spec):
+    """``affine.Affine(x (N, 4, 1, 1))``: the label of the entry of ``also_specs``'s ``spec``."""
+    return f"{label}(x ({', '.join(map(str, spec.inputs[0]))}))"
+
+
 def also_specs(layer, spec):
     """[spec]: the further inputs a layer is also checked on, each an entry of its own (the
     flattened 4-D input of ``flattening_spec``, the uneven image of ``uneven_spec``)."""
@@ -329,10 +334,9 @@ def _running_stats(layer, modes, spec):
     if modes != (True, False) or not hasattr(layer, "momentum") or len(spec.inputs) != 1 \
             or len(spec.inputs[0]) != 2:
         return ()
-    kept = lambda lay: next((names for names in RUNNING_NAMES   # noqa: E731
-                             if all(getattr(lay, n, None) is not None for n in names)), ())
-    if kept(layer):
-        return kept(layer)
+    found = _running_names(layer)
+    if found:
+        return found
     probe = copy.deepcopy(layer)    # made by a first training forward (CS231n's bn_param)
     probe.training = True
     try:
@@ -340,7 +344,12 @@ def _running_stats(layer, modes, spec):
             probe.forward(*spec.draw(np.random.default_rng(6), batch=3)[0])
     except Exception:
         return ()
-    return kept(probe)
+    return _running_names(probe)
+
+
+def _running_names(layer):
+    return next((names for names in RUNNING_NAMES
+                 if all(getattr(layer, n, None) is not None for n in names)), ())
 
 
 def _dtypes(layer, xs, ts):

@@ -59,15 +59,16 @@ def hyper_variants(cls, hint, built):
     if dilation is not None and getattr(built, dilation, 1) == 1 and \
             not isinstance(getattr(built, dilation, 1), bool):
         out.append({dilation: 2})
-    floats = _float_defaults(cls, given, built)
+    floats = _float_defaults(inspect.signature(cls).parameters, given, built)
     return out + ([floats] if floats else [])
 
 
-def _float_defaults(cls, given, built):
-    """{argument: value}: the float hyperparameters built at 1.0 or 0.0 (their defaults, the
-    hint leaving them), each at the value ``FLOATS_CHANGED`` gives."""
+def _float_defaults(params, given, built):
+    """{argument: value}: the float hyperparameters (of the constructor's ``params``) built at
+    1.0 or 0.0 (their defaults, the hint leaving them), each at the value ``FLOATS_CHANGED``
+    gives; a dropout probability of 0.5 at ``HALF_CHANGED``."""
     out = {}
-    for name, p in inspect.signature(cls).parameters.items():
+    for name, p in params.items():
         if name in given or type(p.default) is not float:
             continue
         value = getattr(built, name, p.default)

@@ -52,8 +52,8 @@ def test_kink_along_tells_a_cone_from_a_smooth_point_and_from_round_off():
     cone = lambda a: np.array([abs(a["x"][0]) + a["x"][1]])                            # noqa
     square = lambda a: np.array([a["x"][0] ** 2 + a["x"][1]])                          # noqa
     huge = lambda a: np.array([1e300 * np.cosh(a["x"][1]) + a["x"][0]])                # noqa
-    assert kink_along(cone, {"x": x}, one, "x", unit) == "kink"
-    assert kink_along(norm, {"x": x}, one, "x", unit) == "kink"
-    assert kink_along(square, {"x": x}, one, "x", unit) == "smooth"
+    assert kink_along(cone, {"x": x}, one, "x", unit)[0] == "kink"
+    assert kink_along(norm, {"x": x}, one, "x", unit)[0] == "kink"
+    assert kink_along(square, {"x": x}, one, "x", unit) == ("smooth", 0.0)
     with np.errstate(over="ignore"):     # (its round-off bound squares 1e300)
-        assert kink_along(huge, {"x": x}, one, "x", unit) == "unresolved"
+        assert kink_along(huge, {"x": x}, one, "x", unit)[0] == "unresolved"

@@ -14,6 +14,7 @@ from layers.attribute_probe import (BackwardRaised, float_array_attributes, grad
                                    takes_upstream, training_switch)
 from layers.base import Layer
 from layers.nested import assign, has_nested_arrays, nested_pairs, probe_nested_pairs, resolve
+from layers.stored_results import INPUT_GRAD_ATTRS, OUTPUT_ATTRS, call_keeping
 
 
 class _PathView(MutableMapping):
@@ -353,7 +354,8 @@ class AttributeLayer(Layer):
     def forward(self, *inputs):
         if self._views is None:
             self._probe(inputs)
-        return getattr(self.layer, self._forward_name)(*inputs, **self._forward_kwargs())
+        return call_keeping(self.layer, self._forward_name, OUTPUT_ATTRS, *inputs,
+                            **self._forward_kwargs())
 
     def backward(self, *args):
         # A layer that accumulates its gradients (PyTorch's ``grad += ...``) and clears them in
@@ -372,7 +374,8 @@ class AttributeLayer(Layer):
                     held = resolve(self.layer, steps[:-1])
                     if isinstance(held.grad, np.ndarray):
                         held.grad = np.zeros_like(held.grad)
-        dx = getattr(self.layer, self._backward_name)(*(args if self.takes_dout else ()))
+        dx = call_keeping(self.layer, self._backward_name, INPUT_GRAD_ATTRS,
+                          *(args if self.takes_dout else ()))
         return dx if self.input_names else None    # no differentiable input: nothing to return
 
     def __getattr__(self, attr):

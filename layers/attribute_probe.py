@@ -15,6 +15,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from layers.stored_results import INPUT_GRAD_ATTRS, OUTPUT_ATTRS, call_keeping, kept_input_grad
+
 TRAINING_NAMES = ("train_flg", "training", "train")
 # How the gradient of a parameter ``X`` is named, most usual first: ``dX`` (the tutorials'),
 # ``d_X``, ``grad_X``, ``X_grad``, ``gradX``, ``g_X``, ``delta_X``, ``X_grads``; after a prefix
@@ -123,7 +125,7 @@ def probe_grad_attributes(obj, inputs, dout=None, *, grad_prefix=None, forward_k
     candidates = float_array_attributes(twin)
     lazy = callable(getattr(twin, "build", None))     # Keras style: build() on the first call
     try:
-        out = getattr(twin, forward)(*inputs, **(forward_kwargs or {}))
+        out = call_keeping(twin, forward, OUTPUT_ATTRS, *inputs, **(forward_kwargs or {}))
     except Exception as exc:
         raise RuntimeError(f"{label}.{forward} raised while probing its parameters: "
                            f"{type(exc).__name__}: {exc}") from exc
@@ -134,15 +136,18 @@ def probe_grad_attributes(obj, inputs, dout=None, *, grad_prefix=None, forward_k
               if looks_like_grad(k, grad_prefix) and isinstance(v, (np.ndarray, np.floating, float))}
     values = {x: np.array(getattr(twin, x), copy=True) for x in candidates}
     dout = probe_dout(out) if dout is None else dout
+    kept = {n: getattr(twin, n, None) for n in INPUT_GRAD_ATTRS}
     try:
         method = getattr(twin, backward)
-        method(*(dout if isinstance(dout, tuple) else (dout,)) if takes_upstream(method) else ())
+        dx = method(*(dout if isinstance(dout, tuple) else (dout,)) if takes_upstream(method) else ())
     except Exception as exc:
         raise BackwardRaised(f"{label}.backward raised while probing its parameters: "
                            f"{type(exc).__name__}: {exc}") from exc
     written = {}
+    dx_attr = kept_input_grad(twin, kept) if dx is None else None   # nnfs's self.dinputs
     for k, v in vars(twin).items():     # (a scalar's gradient may be a NumPy scalar)
-        if not (looks_like_grad(k, grad_prefix) and isinstance(v, (np.ndarray, np.floating, float))):
+        if k == dx_attr or not (looks_like_grad(k, grad_prefix)
+                                and isinstance(v, (np.ndarray, np.floating, float))):
             continue
         old = before.get(k)
         if old is None or old[0] is not v or not np.array_equal(old[1], v, equal_nan=True):

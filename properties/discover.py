@@ -41,6 +41,7 @@ from properties.user_build import CannotBuild, call_expression, constructor_args
 from properties.user_entry import (CannotCheck, NothingToCheck, Skipped, also_label,
                                    also_specs, hinted_spec, layer_entry)
 from properties.user_hinted import example
+from properties.user_predictions import predictions_adapter
 from properties.user_recurrent import recurrent_templates
 from properties.user_shapes import PROBES, infer_input_shapes
 from properties.user_targets import is_index_name, method_roles
@@ -144,6 +145,9 @@ def _class(cls, label, path, module, hint, overrides=None):
                                              "__call__" if calls else None)
     if forward is None:
         return None
+    predictions = predictions_adapter(cls, forward)      # nnfs's backward(dvalues, y_true)
+    if predictions is not None:
+        return _layer(cls, label, path, module, hint, predictions, overrides)
     for method in BACKWARD_NAMES:      # a loss's backward(self) takes no upstream gradient
         if not (_has(cls, method, 1) or method == "backward" and _has(cls, method)):
             continue

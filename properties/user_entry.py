@@ -81,8 +81,8 @@ def layer_entry(label, path, style, name, build, adapt, layer, spec, needs_probe
     """
     rng = np.random.default_rng(0)
     layer = spec.apply(layer)
-    if spec.source == "hint":      # a hint's shapes, without a range: probed for one
-        spec = within_domain(layer, spec, rng)
+    if spec.source == "hint" or getattr(layer, "gradcheck_domain", None):
+        spec = within_domain(layer, spec, rng)   # a hint's shapes, or a loss's clipped inputs
     xs, ts = spec.draw(rng, batch=2)
     match = match_twin(copy.deepcopy(layer), xs, ts, name=name, hint=twin_hint)
     input_grads = _returns_dx(layer, xs, ts)

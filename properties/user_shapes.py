@@ -91,12 +91,12 @@ class InputSpec:
         """The interval input ``i`` is drawn in, or None."""
         return self.domains[i] if i < len(self.domains) else None
 
-    def within(self, domain, names=("x",)):
-        """This spec with every float input drawn in ``domain``, found by probing."""
+    def within(self, domain, names=("x",), why="the widest range tried where the forward gives "
+                                                  "no NaN or inf"):
+        """This spec with every float input drawn in ``domain`` (found by probing, or ``why``)."""
         shown = " and ".join(self.names or names[:len(self.inputs)]) or "x"
         return replace(self, domains=(domain,) * len(self.inputs),
-                       how=f"{self.how}; {shown} drawn in {domain_text(domain)}, the widest range "
-                           f"tried where the forward gives no NaN or inf")
+                       how=f"{self.how}; {shown} drawn in {domain_text(domain)}, {why}")
 
     @property
     def mask_target(self):
@@ -247,9 +247,12 @@ def within_domain(layer, spec, rng):
     def finite(s):
         return any(runs(layer, s, rng, loss, strict=False) and finite_across(layer, s, loss)
                    for loss in (False, True))
+    names = tuple(getattr(layer, "input_names", ("x",)) or ("x",))
+    clipped = getattr(layer, "gradcheck_domain", None)     # a loss clipping its predictions
+    if clipped and not spec.domains and spec.inputs:
+        return spec.within(clipped, names, "the range its forward clips them to")
     if spec.domains or not spec.inputs or finite(spec):
         return spec
-    names = tuple(getattr(layer, "input_names", ("x",)) or ("x",))
     return next((s for s in (spec.within(d, names) for d in PROBED_DOMAINS) if finite(s)), spec)
 
 

@@ -37,7 +37,8 @@ from layers.attribute_probe import float_array_attributes, takes_upstream, writt
 from layers.nested import arrays_within, has_nested_arrays
 from layers.self_updating import LR_NAMES, SelfUpdatingLayer
 from properties.discover_functions import function_item
-from properties.user_build import CannotBuild, call_expression, constructor_args
+from properties.user_build import (CannotBuild, call_expression, constructor_args,
+                                   empty_container, shown_kwargs)
 from properties.user_entry import (CannotCheck, NothingToCheck, Skipped, also_label,
                                    also_specs, hinted_spec, layer_entry)
 from properties.user_hinted import example
@@ -196,7 +197,7 @@ def _build_object(cls, module, hint, overrides):
         raise CannotCheck(f"{exc}; add a hint: # gradcheck: {call_expression(cls, overrides)}") \
             from exc
     except Exception as exc:
-        raise CannotCheck(f"{cls.__name__}({_shown(kwargs)}) raised {type(exc).__name__}: {exc}; "
+        raise CannotCheck(f"{cls.__name__}({shown_kwargs(kwargs)}) raised {type(exc).__name__}: {exc}; "
                           f"add a hint with the arguments to build it with: # gradcheck: "
                           f"{call_expression(cls, overrides, failed=True)}") from exc
 
@@ -238,25 +239,17 @@ def _reads_lr(cls, method):
 
 
 def _else_self_updating(adapt_plain, method, forward, forward_args, renamed=False):
-    """``adapt_plain`` (the attribute adapter); when a probe finds the backward changing the
+    """``adapt_plain`` (the attribute adapter); when its probe finds the backward changing the
     layer's own arrays and writing no gradient (``backward(delta)`` stepping ``self.W`` with
     ``self.eta``, ``update(grad)`` with ``self.alpha``), the self-updating adapter: the probe
-    says what the method does, whatever its learning rate is called. ``renamed``: the plain
-    adapter takes no params (a renamed backward), so the probe is made here."""
+    says what the method does, whatever its learning rate is called."""
     updating = _self_updating(method, forward, forward_args)
 
     def adapt(obj, probe_inputs):
         try:
-            if not renamed:
-                return adapt_plain(obj, probe_inputs)
-            AttributeLayer(copy.deepcopy(obj), probe_inputs=probe_inputs, forward=forward,
-                           backward=method)
+            return adapt_plain(obj, probe_inputs)
         except UpdatesItself:
             return updating(obj, probe_inputs)
-        except (ValueError, TypeError, RuntimeError):
-            if not renamed:
-                raise       # the plain adapter's own error, as it was
-        return adapt_plain(obj, probe_inputs)   # (a renamed backward's adapter says what is wrong)
     if hasattr(adapt_plain, "roles") or renamed:     # roles: the layer is probed for params
         adapt.roles = getattr(adapt_plain, "roles", (("x",), ()))
     return adapt
@@ -272,10 +265,17 @@ def _takes_lr(cls, method):
 
 
 def _renamed_backward(forward, method):
-    """A plain layer without params whose backward is called ``method`` (seed 003's
-    MaxPool2.backprop(d))."""
+    """A layer whose backward is called ``method``: its params found as any attribute layer's
+    (a blog's Dense.backprop(delta) writing self.grad_w), or none (seed 003's MaxPool2)."""
     def adapt(obj, probe_inputs):
-        return AttributeLayer(obj, names=(), forward=forward, backward=method), "attribute"
+        try:
+            return AttributeLayer(obj, probe_inputs=probe_inputs, forward=forward,
+                                  backward=method), "attribute"
+        except UpdatesItself:
+            raise
+        except (ValueError, TypeError, RuntimeError):   # no gradient of its arrays written, or
+            # the probe's run raised: without params, whose checks then say what is wrong
+            return AttributeLayer(obj, names=(), forward=forward, backward=method), "attribute"
     return adapt
 
 
@@ -296,6 +296,8 @@ def _self_updating(method, forward, forward_args=lambda: ()):
 
 def _layer(cls, label, path, module, hint, adapt, overrides=None):
     obj = build_object(cls, module, hint, overrides)
+    if hint is None and empty_container(obj):       # Model() filled by add() after
+        raise CannotCheck(empty_container(obj))
     roles = getattr(adapt, "roles", (("x",), ()))
     if hasattr(adapt, "roles") and not isinstance(getattr(obj, "params", None), dict):
         needs_probe = not find_param_names(obj) and (bool(float_array_attributes(obj))
@@ -321,11 +323,6 @@ def _layer(cls, label, path, module, hint, adapt, overrides=None):
                              cls.__name__, lambda: build_object(cls, module, hint), adapt,
                              layer, image, needs_probe) for image in also]
     return item
-
-
-def _shown(kwargs):
-    return ", ".join(f"{k}={v!r}" if not isinstance(v, np.ndarray) else f"{k}=<array {v.shape}>"
-                     for k, v in kwargs.items())
 
 
 def _adapted(obj, adapt, name, doc, hinted, needs_probe, roles=(("x",), ()), call=""):

@@ -5,7 +5,7 @@ import inspect
 import numpy as np
 
 from properties.discover import build_object
-from properties.user_build import call_expression
+from properties.user_build import call_expression, shown_kwargs
 from properties.user_entry import CannotCheck, Found, NothingToCheck
 from properties.user_network_batch import network_batch
 from properties.user_variants import hint_keywords, optimizer_variants
@@ -131,14 +131,10 @@ def _step_builder(cls, given=None):
             return cls(*containers, **extra, **(given or {}))
         except TypeError as exc:
             if given:          # a keyword the constructor does not take: the user's to fix
-                raise ValueError(f"{cls.__name__}(params, {_shown(given)}) raised TypeError: "
+                raise ValueError(f"{cls.__name__}(params, {shown_kwargs(given)}) raised TypeError: "
                                  f"{exc}") from exc
             raise
     return build
-
-
-def _shown(given):
-    return ", ".join(f"{k}={v!r}" for k, v in given.items())
 
 
 def _scheduler_item(cls, label, path, hint):

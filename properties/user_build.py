@@ -124,3 +124,24 @@ def _shown_argument(name, value, unknown):
         return f"{name}=..."       # an object's printed form is no Python to paste
     return f"{name}={value!r}"
 
+
+
+def shown_kwargs(kwargs):
+    """``a=1, W=<array (3, 4)>``: keyword arguments as a message shows them."""
+    return ", ".join(f"{k}={v!r}" if not isinstance(v, np.ndarray) else f"{k}=<array {v.shape}>"
+                     for k, v in kwargs.items())
+
+
+def empty_container(obj):
+    """Why ``obj`` would check nothing but the identity (a model filled by ``add()`` after it
+    is built: ``self.layers = []`` and no arrays of its own), or ""."""
+    attrs = vars(obj) if hasattr(obj, "__dict__") else {}
+    empty = [k for k, v in attrs.items() if isinstance(v, (list, dict, tuple)) and not v
+             and any(w in k.lower() for w in CONTAINED)]
+    if not empty or any(isinstance(v, np.ndarray) or isinstance(v, (list, dict, tuple)) and v
+                        for v in attrs.values()):
+        return ""
+    return (f"{type(obj).__name__}() holds no layers ({empty[0]} is empty: filled after it is "
+            f"built, by add() or by hand), so it would check nothing but the identity; give it "
+            f"some of yours and its input in a hint: # gradcheck: {type(obj).__name__}(...); "
+            f"x=(N, ...)")

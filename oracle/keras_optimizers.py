@@ -18,7 +18,9 @@ does not offer is mapped exactly onto one it does:
 The learning-rate schedule is Keras's own schedule class (InverseTimeDecay,
 ExponentialDecay with staircase), never our schedule code, evaluated in float64.
 """
+import hashlib
 import math
+import pickle
 
 import numpy as np
 
@@ -125,7 +127,41 @@ def run_keras(optimizer, params0, grad_steps, *, steps_per_epoch=1, weight_decay
     weight_decay: Keras's decoupled decay (``KerasTwin.decouple``), or with ``coupled`` the
     L2 form PyTorch's optimizers take: Keras is handed g + weight_decay * params, the
     params as they are before that step.
+
+    A trajectory is a function of these arguments alone (a fresh Keras optimizer and fresh
+    variables each call), so one already run for the very same arguments is given again, as
+    copies: the key is every one of them in full, ``optimizer`` as its pickled bytes (its
+    class and every attribute the twin may read), each array as its float64 bytes and
+    shape. An optimizer that cannot be pickled is run every time.
     """
+    key = _trajectory_key(optimizer, params0, grad_steps, steps_per_epoch, weight_decay, coupled)
+    if key is not None and key in _TRAJECTORIES:
+        trajectory, how = _TRAJECTORIES[key]
+    else:
+        trajectory, how = _run_keras(optimizer, params0, grad_steps, steps_per_epoch,
+                                     weight_decay, coupled)
+        if key is not None:
+            _TRAJECTORIES[key] = (trajectory, how)
+    return [[p.copy() for p in step] for step in trajectory], how
+
+
+_TRAJECTORIES = {}
+
+
+def _trajectory_key(optimizer, params0, grad_steps, *rest):
+    try:
+        digest = hashlib.sha256(pickle.dumps((type(optimizer), optimizer, rest), protocol=5))
+    except Exception:       # (a lambda in a schedule, say): not kept
+        return None
+    for arrays in (params0, *grad_steps):
+        digest.update(b"|")
+        for a in arrays:      # (its own shape: ascontiguousarray would make a 0-d one (1,))
+            a = np.asarray(a, dtype=np.float64)
+            digest.update(repr(a.shape).encode() + a.tobytes())
+    return digest.digest()
+
+
+def _run_keras(optimizer, params0, grad_steps, steps_per_epoch, weight_decay, coupled):
     t = tf()
     variables = [t.Variable(np.array(p, np.float64), dtype=t.float64) for p in params0]
     twin = keras_twin(optimizer, steps_per_epoch=steps_per_epoch)

@@ -128,16 +128,10 @@ BACKWARD_NAMES = ("backward", "backward_pass", "bprop", "bwd", "backward_propaga
 UPDATING_NAMES = ("backprop", "update", "train_step")   # self-updating when they take an lr
 
 def _class(cls, label, path, module, hint, overrides=None):
-    from properties.discover_objects import network_item, returns_grads
-    if _has(cls, "loss", 2) and (_has(cls, "gradient", 2) or returns_grads(cls)):
-        return network_item(cls, label, path, module, hint, overrides)
-    if _has(cls, "update", 2) and not _has(cls, "forward") and not _has(cls, "backward"):
-        from properties.discover_objects import optimizer_item
-        return optimizer_item(cls, label, path, module, hint, overrides)
-    if _has(cls, "step") and not _has(cls, "step", 1) and not _has(cls, "forward") and \
-            not _has(cls, "backward"):       # PyTorch's style: params given, then step()
-        from properties.discover_objects import step_optimizer_item
-        return step_optimizer_item(cls, label, path, module, hint, overrides)
+    from properties.discover_objects import NOT_AN_OBJECT, object_item
+    item = object_item(cls, label, path, module, hint, overrides)   # a network, an optimizer
+    if item is not NOT_AN_OBJECT:
+        return item
     calls = any("__call__" in vars(k) for k in cls.__mro__[:-1])      # its own or a base's
     # Keras's style: __call__ builds the weights on the first call (build()), then runs the
     # pass, whatever that is named: forward() alone would run on weights never made

@@ -4,11 +4,31 @@ import inspect
 
 import numpy as np
 
-from properties.discover import build_object
+from properties.discover import _has, build_object
 from properties.user_build import call_expression, shown_kwargs
 from properties.user_entry import CannotCheck, Found, NothingToCheck
 from properties.user_network_batch import network_batch
 from properties.user_variants import hint_keywords, optimizer_variants
+
+
+NOT_AN_OBJECT = object()     # (None is an answer: found, and nothing to check)
+
+
+def object_item(cls, label, path, module, hint, overrides=None):
+    """A whole network, or an optimizer (on dicts, PyTorch's ``step()``, nnfs's
+    ``update_params(layer)``): its item, None (nothing to check), or NOT_AN_OBJECT (a layer,
+    perhaps: ``discover`` goes on)."""
+    if _has(cls, "loss", 2) and (_has(cls, "gradient", 2) or returns_grads(cls)):
+        return network_item(cls, label, path, module, hint, overrides)
+    if _has(cls, "forward") or _has(cls, "backward"):
+        return NOT_AN_OBJECT
+    if _has(cls, "update", 2):
+        return optimizer_item(cls, label, path, module, hint, overrides)
+    if _has(cls, "update_params", 1) and not _has(cls, "update_params", 2):
+        return layer_update_item(cls, label, path, module, hint, overrides)
+    if _has(cls, "step") and not _has(cls, "step", 1):      # PyTorch's: params given, then step()
+        return step_optimizer_item(cls, label, path, module, hint, overrides)
+    return NOT_AN_OBJECT
 
 
 def network_item(cls, label, path, module, hint, overrides=None):
@@ -75,6 +95,28 @@ def optimizer_item(cls, label, path, module, hint, overrides=None):
     found.variants = [] if overrides else optimizer_variants(cls, hint)
     return found
 
+
+
+def layer_update_item(cls, label, path, module, hint, overrides=None):
+    """nnfs's optimizer: ``update_params(layer)`` between ``pre_update_params()`` and
+    ``post_update_params()``, checked as the dict style through
+    ``owncode_step_optimizers.LayerUpdateOptimizer``."""
+    from properties.owncode_optimizers import check_dict_optimizer, optimizer_kind, readable
+    from properties.owncode_step_optimizers import LayerUpdateOptimizer
+
+    def make():
+        return LayerUpdateOptimizer(build_object(cls, module, hint, overrides))
+    try:
+        probe = make()
+        kind = optimizer_kind(probe)
+        readable(probe)
+    except ValueError as exc:
+        raise CannotCheck(str(exc)) from exc
+    found = Found(label, path, "optimizer", f"{kind} optimizer with update_params(layer) on a "
+                  f"layer's weights and dweights (nnfs), against tf.keras",
+                  check=lambda: check_dict_optimizer(make, label=label))
+    found.variants = [] if overrides else optimizer_variants(cls, hint)
+    return found
 
 
 STEP_STYLES = {"objects": "params with .data and .grad", "pairs": "(param, grad) pairs",

@@ -63,6 +63,35 @@ class StepOptimizer:
         return self._objects[i].grad if self.style == "objects" else self._grads[i]
 
 
+class LayerUpdateOptimizer(StepOptimizer):
+    """nnfs's optimizer, driven as ``update(params, grads)``: ``update_params(layer)`` steps one
+    layer's ``weights`` by its ``dweights`` (and ``biases`` by ``dbiases``), called for every
+    layer between ``pre_update_params()`` (a learning-rate decay) and ``post_update_params()``
+    (the step count), its state (momentums, caches) kept on the layer. Each param is the
+    weights of a layer of its own, whose biases are a zero with a zero gradient."""
+
+    style = "layers"
+
+    def __init__(self, optimizer):
+        self.optimizer, self.class_name = optimizer, type(optimizer).__name__
+        self._layers = {}
+
+    def update(self, params, grads):
+        for n in params:
+            layer = self._layers.setdefault(n, SimpleNamespace(biases=np.zeros((1, 1)),
+                                                               dbiases=np.zeros((1, 1))))
+            layer.weights = np.array(params[n], dtype=np.float64)
+            layer.dweights = np.array(grads[n], dtype=np.float64)
+        if callable(getattr(self.optimizer, "pre_update_params", None)):
+            self.optimizer.pre_update_params()
+        for n in params:
+            self.optimizer.update_params(self._layers[n])
+        if callable(getattr(self.optimizer, "post_update_params", None)):
+            self.optimizer.post_update_params()
+        for n in params:
+            params[n][...] = self._layers[n].weights
+
+
 def step_style(build, shapes, class_name):
     """The first style under which ``build`` makes an optimizer whose one ``step()`` moves every
     param, or raises ValueError saying what was tried."""

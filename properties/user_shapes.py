@@ -28,6 +28,7 @@ from typing import Optional
 
 import numpy as np
 
+from layers.attribute_probe import TRAINING_NAMES
 from oracle.user_hyper import words
 from oracle.user_twins_dense import LOSS_WORDS
 from properties import outputs as O
@@ -207,7 +208,8 @@ def _is_loss(layer, name, kind):
     forward = getattr(inner, "forward", None)
     try:
         required = [p for p in inspect.signature(forward).parameters.values()
-                    if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+                    if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+                    and p.name not in TRAINING_NAMES]    # (nnfs's forward(inputs, training))
     except (TypeError, ValueError):
         return False
     n_inputs = len(getattr(layer, "input_names", ("x",)))

@@ -230,3 +230,134 @@ def test_a_wrong_loss_gradient_is_a_layer_bug(losses, name, prop):
     # (no TF twin for a loss on probabilities: finite differences alone say "layer vs fd")
     assert {"layer bug", "layer vs fd"} & {r.verdict for r in bad.failures}, \
         bad.failures[0].message()
+
+
+OPTIMIZERS = '''
+import numpy as np
+
+
+class Optimizer_SGD:
+    def __init__(self, learning_rate=1., decay=0., momentum=0.):
+        self.learning_rate = learning_rate
+        self.current_learning_rate = learning_rate
+        self.decay = decay
+        self.iterations = 0
+        self.momentum = momentum
+
+    def pre_update_params(self):
+        if self.decay:
+            self.current_learning_rate = self.learning_rate * (1. / (1. + self.decay * self.iterations))
+
+    def update_params(self, layer):
+        if self.momentum:
+            if not hasattr(layer, "weight_momentums"):
+                layer.weight_momentums = np.zeros_like(layer.weights)
+                layer.bias_momentums = np.zeros_like(layer.biases)
+            weight_updates = self.momentum * layer.weight_momentums - self.current_learning_rate * layer.dweights
+            layer.weight_momentums = weight_updates
+            bias_updates = self.momentum * layer.bias_momentums - self.current_learning_rate * layer.dbiases
+            layer.bias_momentums = bias_updates
+        else:
+            weight_updates = -self.current_learning_rate * layer.dweights
+            bias_updates = -self.current_learning_rate * layer.dbiases
+        layer.weights += weight_updates
+        layer.biases += bias_updates
+
+    def post_update_params(self):
+        self.iterations += 1
+
+
+class Optimizer_Adam:
+    def __init__(self, learning_rate=0.001, decay=0., epsilon=1e-7, beta_1=0.9, beta_2=0.999):
+        self.learning_rate = learning_rate
+        self.current_learning_rate = learning_rate
+        self.decay = decay
+        self.iterations = 0
+        self.epsilon = epsilon
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+
+    def pre_update_params(self):
+        if self.decay:
+            self.current_learning_rate = self.learning_rate * (1. / (1. + self.decay * self.iterations))
+
+    def update_params(self, layer):
+        if not hasattr(layer, "weight_cache"):
+            layer.weight_momentums = np.zeros_like(layer.weights)
+            layer.weight_cache = np.zeros_like(layer.weights)
+        layer.weight_momentums = self.beta_1 * layer.weight_momentums + (1 - self.beta_1) * layer.dweights
+        m_hat = layer.weight_momentums / (1 - self.beta_1 ** ({t}))
+        layer.weight_cache = self.beta_2 * layer.weight_cache + (1 - self.beta_2) * layer.dweights ** 2
+        v_hat = layer.weight_cache / (1 - self.beta_2 ** ({t}))
+        layer.weights += -self.current_learning_rate * m_hat / (np.sqrt(v_hat) + self.epsilon)
+
+    def post_update_params(self):
+        self.iterations += 1
+'''
+
+
+def test_optimizers_stepping_a_layer_between_pre_and_post_updates_are_checked(tmp_path):
+    found, collected = collect_source(tmp_path, "nnfs_opt.py",
+                                      OPTIMIZERS.replace("{t}", "self.iterations + 1"))
+    assert {"nnfs_opt.Optimizer_SGD", "nnfs_opt.Optimizer_SGD(momentum=0.9)",
+            "nnfs_opt.Optimizer_Adam"} <= set(found), collected.skipped
+    assert found["nnfs_opt.Optimizer_Adam"].how.startswith("Adam optimizer with update_params")
+    assert found["nnfs_opt.Optimizer_SGD(momentum=0.9)"].how.startswith("Momentum optimizer")
+    for label in ("nnfs_opt.Optimizer_SGD", "nnfs_opt.Optimizer_SGD(momentum=0.9)",
+                  "nnfs_opt.Optimizer_Adam"):
+        results = found[label].check()
+        assert results and all(r.passed for r in results), [r.message() for r in results]
+
+
+def test_an_adam_correcting_its_bias_one_step_late_fails(tmp_path):
+    found, _ = collect_source(tmp_path, "nnfs_opt_bug.py",
+                              OPTIMIZERS.replace("{t}", "self.iterations"))
+    with np.errstate(divide="ignore", invalid="ignore"):       # (1 - beta ** 0 is 0)
+        assert not all(r.passed for r in found["nnfs_opt_bug.Optimizer_Adam"].check())
+    assert all(r.passed for r in found["nnfs_opt_bug.Optimizer_SGD"].check())
+
+
+CHAPTER_21 = '''
+import numpy as np
+
+
+class Activation_ReLU:
+    def forward(self, inputs, training):
+        self.inputs = inputs
+        self.output = np.maximum(0, inputs)
+
+    def backward(self, dvalues):
+        self.dinputs = dvalues.copy()
+        self.dinputs[self.inputs <= 0] = 0
+
+
+class Layer_Dropout:
+    def __init__(self, rate):
+        self.rate = 1 - rate
+
+    def forward(self, inputs, training):
+        self.inputs = inputs
+        if not training:
+            self.output = inputs.copy()
+            return
+        self.binary_mask = np.random.binomial(1, self.rate, size=inputs.shape) / self.rate
+        self.output = inputs * self.binary_mask
+
+    def backward(self, dvalues):
+        self.dinputs = dvalues * self.binary_mask{slip}
+'''
+
+
+def test_a_forward_taking_a_training_flag_is_no_loss_and_a_dropout_rate_is_guessed(tmp_path):
+    """forward(inputs, training) was probed as a loss's forward(x, t) and skipped; a dropout's
+    required ``rate`` is 0.5 (and both modes are drawn)."""
+    found, collected = collect_source(tmp_path, "ch21.py", CHAPTER_21.replace("{slip}", ""))
+    assert {"ch21.Activation_ReLU", "ch21.Layer_Dropout"} <= set(found), collected.skipped
+    for label in ("ch21.Activation_ReLU", "ch21.Layer_Dropout"):
+        assert hunt(label, "grads_fd", max_examples=10, shrink=False) is None, label
+
+
+def test_a_dropout_backward_without_the_rescaling_fails(tmp_path):
+    found, _ = collect_source(tmp_path, "ch21_bug.py", CHAPTER_21.replace(
+        "{slip}", " * self.rate"))       # (mask * keep: the forward's 1/keep left out)
+    assert hunt("ch21_bug.Layer_Dropout", "grads_fd", max_examples=10, shrink=False) is not None

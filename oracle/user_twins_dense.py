@@ -135,7 +135,11 @@ def activation_candidates(kinds):
 # ---- losses --------------------------------------------------------------------------------
 
 def _picked_probability(x, t):
-    p = tf().nn.softmax(x, axis=-1)
+    return _picked_probability_of(tf().nn.softmax(x, axis=-1), t)
+
+
+def _picked_probability_of(p, t):
+    """Each row's probability of its target (int labels), or p weighted by t (one-hot)."""
     if t.dtype.is_integer:
         return tf().gather(p, t, batch_dims=1)
     return tf().reduce_sum(p * t, axis=-1)
@@ -156,6 +160,17 @@ def _ce_with_delta(delta):
         exact = twins.softmax_cross_entropy(layer, x, t)
         guarded = -tf().reduce_mean(tf().math.log(_picked_probability(x, t) + delta))
         return exact + tf().stop_gradient(guarded - exact)
+    return twin
+
+
+def _ce_clipped(delta):
+    """As ``_ce_with_delta``, p clipped to [delta, 1 - delta] instead of delta added (nnfs's
+    ``np.clip(y_pred, 1e-7, 1 - 1e-7)``): the clipped loss's value, the exact gradient."""
+    def twin(layer, x, t):
+        exact = twins.softmax_cross_entropy(layer, x, t)
+        p = tf().clip_by_value(tf().nn.softmax(x, axis=-1), delta, 1.0 - delta)
+        clipped = -tf().reduce_mean(tf().math.log(_picked_probability_of(p, t)))
+        return exact + tf().stop_gradient(clipped - exact)
     return twin
 
 
@@ -225,6 +240,15 @@ def loss_candidates(kinds, x_shape, t):
                                 f"with 1e-7; or p clipped at {delta}): the loss differs from the "
                                 f"exact cross-entropy by about {delta} / p, and the backward is "
                                 f"checked against the exact gradient (p - t) / N")
+            for delta in LOG_GUARDS[:7]:
+                yield TwinMatch(_ce_clipped(float(delta)), kind,
+                                f"{kind}: mean over the batch of -log(clip(softmax(x)[t], {delta}, "
+                                f"1 - {delta})), {form}",
+                                f"p clipped to [{delta}, 1 - {delta}] inside the cross-entropy (a "
+                                f"guard against log(0), as Neural Networks from Scratch's loss "
+                                f"has with 1e-7): the loss differs from the exact cross-entropy "
+                                f"where p is below {delta} or above 1 - {delta}, and the backward "
+                                f"is checked against the exact gradient (p - t) / N")
         elif kind == "svm" and _labels_fit(x_shape, t):
             yield TwinMatch(_svm, kind, "svm: multiclass hinge loss, margin 1, summed over "
                                         "classes and averaged over the batch")

@@ -18,8 +18,11 @@ def object_item(cls, label, path, module, hint, overrides=None):
     """A whole network, or an optimizer (on dicts, PyTorch's ``step()``, nnfs's
     ``update_params(layer)``): its item, None (nothing to check), or NOT_AN_OBJECT (a layer,
     perhaps: ``discover`` goes on)."""
+    from properties.user_nielsen import backprop_network_item, is_backprop_network
     if _has(cls, "loss", 2) and (_has(cls, "gradient", 2) or returns_grads(cls)):
         return network_item(cls, label, path, module, hint, overrides)
+    if is_backprop_network(cls, _has):       # Nielsen's backprop(x, y) -> (nabla_b, nabla_w)
+        return backprop_network_item(cls, label, path, module, hint, overrides)
     if _has(cls, "forward") or _has(cls, "backward"):
         return NOT_AN_OBJECT
     if _has(cls, "update", 2):

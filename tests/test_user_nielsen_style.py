@@ -1,0 +1,136 @@
+"""Networks written as in Nielsen's "Neural Networks and Deep Learning": lists of weights and
+biases, ``feedforward(a)`` on a column, ``backprop(x, y) -> (nabla_b, nabla_w)`` for one
+example. They were "nothing recognised to check"; now every gradient is checked against
+finite differences of the network's own cost."""
+import numpy as np
+import pytest
+
+from tests.owncode_loading import collect_source
+
+NETWORK = '''
+import numpy as np
+
+
+def sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def sigmoid_prime(z):
+    return sigmoid(z) * (1 - sigmoid(z))
+
+
+class QuadraticCost:
+    @staticmethod
+    def fn(a, y):
+        return 0.5 * np.linalg.norm(a - y) ** 2
+
+    @staticmethod
+    def delta(z, a, y):
+        return (a - y) * sigmoid_prime(z)
+
+
+class CrossEntropyCost:
+    @staticmethod
+    def fn(a, y):
+        return np.sum(np.nan_to_num(-y * np.log(a) - (1 - y) * np.log(1 - a)))
+
+    @staticmethod
+    def delta(z, a, y):
+        return {ce_delta}
+
+
+class Network:
+    def __init__(self, sizes):
+        self.num_layers = len(sizes)
+        self.sizes = sizes
+        self.biases = [np.random.randn(y, 1) for y in sizes[1:]]
+        self.weights = [np.random.randn(y, x) for x, y in zip(sizes[:-1], sizes[1:])]
+
+    def feedforward(self, a):
+        for b, w in zip(self.biases, self.weights):
+            a = sigmoid(np.dot(w, a) + b)
+        return a
+
+    def backprop(self, x, y):
+        nabla_b = [np.zeros(b.shape) for b in self.biases]
+        nabla_w = [np.zeros(w.shape) for w in self.weights]
+        activation, activations, zs = x, [x], []
+        for b, w in zip(self.biases, self.weights):
+            z = np.dot(w, activation) + b
+            zs.append(z)
+            activation = sigmoid(z)
+            activations.append(activation)
+        delta = self.output_delta(zs[-1], activations[-1], y)
+        nabla_b[-1] = delta
+        nabla_w[-1] = np.dot(delta, activations[-2].transpose())
+        for l in range(2, self.num_layers):
+            sp = {hidden_prime}
+            delta = np.dot(self.weights[-l + 1].transpose(), delta) * sp
+            nabla_b[-l] = delta
+            nabla_w[-l] = np.dot(delta, activations[-l - 1].transpose())
+        return {returned}
+
+    def output_delta(self, z, a, y):
+        return self.cost_derivative(a, y) * sigmoid_prime(z)
+
+    def cost_derivative(self, output_activations, y):
+        return {derivative}
+
+
+class Network2(Network):
+    def __init__(self, sizes, cost=CrossEntropyCost):
+        super().__init__(sizes)
+        self.cost = cost
+
+    def output_delta(self, z, a, y):
+        return self.cost.delta(z, a, y)
+'''
+RIGHT = dict(ce_delta="(a - y)", hidden_prime="sigmoid_prime(zs[-l])", returned="(nabla_b, nabla_w)",
+             derivative="(output_activations - y)")
+
+
+def _source(**changes):
+    text = NETWORK
+    for k, v in {**RIGHT, **changes}.items():
+        text = text.replace("{" + k + "}", v)
+    return text
+
+
+def _outcome(tmp_path, name, **changes):
+    found, collected = collect_source(tmp_path, "nielsen.py", _source(**changes))
+    if f"nielsen.{name}" not in found:
+        return None, {s.label: s.reason for s in collected.skipped}
+    return found[f"nielsen.{name}"], found[f"nielsen.{name}"].check()
+
+
+@pytest.mark.parametrize("name", ["Network", "Network2"])
+def test_a_right_network_passes_on_its_own_cost(tmp_path, name):
+    item, results = _outcome(tmp_path, name)
+    assert item is not None, results
+    assert {r.tensor for r in results} >= {"weights[0]", "weights[1]", "biases[0]", "biases[1]"}
+    assert all(r.passed for r in results), [r.message() for r in results if not r.passed]
+    want = "CrossEntropyCost.fn(feedforward(x), y)" if name == "Network2" else \
+        "0.5 * ||feedforward(x) - y||^2"
+    assert want in item.how
+
+
+def test_the_two_lists_returned_the_other_way_round_are_read_by_their_shapes(tmp_path):
+    _, results = _outcome(tmp_path, "Network", returned="(nabla_w, nabla_b)")
+    assert all(r.passed for r in results), [r.message() for r in results if not r.passed]
+
+
+@pytest.mark.parametrize("name, change, wrong", [
+    ("Network", dict(hidden_prime="sigmoid_prime(activations[-l])"), "weights[0]"),
+    ("Network2", dict(ce_delta="(y - a)"), "biases[1]"),
+])
+def test_a_slip_in_backprop_fails_naming_the_gradient(tmp_path, name, change, wrong):
+    _, results = _outcome(tmp_path, name, **change)
+    failed = {r.tensor for r in results if not r.passed}
+    assert wrong in failed, [r.message() for r in results]
+    assert {r.verdict for r in results if not r.passed} == {"layer bug"}
+
+
+def test_a_cost_derivative_that_is_not_a_minus_y_leaves_the_cost_unknown(tmp_path):
+    item, reasons = _outcome(tmp_path, "Network", derivative="(output_activations - y) ** 3")
+    assert item is None
+    assert "cost_derivative(a, y) is not a - y" in reasons["nielsen.Network"], reasons

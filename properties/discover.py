@@ -35,6 +35,7 @@ import numpy as np
 from layers.adapter import AttributeLayer, UpdatesItself, find_param_names
 from layers.attribute_probe import float_array_attributes, takes_upstream, written_scalars
 from layers.nested import arrays_within, has_nested_arrays
+from layers.penalized import PenalizedLayer, strengths
 from layers.self_updating import LR_NAMES, SelfUpdatingLayer
 from properties.discover_functions import function_item
 from properties.user_build import (CannotBuild, call_expression, constructor_args,
@@ -124,7 +125,7 @@ def _has(obj, name, min_args=0):
 # first are checked in this order when a class has no ``backward``.
 FORWARD_NAMES = ("forward", "forward_pass", "fprop", "fwd", "forward_propagation", "forward_prop")
 BACKWARD_NAMES = ("backward", "backward_pass", "bprop", "bwd", "backward_propagation",
-                  "backward_prop")
+                  "backward_prop", "grad")
 UPDATING_NAMES = ("backprop", "update", "train_step")   # self-updating when they take an lr
 
 def _class(cls, label, path, module, hint, overrides=None):
@@ -139,6 +140,9 @@ def _class(cls, label, path, module, hint, overrides=None):
     forward = "__call__" if keras else next((m for m in FORWARD_NAMES if _has(cls, m, 1)),
                                              "__call__" if calls else None)
     if forward is None:
+        if _has(cls, "backward", 1):        # nnfs's chapter-19 softmax-and-loss: its forward gone
+            raise NothingToCheck(f"{cls.__name__} has a backward() but no forward(): what it "
+                                 f"is the gradient of is computed elsewhere, so it is not checked")
         return None
     predictions = predictions_adapter(cls, forward)      # nnfs's backward(dvalues, y_true)
     if predictions is not None:
@@ -205,9 +209,9 @@ def _protocol_or_attribute(inputs, targets, outputs, forward="forward", backward
         # a loss's backward(self) takes no dout: the adapter calls it so
         if (forward, backward) == ("forward", "backward") and dicts and takes_upstream(obj.backward):
             return _protocol(obj, inputs, targets, outputs)
-        return AttributeLayer(obj, probe_inputs=probe_inputs, input_names=inputs,
-                              target_names=targets, output_names=outputs, forward=forward,
-                              backward=backward), "attribute"
+        adapter = PenalizedLayer if strengths(obj) else AttributeLayer   # nnfs's L1/L2 terms
+        return adapter(obj, probe_inputs=probe_inputs, input_names=inputs, target_names=targets,
+                       output_names=outputs, forward=forward, backward=backward), "attribute"
     adapt.roles = (inputs, targets)
     return adapt
 

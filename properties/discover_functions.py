@@ -70,6 +70,13 @@ def function_item(name, fn, names, label, path, used, hints=None):
     rule = config_rule(name, fn)     # adam(w, dw, config=None) -> (next_w, config)
     if rule is not None:
         return optimizer_item(rule, label, path, None, None)
+    from properties.user_derivatives import derivative_item, derivative_partner
+    partner = derivative_partner(name, names)     # sigmoid / sigmoid_prime, mse / mse_grad
+    if partner is not None:
+        used.add(partner)
+        item = derivative_item(name, fn, partner, names[partner], label, path)
+        if item is not None:
+            return item
     required = _required(fn)
     if "loss" in name and len(required) >= 2 and (
             len(required) == 2 or all(is_target_name(n) for n in required[1:])):

@@ -59,7 +59,8 @@ def forward_vs_tf(trial):
                               f"the TF twin {len(O.parts(want))}", verdict="forward differs",
                               explanation="the layer's outputs are not the TF twin's.", oracle="tf")]
     results = [trial.compare(name, got, w, "tf", verdict="forward differs",
-                             explanation="the layer's forward output differs from the TF twin's.")
+                             explanation="the layer's forward output differs from the TF twin's.",
+                             note_if_failed=_not_finite_note(got, w))
                for name, got, w in zip(O.names(trial.layer, out), O.parts(out), O.parts(want))]
     convention = trial.case.entry.convention
     if convention and all(r.passed for r in results):
@@ -69,6 +70,17 @@ def forward_vs_tf(trial):
                               explanation=CONVENTION_EXPLAINED, oracle="tf")
         results.append(replace(found, passed=True, warning=True, ratio=0.0))
     return results
+
+
+def _not_finite_note(got, want):
+    """What an inf or NaN where TF's value is finite usually is, for a loss and for a layer."""
+    got, want = np.asarray(got), np.asarray(want)
+    if got.dtype.kind != "f" or np.all(np.isfinite(got)) or not np.all(np.isfinite(want)):
+        return ""
+    return ("the layer's output is inf or NaN where TF's is finite: an exp that overflowed or "
+            "a log of a probability that underflowed to 0 (a softmax's log(probs): shifting the "
+            "scores by their max prevents the overflow, not the log(0); log-softmax, shifted - "
+            "log(sum(exp(shifted))), gives the finite value TF does)")
 
 
 CONVENTION_EXPLAINED = (

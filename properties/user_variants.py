@@ -69,7 +69,13 @@ def _float_defaults(params, given, built):
     gives; a dropout probability of 0.5 at ``HALF_CHANGED``."""
     out = {}
     for name, p in params.items():
-        if name in given or type(p.default) is not float:
+        if name in given:
+            continue
+        if "regulariz" in name.lower() and type(p.default) is int and p.default == 0 and \
+                getattr(built, name, 0) == 0:     # nnfs's weight_regularizer_l2=0: its term unseen
+            out[name] = FLOATS_CHANGED[0.0]
+            continue
+        if type(p.default) is not float:
             continue
         value = getattr(built, name, p.default)
         if type(value) is float and value in FLOATS_CHANGED:

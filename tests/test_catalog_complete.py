@@ -14,6 +14,7 @@ NOT_LAYERS = {
     L.Layer: "the protocol's base class",
     L.Loss: "the base class of the losses",
     L.AttributeLayer: "an adapter around a user's layer, checked through tests/test_user_layers.py",
+    L.PenalizedLayer: "an adapter around a user's L1/L2-regularised layer (tests/test_user_nnfs_style.py)",
     L.FunctionalLayer: "an adapter around a user's functional pair (tests/test_adapters_functional.py)",
     L.FunctionalLoss: "an adapter around a user's functional loss (tests/test_adapters_functional.py)",
     L.SelfUpdatingLayer: "an adapter around a user's self-updating layer (tests/test_adapters_self_updating.py)",

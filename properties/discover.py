@@ -349,6 +349,8 @@ def _adapted(obj, adapt, name, doc, hinted, needs_probe, roles=(("x",), ()), cal
                 return layer, style, spec
     if paramless is not None:
         return paramless
+    if not PROBES.ran and PROBES.raised and isinstance(PROBES.raised[0], NotImplementedError):
+        raise NothingToCheck(f"{name}.forward raises NotImplementedError: a base class")
     # the furthest any probe got: a backward that raised says more than a forward fed a guess
     reason = next((t for t in tried if ".backward raised" in t), tried[-1] if tried else
                   PROBES.why() or "no input shape made forward and backward run")

@@ -457,3 +457,17 @@ def test_a_backward_with_no_forward_is_listed_not_dropped(tmp_path):
     (skip,) = [s for s in collected.skipped
                if s.label == "ch19.Activation_Softmax_Loss_CategoricalCrossentropy"]
     assert "has a backward() but no forward()" in skip.reason and not skip.unchecked
+
+
+def test_an_abstract_base_layer_is_listed_as_nothing_to_check(tmp_path):
+    """Its forward raises NotImplementedError: the skip said to add a hint with its shape."""
+    found, collected = collect_source(tmp_path, "base.py", '''
+class Layer:
+    def forward(self, inputs):
+        raise NotImplementedError
+
+    def backward(self, dvalues):
+        raise NotImplementedError
+''')
+    (skip,) = collected.skipped
+    assert "raises NotImplementedError: a base class" in skip.reason and not skip.unchecked

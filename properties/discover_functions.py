@@ -77,6 +77,10 @@ def function_item(name, fn, names, label, path, used, hints=None):
         item = derivative_item(name, fn, partner, names[partner], label, path)
         if item is not None:
             return item
+    from properties.user_module_loss import module_loss_item
+    item = module_loss_item(name, fn, label, path)      # min-char-rnn's lossFun
+    if item is not None:
+        return item
     required = _required(fn)
     if "loss" in name and len(required) >= 2 and (
             len(required) == 2 or all(is_target_name(n) for n in required[1:])):

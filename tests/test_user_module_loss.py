@@ -1,0 +1,81 @@
+"""min-char-rnn's style: a module-level ``lossFun(inputs, targets, hprev)`` returning the loss,
+the gradients of the module's global weights and the last hidden state. It was "nothing
+recognised to check"; each returned gradient is now checked against finite differences of
+the loss with respect to the module's array."""
+import numpy as np
+import pytest
+
+from tests.owncode_loading import collect_source
+
+SOURCE = '''
+import numpy as np
+
+vocab_size, hidden_size = 7, 5
+rng = np.random.default_rng(1)
+Wxh = rng.standard_normal((hidden_size, vocab_size)) * 0.3
+Whh = rng.standard_normal((hidden_size, hidden_size)) * 0.3
+Why = rng.standard_normal((vocab_size, hidden_size)) * 0.3
+bh = np.zeros((hidden_size, 1))
+by = np.zeros((vocab_size, 1))
+
+
+def lossFun(inputs, targets, hprev):
+    xs, hs, ps = {}, {}, {}
+    hs[-1] = np.copy(hprev)
+    loss = 0
+    for t in range(len(inputs)):
+        xs[t] = np.zeros((vocab_size, 1))
+        xs[t][inputs[t]] = 1
+        hs[t] = np.tanh(Wxh @ xs[t] + Whh @ hs[t - 1] + bh)
+        y = Why @ hs[t] + by
+        ps[t] = np.exp(y) / np.sum(np.exp(y))
+        loss += -np.log(ps[t][targets[t], 0])
+    dWxh, dWhh, dWhy = np.zeros_like(Wxh), np.zeros_like(Whh), np.zeros_like(Why)
+    dbh, dby = np.zeros_like(bh), np.zeros_like(by)
+    dhnext = np.zeros_like(hs[0])
+    for t in reversed(range(len(inputs))):
+        dy = np.copy(ps[t])
+        dy[targets[t]] -= 1
+        dWhy += dy @ hs[t].T
+        dby += dy
+        dh = Why.T @ dy + {dhnext}
+        dhraw = (1 - hs[t] * hs[t]) * dh
+        dbh += dhraw
+        dWxh += dhraw @ xs[t].T
+        dWhh += dhraw @ hs[t - 1].T
+        dhnext = Whh.T @ dhraw
+    return loss, dWxh, dWhh, dWhy, dbh, dby, hs[len(inputs) - 1]
+
+
+def sampleFun(h, seed_ix, n, temperature):
+    """Not a loss: returns indices."""
+    return [seed_ix] * n
+'''
+
+
+@pytest.mark.parametrize("dhnext, passes", [("dhnext", True), ("0", False)])
+def test_the_returned_gradients_are_checked_against_the_module_weights(tmp_path, dhnext, passes):
+    module = "charrnn" if passes else "charrnn_bug"
+    found, collected = collect_source(tmp_path, f"{module}.py", SOURCE.replace("{dhnext}", dhnext))
+    item = found[f"{module}.lossFun"]
+    assert "on the module's Wxh, Whh, Why, bh, by" in item.how and "hprev (5, 1)" in item.how
+    results = item.check()
+    assert {r.tensor for r in results} == {"dWxh", "dWhh", "dWhy", "dbh", "dby"}
+    failed = {r.tensor for r in results if not r.passed}
+    if passes:
+        assert not failed, [r.message() for r in results if not r.passed]
+    else:       # dhnext left out: every gradient reached through the recurrence is wrong
+        assert {"dWhh", "dbh"} <= failed and "dWhy" not in failed and "dby" not in failed
+        assert {r.verdict for r in results if not r.passed} == {"layer bug"}
+
+
+def test_the_module_weights_are_put_back(tmp_path):
+    found, _ = collect_source(tmp_path, "charrnn_put.py", SOURCE.replace("{dhnext}", "dhnext"))
+    item = found["charrnn_put.lossFun"]
+    (fn,) = [c.cell_contents for c in item.check.__closure__
+             if getattr(c.cell_contents, "__name__", "") == "lossFun"]
+    module = fn.__globals__          # the user's module, as the check moves its weights
+    before = {k: module[k].copy() for k in ("Wxh", "Whh", "Why", "bh", "by")}
+    item.check()
+    for k, v in before.items():
+        np.testing.assert_array_equal(module[k], v)

@@ -153,7 +153,9 @@ class SelfUpdatingLayer(Layer):
     ``layer(x, parent)``: ``forward_args=(net,)``). Both are applied to the
     adapter's own ``obj``, so a deep copy of the adapter runs its own copy.
     per_sample: the layer takes one sample with no batch axis (seed 003): the
-    adapter takes a batch, runs the layer on each sample and sums the gradients.
+    adapter takes a batch, runs the layer on each sample and sums the gradients;
+    "row": one sample as a row of a batch of 1 (``x[i:i + 1]``: a tutorial whose
+    ``bias -= lr * output_error`` cannot take a batch), the same way.
 
     ``params`` is a live view of the user's attributes (reading gives the very
     arrays, assigning rebinds the attribute); ``grads`` holds the gradients
@@ -190,7 +192,7 @@ class SelfUpdatingLayer(Layer):
                 raise ValueError(f"{self.label}: parameter attribute {n!r} is not a NumPy array")
         self._names = names
         self.params = _AttrView(obj, {n: n for n in names}, self.label)
-        self.per_sample = bool(per_sample)
+        self.per_sample = per_sample if per_sample == "row" else bool(per_sample)
         self.input_names = tuple(input_names)
         self.grads, self.recovery = {}, {}
         self.training = True
@@ -206,11 +208,17 @@ class SelfUpdatingLayer(Layer):
             return getattr(self.obj, how)(x, *self.forward_args)
         return how(self.obj, x, *self.forward_args)
 
+    def _samples(self, a):
+        return [a[i:i + 1] for i in range(len(a))] if self.per_sample == "row" else list(a)
+
+    def _joined(self, parts):
+        return np.concatenate(parts) if self.per_sample == "row" else np.stack(parts)
+
     def forward(self, x):
         self._x = x
         if not self.per_sample:
             return self._forward(x)
-        return np.stack([np.asarray(self._forward(xi)) for xi in x])
+        return self._joined([np.asarray(self._forward(xi)) for xi in self._samples(x)])
 
     def backward(self, dout):
         if self._x is None:
@@ -219,12 +227,12 @@ class SelfUpdatingLayer(Layer):
             grads, dx = self._update_once(dout)
         else:
             grads, dxs = {}, []
-            for xi, di in zip(self._x, dout):
+            for xi, di in zip(self._samples(self._x), self._samples(dout)):
                 self._forward(xi)
                 g, dxi = self._update_once(di)
                 grads = {n: grads[n] + g[n] for n in g} if grads else g
                 dxs.append(dxi)
-            dx = None if all(d is None for d in dxs) else np.stack([np.asarray(d) for d in dxs])
+            dx = None if all(d is None for d in dxs) else self._joined([np.asarray(d) for d in dxs])
         self.grads = grads
         return dx
 
@@ -273,3 +281,20 @@ class SelfUpdatingLayer(Layer):
 
     def __repr__(self):
         return f"{self.label}(params={list(self._names)}, lr via {self.route[0]} {self.route[1]!r})"
+
+
+def takes_lr(cls, method):
+    """Does ``method`` take a learning rate after the upstream gradient (``backward(d, lr)``)?"""
+    try:
+        params = list(inspect.signature(getattr(cls, method)).parameters)
+    except (TypeError, ValueError):
+        return False
+    return any(p.lower() in LR_NAMES for p in params[2:])
+
+
+def reads_lr(cls, method):
+    """Does ``method`` read a learning rate (``self.lr``, a module global ``learning_rate`` or
+    ``STEP_SIZE``...)?"""
+    code = getattr(getattr(cls, method, None), "__code__", None)
+    names = set(LR_NAMES) | {n.upper() for n in LR_NAMES}
+    return code is not None and bool(names & set(code.co_names))

@@ -27,7 +27,7 @@ right kinds (a state per state argument, indices into its 2-D weight).
 import copy
 import inspect
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import SimpleNamespace
 
 import numpy as np
@@ -36,7 +36,7 @@ from layers.adapter import AttributeLayer, UpdatesItself, find_param_names
 from layers.attribute_probe import float_array_attributes, takes_upstream, written_scalars
 from layers.nested import arrays_within, has_nested_arrays
 from layers.penalized import PenalizedLayer, strengths
-from layers.self_updating import LR_NAMES, SelfUpdatingLayer
+from layers.self_updating import SelfUpdatingLayer, reads_lr, takes_lr
 from properties.discover_functions import function_item
 from properties.user_build import (CannotBuild, call_expression, constructor_args,
                                    empty_container, shown_kwargs)
@@ -45,7 +45,7 @@ from properties.user_entry import (CannotCheck, NothingToCheck, Skipped, also_la
 from properties.user_hinted import example
 from properties.user_predictions import predictions_adapter
 from properties.user_recurrent import recurrent_templates
-from properties.user_shapes import PROBES, infer_input_shapes
+from properties.user_shapes import BACKWARD_RAISED, PROBES, infer_input_shapes
 from properties.user_targets import is_index_name, method_roles
 from properties.user_templates import index_inputs
 from properties.user_variants import hyper_variants, suffix, with_keywords
@@ -150,7 +150,7 @@ def _class(cls, label, path, module, hint, overrides=None):
     for method in BACKWARD_NAMES:      # a loss's backward(self) takes no upstream gradient
         if not (_has(cls, method, 1) or method == "backward" and _has(cls, method)):
             continue
-        if _takes_lr(cls, method) or (method != "backward" and _reads_lr(cls, method)):
+        if takes_lr(cls, method) or (method != "backward" and reads_lr(cls, method)):
             return _layer(cls, label, path, module, hint,     # backward(d, lr): it updates itself
                           _self_updating(method, forward, _forward_args(hint, module)), overrides)
         return _layer(cls, label, path, module, hint, _else_self_updating(_protocol_or_attribute(
@@ -158,7 +158,7 @@ def _class(cls, label, path, module, hint, overrides=None):
             method, forward, _forward_args(hint, module)), overrides)
     for method in UPDATING_NAMES:
         if _has(cls, method, 1):
-            if _has(cls, method, 2) or _reads_lr(cls, method):
+            if _has(cls, method, 2) or reads_lr(cls, method):
                 return _layer(cls, label, path, module, hint,
                               _self_updating(method, forward, _forward_args(hint, module)),
                               overrides)
@@ -228,14 +228,6 @@ def _protocol(obj, inputs, targets, outputs):
     return obj, "protocol"
 
 
-def _reads_lr(cls, method):
-    """Does ``method`` read a learning rate (``self.lr``, a module global ``learning_rate`` or
-    ``STEP_SIZE``...)?"""
-    code = getattr(getattr(cls, method, None), "__code__", None)
-    names = set(LR_NAMES) | {n.upper() for n in LR_NAMES}
-    return code is not None and bool(names & set(code.co_names))
-
-
 def _else_self_updating(adapt_plain, method, forward, forward_args, renamed=False):
     """``adapt_plain`` (the attribute adapter); when its probe finds the backward changing the
     layer's own arrays and writing no gradient (``backward(delta)`` stepping ``self.W`` with
@@ -251,15 +243,6 @@ def _else_self_updating(adapt_plain, method, forward, forward_args, renamed=Fals
     if hasattr(adapt_plain, "roles") or renamed:     # roles: the layer is probed for params
         adapt.roles = getattr(adapt_plain, "roles", (("x",), ()))
     return adapt
-
-
-def _takes_lr(cls, method):
-    """Does ``method`` take a learning rate after the upstream gradient (``backward(d, lr)``)?"""
-    try:
-        params = list(inspect.signature(getattr(cls, method)).parameters)
-    except (TypeError, ValueError):
-        return False
-    return any(p.lower() in LR_NAMES for p in params[2:])
 
 
 def _renamed_backward(forward, method):
@@ -327,8 +310,9 @@ def _adapted(obj, adapt, name, doc, hinted, needs_probe, roles=(("x",), ()), cal
     """(adapter, style, InputSpec) for one user object (``hinted``: the hint's InputSpec or
     None; ``call``: how it was built, for the hint a skip suggests); raises CannotCheck."""
     rng = np.random.default_rng(0)
-    tried, paramless = [], None
-    modes = (False, True) if hasattr(adapt, "per_sample") else (None,)
+    tried, paramless, raised = [], None, None
+    # a self-updating layer: a batch, one sample with no batch axis, one sample as a row
+    modes = (False, True, "row") if hasattr(adapt, "per_sample") else (None,)
     # a probe on which the gradients did not come out in their params' shapes finds no params
     # (a layer norm for (N, T, D) summing dgamma over two axes, probed with (N, D)): the
     # other probes go first, so its input is sized from its params
@@ -344,11 +328,18 @@ def _adapted(obj, adapt, name, doc, hinted, needs_probe, roles=(("x",), ()), cal
                 continue
             spec = hinted or infer_input_shapes(layer, name=name, doc=doc, rng=rng)
             if spec is not None and arrays and not getattr(layer, "params", None):
-                paramless = paramless or (layer, style, spec)
+                paramless = paramless or (layer, style, spec, per_sample)
+            elif spec is not None and per_sample is not None and BACKWARD_RAISED in spec.how:
+                raised = raised or (layer, style, spec, per_sample)   # another mode may run it
             elif spec is not None:
-                return layer, style, spec
-    if paramless is not None:
-        return paramless
+                return layer, style, spec if per_sample != "row" else replace(spec, how=(
+                    f"{spec.how}; one sample at a time, as a row x[i:i + 1] (on a batch, its "
+                    f"backward raised)"))
+    if paramless is not None or raised is not None:
+        *found, mode = paramless or raised
+        if mode is not None:
+            adapt.per_sample = mode        # (the adapter builds every case in the mode found)
+        return tuple(found)
     if not PROBES.ran and PROBES.raised and isinstance(PROBES.raised[0], NotImplementedError):
         raise NothingToCheck(f"{name}.forward raises NotImplementedError: a base class")
     # the furthest any probe got: a backward that raised says more than a forward fed a guess

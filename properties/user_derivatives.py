@@ -17,14 +17,18 @@ went unseen, the pair being "not found". Now:
 
 Anything else (a Jacobian matrix, arguments not drawable) is listed as not checked.
 """
+import functools
 import inspect
+from dataclasses import replace
 
 import numpy as np
 
 from oracle.compare import compare
 from oracle.finite_diff import fd_vjp
+from oracle.result import join_notes
 from properties.user_entry import CannotCheck, Found
 from properties.user_targets import is_target_name
+from properties.user_variants import FLOATS_CHANGED
 from properties.values import into_domain
 
 SUFFIXES = ("_prime", "_derivative", "_deriv", "_grad", "_gradient", "_der")
@@ -48,6 +52,29 @@ def derivative_item(name, fn, dname, dfn, label, path):
     if not args or len(_required(dfn)) != len(args):
         raise CannotCheck(f"{dname}{inspect.signature(dfn)} does not take {name}'s arguments "
                           f"{tuple(args)}: not read as its derivative")
+    found = _derivative_found(name, fn, dname, dfn, label, path, args)
+    if found is not None:
+        changed = _float_variants(fn, dfn)      # huber(..., delta=1.0): also at delta=0.7
+        if changed:
+            shown = ", ".join(f"{k}={v}" for k, v in changed.items())
+            found.also.append(_derivative_found(
+                name, functools.partial(fn, **changed), dname, functools.partial(dfn, **changed),
+                f"{label}({shown})", path, args))
+    return found
+
+
+def _float_variants(fn, dfn):
+    """{argument: value}: the float arguments both functions default to 1.0 or 0.0, changed
+    (a slip that drops one is right at its default)."""
+    try:
+        mine, theirs = (inspect.signature(f).parameters for f in (fn, dfn))
+    except (TypeError, ValueError):
+        return {}
+    return {n: FLOATS_CHANGED[p.default] for n, p in mine.items()
+            if type(p.default) is float and p.default in FLOATS_CHANGED and n in theirs}
+
+
+def _derivative_found(name, fn, dname, dfn, label, path, args):
     if len(args) == 1:
         _elementwise_shapes(fn, dfn, name, dname)
         return Found(label, path, "derivative", f"{dname}(z) as the elementwise derivative of "
@@ -122,8 +149,17 @@ def check_elementwise(fn, dfn, label, name, dname):
         if first.passed:
             return [first]
         on_output = np.asarray(dfn(out.copy()), np.float64) * dout
-    second = _result(on_output, fdg, label, dname, config, note=OUTPUT_READING)
-    return [second] if second.passed else [first]
+        second = _result(on_output, fdg, label, dname, config, note=OUTPUT_READING)
+        if second.passed:
+            return [second]
+        moved = z.copy()
+        moved[0, 0] += 1e-3
+        spread = np.asarray(fn(moved), np.float64) != out
+    spread[0, 0] = False
+    return [replace(first, note=join_notes(first.note, (
+        f"{name} is not elementwise: moving z[0, 0] moves other outputs too, so no elementwise "
+        f"function is its derivative (a softmax's s * (1 - s) is only its Jacobian's "
+        f"diagonal); its backward is the Jacobian-vector product") if spread.any() else ""))]
 
 
 def _targets(pred, rng):

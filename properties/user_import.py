@@ -95,11 +95,19 @@ def user_world(folder):
         os.chdir(saved_cwd)
         sys.path[:] = saved_path
         sys.dont_write_bytecode = saved_bytecode
-        for k in list(sys.modules):
-            if k not in before or k.split(".")[0] in PROJECT_PACKAGES:
+        for k in list(sys.modules):     # the user's own modules go; a library they imported
+            if k.split(".")[0] in PROJECT_PACKAGES or (   # stays (scipy's C extensions cannot
+                    k not in before and _under(sys.modules[k], folder)):   # load twice)
                 del sys.modules[k]
         sys.modules.update(ours)
         importlib.invalidate_caches()
+
+
+def _under(module, folder):
+    """Whether ``module`` was loaded from ``folder`` (a file of it, or a package's folder)."""
+    root = os.path.join(os.path.abspath(folder), "")
+    places = [getattr(module, "__file__", None) or "", *(getattr(module, "__path__", None) or [])]
+    return any(os.path.abspath(p).startswith(root) for p in places if p)
 
 
 def import_file(path):

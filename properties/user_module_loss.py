@@ -10,7 +10,8 @@ to the module's ``X``, moved in place (and put back after). Its arguments are dr
 sequences of character indices (``inputs``, ``targets``, ``xs``, ``ys``...) as lists of
 ``SEQ_LENGTH`` integers below the vocabulary size (the module's ``vocab_size``, else the
 columns of its first non-square 2-D weight), a hidden state (``hprev``, ``h0``...) as a
-column of the recurrent (square) weight's size; other arguments cannot be guessed.
+column of the module's ``hidden_size`` (else the recurrent, square weight's size); other
+arguments cannot be guessed.
 """
 import ast
 import inspect
@@ -72,6 +73,8 @@ def _arguments(fn, module_vars, params):
     """{argument: value} for fn's required arguments, or CannotCheck naming those it cannot."""
     arrays = [module_vars[p] for p in params]
     square = next((a for a in arrays if a.ndim == 2 and a.shape[0] == a.shape[1]), None)
+    hidden = module_vars.get("hidden_size")     # (an LSTM on [h; x] has no square weight)
+    hidden = hidden if isinstance(hidden, int) else square.shape[0] if square is not None else None
     vocab = module_vars.get("vocab_size")
     if not isinstance(vocab, int):
         vocab = next((a.shape[1] for a in arrays if a.ndim == 2 and a.shape[0] != a.shape[1]), None)
@@ -83,13 +86,15 @@ def _arguments(fn, module_vars, params):
         low = p.name.lower()
         if low in SEQUENCE_NAMES and vocab:
             out[p.name] = [int(i) for i in rng.integers(0, vocab, SEQ_LENGTH)]
-        elif (low in STATE_NAMES or is_state_name(p.name)) and square is not None:
-            out[p.name] = 0.5 * rng.standard_normal((square.shape[0], 1))
+        elif (low in STATE_NAMES or is_state_name(p.name)) and hidden:
+            out[p.name] = 0.5 * rng.standard_normal((hidden, 1))
         else:
             missing.append(p.name)
     if missing:
         raise CannotCheck(f"{fn.__name__} returns the gradients of {', '.join(params)}, but "
-                          f"what to pass for {missing} cannot be told from their names")
+                          f"what to pass for {missing} cannot be told (sequences need a "
+                          f"vocab_size or a non-square weight, states a hidden_size or a square "
+                          f"weight)")
     return out
 
 

@@ -87,7 +87,7 @@ def index_inputs(layer):
 
 
 def _from_params(layer, params):
-    per_sample = bool(getattr(layer, "per_sample", False))
+    per_sample = getattr(layer, "per_sample", False) is True     # (not "row": a batch of rows)
     roles = split_params(params) if params else None
     if roles is not None:
         weight, bias = roles

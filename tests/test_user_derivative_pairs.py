@@ -168,3 +168,60 @@ def test_an_infinite_loss_where_tf_is_finite_names_the_log_of_an_underflow(tmp_p
     bad = hunt("sm.softmax_loss", "forward_tf", max_examples=25)
     assert bad is not None, "the overflow values no longer reach log(0)?"
     assert "log-softmax" in bad.failures[0].note and bad.failures[0].verdict == "forward differs"
+
+
+HUBER = '''
+import numpy as np
+
+
+def huber(y_true, y_pred, delta=1.0):
+    r = y_pred - y_true
+    small = np.abs(r) <= delta
+    return np.mean(np.where(small, 0.5 * r ** 2, delta * (np.abs(r) - 0.5 * delta)))
+
+
+def huber_grad(y_true, y_pred, delta=1.0):
+    r = y_pred - y_true
+    return np.where(np.abs(r) <= delta, r, {linear} * np.sign(r)) / r.size
+
+
+def softmax(z):
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def softmax_derivative(z):
+    s = softmax(z)
+    return s * (1 - s)
+
+
+def cross_entropy(probs, y_onehot):
+    return -np.sum(y_onehot * np.log(probs)) / len(probs)
+
+
+def cross_entropy_grad(probs, y_onehot):
+    return -y_onehot / probs / len(probs)
+'''
+
+
+@pytest.mark.parametrize("linear, passes", [("delta", True), ("1.0", False)])
+def test_a_parameter_left_at_its_default_is_also_checked_changed(tmp_path, linear, passes):
+    """huber_grad leaving delta out of its linear part is right at delta = 1.0 alone."""
+    module = "hub_ok" if passes else "hub_bug"
+    found, _ = collect_source(tmp_path, f"{module}.py", HUBER.replace("{linear}", linear))
+    assert all(r.passed for r in found[f"{module}.huber"].check())
+    changed = found[f"{module}.huber(delta=0.7)"].check()
+    assert all(r.passed for r in changed) == passes, [r.message() for r in changed]
+
+
+def test_a_softmax_with_an_elementwise_derivative_fails_saying_why(tmp_path):
+    found, _ = collect_source(tmp_path, "sm_tut.py", HUBER.replace("{linear}", "delta"))
+    (result,) = found["sm_tut.softmax"].check()
+    assert not result.passed and "softmax is not elementwise" in result.note
+    assert "Jacobian's diagonal" in result.note
+
+
+def test_one_hot_targets_named_so_are_targets(tmp_path):
+    found, _ = collect_source(tmp_path, "ce_hot.py", HUBER.replace("{linear}", "delta"))
+    assert "with respect to probs" in found["ce_hot.cross_entropy"].how
+    assert all(r.passed for r in found["ce_hot.cross_entropy"].check())

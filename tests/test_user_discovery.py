@@ -267,3 +267,18 @@ def test_no_bytecode_lands_in_the_users_folder_even_where_python_writes_it(tmp_p
     assert "bytecode_mine.SquareNoCache" in found     # a unique name: labels are per session
     assert hunt("bytecode_mine.SquareNoCache", "grads_fd", max_examples=3, shrink=False) is None
     assert listing(tmp_path) == before and not list(tmp_path.rglob("__pycache__"))
+
+
+def test_a_library_a_users_file_imports_stays_loaded_and_the_users_own_module_goes(tmp_path):
+    """Found with scipy: two files doing ``from scipy import special`` made the second one
+    "cannot import: ImportError: cannot load module more than once per process", its C
+    extension loaded again once the first file's import had been undone. A library loaded by a
+    user's import now stays (a pure-Python one stands for it here), the user's module goes."""
+    import sys
+    from tests.owncode_loading import collect_untouched
+    sys.modules.pop("wsgiref.validate", None)
+    (tmp_path / "uses_lib.py").write_text("import wsgiref.validate\n\n\ndef helper():\n    return 1\n")
+    collect_untouched(tmp_path)
+    assert "wsgiref.validate" in sys.modules
+    assert not any(getattr(m, "__file__", None) == str(tmp_path / "uses_lib.py")
+                   for m in list(sys.modules.values()))

@@ -79,3 +79,42 @@ def test_the_module_weights_are_put_back(tmp_path):
     item.check()
     for k, v in before.items():
         np.testing.assert_array_equal(module[k], v)
+
+
+LSTM_LIKE = """
+import numpy as np
+
+vocab_size, hidden_size = 6, 4
+rng = np.random.default_rng(2)
+W = rng.standard_normal((hidden_size, hidden_size + vocab_size)) * 0.3   # on [h; x]: no square
+Wy = rng.standard_normal((vocab_size, hidden_size)) * 0.3
+
+
+def lossFun(inputs, targets, hprev):
+    hs, xs, ps = {-1: np.copy(hprev)}, {}, {}
+    loss = 0.0
+    for t in range(len(inputs)):
+        x = np.zeros((vocab_size, 1))
+        x[inputs[t]] = 1
+        xs[t] = np.vstack([hs[t - 1], x])
+        hs[t] = np.tanh(W @ xs[t])
+        y = Wy @ hs[t]
+        ps[t] = np.exp(y) / np.exp(y).sum()
+        loss -= np.log(ps[t][targets[t], 0])
+    dW, dWy, dh_next = np.zeros_like(W), np.zeros_like(Wy), np.zeros_like(hprev)
+    for t in reversed(range(len(inputs))):
+        dy = ps[t].copy()
+        dy[targets[t]] -= 1
+        dWy += dy @ hs[t].T
+        dz = (1 - hs[t] ** 2) * (Wy.T @ dy + dh_next)
+        dW += dz @ xs[t].T
+        dh_next = (W.T @ dz)[:hidden_size]
+    return loss, dW, dWy, hs[len(inputs) - 1]
+"""
+
+
+def test_a_state_is_sized_by_hidden_size_where_no_weight_is_square(tmp_path):
+    found, collected = collect_source(tmp_path, "concat_rnn.py", LSTM_LIKE)
+    assert "concat_rnn.lossFun" in found, collected.skipped
+    assert "hprev (4, 1)" in found["concat_rnn.lossFun"].how
+    assert all(r.passed for r in found["concat_rnn.lossFun"].check())

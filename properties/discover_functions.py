@@ -31,6 +31,7 @@ from properties.user_entry import (CannotCheck, NothingToCheck, also_label, also
 from properties.user_hinted import example
 from properties.user_recurrent import recurrent_placeholders
 from properties.user_shapes import PROBES, infer_input_shapes, runs
+from properties.user_targets import _positional as _required
 from properties.user_targets import data_roles, is_state_name, is_target_name, split_arguments
 from properties.user_variants import HALF_CHANGED
 
@@ -86,14 +87,6 @@ def function_item(name, fn, names, label, path, used, hints=None):
             len(required) == 2 or all(is_target_name(n) for n in required[1:])):
         return _functional_loss(name, fn, label, path, required[1:], hints.get(name))
     return None
-
-
-def _required(fn):
-    try:
-        return [p.name for p in inspect.signature(fn).parameters.values()
-                if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    except (TypeError, ValueError):
-        return []
 
 
 def _outputs(bwd):

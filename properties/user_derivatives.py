@@ -27,6 +27,7 @@ from oracle.compare import compare
 from oracle.finite_diff import fd_vjp
 from oracle.result import join_notes
 from properties.user_entry import CannotCheck, Found
+from properties.user_targets import _positional as _required
 from properties.user_targets import is_target_name
 from properties.user_variants import FLOATS_CHANGED
 from properties.values import into_domain
@@ -106,14 +107,6 @@ def _elementwise_shapes(fn, dfn, name, dname):
         raise CannotCheck(f"{name}(z) and {dname}(z) give shapes {shapes[0]} and {shapes[1]} "
                           f"for z {SHAPE}: not a function and its elementwise derivative "
                           f"(a Jacobian is not checked here)")
-
-
-def _required(fn):
-    try:
-        return [p.name for p in inspect.signature(fn).parameters.values()
-                if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    except (TypeError, ValueError):
-        return []
 
 
 def _fd(fn, point, dout):

@@ -7,7 +7,9 @@ penalty (which the loss adds, ``Loss.regularization_loss(layer)``) to ``dweights
 each regularised param's gradient has the book's penalty gradient taken out,
 ``l1 * sign(p) + 2 * l2 * p`` (sign(0) = +1, as the book writes it: ``dL1 = ones_like;
 dL1[p < 0] = -1``), so what is checked is the rest, the derivative of the output. A penalty
-term the backward gets wrong (a missing factor 2) is what then shows.
+term the backward gets wrong (a missing factor 2) is what then shows. Only the strengths the
+backward reads count: one it takes and never applies (an L1 left out of both its backward and
+its loss) adds nothing to take out.
 """
 import numbers
 
@@ -21,11 +23,19 @@ REGULARIZERS = {"weight": ("weight_regularizer_l1", "weight_regularizer_l2"),
 SHORT = {"weight": ("w", "W"), "bias": ("b",)}
 
 
-def strengths(obj):
-    """{"weight" or "bias": (l1, l2)} for the book's strengths that are not both 0."""
+def read_by(obj, attr, method="backward"):
+    """Whether ``obj``'s ``method`` reads the attribute ``attr`` (a strength its backward never
+    reads adds no term there: a layer taking an L1 strength and applying only L2)."""
+    code = getattr(getattr(type(obj), method, None), "__code__", None)
+    return code is not None and attr in code.co_names
+
+
+def strengths(obj, method="backward"):
+    """{"weight" or "bias": (l1, l2)} for the book's strengths that are not both 0, each taken
+    as 0 where ``method`` does not read it."""
     out = {}
     for kind, names in REGULARIZERS.items():
-        values = [getattr(obj, n, 0) for n in names]
+        values = [getattr(obj, n, 0) if read_by(obj, n, method) else 0 for n in names]
         if all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in values) and \
                 any(v != 0 for v in values):
             out[kind] = tuple(float(v) for v in values)
@@ -44,7 +54,7 @@ class PenalizedLayer(AttributeLayer):
     def _penalized(self):
         names = list(self.params)
         out = {}
-        for kind, (l1, l2) in strengths(self.layer).items():
+        for kind, (l1, l2) in strengths(self.layer, self._backward_name).items():
             name = next((n for n in names if kind in n.lower() or n in SHORT[kind]), None)
             if name is not None:
                 out[name] = (l1, l2)

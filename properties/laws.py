@@ -106,8 +106,9 @@ WRONG_SHAPE = ("the gradient does not have its tensor's shape: an update W -= lr
 WRONG_DTYPE = ("the layer's {what} does not keep its input's dtype: something in the layer is "
                "of another float type and NumPy promoted it (an array made from Python floats, "
                "np.where(x > 0, 1.0, alpha); a mask from np.random.rand, or a boolean mask "
-               "divided by a number; an int64 label in arithmetic; np.ones(...) without "
-               "dtype=), so a float32 model silently computes in float64 there")
+               "divided by a number; an int64 label in arithmetic; one-hot rows np.eye(n)"
+               "[labels] or np.ones(...) without dtype=), so a float32 model silently "
+               "computes in float64 there")
 
 
 def _kind_check(trial, tensor, got, like, what):

@@ -15,6 +15,8 @@ skipped with the reason, never dropped.
 import ast
 import inspect
 
+from layers.penalized import read_by
+
 STRIDES = ("stride", "strides")
 PADDINGS = ("pad", "padding")
 DILATIONS = ("dilation", "dilation_rate")
@@ -72,7 +74,7 @@ def _float_defaults(params, given, built):
         if name in given:
             continue
         if "regulariz" in name.lower() and type(p.default) is int and p.default == 0 and \
-                getattr(built, name, 0) == 0:     # nnfs's weight_regularizer_l2=0: its term unseen
+                getattr(built, name, 0) == 0 and read_by(built, name):   # nnfs's: its term unseen
             out[name] = FLOATS_CHANGED[0.0]
             continue
         if type(p.default) is not float:

@@ -471,3 +471,18 @@ class Layer:
 ''')
     (skip,) = collected.skipped
     assert "raises NotImplementedError: a base class" in skip.reason and not skip.unchecked
+
+
+def test_a_strength_the_backward_never_reads_is_neither_varied_nor_taken_out(tmp_path):
+    """A Dense taking an L1 strength it applies nowhere (its loss leaves L1 out too): checked at
+    l1 = 0.1 with the book's L1 term taken out, the correct layer failed."""
+    source = REGULARISED.replace("{two}", "2").replace(
+        "        if self.weight_regularizer_l1 > 0:\n            dL1 = np.ones_like(self.weights)\n"
+        "            dL1[self.weights < 0] = -1\n            self.dweights += "
+        "self.weight_regularizer_l1 * dL1\n", "")
+    assert "self.weight_regularizer_l1 * dL1" not in source
+    found, _ = collect_source(tmp_path, "l2only.py", source)
+    variant = ("l2only.Layer_Dense(weight_regularizer_l2=0.1, bias_regularizer_l1=0.1, "
+               "bias_regularizer_l2=0.1)")
+    assert variant in found, sorted(found)
+    assert hunt(variant, "grads_tf", max_examples=5, shrink=False) is None

@@ -58,6 +58,10 @@ def pair_base(name):
 def function_item(name, fn, names, label, path, used, hints=None):
     """A Found for ``fn`` (a forward with its backward beside it, or a loss), or None."""
     hints = hints or {}
+    if pair_words(name) is None and inspect.isfunction(names.get(name + "_backward")):
+        # deeplearning.ai's relu(Z) -> (A, cache) beside relu_backward(dA, cache) -> dZ
+        used.add(name + "_backward")
+        return _functional(name, fn, names[name + "_backward"], label, path, hints.get(name))
     words = pair_words(name)
     if words:
         back = name.replace(*words)

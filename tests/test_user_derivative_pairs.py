@@ -225,3 +225,33 @@ def test_one_hot_targets_named_so_are_targets(tmp_path):
     found, _ = collect_source(tmp_path, "ce_hot.py", HUBER.replace("{linear}", "delta"))
     assert "with respect to probs" in found["ce_hot.cross_entropy"].how
     assert all(r.passed for r in found["ce_hot.cross_entropy"].check())
+
+
+DLAI = '''
+import numpy as np
+
+
+def relu(Z):
+    A = np.maximum(0, Z)
+    return A, Z
+
+
+def relu_backward(dA, cache):
+    Z = cache
+    dZ = np.array(dA, copy=True)
+    dZ[Z {cmp} 0] = 0
+    return dZ
+'''
+
+
+@pytest.mark.parametrize("cmp, passes", [("<=", True), (">", False)])
+def test_a_function_beside_its_backward_is_a_functional_pair(tmp_path, cmp, passes):
+    """deeplearning.ai's relu(Z) -> (A, cache) with relu_backward(dA, cache) -> dZ: no
+    "_forward" in the forward's name, and it was not found."""
+    from properties.search import hunt
+    module = "dlai_ok" if passes else "dlai_bug"
+    found, collected = collect_source(tmp_path, f"{module}.py", DLAI.replace("{cmp}", cmp))
+    assert f"{module}.relu" in found and found[f"{module}.relu"].how.startswith(
+        "functional style"), collected.skipped
+    bad = hunt(f"{module}.relu", "grads_tf", max_examples=10, shrink=False)
+    assert (bad is None) == passes

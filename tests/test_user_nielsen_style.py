@@ -2,7 +2,6 @@
 biases, ``feedforward(a)`` on a column, ``backprop(x, y) -> (nabla_b, nabla_w)`` for one
 example. They were "nothing recognised to check"; now every gradient is checked against
 finite differences of the network's own cost."""
-import numpy as np
 import pytest
 
 from tests.owncode_loading import collect_source

@@ -58,9 +58,12 @@ def derivative_item(name, fn, dname, dfn, label, path):
         changed = _float_variants(fn, dfn)      # huber(..., delta=1.0): also at delta=0.7
         if changed:
             shown = ", ".join(f"{k}={v}" for k, v in changed.items())
-            found.also.append(_derivative_found(
-                name, functools.partial(fn, **changed), dname, functools.partial(dfn, **changed),
-                f"{label}({shown})", path, args))
+            try:
+                found.also.append(_derivative_found(
+                    name, functools.partial(fn, **changed), dname,
+                    functools.partial(dfn, **changed), f"{label}({shown})", path, args))
+            except CannotCheck:
+                pass            # checked at its defaults all the same
     return found
 
 
@@ -89,8 +92,9 @@ def _derivative_found(name, fn, dname, dfn, label, path, args):
         raise CannotCheck(f"{name}({', '.join(args)}): no drawn {args[at]} and targets made both "
                           f"{name} give one finite number and {dname} an array of "
                           f"{args[at]}'s shape")
-    return Found(label, path, "derivative", f"{dname}({', '.join(args)}) as the gradient of the "
-                 f"cost {name}({', '.join(args)}) with respect to {args[at]}, against finite differences; "
+    shown = ", ".join(args)
+    return Found(label, path, "derivative", f"{dname}({shown}) as the gradient of the cost "
+                 f"{name}({shown}) with respect to {args[at]}, against finite differences; "
                  f"{setup[2]}", check=lambda: check_cost(fn, dfn, label, name, dname, args, at))
 
 

@@ -58,8 +58,8 @@ def diagnose(actual, expected, *, context=None):
     if actual is None or expected is None:
         return None
     ctx = _Context(context or {}, np.asarray(actual), np.asarray(expected, np.float64))
-    if ctx.a.shape != ctx.b.shape:
-        detectors = SHAPE_DETECTORS
+    if ctx.a.shape != ctx.b.shape:     # (an oracle of all 0 fits any reshuffle: it says nothing)
+        detectors = [stale_shape] if _fits_all(ctx, np.zeros(ctx.b.shape), ctx.b) else SHAPE_DETECTORS
     elif ctx.mode == "directional":
         detectors = SCALE_DETECTORS
     else:

@@ -129,7 +129,8 @@ def check_gradient_network(net, x, t, *, rng, label=None):
     dtype = _dtype(view.params)
     owners = _owners(net)
     config = {"x": list(np.shape(x)), "params": {k: list(np.shape(v)) for k, v in view.params.items()},
-              **({"batch": int(np.shape(x)[0])} if np.ndim(x) else {}),   # a factor's meaning
+              **({"batch": int(np.shape(x)[getattr(net, "batch_axis", 0)])} if np.ndim(x)
+                 else {}),   # a factor's meaning (Nielsen's columns: the last axis)
               **({flag: True} if flag else {})}
     try:
         with seeded():
@@ -159,7 +160,10 @@ def check_gradient_network(net, x, t, *, rng, label=None):
     for k, g in got.items():
         fdg = fd[k]
         shaped = np.shape(g) == fdg.shape
-        r = compare(fdg.project(g) if shaped else g, fdg.values if shaped else np.zeros(fdg.shape),
+        # a gradient of another shape against the estimates where there are some of every
+        # element (elementwise: a transpose is seen), else against zeros of the right shape
+        full = shaped or fdg.mode == "elementwise"
+        r = compare(fdg.project(g) if shaped else g, fdg.values if full else np.zeros(fdg.shape),
                     layer=label, prop="network_gradient", tensor=k, oracle="fd", dtype=dtype,
                     config={**config, **({"layer": owners.get(k, "?")} if owners else {})},
                     excused=fdg.excused if shaped else None, mode=fdg.mode,

@@ -29,6 +29,8 @@ class BackpropNetwork:
     are its own arrays (live: ``weights[0]``, ``biases[0]``...), the loss its ``cost`` of
     ``feedforward(x)``, the gradient what ``backprop(x, y)`` returns, by name."""
 
+    batch_axis = -1      # examples are columns
+
     def __init__(self, net, cost, cost_text):
         self.net, self._cost = net, cost
         self.calls = ("backprop(x, y)", cost_text)      # what the results call the two halves

@@ -133,3 +133,15 @@ def test_a_cost_derivative_that_is_not_a_minus_y_leaves_the_cost_unknown(tmp_pat
     item, reasons = _outcome(tmp_path, "Network", derivative="(output_activations - y) ** 3")
     assert item is None
     assert "cost_derivative(a, y) is not a - y" in reasons["nielsen.Network"], reasons
+
+
+def test_a_transposed_nabla_w_is_diagnosed_so_and_its_batch_is_one_column(tmp_path):
+    """Against zeros of the right shape (what a wrong shape was compared with) it got no
+    diagnosis; and the config called the example's 3 rows a batch of 3."""
+    source = _source().replace("nabla_w[-l] = np.dot(delta, activations[-l - 1].transpose())",
+                               "nabla_w[-l] = np.dot(activations[-l - 1], delta.transpose())")
+    found, _ = collect_source(tmp_path, "nielsen_t.py", source)
+    results = found["nielsen_t.Network"].check()
+    (bad,) = [r for r in results if not r.passed]
+    assert bad.tensor == "weights[0]" and bad.shown_diagnosis.get("kind") == "transposed"
+    assert bad.config["batch"] == 1

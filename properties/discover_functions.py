@@ -58,6 +58,9 @@ def pair_base(name):
 def function_item(name, fn, names, label, path, used, hints=None):
     """A Found for ``fn`` (a forward with its backward beside it, or a loss), or None."""
     hints = hints or {}
+    from properties.user_params_network import is_params_forward, params_network_item
+    if is_params_forward(name, fn, names):      # deeplearning.ai's L_model_forward(X, parameters)
+        return params_network_item(name, fn, names, label, path, used)
     if pair_words(name) is None and inspect.isfunction(names.get(name + "_backward")):
         # deeplearning.ai's relu(Z) -> (A, cache) beside relu_backward(dA, cache) -> dZ
         used.add(name + "_backward")

@@ -146,6 +146,7 @@ def check_gradient_network(net, x, t, *, rng, label=None):
     snapshot = _float64_copy(net)
     x64 = _as_float64(x)
     calls = getattr(net, "calls", ("gradient(x, t)", "loss(x, t)"))   # as the user wrote them
+    key = getattr(net, "grad_key", lambda k: k)      # the gradient's name there ("dW1")
 
     def loss_at(arrays):
         for k, target in snapshot.params.items():
@@ -171,7 +172,7 @@ def check_gradient_network(net, x, t, *, rng, label=None):
                                     f"{k} is held by no layer in net.layers" if owners else "",
                                     TRAINING_NOTE.format(flag=flag) if flag else ""),
                     verdict="layer bug",
-                    explanation=(f"{calls[0]}[{k!r}] is not the derivative of {calls[1]}: the "
+                    explanation=(f"{calls[0]}[{key(k)!r}] is not the derivative of {calls[1]}: the "
                                  "hand-written backward pass is wrong."))
         results.append(r)
     if all(r.passed for r in results):

@@ -1,0 +1,110 @@
+"""deeplearning.ai's whole network as module functions on a ``parameters`` dict:
+``AL, caches = L_model_forward(X, parameters)``, ``grads = L_model_backward(AL, Y, caches)``
+with ``grads["dW1"]``, ``grads["db1"]``..., a cost ``compute_cost(AL, Y)`` and the
+parameters from ``initialize_parameters_deep(layer_dims)``.
+
+The pair was taken for a layer's forward and backward and could not be driven. It is now
+checked as a network (``owncode_networks.check_network``): each ``grads["d" + name]``
+against finite differences of the cost of the forward, with respect to ``parameters[name]``,
+at the initial parameters and after moving them in place. Examples are columns (``X`` of
+shape (n_x, m), the course's layout); ``Y`` holds 0s and 1s in the output's shape.
+
+Recognised by signatures: a ``*forward(X, parameters)`` beside ``*backward(AL, Y, caches)``,
+a function with "cost" or "loss" in its name taking two arguments, and one whose name starts
+``initiali`` and holds "param" taking the layer sizes (a list, ``layer_dims``, or
+``n_x, n_h, n_y``). A missing piece is a skip saying which.
+"""
+import inspect
+
+import numpy as np
+
+from properties.user_entry import CannotCheck, Found
+from properties.user_targets import _positional, is_target_name
+
+SIZES = [3, 4, 2]
+EXAMPLES = 4
+
+
+def is_params_forward(name, fn, names):
+    """``name`` is a ``*forward(X, parameters)`` with its ``*backward(AL, Y, caches)`` (the
+    labels second, the caches last: a ``backward(dout, cache, params)`` is something else)."""
+    args = _positional(fn)
+    back = names.get(name.replace("forward", "backward"))
+    if "forward" not in name or len(args) != 2 or "param" not in args[1].lower() or \
+            not inspect.isfunction(back):
+        return False
+    taken = _positional(back)
+    return len(taken) == 3 and is_target_name(taken[1]) and "cache" in taken[2].lower()
+
+
+class ParamsNetwork:
+    """The three functions as a network with ``loss(x, t)`` / ``gradient(x, t)``; ``params``
+    is the very dict the functions read, so moving it moves them."""
+
+    batch_axis = -1      # examples are columns
+
+    @staticmethod
+    def grad_key(name):
+        return "d" + name
+
+    def __init__(self, params, forward, backward, cost, calls):
+        self.params, self._f, self._b, self._c, self.calls = params, forward, backward, cost, calls
+
+    def loss(self, x, t):
+        return float(np.squeeze(self._c(self._f(x, self.params)[0], t)))
+
+    def gradient(self, x, t):
+        out, caches = self._f(x, self.params)
+        grads = self._b(out, t, caches)
+        return {k: grads["d" + k] for k in self.params}
+
+
+def params_network_item(name, fn, names, label, path, used):
+    back_name = name.replace("forward", "backward")
+    cost_name = next((n for n, f in names.items() if inspect.isfunction(f) and n != name and
+                      ("cost" in n.lower() or "loss" in n.lower()) and len(_positional(f)) == 2),
+                     None)
+    init_name = next((n for n, f in names.items() if inspect.isfunction(f) and
+                      n.lower().startswith("initiali") and "param" in n.lower()), None)
+    used.add(back_name)
+    if cost_name is None or init_name is None:
+        missing = "cost function (its name holding cost or loss, two arguments)" \
+            if cost_name is None else "parameters initializer (initialize_parameters...)"
+        raise CannotCheck(f"{name}(X, parameters) and {back_name}(AL, Y, caches) are a network's "
+                          f"passes, but the module has no {missing} to check them with")
+    init, forward, backward, cost = (names[n] for n in (init_name, name, back_name, cost_name))
+    sizes = _init_arguments(init, init_name)
+
+    def make():
+        np.random.seed(1)       # (the course's initializers draw from np.random)
+        return ParamsNetwork(init(*sizes), forward, backward, cost,
+                             (f"{back_name}(AL, Y, caches)",
+                              f"{cost_name}({name}(X, parameters)[0], Y)"))
+    try:
+        net = make()
+        x = np.random.default_rng(0).standard_normal((SIZES[0], EXAMPLES))
+        out = np.asarray(forward(x, net.params)[0])
+    except Exception as exc:
+        raise CannotCheck(f"{init_name}({sizes}) then {name}(X {(SIZES[0], EXAMPLES)}, "
+                          f"parameters) raised {type(exc).__name__}: {exc}") from exc
+    y = (np.random.default_rng(1).random(out.shape) < 0.5).astype(np.float64)
+    shown = ", ".join(str(s) for s in sizes)
+    return Found(label, path, "network", f"network of {name}(X, parameters) -> (AL, caches), "
+                 f"{back_name}(AL, Y, caches) -> grads, cost {cost_name}(AL, Y), parameters from "
+                 f"{init_name}({shown}); X {x.shape} (examples are columns), Y 0/1 {y.shape}",
+                 check=lambda: _check(make, x, y, label))
+
+
+def _check(make, x, y, label):
+    from properties.owncode_networks import check_network
+    return check_network(make, x, y, label=label)
+
+
+def _init_arguments(init, init_name):
+    """The sizes to call the initializer with: one list (``layer_dims``) or one size each."""
+    args = _positional(init)
+    if len(args) == 1:
+        return [list(SIZES)]
+    if len(args) == len(SIZES):
+        return list(SIZES)
+    raise CannotCheck(f"{init_name}{tuple(args)}: cannot tell which sizes to pass")

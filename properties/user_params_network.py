@@ -22,6 +22,7 @@ from properties.user_entry import CannotCheck, Found
 from properties.user_targets import _positional, is_target_name
 
 SIZES = [3, 4, 2]
+DEEP_SIZES = [3, 4, 3, 2]
 EXAMPLES = 4
 
 
@@ -33,8 +34,9 @@ def is_params_forward(name, fn, names):
     if "forward" not in name or len(args) != 2 or "param" not in args[1].lower() or \
             not inspect.isfunction(back):
         return False
-    taken = _positional(back)
-    return len(taken) == 3 and is_target_name(taken[1]) and "cache" in taken[2].lower()
+    taken = _positional(back)        # (and its first the output, not X: the course-2 notebooks'
+    return len(taken) == 3 and is_target_name(taken[1]) and "cache" in taken[2].lower() and \
+        taken[0] != args[0] and taken[0].lower() not in ("x", "inputs", "input")   # (X, Y, cache))
 
 
 class ParamsNetwork:
@@ -64,8 +66,10 @@ def params_network_item(name, fn, names, label, path, used):
     cost_name = next((n for n, f in names.items() if inspect.isfunction(f) and n != name and
                       ("cost" in n.lower() or "loss" in n.lower()) and len(_positional(f)) == 2),
                      None)
-    init_name = next((n for n, f in names.items() if inspect.isfunction(f) and
-                      n.lower().startswith("initiali") and "param" in n.lower()), None)
+    inits = [n for n, f in names.items() if inspect.isfunction(f) and
+             n.lower().startswith("initiali") and "param" in n.lower()]
+    # the one taking layer_dims first: two hidden layers run the deep loops a two-layer one skips
+    init_name = next((n for n in inits if len(_positional(names[n])) == 1), inits[0] if inits else None)
     used.add(back_name)
     if cost_name is None or init_name is None:
         missing = "cost function (its name holding cost or loss, two arguments)" \
@@ -85,10 +89,10 @@ def params_network_item(name, fn, names, label, path, used):
         x = np.random.default_rng(0).standard_normal((SIZES[0], EXAMPLES))
         out = np.asarray(forward(x, net.params)[0])
     except Exception as exc:
-        raise CannotCheck(f"{init_name}({sizes}) then {name}(X {(SIZES[0], EXAMPLES)}, "
+        raise CannotCheck(f"{init_name}({_shown(sizes)}) then {name}(X {(SIZES[0], EXAMPLES)}, "
                           f"parameters) raised {type(exc).__name__}: {exc}") from exc
-    y = (np.random.default_rng(1).random(out.shape) < 0.5).astype(np.float64)
-    shown = ", ".join(str(s) for s in sizes)
+    y = _labels(out.shape)
+    shown = _shown(sizes)
     return Found(label, path, "network", f"network of {name}(X, parameters) -> (AL, caches), "
                  f"{back_name}(AL, Y, caches) -> grads, cost {cost_name}(AL, Y), parameters from "
                  f"{init_name}({shown}); X {x.shape} (examples are columns), Y 0/1 {y.shape}",
@@ -100,11 +104,24 @@ def _check(make, x, y, label):
     return check_network(make, x, y, label=label)
 
 
+def _labels(shape):
+    """Y for an output of ``shape``: one-hot columns (a softmax's), or 0s and 1s for one row."""
+    rng = np.random.default_rng(1)
+    if shape[0] == 1:
+        return (rng.random(shape) < 0.5).astype(np.float64)
+    return np.eye(shape[0])[:, rng.integers(0, shape[0], shape[1])]
+
+
+def _shown(sizes):
+    return ", ".join(str(s) for s in sizes)
+
+
 def _init_arguments(init, init_name):
-    """The sizes to call the initializer with: one list (``layer_dims``) or one size each."""
+    """The sizes to call the initializer with: one list (``layer_dims``: two hidden layers) or
+    one size each (input, hidden, output)."""
     args = _positional(init)
     if len(args) == 1:
-        return [list(SIZES)]
+        return [list(DEEP_SIZES)]
     if len(args) == len(SIZES):
         return list(SIZES)
     raise CannotCheck(f"{init_name}{tuple(args)}: cannot tell which sizes to pass")

@@ -151,3 +151,43 @@ def test_a_backward_taking_dout_cache_params_is_not_taken_for_the_course_network
         return {}
     assert not is_params_forward("forward", forward, {"backward": backward})
     assert is_params_forward("L_model_forward", forward, {"L_model_backward": L_model_backward})
+
+
+def test_the_course_two_notebooks_backward_of_x_y_cache_is_not_taken_for_it():
+    """backward_propagation(X, Y, cache) beside forward_propagation(X, parameters): handed AL
+    for X, the correct network failed (a new user's find)."""
+    from properties.user_params_network import is_params_forward
+
+    def forward_propagation(X, parameters):
+        return X, None
+
+    def backward_propagation(X, Y, cache):
+        return {}
+    assert not is_params_forward("forward_propagation", forward_propagation,
+                                 {"backward_propagation": backward_propagation})
+
+
+def test_labels_are_one_hot_columns_for_several_outputs_and_bits_for_one():
+    import numpy as np
+    from properties.user_params_network import _labels
+    many = _labels((3, 6))
+    assert np.array_equal(many.sum(axis=0), np.ones(6)) and set(np.unique(many)) <= {0.0, 1.0}
+    one = _labels((1, 6))
+    assert one.shape == (1, 6) and set(np.unique(one)) <= {0.0, 1.0}
+
+
+def test_the_deep_initializer_is_preferred_so_a_slip_in_the_deep_loop_shows(tmp_path):
+    """With initialize_parameters(n_x, n_h, n_y) beside initialize_parameters_deep, the two-layer
+    one was taken: one hidden layer never ran the loop over hidden layers, and a slip there
+    (every layer handed the last layer's dA) passed."""
+    two_layer_init = (
+        "\n\ndef initialize_parameters(n_x, n_h, n_y):\n"
+        "    return {'W1': np.random.randn(n_h, n_x) * 0.5, 'b1': np.zeros((n_h, 1)),\n"
+        "            'W2': np.random.randn(n_y, n_h) * 0.5, 'b2': np.zeros((n_y, 1))}\n")
+    source = SOURCE.replace("{dW}", "1 / m * np.dot(dZ, A_prev.T)").replace(
+        'linear_activation_backward(grads["dA" + str(l + 1)], current_cache, "relu")',
+        'linear_activation_backward(grads["dA" + str(L - 1)], current_cache, "relu")')
+    found, _ = collect_source(tmp_path, "deep_loop.py", two_layer_init + source)
+    item = found["deep_loop.L_model_forward"]
+    assert "initialize_parameters_deep([3, 4, 3, 2])" in item.how, item.how
+    assert not all(r.passed for r in item.check())

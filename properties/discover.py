@@ -148,8 +148,9 @@ def _class(cls, label, path, module, hint, overrides=None):
     if predictions is not None:
         return _layer(cls, label, path, module, hint, predictions, overrides)
     for method in BACKWARD_NAMES:      # a loss's backward(self) takes no upstream gradient
-        if not (_has(cls, method, 1) or method == "backward" and _has(cls, method)):
-            continue
+        if not (_has(cls, method, 1) or method == "backward" and _has(cls, method)) or \
+                method == "grad" and not _upstream_first(cls, method):
+            continue        # (a grad(x) returning f'(x) is no backward)
         if takes_lr(cls, method) or (method != "backward" and reads_lr(cls, method)):
             return _layer(cls, label, path, module, hint,     # backward(d, lr): it updates itself
                           _self_updating(method, forward, _forward_args(hint, module)), overrides)
@@ -167,6 +168,15 @@ def _class(cls, label, path, module, hint, overrides=None):
                 renamed=True), overrides)
     raise NothingToCheck(f"{cls.__name__} has a {forward}() but no backward(), backprop() or "
                       f"update(): there is no gradient to check")
+
+
+def _upstream_first(cls, method):
+    """Whether ``method``'s first argument is named as an upstream gradient is (dout, delta,
+    grad_output, error...), not as an input (x, z, inputs)."""
+    names = [n.lower() for n in inspect.signature(getattr(cls, method)).parameters if n != "self"]
+    name = names[0] if names else ""
+    return name.startswith("d") or any(w in name for w in ("grad", "delta", "err", "upstream",
+                                                             "out"))
 
 
 def build_object(cls, module, hint, overrides=None):

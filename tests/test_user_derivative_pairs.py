@@ -255,3 +255,22 @@ def test_a_function_beside_its_backward_is_a_functional_pair(tmp_path, cmp, pass
         "functional style"), collected.skipped
     bad = hunt(f"{module}.relu", "grads_tf", max_examples=10, shrink=False)
     assert (bad is None) == passes
+
+
+def test_a_grad_of_the_input_is_no_backward(tmp_path):
+    """grad(self, x) returning f'(x) beside __call__ is a derivative, not a backward taking
+    dout: read as one, the correct class failed; it is left alone (as before grad was a
+    backward's name), and a grad(dout) is still a backward."""
+    found, collected = collect_source(tmp_path, "act_cls.py", '''
+import numpy as np
+
+
+class Sigmoid:
+    def __call__(self, x):
+        return 1 / (1 + np.exp(-x))
+
+    def grad(self, x):
+        s = self(x)
+        return s * (1 - s)
+''')
+    assert "act_cls.Sigmoid" not in found

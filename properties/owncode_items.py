@@ -8,8 +8,10 @@ from dataclasses import replace
 
 import pytest
 
+from oracle.result import Result
 from properties.battery import battery_pairs, property_named
 from properties.cases import replay_command
+from properties.contract import user_frame
 from properties.owncode import SOURCE, UsageError, collect
 from properties.search import run_property
 
@@ -107,11 +109,30 @@ class CheckItem(_UserItem):
 
     def runtest(self):
         line = replay_command(SOURCE + self.found.path, "check", self.found.label)
-        results = [r if r.passed else replace(r, reproduce=line) for r in self.found.check()]
+        results = [r if r.passed else replace(r, reproduce=line) for r in _checked(self.found)]
         self._log().add(results)
         failed = [r for r in results if not r.passed]
         if failed:
             raise AssertionError("\n\n".join(r.message() for r in failed))
+
+
+# The column a whole check's crash goes in, by what was found.
+CRASH_PROPS = {"derivative": "derivative_fd", "loss function": "loss_gradient",
+               "network": "network_gradient", "optimizer": "keras_trajectory"}
+
+
+def _checked(found):
+    """``found.check()``; the user's code raising inside it is a failing result naming the
+    file and line, never a bare traceback (a derivative pair, a lossFun, an initializer)."""
+    try:
+        return found.check()
+    except Exception as exc:
+        where = user_frame(exc)
+        return [Result(layer=found.label, prop=CRASH_PROPS.get(found.style, "check"),
+                       tensor=found.label.rsplit(".", 1)[-1], oracle="law", passed=False,
+                       dtype="float64", config={}, ratio=float("inf"), verdict="layer raised",
+                       explanation="checking it ran your code, which raised",
+                       note=f"{type(exc).__name__}: {exc}" + (f" (at {where})" if where else ""))]
 
 
 class ImportItem(_UserItem):

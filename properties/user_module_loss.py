@@ -128,9 +128,10 @@ def check_module_loss(fn, name, label, params, args):
     results = []
     for p in params:
         fdg, g = fd[p], got[p]
-        shaped = g.shape == fdg.shape
+        shaped = g.shape == fdg.shape     # (another shape: against every element's estimate)
+        full = shaped or fdg.mode == "elementwise"
         results.append(compare(fdg.project(g) if shaped else g,
-                               fdg.values if shaped else np.zeros(fdg.shape),
+                               fdg.values if full else np.zeros(fdg.shape),
                                layer=label, prop="loss_gradient", tensor=f"d{p}", oracle="fd",
                                dtype="float64", config=config,
                                excused=fdg.excused if shaped else None, mode=fdg.mode,

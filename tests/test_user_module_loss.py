@@ -118,3 +118,15 @@ def test_a_state_is_sized_by_hidden_size_where_no_weight_is_square(tmp_path):
     assert "concat_rnn.lossFun" in found, collected.skipped
     assert "hprev (4, 1)" in found["concat_rnn.lossFun"].how
     assert all(r.passed for r in found["concat_rnn.lossFun"].check())
+
+
+def test_a_loss_function_that_raises_is_a_failure_naming_its_line(tmp_path):
+    """Its check runs the user's code: an exception there was a bare traceback from inside
+    the harness; it is a failing result, "layer raised", with the user's file and line."""
+    from properties.owncode_items import _checked
+    source = SOURCE.replace("{dhnext}", "dhnext").replace(
+        "    loss = 0\n", "    loss = 0\n    raise ValueError('a typo in the forward')\n")
+    found, _ = collect_source(tmp_path, "charrnn_raises.py", source)
+    (result,) = _checked(found["charrnn_raises.lossFun"])
+    assert not result.passed and result.verdict == "layer raised"
+    assert "ValueError: a typo in the forward" in result.note and "charrnn_raises.py:" in result.note

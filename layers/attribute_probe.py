@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from layers.stored_results import INPUT_GRAD_ATTRS, OUTPUT_ATTRS, call_keeping, kept_input_grad
+from layers.stored_results import INPUT_GRAD_ATTRS, OUTPUT_ATTRS, call_keeping, rebound
 
 TRAINING_NAMES = ("train_flg", "training", "train")
 # How the gradient of a parameter ``X`` is named, most usual first: ``dX`` (the tutorials'),
@@ -144,7 +144,7 @@ def probe_grad_attributes(obj, inputs, dout=None, *, grad_prefix=None, forward_k
         raise BackwardRaised(f"{label}.backward raised while probing its parameters: "
                            f"{type(exc).__name__}: {exc}") from exc
     written = {}
-    dx_attr = kept_input_grad(twin, kept) if dx is None else None   # nnfs's self.dinputs
+    dx_attr = rebound(twin, INPUT_GRAD_ATTRS, kept) if dx is None else None   # nnfs's dinputs
     for k, v in vars(twin).items():     # (a scalar's gradient may be a NumPy scalar)
         if k == dx_attr or not (looks_like_grad(k, grad_prefix)
                                 and isinstance(v, (np.ndarray, np.floating, float))):

@@ -23,16 +23,14 @@ def call_keeping(obj, method, names, *args, **kwargs):
     None when it bound none."""
     before = {n: getattr(obj, n, None) for n in names}
     result = getattr(obj, method)(*args, **kwargs)
-    if result is not None:
-        return result
-    return next((v for n in names for v in [getattr(obj, n, None)]
-                 if isinstance(v, np.ndarray) and v is not before[n]), None)
+    name = rebound(obj, names, before) if result is None else None
+    return result if name is None else getattr(obj, name)
 
 
-def kept_input_grad(obj, before):
-    """The name of the input-gradient attribute (``INPUT_GRAD_ATTRS``) a backward that
-    returned None bound, given each one's value ``before`` it ran; None when it bound none."""
-    return next((n for n in INPUT_GRAD_ATTRS if isinstance(getattr(obj, n, None), np.ndarray)
+def rebound(obj, names, before):
+    """The first of ``names`` that ``obj`` now holds as an ndarray other than its value
+    ``before`` a call (a fresh result of that call), or None."""
+    return next((n for n in names if isinstance(getattr(obj, n, None), np.ndarray)
                  and getattr(obj, n) is not before.get(n)), None)
 
 
@@ -49,11 +47,10 @@ class PredictionsLoss:
         self._at, self._targets = None, ()
 
     def forward(self, y_pred, *targets):
-        before = getattr(self.obj, "output", None)
+        before = {"output": getattr(self.obj, "output", None)}
         out = np.asarray(getattr(self.obj, self._forward)(y_pred, *targets))
-        kept = getattr(self.obj, "output", None)
-        self._at = kept if isinstance(kept, np.ndarray) and kept is not before and \
-            kept.shape == np.shape(y_pred) else y_pred
+        kept = self.obj.output if rebound(self.obj, ("output",), before) else None
+        self._at = kept if np.shape(kept) == np.shape(y_pred) else y_pred
         self._targets = targets
         return np.asarray(out.mean()) if out.ndim else out
 

@@ -67,9 +67,15 @@ class FDGrad:
     def project(self, grad):
         """The analytic ``grad`` in this estimate's coordinates (itself, or its projections)."""
         grad = np.asarray(grad, np.float64)
-        if self.mode == "elementwise":
-            return grad
-        return _projections(self.directions, grad)
+        return grad if self.mode == "elementwise" else _projections(self.directions, grad)
+
+    def against(self, grad):
+        """(grad's side, the estimates' side, excused) to compare ``grad`` with these: its
+        projections; or, of another shape, itself against every element's estimate
+        (elementwise: a transpose shows) or zeros of the right shape (directional)."""
+        if np.shape(grad) == self.shape:
+            return self.project(grad), self.values, self.excused
+        return grad, self.values if self.mode == "elementwise" else np.zeros(self.shape), None
 
 
 class _Stencil:

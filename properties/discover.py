@@ -287,8 +287,9 @@ def _self_updating(method, forward, forward_args=lambda: ()):
 
 def _layer(cls, label, path, module, hint, adapt, overrides=None):
     obj = build_object(cls, module, hint, overrides)
-    if hint is None and empty_container(obj):       # Model() filled by add() after
-        raise CannotCheck(empty_container(obj))
+    empty = empty_container(obj) if hint is None else ""     # Model() filled by add() after
+    if empty:
+        raise CannotCheck(empty)
     roles = getattr(adapt, "roles", (("x",), ()))
     if hasattr(adapt, "roles") and not isinstance(getattr(obj, "params", None), dict):
         needs_probe = not find_param_names(obj) and (bool(float_array_attributes(obj))

@@ -253,10 +253,9 @@ def _gradient_results(chk, make_net, x, t, params0, dout, grads, tape, tape_low)
         if want is not None and low is not None:
             tol_fd = noise_tolerance(tol_fd, fdg.project(want), fdg.project(low))
         no_tf = tape.unavailable if want is None else ""
-        fd_res = chk.compare(fdg.project(got) if shaped else got,
-                             fdg.values if shaped else np.zeros(fdg.shape), "network_fd", name, "fd",
-                             excused=fdg.excused if shaped else None, mode=fdg.mode, tol=tol_fd,
-                             note=no_tf)
+        mine, theirs, excused = fdg.against(got)
+        fd_res = chk.compare(mine, theirs, "network_fd", name, "fd", excused=excused,
+                             mode=fdg.mode, tol=tol_fd, note=no_tf)
         if not fd_res.judged:
             fd_res = replace(fd_res, note=join_notes(no_tf, KINK_NOTE))
         pair = [fd_res] if want is None else [

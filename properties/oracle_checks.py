@@ -144,10 +144,9 @@ def _one_vs_fd(trial, name, got, fdg, tape, note, dout):
         tol = tolerance_for(trial.case.dtype, "fd", trial.case.entry.tolerances)
         kw["tol"] = WithSlack(tol.rtol, tol.atol, FD_SLACK * fdg.noise)
     note = join_notes(note, JOINT_NOTE if fdg.joint else "")
-    got_fd = fdg.project(judged) if shaped else got
     # (a gradient of the wrong shape is held against the elementwise estimates themselves,
     # for the diagnosis to see a transpose; directional ones have no shape to show)
-    want_fd = fdg.values if shaped or fdg.mode == "elementwise" else np.zeros(fdg.shape)
+    got_fd, want_fd, _ = fdg.against(judged)
     probe = trial.compare(name, got_fd, want_fd, "fd", note=note, **kw)
     if probe.passed:
         return warned(probe, got, mask)

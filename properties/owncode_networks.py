@@ -160,14 +160,10 @@ def check_gradient_network(net, x, t, *, rng, label=None):
     results = []
     for k, g in got.items():
         fdg = fd[k]
-        shaped = np.shape(g) == fdg.shape
-        # a gradient of another shape against the estimates where there are some of every
-        # element (elementwise: a transpose is seen), else against zeros of the right shape
-        full = shaped or fdg.mode == "elementwise"
-        r = compare(fdg.project(g) if shaped else g, fdg.values if full else np.zeros(fdg.shape),
-                    layer=label, prop="network_gradient", tensor=k, oracle="fd", dtype=dtype,
+        mine, theirs, excused = fdg.against(g)
+        r = compare(mine, theirs, layer=label, prop="network_gradient", tensor=k, oracle="fd", dtype=dtype,
                     config={**config, **({"layer": owners.get(k, "?")} if owners else {})},
-                    excused=fdg.excused if shaped else None, mode=fdg.mode,
+                    excused=excused, mode=fdg.mode,
                     note=join_notes(f"{k} belongs to layer {owners[k]!r}" if k in owners else
                                     f"{k} is held by no layer in net.layers" if owners else "",
                                     TRAINING_NOTE.format(flag=flag) if flag else ""),

@@ -95,7 +95,7 @@ def _derivative_found(name, fn, dname, dfn, label, path, args):
     shown = ", ".join(args)
     return Found(label, path, "derivative", f"{dname}({shown}) as the gradient of the cost "
                  f"{name}({shown}) with respect to {args[at]}, against finite differences; "
-                 f"{setup[2]}", check=lambda: check_cost(fn, dfn, label, name, dname, args, at))
+                 f"{setup[2]}", check=lambda: check_cost(fn, dfn, label, dname, args, at, setup))
 
 
 def _elementwise_shapes(fn, dfn, name, dname):
@@ -120,10 +120,9 @@ def _fd(fn, point, dout):
 
 
 def _result(got, fdg, label, dname, config, note=""):
-    shaped = np.shape(got) == fdg.shape
-    return compare(fdg.project(got) if shaped else got, fdg.values if shaped else np.zeros(fdg.shape),
-                   layer=label, prop="derivative_fd", tensor=dname, oracle="fd", dtype="float64",
-                   config=config, excused=fdg.excused if shaped else None, mode=fdg.mode,
+    mine, theirs, excused = fdg.against(got)
+    return compare(mine, theirs, layer=label, prop="derivative_fd", tensor=dname, oracle="fd",
+                   dtype="float64", config=config, excused=excused, mode=fdg.mode,
                    note=note, verdict="layer bug",
                    explanation=f"{dname} is not the derivative of the function beside it.",
                    diagnosed=False)
@@ -198,8 +197,9 @@ def _caller(args, at, target):
     return call
 
 
-def check_cost(fn, dfn, label, name, dname, args, at):
-    pred, target, how = _cost_setup(fn, dfn, args, at)
+def check_cost(fn, dfn, label, dname, args, at, setup):
+    """``setup``: the prediction, targets and their description ``_cost_setup`` found."""
+    pred, target, how = setup
     call = _caller(args, at, target)
     config = {args[at]: list(pred.shape), "targets": how}
     with np.errstate(all="ignore"):

@@ -127,15 +127,10 @@ def check_module_loss(fn, name, label, params, args):
     config = {k: (len(v) if isinstance(v, list) else list(v.shape)) for k, v in args.items()}
     results = []
     for p in params:
-        fdg, g = fd[p], got[p]
-        shaped = g.shape == fdg.shape     # (another shape: against every element's estimate)
-        full = shaped or fdg.mode == "elementwise"
-        results.append(compare(fdg.project(g) if shaped else g,
-                               fdg.values if full else np.zeros(fdg.shape),
-                               layer=label, prop="loss_gradient", tensor=f"d{p}", oracle="fd",
-                               dtype="float64", config=config,
-                               excused=fdg.excused if shaped else None, mode=fdg.mode,
-                               verdict="layer bug", diagnosed=False,
+        mine, theirs, excused = fd[p].against(got[p])
+        results.append(compare(mine, theirs, layer=label, prop="loss_gradient", tensor=f"d{p}",
+                               oracle="fd", dtype="float64", config=config, excused=excused,
+                               mode=fd[p].mode, verdict="layer bug", diagnosed=False,
                                explanation=f"{name}'s d{p} is not the derivative of the loss it "
                                            f"returns with respect to the module's {p}."))
     return results

@@ -62,6 +62,7 @@ class ParamsNetwork:
 
 
 def params_network_item(name, fn, names, label, path, used):
+    from properties.owncode_networks import check_network
     back_name = name.replace("forward", "backward")
     cost_name = next((n for n, f in names.items() if inspect.isfunction(f) and n != name and
                       ("cost" in n.lower() or "loss" in n.lower()) and len(_positional(f)) == 2),
@@ -95,13 +96,9 @@ def params_network_item(name, fn, names, label, path, used):
     shown = _shown(sizes)
     return Found(label, path, "network", f"network of {name}(X, parameters) -> (AL, caches), "
                  f"{back_name}(AL, Y, caches) -> grads, cost {cost_name}(AL, Y), parameters from "
-                 f"{init_name}({shown}); X {x.shape} (examples are columns), Y 0/1 {y.shape}",
-                 check=lambda: _check(make, x, y, label))
-
-
-def _check(make, x, y, label):
-    from properties.owncode_networks import check_network
-    return check_network(make, x, y, label=label)
+                 f"{init_name}({shown}); X {x.shape} (examples are columns), Y {y.shape} (one-hot "
+                 f"columns, or 0/1 in one row)",
+                 check=lambda: check_network(make, x, y, label=label))
 
 
 def _labels(shape):

@@ -274,3 +274,5 @@ class Sigmoid:
         return s * (1 - s)
 ''')
     assert "act_cls.Sigmoid" not in found
+    (skip,) = [s for s in collected.skipped if s.label == "act_cls.Sigmoid"]
+    assert "no backward()" in skip.reason and not skip.unchecked, skip.reason

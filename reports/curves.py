@@ -6,7 +6,8 @@ training test: ``{"models": [{"name", "steps", "ours", "tf", "golden", "band",
 more facts such as ``tf_accuracy`` or ``first_divergence`` are listed under the
 chart). Every field is optional: the chart draws the series that are there,
 breaks a line at non-finite values, and the report shows nothing at all when the
-file is absent.
+file is absent, or is older than the run the report is for (a ``harness check`` after
+a ``harness verify`` in one folder must not show the earlier run's curves as its own).
 """
 import json
 import math
@@ -44,10 +45,11 @@ class Chart:
     problem: str = ""
 
 
-def load_charts(report_dir):
-    """Charts for every model in the training file; [] when there is no file."""
+def load_charts(report_dir, since=None):
+    """Charts for every model in the training file; [] when there is no file, or when it was
+    last written before ``since`` (a POSIX timestamp: the run's start)."""
     path = Path(report_dir) / FILE_NAME
-    if not path.is_file():
+    if not path.is_file() or (since is not None and path.stat().st_mtime < since):
         return []
     try:
         data = json.loads(path.read_text())

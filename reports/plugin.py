@@ -148,7 +148,8 @@ class Collector:
             tests = list(self.tests.values())
             (folder / "results.json").write_text(json.dumps(
                 {"environment": dict(env), "tests": [t.to_plain() for t in tests]}, indent=1))
-            self.index = write_report(folder, tests, env, self.timing)
+            self.index = write_report(folder, tests, env, self.timing,
+                                      since=self.started.timestamp())
         except Exception:   # a broken report must not hide the test results; say so instead
             self.error = traceback.format_exc()
         self.timing["write"] = time.perf_counter() - start

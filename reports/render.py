@@ -47,8 +47,10 @@ def template_env():
     return env
 
 
-def write_report(out_dir, tests, environment=(), timing=None):
+def write_report(out_dir, tests, environment=(), timing=None, since=None):
     """Render ``tests`` (RecordedTest list) into ``out_dir``; return the index path.
+    ``since``: the run's start (a POSIX timestamp); a training-curves file older than that is
+    an earlier run's and is not shown.
 
     Pages of failures left over from an earlier run, and array files no check
     refers to any more, are removed; nothing else in the folder is touched.
@@ -58,7 +60,7 @@ def write_report(out_dir, tests, environment=(), timing=None):
     (out / "static").mkdir(exist_ok=True)
     for name in STATIC:
         shutil.copyfile(HERE / "static" / name, out / "static" / name)
-    report = build_report(tests, dict(environment), curves.load_charts(out))
+    report = build_report(tests, dict(environment), curves.load_charts(out, since))
     report.timing = dict(timing or {})
     start = time.perf_counter()
     env = template_env()

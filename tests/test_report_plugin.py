@@ -97,12 +97,20 @@ def test_a_plain_assertion():
 
 def test_skipped():
     pytest.skip("nothing to see")
+
+
+def test_writes_training_curves(request):
+    """As the reference training does: the curves of this run, into the report folder."""
+    from reports.plugin import report_dir
+    (report_dir(request.config) / "training_curves.json").write_text(CURVES_JSON)
 '''
 
 CURVES = {"models": [{"name": "mlp <digits>", "steps": [0, 10, 20, 30, 40],
                       "ours": [2.3, 1.5, "nan", 0.7, 0.5], "tf": [2.3, 1.5, 1.0, 0.7, 0.5],
                       "golden": [2.3, 1.6, 1.0, 0.72, 0.52], "band": 0.05,
                       "final_accuracy": 0.93, "golden_accuracy": 0.94}]}
+FAILING_TESTS += f"\n\nCURVES_JSON = {json.dumps(CURVES)!r}\n"
+STALE_CURVES = {"models": [{"name": "an earlier run's model", "steps": [0, 1], "ours": [1.0, 0.5]}]}
 
 # The fault corpus's tests (tests/test_faults_report.py reads their part of the shared run).
 FAULT_TESTS = '''
@@ -130,7 +138,7 @@ def test_float32_round_off(result_log):
     assert all(r.passed for r in results)
 '''
 # pytest's closing counts of the shared run: FAILING_TESTS' and FAULT_TESTS' together
-SHARED_RUN_COUNTS = {"failed": 3 + 2, "passed": 3 + 1, "skipped": 1}
+SHARED_RUN_COUNTS = {"failed": 3 + 2, "passed": 4 + 1, "skipped": 1}
 
 
 def inner_env():
@@ -169,8 +177,9 @@ def failing_run(tmp_path_factory):
     """(report folder, finished process) of one run of FAILING_TESTS and FAULT_TESTS, shared
     by the session.
 
-    The report folder holds a training-curves file (as the reference training
-    writes it) and stale files of an earlier run, which the report must prune.
+    The report folder holds stale files of an earlier run, which the report must prune, and
+    an earlier run's training curves, which one inner test writes anew (as the reference
+    training does).
     """
     if "failing" not in _RUNS:
         folder = write_project(tmp_path_factory.mktemp("failing_run"), FAILING_TESTS)
@@ -179,7 +188,7 @@ def failing_run(tmp_path_factory):
         (out / "arrays").mkdir()
         (out / "failures" / "stale.html").write_text("old")
         np.savez(out / "arrays" / "stale.npz", x=np.zeros(1))
-        (out / "training_curves.json").write_text(json.dumps(CURVES))
+        (out / "training_curves.json").write_text(json.dumps(STALE_CURVES))
         (folder / "test_faults_run.py").write_text(textwrap.dedent(FAULT_TESTS))
         proc = run_pytest(folder, "--report-dir", "report")
         _RUNS["failing"] = (out, proc)
@@ -216,7 +225,7 @@ def test_every_recorded_result_reaches_results_json_once(run):
     out, _ = run
     tests = {t["nodeid"]: t for t in json.loads((out / "results.json").read_text())["tests"]}
     assert len(tests) == sum(SHARED_RUN_COUNTS.values())
-    assert len([n for n in tests if n.startswith("test_inner_run.py::")]) == 7
+    assert len([n for n in tests if n.startswith("test_inner_run.py::")]) == 8
     keys = [(n, r["layer"], r["prop"], r["tensor"], r["oracle"])
             for n, t in tests.items() for r in t["results"]]
     assert len(keys) == len(set(keys)) and keys

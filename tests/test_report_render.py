@@ -10,6 +10,7 @@ import base64
 import importlib
 import json
 import math
+import os
 import shlex
 import struct
 import zlib
@@ -299,6 +300,20 @@ def test_rerendering_without_arrays_or_curves_degrades_gracefully(run, tmp_path)
     failure_pages = sorted((tmp_path / "failures").glob("*.html"))
     assert len(failure_pages) == len(doc.all("tr", cls="failure")) + len(doc.all("tr", cls="selfcheck"))
     assert "were not saved" in page(failure_pages[0]).one("section", id="arrays").text
+
+
+def test_training_curves_from_before_the_run_are_not_shown_as_its_own(run, tmp_path):
+    """A ``harness check`` writing into the folder of an earlier ``harness verify``: that
+    run's curves file is older than this run, and its chart is not this run's."""
+    out, _, tests = run
+    records = [RecordedTest(**t) for t in tests.values()]
+    curves_file = tmp_path / "training_curves.json"
+    curves_file.write_text((out / "training_curves.json").read_text())
+    written = curves_file.stat().st_mtime
+    os.utime(curves_file, (written - 60, written - 60))      # written a minute before the run
+    assert not page(write_report(tmp_path, records, since=written)).all("section", id="training")
+    assert page(write_report(tmp_path, records, since=written - 120)).all("section", id="training")
+    assert page(write_report(tmp_path, records)).all("section", id="training")
 
 
 @pytest.mark.parametrize("shape", [(), (5,), (3, 4), (2, 3, 4), (2, 1, 3, 2)])

@@ -75,6 +75,16 @@ class Network:
     def cost_derivative(self, output_activations, y):
         return {derivative}
 
+    def update_mini_batch(self, mini_batch, eta):
+        nabla_b = [np.zeros(b.shape) for b in self.biases]
+        nabla_w = [np.zeros(w.shape) for w in self.weights]
+        for x, y in mini_batch:
+            delta_nabla_b, delta_nabla_w = self.backprop(x, y)
+            nabla_b = [nb + dnb for nb, dnb in zip(nabla_b, delta_nabla_b)]
+            nabla_w = [nw + dnw for nw, dnw in zip(nabla_w, delta_nabla_w)]
+        self.weights = [w - {rate} * nw for w, nw in zip(self.weights, nabla_w)]
+        self.biases = [b - {rate} * nb for b, nb in zip(self.biases, nabla_b)]
+
 
 class Network2(Network):
     def __init__(self, sizes, cost=CrossEntropyCost):
@@ -83,9 +93,21 @@ class Network2(Network):
 
     def output_delta(self, z, a, y):
         return self.cost.delta(z, a, y)
+
+    def update_mini_batch(self, mini_batch, eta, lmbda, n):
+        nabla_b = [np.zeros(b.shape) for b in self.biases]
+        nabla_w = [np.zeros(w.shape) for w in self.weights]
+        for x, y in mini_batch:
+            delta_nabla_b, delta_nabla_w = self.backprop(x, y)
+            nabla_b = [nb + dnb for nb, dnb in zip(nabla_b, delta_nabla_b)]
+            nabla_w = [nw + dnw for nw, dnw in zip(nabla_w, delta_nabla_w)]
+        self.weights = [{decayed} - (eta / len(mini_batch)) * nw
+                        for w, nw in zip(self.weights, nabla_w)]
+        self.biases = [b - (eta / len(mini_batch)) * nb for b, nb in zip(self.biases, nabla_b)]
 '''
 RIGHT = dict(ce_delta="(a - y)", hidden_prime="sigmoid_prime(zs[-l])", returned="(nabla_b, nabla_w)",
-             derivative="(output_activations - y)")
+             derivative="(output_activations - y)", rate="(eta / len(mini_batch))",
+             decayed="(1 - eta * (lmbda / n)) * w")
 
 
 def _source(**changes):
@@ -114,7 +136,9 @@ def test_a_right_network_passes_on_its_own_cost(tmp_path, name):
 
 
 def test_the_two_lists_returned_the_other_way_round_are_read_by_their_shapes(tmp_path):
-    _, results = _outcome(tmp_path, "Network", returned="(nabla_w, nabla_b)")
+    found, _ = collect_source(tmp_path, "nielsen_wb.py", _source(returned="(nabla_w, nabla_b)").replace(
+        "delta_nabla_b, delta_nabla_w = self.backprop", "delta_nabla_w, delta_nabla_b = self.backprop"))
+    results = found["nielsen_wb.Network"].check()
     assert all(r.passed for r in results), [r.message() for r in results if not r.passed]
 
 
@@ -145,3 +169,50 @@ def test_a_transposed_nabla_w_is_diagnosed_so_and_its_batch_is_one_column(tmp_pa
     (bad,) = [r for r in results if not r.passed]
     assert bad.tensor == "weights[0]" and bad.shown_diagnosis.get("kind") == "transposed"
     assert bad.config["batch"] == 1
+
+
+@pytest.mark.parametrize("name, change, decay", [
+    ("Network", {}, None),
+    ("Network2", {}, "L2"),
+    ("Network2", dict(decayed="w - eta * (lmbda / n) * np.sign(w)"), "L1"),
+])
+def test_a_right_update_mini_batch_is_sgd_on_the_mean_cost_with_its_decay(tmp_path, name, change,
+                                                                          decay):
+    item, results = _outcome(tmp_path, name, **change)
+    assert "then update_mini_batch's step" in item.how
+    step = [r for r in results if r.prop.startswith("network_sgd_step")]
+    assert {r.tensor for r in step} >= {"weights[0]", "weights[1]", "biases[0]", "biases[1]"}
+    assert all(r.passed for r in results), [r.message() for r in results if not r.passed]
+    assert all((f"{decay} decay" in r.note) == bool(decay) for r in step)
+
+
+W = {"weights[0]", "weights[1]"}
+
+
+@pytest.mark.parametrize("name, change, wrong, why", [
+    ("Network2", dict(decayed="(1 + eta * (lmbda / n)) * w"), W, "the decay's sign is flipped"),
+    ("Network2", dict(decayed="(1 - eta * lmbda) * w"), W, "lmbda, not lmbda / n"),
+    ("Network2", dict(decayed="w"), W, "no weight decay at all"),
+    ("Network2", dict(decayed="(1 - 2 * eta * (lmbda / n)) * w"), W, "= 2 * lmbda / n"),
+    ("Network", dict(rate="eta"), W | {"biases[0]", "biases[1]"}, None),
+])
+def test_a_slip_in_the_step_fails_though_backprop_passed(tmp_path, name, change, wrong, why):
+    _, results = _outcome(tmp_path, name, **change)
+    assert all(r.passed for r in results if r.prop.startswith("network_gradient"))
+    failed = [r for r in results if not r.passed]
+    assert {r.tensor for r in failed} == wrong, [r.message() for r in failed]
+    for r in failed:
+        assert r.prop.startswith("network_sgd_step") and r.verdict == "layer bug"
+        assert "though backprop(x, y) passed" in r.explanation
+        assert (r.shown_diagnosis.get("kind") == "weight decay") == bool(why), r.message()
+        assert why is None or why in r.shown_diagnosis["summary"], r.message()
+
+
+def test_update_mini_batch_of_another_signature_is_said_not_checked(tmp_path):
+    source = _source().replace("def update_mini_batch(self, mini_batch, eta, lmbda, n):",
+                               "def update_mini_batch(self, mini_batch, eta, lmbda):\n"
+                               "        n = 8")
+    found, _ = collect_source(tmp_path, "nielsen_s.py", source)
+    item = found["nielsen_s.Network2"]
+    assert "update_mini_batch not checked" in item.how
+    assert not any(r.prop.startswith("network_sgd_step") for r in item.check())

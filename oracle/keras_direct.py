@@ -24,14 +24,21 @@ import math
 
 import numpy as np
 
-from oracle.tf_runtime import tf
+from oracle.tf_runtime import Packed, tf
 
 DIRECT_KINDS = ("Adamax", "AMSGrad", "Nadam", "Adadelta", "Lion")
 
 
-def _build(kind, lr, eps, hyper):
+def _build(kind, lr, eps, hyper, coupled=False):
     k = tf().keras.optimizers
     f = lambda name: np.float64(hyper[name])   # noqa: E731
+    built = _built(k, kind, lr, eps, f)
+    if hyper.get("weight_decay") and not coupled:      # decoupled, as Keras applies it
+        built.weight_decay = f("weight_decay")
+    return built
+
+
+def _built(k, kind, lr, eps, f):
     if kind == "Adamax":
         return k.Adamax(learning_rate=lambda: lr, beta_1=f("beta1"), beta_2=f("beta2"), epsilon=eps)
     if kind == "AMSGrad":
@@ -46,34 +53,42 @@ def _build(kind, lr, eps, hyper):
     raise ValueError(f"run_direct: unknown kind {kind!r}; known: {DIRECT_KINDS}")
 
 
-def describe(kind, hyper, eps_on_hat=False):
+def describe(kind, hyper, eps_on_hat=False, coupled=False):
     """The Keras configuration ``run_direct`` runs, in words."""
-    shown = ", ".join(f"{k}={v:g}" for k, v in hyper.items() if k != "lr")
+    wd = hyper.get("weight_decay", 0.0)
+    shown = ", ".join(f"{k}={v:g}" for k, v in hyper.items()
+                      if k != "lr" and not (k == "weight_decay" and coupled))
     name = {"AMSGrad": "Adam(amsgrad=True)"}.get(kind, kind)
     return f"keras {name}({shown})" + (" with epsilon eps sqrt(1 - beta2^t) (epsilon added to "
-                                       "the bias-corrected root)" if eps_on_hat else "")
+                                       "the bias-corrected root)" if eps_on_hat else "") + \
+        (f", on gradients g + {wd:g} * params (weight decay as L2 in the gradient)"
+         if coupled and wd else "")
 
 
-def run_direct(kind, hyper, params0, grad_steps, *, lrs=None, eps_on_hat=False):
+def run_direct(kind, hyper, params0, grad_steps, *, lrs=None, eps_on_hat=False, coupled=False):
     """Keras's trajectory (params after each step) for ``kind`` with ``hyper`` (lr, and beta1,
-    beta2, rho, eps as the kind takes them), and what was run. ``lrs``: one learning rate
-    per step instead of ``hyper["lr"]``; ``eps_on_hat`` (AMSGrad): epsilon added to the
-    bias-corrected root."""
+    beta2, rho, eps as the kind takes them, and a weight_decay), and what was run. ``lrs``:
+    one learning rate per step instead of ``hyper["lr"]``; ``eps_on_hat`` (AMSGrad): epsilon
+    added to the bias-corrected root. A weight decay is Keras's own (decoupled: params -= lr *
+    weight_decay * params before each step), or with ``coupled`` added to the gradient (g +
+    weight_decay * params, the params as they are before that step)."""
     t = tf()
     lr = t.Variable(np.float64(hyper["lr"]), dtype=t.float64, trainable=False)
     eps = t.Variable(np.float64(hyper.get("eps", 1e-7)), dtype=t.float64, trainable=False)
-    keras = _build(kind, lr, eps, hyper)
-    variables = [t.Variable(np.array(p, np.float64), dtype=t.float64) for p in params0]
+    keras = _build(kind, lr, eps, hyper, coupled)
+    wd = np.float64(hyper.get("weight_decay", 0.0)) if coupled else 0.0
+    packed = Packed(params0)
     trajectory = []
     for step, grads in enumerate(grad_steps, start=1):
         if lrs is not None:
             lr.assign(np.float64(lrs[min(step, len(lrs)) - 1]))
         if eps_on_hat:
             eps.assign(np.float64(hyper["eps"] * math.sqrt(1 - hyper["beta2"] ** step)))
-        keras.apply_gradients(zip([t.convert_to_tensor(np.asarray(g, np.float64)) for g in grads],
-                                  variables))
-        trajectory.append([v.numpy().copy() for v in variables])
-    return trajectory, describe(kind, hyper, eps_on_hat)
+        if wd:
+            grads = [np.asarray(g, np.float64) + wd * p for g, p in zip(grads, packed.params())]
+        packed.apply(keras, grads)
+        trajectory.append(packed.params())
+    return trajectory, describe(kind, hyper, eps_on_hat, coupled)
 
 
 def adagrad_eps_outside(lr, eps, params0, grad_steps, lrs=None, initial=0.0):
@@ -91,11 +106,10 @@ def adagrad_eps_outside(lr, eps, params0, grad_steps, lrs=None, initial=0.0):
     epsilon = t_.Variable(np.float64(eps), dtype=t_.float64, trainable=False)
     keras = t_.keras.optimizers.Adam(learning_rate=lambda: rate, beta_1=np.float64(0.0),
                                      beta_2=beta2, epsilon=epsilon)
-    variables = [t_.Variable(np.array(p, np.float64), dtype=t_.float64) for p in params0]
+    packed = Packed(params0)
     first = 1 if initial else 0       # the steps Keras has made before the first real one
     if first:
-        keras.apply_gradients(zip([t_.constant(np.full(np.shape(p), math.sqrt(initial)))
-                                   for p in params0], variables))
+        packed.apply(keras, [np.full(np.shape(p), math.sqrt(initial)) for p in params0])
     trajectory = []
     for step, grads in enumerate(grad_steps, start=1):
         n = step + first
@@ -104,9 +118,8 @@ def adagrad_eps_outside(lr, eps, params0, grad_steps, lrs=None, initial=0.0):
         lr_t = lr if lrs is None else lrs[min(step, len(lrs)) - 1]
         rate.assign(np.float64(lr_t / (math.sqrt(n) * math.sqrt(1 - b2 ** n))))
         epsilon.assign(np.float64(eps / math.sqrt(n)))
-        keras.apply_gradients(zip([t_.convert_to_tensor(np.asarray(g, np.float64)) for g in grads],
-                                  variables))
-        trajectory.append([v.numpy().copy() for v in variables])
+        packed.apply(keras, grads)
+        trajectory.append(packed.params())
     start = f", the accumulator started by a first step of gradient sqrt({initial:g}) at rate 0" \
         if first else ""
     return trajectory, ("keras Adam(beta_1=0) with beta_2 = (n-1)/n, lr / (sqrt(n) sqrt(1-beta_2^n)) "

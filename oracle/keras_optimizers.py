@@ -26,7 +26,7 @@ import numpy as np
 
 from layers.optimizers import AdaGrad, Adam, Momentum, Nesterov, RMSProp, SGD
 from layers.schedules import Constant, ExponentialDecay, HyperbolicDecay, PerEpoch, StepDecay
-from oracle.tf_runtime import tf
+from oracle.tf_runtime import Packed, tf
 
 OPTIMIZER_TWINS = {}
 SCHEDULE_TWINS = {}
@@ -162,20 +162,21 @@ def _trajectory_key(optimizer, params0, grad_steps, *rest):
 
 
 def _run_keras(optimizer, params0, grad_steps, steps_per_epoch, weight_decay, coupled):
-    t = tf()
-    variables = [t.Variable(np.array(p, np.float64), dtype=t.float64) for p in params0]
+    packed = Packed(params0)
     twin = keras_twin(optimizer, steps_per_epoch=steps_per_epoch)
     if weight_decay and not coupled:
         twin.decouple(weight_decay)
     how = twin.description + (f", on gradients g + {weight_decay:g} * params (weight decay as "
                               f"L2 in the gradient)" if weight_decay and coupled else "")
     trajectory = []
+    params = packed.params()
     for grads in grad_steps:
         if weight_decay and coupled:
-            grads = [np.asarray(g, np.float64) + weight_decay * v.numpy()
-                     for g, v in zip(grads, variables)]
-        twin.step(grads, variables)
-        trajectory.append([v.numpy().copy() for v in variables])
+            grads = [np.asarray(g, np.float64) + weight_decay * p for g, p in zip(grads, params)]
+        twin.prepare()
+        packed.apply(twin.keras, grads)
+        params = packed.params()
+        trajectory.append(params)
     return trajectory, how
 
 

@@ -7,6 +7,8 @@ TF's thread counts, which TF refuses once a first op has run.
 """
 import os
 
+import numpy as np
+
 _tf = None
 
 
@@ -57,3 +59,39 @@ def warm_up():
     with t.GradientTape() as tape:
         y = t.reduce_sum(v * v)
     tape.gradient(y, v)
+
+
+class Packed:
+    """Params of any shapes as one flat float64 ``tf.Variable``, for a Keras optimizer's run.
+
+    Every Keras optimizer the oracles use (SGD with or without momentum, RMSprop, Adam,
+    Adagrad, Adadelta, Adamax, Nadam, AMSGrad, Lion, AdamW's decoupled decay) updates each
+    element from that element's own gradient and state alone: which variable an element sits
+    in changes no operation on it, so the trajectory is the same, bit for bit, as one
+    variable per param (``tests/test_keras_packed.py`` holds every twin to that). Keras's
+    per-variable bookkeeping is most of a small run's time; one variable halves it.
+    (Clipping by a norm is done before Keras, in NumPy, never by Keras.)
+    """
+
+    def __init__(self, params0):
+        t = tf()
+        self.shapes = [np.shape(p) for p in params0]
+        self.variables = [t.Variable(self.flat(params0, "param"), dtype=t.float64)]
+
+    def flat(self, arrays, what="gradient"):
+        """``arrays`` (one per param, of its shape) as one float64 vector."""
+        arrays = [np.asarray(a, np.float64) for a in arrays]
+        if [a.shape for a in arrays] != self.shapes:
+            raise ValueError(f"{what} shapes {[a.shape for a in arrays]} do not match the "
+                             f"params' {self.shapes}")
+        return np.concatenate([a.reshape(-1) for a in arrays]) if arrays else np.zeros(0)
+
+    def apply(self, keras, grads):
+        """One ``keras.apply_gradients`` step on the packed variable."""
+        keras.apply_gradients([(tf().convert_to_tensor(self.flat(grads)), self.variables[0])])
+
+    def params(self):
+        """The params now, as fresh arrays of their own shapes."""
+        flat = self.variables[0].numpy()
+        ends = np.cumsum([int(np.prod(s, dtype=int)) for s in self.shapes])
+        return [part.reshape(s).copy() for part, s in zip(np.split(flat, ends[:-1]), self.shapes)]

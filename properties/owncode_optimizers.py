@@ -124,11 +124,9 @@ def _candidates(kind, opt):
         # (L2, as PyTorch's SGD and Adam do): another form of the algorithm, except for an
         # AdamW, whose whole point is not to couple it
         out.append((differs, note, _runner(build, weight_decay=wd), same))
-        coupled = (f"weight decay is added to the gradient (g + {wd_found[0]} * params, an L2 "
-                   f"term), " + ("where AdamW decouples it (params -= lr * weight_decay * "
-                                 "params): coupling it is what AdamW exists to avoid" if adamw else
-                                 "as PyTorch's optimizers do, where Keras decouples it (params "
-                                 "-= lr * weight_decay * params)"))
+        coupled = COUPLED.format(name=wd_found[0]) + (
+            "where AdamW decouples it (params -= lr * weight_decay * params): coupling it is "
+            "what AdamW exists to avoid" if adamw else COUPLED_AS)
         out.append(("; ".join(filter(None, [differs, coupled])), note,
                     _runner(build, weight_decay=wd, coupled=True), same and not adamw))
 
@@ -190,7 +188,7 @@ def _candidates(kind, opt):
                             lambda p, g, lrs=None, eps=eps, a0=a0:
                             adagrad_eps_outside(lr, eps, p, g, lrs, initial=a0), True))
     elif kind in DIRECT_KINDS:
-        _direct(kind, opt, lr, others, eps_values, eps_note, wd, out)
+        _direct(kind, opt, lr, others, eps_values, eps_note, wd_found, out)
     if kind == "Momentum" and "momentum" not in _class_of(opt).__name__.lower() and \
             number(opt, HYPER_NAMES["momentum"])[0] == "gamma":
         # an SGD's gamma may be a schedule's factor (PyTorch's StepLR), not a momentum
@@ -207,8 +205,15 @@ def _learning_rate(opt, kind):
     return _required(opt, "learning rate", LR_NAMES)
 
 
-def _direct(kind, opt, lr, others, eps_values, eps_note, wd, out):
-    """Candidates of a kind the project has no class of (``oracle.keras_direct``)."""
+COUPLED = "weight decay is added to the gradient (g + {name} * params, an L2 term), "
+COUPLED_AS = ("as PyTorch's optimizers do, where Keras decouples it (params -= lr * weight_decay "
+              "* params)")
+
+
+def _direct(kind, opt, lr, others, eps_values, eps_note, wd_found, out):
+    """Candidates of a kind the project has no class of (``oracle.keras_direct``); a weight
+    decay decoupled as Keras applies it, or coupled into the gradient."""
+    wd = wd_found[1] if wd_found else 0.0
     hyper = {"lr": lr}
     if kind == "Adadelta":
         hyper["rho"] = _required(opt, "decay rate", others(HYPER_NAMES["rho"]))
@@ -230,8 +235,11 @@ def _direct(kind, opt, lr, others, eps_values, eps_note, wd, out):
             differs = ("epsilon is added to the bias-corrected root sqrt(v_hat), where Keras "
                        "adds it to sqrt(v) and folds the bias correction into the learning "
                        "rate") if hat else ""
-            out.append((differs, note, lambda p, g, lrs=None, h=h, hat=hat: run_direct(
-                kind, h, p, g, lrs=lrs, eps_on_hat=hat), True))
+            for coupled in ((False, True) if wd else (False,)):
+                out.append(("; ".join(filter(None, [differs, COUPLED.format(
+                    name=wd_found[0]) + COUPLED_AS if coupled else ""])), note,
+                    lambda p, g, lrs=None, h=h, hat=hat, c=coupled: run_direct(
+                        kind, h, p, g, lrs=lrs, eps_on_hat=hat, coupled=c), True))
 
 
 def _runner(build, **keras_kw):

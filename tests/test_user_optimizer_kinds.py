@@ -85,6 +85,36 @@ class Lion:
             params[k] -= self.lr * np.sign(self.beta1 * m + (1 - self.beta1) * g)
             self.m[k] = self.beta2 * m + (1 - self.beta2) * g
 ''',
+    "LionDecoupledDecay": '''
+class LionDecoupledDecay:
+    """The paper's decoupled weight decay: params -= lr * (sign(c) + weight_decay * params)."""
+
+    def __init__(self, lr=3e-4, beta1=0.9, beta2=0.99, weight_decay=0.1):
+        self.lr, self.beta1, self.beta2, self.weight_decay, self.m = lr, beta1, beta2, weight_decay, {}
+
+    def update(self, params, grads):
+        for k, g in grads.items():
+            m = self.m.get(k, np.zeros_like(g))
+            c = self.beta1 * m + (1 - self.beta1) * g
+            params[k] -= self.lr * (np.sign(c) + self.weight_decay * params[k])
+            self.m[k] = self.beta2 * m + (1 - self.beta2) * g
+''',
+    "AdamaxL2": '''
+class AdamaxL2:
+    """Weight decay as an L2 term in the gradient (PyTorch's Adamax)."""
+
+    def __init__(self, lr=0.002, beta1=0.9, beta2=0.999, eps=1e-7, weight_decay=0.01):
+        self.lr, self.beta1, self.beta2, self.eps, self.wd = lr, beta1, beta2, eps, weight_decay
+        self.t, self.m, self.u = 0, {}, {}
+
+    def update(self, params, grads):
+        self.t += 1
+        for k, g in grads.items():
+            g = g + self.wd * params[k]
+            m = self.m[k] = self.beta1 * self.m.get(k, 0.0) + (1 - self.beta1) * g
+            u = self.u[k] = np.maximum(self.beta2 * self.u.get(k, 0.0), np.abs(g))
+            params[k] -= self.lr / (1 - self.beta1 ** self.t) * m / (u + self.eps)
+''',
     "SGDStepLR": '''
 class SGDStepLR:
     """PyTorch's StepLR inside: the rate times gamma every step_size steps."""
@@ -137,6 +167,9 @@ BUGGY = {   # one slip each, from the correct ones above
     "NadamKeras": ("(1 - mu) * g / (1 - self.prod)", "(1 - mu) * g / (1 - self.prod * mu_next)"),
     "Adadelta": ("self.dx2.get(k, 0.0) + self.eps) / np.sqrt(sq", "self.dx2.get(k, 0.0)) / np.sqrt(sq"),
     "Lion": ("np.sign(self.beta1 * m + (1 - self.beta1) * g)", "np.sign(self.beta2 * m + (1 - self.beta2) * g)"),
+    "LionDecoupledDecay": ("np.sign(c) + self.weight_decay * params[k]",
+                           "np.sign(c) - self.weight_decay * params[k]"),
+    "AdamaxL2": ("g = g + self.wd * params[k]", "g = g + self.wd * params[k] ** 2"),
     "ClipNormAdam": ("g = g * scale", "g = g * min(1.0, self.max_norm / np.sqrt(np.sum(g * g)))"),
     "ClipValueMomentum": ("np.clip(g, -self.clipvalue, self.clipvalue)",
                           "np.clip(g, -self.clipvalue, 2 * self.clipvalue)"),

@@ -53,27 +53,34 @@ def main(argv=None):
         opts.append("-x")
     unchecked = _Unchecked()
     code = pytest.main(opts, plugins=[unchecked])
-    if code == pytest.ExitCode.NO_TESTS_COLLECTED or code == pytest.ExitCode.OK and \
-            unchecked.nothing_recognised:
-        print(f"./harness check: found nothing to check in {', '.join(args.paths)} (no layers, "
-              "functional pairs, networks or optimizers; see the README's hints)", file=sys.stderr)
-        return USAGE
+    status, said = exit_status(code, unchecked, args.paths)
+    if said:
+        print(said, file=sys.stderr)
+    return status
+
+
+def exit_status(code, unchecked, paths):
+    """(exit status, a line for stderr or "") of a run that ended with pytest's ``code``;
+    ``unchecked``: its :class:`_Unchecked`. A run that checked nothing is never a pass."""
+    if code == pytest.ExitCode.NO_TESTS_COLLECTED or code == pytest.ExitCode.OK and (
+            unchecked.nothing_recognised or unchecked.nothing_checked and not unchecked.labels):
+        return USAGE, (f"./harness check: found nothing to check in {', '.join(paths)} (no "
+                       "layers, functional pairs, networks or optimizers; see the README's hints)")
     if code == pytest.ExitCode.USAGE_ERROR:
-        return USAGE
+        return USAGE, ""
     if code == pytest.ExitCode.OK and unchecked.labels:
-        print(f"./harness check: nothing failed, but {len(unchecked.labels)} found could not be "
-              f"checked: {', '.join(unchecked.labels)} (see SKIPPED above for why, and what "
-              "would make it checkable where something would); exit status 3, not a pass",
-              file=sys.stderr)
-        return NOT_CHECKED
-    return 0 if code == pytest.ExitCode.OK else FAILED
+        return NOT_CHECKED, (
+            f"./harness check: nothing failed, but {len(unchecked.labels)} found could not be "
+            f"checked: {', '.join(unchecked.labels)} (see SKIPPED above for why, and what "
+            "would make it checkable where something would); exit status 3, not a pass")
+    return (0, "") if code == pytest.ExitCode.OK else (FAILED, "")
 
 
 class _Unchecked:
     """Collects the labels of found code that could not be checked at all."""
 
     def __init__(self):
-        self.labels, self.nothing_recognised = [], False
+        self.labels, self.nothing_recognised, self.nothing_checked = [], False, False
 
     def pytest_collection_finish(self, session):
         skips = [getattr(item, "skip", None) for item in session.items]
@@ -81,6 +88,9 @@ class _Unchecked:
         # only files where nothing was recognised: found nothing, as when none was collected
         self.nothing_recognised = bool(skips) and all(
             s is not None and s.reason.startswith("nothing recognised") for s in skips)
+        # every item a skip (helper classes with no gradient, hinted skips): nothing was
+        # checked, which is never a pass
+        self.nothing_checked = bool(skips) and all(s is not None for s in skips)
 
 
 if __name__ == "__main__":

@@ -153,6 +153,27 @@ def test_a_run_where_nothing_but_such_files_was_found_found_nothing():
         assert seen.nothing_recognised is nothing
 
 
+def test_a_run_that_checked_nothing_is_never_a_pass():
+    """Helper classes only (a forward and no backward: 'no gradient to check') exited 0, the
+    status of a run where everything passed; nothing was checked. Now it is 'found nothing
+    to check' (2); with something found and not checked, 3; with anything checked, 0."""
+    from types import SimpleNamespace
+    import pytest as pt
+    from properties.check_cli import NOT_CHECKED, USAGE, _Unchecked, exit_status
+    from properties.user_entry import Skipped
+    helper = Skipped("act.Sigmoid", "act.py", "Sigmoid has a __call__() but no backward()", False)
+    other = Skipped("odd.Mystery", "odd.py", "cannot tell what to pass", True)
+    for items, status in (([helper], USAGE), ([helper, helper], USAGE),
+                          ([helper, other], NOT_CHECKED), ([helper, None], 0), ([None], 0)):
+        seen = _Unchecked()
+        seen.pytest_collection_finish(SimpleNamespace(items=[
+            SimpleNamespace() if i is None else SimpleNamespace(skip=i) for i in items]))
+        got, said = exit_status(pt.ExitCode.OK, seen, ["act.py"])
+        assert got == status, (items, said)
+        assert ("found nothing to check in act.py" in said) == (status == USAGE)
+        assert exit_status(pt.ExitCode.TESTS_FAILED, seen, ["act.py"])[0] == 1
+
+
 DROPOUT = '''
 import numpy as np
 

@@ -51,12 +51,12 @@ def collect_file(path, out):
     bad = []
     hints = read_hints(Path(path).read_text(encoding="utf-8", errors="replace"), bad)
     for name, line, message in bad:
-        if name is None:       # which layer it is about cannot be told: the file waits for it
-            out.problems.append(ImportProblem(path, path, f"hint: {message}"))
-            return
-        out.problems.append(ImportProblem(path, f"{path}:{line}", f"{message} ({name} is checked "
-                                          f"as if the hint were not there; the rest of the file "
-                                          f"as usual)", kind="a hint that cannot be read"))
+        about = f"{name} is checked as if the hint were not there" if name else (
+            "it names no class or function: a hint starts with the name of the one it is for, "
+            "then its inputs, e.g. '# gradcheck: Linear(3, 2); x=(N, 3)' or '# gradcheck: "
+            "relu_forward; x=(N, 4)'")
+        out.problems.append(ImportProblem(path, f"{path}:{line}", f"{message} ({about}; the rest "
+                                          f"of the file as usual)", kind="a hint that cannot be read"))
     loaded = import_file(path)
     if isinstance(loaded, ImportProblem):
         out.problems.append(loaded)
@@ -82,7 +82,7 @@ def collect_file(path, out):
         defined = _defined(loaded.module)
         if defined:     # (a file of constants or imports only says nothing)
             out.skipped.append(Skipped(prefix[:-1], path, NOTHING_FOUND.format(
-                defined=", ".join(defined[:4]) + (", ..." if len(defined) > 4 else "")),
+                defined=", ".join(defined)),
                 unchecked=False))
 
 

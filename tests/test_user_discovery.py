@@ -51,6 +51,38 @@ def test_an_unreadable_hint_leaves_the_rest_of_the_file_checked(tmp_path):
     assert [(name, line) for name, line, _ in bad] == [("Scale", 1)]
 
 
+def test_a_hint_naming_nothing_is_a_hint_finding_and_the_file_is_checked(tmp_path):
+    """A hint of inputs alone ('x=(2, N); t=int(N)<2'): which function it is for cannot be
+    told. It stopped the whole file ('nothing in this file was checked'); now it is a hint
+    finding saying a hint starts with a name, and the rest of the file is checked."""
+    (tmp_path / "hintless.py").write_text(textwrap.dedent("""
+        import numpy as np
+        # gradcheck: x=(2, N); t=int(N)<2
+
+
+        class Square:
+            def forward(self, x):
+                self.x = x
+                return x * x
+
+            def backward(self, dout):
+                return 2 * self.x * dout
+        """))
+    found = collect([tmp_path])
+    (problem,) = found.problems
+    assert problem.where.endswith("hintless.py:3") and problem.kind == "a hint that cannot be read"
+    assert "names no class or function" in problem.text() and "rest of the file" in problem.text()
+    assert {f.label for f in found.found} == {"hintless.Square"}
+
+
+def test_nothing_recognised_names_every_class_and_function(tmp_path):
+    names = [f"step_{i}" for i in range(7)]
+    (tmp_path / "many.py").write_text("".join(f"def {n}(a, b, c, d, e, f):\n    return a\n\n\n"
+                                              for n in names))
+    (skip,) = collect([tmp_path]).skipped
+    assert skip.reason.startswith("nothing recognised") and all(n in skip.reason for n in names)
+
+
 BATCH_FORMULA_ALWAYS = '''
 import numpy as np
 

@@ -150,7 +150,11 @@ def held_params(obj):
                 isinstance(v, np.ndarray) and v.dtype.kind == "f" for v in held.values()):
             g_attr = next((g for g in GRAD_DICTS if g != p_attr and isinstance(getattr(obj, g, None), dict)), None)
             if g_attr is not None:
-                names = tuple(held)
+                # a gradients dict already filled names the trainable ones (numpy-ml's batch
+                # norm keeps its running statistics among its parameters, with no gradient)
+                grads = getattr(obj, g_attr)
+                names = tuple(k for k in held if k in grads) if set(grads) & set(held) \
+                    else tuple(held)
                 return _HeldView(obj, names, attr=p_attr), _HeldView(obj, names, attr=g_attr)
     objects = tuple(k for k, v in vars(obj).items() if not isinstance(v, np.ndarray)
                     and isinstance(getattr(v, "data", None), np.ndarray)
@@ -158,6 +162,14 @@ def held_params(obj):
     if objects:
         return _HeldView(obj, objects, field="data"), _HeldView(obj, objects, field="grad")
     return None
+
+
+def lazy_dicts(obj):
+    """A dict of params its first forward fills (``{"W": None, "b": None}``) beside a
+    gradients dict (numpy-ml's layers)."""
+    return any(isinstance(d, dict) and d and any(v is None for v in d.values())
+               for d in (getattr(obj, a, None) for a in PARAM_DICTS)) and \
+        any(isinstance(getattr(obj, g, None), dict) for g in GRAD_DICTS)
 
 
 def _scalars_as_arrays(obj, backward, grad_prefix=None):
@@ -249,7 +261,8 @@ class AttributeLayer(Layer):
                 nested_pairs(layer, grad_prefix)
             if nested:          # a block: its sublayers' weights and the gradients beside them
                 self._set_paths(nested)
-            elif found or not (float_array_attributes(layer) or has_nested_arrays(layer)):
+            elif found or not (float_array_attributes(layer) or has_nested_arrays(layer)
+                               or lazy_dicts(layer)):
                 self._set_names(found)
 
     def _set_names(self, names):
@@ -265,6 +278,8 @@ class AttributeLayer(Layer):
                        _AttrView(self.layer, names, self._label, grads=True))
 
     def _probe(self, inputs):
+        if lazy_dicts(self.layer) and self._lazy_held(inputs):
+            return
         try:
             report = probe_grad_attributes(self.layer, inputs, grad_prefix=self._prefix,
                                            forward_kwargs=self._forward_kwargs(),
@@ -295,6 +310,19 @@ class AttributeLayer(Layer):
             self._set_paths(nested)
         else:
             self._set_names(report.grad_attrs)
+
+    def _lazy_held(self, inputs):
+        """Params in a dict its first forward fills (numpy-ml's ``self.parameters = {"W": None}``
+        until ``_init_params()``), beside a gradients dict: built by a forward on this layer
+        and held as dicts (True), or not such a layer (False)."""
+        try:
+            getattr(self.layer, self._forward_name)(*inputs, **self._forward_kwargs())
+        except Exception:
+            return False
+        held = held_params(self.layer)
+        if held is not None:
+            self._views = held
+        return held is not None
 
     def _probe_nested(self, inputs):
         method = getattr(self.layer, self._backward_name)
@@ -354,6 +382,12 @@ class AttributeLayer(Layer):
     def forward(self, *inputs):
         if self._views is None:
             self._probe(inputs)
+        # numpy-ml's layers keep every input their forward sees, and add every backward's
+        # gradients, until ``flush_gradients()`` (its update() calls it after each step): a
+        # fresh pass starts there, as its next training step does.
+        flush = getattr(self.layer, "flush_gradients", None)
+        if callable(flush):
+            flush()
         return call_keeping(self.layer, self._forward_name, OUTPUT_ATTRS, *inputs,
                             **self._forward_kwargs())
 
@@ -363,6 +397,11 @@ class AttributeLayer(Layer):
         zero_grad = getattr(self.layer, "zero_grad", None)
         if callable(zero_grad):
             zero_grad()
+        elif callable(getattr(self.layer, "flush_gradients", None)) and self._views is not None:
+            for name in self._views[1]:     # (flushing would drop the forward's inputs too)
+                held = self._views[1].get(name)
+                if isinstance(held, np.ndarray) and held.dtype.kind == "f":
+                    held[...] = 0.0
         elif self._views is not None and getattr(self._views[1], "_field", None) == "grad":
             for name in self._views[1]:        # hand-written Parameters: their .grad cleared,
                 held = getattr(self.layer, name)   # as an optimizer's zero_grad() clears it

@@ -8,6 +8,8 @@ every backward, as a training loop's ``zero_grad()`` does, so a backward that as
 (``.grad =``) where it should add passes all of them. Here a second backward on the same
 forward and upstream gradient, without clearing, must leave twice the first's gradients.
 """
+import copy
+
 import numpy as np
 
 from oracle.tolerance import Tolerance
@@ -18,9 +20,71 @@ from properties.laws import broken
 
 
 
+def declares_accumulation(layer, xs):
+    """An adapted user layer says its backward adds to its gradients: it keeps Parameters'
+    ``.grad`` and has a ``zero_grad()``, or keeps gradients and has numpy-ml's
+    ``flush_gradients()`` and a backward that computes the same again on the same forward
+    (numpy-ml's RNN cell counts its time steps down, one a backward: a second backward is
+    another step's, and what it adds is no law's). ``xs``: what its forward takes (targets too)."""
+    held = getattr(layer, "layer", None)
+    try:
+        grads = getattr(layer, "_views", None) and layer._views[1]
+    except Exception:
+        return False
+    if callable(getattr(held, "flush_gradients", None)):
+        return bool(grads) and len(list(grads)) > 0 and _repeats(layer, xs)
+    fields = getattr(grads, "_field", None) == "grad" or any(
+        steps[-1] == ("attr", "grad") for steps in getattr(grads, "_paths", {}).values())
+    return bool(fields) and callable(getattr(held, "zero_grad", None))
+
+
+def _repeats(layer, xs):
+    """A backward (on a copy of ``layer``) changes nothing in the layer but its gradients, and
+    a second one on the same forward returns the first one's dx."""
+    probe = copy.deepcopy(layer)
+    kept = _gradient_attrs(probe)
+    try:
+        out = probe.forward(*xs)
+        dout = O.each(lambda o: np.linspace(-1.0, 1.5, np.size(o)).reshape(np.shape(o)), out)
+        before = copy.deepcopy({k: v for k, v in vars(probe.layer).items() if k not in kept})
+        first = O.copy(probe.backward(*O.parts(O.copy(dout))))
+        if not _same(before, {k: v for k, v in vars(probe.layer).items() if k not in kept}):
+            return False         # a time step counted down, an accumulator kept
+        again = getattr(probe.layer, probe._backward_name)(*O.parts(O.copy(dout)))
+    except Exception:
+        return False
+    if first is None or again is None:
+        return True        # nothing returned to compare: the law judges the gradients alone
+    return all(np.shape(a) == np.shape(b) and np.allclose(a, b, rtol=1e-9, atol=1e-12)
+               for a, b in zip(O.parts(first), O.parts(again)))
+
+
+def _gradient_attrs(layer):
+    """The attributes of the user's layer that hold its gradients (as the adapter reads them)."""
+    view = layer._views[1]
+    if getattr(view, "_attr", None):
+        return {view._attr}
+    return {steps[0][1] for steps in getattr(view, "_paths", {}).values() if steps}
+
+
+def _same(a, b):
+    """Equal state: arrays, numbers, strings and containers of them (other objects ignored)."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape \
+            and np.array_equal(a, b, equal_nan=a.dtype.kind == "f" and b.dtype.kind == "f")
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(map(_same, a, b))
+    if isinstance(a, (int, float, str, bool, type(None), np.generic)):
+        return type(a) is type(b) and (a == b or a != a and b != b)
+    return True
+
+
 def _applies(entry):
     return "" if entry.accumulates else (
-        "the layer has no zero_grad() beside Parameters' .grad: nothing says its backward adds")
+        "the layer has no zero_grad() beside Parameters' .grad, nor a flush_gradients() beside "
+        "its gradients: nothing says its backward adds")
 
 
 @prop("accumulates", applies=_applies, specialised=True)

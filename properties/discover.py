@@ -32,7 +32,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from layers.adapter import AttributeLayer, UpdatesItself, find_param_names
+from layers.adapter import AttributeLayer, UpdatesItself, find_param_names, lazy_dicts
 from layers.attribute_probe import float_array_attributes, takes_upstream, written_scalars
 from layers.nested import arrays_within, has_nested_arrays
 from layers.penalized import PenalizedLayer, strengths
@@ -295,7 +295,8 @@ def _layer(cls, label, path, module, hint, adapt, overrides=None):
         needs_probe = not find_param_names(obj) and (bool(float_array_attributes(obj))
                                                      or callable(getattr(obj, "build", None))
                                                      or has_nested_arrays(obj)
-                                                     or bool(written_scalars(obj)))
+                                                     or bool(written_scalars(obj))
+                                                     or lazy_dicts(obj))
         # (Keras style: params built by build() on the first call)
     else:
         needs_probe = False
@@ -393,6 +394,7 @@ def _probe_inputs(obj, hinted, needs_probe, names=("x",)):
             shapes += [(2, v.shape[0]), (2, 3, v.shape[0]), (2, v.shape[0], 4, 5)]
     # then a sequence through each 2-D weight (an attention's x: (N, T, D) @ Wq (D, D))
     shapes += [(2, 3, v.shape[0]) for v in held.values() if v.ndim == 2]
-    shapes += [(2, 3), (2, 2, 4, 4), (6, 6), (4, 4, 2)]
+    shapes += [(2, 3), (2, 2, 4, 4), (6, 6), (4, 4, 2)] + (     # params a first forward makes:
+        [(2, 3, 5), (2, 5, 3), (2, 5, 6, 3), (2, 3, 5, 6)] if lazy_dicts(obj) else [])  # layouts
     singles = [(rng.standard_normal(s),) * len(names) for s in dict.fromkeys(shapes)]
     return found + singles + indices

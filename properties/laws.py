@@ -31,8 +31,9 @@ BROKEN = {
                     "backward(self, dout=1)): right only while this loss is the last node and "
                     "nothing scales it; under a weighted or summed loss its gradients are wrong. "
                     "Multiply by dout",
-    "accumulates": "its zero_grad() says its backward adds to .grad (PyTorch's +=), but a second "
-                   "backward without zero_grad() did not leave twice the first's gradient: it "
+    "accumulates": "its zero_grad() (or numpy-ml's flush_gradients()) says its backward adds to "
+                   "its gradients (PyTorch's .grad +=), but a second backward without clearing "
+                   "them did not leave twice the first's gradient: it "
                    "assigns, so a parameter used twice (tied weights, a layer applied at two "
                    "places) or micro-batches accumulated before a step keep only the last one",
     "batch_resize": "a second forward and backward at another batch size differ from a fresh "

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from oracle.tape import tape_forward
 from oracle.user_twins import match_twin
+from properties.accumulation_law import declares_accumulation
 from properties import outputs as O
 from properties import strategies as S
 from properties.registry import Entry
@@ -136,7 +137,7 @@ def layer_entry(label, path, style, name, build, adapt, layer, spec, needs_probe
                   dtypes=("float32",) if in_float32 else _dtypes(layer, xs, ts), no_twin=NO_TWIN if match is None else "",
                   convention=match.convention if match else "", source=path,
                   input_domains=spec.domains, takes_dout=getattr(layer, "takes_dout", True),
-                  accumulates=_accumulates(layer), min_batch=_min_batch(layer, spec, modes),
+                  accumulates=declares_accumulation(layer, (*xs, *ts)), min_batch=_min_batch(layer, spec, modes),
                   paired=bool(loss) and len(spec.inputs) > 1 and len(set(spec.inputs)) == 1,
                   tf_kinds=tuple(k for k in KINDS if k not in ("overflow", "large"))
                   if unbounded else KINDS)
@@ -195,18 +196,6 @@ def _min_batch(layer, spec, modes):
             line = (traceback.extract_tb(exc.__traceback__)[-1].line or "").lstrip()
             runs.append("refused" if line.startswith(("raise", "assert")) else False)
     return 2 if runs == ["refused", True] else 1
-
-
-def _accumulates(layer):
-    """The layer keeps Parameters' ``.grad`` and has a ``zero_grad()``: its backward adds."""
-    held = getattr(layer, "layer", None)
-    try:
-        grads = getattr(layer, "_views", None) and layer._views[1]
-    except Exception:
-        return False
-    fields = getattr(grads, "_field", None) == "grad" or any(
-        steps[-1] == ("attr", "grad") for steps in getattr(grads, "_paths", {}).values())
-    return bool(fields) and callable(getattr(held, "zero_grad", None))
 
 
 def _sublayer_params(layer):

@@ -33,6 +33,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from layers.adapter import AttributeLayer, UpdatesItself, find_param_names, lazy_dicts
+from layers.optimizer_fed import builds_on_initialize, fed_adapter
 from layers.attribute_probe import float_array_attributes, takes_upstream, written_scalars
 from layers.nested import arrays_within, has_nested_arrays
 from layers.penalized import PenalizedLayer, strengths
@@ -144,9 +145,9 @@ def _class(cls, label, path, module, hint, overrides=None):
             raise NothingToCheck(f"{cls.__name__} has a backward() but no forward(): what it "
                                  f"is the gradient of is computed elsewhere, so it is not checked")
         return None
-    predictions = predictions_adapter(cls, forward)      # nnfs's backward(dvalues, y_true)
-    if predictions is not None:
-        return _layer(cls, label, path, module, hint, predictions, overrides)
+    special = predictions_adapter(cls, forward) or fed_adapter(cls, forward, BACKWARD_NAMES)
+    if special is not None:      # nnfs's backward(dvalues, y_true); initialize(optimizer)
+        return _layer(cls, label, path, module, hint, special, overrides)
     for method in BACKWARD_NAMES:      # a loss's backward(self) takes no upstream gradient
         if not (_has(cls, method, 1) or method == "backward" and _has(cls, method)) or \
                 method == "grad" and not _upstream_first(cls, method):
@@ -291,15 +292,10 @@ def _layer(cls, label, path, module, hint, adapt, overrides=None):
     if empty:
         raise CannotCheck(empty)
     roles = getattr(adapt, "roles", (("x",), ()))
-    if hasattr(adapt, "roles") and not isinstance(getattr(obj, "params", None), dict):
-        needs_probe = not find_param_names(obj) and (bool(float_array_attributes(obj))
-                                                     or callable(getattr(obj, "build", None))
-                                                     or has_nested_arrays(obj)
-                                                     or bool(written_scalars(obj))
-                                                     or lazy_dicts(obj))
-        # (Keras style: params built by build() on the first call)
-    else:
-        needs_probe = False
+    needs_probe = getattr(adapt, "probes", False) or hasattr(adapt, "roles") and not isinstance(
+        getattr(obj, "params", None), dict) and not find_param_names(obj) and any((
+            float_array_attributes(obj), callable(getattr(obj, "build", None)),  # Keras's build()
+            has_nested_arrays(obj), written_scalars(obj), lazy_dicts(obj)))
     doc = inspect.getdoc(getattr(cls, "forward", None)) or inspect.getdoc(cls) or ""
     arrays = {k: v for k, v in vars(obj).items() if isinstance(v, np.ndarray) and v.dtype.kind == "f"}
     spec = hinted_spec(hint, (*roles[0], *roles[1]), targets=roles[1], params=arrays,
@@ -395,6 +391,7 @@ def _probe_inputs(obj, hinted, needs_probe, names=("x",)):
     # then a sequence through each 2-D weight (an attention's x: (N, T, D) @ Wq (D, D))
     shapes += [(2, 3, v.shape[0]) for v in held.values() if v.ndim == 2]
     shapes += [(2, 3), (2, 2, 4, 4), (6, 6), (4, 4, 2)] + (     # params a first forward makes:
-        [(2, 3, 5), (2, 5, 3), (2, 5, 6, 3), (2, 3, 5, 6)] if lazy_dicts(obj) else [])  # layouts
+        [(2, 3, 5), (2, 5, 3), (2, 5, 6, 3), (2, 3, 5, 6)]
+        if lazy_dicts(obj) or builds_on_initialize(obj) else [])  # layouts
     singles = [(rng.standard_normal(s),) * len(names) for s in dict.fromkeys(shapes)]
     return found + singles + indices

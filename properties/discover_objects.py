@@ -84,20 +84,39 @@ class LossReturnsGrads:
 
 def optimizer_item(cls, label, path, module, hint, overrides=None):
     from properties.owncode_optimizers import check_dict_optimizer, optimizer_kind, readable
-    try:
+    from properties.owncode_step_optimizers import PerArrayOptimizer, returns_new_array
+    _no_gradient_function(cls)
+    per_array = returns_new_array(build_object(cls, module, hint, overrides))
+
+    def make():
         opt = build_object(cls, module, hint, overrides)
+        return PerArrayOptimizer(opt) if per_array else opt
+    try:
+        opt = make()
         kind = optimizer_kind(opt)
         readable(opt)      # every hyperparameter it needs, read now: a skip saying which, not a crash
     except ValueError as exc:
         raise CannotCheck(str(exc)) from exc     # each message says what would make it checkable
-
-    def check():
-        return check_dict_optimizer(lambda: build_object(cls, module, hint, overrides), label=label)
-    found = Found(label, path, "optimizer", f"{kind} optimizer on dicts, against tf.keras",
-                  check=check)
+    how = "update(w, grad) returning the new w, a fresh copy for each param" if per_array \
+        else "on dicts"
+    found = Found(label, path, "optimizer", f"{kind} optimizer {how}, against tf.keras",
+                  check=lambda: check_dict_optimizer(make, label=label))
     found.variants = [] if overrides else optimizer_variants(cls, hint)
     return found
 
+
+
+def _no_gradient_function(cls):
+    """``update(w, grad_func)`` (ML-From-Scratch's Nesterov: the gradient at a look-ahead point,
+    from a function it is handed): no drawn gradient sequence can drive it; said so."""
+    try:
+        second = list(inspect.signature(cls.update).parameters)[2]
+    except (TypeError, ValueError, IndexError):
+        return
+    if "func" in second.lower() or second.lower().endswith("_fn"):
+        raise CannotCheck(f"{cls.__name__}.update(w, {second}) takes a function computing the "
+                          f"gradient at a point it chooses (a look-ahead): the trajectory check "
+                          f"hands an optimizer gradients, not a function, so it is not checked")
 
 
 def layer_update_item(cls, label, path, module, hint, overrides=None):

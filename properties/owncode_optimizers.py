@@ -45,7 +45,8 @@ from properties.owncode_step_optimizers import StepOptimizer
 KIND_BY_NAME = (("nesterov", "Nesterov"), ("adagrad", "AdaGrad"), ("rmsprop", "RMSProp"),
                 ("adamax", "Adamax"), ("nadam", "Nadam"), ("amsgrad", "AMSGrad"),
                 ("adadelta", "Adadelta"), ("lion", "Lion"),
-                ("adam", "Adam"), ("momentum", "Momentum"), ("sgd", "SGD"))
+                ("adam", "Adam"), ("momentum", "Momentum"), ("sgd", "SGD"),
+                ("gradientdescent", "SGD"))     # ML-From-Scratch's StochasticGradientDescent
 
 
 def optimizer_kind(opt):

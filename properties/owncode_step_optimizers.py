@@ -15,6 +15,8 @@ the first under which one ``step()`` moves every param is the one.
 """
 from types import SimpleNamespace
 
+import copy
+
 import numpy as np
 
 STYLES = ("objects", "pairs", "lists")
@@ -90,6 +92,38 @@ class LayerUpdateOptimizer(StepOptimizer):
             self.optimizer.post_update_params()
         for n in params:
             params[n][...] = self._layers[n].weights
+
+
+class PerArrayOptimizer(StepOptimizer):
+    """An optimizer whose ``update(w, grad)`` returns the new ``w`` and keeps its state (a
+    velocity, a cache) for that one array (ML-From-Scratch's: each layer copies the optimizer
+    for its W and its w0), driven as ``update(params, grads)``: one fresh copy of the user's
+    optimizer per param, never a shared one."""
+
+    style = "arrays"
+
+    def __init__(self, optimizer):
+        self.optimizer, self.class_name = optimizer, type(optimizer).__name__
+        self._fresh, self._each = copy.deepcopy(optimizer), {}
+
+    def update(self, params, grads):
+        for n in params:
+            opt = self._each.setdefault(n, copy.deepcopy(self._fresh))
+            params[n] = np.array(opt.update(np.array(params[n], np.float64),
+                                            np.array(grads[n], np.float64)), np.float64)
+
+
+def returns_new_array(opt):
+    """``opt.update(w, grad)`` returns the new w (an array of w's shape), on a copy of ``opt``:
+    the per-array style, not ``update(params, grads)`` on dicts (which returns None, or raises
+    when handed arrays)."""
+    probe = copy.deepcopy(opt)
+    try:
+        with np.errstate(all="ignore"):
+            out = probe.update(np.linspace(0.5, 1.5, 3), np.full(3, 0.25))
+    except Exception:
+        return False
+    return isinstance(out, np.ndarray) and out.shape == (3,)
 
 
 def step_style(build, shapes, class_name):

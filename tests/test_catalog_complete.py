@@ -18,6 +18,8 @@ NOT_LAYERS = {
     L.FunctionalLayer: "an adapter around a user's functional pair (tests/test_adapters_functional.py)",
     L.FunctionalLoss: "an adapter around a user's functional loss (tests/test_adapters_functional.py)",
     L.SelfUpdatingLayer: "an adapter around a user's self-updating layer (tests/test_adapters_self_updating.py)",
+    L.OptimizerFedLayer: "an adapter around a user's layer given an optimizer by initialize() "
+                         "(tests/test_user_mlfromscratch_style.py)",
     L.GradientNetwork: "an adapter around a user's whole network (tests/test_adapters_network.py)",
     L.Sequential: "a whole network, checked by tests/test_networks.py",
 }

@@ -1,0 +1,213 @@
+"""Code in ML-From-Scratch's style. Its layers get their weights from ``initialize(optimizer)``,
+told their input's shape by ``set_input_shape``, and hand each gradient to an optimizer copy
+in ``backward_pass`` (``self.W = self.W_opt.update(self.W, grad_w)``); its optimizers'
+``update(w, grad_wrt_w)`` return the new w. None of it was checked: the layers raised on
+weights never made, and the optimizers were handed dicts and failed as a broken contract."""
+import numpy as np
+import pytest
+
+from properties.battery import all_properties
+from properties.catalog import get
+from properties.search import hunt
+from tests.owncode_loading import collect_source
+
+LAYERS = '''
+import copy
+import math
+import numpy as np
+
+
+class Layer(object):
+    def set_input_shape(self, shape):
+        self.input_shape = shape
+
+    def forward_pass(self, X, training):
+        raise NotImplementedError()
+
+    def backward_pass(self, accum_grad):
+        raise NotImplementedError()
+
+
+class Dense(Layer):
+    def __init__(self, n_units, input_shape=None):
+        self.layer_input, self.input_shape, self.n_units = None, input_shape, n_units
+        self.trainable, self.W, self.w0 = True, None, None
+
+    def initialize(self, optimizer):
+        limit = 1 / math.sqrt(self.input_shape[0])
+        self.W = np.random.uniform(-limit, limit, (self.input_shape[0], self.n_units))
+        self.w0 = np.random.uniform(-limit, limit, (1, self.n_units))
+        self.W_opt = copy.copy(optimizer)
+        self.w0_opt = copy.copy(optimizer)
+
+    def forward_pass(self, X, training=True):
+        self.layer_input = X
+        return X.dot(self.W) + self.w0
+
+    def backward_pass(self, accum_grad):
+        W = self.W
+        if self.trainable:
+            grad_w = {grad_w}
+            grad_w0 = np.sum(accum_grad, axis=0, keepdims=True)
+            self.W = self.W_opt.update(self.W, grad_w)
+            self.w0 = self.w0_opt.update(self.w0, grad_w0)
+        return accum_grad.dot({w_used}.T)
+
+
+class DictDense(Layer):
+    """Weights made in __init__, kept in a dict, (out, in) as PyTorch keeps them."""
+    trainable = True
+
+    def __init__(self, n_in=3, n_out=2):
+        self.input_shape = (n_in,)
+        self.params = {"W": np.random.randn(n_out, n_in), "b": np.random.randn(n_out)}
+
+    def initialize(self, optimizer):
+        self.opt = {name: copy.copy(optimizer) for name in self.params}
+
+    def forward_pass(self, X, training=True):
+        self.X = X
+        return X @ self.params["W"].T + self.params["b"]
+
+    def backward_pass(self, grad):
+        W = self.params["W"]
+        dW, db = grad.T @ self.X, grad.sum(axis=0)
+        for name, g in (("W", dW), ("b", db)):
+            self.params[name] = self.opt[name].update(self.params[name], g)
+        return grad @ W
+
+
+class AveragePooling2D(Layer):
+    """Its output's size comes from input_shape, set by the network before the first pass."""
+
+    def __init__(self, pool_shape=(2, 2), stride=2):
+        self.pool_shape, self.stride, self.input_shape = pool_shape, stride, None
+
+    def forward_pass(self, X, training=True):
+        channels, height, width = self.input_shape
+        ph, pw = self.pool_shape
+        self.X = X
+        out = np.zeros((X.shape[0], channels, (height - ph) // self.stride + 1,
+                        (width - pw) // self.stride + 1), dtype=X.dtype)
+        for i in range(out.shape[2]):
+            for j in range(out.shape[3]):
+                a, b = i * self.stride, j * self.stride
+                out[:, :, i, j] = X[:, :, a:a + ph, b:b + pw].mean(axis=(2, 3))
+        return out
+
+    def backward_pass(self, accum_grad):
+        ph, pw = self.pool_shape
+        dX = np.zeros_like(self.X)
+        for i in range(accum_grad.shape[2]):
+            for j in range(accum_grad.shape[3]):
+                a, b = i * self.stride, j * self.stride
+                dX[:, :, a:a + ph, b:b + pw] += accum_grad[:, :, i:i + 1, j:j + 1] / {pool_size}
+        return dX
+'''
+RIGHT = {"grad_w": "self.layer_input.T.dot(accum_grad)", "w_used": "W", "pool_size": "(ph * pw)"}
+
+OPTIMIZERS = '''
+import numpy as np
+
+
+class StochasticGradientDescent():
+    def __init__(self, learning_rate=0.01, momentum=0):
+        self.learning_rate, self.momentum, self.w_updt = learning_rate, momentum, None
+
+    def update(self, w, grad_wrt_w):
+        if self.w_updt is None:
+            self.w_updt = np.zeros(np.shape(w))
+        self.w_updt = self.momentum * self.w_updt + (1 - self.momentum) * grad_wrt_w
+        return w - self.learning_rate * self.w_updt
+
+
+class Adam():
+    def __init__(self, learning_rate=0.001, b1=0.9, b2=0.999):
+        self.learning_rate, self.eps, self.m, self.v, self.b1, self.b2 = \\
+            learning_rate, 1e-8, None, None, b1, b2
+        self.t = 0
+
+    def update(self, w, grad_wrt_w):
+        if self.m is None:
+            self.m, self.v = np.zeros(np.shape(grad_wrt_w)), np.zeros(np.shape(grad_wrt_w))
+        self.t += 1
+        self.m = self.b1 * self.m + (1 - self.b1) * grad_wrt_w
+        self.v = self.b2 * self.v + (1 - self.b2) * np.power(grad_wrt_w, 2)
+        m_hat = self.m / (1 - self.b1 ** self.t)
+        v_hat = self.v / (1 - self.b2 ** self.t)
+        self.w_updt = self.learning_rate * m_hat / (np.sqrt(v_hat) + self.eps)
+        return w - self.w_updt
+
+
+class NesterovAcceleratedGradient():
+    def __init__(self, learning_rate=0.001, momentum=0.4):
+        self.learning_rate, self.momentum, self.w_updt = learning_rate, momentum, np.array([])
+
+    def update(self, w, grad_func):
+        approx_future_grad = np.clip(grad_func(w - self.momentum * self.w_updt), -1, 1)
+        if not self.w_updt.any():
+            self.w_updt = np.zeros(np.shape(w))
+        self.w_updt = self.momentum * self.w_updt + self.learning_rate * approx_future_grad
+        return w - self.w_updt
+'''
+
+
+def _layers(tmp_path, module="mlfs_layers.py", **changes):
+    text = LAYERS
+    for k, v in {**RIGHT, **changes}.items():
+        text = text.replace("{" + k + "}", v)
+    found, collected = collect_source(tmp_path, module, text)
+    return found, {s.label: s.reason for s in collected.skipped}
+
+
+def _failures(label, props=("grads_tf", "grads_fd", "linear_in_dout", "batch_resize")):
+    out = []
+    for prop in props:
+        spec = all_properties()[prop]
+        if not spec.not_applicable(get(label)):
+            hit = hunt(label, prop, max_examples=8, shrink=False)
+            out += hit.failures if hit else []
+    return out
+
+
+def test_layers_given_an_optimizer_are_checked_with_the_gradients_they_hand_it(tmp_path):
+    found, skipped = _layers(tmp_path)
+    for name, params in (("Dense", {"W", "w0"}), ("DictDense", {"W", "b"})):
+        item = found[f"mlfs_layers.{name}"]
+        assert "given an optimizer by initialize(optimizer)" in item.how
+        assert set(item.entry.make({}, np.random.default_rng(0), "float64").params) == params
+        assert not _failures(item.label), [r.message() for r in _failures(item.label)][:1]
+    assert "mlfs_layers.AveragePooling2D" in found, skipped      # input_shape set as a net does
+    assert not _failures("mlfs_layers.AveragePooling2D")
+    assert "base class" in skipped["mlfs_layers.Layer"]
+
+
+@pytest.mark.parametrize("change, tensors", [
+    (dict(grad_w="self.layer_input.T.dot(accum_grad) / len(accum_grad)"), {"dW"}),
+    (dict(w_used="self.W"), {"dx"}),     # dx from the weights it has just stepped
+    (dict(pool_size="ph"), {"dx", "dX"}),
+])
+def test_a_slip_fails_on_its_tensor(tmp_path, change, tensors):
+    name = "AveragePooling2D" if "pool_size" in change else "Dense"
+    module = f"mlfs_bug_{list(change)[0]}.py"
+    found, _ = _layers(tmp_path, module, **change)
+    failures = _failures(found[f"{module[:-3]}.{name}"].label)
+    assert tensors & {r.tensor for r in failures if r.verdict in ("layer bug", "layer vs fd")}, \
+        [(r.prop, r.tensor, r.verdict) for r in failures]
+
+
+def test_optimizers_returning_the_new_w_are_checked_one_copy_per_param(tmp_path):
+    found, collected = collect_source(tmp_path, "mlfs_optim.py", OPTIMIZERS)
+    skipped = {s.label: s.reason for s in collected.skipped}
+    sgd, adam = found["mlfs_optim.StochasticGradientDescent"], found["mlfs_optim.Adam"]
+    assert sgd.how.startswith("SGD optimizer update(w, grad) returning the new w")
+    assert all(r.passed for r in sgd.check() + adam.check())
+    assert "takes a function computing the gradient" in \
+        skipped["mlfs_optim.NesterovAcceleratedGradient"]
+
+
+def test_a_slip_in_such_an_optimizer_fails(tmp_path):
+    found, _ = collect_source(tmp_path, "mlfs_optim_bug.py", OPTIMIZERS.replace(
+        "m_hat = self.m / (1 - self.b1 ** self.t)", "m_hat = self.m / (1 - self.b1)"))
+    failed = [r for r in found["mlfs_optim_bug.Adam"].check() if not r.passed]
+    assert failed and {r.verdict for r in failed} == {"layer bug"}

@@ -43,6 +43,7 @@ from properties.user_build import (CannotBuild, call_expression, constructor_arg
                                    empty_container, shown_kwargs)
 from properties.user_entry import (CannotCheck, NothingToCheck, Skipped, also_label,
                                    also_specs, hinted_spec, layer_entry)
+from properties.user_derivatives import method_pair_item
 from properties.user_hinted import example
 from properties.user_predictions import predictions_adapter
 from properties.user_recurrent import recurrent_templates
@@ -132,6 +133,8 @@ UPDATING_NAMES = ("backprop", "update", "train_step")   # self-updating when the
 def _class(cls, label, path, module, hint, overrides=None):
     from properties.discover_objects import NOT_AN_OBJECT, object_item
     item = object_item(cls, label, path, module, hint, overrides)   # a network, an optimizer
+    if item is NOT_AN_OBJECT and overrides is None:      # Sigmoid's __call__ and gradient
+        item = method_pair_item(cls, label, path, module, hint) or NOT_AN_OBJECT
     if item is not NOT_AN_OBJECT:
         return item
     calls = any("__call__" in vars(k) for k in cls.__mro__[:-1])      # its own or a base's

@@ -19,7 +19,8 @@ def object_item(cls, label, path, module, hint, overrides=None):
     ``update_params(layer)``): its item, None (nothing to check), or NOT_AN_OBJECT (a layer,
     perhaps: ``discover`` goes on)."""
     from properties.user_nielsen import backprop_network_item, is_backprop_network
-    if _has(cls, "loss", 2) and (_has(cls, "gradient", 2) or returns_grads(cls)):
+    if _has(cls, "loss", 2) and (_has(cls, "gradient", 2) or returns_grads(cls)) and \
+            not _targets_first(cls):       # (ML-From-Scratch's loss(y, p): a cost, no network)
         return network_item(cls, label, path, module, hint, overrides)
     if is_backprop_network(cls, _has):       # Nielsen's backprop(x, y) -> (nabla_b, nabla_w)
         return backprop_network_item(cls, label, path, module, hint, overrides)
@@ -32,6 +33,16 @@ def object_item(cls, label, path, module, hint, overrides=None):
     if _has(cls, "step") and not _has(cls, "step", 1):      # PyTorch's: params given, then step()
         return step_optimizer_item(cls, label, path, module, hint, overrides)
     return NOT_AN_OBJECT
+
+
+def _targets_first(cls):
+    """``loss(y, y_pred)``: its first argument named as targets are."""
+    from properties.user_targets import is_target_name
+    try:
+        names = [n for n in inspect.signature(cls.loss).parameters if n != "self"]
+    except (TypeError, ValueError):
+        return False
+    return bool(names) and is_target_name(names[0])
 
 
 def network_item(cls, label, path, module, hint, overrides=None):

@@ -1,5 +1,7 @@
 """A function and its derivative written beside it: ``sigmoid`` / ``sigmoid_prime``,
-``tanh`` / ``tanh_derivative``, ``mse`` / ``mse_grad``, ``relu`` / ``d_relu``.
+``tanh`` / ``tanh_derivative``, ``mse`` / ``mse_grad``, ``relu`` / ``d_relu``; or two methods of a
+class with no backward: ``__call__(x)`` / ``gradient(x)`` (ML-From-Scratch's activations),
+``fn(z)`` / ``grad(x)`` (numpy-ml's), ``loss(y, p)`` / ``gradient(y, p)`` (a cost per element).
 
 Tutorials keep activations and costs as module functions, the derivative a second function
 (Nielsen's ``sigmoid_prime(z)``, "Neural Network from scratch"'s ``mse_prime(y_true,
@@ -30,7 +32,7 @@ from properties.user_entry import CannotCheck, Found
 from properties.user_targets import _positional as _required
 from properties.user_targets import is_target_name
 from properties.user_variants import FLOATS_CHANGED
-from properties.values import into_domain
+from properties.values import domain_text, into_domain
 
 SUFFIXES = ("_prime", "_derivative", "_deriv", "_grad", "_gradient", "_der")
 PREFIXES = ("d_", "grad_", "d")
@@ -90,8 +92,8 @@ def _derivative_found(name, fn, dname, dfn, label, path, args):
     setup = _cost_setup(fn, dfn, args, at)
     if setup is None:
         raise CannotCheck(f"{name}({', '.join(args)}): no drawn {args[at]} and targets made both "
-                          f"{name} give one finite number and {dname} an array of "
-                          f"{args[at]}'s shape")
+                          f"{name} give one finite number (or one per element) and {dname} an "
+                          f"array of {args[at]}'s shape")
     shown = ", ".join(args)
     return Found(label, path, "derivative", f"{dname}({shown}) as the gradient of the cost "
                  f"{name}({shown}) with respect to {args[at]}, against finite differences; "
@@ -169,8 +171,10 @@ def _targets(pred, rng):
 def _cost_setup(fn, dfn, args, at):
     """(prediction, targets, how they were drawn) on which the cost gives one finite number and
     its derivative an array of the prediction's shape, or None."""
+    from properties.user_predictions import clipped_to
     rng = np.random.default_rng(0)
-    for domain in (None, (0.0, 1.0)):
+    clip = clipped_to(fn, args[at])         # np.clip(p, 1e-15, 1 - 1e-15): flat outside
+    for domain in ((clip,) if clip else (None, (0.0, 1.0))):
         pred = rng.standard_normal(SHAPE)
         pred = into_domain(pred, domain) if domain else pred
         for how, target in _targets(pred, rng):
@@ -182,9 +186,11 @@ def _cost_setup(fn, dfn, args, at):
                     grad = np.asarray(call(dfn, pred), np.float64)
             except Exception:
                 continue
-            if value.size == 1 and np.isfinite(value).all() and grad.shape == pred.shape and \
-                    np.isfinite(grad).all():
-                return pred, target, how + (" and predictions in (0, 1)" if domain else "")
+            if (value.size == 1 or value.shape == pred.shape) and np.isfinite(value).all() \
+                    and grad.shape == pred.shape and np.isfinite(grad).all():
+                return pred, target, how + (f" and predictions in {domain_text(domain)}"
+                                            if domain else "") + (
+                    "; the cost is one per element, summed" if value.size > 1 else "")
     return None
 
 
@@ -204,5 +210,90 @@ def check_cost(fn, dfn, label, dname, args, at, setup):
     config = {args[at]: list(pred.shape), "targets": how}
     with np.errstate(all="ignore"):
         got = np.asarray(call(dfn, pred), np.float64)
-        fdg = _fd(lambda p: np.asarray(call(fn, p), np.float64).reshape(()), pred, np.float64(1.0))
-    return [_result(got, fdg, label, dname, config)]
+        fdg = _fd(lambda p: np.asarray(call(fn, p), np.float64).sum(), pred, np.float64(1.0))
+    first = _result(got, fdg, label, dname, config)
+    return [first if first.passed else _through_link(fn, dfn, args, at, label, dname) or first]
+
+
+def _softmax(z):
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+# A cost's gradient taken with respect to the logits its predictions came from: numpy-ml's
+# CrossEntropy.grad(y, y_pred) = y_pred - y is d/dz of the loss at y_pred = softmax(z)
+# (one-hot targets), a sigmoid's BCE likewise at y_pred = sigmoid(z).
+LINKS = (("softmax", _softmax, True), ("sigmoid", lambda z: 0.5 * (1.0 + np.tanh(z / 2.0)), False))
+
+
+def _through_link(fn, dfn, args, at, label, dname):
+    """A ``convention`` warning when ``dfn`` is the cost's gradient with respect to the input
+    of a softmax (or a sigmoid) that made the predictions; else None."""
+    rng = np.random.default_rng(1)
+    z = rng.standard_normal(SHAPE)
+    for link_name, link, one_hot in LINKS:
+        target = np.eye(SHAPE[-1])[rng.integers(0, SHAPE[-1], SHAPE[0])] if one_hot else \
+            rng.uniform(0.1, 0.9, SHAPE)
+        call = _caller(args, at, target)
+        with np.errstate(all="ignore"):
+            got = np.asarray(call(dfn, link(z)), np.float64)
+            if got.shape != z.shape or not np.all(np.isfinite(got)):
+                continue
+            fdg = _fd(lambda zz: np.asarray(call(fn, link(zz)), np.float64).sum(), z,
+                      np.float64(1.0))
+        config = {"z": list(SHAPE), args[at]: f"{link_name}(z)",
+                  "targets": "one-hot rows" if one_hot else "in (0.1, 0.9)"}
+        r = _result(got, fdg, label, dname, config)
+        if r.passed:
+            return replace(r, warning=True, verdict="convention", explanation=(
+                f"{dname}({', '.join(args)}) is the gradient with respect to the logits z "
+                f"where {args[at]} = {link_name}(z), not with respect to {args[at]}: right where "
+                f"its caller skips the {link_name}'s own backward (numpy-ml's CrossEntropy.grad "
+                f"is written so), wrong where the {link_name}'s backward is applied after it"))
+    return None
+
+
+# A class with no backward whose value and derivative are two methods: the first of each found.
+VALUE_METHODS = ("fn", "function", "func", "loss", "__call__", "activation", "forward", "f")
+DERIVATIVE_METHODS = ("gradient", "grad", "derivative", "deriv", "prime", "df", "dfn")
+BACKWARDS = ("backward", "backward_pass", "bprop", "bwd", "backward_propagation", "backprop")
+
+
+def method_pair_item(cls, label, path, module, hint):
+    """The derivative-pair item of a class with no backward whose value and derivative are
+    methods (``Sigmoid.__call__`` / ``Sigmoid.gradient``), checked on an instance built as any
+    class is; None when it has no such pair (or has a backward: a layer). An abstract class is
+    nothing to check."""
+    from properties.discover import _upstream_first, build_object
+    from properties.user_entry import NothingToCheck
+    if inspect.isabstract(cls):
+        raise NothingToCheck(f"{cls.__name__} is an abstract base class (abc): its subclasses "
+                             f"are checked")
+    if any(callable(getattr(cls, m, None)) for m in BACKWARDS):
+        return None
+    own = lambda m: any(m in vars(k) for k in cls.__mro__[:-1])     # noqa: E731 (not object's)
+    value = next((m for m in VALUE_METHODS if own(m) and callable(getattr(cls, m))), None)
+    deriv = next((m for m in DERIVATIVE_METHODS if own(m) and callable(getattr(cls, m))), None)
+    if value is None or deriv is None or _upstream_first(cls, deriv):
+        return None        # (a grad(dout) is a backward: a layer)
+    if any(_not_implemented(getattr(cls, m)) for m in (value, deriv)):
+        raise NothingToCheck(f"{cls.__name__}.{value} or .{deriv} is NotImplementedError: a "
+                             f"base class (its subclasses are checked)")
+    obj = build_object(cls, module, hint)
+    name = cls.__name__ + ("" if value == "__call__" else f".{value}")
+    return derivative_item(name, getattr(obj, value), f"{cls.__name__}.{deriv}",
+                           getattr(obj, deriv), label, path)
+
+
+def _not_implemented(method):
+    """A method whose body is only ``raise NotImplementedError`` (or ``return
+    NotImplementedError()``, as some base classes write it), a docstring aside."""
+    import ast
+    import textwrap
+    try:
+        body = ast.parse(textwrap.dedent(inspect.getsource(method))).body[0].body
+    except (OSError, TypeError, SyntaxError, IndentationError, IndexError, AttributeError):
+        return False
+    body = [n for n in body if not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))]
+    return len(body) == 1 and isinstance(body[0], (ast.Raise, ast.Return)) and \
+        "NotImplementedError" in ast.dump(body[0])

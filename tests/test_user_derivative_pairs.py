@@ -257,11 +257,7 @@ def test_a_function_beside_its_backward_is_a_functional_pair(tmp_path, cmp, pass
     assert (bad is None) == passes
 
 
-def test_a_grad_of_the_input_is_no_backward(tmp_path):
-    """grad(self, x) returning f'(x) beside __call__ is a derivative, not a backward taking
-    dout: read as one, the correct class failed; it is left alone (as before grad was a
-    backward's name), and a grad(dout) is still a backward."""
-    found, collected = collect_source(tmp_path, "act_cls.py", '''
+ACTIVATION_CLASS = '''
 import numpy as np
 
 
@@ -271,8 +267,18 @@ class Sigmoid:
 
     def grad(self, x):
         s = self(x)
-        return s * (1 - s)
-''')
-    assert "act_cls.Sigmoid" not in found
-    (skip,) = [s for s in collected.skipped if s.label == "act_cls.Sigmoid"]
-    assert "no backward()" in skip.reason and not skip.unchecked, skip.reason
+        return s * ({one} - s)
+'''
+
+
+@pytest.mark.parametrize("one, passes", [("1", True), ("2", False)])
+def test_a_grad_of_the_input_is_no_backward_but_a_derivative(tmp_path, one, passes):
+    """grad(self, x) returning f'(x) beside __call__ is a derivative, not a backward taking
+    dout: read as one, the correct class failed. It was left alone ("no backward"); it is
+    now checked as the pair it is (a grad(dout) is still a backward: the test above)."""
+    module = f"act_cls_{one}"
+    found, collected = collect_source(tmp_path, f"{module}.py", ACTIVATION_CLASS.replace(
+        "{one}", one))
+    item = found[f"{module}.Sigmoid"]
+    assert item.how.startswith("Sigmoid.grad(z) as the elementwise derivative of Sigmoid(z)")
+    assert all(r.passed for r in item.check()) == passes

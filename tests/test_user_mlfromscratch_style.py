@@ -211,3 +211,110 @@ def test_a_slip_in_such_an_optimizer_fails(tmp_path):
         "m_hat = self.m / (1 - self.b1 ** self.t)", "m_hat = self.m / (1 - self.b1)"))
     failed = [r for r in found["mlfs_optim_bug.Adam"].check() if not r.passed]
     assert failed and {r.verdict for r in failed} == {"layer bug"}
+
+
+FUNCTIONS = '''
+from abc import ABC, abstractmethod
+
+import numpy as np
+
+
+class ELU():
+    def __init__(self, alpha=0.1):
+        self.alpha = alpha
+
+    def __call__(self, x):
+        return np.where(x >= 0.0, x, self.alpha * (np.exp(x) - 1))
+
+    def gradient(self, x):
+        return np.where(x >= 0.0, 1, {elu_left})
+
+
+class Loss(object):
+    def loss(self, y_true, y_pred):
+        return NotImplementedError()
+
+    def gradient(self, y, y_pred):
+        raise NotImplementedError()
+
+
+class SquareLoss(Loss):
+    def loss(self, y, y_pred):
+        return 0.5 * np.power((y - y_pred), 2)
+
+    def gradient(self, y, y_pred):
+        return -(y - y_pred)
+
+
+class CrossEntropy(Loss):
+    def loss(self, y, p):
+        p = np.clip(p, 1e-15, 1 - 1e-15)
+        return - y * np.log(p) - (1 - y) * np.log(1 - p)
+
+    def gradient(self, y, p):
+        p = np.clip(p, 1e-15, 1 - 1e-15)
+        return {ce_grad}
+
+
+class ActivationBase(ABC):
+    @abstractmethod
+    def fn(self, z):
+        raise NotImplementedError
+
+    @abstractmethod
+    def grad(self, x):
+        raise NotImplementedError
+
+
+class Tanh(ActivationBase):
+    def fn(self, z):
+        return np.tanh(z)
+
+    def grad(self, x):
+        return 1 - np.tanh(x) ** 2
+
+
+class SoftmaxCrossEntropy:
+    """numpy-ml's: grad is taken with respect to the softmax's input."""
+
+    def loss(self, y, y_pred):
+        return -np.sum(y * np.log(y_pred + 1e-15))
+
+    def grad(self, y, y_pred):
+        return y_pred - y
+'''
+FN_RIGHT = {"elu_left": "self.__call__(x) + self.alpha", "ce_grad": "- (y / p) + (1 - y) / (1 - p)"}
+
+
+def _functions(tmp_path, module, **changes):
+    text = FUNCTIONS
+    for k, v in {**FN_RIGHT, **changes}.items():
+        text = text.replace("{" + k + "}", v)
+    found, collected = collect_source(tmp_path, module, text)
+    return found, {s.label: s for s in collected.skipped}
+
+
+def test_activation_and_loss_classes_are_checked_as_derivative_pairs(tmp_path):
+    found, skipped = _functions(tmp_path, "mlfs_fns.py")
+    for name in ("ELU", "SquareLoss", "CrossEntropy", "Tanh"):
+        results = found[f"mlfs_fns.{name}"].check()
+        assert results and all(r.passed and not r.warning for r in results), \
+            [r.message() for r in results if not r.passed]
+    assert "predictions in (1e-15, 1)" in found["mlfs_fns.CrossEntropy"].how   # inside its clip
+    assert "one per element, summed" in found["mlfs_fns.SquareLoss"].how
+    for base in ("Loss", "ActivationBase"):              # bases: nothing to check, not unchecked
+        assert not skipped[f"mlfs_fns.{base}"].unchecked, skipped[f"mlfs_fns.{base}"].reason
+    (logits,) = found["mlfs_fns.SoftmaxCrossEntropy"].check()
+    assert logits.passed and logits.warning and logits.verdict == "convention"
+    assert "with respect to the logits z where y_pred = softmax(z)" in logits.explanation
+
+
+@pytest.mark.parametrize("change, name", [
+    (dict(elu_left="self.__call__(x)"), "ELU"),
+    (dict(ce_grad="(y / p) + (1 - y) / (1 - p)"), "CrossEntropy"),
+])
+def test_a_slip_in_a_derivative_method_fails(tmp_path, change, name):
+    module = f"mlfs_fns_{name.lower()}.py"
+    found, _ = _functions(tmp_path, module, **change)
+    failed = [r for r in found[f"{module[:-3]}.{name}"].check() if not r.passed]
+    assert failed and {r.verdict for r in failed} == {"layer bug"}

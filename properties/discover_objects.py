@@ -18,7 +18,10 @@ def object_item(cls, label, path, module, hint, overrides=None):
     """A whole network, or an optimizer (on dicts, PyTorch's ``step()``, nnfs's
     ``update_params(layer)``): its item, None (nothing to check), or NOT_AN_OBJECT (a layer,
     perhaps: ``discover`` goes on)."""
+    from properties.user_autograd import autograd_item, is_autograd_class
     from properties.user_nielsen import backprop_network_item, is_backprop_network
+    if is_autograd_class(cls):         # micrograd's Value, a Tensor with its own backward
+        return autograd_item(cls, label, path)
     if _has(cls, "loss", 2) and (_has(cls, "gradient", 2) or returns_grads(cls)) and \
             not _targets_first(cls):       # (ML-From-Scratch's loss(y, p): a cost, no network)
         return network_item(cls, label, path, module, hint, overrides)

@@ -1,0 +1,219 @@
+"""Hand-written autograd engines: micrograd's scalar ``Value`` and the same idea over arrays.
+The value class has a backward() and no forward, so it was "not checked" (or not listed at
+all), and a slip in any op's backward passed with exit 0. Every op is now checked on its own
+against finite differences, and in graphs that show a lost accumulation or a reversed
+topological order."""
+import pytest
+
+from tests.owncode_loading import collect_source
+
+VALUE = '''
+import math
+
+
+class Value:
+    def __init__(self, data, _children=(), _op=""):
+        self.data, self.grad = data, 0.0
+        self._backward = lambda: None
+        self._prev = set(_children)
+
+    def __add__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        out = Value(self.data + other.data, (self, other))
+
+        def _backward():
+            self.grad {add_self} out.grad
+            other.grad += out.grad
+        out._backward = _backward
+        return out
+
+    def __mul__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        out = Value(self.data * other.data, (self, other))
+
+        def _backward():
+            self.grad += other.data * out.grad
+            other.grad += self.data * out.grad
+        out._backward = _backward
+        return out
+
+    def __pow__(self, k):
+        out = Value(self.data ** k, (self,))
+
+        def _backward():
+            self.grad += {pow_grad} * out.grad
+        out._backward = _backward
+        return out
+
+    def tanh(self):
+        t = math.tanh(self.data)
+        out = Value(t, (self,))
+
+        def _backward():
+            self.grad += (1 - t ** 2) * out.grad
+        out._backward = _backward
+        return out
+
+    def __neg__(self):
+        return self * -1
+
+    def __sub__(self, other):
+        return self + (-other)
+
+    def __radd__(self, other):
+        return self + other
+
+    def __rmul__(self, other):
+        return self * other
+
+    def __truediv__(self, other):
+        return self * other ** -1
+
+    def backward(self):
+        topo, seen = [], set()
+
+        def build(v):
+            if v not in seen:
+                seen.add(v)
+                for child in v._prev:
+                    build(child)
+                topo.append(v)
+        build(self)
+        self.grad = 1.0
+        for v in {order}:
+            v._backward()
+'''
+VALUE_RIGHT = {"add_self": "+=", "pow_grad": "k * self.data ** (k - 1)", "order": "reversed(topo)"}
+
+TENSOR = '''
+import numpy as np
+
+
+def unbroadcast(g, shape):
+    while g.ndim > len(shape):
+        g = g.sum(axis={lead_axis})
+    for i, n in enumerate(shape):
+        if n == 1:
+            g = g.sum(axis=i, keepdims=True)
+    return g
+
+
+class Tensor:
+    def __init__(self, data, requires_grad=False, _children=()):
+        self.data = np.asarray(data, dtype=np.float64)
+        self.requires_grad, self.grad = requires_grad, None
+        self._backward, self._prev = (lambda: None), set(_children)
+
+    def _acc(self, g):
+        self.grad = g if self.grad is None else self.grad + g
+
+    def __add__(self, other):
+        other = other if isinstance(other, Tensor) else Tensor(other)
+        out = Tensor(self.data + other.data, True, (self, other))
+
+        def _backward():
+            self._acc(unbroadcast(out.grad, self.data.shape))
+            other._acc(unbroadcast(out.grad, other.data.shape))
+        out._backward = _backward
+        return out
+
+    def __mul__(self, other):
+        other = other if isinstance(other, Tensor) else Tensor(other)
+        out = Tensor(self.data * other.data, True, (self, other))
+
+        def _backward():
+            self._acc(unbroadcast(other.data * out.grad, self.data.shape))
+            other._acc(unbroadcast(self.data * out.grad, other.data.shape))
+        out._backward = _backward
+        return out
+
+    def __matmul__(self, other):
+        out = Tensor(self.data @ other.data, True, (self, other))
+
+        def _backward():
+            self._acc(out.grad @ other.data.T)
+            other._acc({matmul_b})
+        out._backward = _backward
+        return out
+
+    def mean(self, axis=None):
+        out = Tensor(self.data.mean(axis=axis), True, (self,))
+
+        def _backward():
+            n = self.data.size if axis is None else self.data.shape[axis]
+            g = out.grad if axis is None else np.expand_dims(out.grad, axis)
+            self._acc(np.broadcast_to(g, self.data.shape) {mean_scale})
+        out._backward = _backward
+        return out
+
+    def relu(self):
+        out = Tensor(np.maximum(self.data, 0), True, (self,))
+
+        def _backward():
+            self._acc((self.data > 0) * out.grad)
+        out._backward = _backward
+        return out
+
+    def backward(self, grad=None):
+        topo, seen = [], set()
+
+        def build(v):
+            if v not in seen:
+                seen.add(v)
+                for child in v._prev:
+                    build(child)
+                topo.append(v)
+        build(self)
+        self.grad = np.ones_like(self.data) if grad is None else np.asarray(grad, np.float64)
+        for v in reversed(topo):
+            v._backward()
+'''
+TENSOR_RIGHT = {"lead_axis": "0", "matmul_b": "self.data.T @ out.grad", "mean_scale": "/ n"}
+
+
+def _engine(tmp_path, module, source, right, name, **changes):
+    for k, v in {**right, **changes}.items():
+        source = source.replace("{" + k + "}", v)
+    found, _ = collect_source(tmp_path, module, source)
+    item = found[f"{module[:-3]}.{name}"]
+    return item, item.check()
+
+
+@pytest.mark.parametrize("source, right, name, kind, ops", [
+    (VALUE, VALUE_RIGHT, "Value", "numbers", {"__add__", "__pow__", "tanh", "__truediv__"}),
+    (TENSOR, TENSOR_RIGHT, "Tensor", "arrays", {"__add__", "__matmul__", "mean(axis=0)", "relu"}),
+])
+def test_a_right_engine_passes_op_by_op(tmp_path, source, right, name, kind, ops):
+    item, results = _engine(tmp_path, f"engine_{name.lower()}.py", source, right, name)
+    assert item.how.startswith(f"autograd engine over {kind}")
+    assert results and all(r.passed for r in results), [r.message() for r in results
+                                                        if not r.passed][:1]
+    assert ops <= {r.config["op"] for r in results}
+
+
+@pytest.mark.parametrize("change, failing", [
+    (dict(pow_grad="self.data ** (k - 1)"), "__pow__: d/da"),
+    (dict(add_self="="), "__add__(a, b) * a: d/da"),        # assigns where it must add
+    (dict(order="topo"), "__sub__: d/db"),                   # the chain rule the wrong way round
+])
+def test_a_slip_in_a_value_op_fails_naming_it(tmp_path, change, failing):
+    _, results = _engine(tmp_path, f"value_bug_{list(change)[0]}.py", VALUE, VALUE_RIGHT,
+                         "Value", **change)
+    failed = {r.tensor for r in results if not r.passed}
+    assert failing in failed, sorted(failed)
+    assert {r.verdict for r in results if not r.passed} <= {"layer bug"}
+
+
+@pytest.mark.parametrize("change, failing", [
+    (dict(matmul_b="out.grad.T @ self.data"), "__matmul__"),
+    (dict(mean_scale=""), "mean(axis=0)"),
+    (dict(lead_axis="-1"), "__add__"),         # un-broadcasting over the wrong axis
+])
+def test_a_slip_in_a_tensor_op_fails_naming_it(tmp_path, change, failing):
+    _, results = _engine(tmp_path, f"tensor_bug_{list(change)[0]}.py", TENSOR, TENSOR_RIGHT,
+                         "Tensor", **change)
+    failed = [r for r in results if not r.passed]
+    assert failing in {r.config["op"] for r in failed}, sorted(r.tensor for r in failed)
+    broadcast = [r for r in results if r.config["op"] == "__add__"
+                 and r.config["inputs"] in ([[3, 4], [4]], [[3, 4], [3, 1]])]
+    assert broadcast          # the broadcast operands were checked, one shape set each

@@ -59,8 +59,13 @@ def function_item(name, fn, names, label, path, used, hints=None):
     """A Found for ``fn`` (a forward with its backward beside it, or a loss), or None."""
     hints = hints or {}
     from properties.user_params_network import is_params_forward, params_network_item
+    from properties.user_named_passes import named_passes_item, propagate_item
     if is_params_forward(name, fn, names):      # deeplearning.ai's L_model_forward(X, parameters)
         return params_network_item(name, fn, names, label, path, used)
+    item = named_passes_item(name, fn, names, label, path, used) or \
+        propagate_item(name, fn, label, path)    # its backward_propagation(...), propagate(...)
+    if item is not None:
+        return item
     if pair_words(name) is None and inspect.isfunction(names.get(name + "_backward")):
         # deeplearning.ai's relu(Z) -> (A, cache) beside relu_backward(dA, cache) -> dZ
         used.add(name + "_backward")
@@ -78,6 +83,9 @@ def function_item(name, fn, names, label, path, used, hints=None):
     rule = config_rule(name, fn)     # adam(w, dw, config=None) -> (next_w, config)
     if rule is not None:
         return optimizer_item(rule, label, path, None, None)
+    from properties.user_state_rules import is_state_rule, state_rule_item
+    if is_state_rule(name, fn):     # update_parameters_with_adam(parameters, grads, v, s, t)
+        return state_rule_item(name, fn, names, label, path)
     from properties.user_derivatives import derivative_item, derivative_partner
     partner = derivative_partner(name, names)     # sigmoid / sigmoid_prime, mse / mse_grad
     if partner is not None:

@@ -46,7 +46,8 @@ KIND_BY_NAME = (("nesterov", "Nesterov"), ("adagrad", "AdaGrad"), ("rmsprop", "R
                 ("adamax", "Adamax"), ("nadam", "Nadam"), ("amsgrad", "AMSGrad"),
                 ("adadelta", "Adadelta"), ("lion", "Lion"),
                 ("adam", "Adam"), ("momentum", "Momentum"), ("sgd", "SGD"),
-                ("gradientdescent", "SGD"))     # ML-From-Scratch's StochasticGradientDescent
+                ("gradientdescent", "SGD"),     # ML-From-Scratch's StochasticGradientDescent
+                ("_gd", "SGD"))                 # deeplearning.ai's update_parameters_with_gd
 
 
 def optimizer_kind(opt):
@@ -138,7 +139,7 @@ def _candidates(kind, opt):
         ours("", lambda: O.Momentum(lr, b, convention="velocity"))
         ours("momentum is kept as an average v = momentum*v + (1-momentum)*g with params -= lr*v, "
              "where Keras keeps a velocity v = momentum*v - lr*g with params += v",
-             lambda: O.Momentum(lr, b, convention="ema"), same=False)
+             lambda: O.Momentum(lr, b, convention="ema"), same=EMA_MOMENTUM)
     elif kind == "Nesterov":
         b = _required(opt, "momentum", HYPER_NAMES["momentum"])
         ours("", lambda: O.Nesterov(lr, b))
@@ -206,6 +207,11 @@ def _learning_rate(opt, kind):
     return _required(opt, "learning rate", LR_NAMES)
 
 
+# Momentum as an average (deeplearning.ai's form): Keras's steps at (1 - momentum) times the rate.
+EMA_MOMENTUM = ("It takes the steps Keras's momentum takes at (1 - momentum) times this learning "
+                "rate (the form deeplearning.ai teaches): the same algorithm, the learning rate "
+                "meaning another thing. Under it the trajectory matches {how} exactly; a "
+                "warning, not a failure.")
 COUPLED = "weight decay is added to the gradient (g + {name} * params, an L2 term), "
 COUPLED_AS = ("as PyTorch's optimizers do, where Keras decouples it (params -= lr * weight_decay "
               "* params)")
@@ -335,13 +341,14 @@ def check_dict_optimizer(make_opt, *, shapes=SHAPES, steps=5, seed=0, grad_scale
             if not differs:
                 return [r.with_note(eps_note) for r in results]
             if same:
+                tail = same.format(how=how) if isinstance(same, str) else (
+                    f"That form is the paper's or PyTorch's; under it the trajectory matches "
+                    f"{how} exactly. A warning, not a failure: it parts from Keras's by about "
+                    f"epsilon.")
                 return [replace(r, passed=True, warning=True, verdict="convention",
                                 note=join_notes(r.note, eps_note),
                                 explanation=f"{label} writes {kind} another way than Keras: "
-                                            f"{differs}. That form is the paper's or PyTorch's; "
-                                            f"under it the trajectory matches {how} exactly. A "
-                                            f"warning, not a failure: it parts from Keras's "
-                                            f"by about epsilon.")
+                                            f"{differs}. {tail}")
                         for r in results]
             return [replace(base, verdict="convention", note=join_notes(base.note, eps_note),
                             explanation=f"{label} follows another convention than Keras: {differs}. "

@@ -22,6 +22,9 @@ def object_item(cls, label, path, module, hint, overrides=None):
     from properties.user_nielsen import backprop_network_item, is_backprop_network
     if is_autograd_class(cls):         # micrograd's Value, a Tensor with its own backward
         return autograd_item(cls, label, path)
+    from properties.user_bptt import bptt_item, is_bptt_model
+    if is_bptt_model(cls):             # WildML's RNN: bptt(x, y) -> [dLdU, dLdV, dLdW]
+        return bptt_item(cls, label, path, module, hint)
     if _has(cls, "loss", 2) and (_has(cls, "gradient", 2) or returns_grads(cls)) and \
             not _targets_first(cls):       # (ML-From-Scratch's loss(y, p): a cost, no network)
         return network_item(cls, label, path, module, hint, overrides)

@@ -101,7 +101,8 @@ class LossReturnsGrads:
 
 def optimizer_item(cls, label, path, module, hint, overrides=None):
     from properties.owncode_optimizers import check_dict_optimizer, optimizer_kind, readable
-    from properties.owncode_step_optimizers import PerArrayOptimizer, returns_new_array
+    from properties.owncode_step_optimizers import (PerArrayOptimizer, returns_new_array,
+                                                     takes_a_name)
     _no_gradient_function(cls)
     per_array = returns_new_array(build_object(cls, module, hint, overrides))
 
@@ -114,8 +115,10 @@ def optimizer_item(cls, label, path, module, hint, overrides=None):
         readable(opt)      # every hyperparameter it needs, read now: a skip saying which, not a crash
     except ValueError as exc:
         raise CannotCheck(str(exc)) from exc     # each message says what would make it checkable
-    how = "update(w, grad) returning the new w, a fresh copy for each param" if per_array \
-        else "on dicts"
+    how = "on dicts" if not per_array else \
+        "update(w, grad, name) returning the new w, its state kept by name (numpy-ml's)" \
+        if takes_a_name(opt.optimizer) else \
+        "update(w, grad) returning the new w, a fresh copy for each param"
     found = Found(label, path, "optimizer", f"{kind} optimizer {how}, against tf.keras",
                   check=lambda: check_dict_optimizer(make, label=label))
     found.variants = [] if overrides else optimizer_variants(cls, hint)

@@ -46,6 +46,9 @@ def holders(obj):
         out.append(("param_groups[0]['{}']", groups[0].get))
     if isinstance(defaults, dict):
         out.append(("defaults['{}']", defaults.get))
+    hyper = getattr(obj, "hyperparameters", None)       # numpy-ml's
+    if isinstance(hyper, dict):
+        out.append(("hyperparameters['{}']", hyper.get))
     return out
 
 

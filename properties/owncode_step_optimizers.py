@@ -16,6 +16,7 @@ the first under which one ``step()`` moves every param is the one.
 from types import SimpleNamespace
 
 import copy
+import inspect
 
 import numpy as np
 
@@ -105,12 +106,26 @@ class PerArrayOptimizer(StepOptimizer):
     def __init__(self, optimizer):
         self.optimizer, self.class_name = optimizer, type(optimizer).__name__
         self._fresh, self._each = copy.deepcopy(optimizer), {}
+        self._named = takes_a_name(optimizer)
 
     def update(self, params, grads):
         for n in params:
-            opt = self._each.setdefault(n, copy.deepcopy(self._fresh))
-            params[n] = np.array(opt.update(np.array(params[n], np.float64),
-                                            np.array(grads[n], np.float64)), np.float64)
+            w, g = np.array(params[n], np.float64), np.array(grads[n], np.float64)
+            if self._named:        # numpy-ml's update(param, param_grad, param_name): one
+                new = self.optimizer.update(w, g, n)     # optimizer, its state kept by name
+            else:
+                new = self._each.setdefault(n, copy.deepcopy(self._fresh)).update(w, g)
+            params[n] = np.array(new, np.float64)
+
+
+def takes_a_name(opt):
+    """``update(w, grad, name[, ...])``: three required arguments, the third a param's name."""
+    try:
+        required = [p for p in inspect.signature(opt.update).parameters.values()
+                    if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        return False
+    return len(required) == 3 and "name" in required[2].name.lower()
 
 
 def returns_new_array(opt):
@@ -120,7 +135,8 @@ def returns_new_array(opt):
     probe = copy.deepcopy(opt)
     try:
         with np.errstate(all="ignore"):
-            out = probe.update(np.linspace(0.5, 1.5, 3), np.full(3, 0.25))
+            out = probe.update(np.linspace(0.5, 1.5, 3), np.full(3, 0.25),
+                               *(("p0",) if takes_a_name(opt) else ()))
     except Exception:
         return False
     return isinstance(out, np.ndarray) and out.shape == (3,)

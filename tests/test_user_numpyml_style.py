@@ -197,3 +197,32 @@ def test_a_slip_fails_on_the_param_it_is_in(tmp_path, change, props, tensors):
                             "FullyConnected")
     assert any(r.prop in props and r.tensor in tensors and r.verdict == "layer bug"
                for r in failures), [(r.prop, r.tensor, r.verdict) for r in failures]
+
+
+OPTIMIZER = '''
+import numpy as np
+
+
+class SGD:
+    """numpy-ml's: hyperparameters in a dict, one cache per param name."""
+
+    def __init__(self, lr=0.01, momentum=0.0):
+        self.cache, self.hyperparameters = {}, {"id": "SGD", "lr": lr, "momentum": momentum}
+
+    def update(self, param, param_grad, param_name, cur_loss=None):
+        H = self.hyperparameters
+        if param_name not in self.cache:
+            self.cache[param_name] = np.zeros_like(param_grad)
+        update = H["momentum"] * self.cache[param_name] + H["lr"] * param_grad
+        self.cache[param_name] = update
+        return param {sign} update
+'''
+
+
+@pytest.mark.parametrize("sign, passes", [("-", True), ("+", False)])
+def test_an_optimizer_keeping_its_state_by_param_name_is_checked(tmp_path, sign, passes):
+    found, _ = collect_source(tmp_path, f"nml_opt_{passes}.py", OPTIMIZER.replace("{sign}", sign))
+    item = found[f"nml_opt_{passes}.SGD(momentum=0.9)"]       # momentum's path, as its own entry
+    assert "update(w, grad, name) returning the new w, its state kept by name" in item.how
+    assert item.how.startswith("Momentum optimizer")        # momentum read off hyperparameters
+    assert all(r.passed for r in item.check()) == passes

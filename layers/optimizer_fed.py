@@ -25,7 +25,7 @@ import inspect
 
 import numpy as np
 
-from layers.adapter import PARAM_DICTS, _AttrView, _HeldView
+from layers.views import PARAM_DICTS, _AttrView, _HeldView
 from layers.base import Layer
 
 

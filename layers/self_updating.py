@@ -25,7 +25,7 @@ import inspect
 
 import numpy as np
 
-from layers.adapter import _AttrView
+from layers.views import _AttrView
 from layers.base import Layer
 
 LR_NAMES = ("lr", "learn_rate", "learning_rate", "eta", "step_size", "stepsize", "lrate", "l_rate")

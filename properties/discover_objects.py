@@ -38,6 +38,10 @@ def object_item(cls, label, path, module, hint, overrides=None):
         return layer_update_item(cls, label, path, module, hint, overrides)
     if _has(cls, "step") and not _has(cls, "step", 1):      # PyTorch's: params given, then step()
         return step_optimizer_item(cls, label, path, module, hint, overrides)
+    if _has(cls, "add", 1) and not any(_has(cls, m) for m in ("forward_pass", "__call__", "fprop")):
+        raise NothingToCheck(f"{cls.__name__} is a network its user fills with add(layer) and "
+                             f"trains with its own passes: its layers, loss and optimizer are "
+                             f"checked one by one, the network as a whole is not")
     return NOT_AN_OBJECT
 
 

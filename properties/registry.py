@@ -127,6 +127,7 @@ class Entry:
             values = (self.param_values(k, shape, rng) if self.param_values
                       else rng.standard_normal(shape))
             layer.params[k] = np.asarray(values, dtype=dtype)
+        _cast_buffers(layer, dtype)
         if self.state:
             self.state(layer, rng)
         return layer
@@ -137,6 +138,21 @@ class Entry:
             return tuple(self.batch_axes)
         here, there = self.input_shapes(config, batch), self.input_shapes(config, batch + 1)
         return tuple(len(a) > 0 and tuple(a)[0] != tuple(b)[0] for a, b in zip(here, there))
+
+
+def _cast_buffers(layer, dtype):
+    """Gradient buffers the layer made beside its params (``self.dW = np.zeros_like(W)``,
+    numpy-ml's ``self.gradients``) in the dtype the params were just drawn in: a layer built in
+    float32 has them so, and the cast of its params alone is no slip of the layer's."""
+    try:
+        grads = layer.grads
+        held = {k: grads.get(k) for k in list(layer.params)}
+    except Exception:       # (no buffers yet: an adapter finds them on the first backward)
+        return
+    for k, g in held.items():
+        if isinstance(g, np.ndarray) and g.dtype.kind == "f" and g.dtype != dtype and \
+                g.shape == np.shape(layer.params[k]):
+            grads[k] = g.astype(dtype)
 
 
 def register(entry, *, planted=""):

@@ -17,9 +17,9 @@ the chain rule wrong. Each binary operator is also checked with one leaf on both
 (``a * a``, ``a + a``), and with a leaf used again after it (``(a + b) * a``: the op's
 backward runs after the other use has added its share, which an assignment throws away).
 
-Over arrays the upstream gradient is a random ``dout`` handed to ``backward(dout)`` (an
-engine whose ``backward()`` takes none is checked at outputs of one element only); over
-numbers ``backward()`` seeds 1.
+Over arrays the upstream gradient is a random ``dout`` handed to ``backward(dout)``; an engine
+whose ``backward()`` takes none seeds ones itself, and the VJP is checked at that (an op whose
+output it does not seed with ones is not checked); over numbers ``backward()`` seeds 1.
 """
 import inspect
 import operator
@@ -86,16 +86,18 @@ class Engine:
             raise TypeError(f"returned {type(out).__name__}, not {self.cls.__name__}")
         if self.takes_dout:
             out.backward(np.array(dout, dtype=np.float64))
-        elif np.size(self.value(out)) == 1:
+        else:       # backward() seeds the output's gradient itself: ones, where it says so
             out.backward()
-        else:
-            raise NotScalar()
+            seeded = getattr(out, "grad", None)
+            if seeded is None or np.shape(seeded) not in ((), np.shape(self.value(out))) or \
+                    not np.all(np.asarray(seeded, np.float64) == 1.0):
+                raise NotScalar()
         grads = [getattr(leaf, "grad", None) for leaf in leaves]
         return self.value(out), [None if g is None else np.asarray(g, np.float64) for g in grads]
 
 
 class NotScalar(Exception):
-    """``backward()`` takes no upstream gradient and the output has several elements."""
+    """``backward()`` takes no upstream gradient and did not seed the output's with ones."""
 
 
 def ops(cls, engine):

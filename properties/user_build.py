@@ -88,6 +88,8 @@ def constructor_args(cls):
         elif any(w in low for w in SIZE_WORDS) or low in SIZE_LETTERS or \
                 SIZE_TOKENS & set(re.split(r"[_\d]+", low)):
             kwargs[name] = sizes.pop(0) if sizes else 2
+        elif _looked_up(cls, name) is not None:     # Activation('relu'): a key of its table
+            kwargs[name] = _looked_up(cls, name)
         else:
             missing.append(name)
             kwargs[name] = Ellipsis
@@ -145,3 +147,25 @@ def empty_container(obj):
             f"built, by add() or by hand), so it would check nothing but the identity; give it "
             f"some of yours and its input in a hint: # gradcheck: {type(obj).__name__}(...); "
             f"x=(N, ...)")
+
+
+def _looked_up(cls, name):
+    """The first key of the string-keyed dict that ``__init__`` indexes with the argument
+    ``name`` (``self.functions[name]()``, ``activation_functions[name]``): a class attribute or a
+    global of its module. None when it indexes none."""
+    import sys
+    import textwrap
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(cls.__init__)))
+    except (OSError, TypeError, SyntaxError):
+        return None
+    module = vars(sys.modules.get(cls.__module__, object))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Name) and \
+                node.slice.id == name:
+            held = node.value.attr if isinstance(node.value, ast.Attribute) else \
+                node.value.id if isinstance(node.value, ast.Name) else None
+            table = getattr(cls, held, None) if held and hasattr(cls, held) else module.get(held)
+            if isinstance(table, dict) and table and all(isinstance(k, str) for k in table):
+                return next(iter(table))
+    return None

@@ -198,6 +198,7 @@ def _parameters(names, forward, f_name):
         sizes = _init_arguments(names[init_name], init_name)
         one_out = [s[:-1] + [1] if isinstance(s, list) else s for s in sizes]
         one_out = one_out[:-1] + [1] if not isinstance(sizes[0], list) else one_out
+        one_out = one_out if one_out != sizes else sizes
         for tried in (sizes, one_out):      # (a forward asserting one output row: n_y = 1)
             try:
                 np.random.seed(1)
@@ -251,18 +252,23 @@ def propagate_item(name, fn, label, path):
         return None          # (an optimize(w, b, X, Y, num_iterations...) is not called)
     rng = np.random.default_rng(0)
     n_x = 3
-    values = {a: (rng.standard_normal((n_x, 1)) * 0.5 if a.lower().startswith("w")
-                  else np.asarray(0.3)) for a in learn}
     x = rng.standard_normal((n_x, EXAMPLES))
     y = _labels((1, EXAMPLES))
-    try:
-        with np.errstate(all="ignore"):
-            got = fn(*[x if a.lower() == "x" else y if is_target_name(a) else values[a]
-                       for a in args])
-    except Exception:
-        return None
-    grads = next((g for g in got if isinstance(g, dict)), None) if isinstance(got, tuple) else None
-    if grads is None or not all("d" + a in grads for a in learn):
+    w = rng.standard_normal(n_x) * 0.5
+    for shape in ((n_x, 1), (n_x,)):        # a column, as the course keeps w, or flat
+        values = {a: (w.reshape(shape) if a.lower().startswith("w") else np.asarray(0.3))
+                  for a in learn}
+        try:
+            with np.errstate(all="ignore"):
+                got = fn(*[x if a.lower() == "x" else y if is_target_name(a) else values[a]
+                           for a in args])
+        except Exception:
+            continue
+        grads = next((g for g in got if isinstance(g, dict)), None) \
+            if isinstance(got, tuple) else None
+        if grads is not None and all("d" + a in grads for a in learn):
+            break
+    else:
         return None
     from properties.owncode_networks import check_network
 

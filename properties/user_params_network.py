@@ -121,4 +121,6 @@ def _init_arguments(init, init_name):
         return [list(DEEP_SIZES)]
     if len(args) == len(SIZES):
         return list(SIZES)
+    if len(args) > len(SIZES) and all(a.lower().startswith("n") for a in args):
+        return [3] + [4, 3, 5, 4][:len(args) - 2] + [SIZES[-1]]    # n_x, n_h1, n_h2..., n_y
     raise CannotCheck(f"{init_name}{tuple(args)}: cannot tell which sizes to pass")

@@ -43,7 +43,7 @@ class StateRule:
     takes = ()
 
     def __init__(self):
-        self.state, self.t = None, 0
+        self.state, self.t = None, 0       # (state: {"v": ..., "s": ...} once made)
 
     def update(self, params, grads):
         names = list(params)
@@ -54,32 +54,22 @@ class StateRule:
             self.state = self._first_state(theirs, their_grads)
         self.t += 1
         given = {"t": self.t, **{k: getattr(self, k) for k in REQUIRED if hasattr(self, k)}}
-        args = [theirs, their_grads]
-        for name in self.takes:
-            if name in STATE:
-                args.append(self.state[STATE.index(name)])
-            else:
-                args.append(given[name])
+        args = [theirs, their_grads] + [self.state[n] if n in STATE else given[n]
+                                        for n in self.takes]
         out = self.rule(*args)
         new = out[0] if isinstance(out, tuple) else out
-        if isinstance(out, tuple):
-            held = [n for n in self.takes if n in STATE]
-            self.state = list(self.state)
-            for i, n in enumerate(held):
-                self.state[STATE.index(n)] = out[1 + i]
+        if isinstance(out, tuple):         # (parameters, then the state in the order taken)
+            self.state.update(zip([n for n in self.takes if n in STATE], out[1:]))
         for n in names:
             params[n][...] = new[course[n]]
 
     def _first_state(self, theirs, their_grads):
+        """{state name: its first value}, in the order the rule takes them (v, s)."""
         held = [n for n in self.takes if n in STATE]
-        if not held:
-            return []
-        if self.init is not None:
+        if held and self.init is not None:
             made = self.init(theirs)
-            made = list(made) if isinstance(made, tuple) else [made]
-            return made + [None] * (len(STATE) - len(made))
-        zeros = {k: np.zeros_like(g) for k, g in their_grads.items()}
-        return [dict(zeros), dict(zeros)]
+            return dict(zip(held, made if isinstance(made, tuple) else (made,)))
+        return {n: {k: np.zeros_like(g) for k, g in their_grads.items()} for n in held}
 
 
 def state_rule_item(name, fn, names, label, path):

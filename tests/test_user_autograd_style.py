@@ -217,3 +217,18 @@ def test_a_slip_in_a_tensor_op_fails_naming_it(tmp_path, change, failing):
     broadcast = [r for r in results if r.config["op"] == "__add__"
                  and r.config["inputs"] in ([[3, 4], [4]], [[3, 4], [3, 1]])]
     assert broadcast          # the broadcast operands were checked, one shape set each
+
+
+def test_an_engine_whose_backward_takes_no_gradient_is_checked_at_the_ones_it_seeds(tmp_path):
+    """backward() seeding ones_like(data): only ops with one output element were checked, so a
+    wrong sign in the division's backward passed. The VJP at ones is checked for every op."""
+    source = TENSOR.replace("def backward(self, grad=None):", "def backward(self):").replace(
+        "np.ones_like(self.data) if grad is None else np.asarray(grad, np.float64)",
+        "np.ones_like(self.data)")
+    item, results = _engine(tmp_path, "engine_noarg.py", source, TENSOR_RIGHT, "Tensor")
+    ops = {r.config["op"] for r in results}
+    assert {"__add__", "__matmul__", "relu", "mean(axis=0)"} <= ops
+    assert all(r.passed for r in results)
+    _, results = _engine(tmp_path, "engine_noarg_bug.py", source, TENSOR_RIGHT, "Tensor",
+                         matmul_b="out.grad.T @ self.data")
+    assert "__matmul__" in {r.config["op"] for r in results if not r.passed}

@@ -246,3 +246,55 @@ def test_a_plain_update_parameters_is_sgd(tmp_path):
     item = found["dlai_plain.update_parameters"]
     assert item.how.startswith("SGD optimizer update_parameters(parameters, grads)")
     assert all(r.passed for r in item.check())
+
+
+RMSPROP = '''
+import numpy as np
+
+
+def initialize_rmsprop(parameters):
+    return {"d" + k: np.zeros_like(v) for k, v in parameters.items()}
+
+
+def update_parameters_with_rmsprop(parameters, grads, s, learning_rate=0.01, beta2=0.9,
+                                   epsilon=1e-8):
+    for key in list(parameters):
+        g = grads["d" + key]
+        s["d" + key] = beta2 * s["d" + key] + (1 - beta2) * {square}
+        parameters[key] = parameters[key] - learning_rate * g / (np.sqrt(s["d" + key]) + epsilon)
+    return parameters, s
+'''
+
+
+@pytest.mark.parametrize("square, passes", [("np.square(g)", True), ("2 * np.square(g)", False)])
+def test_a_rule_keeping_one_state_dict_gets_it_from_its_initializer(tmp_path, square, passes):
+    """A rule taking s alone (no v) was handed None for it, and failed as a broken contract;
+    its decay rate is read from beta2."""
+    module = f"dlai_rms_{passes}.py"
+    found, _ = _found(tmp_path, module, RMSPROP, square=square)
+    item = found[f"{module[:-3]}.update_parameters_with_rmsprop"]
+    assert item.how.startswith("RMSProp optimizer") and "initialize_rmsprop" in item.how
+    results = item.check()
+    assert all(r.passed for r in results) == passes
+    assert passes or {r.verdict for r in results if not r.passed} == {"layer bug"}
+
+
+def test_an_initializer_of_more_sizes_and_a_flat_w_are_driven(tmp_path):
+    two_hidden = COURSE2 + '''
+
+def initialize_parameters(n_x, n_h1, n_h2, n_y):
+    rng = np.random.default_rng(3)
+    sizes = [n_x, n_h1, n_h2, n_y]
+    return {k: v for i in (1, 2, 3) for k, v in (
+        ("W%d" % i, rng.standard_normal((sizes[i], sizes[i - 1]))),
+        ("b%d" % i, rng.uniform(0.2, 0.5, (sizes[i], 1))))}
+'''
+    found, skipped = _found(tmp_path, "dlai_sizes.py", two_hidden, total="1. / m * np.sum(logprobs)",
+                            l2="lambd / m", rescale="/ keep_prob")
+    item = found["dlai_sizes.backward_propagation_with_regularization"]
+    assert "initialize_parameters(3, 4, 3, 2)" in item.how
+    assert all(r.passed for r in item.check()), skipped
+    flat = LOGREG.replace("np.dot(w.T, X)", "np.dot(w, X)").replace(
+        "dw = np.dot(X, (A - Y).T) / m", "dw = np.dot(X, (A - Y)[0]) / m")
+    found, skipped = _found(tmp_path, "dlai_flat.py", flat, db_scale="/ m")
+    assert all(r.passed for r in found["dlai_flat.propagate"].check()), skipped

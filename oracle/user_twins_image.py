@@ -18,9 +18,9 @@ from oracle.user_hyper import find_hyper, hyper, pair
 
 STRIDE_NAMES = ("stride", "strides")
 PAD_NAMES = ("pad", "padding")
-POOL_H_NAMES = ("pool_h", "pool_height", "pool_size", "kernel_size", "ksize", "size")
+POOL_H_NAMES = ("pool_h", "pool_height", "pool_size", "pool_shape", "kernel_size", "ksize", "size")
 POOL_LEN_NAMES = POOL_H_NAMES + ("pool",)     # a 1-D pool's window length
-POOL_W_NAMES = ("pool_w", "pool_width", "pool_size", "kernel_size", "ksize", "size")
+POOL_W_NAMES = ("pool_w", "pool_width", "pool_size", "pool_shape", "kernel_size", "ksize", "size")
 
 
 def _from(layer, names, default, what):

@@ -318,3 +318,14 @@ def test_a_slip_in_a_derivative_method_fails(tmp_path, change, name):
     found, _ = _functions(tmp_path, module, **change)
     failed = [r for r in found[f"{module[:-3]}.{name}"].check() if not r.passed]
     assert failed and {r.verdict for r in failed} == {"layer bug"}
+
+
+def test_a_pool_shape_attribute_sizes_the_twin_and_names_a_missing_1_over_k(tmp_path):
+    """ML-From-Scratch keeps the window as pool_shape: it was "found by probing (the layer has
+    no pool-size attribute)", and a missing 1/k got no diagnosis."""
+    found, _ = _layers(tmp_path, "mlfs_pool_k.py", pool_size="1")
+    item = found["mlfs_pool_k.AveragePooling2D"]
+    assert "pool_shape=(2, 2)" in item.how
+    failed = [r for r in _failures(item.label, ("grads_tf",)) if not r.passed]
+    assert any("the pool window's size" in r.shown_diagnosis.get("summary", "") for r in failed), \
+        [r.message() for r in failed][:1]

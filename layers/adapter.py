@@ -224,9 +224,12 @@ class AttributeLayer(Layer):
         return {flag: self._training} if kind == "kwarg" else {}
 
     def forward(self, *inputs):
-        if getattr(self.layer, "input_shape", 0) is None and inputs and \
-                callable(getattr(self.layer, "set_input_shape", None)):   # ML-From-Scratch's
-            self.layer.set_input_shape(tuple(np.shape(inputs[0])[1:]))    # (as its net does)
+        told = getattr(self, "_told_shape", False) or inputs and getattr(
+            self.layer, "input_shape", 0) is None and callable(getattr(self.layer,
+                                                                     "set_input_shape", None))
+        if told and tuple(np.shape(inputs[0])[1:]) != getattr(self.layer, "input_shape", None):
+            self._told_shape = True       # ML-From-Scratch's: as its network tells it
+            self.layer.set_input_shape(tuple(np.shape(inputs[0])[1:]))
         if self._views is None:
             self._probe(inputs)
         # numpy-ml's layers keep every input their forward sees, and add every backward's

@@ -74,7 +74,7 @@ class OptimizerFedLayer(Layer):
         self.obj, self._forward_name, self._backward_name = obj, forward, backward
         self.label = f"OptimizerFedLayer({type(obj).__name__})"
         self.input_names, self.grads, self.training = tuple(input_names), {}, True
-        self._record, self._names, self._dict = [], None, None
+        self._record, self._names, self._dict, self._told = [], None, None, False
         if probe_inputs is not None:
             self._start(probe_inputs[0])
 
@@ -105,8 +105,9 @@ class OptimizerFedLayer(Layer):
 
     def _start(self, x):
         obj = self.obj
-        if callable(getattr(obj, "set_input_shape", None)) and \
-                getattr(obj, "input_shape", None) is None:
+        self._told = callable(getattr(obj, "set_input_shape", None)) and \
+            getattr(obj, "input_shape", None) is None
+        if self._told:          # told as its network tells it, and again for another size
             obj.set_input_shape(tuple(np.shape(x)[1:]))
         obj.initialize(GradientTaker(self._record, self.STEP))
         floats = lambda d: [k for k, v in d.items()      # noqa: E731
@@ -123,6 +124,8 @@ class OptimizerFedLayer(Layer):
     def forward(self, x):
         if self._names is None:
             self._start(x)
+        elif self._told and tuple(np.shape(x)[1:]) != tuple(self.obj.input_shape):
+            self.obj.set_input_shape(tuple(np.shape(x)[1:]))
         return getattr(self.obj, self._forward_name)(x)
 
     def backward(self, dout):
@@ -153,12 +156,17 @@ def fed_adapter(cls, forward, backward_names):
     if forward is None or backward is None or not builds_on_initialize(cls):
         return None
 
+    try:        # the input as the forward names it (forward_pass(self, X, training=True))
+        first = next(n for n in list(inspect.signature(getattr(cls, forward)).parameters)[1:])
+    except (StopIteration, TypeError, ValueError):
+        first = "x"
+
     def adapt(obj, probe_inputs):
         if probe_inputs is None:
             raise ValueError(f"{cls.__name__}: its weights are made by initialize(optimizer), "
                              f"told its input's shape: inputs are needed to make them")
         return OptimizerFedLayer(obj, forward=forward, backward=backward,
-                                 probe_inputs=probe_inputs), \
+                                 probe_inputs=probe_inputs, input_names=(first,)), \
             "given an optimizer by initialize(optimizer): the gradients it hands it"
-    adapt.roles, adapt.probes = (("x",), ()), True
+    adapt.roles, adapt.probes = ((first,), ()), True
     return adapt

@@ -88,9 +88,10 @@ def split_params(params):
     """
     names = list(params)
     weights = [n for n in names if np.ndim(params[n]) >= 2]
-    rows = [n for n in weights if np.shape(params[n])[:1] == (1,) and np.ndim(params[n]) == 2]
-    if len(weights) == 2 and len(rows) == 1 and _bias_name(rows[0]):
-        weights.remove(rows[0])     # a bias kept as one row (1, M), broadcast over the batch
+    rows = [n for n in weights if np.ndim(params[n]) == 2 and 1 in np.shape(params[n])[:2]
+            and _bias_name(n)]      # a bias kept as one row (1, M) or column (F, 1), broadcast
+    if len(weights) == 2 and len(rows) == 1:
+        weights.remove(rows[0])
     others = [n for n in names if n not in weights]
     if len(weights) != 1 or len(others) > 1:
         return None
@@ -209,8 +210,8 @@ def recurrent_roles(params):
 
 def _bias_name(name):
     low = name.lower().strip("_")
-    return low in ("b", "bias", "biases") or low.startswith("bias") or low.endswith("bias") \
-        or low.endswith("biases")
+    return low in ("b", "bias", "biases", "w0", "b0") or low.startswith("bias") or \
+        low.endswith("bias") or low.endswith("biases")      # (w0: ML-From-Scratch's bias)
 
 
 def weight_role(name):

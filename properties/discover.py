@@ -171,7 +171,7 @@ def _class(cls, label, path, module, hint, overrides=None):
                 _renamed_backward(forward, method), method, forward, _forward_args(hint, module),
                 renamed=True), overrides)
     raise NothingToCheck(f"{cls.__name__} has a {forward}() but no backward(), backprop() or "
-                      f"update(): there is no gradient to check")
+                      f"update(): there is no gradient to check (on an autograd engine: through its ops)")
 
 
 def _upstream_first(cls, method):

@@ -30,7 +30,8 @@ SIZE_LISTS = ("_list", "sizes", "dims", "widths", "_layers")   # a list of sizes
 HYPER = {"stride": 1, "pad": 0, "padding": 0, "pool_h": 2, "pool_w": 2, "pool_size": 2,
          "pool_height": 2, "pool_width": 2, "dropout_ratio": 0.5, "p": 0.5, "keep_prob": 0.5,
          "alpha": 0.1, "eps": 1e-5, "epsilon": 1e-5, "momentum": 0.9, "ph": 2, "pw": 2,
-         "kh": 3, "kw": 3, "rate": 0.5, "dropout_rate": 0.5, "drop_rate": 0.5, "drop_prob": 0.5}
+         "kh": 3, "kw": 3, "rate": 0.5, "dropout_rate": 0.5, "drop_rate": 0.5, "drop_prob": 0.5,
+         "filter_shape": (2, 2), "kernel_shape": (2, 2)}   # ML-From-Scratch's, numpy-ml's
 SIZES = (3, 2, 4)            # in, out, then a third size (a hidden layer)
 CONTAINED = ("module", "layer", "block", "child")   # Sequential(*modules): what it holds
 CONV_NAME = re.compile(r"conv", re.I)

@@ -184,7 +184,7 @@ def test_layers_given_an_optimizer_are_checked_with_the_gradients_they_hand_it(t
 
 @pytest.mark.parametrize("change, tensors", [
     (dict(grad_w="self.layer_input.T.dot(accum_grad) / len(accum_grad)"), {"dW"}),
-    (dict(w_used="self.W"), {"dx"}),     # dx from the weights it has just stepped
+    (dict(w_used="self.W"), {"dX"}),     # dx from the weights it has just stepped
     (dict(pool_size="ph"), {"dx", "dX"}),
 ])
 def test_a_slip_fails_on_its_tensor(tmp_path, change, tensors):
@@ -329,3 +329,67 @@ def test_a_pool_shape_attribute_sizes_the_twin_and_names_a_missing_1_over_k(tmp_
     failed = [r for r in _failures(item.label, ("grads_tf",)) if not r.passed]
     assert any("the pool window's size" in r.shown_diagnosis.get("summary", "") for r in failed), \
         [r.message() for r in failed][:1]
+
+
+CONV = '''
+import copy
+import numpy as np
+
+
+class Conv2D:
+    """Weights from initialize(optimizer) once told (C, H, W); its output's size from them."""
+
+    def __init__(self, n_filters, filter_shape, input_shape=None, stride=1):
+        self.n_filters, self.filter_shape, self.input_shape = n_filters, filter_shape, input_shape
+        self.stride, self.trainable = stride, True
+
+    def set_input_shape(self, shape):
+        self.input_shape = shape
+
+    def initialize(self, optimizer):
+        fh, fw = self.filter_shape
+        self.W = np.random.uniform(-0.5, 0.5, (self.n_filters, self.input_shape[0], fh, fw))
+        self.w0 = np.random.uniform(-0.5, 0.5, (self.n_filters, 1))
+        self.W_opt, self.w0_opt = copy.copy(optimizer), copy.copy(optimizer)
+
+    def forward_pass(self, X, training=True):
+        self.X = X
+        c, h, w = self.input_shape
+        fh, fw = self.filter_shape
+        oh, ow = (h - fh) // self.stride + 1, (w - fw) // self.stride + 1
+        out = np.zeros((X.shape[0], self.n_filters, oh, ow))
+        for i in range(oh):
+            for j in range(ow):
+                a, b = i * self.stride, j * self.stride
+                patch = X[:, :, a:a + fh, b:b + fw]
+                out[:, :, i, j] = np.tensordot(patch, self.W, axes=([1, 2, 3], [1, 2, 3])) \
+                    + self.w0[:, 0]
+        return out
+
+    def backward_pass(self, accum_grad):
+        W = self.W
+        fh, fw = self.filter_shape
+        dX, dW = np.zeros_like(self.X), np.zeros_like(self.W)
+        for i in range(accum_grad.shape[2]):
+            for j in range(accum_grad.shape[3]):
+                a, b = i * self.stride, j * self.stride
+                g = accum_grad[:, :, i, j]
+                dW += np.tensordot(g, self.X[:, :, a:a + fh, b:b + fw], axes=([0], [0]))
+                dX[:, :, a:a + fh, b:b + fw] {acc} np.tensordot(g, W, axes=([1], [0]))
+        self.W = self.W_opt.update(self.W, dW)
+        self.w0 = self.w0_opt.update(self.w0, accum_grad.sum(axis=(0, 2, 3))[:, None])
+        return dX
+'''
+
+
+@pytest.mark.parametrize("acc, passes", [("+=", True), ("=", False)])
+def test_a_conv_told_its_input_shape_is_checked_at_every_size_tried(tmp_path, acc, passes):
+    """Its filter_shape was a required argument nobody could guess, its w0 (F, 1) was not read
+    as a bias, and the shape told once stayed: other sizes failed to run. Each is read now."""
+    module = f"mlfs_conv_{passes}.py"
+    found, skipped = collect_source(tmp_path, module, CONV.replace("{acc}", acc))
+    label = f"{module[:-3]}.Conv2D"
+    assert label in found, skipped
+    assert "from W (3, 2, 2, 2)" in found[label].how      # sized from the weight, w0 the bias
+    failures = _failures(label)
+    assert (not failures) == passes, [(r.prop, r.tensor, r.verdict) for r in failures]

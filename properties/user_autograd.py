@@ -7,7 +7,9 @@ Each op the class defines is checked on its own, on fresh leaves, against float6
 differences of the values it computes (``.data``): the arithmetic operators (``+ - * / @ **``
 and their reflected forms with a number, unary minus) and every public method taking no
 required argument that returns the class (``tanh``, ``relu``, ``exp``, ``log``, ``sigmoid``,
-``sum``, ``mean``, ``softmax``...; over arrays, an ``axis`` argument at 0 and -1 too). Over
+``sum``, ``mean``, ``softmax``...; over arrays, an ``axis`` argument at 0 and -1 too), and every
+one taking one required argument with another value as that argument (``max(other)``); methods
+needing other arguments (``cross_entropy(labels)``) are named in the note as not checked. Over
 arrays a binary op is also checked with its operands broadcast ((3, 4) with (4,) and with
 (3, 1)): the gradient must be summed back to each operand's shape. Then two graphs that
 single ops cannot show wrong: an op with the same leaf on both sides (``a * a``: a backward
@@ -121,8 +123,13 @@ def ops(cls, engine):
             params = list(inspect.signature(member).parameters.values())[1:]
         except (TypeError, ValueError):
             continue
-        if any(p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-               for p in params):
+        required = [p for p in params if p.default is p.empty and
+                    p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        if len(required) == 1:       # max(other), pow(other): another value, the op's second leaf
+            out.append((f"{name}(b)", lambda a, b, name=name: getattr(a, name)(b), 2))
+            continue
+        if required:                 # (cross_entropy(labels)...: named in the results' note)
+            out.append((f"{name}({', '.join(p.name for p in required)})", None, 0))
             continue
         out.append((name, lambda a, name=name: getattr(a, name)(), 1))
         if engine.arrays and any(p.name == "axis" for p in params):
@@ -212,7 +219,7 @@ def check_engine(cls, label):
     checked = ops(cls, engine) + composites(cls, engine)
     for name, fn, arity in checked:
         got = None
-        for xs in _draws(engine, name, arity, rng):
+        for xs in (_draws(engine, name, arity, rng) if fn is not None else ()):
             one = _check_one(engine, label, name, fn, xs, rng)
             if one is None:
                 continue
@@ -226,13 +233,13 @@ def check_engine(cls, label):
     if unchecked and results:     # (reshape() with no shape, an op of one sign only...)
         results[0] = replace(results[0], note=join_notes(results[0].note, (
             f"not checked: {', '.join(unchecked)} (no drawn input made them run to a finite "
-            f"value; a method that needs arguments is not called)")))
+            f"value, or they need arguments other than one value of the class)")))
     return results
 
 
 def autograd_item(cls, label, path):
     engine = Engine(cls)
-    names = [n for n, _, _ in ops(cls, engine) + composites(cls, engine)]
+    names = [n for n, fn, _ in ops(cls, engine) + composites(cls, engine) if fn is not None]
     return Found(label, path, "autograd", (
         f"autograd engine over {engine.kind}: the backward of {', '.join(names)}, each against "
         f"finite differences of .data"),

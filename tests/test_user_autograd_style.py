@@ -232,3 +232,29 @@ def test_an_engine_whose_backward_takes_no_gradient_is_checked_at_the_ones_it_se
     _, results = _engine(tmp_path, "engine_noarg_bug.py", source, TENSOR_RIGHT, "Tensor",
                          matmul_b="out.grad.T @ self.data")
     assert "__matmul__" in {r.config["op"] for r in results if not r.passed}
+
+
+def test_a_method_taking_another_value_is_checked_as_a_binary_op(tmp_path):
+    """max(other) needs a second value: it was never called, and its slip (both operands
+    given the gradient) passed. A method needing anything else is named as not checked."""
+    extra = '''
+    def max(self, other):
+        out = Value(max(self.data, other.data), (self, other))
+
+        def _backward():
+            self.grad += (self.data >= other.data) * out.grad
+            other.grad += {other_share} * out.grad
+        out._backward = _backward
+        return out
+
+    def clip_to(self, low, high):
+        return Value(min(max(self.data, low), high), (self,))
+'''
+    for share, passes in (("(other.data > self.data)", True), ("1.0", False)):
+        source = VALUE.replace("    def backward(self):", extra.replace("{other_share}", share)
+                               + "\n    def backward(self):")
+        module = f"value_max_{passes}.py"
+        item, results = _engine(tmp_path, module, source, VALUE_RIGHT, "Value")
+        mine = [r for r in results if r.config["op"] == "max(b)"]
+        assert mine and all(r.passed for r in mine) == passes
+        assert "not checked: clip_to(low, high)" in results[0].note

@@ -56,6 +56,32 @@ def check_network(make_net, x, t, *, label=None):
                       for r in after]
 
 
+def proportional(residual, w):
+    """c where ``residual`` is c times ``w`` (to 1e-3 of its size), else None."""
+    residual, w = np.asarray(residual, np.float64), np.asarray(w, np.float64)
+    if residual.shape != w.shape or not np.any(w) or not np.any(residual):
+        return None
+    c = float(np.vdot(residual, w) / np.vdot(w, w))
+    return c if np.linalg.norm(residual - c * w) <= 1e-3 * np.linalg.norm(residual) else None
+
+
+def decay_diagnosed(r, w, name):
+    """A failing gradient off by c times its own param (an L2 term's coefficient: halved, left
+    out, of the wrong sign): that diagnosis, where nothing else was found."""
+    if r.passed or r.shown_diagnosis or set(r.arrays) < {"layer", "fd"} or r.mode != "elementwise":
+        return r
+    c = proportional(np.asarray(r.arrays["layer"], np.float64) - np.asarray(r.arrays["fd"]), w)
+    if c is None:
+        return r
+    return replace(r, diagnosis={
+        "kind": "weight decay",
+        "summary": f"{name} is the cost's gradient plus {c:.6g} * the param itself: a weight-decay "
+                   f"(L2) term's coefficient is off by that (halved, left out, or of the wrong "
+                   f"sign where the cost adds lambd / (2m) * ||W||^2, whose gradient is "
+                   f"lambd / m * W).",
+        "evidence": "(the difference is that multiple of the param to 1e-3)"})
+
+
 def _as_float64(x):
     """x in float64, unless it is integer indices (a language model's tokens): those stay."""
     x = np.asarray(x)
@@ -170,7 +196,7 @@ def check_gradient_network(net, x, t, *, rng, label=None):
                     verdict="layer bug",
                     explanation=(f"{calls[0]}[{key(k)!r}] is not the derivative of {calls[1]}: the "
                                  "hand-written backward pass is wrong."))
-        results.append(r)
+        results.append(decay_diagnosed(r, snapshot.params[k], key(k)))
     if all(r.passed for r in results):
         return results
     where = localise(net, x, t, rng=rng)

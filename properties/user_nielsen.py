@@ -234,12 +234,10 @@ def _decay_diagnosed(r, start):
     if r.passed or r.prop != "network_sgd_step" or not i.isdigit() or \
             set(r.arrays) < {"layer", "fd"} or int(i) >= len(start):
         return r
-    w = np.asarray(start[int(i)], np.float64)
-    residual = np.asarray(r.arrays["layer"], np.float64) - np.asarray(r.arrays["fd"], np.float64)
-    if residual.shape != w.shape or not np.any(w):
-        return r
-    c = float(np.vdot(residual, w) / np.vdot(w, w))
-    if np.linalg.norm(residual - c * w) > 1e-3 * np.linalg.norm(residual):
+    from properties.owncode_networks import proportional
+    c = proportional(np.asarray(r.arrays["layer"], np.float64) - np.asarray(r.arrays["fd"]),
+                     start[int(i)])
+    if c is None:
         return r
     wanted = STEP["lmbda"] / STEP["n"]
     decay = c + wanted         # the coefficient the step decays the weights with

@@ -194,7 +194,8 @@ def test_each_notebooks_right_network_passes(tmp_path, source, changes, name):
 @pytest.mark.parametrize("source, changes, name, tensor, factor", [
     (PLANAR, dict(db1_axis="0"), "backward_propagation", "b1", None),
     (COURSE2, dict(total="1. / m * np.sum(logprobs)", l2="lambd / (2 * m)",
-                   rescale="/ keep_prob"), "backward_propagation_with_regularization", "W1", None),
+                   rescale="/ keep_prob"), "backward_propagation_with_regularization", "W1",
+     "plus -0.0875 * the param itself"),          # lambd / (2m) where lambd / m belongs
     (COURSE2, dict(total="1. / m * np.sum(logprobs)", l2="lambd / m", rescale=""),
      "backward_propagation_with_dropout", "W1", None),
     (LOGREG, dict(db_scale=""), "propagate", "b", "N = 4"),

@@ -22,6 +22,11 @@ def object_item(cls, label, path, module, hint, overrides=None):
     from properties.user_nielsen import backprop_network_item, is_backprop_network
     if is_autograd_class(cls):         # micrograd's Value, a Tensor with its own backward
         return autograd_item(cls, label, path)
+    from properties.user_autograd import engine_model_item, is_engine_model
+    if is_engine_model(cls):           # micrograd's MLP on Values: checked whole, where it is
+        item = engine_model_item(cls, label, path, module, hint)
+        if item is not None:
+            return item
     from properties.user_bptt import bptt_item, is_bptt_model
     if is_bptt_model(cls):             # WildML's RNN: bptt(x, y) -> [dLdU, dLdV, dLdW]
         return bptt_item(cls, label, path, module, hint)

@@ -23,10 +23,11 @@ SIZE_WORDS = ("size", "dim", "features", "inputs", "outputs", "units", "nodes", 
 SIZE_LETTERS = ("d", "m", "n", "k", "h", "v", "t", "e")   # D, H (hidden), V (vocabulary), T...
 # a size named by a word of its own (``d_in``, ``fan_out``, ``c_in``, ``num_classes``, ``d_model``)
 SIZE_TOKENS = {"in", "out", "fan", "classes", "model", "ff", "din", "dout", "cin", "cout", "ch",
-               "chans", "width", "depth", "latent", "hid", "normalized", "embedding", "features"}
+               "chans", "width", "depth", "latent", "hid", "normalized", "embedding", "features",
+               "nin", "nout"}                                  # micrograd's Neuron(nin), Layer(nin, nout)
 HEADS = {"heads", "num_heads", "n_heads", "n_head", "nhead", "num_head"}
 HEAD_SIZES = (4, 6, 8)       # with heads: every size a multiple of their number (2)
-SIZE_LISTS = ("_list", "sizes", "dims", "widths", "_layers")   # a list of sizes
+SIZE_LISTS = ("_list", "sizes", "dims", "widths", "_layers", "nouts")   # a list of sizes
 HYPER = {"stride": 1, "pad": 0, "padding": 0, "pool_h": 2, "pool_w": 2, "pool_size": 2,
          "pool_height": 2, "pool_width": 2, "dropout_ratio": 0.5, "p": 0.5, "keep_prob": 0.5,
          "alpha": 0.1, "eps": 1e-5, "epsilon": 1e-5, "momentum": 0.9, "ph": 2, "pw": 2,

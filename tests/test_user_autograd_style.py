@@ -258,3 +258,45 @@ def test_a_method_taking_another_value_is_checked_as_a_binary_op(tmp_path):
         mine = [r for r in results if r.config["op"] == "max(b)"]
         assert mine and all(r.passed for r in mine) == passes
         assert "not checked: clip_to(low, high)" in results[0].note
+
+
+MODULES = '''
+
+class Neuron:
+    def __init__(self, nin):
+        self.w = [Value(0.3 * (i + 1) - 0.5) for i in range(nin)]
+        self.b = Value(0.1)
+
+    def __call__(self, x):
+        return sum((wi * xi for wi, xi in zip(self.w, x)), self.b).tanh()
+
+    def parameters(self):
+        return self.w + [self.b]
+
+
+class MLP:
+    def __init__(self, nin, nouts):
+        sizes = [nin] + nouts
+        self.layers = [[Neuron(sizes[i]) for _ in range(sizes[i + 1])] for i in range(len(nouts))]
+
+    def __call__(self, x):
+        for layer in self.layers:
+            x = [n(x) for n in layer]
+        return x
+
+    def parameters(self):
+        return [p for layer in self.layers for n in layer for p in n.parameters()]
+'''
+
+
+@pytest.mark.parametrize("order, passes", [("reversed(topo)", True), ("topo", False)])
+def test_a_model_built_on_the_engine_is_checked_whole(tmp_path, order, passes):
+    """micrograd's Neuron and MLP (parameters(), __call__, no backward) were 'no gradient to
+    check'; every parameter's .grad is now checked against finite differences of the model."""
+    module = f"mlp_{passes}.py"
+    found, _ = collect_source(tmp_path, module, VALUE.replace("{order}", order).replace(
+        "{add_self}", "+=").replace("{pow_grad}", "k * self.data ** (k - 1)") + MODULES)
+    mlp = found[f"{module[:-3]}.MLP"]
+    assert mlp.how.startswith("model on Value") and "input size 3" in mlp.how
+    (result,) = mlp.check()
+    assert result.tensor == "parameters()" and result.passed == passes

@@ -146,6 +146,8 @@ def _draws(engine, name, arity, rng):
         shapes = [[()] * arity]
     elif name == "__matmul__":
         shapes = [[(3, 4), (4, 2)]]
+    elif name.endswith("(b)"):       # a method of another value: elementwise, else as a matmul
+        shapes = [[SHAPE, SHAPE], [(3, 4), (4, 2)]]
     elif arity == 2:
         shapes = [[SHAPE, SHAPE], [SHAPE, SHAPE[-1:]], [SHAPE, (SHAPE[0], 1)]]
     else:
@@ -224,7 +226,7 @@ def check_engine(cls, label):
             if one is None:
                 continue
             got = (got or []) + one
-            if engine.arrays and arity == 2 and name != "__matmul__":
+            if engine.arrays and name in BINARY and name != "__matmul__":
                 continue          # every broadcast shape set, each in its first domain
             break
         if got is None:
@@ -277,10 +279,17 @@ def engine_model_item(cls, label, path, module, hint):
     value_cls = type(params[0])
     if not is_autograd_class(value_cls):
         return None
-    n_in = next((v for k, v in _built_sizes(cls, model).items() if k in IN_NAMES), None)
-    if n_in is None:
-        raise CannotCheck(f"{cls.__name__}: its input's size is not named ({', '.join(IN_NAMES)})")
+    built = _built_sizes(cls, model)
+    n_in = next((v for k, v in built.items() if k in IN_NAMES), None) or next(
+        (v[0] for v in built.values() if isinstance(v, list) and v and isinstance(v[0], int)),
+        None)      # (MLP(sizes): the first size)
+    if n_in is None:       # (as before: a model without a gradient of its own, not checked)
+        return None
     check = ModelCheck(lambda: build_object(cls, module, hint), value_cls, n_in)
+    if not check.runs:
+        raise CannotCheck(f"{cls.__name__}: its forward ran on neither ({2}, {n_in}) nor "
+                          f"({n_in}, {2}) {value_cls.__name__}s, or the weighted sum of its "
+                          f"outputs (a * w).sum() (or .mean() * its size) could not be taken")
     return Found(label, path, "autograd", (
         f"model on {value_cls.__name__}: every parameters()'s .grad after backward() of a "
         f"weighted sum of its outputs, against finite differences of that sum; input size "
@@ -300,8 +309,16 @@ class ModelCheck:
     def __init__(self, build, value_cls, n_in):
         self.build, self.engine, self.n_in = build, Engine(value_cls), n_in
         rng = np.random.default_rng(0)
-        self.x = rng.standard_normal((2, n_in)) if self.engine.arrays else \
-            list(rng.uniform(-1.0, 1.0, n_in))
+        self.x, self.runs = list(rng.uniform(-1.0, 1.0, n_in)), not self.engine.arrays
+        if self.engine.arrays:      # examples as rows, else as columns (a column-major model)
+            for shape in ((2, n_in), (n_in, 2)):
+                self.x = rng.standard_normal(shape)
+                try:
+                    self._total(self._model(), [np.ones(1)] * 8)
+                except Exception:
+                    continue
+                self.runs = True
+                break
 
     def _model(self):
         from properties.owncode_networks import seeded
@@ -315,9 +332,19 @@ class ModelCheck:
         call = model.forward if callable(getattr(model, "forward", None)) else model
         out = call(self._input())
         outs = out if isinstance(out, (list, tuple)) else [out]
-        if self.engine.arrays:
-            return sum((o * self.engine.cls(w)).sum() for o, w in zip(outs, weights))
-        return sum((o * float(w) for o, w in zip(outs, weights)), self.engine.cls(0.0))
+        terms = [self._summed(o * self.engine.cls(w)) for o, w in zip(outs, weights)] \
+            if self.engine.arrays else [o * float(w) for o, w in zip(outs, weights)]
+        total = terms[0]
+        for t in terms[1:]:      # (no 0 + value: an engine may have no __radd__)
+            total = total + t
+        return total
+
+    @staticmethod
+    def _summed(v):
+        """v.sum(), or v.mean() times its size where the engine has no sum."""
+        if callable(getattr(v, "sum", None)):
+            return v.sum()
+        return v.mean() * float(np.size(v.data))
 
     def results(self, label):
         model = self._model()

@@ -300,3 +300,52 @@ def test_a_model_built_on_the_engine_is_checked_whole(tmp_path, order, passes):
     assert mlp.how.startswith("model on Value") and "input size 3" in mlp.how
     (result,) = mlp.check()
     assert result.tensor == "parameters()" and result.passed == passes
+
+
+LINEARS = '''
+
+class Linear:
+    def __init__(self, in_features, out_features):
+        self.W = Tensor(np.linspace(-1, 1, in_features * out_features).reshape(
+            in_features, out_features), requires_grad=True)
+        self.b = Tensor(np.linspace(0.1, 0.3, out_features), requires_grad=True)
+
+    def __call__(self, x):
+        return x @ self.W + self.b
+
+    def parameters(self):
+        return [self.W, self.b]
+
+
+class ColumnLinear:
+    """Examples as columns: W @ x + b."""
+
+    def __init__(self, in_features, out_features):
+        self.W = Tensor(np.linspace(-1, 1, in_features * out_features).reshape(
+            out_features, in_features), requires_grad=True)
+        self.b = Tensor(np.linspace(0.1, 0.3, out_features).reshape(-1, 1), requires_grad=True)
+
+    def __call__(self, x):
+        return (self.W @ x + self.b).relu()
+
+    def parameters(self):
+        return [self.W, self.b]
+'''
+
+
+@pytest.mark.parametrize("matmul_b, passes", [("self.data.T @ out.grad", True),
+                                               ("out.grad.T @ self.data", False)])
+def test_modules_over_tensors_are_checked_rows_or_columns(tmp_path, matmul_b, passes):
+    """A Linear over the Tensor engine (which has no __radd__: the weighted sum is taken without
+    a 0 + value), and one whose examples are columns."""
+    module = f"tensor_modules_{passes}.py"
+    source = TENSOR + LINEARS
+    for k, v in {**TENSOR_RIGHT, "matmul_b": matmul_b}.items():
+        source = source.replace("{" + k + "}", v)
+    found, _ = collect_source(tmp_path, module, source)
+    # (the slip is in the right operand's gradient: W's in x @ W, x's in the column form W @ x)
+    for name, right in (("Linear", passes), ("ColumnLinear", True)):
+        item = found[f"{module[:-3]}.{name}"]
+        (result,) = item.check()
+        assert result.passed == right, result.message()
+        assert result.config["input"] == ([2, 3] if name == "Linear" else [3, 2])

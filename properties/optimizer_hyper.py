@@ -14,7 +14,8 @@ EPS_NAMES = ("eps", "epsilon", "e", "delta")
 COMMON_EPS = (1e-7, 1e-8, 1e-6, 1e-10, 1e-5)     # tried when eps is hard-coded in update()
 HYPER_NAMES = {"momentum": ("momentum", "beta", "mu", "gamma"),
                "rho": ("decay_rate", "rho", "decay", "beta", "gamma", "beta2", "beta_2"),
-               "beta1": ("beta1", "beta_1", "b1"), "beta2": ("beta2", "beta_2", "b2"),
+               "beta1": ("beta1", "beta_1", "b1", "decay1"),      # (numpy-ml's decay1, decay2)
+               "beta2": ("beta2", "beta_2", "b2", "decay2"),
                "initial_accumulator": ("initial_accumulator_value", "initial_accumulator")}
 WD_NAMES = ("weight_decay", "wd", "weight_decay_rate", "l2", "l2_reg", "l2_lambda", "lambda_l2")
 # Nadam's momentum schedule 0.96^(psi t): Keras's is psi = 1, PyTorch's NAdam psi = 0.004.

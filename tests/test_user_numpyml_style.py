@@ -226,3 +226,32 @@ def test_an_optimizer_keeping_its_state_by_param_name_is_checked(tmp_path, sign,
     assert "update(w, grad, name) returning the new w, its state kept by name" in item.how
     assert item.how.startswith("Momentum optimizer")        # momentum read off hyperparameters
     assert all(r.passed for r in item.check()) == passes
+
+
+def test_adams_decay_rates_named_decay1_and_decay2_are_read(tmp_path):
+    """numpy-ml's Adam keeps its betas as hyperparameters["decay1"], ["decay2"]."""
+    source = '''
+import numpy as np
+
+
+class Adam:
+    def __init__(self, lr=0.001, decay1=0.9, decay2=0.999, eps=1e-7):
+        self.cache = {}
+        self.hyperparameters = {"lr": lr, "decay1": decay1, "decay2": decay2, "eps": eps}
+
+    def update(self, param, param_grad, param_name, cur_loss=None):
+        H = self.hyperparameters
+        if param_name not in self.cache:
+            self.cache[param_name] = {"t": 0, "mean": np.zeros_like(param_grad),
+                                      "var": np.zeros_like(param_grad)}
+        c = self.cache[param_name]
+        c["t"] += 1
+        c["mean"] = H["decay1"] * c["mean"] + (1 - H["decay1"]) * param_grad
+        c["var"] = H["decay2"] * c["var"] + (1 - H["decay2"]) * param_grad ** 2
+        m_hat = c["mean"] / (1 - H["decay1"] ** c["t"])
+        v_hat = c["var"] / (1 - H["decay2"] ** c["t"])
+        return param - H["lr"] * m_hat / (np.sqrt(v_hat) + H["eps"])
+'''
+    found, collected = collect_source(tmp_path, "nml_adam_names.py", source)
+    assert "nml_adam_names.Adam" in found, [s.reason for s in collected.skipped]
+    assert all(r.passed for r in found["nml_adam_names.Adam"].check())

@@ -12,10 +12,7 @@ from properties.search import hunt
 from properties.user_hints import read_hints
 
 
-def test_an_unreadable_hint_leaves_the_rest_of_the_file_checked(tmp_path):
-    """The suggested hint pasted with its placeholders: that hint is a failing finding naming
-    its line; its layer is checked as if it were not there, and so is the rest of the file."""
-    (tmp_path / "mine.py").write_text(textwrap.dedent("""
+SQUARE_FILE = textwrap.dedent("""
         import numpy as np
 
         # gradcheck: Scale(); x=(N, ...)
@@ -39,7 +36,13 @@ def test_an_unreadable_hint_leaves_the_rest_of_the_file_checked(tmp_path):
 
             def backward(self, dout):
                 return 2 * self.x * dout
-        """))
+        """)
+
+
+def test_an_unreadable_hint_leaves_the_rest_of_the_file_checked(tmp_path):
+    """The suggested hint pasted with its placeholders: that hint is a failing finding naming
+    its line; its layer is checked as if it were not there, and so is the rest of the file."""
+    (tmp_path / "mine.py").write_text(SQUARE_FILE)
     found = collect([tmp_path])
     (problem,) = found.problems
     assert problem.where.endswith("mine.py:4") and problem.kind == "a hint that cannot be read"
@@ -55,22 +58,12 @@ def test_a_hint_naming_nothing_is_a_hint_finding_and_the_file_is_checked(tmp_pat
     """A hint of inputs alone ('x=(2, N); t=int(N)<2'): which function it is for cannot be
     told. It stopped the whole file ('nothing in this file was checked'); now it is a hint
     finding saying a hint starts with a name, and the rest of the file is checked."""
-    (tmp_path / "hintless.py").write_text(textwrap.dedent("""
-        import numpy as np
-        # gradcheck: x=(2, N); t=int(N)<2
-
-
-        class Square:
-            def forward(self, x):
-                self.x = x
-                return x * x
-
-            def backward(self, dout):
-                return 2 * self.x * dout
-        """))
+    square = SQUARE_FILE.split("class Square:", 1)[1]      # the layer the file above ends with
+    (tmp_path / "hintless.py").write_text("import numpy as np\n# gradcheck: x=(2, N); t=int(N)<2"
+                                          "\n\n\nclass Square:" + square)
     found = collect([tmp_path])
     (problem,) = found.problems
-    assert problem.where.endswith("hintless.py:3") and problem.kind == "a hint that cannot be read"
+    assert problem.where.endswith("hintless.py:2") and problem.kind == "a hint that cannot be read"
     assert "names no class or function" in problem.text() and "rest of the file" in problem.text()
     assert {f.label for f in found.found} == {"hintless.Square"}
 

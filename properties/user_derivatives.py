@@ -52,6 +52,9 @@ def derivative_partner(name, names):
 
 def derivative_item(name, fn, dname, dfn, label, path):
     args = _required(fn)
+    through = _through_activation(name, fn, dname, dfn, label, path, args)
+    if through is not None:        # numpy-ml's grad(y, y_pred, z, act_fn)
+        return through
     if not args or len(_required(dfn)) != len(args):
         raise CannotCheck(f"{dname}{inspect.signature(dfn)} does not take {name}'s arguments "
                           f"{tuple(args)}: not read as its derivative")
@@ -299,3 +302,41 @@ def _not_implemented(method):
     body = [n for n in body if not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))]
     return len(body) == 1 and isinstance(body[0], (ast.Raise, ast.Return)) and \
         "NotImplementedError" in ast.dump(body[0])
+
+
+class _Sigmoid:
+    """The activation handed to a cost's ``grad(y, y_pred, z, act_fn)``: ``fn`` and ``grad``."""
+
+    def fn(self, z):
+        return 0.5 * (1.0 + np.tanh(np.asarray(z, np.float64) / 2.0))
+
+    def grad(self, x):
+        s = self.fn(x)
+        return s * (1 - s)
+
+    __call__ = fn
+
+
+def _through_activation(name, fn, dname, dfn, label, path, args):
+    """numpy-ml's ``grad(y, y_pred, z, act_fn)``: the cost's gradient with respect to the
+    pre-activation z where y_pred = act_fn(z) (handed a sigmoid with ``fn`` and ``grad``),
+    against finite differences of z -> cost(y, act_fn(z)); None for another signature."""
+    d_args = _required(dfn)
+    if len(args) != 2 or len(d_args) != 4 or list(d_args[:2]) != list(args) or \
+            "act" not in d_args[3].lower():
+        return None
+    act = _Sigmoid()
+
+    def check():
+        rng = np.random.default_rng(0)
+        z, y = rng.standard_normal(SHAPE), rng.uniform(0.1, 0.9, SHAPE)
+        with np.errstate(all="ignore"):
+            got = np.asarray(dfn(y.copy(), act.fn(z), z.copy(), act), np.float64)
+            fdg = _fd(lambda zz: np.asarray(fn(y.copy(), act.fn(zz)), np.float64).sum(), z,
+                      np.float64(1.0))
+        return [_result(got, fdg, label, dname, {"z": list(SHAPE), args[1]: "sigmoid(z)",
+                                                 args[0]: "in (0.1, 0.9)"})]
+    return Found(label, path, "derivative", (
+        f"{dname}({', '.join(d_args)}) as the gradient of {name}({', '.join(args)}) with respect "
+        f"to z where {args[1]} = {d_args[3]}(z), handed a sigmoid with fn and grad, against "
+        f"finite differences; z {SHAPE}"), check=check)

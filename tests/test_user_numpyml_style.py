@@ -255,3 +255,27 @@ class Adam:
     found, collected = collect_source(tmp_path, "nml_adam_names.py", source)
     assert "nml_adam_names.Adam" in found, [s.reason for s in collected.skipped]
     assert all(r.passed for r in found["nml_adam_names.Adam"].check())
+
+
+@pytest.mark.parametrize("chain, passes", [("* act_fn.grad(z)", True), ("", False)])
+def test_a_cost_gradient_through_its_activation_is_checked(tmp_path, chain, passes):
+    """numpy-ml's grad(y, y_pred, z, act_fn): the gradient with respect to z, not y_pred. It
+    was "does not take the loss's arguments", and a chain-rule slip in it passed unseen."""
+    source = f\'\'\'
+import numpy as np
+
+
+class SquaredError:
+    @staticmethod
+    def loss(y, y_pred):
+        return 0.5 * np.linalg.norm(y_pred - y) ** 2
+
+    @staticmethod
+    def grad(y, y_pred, z, act_fn):
+        return (y_pred - y) {chain}
+\'\'\'
+    module = f"nml_sq_{passes}.py"
+    found, collected = collect_source(tmp_path, module, source)
+    item = found[f"{module[:-3]}.SquaredError"]
+    assert "with respect to z where y_pred = act_fn(z)" in item.how
+    assert all(r.passed for r in item.check()) == passes

@@ -261,7 +261,7 @@ class Adam:
 def test_a_cost_gradient_through_its_activation_is_checked(tmp_path, chain, passes):
     """numpy-ml's grad(y, y_pred, z, act_fn): the gradient with respect to z, not y_pred. It
     was "does not take the loss's arguments", and a chain-rule slip in it passed unseen."""
-    source = f\'\'\'
+    source = f'''
 import numpy as np
 
 
@@ -273,7 +273,7 @@ class SquaredError:
     @staticmethod
     def grad(y, y_pred, z, act_fn):
         return (y_pred - y) {chain}
-\'\'\'
+'''
     module = f"nml_sq_{passes}.py"
     found, collected = collect_source(tmp_path, module, source)
     item = found[f"{module[:-3]}.SquaredError"]

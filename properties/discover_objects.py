@@ -18,10 +18,12 @@ def object_item(cls, label, path, module, hint, overrides=None):
     """A whole network, or an optimizer (on dicts, PyTorch's ``step()``, nnfs's
     ``update_params(layer)``): its item, None (nothing to check), or NOT_AN_OBJECT (a layer,
     perhaps: ``discover`` goes on)."""
-    from properties.user_autograd import autograd_item, is_autograd_class
+    from properties.user_autograd import autograd_item, is_autograd_class, is_functional_engine
     from properties.user_nielsen import backprop_network_item, is_backprop_network
     if is_autograd_class(cls):         # micrograd's Value, a Tensor with its own backward
         return autograd_item(cls, label, path)
+    if is_functional_engine(cls, module):      # a Var whose ops are add(a, b), relu(a)...
+        return autograd_item(cls, label, path, module)
     from properties.user_autograd import engine_model_item, is_engine_model
     if is_engine_model(cls):           # micrograd's MLP on Values: checked whole, where it is
         item = engine_model_item(cls, label, path, module, hint)

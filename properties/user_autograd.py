@@ -146,8 +146,8 @@ def _draws(engine, name, arity, rng):
         shapes = [[()] * arity]
     elif name == "__matmul__":
         shapes = [[(3, 4), (4, 2)]]
-    elif name.endswith("(b)"):       # a method of another value: elementwise, else as a matmul
-        shapes = [[SHAPE, SHAPE], [(3, 4), (4, 2)]]
+    elif name.endswith(("(b)", "(a, b)")):    # a method of another value, a module function:
+        shapes = [[SHAPE, SHAPE], [(3, 4), (4, 2)]]      # elementwise, else as a matmul
     elif arity == 2:
         shapes = [[SHAPE, SHAPE], [SHAPE, SHAPE[-1:]], [SHAPE, (SHAPE[0], 1)]]
     else:
@@ -214,11 +214,52 @@ def composites(cls, engine):
              lambda a, b: squash(a * b + a) * b + a, 2)]
 
 
-def check_engine(cls, label):
+def module_ops(cls, module):
+    """[(name, fn of leaves, arity)] of the module's functions that take one or two values of
+    ``cls`` and return one (an engine whose ops are ``add(a, b)``, ``relu(a)``); the binary ones
+    also with one leaf on both sides."""
+    if module is None:
+        return []
+    engine, out = Engine(cls), []
+    for name, fn in vars(module).items():
+        if name.startswith("_") or not inspect.isfunction(fn) or \
+                getattr(fn, "__module__", None) != module.__name__:
+            continue
+        n = len([p for p in inspect.signature(fn).parameters.values() if p.default is p.empty
+                 and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)])
+        if n not in (1, 2):
+            continue
+        try:
+            with np.errstate(all="ignore"):
+                made = fn(*[engine.leaf(np.full((3, 3) if engine.arrays else (), 0.7))
+                            for _ in range(n)])
+        except Exception:
+            continue
+        if isinstance(made, cls):
+            out.append((f"{name}({'a, b' if n == 2 else 'a'})", fn, n))
+            if n == 2:
+                out.append((f"{name}(a, a)", lambda a, fn=fn: fn(a, a), 1))
+    return out
+
+
+def is_functional_engine(cls, module):
+    """A class with ``backward()`` and no operators of its own whose ops are module functions."""
+    backward = getattr(cls, "backward", None)
+    if not callable(backward) or is_autograd_class(cls):
+        return False
+    try:
+        params = list(inspect.signature(backward).parameters.values())[1:]
+        list(inspect.signature(cls).parameters)[0]
+    except (TypeError, ValueError, IndexError):
+        return False
+    return all(p.default is not p.empty for p in params) and bool(module_ops(cls, module))
+
+
+def check_engine(cls, label, module=None):
     engine = Engine(cls)
     rng = np.random.default_rng(0)
     results, unchecked = [], []
-    checked = ops(cls, engine) + composites(cls, engine)
+    checked = ops(cls, engine) + composites(cls, engine) + module_ops(cls, module)
     for name, fn, arity in checked:
         got = None
         for xs in (_draws(engine, name, arity, rng) if fn is not None else ()):
@@ -239,13 +280,14 @@ def check_engine(cls, label):
     return results
 
 
-def autograd_item(cls, label, path):
+def autograd_item(cls, label, path, module=None):
     engine = Engine(cls)
-    names = [n for n, fn, _ in ops(cls, engine) + composites(cls, engine) if fn is not None]
+    names = [n for n, fn, _ in ops(cls, engine) + composites(cls, engine)
+             + module_ops(cls, module) if fn is not None]
     return Found(label, path, "autograd", (
         f"autograd engine over {engine.kind}: the backward of {', '.join(names)}, each against "
         f"finite differences of .data"),
-        check=lambda: check_engine(cls, label))
+        check=lambda: check_engine(cls, label, module))
 
 
 # -- modules built on an engine: micrograd's Neuron / Layer / MLP, a Linear over Tensors ------

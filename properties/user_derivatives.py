@@ -274,6 +274,11 @@ def method_pair_item(cls, label, path, module, hint):
     if inspect.isabstract(cls):
         raise NothingToCheck(f"{cls.__name__} is an abstract base class (abc): its subclasses "
                              f"are checked")
+    abstract = next((m for m in BACKWARDS if callable(getattr(cls, m, None)) and
+                     _not_implemented(getattr(cls, m))), None)
+    if abstract:        # a Keras-like base Layer: its backward only raises NotImplementedError
+        raise NothingToCheck(f"{cls.__name__}.{abstract} raises NotImplementedError: a base "
+                             f"class (its subclasses are checked)")
     if any(callable(getattr(cls, m, None)) for m in BACKWARDS):
         return None
     own = lambda m: any(m in vars(k) for k in cls.__mro__[:-1])     # noqa: E731 (not object's)

@@ -393,3 +393,48 @@ def test_a_conv_told_its_input_shape_is_checked_at_every_size_tried(tmp_path, ac
     assert "from W (3, 2, 2, 2)" in found[label].how      # sized from the weight, w0 the bias
     failures = _failures(label)
     assert (not failures) == passes, [(r.prop, r.tensor, r.verdict) for r in failures]
+
+
+def test_a_base_class_whose_backward_only_raises_is_nothing_to_check(tmp_path):
+    """A Keras-like base Layer (build, __call__ calling call(), call and backward raising
+    NotImplementedError) was 'found and not checked', so a correct file exited 3."""
+    source = '''
+import numpy as np
+
+
+class Layer:
+    def __init__(self):
+        self.built = False
+
+    def build(self, input_shape):
+        self.built = True
+
+    def call(self, x):
+        raise NotImplementedError
+
+    def __call__(self, x):
+        if not self.built:
+            self.build(x.shape)
+        return self.call(x)
+
+    def backward(self, grad):
+        raise NotImplementedError
+
+
+class Scale(Layer):
+    def build(self, input_shape):
+        self.w = np.linspace(0.5, 1.5, input_shape[-1])
+        self.built = True
+
+    def call(self, x):
+        self.x = x
+        return x * self.w
+
+    def backward(self, grad):
+        self.dw = (grad * self.x).sum(axis=0)
+        return grad * self.w
+'''
+    found, collected = collect_source(tmp_path, "keras_base.py", source)
+    (skip,) = [s for s in collected.skipped if s.label == "keras_base.Layer"]
+    assert not skip.unchecked and "Layer.backward raises NotImplementedError" in skip.reason
+    assert "keras_base.Scale" in found

@@ -24,7 +24,7 @@ def object_item(cls, label, path, module, hint, overrides=None):
         return autograd_item(cls, label, path)
     if is_functional_engine(cls, module):      # a Var whose ops are add(a, b), relu(a)...
         return autograd_item(cls, label, path, module)
-    from properties.user_autograd import engine_model_item, is_engine_model
+    from properties.user_autograd_models import engine_model_item, is_engine_model
     if is_engine_model(cls):           # micrograd's MLP on Values: checked whole, where it is
         item = engine_model_item(cls, label, path, module, hint)
         if item is not None:

@@ -87,7 +87,7 @@ class AttributeLayer(Layer):
         self._switch = training_switch(layer, forward)
         self.takes_dout = takes_upstream(getattr(layer, backward))   # a loss's backward(self): no
         self._training = True
-        self._views = None
+        self._views, self._told_shape = None, False
         _scalars_as_arrays(layer, backward, grad_prefix)
         listed = list_params(layer) if names is None else None
         held = held_params(layer) if names is None and not listed else None
@@ -224,9 +224,8 @@ class AttributeLayer(Layer):
         return {flag: self._training} if kind == "kwarg" else {}
 
     def forward(self, *inputs):
-        told = getattr(self, "_told_shape", False) or inputs and getattr(
-            self.layer, "input_shape", 0) is None and callable(getattr(self.layer,
-                                                                     "set_input_shape", None))
+        told = self._told_shape or inputs and getattr(self.layer, "input_shape", 0) is None \
+            and callable(getattr(self.layer, "set_input_shape", None))
         if told and tuple(np.shape(inputs[0])[1:]) != getattr(self.layer, "input_shape", None):
             self._told_shape = True       # ML-From-Scratch's: as its network tells it
             self.layer.set_input_shape(tuple(np.shape(inputs[0])[1:]))

@@ -41,11 +41,11 @@ def check_network(make_net, x, t, *, label=None):
     one whose params were moved in place as a training step moves them: a network that
     keeps a copy of a weight from ``__init__`` (``self.W2 = params['W2'].copy()``) has right
     gradients at its initial params only."""
-    results = check_gradient_network(_made(make_net), x, t, rng=np.random.default_rng(0),
+    results = check_gradient_network(made_seeded(make_net), x, t, rng=np.random.default_rng(0),
                                      label=label)
     if not all(r.passed for r in results):
         return results
-    net = _made(make_net)
+    net = made_seeded(make_net)
     step_in_place(net.params, np.random.default_rng(1))
     after = check_gradient_network(net, x, t, rng=np.random.default_rng(0), label=label)
     # right at its initial params, and no one layer named wrong after the step: what is wrong
@@ -124,7 +124,7 @@ def seeded(state=NET_SEED):
         yield
 
 
-def _made(make_net):
+def made_seeded(make_net):
     """``make_net()`` under a seeded np.random: a constructor drawing its weights with
     np.random.randn makes the same network in every run and replay."""
     with seeded():

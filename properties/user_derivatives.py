@@ -228,7 +228,11 @@ def _softmax(z):
 # A cost's gradient taken with respect to the logits its predictions came from: numpy-ml's
 # CrossEntropy.grad(y, y_pred) = y_pred - y is d/dz of the loss at y_pred = softmax(z)
 # (one-hot targets), a sigmoid's BCE likewise at y_pred = sigmoid(z).
-LINKS = (("softmax", _softmax, True), ("sigmoid", lambda z: 0.5 * (1.0 + np.tanh(z / 2.0)), False))
+def _sigmoid(z):
+    return 0.5 * (1.0 + np.tanh(np.asarray(z, np.float64) / 2.0))      # (no overflow)
+
+
+LINKS = (("softmax", _softmax, True), ("sigmoid", _sigmoid, False))
 
 
 def _through_link(fn, dfn, args, at, label, dname):
@@ -312,14 +316,11 @@ def _not_implemented(method):
 class _Sigmoid:
     """The activation handed to a cost's ``grad(y, y_pred, z, act_fn)``: ``fn`` and ``grad``."""
 
-    def fn(self, z):
-        return 0.5 * (1.0 + np.tanh(np.asarray(z, np.float64) / 2.0))
+    fn = __call__ = staticmethod(_sigmoid)
 
     def grad(self, x):
-        s = self.fn(x)
+        s = _sigmoid(x)
         return s * (1 - s)
-
-    __call__ = fn
 
 
 def _through_activation(name, fn, dname, dfn, label, path, args):

@@ -27,7 +27,7 @@ import textwrap
 import numpy as np
 
 from properties.user_entry import CannotCheck, Found
-from properties.user_params_network import EXAMPLES, _init_arguments, _labels, _shown
+from properties.user_params_network import EXAMPLES, init_arguments, labels_for, shown_sizes
 from properties.user_targets import _positional, is_target_name
 
 VALUES = {"lambd": 0.7, "lambda_": 0.7, "lam": 0.7, "keep_prob": 0.8}
@@ -129,18 +129,18 @@ def named_passes_item(name, fn, names, label, path, used):
     def make(scale=1.0):
         np.random.seed(1)
         return NamedPasses(params(), forward, fn, cost, calls, scale)
-    x = np.random.default_rng(0).standard_normal((make().params["W1"].shape[1], EXAMPLES)) \
-        if "W1" in make().params else None
-    if x is None:
+    net = make()
+    if "W1" not in net.params:
         raise CannotCheck(f"{made_how} gives no W1: the input's size is not known")
+    x = np.random.default_rng(0).standard_normal((net.params["W1"].shape[1], EXAMPLES))
     try:
         np.random.seed(2)
-        first = np.asarray(make()._call(forward, x, np.zeros((1, EXAMPLES)))[0])
-        out_rows = first.shape[0] if not computes_cost else make().params[_last_w(make().params)].shape[0]
+        first = np.asarray(net._call(forward, x, np.zeros((1, EXAMPLES)))[0])
+        out_rows = net.params[_last_w(net.params)].shape[0] if computes_cost else first.shape[0]
     except Exception as exc:
         raise CannotCheck(f"{f_name} on X {x.shape} with parameters from {made_how} raised "
                           f"{type(exc).__name__}: {exc}") from exc
-    y = _labels((out_rows, EXAMPLES))
+    y = labels_for((out_rows, EXAMPLES))
     sums = _sums(make(), x, y)
     return Found(label, path, "network", (
         f"network of {f_name} -> {calls[0]} -> grads, its cost {calls[1]}, parameters from "
@@ -195,7 +195,7 @@ def _parameters(names, forward, f_name):
              n.lower().startswith("initiali") and "param" in n.lower()]
     init_name = next((n for n in inits if len(_positional(names[n])) == 1), inits[0] if inits else None)
     if init_name is not None:
-        sizes = _init_arguments(names[init_name], init_name)
+        sizes = init_arguments(names[init_name], init_name)
         one_out = [s[:-1] + [1] if isinstance(s, list) else s for s in sizes]
         one_out = one_out[:-1] + [1] if not isinstance(sizes[0], list) else one_out
         one_out = one_out if one_out != sizes else sizes
@@ -210,7 +210,7 @@ def _parameters(names, forward, f_name):
                     break
             except Exception:
                 continue
-        return (lambda: names[init_name](*sizes)), f"{init_name}({_shown(sizes)})"
+        return (lambda: names[init_name](*sizes)), f"{init_name}({shown_sizes(sizes)})"
     layers = _layers_read(forward)
     if not layers:
         raise CannotCheck(f"no initialize_parameters... function, and {f_name} reads no "
@@ -253,7 +253,7 @@ def propagate_item(name, fn, label, path):
     rng = np.random.default_rng(0)
     n_x = 3
     x = rng.standard_normal((n_x, EXAMPLES))
-    y = _labels((1, EXAMPLES))
+    y = labels_for((1, EXAMPLES))
     w = rng.standard_normal(n_x) * 0.5
     for shape in ((n_x, 1), (n_x,)):        # a column, as the course keeps w, or flat
         values = {a: (w.reshape(shape) if a.lower().startswith("w") else np.asarray(0.3))

@@ -222,8 +222,8 @@ def check_step(build, extra, cost, cost_text, label):
     l1 = run("L1")
     if all(r.passed for r in l1):
         return l1
-    from properties.owncode_networks import _made
-    start = _made(build).weights     # the weights of the first check (made under the same seed)
+    from properties.owncode_networks import made_seeded
+    start = made_seeded(build).weights     # the weights of the first check (made under the same seed)
     return [_decay_diagnosed(r, start) for r in l2]
 
 

@@ -78,7 +78,7 @@ def params_network_item(name, fn, names, label, path, used):
         raise CannotCheck(f"{name}(X, parameters) and {back_name}(AL, Y, caches) are a network's "
                           f"passes, but the module has no {missing} to check them with")
     init, forward, backward, cost = (names[n] for n in (init_name, name, back_name, cost_name))
-    sizes = _init_arguments(init, init_name)
+    sizes = init_arguments(init, init_name)
 
     def make():
         np.random.seed(1)       # (the course's initializers draw from np.random)
@@ -90,10 +90,10 @@ def params_network_item(name, fn, names, label, path, used):
         x = np.random.default_rng(0).standard_normal((SIZES[0], EXAMPLES))
         out = np.asarray(forward(x, net.params)[0])
     except Exception as exc:
-        raise CannotCheck(f"{init_name}({_shown(sizes)}) then {name}(X {(SIZES[0], EXAMPLES)}, "
+        raise CannotCheck(f"{init_name}({shown_sizes(sizes)}) then {name}(X {(SIZES[0], EXAMPLES)}, "
                           f"parameters) raised {type(exc).__name__}: {exc}") from exc
-    y = _labels(out.shape)
-    shown = _shown(sizes)
+    y = labels_for(out.shape)
+    shown = shown_sizes(sizes)
     return Found(label, path, "network", f"network of {name}(X, parameters) -> (AL, caches), "
                  f"{back_name}(AL, Y, caches) -> grads, cost {cost_name}(AL, Y), parameters from "
                  f"{init_name}({shown}); X {x.shape} (examples are columns), Y {y.shape} (one-hot "
@@ -101,7 +101,7 @@ def params_network_item(name, fn, names, label, path, used):
                  check=lambda: check_network(make, x, y, label=label))
 
 
-def _labels(shape):
+def labels_for(shape):
     """Y for an output of ``shape``: one-hot columns (a softmax's), or 0s and 1s for one row."""
     rng = np.random.default_rng(1)
     if shape[0] == 1:
@@ -109,11 +109,11 @@ def _labels(shape):
     return np.eye(shape[0])[:, rng.integers(0, shape[0], shape[1])]
 
 
-def _shown(sizes):
+def shown_sizes(sizes):
     return ", ".join(str(s) for s in sizes)
 
 
-def _init_arguments(init, init_name):
+def init_arguments(init, init_name):
     """The sizes to call the initializer with: one list (``layer_dims``: two hidden layers) or
     one size each (input, hidden, output)."""
     args = _positional(init)

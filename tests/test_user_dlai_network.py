@@ -169,10 +169,10 @@ def test_the_course_two_notebooks_backward_of_x_y_cache_is_not_taken_for_it():
 
 def test_labels_are_one_hot_columns_for_several_outputs_and_bits_for_one():
     import numpy as np
-    from properties.user_params_network import _labels
-    many = _labels((3, 6))
+    from properties.user_params_network import labels_for
+    many = labels_for((3, 6))
     assert np.array_equal(many.sum(axis=0), np.ones(6)) and set(np.unique(many)) <= {0.0, 1.0}
-    one = _labels((1, 6))
+    one = labels_for((1, 6))
     assert one.shape == (1, 6) and set(np.unique(one)) <= {0.0, 1.0}
 
 

@@ -75,13 +75,17 @@ class Network:
     def cost_derivative(self, output_activations, y):
         return {derivative}
 
-    def update_mini_batch(self, mini_batch, eta):
+    def summed_gradients(self, mini_batch):
         nabla_b = [np.zeros(b.shape) for b in self.biases]
         nabla_w = [np.zeros(w.shape) for w in self.weights]
         for x, y in mini_batch:
             delta_nabla_b, delta_nabla_w = self.backprop(x, y)
             nabla_b = [nb + dnb for nb, dnb in zip(nabla_b, delta_nabla_b)]
             nabla_w = [nw + dnw for nw, dnw in zip(nabla_w, delta_nabla_w)]
+        return nabla_b, nabla_w
+
+    def update_mini_batch(self, mini_batch, eta):
+        nabla_b, nabla_w = self.summed_gradients(mini_batch)
         self.weights = [w - {rate} * nw for w, nw in zip(self.weights, nabla_w)]
         self.biases = [b - {rate} * nb for b, nb in zip(self.biases, nabla_b)]
 
@@ -95,12 +99,7 @@ class Network2(Network):
         return self.cost.delta(z, a, y)
 
     def update_mini_batch(self, mini_batch, eta, lmbda, n):
-        nabla_b = [np.zeros(b.shape) for b in self.biases]
-        nabla_w = [np.zeros(w.shape) for w in self.weights]
-        for x, y in mini_batch:
-            delta_nabla_b, delta_nabla_w = self.backprop(x, y)
-            nabla_b = [nb + dnb for nb, dnb in zip(nabla_b, delta_nabla_b)]
-            nabla_w = [nw + dnw for nw, dnw in zip(nabla_w, delta_nabla_w)]
+        nabla_b, nabla_w = self.summed_gradients(mini_batch)
         self.weights = [{decayed} - (eta / len(mini_batch)) * nw
                         for w, nw in zip(self.weights, nabla_w)]
         self.biases = [b - (eta / len(mini_batch)) * nb for b, nb in zip(self.biases, nabla_b)]

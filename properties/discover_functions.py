@@ -69,7 +69,7 @@ def function_item(name, fn, names, label, path, used, hints=None):
     if pair_words(name) is None and inspect.isfunction(names.get(name + "_backward")):
         # deeplearning.ai's relu(Z) -> (A, cache) beside relu_backward(dA, cache) -> dZ
         used.add(name + "_backward")
-        return _functional(name, fn, names[name + "_backward"], label, path, hints.get(name))
+        return functional_item(name, fn, names[name + "_backward"], label, path, hints.get(name))
     words = pair_words(name)
     if words:
         back = name.replace(*words)
@@ -77,7 +77,7 @@ def function_item(name, fn, names, label, path, used, hints=None):
             raise NothingToCheck(f"{name} has no {back} beside it: there is no gradient to check")
         used.add(back)
         base = pair_base(name)
-        return _functional(name, fn, names[back], label.removesuffix(name) + base, path,
+        return functional_item(name, fn, names[back], label.removesuffix(name) + base, path,
                            hints.get(name) or hints.get(base))
     from properties.discover_objects import config_rule, optimizer_item
     rule = config_rule(name, fn)     # adam(w, dw, config=None) -> (next_w, config)
@@ -101,7 +101,8 @@ def function_item(name, fn, names, label, path, used, hints=None):
     if "loss" in name and len(required) >= 2 and (
             len(required) == 2 or all(is_target_name(n) for n in required[1:])):
         return _functional_loss(name, fn, label, path, required[1:], hints.get(name))
-    return None
+    from properties.user_cost_grad import cost_grad_item
+    return cost_grad_item(name, fn, names, label, path, used, hints.get(name))  # (J, grad)
 
 
 def _outputs(bwd):
@@ -121,7 +122,8 @@ def _arguments(fwd):
             and not isinstance(p.default, (numbers.Number, str))]
 
 
-def _functional(name, fwd, bwd, label, path, hint):
+def functional_item(name, fwd, bwd, label, path, hint):
+    """The Found of the pair ``fwd`` / ``bwd`` (and of its other options), named ``name``."""
     args = _arguments(fwd)
     options = args.pop() if len(args) > 1 and args[-1].endswith("_param") else None
     base = pair_base(name)

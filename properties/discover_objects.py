@@ -18,6 +18,12 @@ def object_item(cls, label, path, module, hint, overrides=None):
     """A whole network, or an optimizer (on dicts, PyTorch's ``step()``, nnfs's
     ``update_params(layer)``): its item, None (nothing to check), or NOT_AN_OBJECT (a layer,
     perhaps: ``discover`` goes on)."""
+    from properties.user_function_ctx import ctx_function_item, is_ctx_function
+    if is_ctx_function(cls):           # torch.autograd.Function: forward(ctx, ...), backward(ctx, g)
+        return ctx_function_item(cls, label, path, hint)
+    from properties.user_cost_grad_class import cost_class_item, cost_methods
+    if cost_methods(cls) is not None and not (_has(cls, "forward") or _has(cls, "backward")):
+        return cost_class_item(cls, label, path, hint)    # fm.loss_and_grad(X, y); f.cost / f.gradient
     from properties.user_autograd import autograd_item, is_autograd_class, is_functional_engine
     from properties.user_nielsen import backprop_network_item, is_backprop_network
     if is_autograd_class(cls):         # micrograd's Value, a Tensor with its own backward

@@ -34,7 +34,8 @@ from properties.user_targets import is_target_name
 from properties.user_variants import FLOATS_CHANGED
 from properties.values import domain_text, into_domain
 
-SUFFIXES = ("_prime", "_derivative", "_deriv", "_grad", "_gradient", "_der")
+SUFFIXES = ("_prime", "_derivative", "_deriv", "_grad", "_gradient", "_der", "Prime", "Derivative",
+            "Deriv", "Gradient", "Grad")   # (Ng's sigmoidGradient)
 PREFIXES = ("d_", "grad_", "d")
 SHAPE = (4, 3)
 OUTPUT_READING = ("the derivative is written in terms of the function's output, as "

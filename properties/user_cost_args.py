@@ -1,0 +1,328 @@
+"""The arguments a cost function is called with, made by their names, and the search for
+the shapes at which it returns (cost, *gradients) (``properties.user_cost_grad``).
+
+Sizes are distinct small numbers (:data:`SIZES`), data has :data:`EXAMPLES` rows (more than
+any size), labels come one-hot first (a softmax's ``yhat - labels`` is right only for rows
+that sum to 1), then as 0s and 1s, a flat parameter vector at every length up to
+:data:`MAX_FLAT`, other arrays at shapes made of the sizes. Of the argument sets that run,
+the one with the most distinct sizes is kept (users != items != factors: where a
+transpose or a wrong axis shows).
+"""
+import inspect
+import itertools
+import re
+import time
+import zlib
+
+import numpy as np
+
+from properties.user_targets import is_label_name, is_mask_name
+
+FLAT = {"theta", "thetas", "params", "nn_params", "parameters", "x0", "p", "theta_flat",
+        "flat_params", "weights_flat", "w_flat", "theta0"}
+HYPER = {"lambda", "lambda_", "lambd", "lmbda", "lmbd", "lam", "lamb", "reg", "l2", "_lambda",
+         "lambda_reg", "reg_lambda", "reg_strength", "weight_decay", "la"}
+DATA = {"x", "data", "inputs", "features", "xs", "x_train", "a"}
+DATASET = {"dataset", "data_set", "corpus"}
+SIZE_LISTS = {"dimensions", "dims", "layer_sizes", "sizes", "layers", "layer_dims", "shape"}
+SIZE = re.compile(r"size|^num_|^n_|^n[A-Z]|_num$|dim$|^dim|^k$|^d$|^h$|^n$|^v$|^c$|features$|"
+                  r"labels$|classes$|users$|movies$|items$|units$|window")
+SIZE_CASED = re.compile(r"size|^num|^n_|dim|features$|labels$|classes$|users$|movies$|items$|"
+                        r"units$|window", re.I)
+INDEX = re.compile(r"(idx|index|_ind)$")
+INDICES = re.compile(r"(indices|idxs|indexes|^rows|^cols|^i_idx|^j_idx|^users|^items)$", re.I)
+POSITIVE = {"counts", "count", "cooccurrence", "cooccurrences", "x_ij", "xij"}
+WORD = re.compile(r"word$|^center$|^target_word$", re.I)          # a word as a string
+WORDS = re.compile(r"words$|^context$", re.I)                      # a window of them
+VOCAB = re.compile(r"^word2ind$|^word2idx$|^tokens$|^vocab$|^word_to_ind", re.I)
+
+SIZES = (3, 4, 5)      # sizes in the order the arguments come; data has EXAMPLES rows
+EXAMPLES = 6
+HYPER_VALUE = 0.7
+MAX_FLAT = 300         # a flat vector's lengths tried, 1 to this
+BUDGET_CALLS, BUDGET_SECONDS = 30000, 6.0
+EXTRA_TRIES = 400
+DRAWN = (0, 2, 2, 1)   # what the dataset's sampleTokenIdx() returns, in turn (a repeat in it)
+
+
+class TokenDataset:
+    """CS224n's ``dataset``: ``sampleTokenIdx()`` gives the indices :data:`DRAWN` in turn,
+    from the start at every call of the cost (so each finite-difference evaluation samples
+    the same negatives); ``tokens()`` the word -> index dict of that many words."""
+
+    def __init__(self, vocabulary=3):
+        self.vocabulary, self.turn = vocabulary, 0
+
+    def reset(self):
+        self.turn = 0
+
+    def sampleTokenIdx(self):
+        value = DRAWN[self.turn % len(DRAWN)] % self.vocabulary
+        self.turn += 1
+        return value
+
+    sample_token_idx = sampleTokenIdx
+
+    def tokens(self):
+        return {f"w{i}": i for i in range(self.vocabulary)}
+
+
+# ---- the arguments ----------------------------------------------------------------------------
+
+def _roles(fn):
+    """[(name, role, default)] for every positional argument ``fn`` takes (a number-default
+    argument other than a regularisation strength is left at its default: not listed)."""
+    out = []
+    names = list(inspect.signature(fn).parameters)
+    masked = any(is_mask_name(n) for n in names)      # then an R beside the mask is ratings
+    for p in inspect.signature(fn).parameters.values():
+        if p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            break
+        low = p.name.lower()
+        has_number = p.default is not p.empty and isinstance(p.default, (int, float)) \
+            and not isinstance(p.default, bool)
+        if low in HYPER:
+            role = "hyper"
+        elif has_number or (p.default is not p.empty and p.default is not None
+                            and not isinstance(p.default, np.ndarray)):
+            break                      # K=10, x_max=100.0, mode="train": left at the default
+        elif low in DATASET:
+            role = "dataset"
+        elif low in SIZE_LISTS:
+            role = "sizes"
+        elif VOCAB.search(p.name):
+            role = "vocab"
+        elif WORDS.search(p.name):
+            role = "words"
+        elif WORD.search(p.name):
+            role = "word"
+        elif low in POSITIVE:
+            role = "positive"
+        elif INDICES.search(p.name) and not SIZE_CASED.search(p.name) or low in ("negsamplewordindices", "neg_indices", "negatives"):
+            role = "indices"
+        elif INDEX.search(low) or p.name.endswith("Ind") and not low.startswith("word2"):
+            role = "index"
+        elif low in DATA:
+            role = "data"
+        elif is_mask_name(p.name) or low in ("observed", "rated", "is_rated") or \
+                low == "r" and not masked:
+            role = "mask"
+        elif is_label_name(p.name) or low in ("r", "ratings", "targets_matrix"):
+            role = "labels"
+        elif p.name in FLAT or low in FLAT and len(low) > 1:     # (P, a matrix, is not p)
+            role = "flat"
+        elif (SIZE.search(p.name) or SIZE_CASED.search(p.name) and len(p.name) > 1) and \
+                not re.search(r"vec|matrix|weights?$", low):
+            role = "size"
+        else:
+            role = "array"
+        out.append((p.name, role))
+    return out
+
+
+def _shapes(name):
+    """The shapes an array argument ``name`` is tried at, in the order most likely first."""
+    dims = (*SIZES, EXAMPLES)
+    one = [(d,) for d in dims]
+    two = [(a, b) for a in dims for b in dims]
+    if re.search(r"0$|^bias$|^b$|_0$", name):
+        return [(), *one, *two]
+    if name[:1].isupper() or re.search(r"vectors|vecs|matrix|emb", name, re.I):
+        return [*two, *one, ()]
+    return [*one, *two, ()]
+
+
+class _Search:
+    """Calls ``fn`` on argument sets until one returns (cost, *gradients in the arrays'
+    shapes), within a budget of calls and seconds."""
+
+    def __init__(self, fn, roles, hint, given=None, budget=BUDGET_CALLS):
+        self.fn, self.roles, self.hint, self.given = fn, roles, hint, dict(given or {})
+        self.calls, self.start, self.last_error = 0, time.perf_counter(), None
+        self.budget = budget
+        self.dataset = TokenDataset()
+
+    def spent(self):
+        return self.calls >= self.budget or time.perf_counter() - self.start > BUDGET_SECONDS
+
+    def run(self):
+        self.found = self._search()
+        return self.found
+
+    def fixed_and_free(self):
+        """({argument: its value} for those made by name or given, [(name, role)] of those
+        searched, labels last: they vary fastest, a few forms each, then a flat vector's
+        lengths, then arrays)."""
+        hinted = {n: self._hinted(n) for n, _ in self.roles}
+        sizes = iter(SIZES * 3)
+        fixed = {}
+        for n, role in self.roles:
+            if n in self.given:
+                fixed[n] = self.given[n]
+            elif hinted[n] is not None:
+                fixed[n] = hinted[n]
+            elif role == "hyper":
+                fixed[n] = HYPER_VALUE
+            elif role == "size":
+                fixed[n] = next(sizes)
+            elif role == "sizes":
+                fixed[n] = list(SIZES)
+            elif role == "index":
+                fixed[n] = 1
+            elif role == "indices":
+                fixed[n] = np.array([0, 2, 2])
+            elif role == "dataset":
+                fixed[n] = self.dataset
+            elif role == "vocab":
+                fixed[n] = self.dataset.tokens()
+            elif role == "word":
+                fixed[n] = "w1"
+            elif role == "words":
+                fixed[n] = ["w0", "w2", "w2", "w1"]        # a repeat, as a window has
+        rank = {"labels": 2, "flat": 1}
+        return fixed, sorted([(n, r) for n, r in self.roles if n not in fixed],
+                             key=lambda nr: rank.get(nr[1], 0))
+
+    def _search(self):
+        fixed, free = self.fixed_and_free()
+        best, score, after = None, None, 0
+        for width in SIZES:
+            options = [self.options(n, r, width) for n, r in free]
+            for combo in itertools.product(*options):
+                args = {**fixed, **dict(zip([n for n, _ in free], combo))}
+                # a mask takes the shape of the labels beside it (Ng's R beside Y)
+                args = self.masks_like_labels(args)
+                got = self._try(args)
+                if got is not None and (score is None or _distinct(args, self.roles) > score):
+                    best, score = (args, got), _distinct(args, self.roles)
+                after += best is not None
+                # past the first that runs, a few more tries for one with more distinct sizes
+                # (users != items != factors: where a transpose or a wrong axis shows)
+                if after > EXTRA_TRIES or self.spent():
+                    return best
+        return best
+
+    def options(self, name, role, width):
+        """The values argument ``name`` of ``role`` is tried at, with data ``width`` columns wide."""
+        rng = np.random.default_rng(zlib.crc32(name.encode()))
+        if role == "data":
+            return [rng.standard_normal((EXAMPLES, width))]
+        if role == "labels":
+            labels = np.arange(EXAMPLES) % 2
+            # one-hot rows first: a softmax's gradient (yhat - labels) is right for rows that
+            # sum to 1; labels as numbers would run there too (broadcast) and fail it
+            return [*[np.eye(k)[np.arange(EXAMPLES) % k] for k in SIZES],
+                    labels, labels.reshape(-1, 1),
+                    *[rng.integers(0, 2, s).astype(np.float64) for s in _shapes("Y") if len(s) == 2],
+                    1]                    # a target word's index (CS224n's target)
+        if role == "mask":
+            return [None]
+        if role == "positive":
+            return [np.abs(rng.standard_normal(s)) + 0.5 for s in _shapes(name)]                 # made like the labels (or all ones) below
+        if role == "flat":
+            return [_Flat(length, column) for column in (False, True)
+                    for length in range(1, MAX_FLAT + 1)]
+        return [np.asarray(0.5 * rng.standard_normal(s)) for s in _shapes(name)]
+
+    def masks_like_labels(self, args):
+        labels = next((v for n, r in self.roles if r == "labels" and n in args
+                       for v in [args[n]] if np.ndim(v) == 2), None)
+        out = dict(args)
+        for n, r in self.roles:
+            if r == "mask" and out.get(n) is None:
+                shape = np.shape(labels) if labels is not None else (EXAMPLES,)
+                mask = np.ones(shape, dtype=np.int64)
+                mask.reshape(-1)[1::3] = 0        # some entries unobserved
+                out[n] = mask
+        return out
+
+    def _hinted(self, name):
+        given = self.hint.array(name) if self.hint is not None else None
+        if given is None:
+            return None
+        if given.kind == "value":
+            return given.value
+        shape = tuple(EXAMPLES if d == "N" else d for d in given.shape)
+        rng = np.random.default_rng(1)
+        if given.kind == "int":
+            return rng.integers(0, given.bound or 2, shape)
+        if given.kind == "mask":
+            return (rng.random(shape) < 0.7).astype(np.int64)
+        return 0.5 * rng.standard_normal(shape)
+
+    def _try(self, args):
+        values = [a.make() if isinstance(a, _Flat) else a for a in
+                  (args[n] for n, _ in self.roles)]
+        self.calls += 1
+        self.dataset.reset()
+        try:
+            with np.errstate(all="ignore"):
+                result = self.fn(*[np.array(v, copy=True) if isinstance(v, np.ndarray) else v
+                                   for v in values])
+        except Exception as exc:
+            self.last_error = exc
+            return None
+        arrays = {n: v for (n, _), v in zip(self.roles, values) if isinstance(v, np.ndarray)
+                  and v.dtype.kind == "f"}
+        return match_gradients(result, arrays, self.roles)
+
+
+def _distinct(args, roles):
+    """How many distinct sizes the arrays of ``args`` have (labels and masks aside: they
+    follow the others), axes of size 1 aside."""
+    shapes = [np.shape(a.make() if isinstance(a, _Flat) else a) for n, r in roles
+              for a in [args.get(n)] if isinstance(a, (np.ndarray, _Flat))
+              and r not in ("labels", "mask")]
+    return len({d for s in shapes for d in s if d > 1})
+
+
+class _Flat:
+    """A flat parameter vector of ``length`` (a column (length, 1) with ``column``)."""
+
+    def __init__(self, length, column):
+        self.length, self.column = length, column
+
+    def make(self):
+        v = 0.5 * np.random.default_rng(self.length).standard_normal(self.length)
+        return v.reshape(-1, 1) if self.column else v
+
+
+def match_gradients(result, arrays, roles):
+    """{argument name: index into result} when ``result`` is (cost, *gradients) (or (cost,
+    {name: gradient})) with each gradient in the shape of a distinct float argument, else None."""
+    if not isinstance(result, (tuple, list)) or len(result) < 2:
+        return None
+    cost = result[0]
+    try:
+        if np.size(cost) != 1 or not np.isfinite(float(np.squeeze(cost))):
+            return None
+    except (TypeError, ValueError):
+        return None
+    rest = list(result[1:])
+    if len(rest) == 1 and isinstance(rest[0], dict):
+        return _by_keys(rest[0], arrays)
+    order = [n for n, r in roles if n in arrays and r not in ("data", "labels", "mask")] + \
+        [n for n, r in roles if n in arrays and r in ("data",)]
+    taken, matched = set(), {}
+    for k, g in enumerate(rest, 1):
+        if not isinstance(g, (np.ndarray, float, np.floating)) or np.ndim(g) and \
+                np.asarray(g).dtype.kind != "f":
+            return None
+        n = next((n for n in order if n not in taken and np.shape(g) == arrays[n].shape), None)
+        n = n or next((n for n in order if n not in taken and np.size(g) == arrays[n].size
+                       and max(np.ndim(g), arrays[n].ndim) <= 2 and arrays[n].size > 1
+                       and 1 in (*np.shape(g), *arrays[n].shape)), None)
+        if n is None:
+            return None
+        taken.add(n)
+        matched[n] = k
+    return matched
+
+
+def _by_keys(grads, arrays):
+    matched = {}
+    for n in arrays:
+        key = next((k for k in (f"d{n}", f"grad_{n}", f"{n}_grad", f"d_{n}", n) if k in grads), None)
+        if key is not None and np.size(grads[key]) == arrays[n].size:
+            matched[n] = key
+    return matched if matched and len(matched) == len(grads) else None

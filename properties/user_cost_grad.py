@@ -1,0 +1,149 @@
+"""Functions that return a cost with its gradient, and cost / gradient pairs.
+
+What ``scipy.optimize.minimize(fun, theta0, args, jac=True)`` takes, and what the course
+ports and word-vector assignments write::
+
+    J, grad = costFunction(theta, X, y)                        # Ng's ex2, theta flat or a column
+    J, grad = nnCostFunction(nn_params, input_layer_size, hidden_layer_size, num_labels, X, y, lambda_)
+    J, grad = cofiCostFunc(params, Y, R, num_users, num_movies, num_features, lambda_)
+    cost, grad = forward_backward_prop(X, labels, params, dimensions)   # one flat vector
+    loss, gradCenterVec, gradOutsideVecs = naiveSoftmaxLossAndGradient(centerWordVec,
+                                                 outsideWordIdx, outsideVectors, dataset)
+    loss, dw0, dw, dV = fm_loss_and_grad(X, y, w0, w, V)
+    J = cost(theta, X, y);  g = gradient(theta, X, y)          # a pair, for fmin_tnc
+
+Each returned array is the gradient of the cost with respect to the argument of its shape
+(in order; a dict by its keys), checked against float64 finite differences of the cost
+(``owncode_networks.check_network``). The arguments are made by their names: sizes
+(``num_labels``, ``dimensions``) distinct small numbers, a regularisation strength
+(``lambda_``, even one with a default) nonzero so that its terms count, data ``X`` with
+more rows than any size, labels 0 and 1 (or one-hot rows), masks of 0s and 1s, an index
+and a list of indices with a repeat, a dataset whose ``sampleTokenIdx()`` draws the same
+indices at every call; a flat parameter vector (``theta``, ``params``, ``nn_params``) is
+tried at every length up to :data:`MAX_FLAT`, the other arrays at shapes made of those sizes,
+until the function runs and returns one gradient per array in that array's shape. A hint
+gives any of them (``# gradcheck: costFunction; theta=(3,); X=(N, 3); y=int(N,)<2``).
+"""
+import inspect
+import re
+
+import numpy as np
+
+from properties.user_cost_args import DRAWN, TokenDataset, _Flat, _roles, _Search
+from properties.user_entry import CannotCheck, Found
+from properties.user_targets import _positional
+
+# A cost named so is called; a function named like a training loop or a step is not (its
+# second value is a new theta, not a gradient).
+COST_NAME = re.compile(r"cost|loss|objective|^f$|^fun$|func$|^j$|forward_backward|skipgram|cbow",
+                       re.I)
+NOT_A_COST = re.compile(r"descent|train|fit|step|update|optimi|minimi|predict|sgd|normali|"
+                        r"init|plot|load|sample|check", re.I)
+GRAD_WORDS = (("Cost", "Gradient"), ("Cost", "Grad"), ("cost", "gradient"), ("cost", "grad"),
+              ("Loss", "Gradient"), ("Loss", "Grad"), ("loss", "gradient"), ("loss", "grad"))
+
+
+def gradient_partner(name, names):
+    """The name of ``name``'s gradient function among ``names`` (``computeCost`` ->
+    ``computeGradient``, ``cost`` -> ``gradient``, ``costReg`` -> ``gradientReg``), or None."""
+    for cost, grad in GRAD_WORDS:
+        if cost in name:
+            other = name.replace(cost, grad, 1)
+            if other != name and callable(names.get(other)):
+                return other
+    return None
+
+
+def cost_grad_item(name, fn, names, label, path, used, hint=None):
+    """The Found of a function returning (cost, *gradients), or of a cost beside its
+    gradient function; None when ``fn`` is neither."""
+    if NOT_A_COST.search(name) and not COST_NAME.search(name.replace("LossAnd", "")):
+        return None
+    partner = gradient_partner(name, names)
+    args = _positional(fn)
+    if partner is not None:
+        if _positional(names[partner]) != args:
+            return None
+        gfn = names[partner]
+
+        def joined(*a, **kw):
+            return fn(*a, **kw), gfn(*a, **kw)
+        joined.__signature__ = inspect.signature(fn)
+        calls = (f"{partner}({', '.join(args)})", f"{name}({', '.join(args)})")
+        found = found_for(name, joined, label, path, hint, calls, pair=True)
+        if found is not None:
+            used.add(partner)
+        return found
+    if not COST_NAME.search(name):
+        return None
+    calls = (f"{name}({', '.join(args)})[1:]", f"{name}({', '.join(args)})[0]")
+    return found_for(name, fn, label, path, hint, calls, pair=False)
+
+
+# ---- the check --------------------------------------------------------------------------------
+
+def found_for(name, fn, label, path, hint, calls, pair, roles=None, search=None):
+    """The Found checking ``fn`` (-> (cost, *gradients)); None when no arguments tried fit."""
+    roles = roles or _roles(fn)
+    if not roles or any(r == "array" for _, r in roles) and len(roles) > 6:
+        return None
+    search = search or _Search(fn, roles, hint)
+    got = search.run() if search.calls == 0 else search.found
+    if got is None:
+        if hint is not None or pair:
+            why = search.last_error
+            raise CannotCheck(
+                f"{name}: no arguments tried made it return (cost, gradient) with the gradient "
+                f"in its argument's shape" + (f" (the last try raised {type(why).__name__}: "
+                                               f"{str(why)[:160]})" if why else "") +
+                f"; give every argument in a hint, as in # gradcheck: {name}; " +
+                "; ".join(f"{n}=(N, 3)" if r == "data" else f"{n}=(3,)" for n, r in roles
+                          if r in ("data", "flat", "array")))
+        return None
+    args, matched = got
+    values = {n: (a.make() if isinstance(a, _Flat) else a) for n, a in args.items()}
+    learn = list(matched)
+    dataset = search.dataset
+    order = [n for n, _ in roles]
+
+    class CostFunction:
+        batch_axis = 0
+
+        def __init__(self):
+            self.params = {n: np.array(values[n], dtype=np.float64) for n in learn}
+            self.calls = calls
+
+        def _run(self):
+            dataset.reset()
+            return fn(*[self.params[n] if n in self.params else
+                        (np.array(values[n], copy=True) if isinstance(values[n], np.ndarray)
+                         else values[n]) for n in order])
+
+        def loss(self, x, t):
+            return float(np.squeeze(self._run()[0]))
+
+        def gradient(self, x, t):
+            result = self._run()
+            got = {n: (result[1][k] if isinstance(k, str) else result[k])
+                   for n, k in matched.items()}
+            return {n: np.reshape(g, self.params[n].shape) if np.size(g) == self.params[n].size
+                    else g for n, g in got.items()}
+
+    from properties.owncode_networks import check_network
+    shown = "; ".join(_shown(n, r, values[n]) for n, r in roles)
+    what = "a cost and its gradient function" if pair else "(cost, *gradients)"
+    how = (f"{what}: the gradient of the cost with respect to {', '.join(learn)}, "
+           f"against finite differences; {shown}")
+    x = next((values[n] for n, r in roles if r == "data"), np.zeros(0))
+    t = next((values[n] for n, r in roles if r == "labels"), None)
+    return Found(label, path, "network", how,
+                 check=lambda: check_network(CostFunction, x, t, label=label))
+
+
+def _shown(name, role, value):
+    if isinstance(value, TokenDataset):
+        return f"{name}: a dataset drawing {list(DRAWN)}"
+    if isinstance(value, np.ndarray):
+        kind = "ints" if value.dtype.kind in "iu" else role if role in ("labels", "mask") else ""
+        return f"{name} {value.shape}{' ' + kind if kind else ''}"
+    return f"{name}={value!r}"

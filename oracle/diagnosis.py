@@ -26,8 +26,7 @@ import numpy as np
 from oracle import diagnosis_geometry as geo
 from oracle.tolerance import error_ratio, tolerance_for
 
-# Verdicts under which the layer's array is the one in question: every class may be shown.
-LAYER_VERDICTS = {"", "layer bug", "layer vs tf", "layer vs fd"}
+LAYER_VERDICTS = {"", "layer bug", "layer vs tf", "layer vs fd"}     # any class may be shown
 # Classes a verdict other than a layer-side one allows: a difference at kinks only, under
 # "kink convention"; round-off of a lower precision, under "below fd resolution".
 ALLOWED_BY = {"kink convention": {"kink", "tied maxima"}, "below fd resolution": {"wrong dtype"}}
@@ -45,9 +44,7 @@ class Diagnosis:
 
 def consistent(verdict, kind):
     """True when a diagnosis of ``kind`` does not contradict ``verdict``: a layer-side verdict
-    allows any class, "kink convention" a difference at kinks only, "below fd resolution" a lower
-    precision's round-off only; every other (the twin, finite differences, the forward or the
-    contract is the odd one out) none."""
+    allows any class, the others those of ``ALLOWED_BY`` (kinks; round-off) or none."""
     if not kind:
         return False
     return verdict in LAYER_VERDICTS or kind in ALLOWED_BY.get(verdict, ())
@@ -286,13 +283,16 @@ def _subset(ctx, subset, kind, summary, where):
         return None
     return Diagnosis(kind, summary,
                      f"All {ctx.n_wrong} element(s) outside tolerance are {where} "
-                     f"({int(subset.sum())} such element(s)); the other "
-                     f"{int((~subset & ctx.judged).sum())} agree.")
+                     f"({int(subset.sum())} such element(s)); the "
+                     f"{int((~subset & ctx.judged).sum())} element(s) elsewhere agree.")
 
 
 def kink(ctx):
     x = ctx.input_for()
     if x is None:
+        return None
+    # a convention holds at every kink: wrong at one 0 of x and right at another is no kink
+    if not np.all(ctx.wrong[(x == 0) & ctx.judged & ((ctx.a != 0) | (ctx.b != 0))]):
         return None
     return _subset(ctx, x == 0, "kink", f"the layer's {_name(ctx)} is wrong only where its "
                    "input is exactly 0, at the kink: its derivative there follows another "

@@ -186,6 +186,15 @@ def _functional_at(name, fwd, bwd, label, path, hint, args, chosen):
     stateful = any(is_state_name(d) for d in data[1:])
     choices = recurrent_placeholders(params, base, stateful) or \
         [{p: np.shape(_placeholder(p, base)) for p in params}]
+    matrix = next((s for s in (choices[0].values() if len(choices) == 1 else ()) if len(s) == 2),
+                  None)
+    if matrix is not None:
+        # tried when on the first placeholders no gradient comes out in its tensor's shape:
+        # a weight stored (out, in) as PyTorch's (x @ w.T + b: b as long as w's first axis),
+        # and a weight applied elementwise (x * w, w of shape (D,))
+        choices.append({p: (matrix[0],) if len(s) == 1 else s for p, s in choices[0].items()})
+        choices.append({p: s[-1:] for p, s in choices[0].items()})
+    fallback = None
     doc = inspect.getdoc(fwd) or ""
     hinted = {p: _hinted_shape(hint, p, None, name) for p in params}
     left = [p for p in params if hinted[p] is None]
@@ -220,6 +229,17 @@ def _functional_at(name, fwd, bwd, label, path, hint, args, chosen):
                                          f"run{' with gradients of these shapes' if strict else ''})")
             spec = spec or infer_input_shapes(layer, name=name, doc=doc,
                                               rng=np.random.default_rng(0))
+            if hint is None and len(options) > 1 and (spec is None or not runs(
+                    layer, spec, np.random.default_rng(0), False, True)):
+                # no gradient in its tensor's shape here: the next placeholders, else the
+                # first that ran on a batch (a wrong shape is then the layer's to answer for:
+                # one sample alone hides a gradient left unsummed over the batch)
+                if spec is not None and (fallback is None or spec.batched > fallback[1].batched):
+                    fallback = (shapes, spec)
+                if shapes is not options[-1] or fallback is None:
+                    continue
+                shapes, spec = fallback
+                layer = adapt(None, None, shapes)[0]
             if spec is not None:
                 found = layer_entry(label, path, "functional", base, lambda: None, adapt, layer,
                                     spec, False)

@@ -21,9 +21,6 @@ def object_item(cls, label, path, module, hint, overrides=None):
     from properties.user_function_ctx import ctx_function_item, is_ctx_function
     if is_ctx_function(cls):           # torch.autograd.Function: forward(ctx, ...), backward(ctx, g)
         return ctx_function_item(cls, label, path, hint)
-    from properties.user_cost_grad_class import cost_class_item, cost_methods
-    if cost_methods(cls) is not None and not (_has(cls, "forward") or _has(cls, "backward")):
-        return cost_class_item(cls, label, path, hint)    # fm.loss_and_grad(X, y); f.cost / f.gradient
     from properties.user_autograd import autograd_item, is_autograd_class, is_functional_engine
     from properties.user_nielsen import backprop_network_item, is_backprop_network
     if is_autograd_class(cls):         # micrograd's Value, a Tensor with its own backward
@@ -43,6 +40,11 @@ def object_item(cls, label, path, module, hint, overrides=None):
         return network_item(cls, label, path, module, hint, overrides)
     if is_backprop_network(cls, _has):       # Nielsen's backprop(x, y) -> (nabla_b, nabla_w)
         return backprop_network_item(cls, label, path, module, hint, overrides)
+    from properties.user_cost_grad_class import cost_class_item, cost_methods
+    if cost_methods(cls) is not None and not (_has(cls, "forward") or _has(cls, "backward")):
+        item = cost_class_item(cls, label, path, hint)    # fm.loss_and_grad(X, y); f.cost / f.gradient
+        if item is not None:
+            return item
     if _has(cls, "forward") or _has(cls, "backward"):
         return NOT_AN_OBJECT
     if _has(cls, "update", 2):

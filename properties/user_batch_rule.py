@@ -29,11 +29,18 @@ def _random_forward(layer, xs, ts):
     mask): comparing them would say "coupled" or not by chance (a 5-unit mask of 0.8 agreed
     with the batch's one run in 300), so such a layer is coupled, always."""
     lay = copy.deepcopy(layer)
+    with kept_global_rng(), np.errstate(all="ignore"):
+        try:
+            # a first forward may build the layer, drawing its weights (Keras's build() from a
+            # generator it keeps): that is no draw per forward. The second one tells.
+            lay.forward(*xs, *ts)
+        except Exception:       # said by the probes that run it
+            return False
     held = generator_states(lay)
     with kept_global_rng(), seeded_global_rng(0) as used, np.errstate(all="ignore"):
         try:
             lay.forward(*xs, *ts)
-        except Exception:       # said by the probes that run it
+        except Exception:
             return False
     return used() or any(moved(g, state) for g, state in held)
 

@@ -24,8 +24,10 @@ SIZE_LETTERS = ("d", "m", "n", "k", "h", "v", "t", "e")   # D, H (hidden), V (vo
 # a size named by a word of its own (``d_in``, ``fan_out``, ``c_in``, ``num_classes``, ``d_model``)
 SIZE_TOKENS = {"in", "out", "fan", "classes", "model", "ff", "din", "dout", "cin", "cout", "ch",
                "chans", "width", "depth", "latent", "hid", "normalized", "embedding", "features",
-               "nin", "nout"}                                  # micrograd's Neuron(nin), Layer(nin, nout)
-HEADS = {"heads", "num_heads", "n_heads", "n_head", "nhead", "num_head"}
+               "nin", "nout",                                  # micrograd's Neuron(nin), Layer(nin, nout)
+               "embd", "emb", "ctx", "k", "q", "v"}            # nanoGPT's n_embd; d_k, d_ctx
+HEADS = {"heads", "num_heads", "n_heads", "n_head", "nhead", "num_head",
+         "num_groups", "groups", "n_groups", "ngroups"}   # (a group norm's: 2 divides every size)
 HEAD_SIZES = (4, 6, 8)       # with heads: every size a multiple of their number (2)
 SIZE_LISTS = ("_list", "sizes", "dims", "widths", "_layers", "nouts")   # a list of sizes
 HYPER = {"stride": 1, "pad": 0, "padding": 0, "pool_h": 2, "pool_w": 2, "pool_size": 2,

@@ -12,25 +12,27 @@ import inspect
 import itertools
 import re
 import time
+import warnings
 import zlib
 
 import numpy as np
 
 from properties.user_targets import is_label_name, is_mask_name
 
-FLAT = {"theta", "thetas", "params", "nn_params", "parameters", "x0", "p", "theta_flat",
+FLAT = {"theta", "thetas", "params", "nn_params", "parameters", "x0", "theta_flat",
         "flat_params", "weights_flat", "w_flat", "theta0"}
 HYPER = {"lambda", "lambda_", "lambd", "lmbda", "lmbd", "lam", "lamb", "reg", "l2", "_lambda",
-         "lambda_reg", "reg_lambda", "reg_strength", "weight_decay", "la"}
+         "lambda_reg", "reg_lambda", "reg_strength", "weight_decay", "la",
+         "learningrate"}        # (a widely copied port's name for lambda)
 DATA = {"x", "data", "inputs", "features", "xs", "x_train", "a"}
 DATASET = {"dataset", "data_set", "corpus"}
 SIZE_LISTS = {"dimensions", "dims", "layer_sizes", "sizes", "layers", "layer_dims", "shape"}
 SIZE = re.compile(r"size|^num_|^n_|^n[A-Z]|_num$|dim$|^dim|^k$|^d$|^h$|^n$|^v$|^c$|features$|"
-                  r"labels$|classes$|users$|movies$|items$|units$|window")
-SIZE_CASED = re.compile(r"size|^num|^n_|dim|features$|labels$|classes$|users$|movies$|items$|"
-                        r"units$|window", re.I)
+                  r"units$|window")
+SIZE_CASED = re.compile(r"size|^num|^n_|dim|features$|units$|window", re.I)
 INDEX = re.compile(r"(idx|index|_ind)$")
 INDICES = re.compile(r"(indices|idxs|indexes|^rows|^cols|^i_idx|^j_idx|^users|^items)$", re.I)
+OBSERVED = ("observed", "rated", "is_rated")
 POSITIVE = {"counts", "count", "cooccurrence", "cooccurrences", "x_ij", "xij"}
 WORD = re.compile(r"word$|^center$|^target_word$", re.I)          # a word as a string
 WORDS = re.compile(r"words$|^context$", re.I)                      # a window of them
@@ -74,7 +76,7 @@ def _roles(fn):
     argument other than a regularisation strength is left at its default: not listed)."""
     out = []
     names = list(inspect.signature(fn).parameters)
-    masked = any(is_mask_name(n) for n in names)      # then an R beside the mask is ratings
+    masked = any(is_mask_name(n) or n.lower() in OBSERVED for n in names)   # R beside: ratings
     for p in inspect.signature(fn).parameters.values():
         if p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
             break
@@ -104,12 +106,12 @@ def _roles(fn):
             role = "index"
         elif low in DATA:
             role = "data"
-        elif is_mask_name(p.name) or low in ("observed", "rated", "is_rated") or \
+        elif is_mask_name(p.name) or low in OBSERVED or \
                 low == "r" and not masked:
             role = "mask"
         elif is_label_name(p.name) or low in ("r", "ratings", "targets_matrix"):
             role = "labels"
-        elif p.name in FLAT or low in FLAT and len(low) > 1:     # (P, a matrix, is not p)
+        elif low in FLAT:
             role = "flat"
         elif (SIZE.search(p.name) or SIZE_CASED.search(p.name) and len(p.name) > 1) and \
                 not re.search(r"vec|matrix|weights?$", low):
@@ -205,8 +207,9 @@ class _Search:
     def options(self, name, role, width):
         """The values argument ``name`` of ``role`` is tried at, with data ``width`` columns wide."""
         rng = np.random.default_rng(zlib.crc32(name.encode()))
-        if role == "data":
-            return [rng.standard_normal((EXAMPLES, width))]
+        if role == "data":          # examples by features; else a square table (co-occurrences)
+            return [rng.standard_normal((EXAMPLES, width)),
+                    *[np.abs(rng.standard_normal((s, s))) + 0.5 for s in SIZES]]
         if role == "labels":
             labels = np.arange(EXAMPLES) % 2
             # one-hot rows first: a softmax's gradient (yhat - labels) is right for rows that
@@ -214,6 +217,7 @@ class _Search:
             return [*[np.eye(k)[np.arange(EXAMPLES) % k] for k in SIZES],
                     labels, labels.reshape(-1, 1),
                     *[rng.integers(0, 2, s).astype(np.float64) for s in _shapes("Y") if len(s) == 2],
+                    *[rng.standard_normal(k) for k in SIZES],     # ratings, one per index
                     1]                    # a target word's index (CS224n's target)
         if role == "mask":
             return [None]
@@ -256,7 +260,8 @@ class _Search:
         self.calls += 1
         self.dataset.reset()
         try:
-            with np.errstate(all="ignore"):
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore")       # (np.matrix's, where warnings are errors)
                 result = self.fn(*[np.array(v, copy=True) if isinstance(v, np.ndarray) else v
                                    for v in values])
         except Exception as exc:

@@ -76,7 +76,7 @@ def cost_grad_item(name, fn, names, label, path, used, hint=None):
         return found
     if not COST_NAME.search(name):
         return None
-    calls = (f"{name}({', '.join(args)})[1:]", f"{name}({', '.join(args)})[0]")
+    calls = (f"{name}({', '.join(args)})", f"{name}({', '.join(args)})[0]")
     return found_for(name, fn, label, path, hint, calls, pair=False)
 
 
@@ -85,7 +85,7 @@ def cost_grad_item(name, fn, names, label, path, used, hint=None):
 def found_for(name, fn, label, path, hint, calls, pair, roles=None, search=None):
     """The Found checking ``fn`` (-> (cost, *gradients)); None when no arguments tried fit."""
     roles = roles or _roles(fn)
-    if not roles or any(r == "array" for _, r in roles) and len(roles) > 6:
+    if not roles:
         return None
     search = search or _Search(fn, roles, hint)
     got = search.run() if search.calls == 0 else search.found
@@ -113,6 +113,15 @@ def found_for(name, fn, label, path, hint, calls, pair, roles=None, search=None)
             self.params = {n: np.array(values[n], dtype=np.float64) for n in learn}
             self.calls = calls
 
+        @staticmethod
+        def grad_key(n):
+            """Where the user's call returns ``n``'s gradient: its index in the tuple, its key
+            in a dict, or all of a gradient function's one result (shown ``[:]``)."""
+            k = matched[n]
+            if not pair or isinstance(k, str):
+                return k
+            return k - 1 if len(matched) > 1 else _WHOLE
+
         def _run(self):
             dataset.reset()
             return fn(*[self.params[n] if n in self.params else
@@ -138,6 +147,14 @@ def found_for(name, fn, label, path, hint, calls, pair, roles=None, search=None)
     t = next((values[n] for n, r in roles if r == "labels"), None)
     return Found(label, path, "network", how,
                  check=lambda: check_network(CostFunction, x, t, label=label))
+
+
+class _Whole:
+    def __repr__(self):
+        return ":"
+
+
+_WHOLE = _Whole()
 
 
 def _shown(name, role, value):

@@ -60,7 +60,8 @@ def _learnable_floats(obj):
 
 
 def cost_class_item(cls, label, path, hint):
-    """The Found of such a class (see the module's doc), or None when it is not one."""
+    """The Found of such a class (see the module's doc), or None when it is not one (it holds
+    no arrays, or none of its constructor's argument sets tried builds it)."""
     from properties.user_cost_grad import found_for
     methods = cost_methods(cls)
     if methods is None:
@@ -70,10 +71,15 @@ def cost_class_item(cls, label, path, hint):
         ctor = _roles(cls)
     except (TypeError, ValueError):
         return None
-    last = None
+    last, built = None, False
     for obj, shown in _built(cls, ctor, hint):
         attrs = {n: v for n, v in vars(obj).items()
                  if isinstance(v, np.ndarray) and v.dtype.kind == "f"}
+        if not attrs and not built:
+            # holding no arrays (no params, no data): a loss class's loss(y, p) / gradient(y,
+            # p) is a derivative pair, checked as one (user_derivatives.method_pair_item)
+            return None
+        built = True
         args = _roles(getattr(obj, method))
         roles = [*args, *[(a, "attr") for a in attrs]]
         fn = _calling(obj, method, partner, len(args), list(attrs))
@@ -83,12 +89,14 @@ def cost_class_item(cls, label, path, hint):
         if search.run() is None:
             last = search.last_error
             continue
-        calls = (f"{cls.__name__}({shown}).{partner or method}(...)" + ("" if partner else "[1:]"),
+        calls = (f"{cls.__name__}({shown}).{partner or method}(...)",
                  f"{cls.__name__}({shown}).{method}(...)" + ("" if partner else "[0]"))
         found = found_for(f"{cls.__name__}.{method}", fn, label, path, hint, calls,
                           pair=partner is not None, roles=roles, search=search)
         if found is not None:
             return found
+    if not built:
+        return None
     raise CannotCheck(
         f"{cls.__name__}: {method}()" + (f" and {partner}()" if partner else "") + " look like a "
         f"cost and its gradient, but no constructor and argument shapes tried made "

@@ -147,7 +147,9 @@ def infer_input_shapes(layer, *, name, doc="", kind=None, rng):
                             if spec.batched == batched and runs(layer, spec, rng, as_loss,
                                                                 strict and not spec.loose) \
                                     and finite_across(layer, spec, as_loss):
-                                return spec
+                                return spec if batched else _batch_backward_raised(
+                                    layer, spec, phase(layer, name, doc, kind, names, as_loss),
+                                    rng, as_loss) or spec
     # Last, the first shape on which forward runs although backward raised at every one: a
     # backward that always raises is a bug to report (``layer raised``), not a layer to skip.
     for phase in phases:
@@ -158,6 +160,21 @@ def infer_input_shapes(layer, *, name, doc="", kind=None, rng):
     return None
 
 
+def _batch_backward_raised(layer, single, specs, rng, loss):
+    """A batch of the samples ``single`` is (its shape with a batch axis before it) when the
+    forward takes it, a sample per row, and backward raises on it: a backward that cannot take
+    the batch its forward takes is a bug to report on that batch, not a layer of one sample
+    (a dx or dW left with the batch's axis fails on a batch already)."""
+    for spec in specs:
+        if spec.batched and [tuple(d for d in t if d != BATCH) for t in spec.inputs] == \
+                [tuple(t) for t in single.inputs] and spec.extras == single.extras and \
+                runs(layer, spec, rng, loss, strict=False, backward=False):
+            return replace(spec, how=f"{spec.how}; {BATCH_BACKWARD_RAISED}")
+    return None
+
+
+BATCH_BACKWARD_RAISED = ("forward takes a batch of samples, but backward raised on it (on one "
+                         "sample alone it runs)")
 BACKWARD_RAISED = ("forward runs on it, but backward raised on every shape tried (if it is "
                    "not a shape the layer takes, add a hint)")
 

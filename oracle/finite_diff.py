@@ -216,6 +216,13 @@ def _point(fn, arrays, dout, at_point=None, read_only=()):
     return arrays, dout, float(terms.sum()), float(np.abs(terms).sum()), float(np.sqrt((terms ** 2).sum()))
 
 
+# The joint pass accepts a share only within this fraction of its tolerance: a tensor whose
+# gradient is 0 (an attention's key bias: softmax is shift-invariant) has its share made of
+# the other tensors' estimate error, accepted at up to 0.99 of its bar. Past half of it,
+# every tensor is estimated on its own, the judgement that fails layers.
+JOINT_MARGIN = 0.5
+
+
 def fd_joint(fn, arrays, dout, claims, tol, *, rng, n_directions=3, max_rounds=4,
              at_point=None):
     """A cheap first pass: are the layer's gradients ``claims`` (name -> array) right?
@@ -267,7 +274,7 @@ def fd_joint(fn, arrays, dout, claims, tol, *, rng, n_directions=3, max_rounds=4
         ok = np.ones(n_directions, bool)
         for n in names:
             got, want = proj[n], shares[n].values     # (proj: shares[n].project(claims[n]))
-            ok &= np.abs(got - want) <= tol.allowed(want)
+            ok &= np.abs(got - want) <= JOINT_MARGIN * tol.allowed(want)
         return shares, ok
 
     def moved(k):

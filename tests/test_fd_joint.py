@@ -185,3 +185,39 @@ def test_a_one_number_params_claim_is_judged_too(shape):
     assert fd_joint(fn, arrays, dout, right, TOL, rng=np.random.default_rng(0)) is not None
     wrong = {**right, "a": 3.0 * right["a"]}
     assert fd_joint(fn, arrays, dout, wrong, TOL, rng=np.random.default_rng(0)) is None
+
+
+def _shifted_softmax(a):
+    """A softmax over scores plus a bias shared by the row: the bias's gradient is exactly 0
+    (shift invariance), an attention's key bias."""
+    s = a["x"] @ a["W"] + a["c"]
+    e = np.exp(s - s.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def test_a_share_is_accepted_only_well_within_its_tolerance():
+    """A tensor whose gradient is 0 has a share made of the others' estimate error: accepted at
+    up to 0.99 of its tolerance, a right layer read as one step from failing. The joint pass
+    accepts only within half of it; past that, every tensor is estimated on its own."""
+    rng = np.random.default_rng(3)
+    arrays = {"x": rng.standard_normal((5, 4)), "W": rng.standard_normal((4, 6)),
+              "c": np.asarray(0.3)}
+    dout = rng.standard_normal((5, 6))
+    p = _shifted_softmax(arrays)
+    dz = p * (dout - (dout * p).sum(axis=1, keepdims=True))
+    exact = {"x": dz @ arrays["W"].T, "W": arrays["x"].T @ dz, "c": np.asarray(0.0)}
+    ratios = []
+    for seed in range(20):
+        fd = fd_joint(_shifted_softmax, arrays, dout, exact, TOL, rng=np.random.default_rng(seed))
+        if fd is None:
+            continue
+        for name, g in fd.items():
+            want, got = g.values, g.project(exact[name])
+            ratios.append(float(np.max(np.abs(got - want) / TOL.allowed(want))))
+    assert ratios and max(ratios) <= 0.5, max(ratios)
+    # a claim off by 0.7 of its tolerance is no longer accepted
+    arrays2, dout2, right = _case(16, 24, 24, 1)
+    claims = dict(right)
+    off = 0.7 * (TOL.atol + TOL.rtol * np.abs(right["b"]))
+    claims["b"] = right["b"] + off
+    assert fd_joint(_dense_relu, arrays2, dout2, claims, TOL, rng=np.random.default_rng(1)) is None

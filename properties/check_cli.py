@@ -68,12 +68,21 @@ def exit_status(code, unchecked, paths):
                        "layers, functional pairs, networks or optimizers; see the README's hints)")
     if code == pytest.ExitCode.USAGE_ERROR:
         return USAGE, ""
+    files = unchecked.unrecognised
+    also = (f"; in {len(files)} file(s) nothing was recognised: {', '.join(files)}"
+            if files else "")
     if code == pytest.ExitCode.OK and unchecked.labels:
         return NOT_CHECKED, (
             f"./harness check: nothing failed, but {len(unchecked.labels)} found could not be "
             f"checked: {', '.join(unchecked.labels)} (see SKIPPED above for why, and what "
-            "would make it checkable where something would); exit status 3, not a pass")
-    return (0, "") if code == pytest.ExitCode.OK else (FAILED, "")
+            f"would make it checkable where something would){also}; exit status 3, not a pass")
+    if code == pytest.ExitCode.OK:
+        return 0, (f"./harness check: everything checked passed{also}" if also else "")
+    if unchecked.labels or also:      # a failure says so above; what was not checked, here
+        return FAILED, (f"./harness check: besides the failures, {len(unchecked.labels)} found "
+                        f"could not be checked" + (f": {', '.join(unchecked.labels)}"
+                                                    if unchecked.labels else "") + also)
+    return FAILED, ""
 
 
 class _Unchecked:
@@ -81,10 +90,13 @@ class _Unchecked:
 
     def __init__(self):
         self.labels, self.nothing_recognised, self.nothing_checked = [], False, False
+        self.unrecognised = []        # files (module labels) where nothing was recognised
 
     def pytest_collection_finish(self, session):
         skips = [getattr(item, "skip", None) for item in session.items]
         self.labels = [s.label for s in skips if getattr(s, "unchecked", False)]
+        self.unrecognised = [s.label for s in skips if s is not None and
+                             s.reason.startswith("nothing recognised")]
         # only files where nothing was recognised: found nothing, as when none was collected
         self.nothing_recognised = bool(skips) and all(
             s is not None and s.reason.startswith("nothing recognised") for s in skips)

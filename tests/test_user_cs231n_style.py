@@ -273,3 +273,29 @@ class SoftmaxWithLoss:
 '''
     found, _ = collect_source(tmp_path, "swl.py", source)
     assert found["swl.SoftmaxWithLoss"].style == "attribute", found["swl.SoftmaxWithLoss"].how
+
+
+def test_the_last_line_counts_what_was_not_checked_whatever_else_happened():
+    """A folder run said "nothing failed, but 1 found could not be checked" where 22 other
+    files had nothing recognised, and said nothing of what was not checked once anything
+    failed. Now it lists both, failures or not; the files add nothing to the exit status
+    (a folder's helper module is nothing to check)."""
+    from types import SimpleNamespace
+    import pytest as pt
+    from properties.check_cli import NOT_CHECKED, _Unchecked, exit_status
+    from properties.owncode import NOTHING_FOUND
+    from properties.user_entry import Skipped
+    files = [Skipped(f"ex{i}", f"ex{i}.py", NOTHING_FOUND.format(defined="costFunction"), False)
+             for i in (1, 2)]
+    other = Skipped("odd.Mystery", "odd.py", "cannot tell what to pass", True)
+    seen = _Unchecked()
+    seen.pytest_collection_finish(SimpleNamespace(items=[
+        SimpleNamespace(skip=s) for s in (*files, other)] + [SimpleNamespace()]))
+    status, said = exit_status(pt.ExitCode.OK, seen, ["code"])
+    assert status == NOT_CHECKED and "odd.Mystery" in said
+    assert "in 2 file(s) nothing was recognised: ex1, ex2" in said
+    status, said = exit_status(pt.ExitCode.TESTS_FAILED, seen, ["code"])
+    assert status == 1 and "1 found could not be checked: odd.Mystery" in said and "ex1, ex2" in said
+    seen.labels = []
+    status, said = exit_status(pt.ExitCode.OK, seen, ["code"])
+    assert status == 0 and "everything checked passed; in 2 file(s) nothing was recognised" in said

@@ -142,14 +142,26 @@ def infer_input_shapes(layer, *, name, doc="", kind=None, rng):
             for batched in (True, False):
                 for strict in (True, False):
                     for as_loss in ((True,) if loss else (False, True)):
+                        ran = []
                         for spec in phase(layer, name, doc, kind, names, as_loss):
                             spec = spec.within(domain, names) if domain else spec
                             if spec.batched == batched and runs(layer, spec, rng, as_loss,
                                                                 strict and not spec.loose) \
                                     and finite_across(layer, spec, as_loss):
-                                return spec if batched else _batch_backward_raised(
-                                    layer, spec, phase(layer, name, doc, kind, names, as_loss),
-                                    rng, as_loss) or spec
+                                ran.append(spec)
+                                if strict:
+                                    break
+                        if not ran:
+                            continue
+                        # where no shape gives every gradient its tensor's shape: the one with
+                        # the fewest wrong, then the input of most axes (a LayerNorm for
+                        # (B, T, C) with a dgamma summed over one axis is not checked on 2-D
+                        # inputs, where its right dbeta would be the one shown wrong)
+                        spec = ran[0] if strict else min(ran, key=lambda s: (
+                            wrong_shapes(layer, s, rng, as_loss), -max(map(len, s.inputs), default=0)))
+                        return spec if batched else _batch_backward_raised(
+                            layer, spec, phase(layer, name, doc, kind, names, as_loss),
+                            rng, as_loss) or spec
     # Last, the first shape on which forward runs although backward raised at every one: a
     # backward that always raises is a bug to report (``layer raised``), not a layer to skip.
     for phase in phases:
@@ -342,6 +354,24 @@ def runs(layer, spec, rng, loss, strict=True, backward=True):
         if backward and strict and not _gradients_ok(dx, xs, grads, params):
             return False
     return True
+
+
+def wrong_shapes(layer, spec, rng, loss):
+    """How many of the gradients (dx's and the params') come out in another shape than their
+    tensor's on a batch of ``spec`` (a deep copy of ``layer`` run once)."""
+    xs, ts = spec.draw(rng, 2)
+    trial = spec.apply(copy.deepcopy(layer))
+    try:
+        with np.errstate(all="ignore"):
+            out = trial.forward(*xs, *ts)
+            dout = 1.0 if loss else O.each(lambda o: rng.standard_normal(np.shape(o)), out)
+            dx = trial.backward(*O.parts(dout))
+    except Exception:
+        return len(xs) + len(trial.params) + 1      # (it ran on the probes' draws)
+    dxs = () if dx is None else tuple(dx) if isinstance(dx, (tuple, list)) else (dx,)
+    grads = dict(trial.grads) if trial.params else {}
+    wrong = sum(np.shape(grads.get(k)) != np.shape(v) for k, v in trial.params.items())
+    return wrong + sum(np.shape(d) != np.shape(x) for d, x in zip(dxs, xs))
 
 
 def _output_ok(out, loss, batch):

@@ -146,3 +146,40 @@ def test_group_counts_and_embedding_widths_are_sizes(tmp_path, name):
     label = f"sizes_{name.lower()}.{name}"
     assert label in found, {s.label: s.reason for s in collected.skipped}
     assert hunt(label, "grads_fd", max_examples=5, shrink=False) is None
+
+
+LAYER_NORM = '''
+import numpy as np
+
+
+class LayerNorm:
+    """Over the last axis of a (B, T, C) tensor."""
+
+    def __init__(self, n_embd, eps=1e-5):
+        self.eps, self.gamma, self.beta = eps, np.ones(n_embd), np.zeros(n_embd)
+
+    def forward(self, x):
+        self.rstd = 1.0 / np.sqrt(x.var(axis=-1, keepdims=True) + self.eps)
+        self.xhat = (x - x.mean(axis=-1, keepdims=True)) * self.rstd
+        return self.gamma * self.xhat + self.beta
+
+    def backward(self, dout):
+        self.dgamma = np.sum(dout * self.xhat, axis={gamma_axes})
+        self.dbeta = np.sum(dout, axis=(0, 1))
+        g = dout * self.gamma
+        return self.rstd * (g - g.mean(axis=-1, keepdims=True)
+                            - self.xhat * (g * self.xhat).mean(axis=-1, keepdims=True))
+'''
+
+
+def test_where_no_input_gives_every_gradient_its_shape_the_fewest_wrong_is_shown(tmp_path):
+    """A (B, T, C) layer norm whose dgamma is summed over the batch axis only has a gradient
+    of the wrong shape on every input: on (N, C) its right dbeta (summed over two axes) is the
+    one wrong, and that input came first, so a user was told to fix a right line."""
+    found, _ = collect_source(tmp_path, "ln_bug.py", LAYER_NORM.replace("{gamma_axes}", "0"))
+    assert "(N, 3, 3) from gamma (3,)" in found["ln_bug.LayerNorm"].how
+    bad = hunt("ln_bug.LayerNorm", "grads_fd", max_examples=3, shrink=False)
+    assert bad is not None and {r.tensor for r in bad.failures} == {"dgamma"}, bad.failures
+    found, _ = collect_source(tmp_path, "ln_ok.py", LAYER_NORM.replace("{gamma_axes}", "(0, 1)"))
+    assert "(N, 3, 3)" in found["ln_ok.LayerNorm"].how
+    assert hunt("ln_ok.LayerNorm", "grads_fd", max_examples=3, shrink=False) is None

@@ -69,7 +69,8 @@ def function_item(name, fn, names, label, path, used, hints=None):
     if pair_words(name) is None and inspect.isfunction(names.get(name + "_backward")):
         # deeplearning.ai's relu(Z) -> (A, cache) beside relu_backward(dA, cache) -> dZ
         used.add(name + "_backward")
-        return functional_item(name, fn, names[name + "_backward"], label, path, hints.get(name))
+        return functional_item(name, fn, names[name + "_backward"], label, path, hints.get(name),
+                               names)
     words = pair_words(name)
     if words:
         back = name.replace(*words)
@@ -78,7 +79,7 @@ def function_item(name, fn, names, label, path, used, hints=None):
         used.add(back)
         base = pair_base(name)
         return functional_item(name, fn, names[back], label.removesuffix(name) + base, path,
-                           hints.get(name) or hints.get(base))
+                               hints.get(name) or hints.get(base), names)
     from properties.discover_objects import config_rule, optimizer_item
     rule = config_rule(name, fn)     # adam(w, dw, config=None) -> (next_w, config)
     if rule is not None:
@@ -122,9 +123,16 @@ def _arguments(fwd):
             and not isinstance(p.default, (numbers.Number, str))]
 
 
-def functional_item(name, fwd, bwd, label, path, hint):
-    """The Found of the pair ``fwd`` / ``bwd`` (and of its other options), named ``name``."""
+def functional_item(name, fwd, bwd, label, path, hint, names=None):
+    """The Found of the pair ``fwd`` / ``bwd`` (and of its other options), named ``name``;
+    ``names``: the module's (where an initializer of a params dict may be)."""
     args = _arguments(fwd)
+    from properties.user_dict_params import DICT_NAMES, dict_argument, dict_params_item, initializer
+    held = dict_argument(args) if hint is None else None
+    if held is not None and (held.lower() in DICT_NAMES[:4] or
+                             initializer(pair_base(name), names or {}) is not None):
+        return dict_params_item(name, fwd, bwd, pair_base(name), label, path, names or {},
+                                args, held)       # ffn_forward(x, params), init_ffn(...)
     options = args.pop() if len(args) > 1 and args[-1].endswith("_param") else None
     base = pair_base(name)
     given = _hinted_options(hint, fwd) if options is not None else None

@@ -28,7 +28,7 @@ import numpy as np
 from oracle.compare import compare
 from oracle.finite_diff import fd_vjp
 from oracle.result import join_notes
-from properties.user_entry import CannotCheck, Found
+from properties.user_entry import CannotCheck, Found, NothingToCheck
 from properties.user_targets import _positional as _required
 from properties.user_targets import is_target_name
 from properties.user_variants import FLOATS_CHANGED
@@ -57,8 +57,8 @@ def derivative_item(name, fn, dname, dfn, label, path):
     if through is not None:        # numpy-ml's grad(y, y_pred, z, act_fn)
         return through
     if not args or len(_required(dfn)) != len(args):
-        raise CannotCheck(f"{dname}{inspect.signature(dfn)} does not take {name}'s arguments "
-                          f"{tuple(args)}: not read as its derivative")
+        raise NothingToCheck(f"{dname}{inspect.signature(dfn)} does not take {name}'s "
+                             f"arguments {tuple(args)}: not read as its derivative")
     found = _derivative_found(name, fn, dname, dfn, label, path, args)
     if found is not None:
         changed = _float_variants(fn, dfn)      # huber(..., delta=1.0): also at delta=0.7

@@ -28,12 +28,11 @@ import copy
 import inspect
 import traceback
 from dataclasses import dataclass, field, replace
-from types import SimpleNamespace
 
 import numpy as np
 
 from layers.adapter import AttributeLayer, UpdatesItself, find_param_names, lazy_dicts
-from layers.optimizer_fed import builds_on_initialize, fed_adapter
+from layers.optimizer_fed import fed_adapter
 from layers.attribute_probe import float_array_attributes, takes_upstream, written_scalars
 from layers.nested import arrays_within, has_nested_arrays
 from layers.penalized import PenalizedLayer, strengths
@@ -41,15 +40,14 @@ from layers.self_updating import SelfUpdatingLayer, reads_lr, takes_lr
 from properties.discover_functions import function_item
 from properties.user_build import (CannotBuild, call_expression, constructor_args,
                                    empty_container, shown_kwargs)
+from properties.user_probe_inputs import probe_inputs
 from properties.user_entry import (CannotCheck, NothingToCheck, Skipped, also_label,
                                    also_specs, hinted_spec, layer_entry)
 from properties.user_derivatives import method_pair_item
 from properties.user_hinted import example
 from properties.user_predictions import predictions_adapter
-from properties.user_recurrent import recurrent_templates
 from properties.user_shapes import BACKWARD_RAISED, PROBES, infer_input_shapes
-from properties.user_targets import is_index_name, method_roles
-from properties.user_templates import index_inputs
+from properties.user_targets import method_roles
 from properties.user_variants import hyper_variants, suffix, with_keywords
 
 
@@ -328,7 +326,7 @@ def _adapted(obj, adapt, name, doc, hinted, needs_probe, roles=(("x",), ()), cal
     # (a layer norm for (N, T, D) summing dgamma over two axes, probed with (N, D)): the
     # other probes go first, so its input is sized from its params
     arrays = needs_probe and hinted is None and bool(arrays_within(obj))
-    for probe in _probe_inputs(obj, hinted, needs_probe, roles[0]):
+    for probe in probe_inputs(obj, hinted, needs_probe, roles[0]):
         for per_sample in modes:
             try:
                 if per_sample is not None:
@@ -358,43 +356,3 @@ def _adapted(obj, adapt, name, doc, hinted, needs_probe, roles=(("x",), ()), cal
                   PROBES.why() or "no input shape made forward and backward run")
     raise CannotCheck(f"{name}: {reason}; add a hint with its input shape: "
                       f"# gradcheck: {call or name + '()'}; {example((*roles[0], *roles[1]))}")
-
-
-def _probe_inputs(obj, hinted, needs_probe, names=("x",)):
-    """Candidate probe inputs (every argument forward takes) for an adapter that must run the
-    layer to find its parameters: from the hint; from recurrent weights (x and each state);
-    integer indices into a 2-D weight; common shapes."""
-    if not needs_probe:
-        return [None]
-    if hinted is not None:
-        xs, ts = hinted.draw(np.random.default_rng(0))
-        return [(*xs, *ts)]
-    rng = np.random.default_rng(0)
-    arrays = {k: v for k, v in vars(obj).items() if isinstance(v, np.ndarray) and v.dtype.kind == "f"}
-    found = []
-    for templates, _ in recurrent_templates(arrays, names):
-        found.append(tuple(rng.standard_normal([2 if d == "N" else d for d in t]) for t in templates))
-    held = {f"a{i}": v for i, v in enumerate(arrays_within(obj))}   # its sublayers' too (a
-    indices = [(rng.integers(0, vocab, [2 if d == "N" else d for d in t]),)   # tied embedding)
-               for t, vocab, _ in index_inputs(SimpleNamespace(params=held))] if len(names) == 1 else []
-    if indices and is_index_name(names[0]):
-        found, indices = found + indices, []
-    shapes = []
-    for v in held.values():      # its own, then its sublayers' (a block of Linear objects)
-        if v.ndim == 2:     # ... and images whose channels it mixes (a 1x1 convolution)
-            shapes += [(2, v.shape[0]), (2, v.shape[1]),
-                       (2, v.shape[1], 3, 4), (2, v.shape[0], 3, 4)]
-        elif v.ndim == 4:     # (F, C, KH, KW) on images, transposed, or TF's (KH, KW, C, F)
-            shapes += [(2, v.shape[1], v.shape[2] + 2, v.shape[3] + 2), (2, v.shape[0], 3, 4),
-                       (2, v.shape[0] + 2, v.shape[1] + 3, v.shape[2]), (2, v.shape[1], 8, 9)]
-        elif v.ndim == 3:   # conv 1-D
-            shapes += [(2, v.shape[1], v.shape[2] + 4)]
-        elif v.ndim == 1:      # a per-feature or per-channel vector (an instance norm's gamma)
-            shapes += [(2, v.shape[0]), (2, 3, v.shape[0]), (2, v.shape[0], 4, 5)]
-    # then a sequence through each 2-D weight (an attention's x: (N, T, D) @ Wq (D, D))
-    shapes += [(2, 3, v.shape[0]) for v in held.values() if v.ndim == 2]
-    shapes += [(2, 3), (2, 2, 4, 4), (6, 6), (4, 4, 2)] + (     # params a first forward makes:
-        [(2, 3, 5), (2, 5, 3), (2, 5, 6, 3), (2, 3, 5, 6)]
-        if lazy_dicts(obj) or builds_on_initialize(obj) else [])  # layouts
-    singles = [(rng.standard_normal(s),) * len(names) for s in dict.fromkeys(shapes)]
-    return found + singles + indices

@@ -36,6 +36,8 @@ HYPER = {"stride": 1, "pad": 0, "padding": 0, "pool_h": 2, "pool_w": 2, "pool_si
          "kh": 3, "kw": 3, "rate": 0.5, "dropout_rate": 0.5, "drop_rate": 0.5, "drop_prob": 0.5,
          "filter_shape": (2, 2), "kernel_shape": (2, 2)}   # ML-From-Scratch's, numpy-ml's
 SIZES = (3, 2, 4)            # in, out, then a third size (a hidden layer)
+CONTEXT = {"block_size", "max_len", "max_length", "seq_len", "max_seq_len", "context_length",
+           "context_size", "n_positions", "n_ctx", "max_position_embeddings", "maxlen"}
 CONTAINED = ("module", "layer", "block", "child")   # Sequential(*modules): what it holds
 CONV_NAME = re.compile(r"conv", re.I)
 TRANSPOSED = re.compile(r"transpose|deconv", re.I)
@@ -85,6 +87,8 @@ def constructor_args(cls):
             kwargs[name] = 0
         elif low in HYPER:
             kwargs[name] = HYPER[low]
+        elif low in CONTEXT:      # a positional table's length: longer than any sequence drawn
+            kwargs[name] = 8
         elif low in HEADS:
             kwargs[name] = 2
         elif low.endswith(SIZE_LISTS):      # hidden_size_list, layer_sizes: several sizes

@@ -320,8 +320,8 @@ class _Probes:
             return ""
         exc, shapes = self.raised
         shown = ", ".join(str(tuple(s)) for s in shapes)
-        return (f"forward raised {type(exc).__name__}: {str(exc)[:160]} on every shape tried "
-                f"(the first: {shown})")
+        return (f"forward raised {type(exc).__name__}: {str(exc)[:160]} on every shape tried"
+                + (f" (the first: {shown})" if shown else ""))
 
 
 PROBES = _Probes()

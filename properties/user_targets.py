@@ -29,7 +29,8 @@ INDEX_NAMES = ("idx", "ids", "indices", "index", "tokens", "token_ids", "words",
 LABEL_NAMES = ("y", "t", "ys", "ts", "labels", "label", "targets", "target", "captions_out", "y_true",
                "y_onehot", "y_one_hot", "onehot", "one_hot")
 OPERAND_NAMES = ("q", "k", "v", "query", "key", "value", "queries", "keys", "values",
-                 "context", "memory", "enc_out", "features")
+                 "context", "memory", "enc_out", "features", "ctx", "mem", "enc",
+                 "encoder_out", "encoder_output", "kv", "x_kv", "cond")
 
 
 def is_state_name(name):

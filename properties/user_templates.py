@@ -10,6 +10,7 @@ conv W (F, C, KH, KW) images with at least a 2x2 output; a norm's gamma (D,)
 (N, H); a docstring's ``x: ... of shape (N, D)`` its letters, bound to the
 params' sizes where the docstring gives the params' shapes too.
 """
+import itertools
 import re
 
 import numpy as np
@@ -67,6 +68,7 @@ def several_inputs(layer, doc, names):
         if all(templates):
             how = "; ".join(f"{n} {_show(t)}" for n, t in zip(names, templates))
             yield templates, "docstring", f"{how} from the docstring"
+            yield from _bound_widths(names, entries, templates, params)
     if len(names) <= len(DISTINCT_WIDTHS):   # first unlike (a Concat's bug hides when they match)
         widths = DISTINCT_WIDTHS[:len(names)]
         yield tuple((BATCH, w) for w in widths), UNLIKE, "; ".join(
@@ -75,15 +77,32 @@ def several_inputs(layer, doc, names):
         yield (template,) * len(names), source, f"every input {how}"
 
 
+def _bound_widths(names, entries, templates, params):
+    """The docstring's templates with each input's width of no known size (``d_model``,
+    ``d_ctx``) bound to a 2-D param's first axis, a different one per width: a cross-attention's
+    x through Wq (d_model, d_k), its ctx through Wk (d_ctx, d_k)."""
+    widths = list(dict.fromkeys(int(v.shape[0]) for v in params.values() if v.ndim == 2))
+    lasts = list(dict.fromkeys(entries[n][-1] for n in names))
+    if len(lasts) < 2 or len(lasts) > len(widths):
+        return
+    for ws in list(itertools.permutations(widths, len(lasts)))[:6]:
+        bound = dict(zip(lasts, ws))
+        made = tuple(t[:-1] + (bound[entries[n][-1]],) for n, t in zip(names, templates))
+        said = ", ".join(f"{k} = {v}" for k, v in bound.items())
+        yield made, "docstring", "; ".join(f"{n} {_show(t)}" for n, t in zip(names, made)) + \
+            f" from the docstring, {said} from the 2-D params' rows"
+
+
 def index_inputs(layer):
     """(template, vocabulary, how) for a forward taking integer indices into the rows of a 2-D param."""
-    for name, value in params_of(layer).items():
-        if value.ndim == 2:
-            vocab = value.shape[0]
-            for template in ((BATCH, STEPS), (BATCH,)):
-                yield template, vocab, f"integer indices {_show(template)} in [0, {vocab}) with " \
-                                       f"repeats: the rows of {name} {value.shape}"
-            return
+    tables = [(name, value) for name, value in params_of(layer).items() if value.ndim == 2]
+    # the table of fewest rows first: indices into it index every other (a positional table
+    # of block_size rows beside a token table of vocab_size rows)
+    for name, value in sorted(tables, key=lambda nv: nv[1].shape[0])[:2]:
+        vocab = value.shape[0]
+        for template in ((BATCH, STEPS), (BATCH,)):
+            yield template, vocab, f"integer indices {_show(template)} in [0, {vocab}) with " \
+                                   f"repeats: the rows of {name} {value.shape}"
 
 
 def _from_params(layer, params):
@@ -222,6 +241,14 @@ def _doc_entries(doc, params):
             for letter, size in zip(letters, params[name].shape):
                 if re.fullmatch(r"[A-Za-z]\w*", letter):
                     sizes[letter] = int(size)
+    # letters of no known size, each its own (Tq and Tk: a query and a key of one length hide
+    # a backward that mixes their axes)
+    unknown = [letter for letters in entries.values() for letter in letters
+               if re.fullmatch(r"[A-Za-z]\w*", letter) and letter not in sizes
+               and letter not in ("N", "n", "B", "batch", "batch_size")
+               and not re.fullmatch(r"d_?\w+", letter)]
+    for letter, size in zip(dict.fromkeys(unknown), (4, 5, 6, 7, 8, 9)):
+        sizes[letter] = size
     return entries, sizes
 
 

@@ -1,0 +1,65 @@
+"""The inputs a layer is run on to find its parameters, when its backward creates its
+gradient attributes (``self.dW`` first made in backward): ``properties.discover`` tries them
+in this order until one runs."""
+import itertools
+from types import SimpleNamespace
+
+import numpy as np
+
+from layers.adapter import lazy_dicts
+from layers.nested import arrays_within
+from layers.optimizer_fed import builds_on_initialize
+from properties.user_recurrent import recurrent_templates
+from properties.user_targets import is_index_name
+from properties.user_templates import index_inputs
+
+
+def probe_inputs(obj, hinted, needs_probe, names=("x",)):
+    """Candidate probe inputs (every argument forward takes) for an adapter that must run the
+    layer to find its parameters: from the hint; from recurrent weights (x and each state);
+    integer indices into a 2-D weight; common shapes."""
+    if not needs_probe:
+        return [None]
+    if hinted is not None:
+        xs, ts = hinted.draw(np.random.default_rng(0))
+        return [(*xs, *ts)]
+    rng = np.random.default_rng(0)
+    arrays = {k: v for k, v in vars(obj).items() if isinstance(v, np.ndarray) and v.dtype.kind == "f"}
+    found = []
+    for templates, _ in recurrent_templates(arrays, names):
+        found.append(tuple(rng.standard_normal([2 if d == "N" else d for d in t]) for t in templates))
+    held = {f"a{i}": v for i, v in enumerate(arrays_within(obj))}   # its sublayers' too (a
+    indices = [(rng.integers(0, vocab, [2 if d == "N" else d for d in t]),)   # tied embedding)
+               for t, vocab, _ in index_inputs(SimpleNamespace(params=held))] if len(names) == 1 else []
+    if indices and is_index_name(names[0]):
+        found, indices = found + indices, []
+    shapes = []
+    for v in held.values():      # its own, then its sublayers' (a block of Linear objects)
+        if v.ndim == 2:     # ... and images whose channels it mixes (a 1x1 convolution)
+            shapes += [(2, v.shape[0]), (2, v.shape[1]),
+                       (2, v.shape[1], 3, 4), (2, v.shape[0], 3, 4)]
+        elif v.ndim == 4:     # (F, C, KH, KW) on images, transposed, or TF's (KH, KW, C, F)
+            shapes += [(2, v.shape[1], v.shape[2] + 2, v.shape[3] + 2), (2, v.shape[0], 3, 4),
+                       (2, v.shape[0] + 2, v.shape[1] + 3, v.shape[2]), (2, v.shape[1], 8, 9)]
+        elif v.ndim == 3:   # conv 1-D
+            shapes += [(2, v.shape[1], v.shape[2] + 4)]
+        elif v.ndim == 1:      # a per-feature or per-channel vector (an instance norm's gamma)
+            shapes += [(2, v.shape[0]), (2, 3, v.shape[0]), (2, v.shape[0], 4, 5)]
+    # then a sequence through each 2-D weight (an attention's x: (N, T, D) @ Wq (D, D))
+    shapes += [(2, 3, v.shape[0]) for v in held.values() if v.ndim == 2]
+    shapes += [(2, 3), (2, 2, 4, 4), (6, 6), (4, 4, 2)] + (     # params a first forward makes:
+        [(2, 3, 5), (2, 5, 3), (2, 5, 6, 3), (2, 3, 5, 6)]
+        if lazy_dicts(obj) or builds_on_initialize(obj) else [])  # layouts
+    singles = [(rng.standard_normal(s),) * len(names) for s in dict.fromkeys(shapes)]
+    return found + _apart(held, names, rng) + singles + indices
+
+
+def _apart(held, names, rng):
+    """Several inputs each through a weight of its own (a cross-attention's x through Wq
+    (d_model, d_k), ctx through Wk (d_ctx, d_k)): sequences of unlike lengths, widths from
+    the 2-D weights' first axes, each a different one."""
+    widths = list(dict.fromkeys(v.shape[0] for v in held.values() if v.ndim == 2))
+    if len(names) < 2 or len(widths) < len(names):
+        return []
+    return [tuple(rng.standard_normal((2, 3 + i, d)) for i, d in enumerate(ws))
+            for ws in itertools.permutations(widths, len(names))][:12]

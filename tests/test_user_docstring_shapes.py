@@ -1,0 +1,83 @@
+"""Shapes a transformer block's docstring and constructor tell. A cross-attention's ``x:
+(B, Tq, d_model)`` and ``ctx: (B, Tk, d_ctx)`` were drawn alike (its ctx never went through
+Wk), so it was not checked; a query and a key were drawn of one length although the
+docstring names Tq and Tk; a positional table's ``block_size`` was guessed 2 and every
+sequence drawn was longer."""
+from properties.search import hunt
+from tests.owncode_loading import collect_source
+
+CROSS = '''
+import numpy as np
+
+
+def softmax(z):
+    e = np.exp(z - z.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+class CrossAttention:
+    """x: (B, Tq, d_model) queries; ctx: (B, Tk, d_ctx) the encoder's memory."""
+
+    def __init__(self, d_model, d_ctx, d_k):
+        rng = np.random.default_rng(1)
+        self.Wq = rng.standard_normal((d_model, d_k)) * 0.5
+        self.Wk = rng.standard_normal((d_ctx, d_k)) * 0.5
+        self.Wv = rng.standard_normal((d_ctx, d_model)) * 0.5
+
+    def forward(self, x, ctx):
+        self.x, self.ctx = x, ctx
+        self.q, self.k, self.v = x @ self.Wq, ctx @ self.Wk, ctx @ self.Wv
+        self.a = softmax(self.q @ np.swapaxes(self.k, 1, 2))
+        return self.a @ self.v
+
+    def backward(self, dout):
+        dv = np.swapaxes(self.a, 1, 2) @ dout
+        da = dout @ np.swapaxes(self.v, 1, 2)
+        ds = self.a * (da - (da * self.a).sum(-1, keepdims=True))
+        dq, dk = ds @ self.k, np.swapaxes(ds, 1, 2) @ self.q
+        self.dWq = np.einsum("btm,btk->mk", self.x, dq)
+        self.dWk = np.einsum("btc,btk->ck", self.ctx, dk)
+        self.dWv = np.einsum("btc,btm->cm", self.ctx, dv)
+        return dq @ self.Wq.T, {dctx}
+'''
+RIGHT_DCTX = "dk @ self.Wk.T + dv @ self.Wv.T"
+
+
+def test_each_input_goes_through_its_own_weight_and_lengths_differ(tmp_path):
+    found, collected = collect_source(tmp_path, "cross_ok.py", CROSS.replace("{dctx}", RIGHT_DCTX))
+    how = found["cross_ok.CrossAttention"].how
+    assert "x (N, 4, 3); ctx (N, 5, 2) from the docstring" in how, how   # Tq 4, Tk 5
+    for prop in ("grads_fd", "batch_additive"):
+        assert hunt("cross_ok.CrossAttention", prop, max_examples=5, shrink=False) is None, prop
+    found, _ = collect_source(tmp_path, "cross_bad.py", CROSS.replace("{dctx}", "dv @ self.Wv.T"))
+    bad = hunt("cross_bad.CrossAttention", "grads_fd", max_examples=5, shrink=False)
+    assert bad is not None and {r.tensor for r in bad.failures} == {"dctx"}
+
+
+POSITIONS = '''
+import numpy as np
+
+
+class TokenAndPosition:
+    def __init__(self, vocab_size, block_size, n_embd):
+        rng = np.random.default_rng(0)
+        self.wte = rng.standard_normal((vocab_size, n_embd))
+        self.wpe = rng.standard_normal((block_size, n_embd))
+        self.dwte, self.dwpe = np.zeros_like(self.wte), np.zeros_like(self.wpe)
+
+    def forward(self, idx):
+        self.idx = idx
+        return self.wte[idx] + self.wpe[:idx.shape[1]]
+
+    def backward(self, dout):
+        self.dwte = np.zeros_like(self.wte)
+        np.add.at(self.dwte, self.idx, dout)
+        self.dwpe = np.zeros_like(self.wpe)
+        self.dwpe[:dout.shape[1]] = dout.sum(axis=0)
+'''
+
+
+def test_a_positional_tables_length_is_longer_than_any_sequence_drawn(tmp_path):
+    found, collected = collect_source(tmp_path, "positions.py", POSITIONS)
+    assert "positions.TokenAndPosition" in found, {s.label: s.reason for s in collected.skipped}
+    assert hunt("positions.TokenAndPosition", "grads_fd", max_examples=5, shrink=False) is None

@@ -1,0 +1,46 @@
+"""A failure shrunk to inputs where the bug is tiny reads as harmless: a tanh derivative taken
+from the pre-activation (1 - z**2 for 1 - tanh(z)**2) is off by O(z**4), and the search shrinks
+x towards 0, where it was shown at 1.05x its tolerance (here: 1 - x**2 for 1 - tanh(x)**2). Such a failure also says how far off
+it is on typical inputs (one more run of the shown case, redrawn from normal values)."""
+import pytest
+
+from properties.battery import GRADS
+from properties.catalog import get
+from properties.search import run_property
+from reports.collect import ResultLog
+from tests.owncode_loading import collect_source
+
+TANH = '''
+import numpy as np
+
+
+class Tanh:
+    def forward(self, x):
+        self.x, self.y = x, np.tanh(x)
+        return self.y
+
+    def backward(self, dout):
+        return dout * (1 - {derivative} ** 2)
+'''
+
+
+def _message(tmp_path, module, derivative):
+    collect_source(tmp_path, f"{module}.py", TANH.replace("{derivative}", derivative))
+    with pytest.raises(AssertionError) as info:
+        run_property(GRADS, get(f"{module}.Tanh"), ResultLog(), derandomize=True,
+                     database=None, max_examples=25)
+    return str(info.value)
+
+
+def test_a_failure_shrunk_to_the_edge_of_its_tolerance_says_its_typical_size(tmp_path):
+    text = _message(tmp_path, "tanh_from_x", "self.x")      # read from the input, not output
+    ratios = [float(part.split("x")[0]) for part in text.split("worst error is ")[1:]]
+    assert min(ratios) < 10, text               # the shrunk case, barely over
+    typical = text.split("on typical inputs (normal values, batch ")[1]
+    assert float(typical.split(" at ")[1].split("x")[0]) > 1000, typical
+    assert "the case above is the simplest that still fails, not the size of the error" in text
+
+
+def test_a_failure_shown_well_over_its_tolerance_needs_no_such_line(tmp_path):
+    text = _message(tmp_path, "tanh_doubled", "(2 * self.y)")        # large everywhere
+    assert "on typical inputs" not in text

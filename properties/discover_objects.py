@@ -35,14 +35,18 @@ def object_item(cls, label, path, module, hint, overrides=None):
     from properties.user_bptt import bptt_item, is_bptt_model
     if is_bptt_model(cls):             # WildML's RNN: bptt(x, y) -> [dLdU, dLdV, dLdW]
         return bptt_item(cls, label, path, module, hint)
+    from properties.user_cost_grad_class import cost_class_item, cost_methods
+    if _has(cls, "fit", 2) and cost_methods(cls) is not None:     # an estimator: fit(X, y) makes
+        item = cost_class_item(cls, label, path, hint, module)   # its weights, then its cost
+        if item is not None:
+            return item
     if _has(cls, "loss", 2) and (_has(cls, "gradient", 2) or returns_grads(cls)) and \
             not _targets_first(cls):       # (ML-From-Scratch's loss(y, p): a cost, no network)
         return network_item(cls, label, path, module, hint, overrides)
     if is_backprop_network(cls, _has):       # Nielsen's backprop(x, y) -> (nabla_b, nabla_w)
         return backprop_network_item(cls, label, path, module, hint, overrides)
-    from properties.user_cost_grad_class import cost_class_item, cost_methods
     if cost_methods(cls) is not None and not (_has(cls, "forward") or _has(cls, "backward")):
-        item = cost_class_item(cls, label, path, hint)    # fm.loss_and_grad(X, y); f.cost / f.gradient
+        item = cost_class_item(cls, label, path, hint, module)   # fm.loss_and_grad(X, y); f.cost
         if item is not None:
             return item
     if _has(cls, "forward") or _has(cls, "backward"):

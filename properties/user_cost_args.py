@@ -44,6 +44,8 @@ HYPER_VALUE = 0.7
 MAX_FLAT = 300         # a flat vector's lengths tried, 1 to this
 BUDGET_CALLS, BUDGET_SECONDS = 30000, 6.0
 EXTRA_TRIES = 400
+MARGINS = re.compile(r"hinge|margin|svm|perceptron|maximum\(\s*0(\.0*)?\s*,\s*1(\.0*)?\s*-",
+                     re.I)
 DRAWN = (0, 2, 2, 1)   # what the dataset's sampleTokenIdx() returns, in turn (a repeat in it)
 
 
@@ -138,8 +140,11 @@ class _Search:
     """Calls ``fn`` on argument sets until one returns (cost, *gradients in the arrays'
     shapes), within a budget of calls and seconds."""
 
-    def __init__(self, fn, roles, hint, given=None, budget=BUDGET_CALLS):
+    def __init__(self, fn, roles, hint, given=None, budget=BUDGET_CALLS, source=""):
         self.fn, self.roles, self.hint, self.given = fn, roles, hint, dict(given or {})
+        # labels of -1 and +1 first where the code takes margins (y * score, a hinge): there
+        # 0/1 labels make every sample a violator, and a mask left out shows nowhere
+        self.margins = bool(MARGINS.search(source))
         self.calls, self.start, self.last_error = 0, time.perf_counter(), None
         self.budget = budget
         self.dataset = TokenDataset()
@@ -208,14 +213,18 @@ class _Search:
         """The values argument ``name`` of ``role`` is tried at, with data ``width`` columns wide."""
         rng = np.random.default_rng(zlib.crc32(name.encode()))
         if role == "data":          # examples by features; else a square table (co-occurrences)
-            return [rng.standard_normal((EXAMPLES, width)),
+            spread = 3.0 if self.margins else 1.0     # scores beyond the margin, and inside
+            return [spread * rng.standard_normal((EXAMPLES, width)),
                     *[np.abs(rng.standard_normal((s, s))) + 0.5 for s in SIZES]]
         if role == "labels":
             labels = np.arange(EXAMPLES) % 2
             # one-hot rows first: a softmax's gradient (yhat - labels) is right for rows that
             # sum to 1; labels as numbers would run there too (broadcast) and fail it
-            return [*[np.eye(k)[np.arange(EXAMPLES) % k] for k in SIZES],
-                    labels, labels.reshape(-1, 1),
+            signed = 2 * labels - 1       # -1 and +1: a hinge's or a perceptron's margins
+            plain = [labels, labels.reshape(-1, 1)]
+            return [*[np.eye(k)[np.arange(EXAMPLES) % k] for k in (2, *SIZES)],
+                    *([signed, signed.reshape(-1, 1), *plain] if self.margins else
+                      [*plain, signed]),
                     *[rng.integers(0, 2, s).astype(np.float64) for s in _shapes("Y") if len(s) == 2],
                     *[rng.standard_normal(k) for k in SIZES],     # ratings, one per index
                     1]                    # a target word's index (CS224n's target)

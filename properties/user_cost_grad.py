@@ -69,6 +69,7 @@ def cost_grad_item(name, fn, names, label, path, used, hint=None):
         def joined(*a, **kw):
             return fn(*a, **kw), gfn(*a, **kw)
         joined.__signature__ = inspect.signature(fn)
+        joined.__wrapped__ = gfn       # (its source: where margins show)
         calls = (f"{partner}({', '.join(args)})", f"{name}({', '.join(args)})")
         found = found_for(name, joined, label, path, hint, calls, pair=True)
         if found is not None:
@@ -87,7 +88,7 @@ def found_for(name, fn, label, path, hint, calls, pair, roles=None, search=None)
     roles = roles or _roles(fn)
     if not roles:
         return None
-    search = search or _Search(fn, roles, hint)
+    search = search or _Search(fn, roles, hint, source=_source(fn))
     got = search.run() if search.calls == 0 else search.found
     if got is None:
         if hint is not None or pair:
@@ -147,6 +148,14 @@ def found_for(name, fn, label, path, hint, calls, pair, roles=None, search=None)
     t = next((values[n] for n, r in roles if r == "labels"), None)
     return Found(label, path, "network", how,
                  check=lambda: check_network(CostFunction, x, t, label=label))
+
+
+def _source(obj):
+    """The source of ``obj`` (a function, or the functions a pair is made of), or ""."""
+    try:
+        return inspect.getsource(getattr(obj, "__wrapped__", obj))
+    except (OSError, TypeError):
+        return ""
 
 
 class _Whole:

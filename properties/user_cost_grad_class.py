@@ -26,9 +26,16 @@ from properties.user_entry import CannotCheck
 
 COMBINED = re.compile(r"(loss|cost|objective).*grad", re.I)       # loss_and_grad(s), costAndGrad
 COSTS = ("loss", "cost", "compute_loss", "compute_cost", "objective", "cost_function",
-         "loss_function", "f")
+         "loss_function", "f", "_loss", "_cost", "_objective", "hinge_loss", "nll",
+         "negative_log_likelihood", "_compute_loss", "_compute_cost")
 GRADIENTS = ("gradient", "gradients", "grad", "grads", "compute_gradient", "compute_gradients",
-             "compute_grads", "fprime", "gradient_function", "grad_function")
+             "compute_grads", "fprime", "gradient_function", "grad_function", "_gradient",
+             "_gradients", "_grad", "_grads", "_compute_gradient", "_compute_gradients")
+# a float an estimator or a cost class keeps that is a setting, not a param to differentiate
+SETTINGS = {"lr", "learning_rate", "eta", "alpha", "lambda_", "lambd", "lam", "lmbda", "reg",
+            "c", "eps", "epsilon", "tol", "momentum", "x_max", "mu", "decay", "l1", "l2",
+            "threshold", "reg_strength", "l1_ratio", "rho", "beta", "gamma", "delta", "margin"}
+FIT_TARGETS = ("0/1 labels", "class indices", "numbers")
 BUILDS = 20           # constructor argument sets tried, each with a share of the call budget
 
 
@@ -36,7 +43,7 @@ def cost_methods(cls):
     """(method, its gradient method or None) when ``cls`` has a method returning a cost with its
     gradients, or a cost method beside a gradient method taking the same arguments; else None."""
     own = {n for k in cls.__mro__[:-1] for n, v in vars(k).items() if inspect.isfunction(v)}
-    combined = sorted(n for n in own if COMBINED.search(n) and not n.startswith("_"))
+    combined = sorted(n for n in own if COMBINED.search(n))
     if combined:
         return combined[0], None
     for cost in COSTS:
@@ -53,13 +60,43 @@ def _arguments(fn):
 
 
 def _learnable_floats(obj):
-    """A learnable scalar kept as a Python float (``self.w0 = 0.0``) becomes a 0-d array."""
+    """A learnable scalar kept as a Python float (``self.w0 = 0.0``, a bias ``fit`` made) becomes
+    a 0-d array; a setting (``self.lr``, ``self.lambda_``) stays as it is."""
     for name, value in list(vars(obj).items()):
-        if isinstance(value, float):
-            setattr(obj, name, np.asarray(value))
+        if isinstance(value, (float, np.floating)) and name.lower() not in SETTINGS:
+            setattr(obj, name, np.asarray(value, dtype=np.float64))
 
 
-def cost_class_item(cls, label, path, hint):
+def _fitted(obj):
+    """An estimator whose weights ``fit(X, y)`` makes (``self.w = None`` until then, or not
+    there at all): fitted on a small batch, as its user would, so they exist (with y as 0/1
+    labels, class indices or numbers, the first it takes); the object itself when it has no
+    fit, or none of those fits it."""
+    fit = getattr(obj, "fit", None)
+    if not callable(fit):
+        return obj
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((8, 3))
+    for y in (np.arange(8) % 2, np.arange(8) % 3, rng.standard_normal(8)):
+        fitted = copy.deepcopy(obj)
+        try:
+            with np.errstate(all="ignore"):
+                fitted.fit(X, y)
+        except Exception:
+            continue
+        if not any(v is None for v in vars(fitted).values()):
+            # what fit made is redrawn at a scale where scores spread (a few iterations leave
+            # weights near 0, where every sample is inside a hinge's margin and a mask on
+            # the violators shows nowhere): any point is one to check a gradient at
+            for name, value in vars(fitted).items():
+                if vars(obj).get(name) is None and isinstance(value, (np.ndarray, float)) \
+                        and np.asarray(value).dtype.kind == "f":
+                    setattr(fitted, name, rng.standard_normal(np.shape(value)))
+            return fitted
+    return obj
+
+
+def cost_class_item(cls, label, path, hint, module=None):
     """The Found of such a class (see the module's doc), or None when it is not one (it holds
     no arrays, or none of its constructor's argument sets tried builds it)."""
     from properties.user_cost_grad import found_for
@@ -72,19 +109,20 @@ def cost_class_item(cls, label, path, hint):
     except (TypeError, ValueError):
         return None
     last, built = None, False
-    for obj, shown in _built(cls, ctor, hint):
+    for obj, shown in _built(cls, ctor, hint, module):
         attrs = {n: v for n, v in vars(obj).items()
                  if isinstance(v, np.ndarray) and v.dtype.kind == "f"}
-        if not attrs and not built:
-            # holding no arrays (no params, no data): a loss class's loss(y, p) / gradient(y,
-            # p) is a derivative pair, checked as one (user_derivatives.method_pair_item)
+        args = _roles(getattr(obj, method))
+        if not attrs and not built and not any(r in ("flat", "data") for _, r in args):
+            # holding no arrays, taking no data nor a parameter vector: a loss class's loss(y,
+            # p) / gradient(y, p) is a derivative pair (user_derivatives.method_pair_item)
             return None
         built = True
-        args = _roles(getattr(obj, method))
         roles = [*args, *[(a, "attr") for a in attrs]]
         fn = _calling(obj, method, partner, len(args), list(attrs))
         fn.__name__ = f"{cls.__name__}.{method}"
         search = _Search(fn, roles, hint, given={a: v.copy() for a, v in attrs.items()},
+                         source=_class_source(cls),
                          budget=max(1000, 30000 // BUILDS))
         if search.run() is None:
             last = search.last_error
@@ -107,10 +145,15 @@ def cost_class_item(cls, label, path, hint):
                                               _roles(getattr(cls, method))[1:]))
 
 
-def _built(cls, ctor, hint):
+def _built(cls, ctor, hint, module):
     """(object, its constructor arguments shown) for up to BUILDS argument sets that build."""
     if hint is not None and hint.build:
-        obj = eval(hint.build, vars(inspect.getmodule(cls)))      # the user's own expression
+        try:
+            obj = eval(hint.build, dict(vars(module)) if module is not None else {})   # theirs
+        except Exception as exc:
+            raise CannotCheck(f"the hint on line {hint.line}: {hint.build} raised "
+                              f"{type(exc).__name__}: {exc}") from None
+        obj = _fitted(obj)
         _learnable_floats(obj)
         yield obj, hint.build[hint.build.index("(") + 1:-1]
         return
@@ -127,11 +170,26 @@ def _built(cls, ctor, hint):
                     obj = cls(**{n: copy.deepcopy(v) for n, v in kwargs.items()})
             except Exception:
                 continue
+            obj = _fitted(obj)
             _learnable_floats(obj)
             made += 1
             yield obj, ", ".join(f"{n}={_short(v)}" for n, v in kwargs.items())
             if made >= BUILDS:
                 return
+
+
+def _class_source(cls):
+    """The source of the class's functions and docstring (its module may be gone from
+    sys.modules, where ``inspect.getsource(cls)`` looks)."""
+    parts = [inspect.getdoc(cls) or ""]
+    for value in vars(cls).values():
+        fn = getattr(value, "__func__", value)
+        if inspect.isfunction(fn):
+            try:
+                parts.append(inspect.getsource(fn))
+            except (OSError, TypeError):
+                pass
+    return "\n".join(parts)
 
 
 def _short(value):

@@ -13,7 +13,8 @@ from layers.attribute_probe import (BackwardRaised, float_array_attributes, grad
 from layers.base import Layer
 from layers.nested import has_nested_arrays, nested_pairs, probe_nested_pairs, resolve
 from layers.stored_results import INPUT_GRAD_ATTRS, OUTPUT_ATTRS, call_keeping
-from layers.views import _AttrView, _ListView, _PathView, held_params, lazy_dicts, list_params
+from layers.views import (_AttrView, _ListView, _PathView, held_params, lazy_dicts,
+                          list_pair_views, list_pairs, list_params)
 
 
 def _scalars_as_arrays(obj, backward, grad_prefix=None):
@@ -91,10 +92,15 @@ class AttributeLayer(Layer):
         _scalars_as_arrays(layer, backward, grad_prefix)
         listed = list_params(layer) if names is None else None
         held = held_params(layer) if names is None and not listed else None
+        code = getattr(getattr(type(layer), backward, None), "__code__", None)
+        lists = list_pairs(layer, set(code.co_names) if code else set(), grad_names_for) \
+            if names is None and not listed and not held else {}
         if listed:
             self._views = (_ListView(layer, "params", listed), _ListView(layer, "grads", listed))
         elif held:
             self._views = held
+        elif lists and not find_grad_attributes(layer, grad_prefix):   # self.Ws = [W1, W2]
+            self._views = list_pair_views(layer, lists)
         elif names is not None:
             self._set_names(names)
         elif probe_inputs is not None:

@@ -162,3 +162,51 @@ def lazy_dicts(obj):
     return any(isinstance(d, dict) and d and any(v is None for v in d.values())
                for d in (getattr(obj, a, None) for a in PARAM_DICTS)) and \
         any(isinstance(getattr(obj, g, None), dict) for g in GRAD_DICTS)
+
+
+class _ListsView(_NamedView):
+    """A mapping ``"Ws[i]"`` -> the i-th array of the list attribute ``Ws`` of ``obj`` (with
+    ``grads``, of the gradient list beside it: ``pairs['Ws']``, maybe made by backward only:
+    reading it before is a KeyError)."""
+
+    def __init__(self, obj, pairs, names, grads=False):
+        self._obj, self._pairs, self._names, self._grads = obj, dict(pairs), tuple(names), grads
+
+    def _list(self, name):
+        if name not in self._names:
+            raise KeyError(name)
+        attr, index = name[:-1].split("[")
+        held = getattr(self._obj, self._pairs[attr] if self._grads else attr, None)
+        if not isinstance(held, list) or len(held) <= int(index):
+            raise KeyError(f"{name}: {self._pairs[attr] if self._grads else attr} holds no "
+                           f"item {index} (backward has not set it)")
+        return held, int(index)
+
+    def __getitem__(self, name):
+        held, index = self._list(name)
+        return held[index]
+
+    def __setitem__(self, name, value):
+        held, index = self._list(name)
+        held[index] = value
+
+
+def list_pairs(obj, written, grad_names_for):
+    """{list attribute: its gradient list attribute} for the lists of float arrays ``obj``
+    keeps (``self.Ws = [W1, W2]``, a maxout's pieces) whose gradient list (``dWs``) is there
+    already or is one the backward writes (``written``: the names its code assigns), else {}."""
+    pairs = {}
+    for name, value in vars(obj).items():
+        if isinstance(value, list) and value and all(
+                isinstance(a, np.ndarray) and a.dtype.kind == "f" for a in value):
+            grad = next((g for g in grad_names_for(name) if g in written or
+                         isinstance(getattr(obj, g, None), list)), None)
+            if grad is not None and grad != name:
+                pairs[name] = grad
+    return pairs
+
+
+def list_pair_views(obj, pairs):
+    """(params view, grads view) over ``pairs`` (:func:`list_pairs`)."""
+    names = tuple(f"{a}[{i}]" for a in pairs for i in range(len(getattr(obj, a))))
+    return _ListsView(obj, pairs, names), _ListsView(obj, pairs, names, grads=True)

@@ -21,6 +21,7 @@ rnn_forward; x=(N, 3, 4); h0=(N, 5)``; a param's shape there, ``W=(10, 4)``.
 """
 import inspect
 import numbers
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -78,6 +79,7 @@ def function_item(name, fn, names, label, path, used, hints=None):
             raise NothingToCheck(f"{name} has no {back} beside it: there is no gradient to check")
         used.add(back)
         base = pair_base(name)
+        _takes_a_cache(names[back], back)
         return functional_item(name, fn, names[back], label.removesuffix(name) + base, path,
                                hints.get(name) or hints.get(base), names)
     from properties.discover_objects import config_rule, optimizer_item
@@ -104,6 +106,20 @@ def function_item(name, fn, names, label, path, used, hints=None):
         return _functional_loss(name, fn, label, path, required[1:], hints.get(name))
     from properties.user_cost_grad import cost_grad_item
     return cost_grad_item(name, fn, names, label, path, used, hints.get(name))  # (J, grad)
+
+
+UPSTREAM = re.compile(r"^(d|grad|delta|g$|err|upstream|dy|dz|dout|dl)", re.I)
+
+
+def _takes_a_cache(bwd, name):
+    """A pair's backward takes the upstream gradient first (``dout``, ``dA``, ``grad_out``):
+    one that does not (Karpathy's ``policy_backward(eph, epdlogp)``, reading a global) is no
+    (out, cache) / (dout, cache) pair, and driving it as one failed a right file."""
+    args = _required(bwd)
+    if len(args) < 2 or not UPSTREAM.match(args[0]):
+        raise CannotCheck(f"{name}{inspect.signature(bwd)} does not take an upstream gradient "
+                          f"and what its forward kept: it is not a forward(x) -> (out, cache), "
+                          f"backward(dout, cache) pair, the form checked; not checked")
 
 
 def _outputs(bwd):
@@ -324,8 +340,8 @@ def _hinted_shape(hint, param, default, name):
 def _placeholder(p, base):
     conv = "conv" in base
     low = p.lower()
-    if low in ("w", "weight", "weights"):
-        return np.zeros((2, 3, 3, 3) if conv else (4, 3))
+    if low in ("w", "weight", "weights") or p[:1] == "W" or re.match(r"(w|weight)s?(\d|_)", low):
+        return np.zeros((2, 3, 3, 3) if conv else (4, 3))      # (W1, W_self, Wq too)
     if low in ("b", "bias"):
         return np.zeros(2 if conv else 3)
     return np.zeros(3)

@@ -10,11 +10,22 @@ from layers.adapter import lazy_dicts
 from layers.nested import arrays_within
 from layers.optimizer_fed import builds_on_initialize
 from properties.user_recurrent import recurrent_templates
-from properties.user_targets import is_index_name
+from properties.user_targets import is_adjacency_name, is_index_name, normalized_adjacency
 from properties.user_templates import index_inputs
 
 
-def probe_inputs(obj, hinted, needs_probe, names=("x",)):
+def probe_inputs(obj, hinted, needs_probe, names=("x",), targets=()):
+    """The probes of :func:`_inputs`, each followed by the graph's adjacency when the forward
+    takes one after its inputs (``forward(x, adj)``: nodes by nodes, the nodes x's rows)."""
+    probes = _inputs(obj, hinted, needs_probe, names)
+    if not targets or hinted is not None or not all(is_adjacency_name(t) for t in targets):
+        return probes
+    rng = np.random.default_rng(0)
+    return [p if p is None else (*p, *[normalized_adjacency(rng, np.shape(p[0])[0])
+                                       for _ in targets]) for p in probes]
+
+
+def _inputs(obj, hinted, needs_probe, names=("x",)):
     """Candidate probe inputs (every argument forward takes) for an adapter that must run the
     layer to find its parameters: from the hint; from recurrent weights (x and each state);
     integer indices into a 2-D weight; common shapes."""

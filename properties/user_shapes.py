@@ -32,7 +32,8 @@ from layers.attribute_probe import TRAINING_NAMES
 from oracle.user_hyper import words
 from oracle.user_twins_dense import LOSS_WORDS
 from properties import outputs as O
-from properties.user_targets import BATCH, Target, is_index_name, is_mask_name, target_for
+from properties.user_targets import (BATCH, Target, is_adjacency_name, is_index_name, is_mask_name,
+                                     target_for)
 from properties.user_templates import UNLIKE, _from_doc, index_inputs, one_input, several_inputs
 from properties.values import PROBED_DOMAINS, domain_text, into_domain
 
@@ -158,7 +159,8 @@ def infer_input_shapes(layer, *, name, doc="", kind=None, rng):
                         # (B, T, C) with a dgamma summed over one axis is not checked on 2-D
                         # inputs, where its right dbeta would be the one shown wrong)
                         spec = ran[0] if strict else min(ran, key=lambda s: (
-                            wrong_shapes(layer, s, rng, as_loss), -max(map(len, s.inputs), default=0)))
+                            wrong_shapes(layer, s, rng, as_loss), 0 if s.source == "probe"
+                            else -max(map(len, s.inputs), default=0)))     # (blind: in order)
                         return spec if batched else _batch_backward_raised(
                             layer, spec, phase(layer, name, doc, kind, names, as_loss),
                             rng, as_loss) or spec
@@ -167,9 +169,13 @@ def infer_input_shapes(layer, *, name, doc="", kind=None, rng):
     for phase in phases:
         for spec in phase(layer, name, doc, kind, names, loss):
             if runs(layer, spec, rng, loss, strict=False, backward=False):
-                how = spec.how.replace(" on which forward and backward run", "")
-                return replace(spec, how=f"{how}; {BACKWARD_RAISED}")
+                return _raised(spec)
     return None
+
+
+def _raised(spec):
+    how = spec.how.replace(" on which forward and backward run", "")
+    return replace(spec, how=f"{how}; {BACKWARD_RAISED}")
 
 
 def _batch_backward_raised(layer, single, specs, rng, loss):
@@ -177,7 +183,9 @@ def _batch_backward_raised(layer, single, specs, rng, loss):
     forward takes it, a sample per row, and backward raises on it: a backward that cannot take
     the batch its forward takes is a bug to report on that batch, not a layer of one sample
     (a dx or dW left with the batch's axis fails on a batch already)."""
-    for spec in specs:
+    for spec in specs:      # (a batch its params tell: a blind one, (N, 6, 6) through a 2-D
+        if spec.source == "probe":      # matmul a @ b, is no batch the layer was written for)
+            continue
         if spec.batched and [tuple(d for d in t if d != BATCH) for t in spec.inputs] == \
                 [tuple(t) for t in single.inputs] and spec.extras == single.extras and \
                 runs(layer, spec, rng, loss, strict=False, backward=False):
@@ -243,8 +251,9 @@ def _is_loss(layer, name, kind):
         return False
     n_inputs = len(getattr(layer, "input_names", ("x",)))
     named = tuple(getattr(layer, "target_names", ()) or ())
-    if n_inputs != 1 or any(is_mask_name(p.name) for p in required[1:2]):
-        return False            # forward(x, mask) is a masked layer, not a loss
+    if n_inputs != 1 or any(is_mask_name(p.name) or is_adjacency_name(p.name)
+                            for p in required[1:2]):
+        return False            # forward(x, mask), forward(x, adj): a masked or graph layer
     return len(required) == 2 or len(named) == len(required) - 1 > 1
 
 

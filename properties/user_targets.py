@@ -50,9 +50,21 @@ def is_label_name(name):
     return name.lower() in LABEL_NAMES
 
 
+ADJACENCY = re.compile(r"^(a_hat|ahat|a_norm|a_tilde|adj|adj_norm|adjacency|adj_matrix|"
+                       r"norm_adj|laplacian|graph)$", re.I)
+
+
+def is_adjacency_name(name):
+    """A graph's adjacency (``A_hat``, ``adj``): a constant (nodes, nodes) input, the nodes
+    being the batch."""
+    return bool(ADJACENCY.match(name))
+
+
 def is_target_name(name):
-    """Data a layer does not differentiate: labels and masks (indices are found by probing)."""
-    return is_label_name(name) or is_mask_name(name) or name.lower() in ("lengths", "lens")
+    """Data a layer does not differentiate: labels, masks and a graph's adjacency (indices are
+    found by probing)."""
+    return is_label_name(name) or is_mask_name(name) or name.lower() in ("lengths", "lens") or \
+        is_adjacency_name(name)
 
 
 def is_data_name(name):
@@ -97,6 +109,9 @@ class Target:
     def shape(self, batch, xs):
         if self.template is not None:
             return tuple(batch if d == BATCH else d for d in self.template)
+        if self.kind == "adjacency":       # nodes by nodes, the nodes the first input's rows
+            n = np.shape(xs[0])[0] if xs else batch
+            return (n, n)
         if not xs:
             raise ValueError(f"{self.name}: a {self.kind} target needs a shape (no input to take it from)")
         x = np.shape(xs[0])
@@ -104,6 +119,8 @@ class Target:
 
     def draw(self, rng, batch, xs):
         shape = self.shape(batch, xs)
+        if self.kind == "adjacency":
+            return normalized_adjacency(rng, shape[0])
         if self.kind == "index":
             return index_tensor(rng, shape, self.bound)
         if self.kind == "labels":
@@ -125,12 +142,26 @@ class Target:
             return f"{self.name}: integers {dims} in [0, {self.bound}) with repeats"
         if self.kind == "mask":
             return f"{self.name}: a mask {dims}, rows ending in padding"
+        if self.kind == "adjacency":
+            return f"{self.name}: a normalised adjacency (nodes, nodes) of a random graph"
         return f"{self.name}: {self.kind} {dims}" + (f" in {domain_text(self.domain)}"
                                                      if self.domain else "")
 
 
+def normalized_adjacency(rng, n):
+    """D^-1/2 (A + I) D^-1/2 of a random undirected graph of ``n`` nodes (each node linked to
+    about half the others, and to itself): what a GCN is handed."""
+    a = np.triu((rng.random((n, n)) < 0.5).astype(np.float64), 1)
+    a = a + a.T + np.eye(n)
+    d = 1.0 / np.sqrt(a.sum(axis=1))
+    return a * d[:, None] * d[None, :]
+
+
 def target_for(name, template=None):
-    """The Target a loss's extra argument ``name`` gets: a mask, labels, or floats like x."""
+    """The Target a loss's extra argument ``name`` gets: a mask, labels, a graph's adjacency,
+    or floats like x."""
+    if is_adjacency_name(name):
+        return Target(name, "adjacency", template)
     if is_mask_name(name):
         return Target(name, "mask", template)
     if is_label_name(name):

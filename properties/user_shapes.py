@@ -169,24 +169,17 @@ def infer_input_shapes(layer, *, name, doc="", kind=None, rng):
     for phase in phases:
         for spec in phase(layer, name, doc, kind, names, loss):
             if runs(layer, spec, rng, loss, strict=False, backward=False):
-                return _raised(spec)
+                how = spec.how.replace(" on which forward and backward run", "")
+                return replace(spec, how=f"{how}; {BACKWARD_RAISED}")
     return None
 
 
-def _raised(spec):
-    how = spec.how.replace(" on which forward and backward run", "")
-    return replace(spec, how=f"{how}; {BACKWARD_RAISED}")
-
-
 def _batch_backward_raised(layer, single, specs, rng, loss):
-    """A batch of the samples ``single`` is (its shape with a batch axis before it) when the
-    forward takes it, a sample per row, and backward raises on it: a backward that cannot take
-    the batch its forward takes is a bug to report on that batch, not a layer of one sample
-    (a dx or dW left with the batch's axis fails on a batch already)."""
-    for spec in specs:      # (a batch its params tell: a blind one, (N, 6, 6) through a 2-D
-        if spec.source == "probe":      # matmul a @ b, is no batch the layer was written for)
-            continue
-        if spec.batched and [tuple(d for d in t if d != BATCH) for t in spec.inputs] == \
+    """A batch of the samples ``single`` is (a batch axis before its shape, from params, a
+    docstring or a hint: a blind (N, 6, 6) through a 2-D matmul is none) when the forward takes
+    it and backward raises on it: a bug to report on that batch, not a layer of one sample."""
+    for spec in specs:
+        if spec.source != "probe" and spec.batched and [tuple(d for d in t if d != BATCH) for t in spec.inputs] == \
                 [tuple(t) for t in single.inputs] and spec.extras == single.extras and \
                 runs(layer, spec, rng, loss, strict=False, backward=False):
             return replace(spec, how=f"{spec.how}; {BATCH_BACKWARD_RAISED}")

@@ -159,8 +159,8 @@ def _class(cls, label, path, module, hint, overrides=None):
         return _layer(cls, label, path, module, hint, _else_self_updating(_protocol_or_attribute(
             *method_roles(cls, forward, method), forward=forward, backward=method),
             method, forward, _forward_args(hint, module)), overrides)
-    for method in UPDATING_NAMES:
-        if _has(cls, method, 1):
+    for method in UPDATING_NAMES:      # (update(episode, gamma): a learner's own, no backward)
+        if _has(cls, method, 1) and not _episode_first(cls, method):
             if _has(cls, method, 2) or reads_lr(cls, method):
                 return _layer(cls, label, path, module, hint,
                               _self_updating(method, forward, _forward_args(hint, module)),
@@ -170,6 +170,12 @@ def _class(cls, label, path, module, hint, overrides=None):
                 renamed=True), overrides)
     raise NothingToCheck(f"{cls.__name__} has a {forward}() but no backward(), backprop() or "
                       f"update(): there is no gradient to check (on an autograd engine: through its ops)")
+
+
+def _episode_first(cls, method):
+    names = [n.lower() for n in inspect.signature(getattr(cls, method)).parameters if n != "self"]
+    return bool(names) and names[0] in ("episode", "trajectory", "transitions", "rollout",
+                                        "batch", "memory", "experience", "s", "state")
 
 
 def _upstream_first(cls, method):

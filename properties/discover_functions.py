@@ -79,6 +79,9 @@ def function_item(name, fn, names, label, path, used, hints=None):
             raise NothingToCheck(f"{name} has no {back} beside it: there is no gradient to check")
         used.add(back)
         base = pair_base(name)
+        from properties.user_policy_gradient import is_policy_pair, policy_item
+        if is_policy_pair(name, names[back]):       # Karpathy's policy_backward(eph, epdlogp)
+            return policy_item(name, fn, names[back], label.removesuffix(name) + base, path, names)
         _takes_a_cache(names[back], back)
         return functional_item(name, fn, names[back], label.removesuffix(name) + base, path,
                                hints.get(name) or hints.get(base), names)

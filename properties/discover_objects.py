@@ -1,6 +1,7 @@
 """A user's whole network (``loss``/``gradient``) or optimizer (``update(params, grads)``) found
 in their file, as an item to check (``properties.discover`` finds them)."""
 import inspect
+import re
 
 import numpy as np
 
@@ -45,13 +46,14 @@ def object_item(cls, label, path, module, hint, overrides=None):
         return network_item(cls, label, path, module, hint, overrides)
     if is_backprop_network(cls, _has):       # Nielsen's backprop(x, y) -> (nabla_b, nabla_w)
         return backprop_network_item(cls, label, path, module, hint, overrides)
-    if cost_methods(cls) is not None and not (_has(cls, "forward") or _has(cls, "backward")):
+    if cost_methods(cls) is not None and not _has(cls, "backward"):
         item = cost_class_item(cls, label, path, hint, module)   # fm.loss_and_grad(X, y); f.cost
         if item is not None:
             return item
     if _has(cls, "forward") or _has(cls, "backward"):
         return NOT_AN_OBJECT
     if _has(cls, "update", 2):
+        _updates_params(cls)
         return optimizer_item(cls, label, path, module, hint, overrides)
     if _has(cls, "update_params", 1) and not _has(cls, "update_params", 2):
         return layer_update_item(cls, label, path, module, hint, overrides)
@@ -147,6 +149,20 @@ def optimizer_item(cls, label, path, module, hint, overrides=None):
     found.variants = [] if overrides else optimizer_variants(cls, hint)
     return found
 
+
+
+OPTIMIZER_ARGS = re.compile(r"grad|param|weight|^w$|^ws$|^d[a-z]?$|^d[A-Z_]|^dw|^db|^g$|^gs$|"
+                            r"layer|net|model|theta|^p$|^ps$|key|name|^x$|tensor|var")
+
+
+def _updates_params(cls):
+    """An optimizer's ``update`` takes params and gradients (``update(params, grads)``, ``update(w,
+    dw)``, ``update(layer)``): a TD learner's ``update(s, r, s_next, done)`` is no optimizer."""
+    args = [a for a in inspect.signature(cls.update).parameters if a != "self"]
+    if args and not any(OPTIMIZER_ARGS.search(a) for a in args):
+        raise CannotCheck(f"{cls.__name__}.update{tuple(args)} takes no params nor gradients: "
+                          f"it is not an optimizer's update(params, grads), and its gradient is "
+                          f"computed inside it; not checked")
 
 
 def _no_gradient_function(cls):

@@ -20,12 +20,13 @@ SCALES = {"gamma", "scale"}
 SHIFTS = {"beta", "shift", "offset"}
 SIZE_WORDS = ("size", "dim", "features", "inputs", "outputs", "units", "nodes", "len",
               "channels", "filters", "hidden", "n_in", "n_out", "neurons", "vocab", "embed")
-SIZE_LETTERS = ("d", "m", "n", "k", "h", "v", "t", "e")   # D, H (hidden), V (vocabulary), T...
+SIZE_LETTERS = ("d", "m", "n", "k", "h", "v", "t", "e", "a")   # D, H (hidden), V, T, A (actions)
 # a size named by a word of its own (``d_in``, ``fan_out``, ``c_in``, ``num_classes``, ``d_model``)
 SIZE_TOKENS = {"in", "out", "fan", "classes", "model", "ff", "din", "dout", "cin", "cout", "ch",
                "chans", "width", "depth", "latent", "hid", "normalized", "embedding", "features",
                "nin", "nout",                                  # micrograd's Neuron(nin), Layer(nin, nout)
-               "embd", "emb", "ctx", "k", "q", "v"}            # nanoGPT's n_embd; d_k, d_ctx
+               "embd", "emb", "ctx", "k", "q", "v",            # nanoGPT's n_embd; d_k, d_ctx
+               "actions", "states", "obs", "experts", "pieces", "groups"}   # an RL policy's
 HEADS = {"heads", "num_heads", "n_heads", "n_head", "nhead", "num_head",
          "num_groups", "groups", "n_groups", "ngroups"}   # (a group norm's: 2 divides every size)
 HEAD_SIZES = (4, 6, 8)       # with heads: every size a multiple of their number (2)

@@ -92,6 +92,8 @@ def _roles(fn):
             break                      # K=10, x_max=100.0, mode="train": left at the default
         elif low in DATASET:
             role = "dataset"
+        elif low in ("a", "action", "act", "a_t", "action_taken"):
+            role = "action"       # an index for a discrete policy, a vector for a Gaussian one
         elif low in SIZE_LISTS:
             role = "sizes"
         elif VOCAB.search(p.name):
@@ -129,7 +131,7 @@ def _shapes(name):
     dims = (*SIZES, EXAMPLES)
     one = [(d,) for d in dims]
     two = [(a, b) for a in dims for b in dims]
-    if re.search(r"0$|^bias$|^b$|_0$", name):
+    if re.search(r"0$|^bias$|^b$|_0$|sigma|std|^[a-z]$", name):   # (a scalar state s, log_sigma)
         return [(), *one, *two]
     if name[:1].isupper() or re.search(r"vectors|vecs|matrix|emb", name, re.I):
         return [*two, *one, ()]
@@ -230,6 +232,8 @@ class _Search:
                     1]                    # a target word's index (CS224n's target)
         if role == "mask":
             return [None]
+        if role == "action":
+            return [1, *[np.asarray(0.5 * rng.standard_normal(s)) for s in ((), *[(k,) for k in SIZES])]]
         if role == "positive":
             return [np.abs(rng.standard_normal(s)) + 0.5 for s in _shapes(name)]                 # made like the labels (or all ones) below
         if role == "flat":

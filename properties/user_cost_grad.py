@@ -35,8 +35,8 @@ from properties.user_targets import _positional
 
 # A cost named so is called; a function named like a training loop or a step is not (its
 # second value is a new theta, not a gradient).
-COST_NAME = re.compile(r"cost|loss|objective|^f$|^fun$|func$|^j$|forward_backward|skipgram|cbow",
-                       re.I)
+COST_NAME = re.compile(r"cost|loss|objective|^f$|^fun$|func$|^j$|forward_backward|skipgram|cbow|"
+                       r"^log_?(pi|prob|policy|likelihood|lik|p)$", re.I)
 NOT_A_COST = re.compile(r"descent|train|fit|step|update|optimi|minimi|predict|sgd|normali|"
                         r"init|plot|load|sample|check", re.I)
 GRAD_WORDS = (("Cost", "Gradient"), ("Cost", "Grad"), ("cost", "gradient"), ("cost", "grad"),
@@ -51,6 +51,9 @@ def gradient_partner(name, names):
             other = name.replace(cost, grad, 1)
             if other != name and callable(names.get(other)):
                 return other
+    if name.lower().startswith("log"):       # log_pi(theta, s, a) beside grad_log_pi(...)
+        return next((p + name for p in ("grad_", "grad", "d_", "d") if callable(names.get(p + name))),
+                    None)
     return None
 
 
@@ -67,7 +70,9 @@ def cost_grad_item(name, fn, names, label, path, used, hint=None):
         gfn = names[partner]
 
         def joined(*a, **kw):
-            return fn(*a, **kw), gfn(*a, **kw)
+            grads = gfn(*a, **kw)      # one gradient, or a tuple of them (g_theta, g_log_sigma)
+            return (fn(*a, **kw), *grads) if isinstance(grads, (tuple, list)) else \
+                (fn(*a, **kw), grads)
         joined.__signature__ = inspect.signature(fn)
         joined.__wrapped__ = gfn       # (its source: where margins show)
         calls = (f"{partner}({', '.join(args)})", f"{name}({', '.join(args)})")

@@ -27,10 +27,15 @@ from properties.user_entry import CannotCheck
 COMBINED = re.compile(r"(loss|cost|objective).*grad", re.I)       # loss_and_grad(s), costAndGrad
 COSTS = ("loss", "cost", "compute_loss", "compute_cost", "objective", "cost_function",
          "loss_function", "f", "_loss", "_cost", "_objective", "hinge_loss", "nll",
-         "negative_log_likelihood", "_compute_loss", "_compute_cost")
+         "negative_log_likelihood", "_compute_loss", "_compute_cost", "log_prob", "log_pi",
+         "log_likelihood", "loglik", "log_policy", "logp")
 GRADIENTS = ("gradient", "gradients", "grad", "grads", "compute_gradient", "compute_gradients",
              "compute_grads", "fprime", "gradient_function", "grad_function", "_gradient",
-             "_gradients", "_grad", "_grads", "_compute_gradient", "_compute_gradients")
+             "_gradients", "_grad", "_grads", "_compute_gradient", "_compute_gradients",
+             "grad_log_prob", "grad_log_pi", "grad_log_likelihood", "grad_loglik",
+             "grad_log_policy", "score", "grad_logp")
+# a policy's score function beside only its probabilities: the cost is log forward(s)[a]
+SCORES = ("grad_log_prob", "grad_log_pi", "grad_log_policy", "grad_logp")
 # a float an estimator or a cost class keeps that is a setting, not a param to differentiate
 SETTINGS = {"lr", "learning_rate", "eta", "alpha", "lambda_", "lambd", "lam", "lmbda", "reg",
             "c", "eps", "epsilon", "tol", "momentum", "x_max", "mu", "decay", "l1", "l2",
@@ -52,6 +57,9 @@ def cost_methods(cls):
                     _arguments(getattr(cls, cost)) == _arguments(getattr(cls, grad)) and \
                     _arguments(getattr(cls, cost)):
                 return cost, grad
+    score = next((g for g in SCORES if g in own and len(_arguments(getattr(cls, g))) == 2), None)
+    if score is not None and "forward" in own:      # grad_log_prob(s, a) beside forward(s) -> pi
+        return "forward", score
     return None
 
 
@@ -112,7 +120,7 @@ def cost_class_item(cls, label, path, hint, module=None):
     for obj, shown in _built(cls, ctor, hint, module):
         attrs = {n: v for n, v in vars(obj).items()
                  if isinstance(v, np.ndarray) and v.dtype.kind == "f"}
-        args = _roles(getattr(obj, method))
+        args = _roles(getattr(obj, partner if method == "forward" else method))
         if not attrs and not built and not any(r in ("flat", "data") for _, r in args):
             # holding no arrays, taking no data nor a parameter vector: a loss class's loss(y,
             # p) / gradient(y, p) is a derivative pair (user_derivatives.method_pair_item)
@@ -203,7 +211,10 @@ def _calling(obj, method, partner, n_args, attrs):
         o = copy.copy(obj)
         for a, v in zip(attrs, values[n_args:]):
             setattr(o, a, v)
-        got = getattr(o, method)(*values[:n_args])
+        if method == "forward" and partner in SCORES:    # log pi(a | s) from the probabilities
+            got = float(np.log(np.ravel(o.forward(values[0]))[int(values[1])]))
+        else:
+            got = getattr(o, method)(*values[:n_args])
         if partner is not None:
             got = (got, getattr(o, partner)(*values[:n_args]))
         if isinstance(got, tuple) and len(got) == 2 and isinstance(got[1], (tuple, list)):

@@ -3,7 +3,8 @@
 so a right ``gcn_forward(X, A_hat, W, b)`` failed as "layer raised"; a maxout's ``self.Ws =
 [W1, W2]`` with ``self.dWs`` made in backward was never found, and its layer was driven on a
 blind (6, 6, 3) input; Karpathy's ``policy_forward`` / ``policy_backward(eph, epdlogp)``
-(reading a global) was driven as a cs231n pair and a right file failed."""
+(reading a global) was driven as a cs231n pair and a right file failed; a backward taking
+other than an upstream gradient first is now not driven as one."""
 import numpy as np
 import pytest
 
@@ -113,28 +114,26 @@ def test_weights_kept_in_lists_are_params_with_the_lists_backward_makes(tmp_path
         assert {r.tensor for r in bad.failures} & {"dWs[0]", "dWs[1]", "dbs[0]", "dbs[1]"}
 
 
-POLICY = '''
+VALUE = '''
 import numpy as np
 
-model = {"W1": np.random.randn(4, 3), "W2": np.random.randn(4)}
-epx = None
+params = {"W": np.random.randn(4, 3)}
+xs = None
 
 
-def policy_forward(x):
-    h = np.maximum(model["W1"] @ x, 0)
-    return 1 / (1 + np.exp(-(model["W2"] @ h))), h
+def value_forward(x):
+    h = np.maximum(params["W"] @ x, 0)
+    return h.sum(), h
 
 
-def policy_backward(eph, epdlogp):
-    dW2 = eph.T @ epdlogp
-    dh = np.outer(epdlogp, model["W2"])
-    dh[eph <= 0] = 0
-    return {"W1": dh.T @ epx, "W2": dW2}
+def value_backward(hs, td_errors):
+    dh = np.outer(td_errors, np.ones(4)) * (hs > 0)
+    return {"W": dh.T @ xs}
 '''
 
 
 def test_a_pair_whose_backward_takes_no_upstream_gradient_is_not_driven_as_one(tmp_path):
-    found, collected = collect_source(tmp_path, "pong.py", POLICY)
+    found, collected = collect_source(tmp_path, "critic.py", VALUE)
     assert not found
     (skip,) = collected.skipped
     assert skip.unchecked and "does not take an upstream gradient" in skip.reason

@@ -360,5 +360,8 @@ def _adapted(obj, adapt, name, doc, hinted, needs_probe, roles=(("x",), ()), cal
     # the furthest any probe got: a backward that raised says more than a forward fed a guess
     reason = next((t for t in tried if ".backward raised" in t), tried[-1] if tried else
                   PROBES.why() or "no input shape made forward and backward run")
+    indices = "used as indices must be of integer" in reason or "only integers" in reason
     raise CannotCheck(f"{name}: {reason}; add a hint with its input shape: "
-                      f"# gradcheck: {call or name + '()'}; {example((*roles[0], *roles[1]))}")
+                      f"# gradcheck: {call or name + '()'}; "
+                      f"{example((*roles[0], *roles[1]), indices=indices)}"
+                      + (" (V: the rows of the table they index)" if indices else ""))

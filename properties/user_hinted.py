@@ -59,11 +59,12 @@ def spec_from_hint(hint, names, *, targets=(), params=None, label="", takes=()):
                      domains=domains if any(domains) else ())
 
 
-def example(names, params=()):
-    """``ids=int(N, ...)<V; mask=mask(N, T); x=(N, ...); W=(...)``: a hint's keys to fill in."""
+def example(names, params=(), indices=False):
+    """``ids=int(N, ...)<V; mask=mask(N, T); x=(N, ...); W=(...)``: a hint's keys to fill in
+    (``indices``: the forward used its inputs as indices, so every one is drawn as integers)."""
     def one(n):
-        if is_index_name(n):
-            return f"{n}=int(N, ...)<V"
+        if is_index_name(n) or indices and not is_mask_name(n):
+            return f"{n}=int(N)<V"
         if is_mask_name(n):
             return f"{n}=mask(N, T)"
         return f"{n}=(N, ...)"

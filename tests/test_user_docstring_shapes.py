@@ -81,3 +81,34 @@ def test_a_positional_tables_length_is_longer_than_any_sequence_drawn(tmp_path):
     found, collected = collect_source(tmp_path, "positions.py", POSITIONS)
     assert "positions.TokenAndPosition" in found, {s.label: s.reason for s in collected.skipped}
     assert hunt("positions.TokenAndPosition", "grads_fd", max_examples=5, shrink=False) is None
+
+
+PAIRS = '''
+import numpy as np
+
+
+class PairScore:
+    def __init__(self, vocab_size, dim):
+        rng = np.random.default_rng(0)
+        self.U, self.V = rng.standard_normal((vocab_size, dim)), rng.standard_normal((vocab_size, dim))
+
+    def forward(self, center, context):
+        self.c, self.o = center, context
+        return np.sum(self.U[center] * self.V[context], axis=1)
+
+    def backward(self, dout):
+        self.dU, self.dV = np.zeros_like(self.U), np.zeros_like(self.V)
+        np.add.at(self.dU, self.c, dout[:, None] * self.V[self.o])
+        np.add.at(self.dV, self.o, dout[:, None] * self.U[self.c])
+'''
+
+
+def test_inputs_used_as_indices_get_an_integer_hint_suggested(tmp_path):
+    """The hint suggested for a forward indexing with both its inputs gave them float shapes
+    (``center=(N, ...)``), which cannot work; it now suggests integers."""
+    found, collected = collect_source(tmp_path, "pairs.py", PAIRS)
+    reason = {s.label: s.reason for s in collected.skipped}["pairs.PairScore"]
+    assert "center=int(N)<V; context=int(N)<V" in reason, reason
+    hinted = "# gradcheck: PairScore(vocab_size=5, dim=2); center=int(N)<5; context=int(N)<5\n"
+    found, collected = collect_source(tmp_path, "pairs_hinted.py", hinted + PAIRS)
+    assert hunt("pairs_hinted.PairScore", "grads_fd", max_examples=5, shrink=False) is None

@@ -38,7 +38,8 @@ from properties.user_targets import _positional
 COST_NAME = re.compile(r"cost|loss|objective|^f$|^fun$|func$|^j$|forward_backward|skipgram|cbow|"
                        r"^log_?(pi|prob|policy|likelihood|lik|p)$", re.I)
 NOT_A_COST = re.compile(r"descent|train|fit|step|update|optimi|minimi|predict|sgd|normali|"
-                        r"init|plot|load|sample|check", re.I)
+                        r"init|plot|load|sample|check|save|write|print|show|draw|export|dump|"
+                        r"download|read|open|history|curve", re.I)   # (never one that writes files)
 GRAD_WORDS = (("Cost", "Gradient"), ("Cost", "Grad"), ("cost", "gradient"), ("cost", "grad"),
               ("Loss", "Gradient"), ("Loss", "Grad"), ("loss", "gradient"), ("loss", "grad"))
 
@@ -60,7 +61,7 @@ def gradient_partner(name, names):
 def cost_grad_item(name, fn, names, label, path, used, hint=None):
     """The Found of a function returning (cost, *gradients), or of a cost beside its
     gradient function; None when ``fn`` is neither."""
-    if NOT_A_COST.search(name) and not COST_NAME.search(name.replace("LossAnd", "")):
+    if NOT_A_COST.search(name):
         return None
     partner = gradient_partner(name, names)
     args = _positional(fn)
@@ -83,7 +84,51 @@ def cost_grad_item(name, fn, names, label, path, used, hint=None):
     if not COST_NAME.search(name):
         return None
     calls = (f"{name}({', '.join(args)})", f"{name}({', '.join(args)})[0]")
+    opened = _dict_opened(fn, args, names)
+    if opened is not None:          # value_loss_and_grads(params, S, G) -> (loss, grads dict)
+        fn, given = opened
+        roles = [(a, "given" if a in given else r) for a, r in _roles(fn)]
+        return found_for(name, fn, label, path, hint, calls, pair=False, roles=roles,
+                         search=_Search(fn, roles, hint, given=given, source=_source(fn)))
     return found_for(name, fn, label, path, hint, calls, pair=False)
+
+
+def _dict_opened(fn, args, names):
+    """``fn`` taking its params as one dict (``params``, ``model``) that a module-level dict of
+    that name or an initializer beside it makes: (a function taking the dict's entries one by
+    one in its place and returning (cost, *their gradients), {entry: its array}); else None."""
+    from properties.user_dict_params import DICT_NAMES, initializer
+    held = next((a for a in args if a.lower() in DICT_NAMES[:4]), None)
+    if held is None:
+        return None
+    made = fn.__globals__.get(held)
+    if not isinstance(made, dict):
+        found = initializer(fn.__name__, names)
+        from properties.user_build import constructor_args
+        try:
+            made = found[1](**constructor_args(found[1])) if found else None
+        except Exception:
+            return None
+    if not isinstance(made, dict) or not made or not all(
+            isinstance(v, (np.ndarray, float, int)) and np.asarray(v).dtype.kind in "fi"
+            for v in made.values()):
+        return None
+    entries = {k: np.asarray(v, dtype=np.float64) for k, v in made.items()}
+    keys, at = list(entries), args.index(held)
+
+    def opened(*values):
+        rest, inside = list(values[:len(args) - 1]), values[len(args) - 1:]
+        got = fn(*rest[:at], dict(zip(keys, inside)), *rest[at:])
+        if not (isinstance(got, tuple) and len(got) == 2 and isinstance(got[1], dict)):
+            return got
+        return (got[0], *[got[1].get(k, got[1].get("d" + k)) for k in keys])
+
+    others = [p for p in inspect.signature(fn).parameters.values() if p.name != held]
+    opened.__signature__ = inspect.Signature(
+        [*others, *[inspect.Parameter(f"{held}_{k}", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+                    for k in keys]])
+    opened.__name__ = fn.__name__
+    return opened, {f"{held}_{k}": v for k, v in entries.items()}
 
 
 # ---- the check --------------------------------------------------------------------------------

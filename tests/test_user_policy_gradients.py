@@ -100,3 +100,31 @@ def test_score_functions_are_checked_against_the_log_probability(tmp_path, expec
     wrong = {"SoftmaxPolicy": not expected, "log_pi": not minus_one}
     assert outcome == {n: not wrong[n] for n in outcome}, outcome
     assert passes == all(outcome.values())
+
+
+CRITIC = '''
+import numpy as np
+
+params = {"W1": np.random.default_rng(0).standard_normal((4, 5)) * 0.3, "b1": np.zeros(5),
+          "w2": np.random.default_rng(1).standard_normal(5) * 0.3, "b2": 0.0}
+
+
+def value_loss_and_grads(params, S, G):
+    a1 = np.tanh(S @ params["W1"] + params["b1"])
+    err = a1 @ params["w2"] + params["b2"] - G
+    dv = err {over_n}
+    dz = np.outer(dv, params["w2"]) * (1 - a1 ** 2)
+    return 0.5 * np.mean(err ** 2), {"W1": S.T @ dz, "b1": dz.sum(axis=0),
+                                     "w2": a1.T @ dv, "b2": dv.sum()}
+'''
+
+
+@pytest.mark.parametrize("over_n, passes", [("/ len(G)", True), ("", False)])
+def test_a_cost_taking_its_params_as_one_module_dict_is_checked_entry_by_entry(tmp_path, over_n,
+                                                                              passes):
+    module = f"critic_{int(passes)}"
+    found, _ = collect_source(tmp_path, f"{module}.py", CRITIC.replace("{over_n}", over_n))
+    item = found[f"{module}.value_loss_and_grads"]
+    assert "params_W1 (4, 5)" in item.how and "params_b2 ()" in item.how, item.how
+    results = item.check()
+    assert all(r.passed for r in results) == passes

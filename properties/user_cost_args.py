@@ -94,6 +94,8 @@ def _roles(fn):
             role = "dataset"
         elif low in ("a", "action", "act", "a_t", "action_taken"):
             role = "action"       # an index for a discrete policy, a vector for a Gaussian one
+        elif low in ("actions", "acts", "taken", "a_batch"):
+            role = "actions"      # one action index per example
         elif low in SIZE_LISTS:
             role = "sizes"
         elif VOCAB.search(p.name):
@@ -232,6 +234,8 @@ class _Search:
                     1]                    # a target word's index (CS224n's target)
         if role == "mask":
             return [None]
+        if role == "actions":
+            return [np.arange(EXAMPLES) % 2, np.arange(EXAMPLES) % 3]
         if role == "action":
             return [1, *[np.asarray(0.5 * rng.standard_normal(s)) for s in ((), *[(k,) for k in SIZES])]]
         if role == "positive":

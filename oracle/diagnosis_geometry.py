@@ -70,6 +70,12 @@ def named_factors(cfg, batch, given=None):
                   "takes the mean over every element")
         add(1 / size, f"1/{size}, the number of elements: a mean over every element where the "
                       "oracle sums")
+    width = int(np.shape(given)[-1]) if np.ndim(given) >= 2 else 0
+    if width > 1:       # an attention's 1/sqrt(d_k), d_k the width of its queries and keys
+        add(np.sqrt(width), f"sqrt(D) with D = {width}, the input's last axis: a scale "
+                            f"1/sqrt(d_k) left out (an attention's)")
+        add(1 / np.sqrt(width), f"1/sqrt(D) with D = {width}, the input's last axis: a scale "
+                                f"1/sqrt(d_k) applied once too often")
     add(2, "a factor 2")
     add(0.5, "a factor 1/2")
     return [(c, " or ".join(texts)) for c, texts in names.items()]

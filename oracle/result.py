@@ -93,7 +93,9 @@ class Result:
                          f"(rtol={self.rtol:g}, atol={self.atol:g} x scale {self.scale:.3g}); "
                          f"max abs err {self.max_abs_err:.3g}, max rel err {self.max_rel_err:.3g}, "
                          f"worst error is {self.ratio:.3g}x the allowed"
-                         + (f"; {self.n_excused} element(s) excused at kinks" if self.n_excused else ""))
+                         + (f"; {self.n_excused} element(s) excused where finite differences "
+                            f"did not settle (a kink, or a curve too steep for the step)"
+                            if self.n_excused else ""))
         if directional:
             lines.append("  compared along random directions v: values are <grad, v>")
         for idx, a, b, err in self.worst[:5]:

@@ -177,7 +177,8 @@ def _outside(check, excused, err, allowed, shape):
         for idx in listed:
             mask[idx] = True
         return mask, ""
-    return outside, (f"{check.n_excused} element(s) were excused at kinks and are not known "
+    return outside, (f"{check.n_excused} element(s) were excused (finite differences did not "
+                     f"settle: a kink, or a steep curve) and are not known "
                      "individually: some cells marked outside may be among them")
 
 

@@ -9,11 +9,14 @@ import copy
 import numpy as np
 
 from properties import outputs as O
+from properties.user_targets import BATCH
 from properties.global_rng import generator_states, kept_global_rng, moved, seeded_global_rng
 
 COUPLED = ("the forward of one sample depends on the other samples of the batch (found by "
            "running each sample alone): batch statistics, a shared mask or a batch mean")
 BATCHLESS = "the layer takes one sample at a time (no batch axis): there is no batch to split"
+BATCH_NOT_FIRST = ("its batch is not the first axis (examples as columns, as the hint gives "
+                   "them): the samples are split along the first axis only")
 
 
 def forward_copy(layer, xs, ts):
@@ -50,6 +53,8 @@ def batch_rule(layer, spec, loss, in_float32=False):
     in float32 compared at float32's round-off)."""
     if not spec.batched:
         return BATCHLESS
+    if any(BATCH in t and t.index(BATCH) != 0 for t in spec.inputs):
+        return BATCH_NOT_FIRST
     rtol, atol = (1e-5, 1e-7) if in_float32 else (1e-9, 1e-12)
     close = lambda a, b: np.allclose(a, b, rtol=rtol, atol=atol)   # noqa: E731
     for seed in (1, 2, 3):      # a loss's draw where sum and mean agree (all 0) tells nothing

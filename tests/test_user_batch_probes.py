@@ -183,3 +183,35 @@ def test_where_no_input_gives_every_gradient_its_shape_the_fewest_wrong_is_shown
     found, _ = collect_source(tmp_path, "ln_ok.py", LAYER_NORM.replace("{gamma_axes}", "(0, 1)"))
     assert "(N, 3, 3)" in found["ln_ok.LayerNorm"].how
     assert hunt("ln_ok.LayerNorm", "grads_fd", max_examples=3, shrink=False) is None
+
+
+COLUMNS = '''# gradcheck: Scale(); X=(3, N)
+import numpy as np
+
+
+class Scale:
+    """Examples as columns: X (D, N)."""
+
+    def __init__(self):
+        self.w = np.array([0.5, -1.0, 2.0])
+        self.dw = np.zeros(3)
+
+    def forward(self, X):
+        self.X = X
+        return self.w[:, None] * X
+
+    def backward(self, dout):
+        self.dw = np.sum(dout * self.X, axis=1)
+        return self.w[:, None] * dout
+'''
+
+
+def test_examples_as_columns_are_not_called_coupled(tmp_path):
+    """With its batch as the last axis (a hint's X=(3, N)), splitting along the first axis
+    split features: batch_additive was skipped as 'the samples depend on each other', which
+    is false, and once told apart it would have failed a right layer."""
+    from properties.user_batch_rule import BATCH_NOT_FIRST, COUPLED
+    found, _ = collect_source(tmp_path, "columns.py", COLUMNS)
+    entry = found["columns.Scale"].entry
+    assert entry.batch_rule == BATCH_NOT_FIRST != COUPLED
+    assert hunt("columns.Scale", "grads_fd", max_examples=5, shrink=False) is None

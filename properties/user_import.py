@@ -23,6 +23,10 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
+from properties.global_rng import kept_global_rng
+
 PROJECT_PACKAGES = ("layers", "oracle", "properties", "reports", "tests")
 SKIP_DIRS = {"__pycache__", ".git", ".hg", ".venv", "venv", "env", "node_modules", "build",
              "dist", ".tox", ".mypy_cache", ".pytest_cache", ".hypothesis", "site-packages"}
@@ -120,7 +124,11 @@ def import_file(path):
             os.chdir(run_dir)          # a script inside a package still runs from its own folder
             sys.path.insert(1, str(run_dir))
         try:
-            module = importlib.import_module(name)
+            # NumPy's global state seeded for the import: a module-level model = {"W1":
+            # np.random.randn(...)} is the same at every run (a reproduce line's too)
+            with kept_global_rng():
+                np.random.seed(0)
+                module = importlib.import_module(name)
         except BaseException as exc:   # SyntaxError, ImportError, SystemExit from a script...
             if isinstance(exc, KeyboardInterrupt):
                 raise

@@ -128,3 +128,16 @@ def test_a_cost_taking_its_params_as_one_module_dict_is_checked_entry_by_entry(t
     assert "params_W1 (4, 5)" in item.how and "params_b2 ()" in item.how, item.how
     results = item.check()
     assert all(r.passed for r in results) == passes
+
+
+def test_a_module_drawing_its_model_at_import_draws_the_same_one_every_run(tmp_path):
+    """A module-level model drawn with unseeded np.random.randn changed at every run, and its
+    reproduce line replayed another model; the import is seeded, the caller's state kept."""
+    import numpy as np
+    from properties.user_import import import_file
+    (tmp_path / "drawn.py").write_text("import numpy as np\nmodel = {'W': np.random.randn(4)}\n")
+    before = np.random.get_state()[1].copy()
+    first = import_file(tmp_path / "drawn.py").module.model["W"]
+    second = import_file(tmp_path / "drawn.py").module.model["W"]
+    assert np.array_equal(first, second)
+    assert np.array_equal(np.random.get_state()[1], before)

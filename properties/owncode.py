@@ -89,10 +89,12 @@ def collect_file(path, out):
 # A file whose classes and functions the harness recognised none of: listed, so a folder run
 # does not pass over a model or an update rule written in a form it does not know.
 NOTHING_FOUND = ("nothing recognised to check among {defined}: no layer (forward and backward), "
-                 "functional pair (X_forward with X_backward), loss function, network (loss "
+                 "functional pair (X_forward with X_backward), loss function, cost function "
+                 "(returning (cost, grad), or beside its gradient function), network (loss "
                  "and gradient, or a loss(X, y) returning (loss, grads)) or optimizer (update, "
                  "step, or a rule(w, dw, config)); the README's 'Check your own code' lists the "
-                 "forms it drives")
+                 "forms it drives, and a hint naming a function (# gradcheck: costFunction; "
+                 "theta=(3,); X=(N, 3)) makes it one to check")
 
 
 def _defined(module):

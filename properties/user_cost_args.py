@@ -197,13 +197,24 @@ class _Search:
     def _search(self):
         fixed, free = self.fixed_and_free()
         best, score, after = None, None, 0
+        varied = sum(r == "labels" for _, r in free)     # (last in free: they vary fastest)
         for width in SIZES:
             options = [self.options(n, r, width) for n, r in free]
+            dead = set()
             for combo in itertools.product(*options):
+                # a flat vector of a length its function cannot reshape fails whatever the
+                # labels: the other labels are not tried with it (nnCostFunction's 41 of 300)
+                prefix = tuple(id(v) for v in combo[:len(combo) - varied])
+                if prefix in dead:
+                    continue
                 args = {**fixed, **dict(zip([n for n, _ in free], combo))}
                 # a mask takes the shape of the labels beside it (Ng's R beside Y)
                 args = self.masks_like_labels(args)
                 got = self._try(args)
+                flat = next((a for a in combo if isinstance(a, _Flat)), None)
+                if got is None and flat is not None and \
+                        f"array of size {flat.length} into" in str(self.last_error):
+                    dead.add(prefix)
                 if got is not None and (score is None or _distinct(args, self.roles) > score):
                     best, score = (args, got), _distinct(args, self.roles)
                 after += best is not None
@@ -219,6 +230,7 @@ class _Search:
         if role == "data":          # examples by features; else a square table (co-occurrences)
             spread = 3.0 if self.margins else 1.0     # scores beyond the margin, and inside
             return [spread * rng.standard_normal((EXAMPLES, width)),
+                    spread * rng.standard_normal((width, EXAMPLES)),    # examples as columns
                     *[np.abs(rng.standard_normal((s, s))) + 0.5 for s in SIZES]]
         if role == "labels":
             labels = np.arange(EXAMPLES) % 2

@@ -221,7 +221,7 @@ def _functional_at(name, fwd, bwd, label, path, hint, args, chosen):
         # and a weight applied elementwise (x * w, w of shape (D,))
         choices.append({p: (matrix[0],) if len(s) == 1 else s for p, s in choices[0].items()})
         choices.append({p: s[-1:] for p, s in choices[0].items()})
-    fallback = None
+    fallback = first = None
     doc = inspect.getdoc(fwd) or ""
     hinted = {p: _hinted_shape(hint, p, None, name) for p in params}
     left = [p for p in params if hinted[p] is None]
@@ -261,11 +261,18 @@ def _functional_at(name, fwd, bwd, label, path, hint, args, chosen):
                 # no gradient in its tensor's shape here: the next placeholders, else the
                 # first that ran on a batch (a wrong shape is then the layer's to answer for:
                 # one sample alone hides a gradient left unsummed over the batch)
-                if spec is not None and (fallback is None or spec.batched > fallback[1].batched):
+                # (the first placeholders' own spec stands as before: on the others, only one
+                # on which forward and backward run: a 1-D guess for a (n, m) weight that only
+                # the forward takes is no shape of the layer's)
+                first = first or (shapes, spec)
+                if spec is not None and (fallback is None or spec.batched > fallback[1].batched) \
+                        and runs(layer, spec, np.random.default_rng(0), False, False):
                     fallback = (shapes, spec)
-                if shapes is not options[-1] or fallback is None:
+                if shapes is not options[-1]:
                     continue
-                shapes, spec = fallback
+                shapes, spec = fallback or first
+                if spec is None:
+                    continue
                 layer = adapt(None, None, shapes)[0]
             if spec is not None:
                 found = layer_entry(label, path, "functional", base, lambda: None, adapt, layer,

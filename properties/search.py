@@ -339,7 +339,8 @@ def _run_property(spec, entry, result_log, **overrides):
             second = True
             search(kinks_aside=False)
     except Exception as exc:   # one failure (AssertionError) or several (an exception group)
-        shrunk = _shrunk_note(last_failed, worst, run) if isinstance(exc, AssertionError) else ""
+        # (a plain failure only: a subclass, a warning's, keeps its own type and message)
+        shrunk = _shrunk_note(last_failed, worst, run) if type(exc) is AssertionError else ""
         if shrunk:
             exc = AssertionError(f"{exc}\n{shrunk}")
         aside = ([kinks] if kinks and not second else []) + ([crashes] if crashes else [])

@@ -189,3 +189,19 @@ def test_norm_and_dropout_arguments_and_inputs_get_clear_errors():
         L.LayerNorm(3).forward(np.zeros((2, 3, 4)))
     with pytest.raises(ValueError, match="LayerNorm: normalized_shape must be a positive integer, got 0"):
         L.LayerNorm((2, 0))
+
+
+def test_on_a_batch_of_equal_values_pytorchs_whole_convention_is_the_one_said():
+    """A batch whose features are constant has one variance, biased or not: PyTorch's update
+    (momentum on the new batch, unbiased variance) and the plain swapped momentum both fit, and
+    the first one listed was said: a right PyTorch BatchNorm failed as a 'convention'."""
+    from types import SimpleNamespace
+    from oracle.compare import compare
+    from properties.running_stats import PYTORCH, _verdict
+    batch = np.tile(np.array([[1.0, -2.0, 0.5]]), (4, 1))          # every row alike: var 0
+    m = 0.1
+    mean, var = (1 - m) * np.zeros(3) + m * batch.mean(0), (1 - m) * np.ones(3) + m * 0.0
+    trial = SimpleNamespace(compare=lambda n, got, want, oracle: compare(
+        got, want, layer="bn", prop="running_stats", tensor=n, oracle=oracle, dtype="float64"))
+    verdict, why = _verdict(mean, var, [batch], np.zeros(3), np.ones(3), m, trial, 1)
+    assert verdict == "convention" and PYTORCH in why, why

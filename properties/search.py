@@ -280,26 +280,38 @@ SHRUNK = 10.0      # a shown failure below this many times its tolerance is meas
 
 
 def _shrunk_note(failed, worst, run):
-    """A line saying how large the shown failures are on typical inputs, where the case shown
-    is barely over its tolerance (a tanh slip is tiny near 0, where inputs shrink to): the
-    case shown is the simplest that still fails, not the size of the error. Typical: the shown
-    case redrawn from normal values (one more run, on failures only)."""
-    small = {(r.prop, r.tensor) for r in failed if math.isfinite(r.ratio) and r.ratio < SHRUNK}
-    if not small or "case" not in worst:
+    """Lines saying what the shown failure's case hides, from the same case redrawn from normal
+    values (one more run, on failures only): how large a failure barely over its tolerance is
+    there (a tanh slip is tiny near 0, where inputs shrink to), and which other tensors fail
+    there (on an all-zero input a wrong dW is 0 on both sides and passes). The case shown is
+    the simplest that still fails, not the size nor the whole of the error."""
+    if not failed or "case" not in worst:
         return ""
-    big = {}
+    small = {(r.prop, r.tensor) for r in failed if math.isfinite(r.ratio) and r.ratio < SHRUNK}
+    shown = {(r.prop, r.tensor) for r in failed}
+    big, more = {}, []
     try:
         typical = replace(worst["case"], kind="normal", values=None,
                           batch=max(3, worst["case"].batch))
         for r in run(typical):
-            if not r.passed and (r.prop, r.tensor) in small and r.ratio > SHRUNK:
+            if r.passed or r.warning:
+                continue
+            if (r.prop, r.tensor) in small and r.ratio > SHRUNK:
                 big[r.tensor] = max(big.get(r.tensor, 0.0), r.ratio)
+            elif (r.prop, r.tensor) not in shown and r.tensor not in more:
+                more.append(r.tensor)
     except Exception:        # (the shown failure stands on its own)
         return ""
-    said = ", ".join(f"{t} at {e:.3g}x" for t, e in big.items())
-    return (f"  on typical inputs (normal values, batch {typical.batch}) it fails {said} the "
-            f"allowed: the case above is the simplest that still fails, not the size of the "
-            f"error") if big else ""
+    lines = []
+    if big:
+        said = ", ".join(f"{t} at {e:.3g}x" for t, e in big.items())
+        lines.append(f"  on typical inputs (normal values, batch {typical.batch}) it fails {said} "
+                     f"the allowed: the case above is the simplest that still fails, not the "
+                     f"size of the error")
+    if more:
+        lines.append(f"  on typical inputs (normal values, batch {typical.batch}) {', '.join(more)} "
+                     f"fail{'s' if len(more) == 1 else ''} too (right on the case above only)")
+    return "\n".join(lines)
 
 
 def _run_property(spec, entry, result_log, **overrides):

@@ -15,6 +15,8 @@ from properties.global_rng import generator_states, kept_global_rng, moved, seed
 COUPLED = ("the forward of one sample depends on the other samples of the batch (found by "
            "running each sample alone): batch statistics, a shared mask or a batch mean")
 BATCHLESS = "the layer takes one sample at a time (no batch axis): there is no batch to split"
+GRAPH = ("its rows are a graph's nodes, coupled by the adjacency it is given (a graph layer): "
+         "no sample stands alone")
 BATCH_NOT_FIRST = ("its batch is not the first axis (examples as columns, as the hint gives "
                    "them): the samples are split along the first axis only")
 
@@ -55,6 +57,8 @@ def batch_rule(layer, spec, loss, in_float32=False):
         return BATCHLESS
     if any(BATCH in t and t.index(BATCH) != 0 for t in spec.inputs):
         return BATCH_NOT_FIRST
+    if any(getattr(t, "kind", "") == "adjacency" for t in spec.extras):
+        return GRAPH
     rtol, atol = (1e-5, 1e-7) if in_float32 else (1e-9, 1e-12)
     close = lambda a, b: np.allclose(a, b, rtol=rtol, atol=atol)   # noqa: E731
     for seed in (1, 2, 3):      # a loss's draw where sum and mean agree (all 0) tells nothing

@@ -44,3 +44,35 @@ def test_a_failure_shrunk_to_the_edge_of_its_tolerance_says_its_typical_size(tmp
 def test_a_failure_shown_well_over_its_tolerance_needs_no_such_line(tmp_path):
     text = _message(tmp_path, "tanh_doubled", "(2 * self.y)")        # large everywhere
     assert "on typical inputs" not in text
+
+
+DOUBLED = '''
+import numpy as np
+
+
+class Dense:
+    def __init__(self, n_in=3, n_out=2):
+        self.W = np.random.default_rng(0).standard_normal((n_in, n_out))
+        self.b = np.zeros(n_out)
+        self.dW, self.db = np.zeros_like(self.W), np.zeros_like(self.b)
+
+    def forward(self, x):
+        self.x = x
+        return x @ self.W + self.b
+
+    def backward(self, dout):
+        self.dW, self.db = 2 * self.x.T @ dout, 2 * dout.sum(axis=0)     # both doubled
+        return dout @ self.W.T
+'''
+
+
+def test_a_tensor_the_shrunk_case_hides_is_named_from_typical_inputs(tmp_path):
+    """Shrunk to x = 0, a doubled dW is 0 on both sides and passes: only db was shown wrong."""
+    collect_source(tmp_path, "doubled.py", DOUBLED)
+    with pytest.raises(AssertionError) as info:
+        run_property(GRADS, get("doubled.Dense"), ResultLog(), derandomize=True,
+                     database=None, max_examples=25)
+    text = str(info.value)
+    shown = {line.split("] ")[1].split(" vs")[0] for line in text.splitlines() if "] d" in line}
+    assert shown == {"db"}, shown                     # the case shrank to x = 0
+    assert "dW fails too (right on the case above only)" in text, text

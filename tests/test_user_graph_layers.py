@@ -137,3 +137,9 @@ def test_a_pair_whose_backward_takes_no_upstream_gradient_is_not_driven_as_one(t
     assert not found
     (skip,) = collected.skipped
     assert skip.unchecked and "does not take an upstream gradient" in skip.reason
+
+
+def test_a_graph_layer_is_said_to_couple_its_nodes_not_a_batch_statistic(tmp_path):
+    from properties.user_batch_rule import GRAPH
+    found, _ = collect_source(tmp_path, "gcn_rule.py", _source())
+    assert found["gcn_rule.GraphConv"].entry.batch_rule == GRAPH

@@ -194,7 +194,7 @@ def found_for(name, fn, label, path, hint, calls, pair, roles=None, search=None)
     what = "a cost and its gradient function" if pair else "(cost, *gradients)"
     how = (f"{what}: the gradient of the cost with respect to {', '.join(learn)}, "
            f"against finite differences; {shown}")
-    x = next((values[n] for n, r in roles if r == "data"), np.zeros(0))
+    x = next((values[n] for n, r in roles if r == "data"), np.float64(0.0))   # (no batch: none)
     t = next((values[n] for n, r in roles if r == "labels"), None)
     return Found(label, path, "network", how,
                  check=lambda: check_network(CostFunction, x, t, label=label))

@@ -152,9 +152,12 @@ class _Search:
         self.calls, self.start, self.last_error = 0, time.perf_counter(), None
         self.budget = budget
         self.dataset = TokenDataset()
+        self.other = False
 
     def spent(self):
-        return self.calls >= self.budget or time.perf_counter() - self.start > BUDGET_SECONDS
+        """Out of calls or time, or the function returned something else than a tuple (a
+        compute_cost(AL, Y) returning the cost alone: no shape makes it a (cost, grad))."""
+        return self.other or self.calls >= self.budget or time.perf_counter() - self.start > BUDGET_SECONDS
 
     def run(self):
         self.found = self._search()
@@ -296,6 +299,8 @@ class _Search:
         except Exception as exc:
             self.last_error = exc
             return None
+        if not isinstance(result, (tuple, list)) or len(result) < 2:
+            self.other = True    # it ran and returned no (cost, *gradients): a plain cost
         arrays = {n: v for (n, _), v in zip(self.roles, values) if isinstance(v, np.ndarray)
                   and v.dtype.kind == "f"}
         return match_gradients(result, arrays, self.roles)

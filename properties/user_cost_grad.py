@@ -81,7 +81,7 @@ def cost_grad_item(name, fn, names, label, path, used, hint=None):
         if found is not None:
             used.add(partner)
         return found
-    if not COST_NAME.search(name):
+    if not COST_NAME.search(name) or not _returns_a_tuple(fn):
         return None
     calls = (f"{name}({', '.join(args)})", f"{name}({', '.join(args)})[0]")
     opened = _dict_opened(fn, args, names)
@@ -91,6 +91,23 @@ def cost_grad_item(name, fn, names, label, path, used, hint=None):
         return found_for(name, fn, label, path, hint, calls, pair=False, roles=roles,
                          search=_Search(fn, roles, hint, given=given, source=_source(fn)))
     return found_for(name, fn, label, path, hint, calls, pair=False)
+
+
+def _returns_a_tuple(fn):
+    """Whether ``fn`` has a ``return a, b`` (a cost with its gradients) or a return of what its
+    source cannot show; a cost returning one value (``compute_cost(AL, Y)``) is searched for
+    no shapes at all."""
+    import ast
+    import textwrap
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+    except (OSError, TypeError, SyntaxError):
+        return True
+    returns = [n.value for n in ast.walk(tree) if isinstance(n, ast.Return) and n.value is not None]
+    return any(isinstance(v, (ast.Tuple, ast.Name, ast.Call, ast.Subscript)) and
+               not (isinstance(v, ast.Call) and getattr(v.func, "attr", "") in ("sum", "mean",
+                                                                            "squeeze", "item"))
+               for v in returns)
 
 
 def _dict_opened(fn, args, names):

@@ -216,10 +216,8 @@ def _point(fn, arrays, dout, at_point=None, read_only=()):
     return arrays, dout, float(terms.sum()), float(np.abs(terms).sum()), float(np.sqrt((terms ** 2).sum()))
 
 
-# The joint pass accepts a share only within this fraction of its tolerance: a tensor whose
-# gradient is 0 (an attention's key bias: softmax is shift-invariant) has its share made of
-# the other tensors' estimate error, accepted at up to 0.99 of its bar. Past half of it,
-# every tensor is estimated on its own, the judgement that fails layers.
+# A share accepted only within half its tolerance: a zero gradient's (an attention's key bias)
+# share is the others' estimate error, once accepted at 0.99; past half, tensor by tensor.
 JOINT_MARGIN = 0.5
 
 

@@ -29,6 +29,7 @@ import numpy as np
 
 BASE_STEP = 1e-3
 MIN_JOINT_STEP = 1e-8
+JOINT_MARGIN = 0.5   # a joint share within half its tolerance (a zero gradient's, the others' error)
 EPS = np.finfo(np.float64).eps
 SHRINK = 8        # each step down the ladder keeps 1/SHRINK of the coordinates
 # Elementwise costs 6 evaluations per element, a direction 6 in all: beyond a few dozen
@@ -214,11 +215,6 @@ def _point(fn, arrays, dout, at_point=None, read_only=()):
         at_point = fn({k: v.copy() for k, v in arrays.items()})
     terms = np.asarray(at_point, np.float64) * dout
     return arrays, dout, float(terms.sum()), float(np.abs(terms).sum()), float(np.sqrt((terms ** 2).sum()))
-
-
-# A share accepted only within half its tolerance: a zero gradient's (an attention's key bias)
-# share is the others' estimate error, once accepted at 0.99; past half, tensor by tensor.
-JOINT_MARGIN = 0.5
 
 
 def fd_joint(fn, arrays, dout, claims, tol, *, rng, n_directions=3, max_rounds=4,

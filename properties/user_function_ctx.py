@@ -77,7 +77,10 @@ def is_ctx_function(cls):
     if forward is None or backward is None:
         return False
     first = [next(iter(inspect.signature(f).parameters)) for f in (forward, backward)]
-    return first[0] == first[1] or all(n.lower() in CTX_NAMES for n in first)
+    # (a context by another name, the same in both: not data both take first, x or inputs)
+    from properties.user_targets import is_data_name
+    return all(n.lower() in CTX_NAMES for n in first) or \
+        first[0] == first[1] and not is_data_name(first[0]) and first[0].lower() != "a"
 
 
 def pair_of(cls):

@@ -153,6 +153,7 @@ class _Search:
         self.budget = budget
         self.dataset = TokenDataset()
         self.other = False
+        self.extra_tries = EXTRA_TRIES       # past the first that runs (0: the first is kept)
 
     def spent(self):
         """Out of calls or time, or the function returned something else than a tuple (a
@@ -223,7 +224,7 @@ class _Search:
                 after += best is not None
                 # past the first that runs, a few more tries for one with more distinct sizes
                 # (users != items != factors: where a transpose or a wrong axis shows)
-                if after > EXTRA_TRIES or self.spent():
+                if after > self.extra_tries or self.spent():
                     return best
         return best
 
@@ -249,6 +250,8 @@ class _Search:
                     1]                    # a target word's index (CS224n's target)
         if role == "mask":
             return [None]
+        if role == "vector":      # a scalar function's one argument: a vector first
+            return [np.asarray(rng.standard_normal(s)) for s in ((5,), (4,), (3,), (2,), (), (4, 3))]
         if role == "actions":
             return [np.arange(EXAMPLES) % 2, np.arange(EXAMPLES) % 3]
         if role == "action":

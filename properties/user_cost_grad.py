@@ -110,6 +110,23 @@ def _returns_a_tuple(fn):
                for v in returns)
 
 
+def gradient_pair_item(name, fn, dname, dfn, label, path):
+    """The Found of a scalar function of one array beside its gradient (``rosenbrock(x)`` /
+    ``rosenbrock_grad(x)``, an HMC's ``U(q)`` / ``grad_U(q)``): checked as a cost and its
+    gradient at a vector (of 5, 4, 3 or 2 entries, a scalar, a matrix: the first both take)."""
+    arg = _positional(fn)[0]
+
+    def joined(v):
+        return fn(v), dfn(v)
+    joined.__signature__ = inspect.signature(fn)
+    joined.__wrapped__ = dfn
+    roles = [(arg, "vector")]
+    search = _Search(joined, roles, None)
+    search.extra_tries = 0       # the vector first, as most such functions are written for
+    return found_for(name, joined, label, path, None, (f"{dname}({arg})", f"{name}({arg})"),
+                     pair=True, roles=roles, search=search)
+
+
 def _dict_opened(fn, args, names):
     """``fn`` taking its params as one dict (``params``, ``model``) that a module-level dict of
     that name or an initializer beside it makes: (a function taking the dict's entries one by

@@ -86,7 +86,14 @@ def _float_variants(fn, dfn):
 
 def _derivative_found(name, fn, dname, dfn, label, path, args):
     if len(args) == 1:
-        _elementwise_shapes(fn, dfn, name, dname)
+        try:
+            _elementwise_shapes(fn, dfn, name, dname)
+        except CannotCheck:       # a scalar function of a vector beside its gradient
+            from properties.user_cost_grad import gradient_pair_item
+            found = gradient_pair_item(name, fn, dname, dfn, label, path)
+            if found is None:
+                raise
+            return found
         return Found(label, path, "derivative", f"{dname}(z) as the elementwise derivative of "
                      f"{name}(z), against finite differences; z {SHAPE}",
                      check=lambda: check_elementwise(fn, dfn, label, name, dname))

@@ -313,3 +313,39 @@ def test_a_hint_gives_the_shapes(tmp_path):
     item = _item(tmp_path, "hinted", source, "hinted.costFunctionReg")
     assert "theta (4,); X (6, 4)" in item.how and "lambda_=1.5" in item.how
     assert all(r.passed for r in _results(item))
+
+
+SCALAR = '''
+import numpy as np
+
+
+def rosenbrock(x):
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+
+
+def rosenbrock_grad(x):
+    g = np.zeros_like(x)
+    g[:-1] = -400.0 * x[:-1] * (x[1:] - x[:-1] ** 2) - 2 * (1 - x[:-1])
+    g[1:] += {coef} * (x[1:] - x[:-1] ** 2)
+    return g
+
+
+def U(q):
+    return 0.5 * q @ q
+
+
+def grad_U(q):
+    return q
+'''
+
+
+@pytest.mark.parametrize("coef, passes", [("200.0", True), ("100.0", False)])
+def test_a_scalar_function_of_a_vector_beside_its_gradient_is_checked(tmp_path, coef, passes):
+    """rosenbrock / rosenbrock_grad and an HMC's U / grad_U were "not a function and its
+    elementwise derivative": a scalar beside an array, skipped."""
+    module = f"scalar_{int(passes)}"
+    found, collected = collect_source(tmp_path, f"{module}.py", SCALAR.replace("{coef}", coef))
+    assert {f"{module}.rosenbrock", f"{module}.U"} <= set(found), collected.skipped
+    assert "x (5,)" in found[f"{module}.rosenbrock"].how
+    assert all(r.passed for r in found[f"{module}.U"].check())
+    assert all(r.passed for r in found[f"{module}.rosenbrock"].check()) == passes

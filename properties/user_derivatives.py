@@ -89,6 +89,8 @@ def _derivative_found(name, fn, dname, dfn, label, path, args):
         try:
             _elementwise_shapes(fn, dfn, name, dname)
         except CannotCheck:       # a scalar function of a vector beside its gradient
+            if not _scalar_valued(fn):
+                raise
             from properties.user_cost_grad import gradient_pair_item
             found = gradient_pair_item(name, fn, dname, dfn, label, path)
             if found is None:
@@ -109,6 +111,18 @@ def _derivative_found(name, fn, dname, dfn, label, path, args):
     return Found(label, path, "derivative", f"{dname}({shown}) as the gradient of the cost "
                  f"{name}({shown}) with respect to {args[at]}, against finite differences; "
                  f"{setup[2]}", check=lambda: check_cost(fn, dfn, label, dname, args, at, setup))
+
+
+def _scalar_valued(fn):
+    """Whether ``fn`` gives one number for a vector or a matrix (a cost, a potential energy)."""
+    for shape in ((5,), SHAPE):
+        try:
+            with np.errstate(all="ignore"):
+                if np.size(fn(np.random.default_rng(0).uniform(0.1, 0.9, shape))) == 1:
+                    return True
+        except Exception:
+            continue
+    return False
 
 
 def _elementwise_shapes(fn, dfn, name, dname):

@@ -78,6 +78,7 @@ def _roles(fn):
     argument other than a regularisation strength is left at its default: not listed)."""
     out = []
     names = list(inspect.signature(fn).parameters)
+    first = names[0] if names else ""
     masked = any(is_mask_name(n) or n.lower() in OBSERVED for n in names)   # R beside: ratings
     for p in inspect.signature(fn).parameters.values():
         if p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
@@ -90,9 +91,11 @@ def _roles(fn):
         elif has_number or (p.default is not p.empty and p.default is not None
                             and not isinstance(p.default, np.ndarray)):
             break                      # K=10, x_max=100.0, mode="train": left at the default
+        elif p.name == first and p.name in ("x", "x0", "z", "w", "v", "q", "p", "xk", "beta"):
+            role = "vector"       # scipy's objective(x, *args): x is what is optimised
         elif low in DATASET:
             role = "dataset"
-        elif low in ("a", "action", "act", "a_t", "action_taken"):
+        elif p.name in ("a", "action", "act", "a_t", "action_taken"):    # (A is a matrix)
             role = "action"       # an index for a discrete policy, a vector for a Gaussian one
         elif low in ("actions", "acts", "taken", "a_batch"):
             role = "actions"      # one action index per example

@@ -36,17 +36,28 @@ from properties.user_targets import _positional
 # A cost named so is called; a function named like a training loop or a step is not (its
 # second value is a new theta, not a gradient).
 COST_NAME = re.compile(r"cost|loss|objective|^f$|^fun$|func$|^j$|forward_backward|skipgram|cbow|"
-                       r"^log_?(pi|prob|policy|likelihood|lik|p)$", re.I)
+                       r"^log_?(pi|prob|policy|likelihood|lik|p)$|and_?grad", re.I)
 NOT_A_COST = re.compile(r"descent|train|fit|step|update|optimi|minimi|predict|sgd|normali|"
                         r"init|plot|load|sample|check|save|write|print|show|draw|export|dump|"
                         r"download|read|open|history|curve", re.I)   # (never one that writes files)
 GRAD_WORDS = (("Cost", "Gradient"), ("Cost", "Grad"), ("cost", "gradient"), ("cost", "grad"),
               ("Loss", "Gradient"), ("Loss", "Grad"), ("loss", "gradient"), ("loss", "grad"))
+# scipy's names for an objective and its gradient (minimize(fun, jac=jac), fmin_bfgs(f, fprime))
+SCIPY_PAIRS = {"fun": ("jac", "grad", "gradient", "fprime"),
+               "func": ("fprime", "grad", "jac", "gradient"),
+               "f": ("fprime", "grad", "jac", "gradient", "g"),
+               "objective": ("gradient", "grad", "jac", "fprime"),
+               "obj": ("grad", "gradient", "jac"), "value": ("gradient", "grad")}
+# what a (value, gradient) pair's second element is called: ``return f, g``
+GRAD_VALUE = re.compile(r"^(g|grad\w*|gradient\w*|jac\w*|df\w*|d[A-Z_]?\w*|dx|dw|dtheta)$")
 
 
 def gradient_partner(name, names):
     """The name of ``name``'s gradient function among ``names`` (``computeCost`` ->
     ``computeGradient``, ``cost`` -> ``gradient``, ``costReg`` -> ``gradientReg``), or None."""
+    for grad in SCIPY_PAIRS.get(name, ()):
+        if callable(names.get(grad)):
+            return grad
     for cost, grad in GRAD_WORDS:
         if cost in name:
             other = name.replace(cost, grad, 1)
@@ -81,7 +92,7 @@ def cost_grad_item(name, fn, names, label, path, used, hint=None):
         if found is not None:
             used.add(partner)
         return found
-    if not COST_NAME.search(name) or not _returns_a_tuple(fn):
+    if not (COST_NAME.search(name) or _returns_value_and_grad(fn)) or not _returns_a_tuple(fn):
         return None
     calls = (f"{name}({', '.join(args)})", f"{name}({', '.join(args)})[0]")
     opened = _dict_opened(fn, args, names)
@@ -91,6 +102,19 @@ def cost_grad_item(name, fn, names, label, path, used, hint=None):
         return found_for(name, fn, label, path, hint, calls, pair=False, roles=roles,
                          search=_Search(fn, roles, hint, given=given, source=_source(fn)))
     return found_for(name, fn, label, path, hint, calls, pair=False)
+
+
+def _returns_value_and_grad(fn):
+    """A function whose ``return f, g`` names a gradient second (Beale's ``beale(x)``, any name)."""
+    import ast
+    import textwrap
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+    except (OSError, TypeError, SyntaxError):
+        return False
+    return any(isinstance(n, ast.Return) and isinstance(n.value, ast.Tuple) and
+               len(n.value.elts) == 2 and isinstance(n.value.elts[1], ast.Name) and
+               GRAD_VALUE.match(n.value.elts[1].id) for n in ast.walk(tree))
 
 
 def _returns_a_tuple(fn):

@@ -25,12 +25,13 @@ from properties.user_cost_args import SIZES, _roles, _Search
 from properties.user_entry import CannotCheck
 
 COMBINED = re.compile(r"(loss|cost|objective).*grad", re.I)       # loss_and_grad(s), costAndGrad
-COSTS = ("loss", "cost", "compute_loss", "compute_cost", "objective", "cost_function",
+COSTS = ("loss", "cost", "compute_loss", "compute_cost", "objective", "cost_function", "value",
+         "fun", "func", "evaluate", "energy",
          "loss_function", "f", "_loss", "_cost", "_objective", "hinge_loss", "nll",
          "negative_log_likelihood", "_compute_loss", "_compute_cost", "log_prob", "log_pi",
          "log_likelihood", "loglik", "log_policy", "logp")
-GRADIENTS = ("gradient", "gradients", "grad", "grads", "compute_gradient", "compute_gradients",
-             "compute_grads", "fprime", "gradient_function", "grad_function", "_gradient",
+GRADIENTS = ("gradient", "gradients", "grad", "grads", "jac", "compute_gradient",
+             "compute_gradients", "compute_grads", "fprime", "gradient_function", "grad_function", "_gradient",
              "_gradients", "_grad", "_grads", "_compute_gradient", "_compute_gradients",
              "grad_log_prob", "grad_log_pi", "grad_log_likelihood", "grad_loglik",
              "grad_log_policy", "score", "grad_logp")
@@ -121,7 +122,7 @@ def cost_class_item(cls, label, path, hint, module=None):
         attrs = {n: v for n, v in vars(obj).items()
                  if isinstance(v, np.ndarray) and v.dtype.kind == "f"}
         args = _roles(getattr(obj, partner if method == "forward" else method))
-        if not attrs and not built and not any(r in ("flat", "data") for _, r in args):
+        if not attrs and not built and not any(r in ("flat", "data", "vector") for _, r in args):
             # holding no arrays, taking no data nor a parameter vector: a loss class's loss(y,
             # p) / gradient(y, p) is a derivative pair (user_derivatives.method_pair_item)
             return None

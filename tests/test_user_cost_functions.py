@@ -349,3 +349,56 @@ def test_a_scalar_function_of_a_vector_beside_its_gradient_is_checked(tmp_path, 
     assert "x (5,)" in found[f"{module}.rosenbrock"].how
     assert all(r.passed for r in found[f"{module}.U"].check())
     assert all(r.passed for r in found[f"{module}.rosenbrock"].check()) == passes
+
+
+SCIPY = '''
+import numpy as np
+
+
+def fun(x, A, b):
+    r = A @ x - b
+    return r @ r
+
+
+def jac(x, A, b):
+    return {factor} * A.T @ (A @ x - b)
+
+
+def beale(x):
+    u, v = x
+    t1, t2, t3 = 1.5 - u + u * v, 2.25 - u + u * v ** 2, 2.625 - u + u * v ** 3
+    f = t1 ** 2 + t2 ** 2 + t3 ** 2
+    g = np.array([2 * t1 * (v - 1) + 2 * t2 * (v ** 2 - 1) + 2 * t3 * (v ** 3 - 1),
+                  2 * t1 * u + 2 * t2 * 2 * u * v + 2 * t3 * 3 * u * v ** 2])
+    return f, g
+
+
+class Quadratic:
+    def __init__(self, n=4):
+        rng = np.random.default_rng(0)
+        self.A, self.b = rng.standard_normal((n, n)), rng.standard_normal(n)
+
+    def value(self, x):
+        return 0.5 * x @ self.A @ x - self.b @ x
+
+    def gradient(self, x):
+        return {sym} - self.b
+'''
+
+
+@pytest.mark.parametrize("factor, sym, passes", [
+    ("2.0", "0.5 * (self.A + self.A.T) @ x", True),
+    ("1.0", "self.A @ x", False),          # the factor 2 left out; A taken as symmetric
+])
+def test_scipys_names_and_value_gradient_classes_are_cost_pairs(tmp_path, factor, sym, passes):
+    """fun / jac, a function returning (f, g) under any name, a class's value / gradient: the
+    names scipy and optimisation textbooks use were "nothing recognised"."""
+    module = f"scipy_{int(passes)}"
+    found, collected = collect_source(tmp_path, f"{module}.py",
+                                      SCIPY.replace("{factor}", factor).replace("{sym}", sym))
+    assert {f"{module}.fun", f"{module}.beale", f"{module}.Quadratic"} <= set(found), \
+        {s.label: s.reason for s in collected.skipped}
+    assert "x (2,)" in found[f"{module}.beale"].how
+    assert all(r.passed for r in found[f"{module}.beale"].check())
+    for name in ("fun", "Quadratic"):
+        assert all(r.passed for r in found[f"{module}.{name}"].check()) == passes, name

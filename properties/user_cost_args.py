@@ -23,7 +23,8 @@ FLAT = {"theta", "thetas", "params", "nn_params", "parameters", "x0", "theta_fla
         "flat_params", "weights_flat", "w_flat", "theta0"}
 HYPER = {"lambda", "lambda_", "lambd", "lmbda", "lmbd", "lam", "lamb", "reg", "l2", "_lambda",
          "lambda_reg", "reg_lambda", "reg_strength", "weight_decay", "la",
-         "learningrate"}        # (a widely copied port's name for lambda)
+         "learningrate",        # (a widely copied port's name for lambda)
+         "alpha", "prior_var", "prior_precision", "tau", "sigma2", "noise_var", "c"}
 DATA = {"x", "data", "inputs", "features", "xs", "x_train", "a"}
 DATASET = {"dataset", "data_set", "corpus"}
 SIZE_LISTS = {"dimensions", "dims", "layer_sizes", "sizes", "layers", "layer_dims", "shape"}
@@ -349,6 +350,7 @@ def match_gradients(result, arrays, roles):
     order = [n for n, r in roles if n in arrays and r not in ("data", "labels", "mask")] + \
         [n for n, r in roles if n in arrays and r in ("data",)]
     taken, matched = set(), {}
+    optimised = [n for n, r in roles if r in ("vector", "flat") and n in arrays]
     for k, g in enumerate(rest, 1):
         if not isinstance(g, (np.ndarray, float, np.floating)) or np.ndim(g) and \
                 np.asarray(g).dtype.kind != "f":
@@ -361,6 +363,8 @@ def match_gradients(result, arrays, roles):
             return None
         taken.add(n)
         matched[n] = k
+    if optimised and not set(optimised) & set(matched):
+        return None         # the vector optimised gets no gradient: a coincidence of shapes
     return matched
 
 

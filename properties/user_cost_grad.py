@@ -36,7 +36,8 @@ from properties.user_targets import _positional
 # A cost named so is called; a function named like a training loop or a step is not (its
 # second value is a new theta, not a gradient).
 COST_NAME = re.compile(r"cost|loss|objective|^f$|^fun$|func$|^j$|forward_backward|skipgram|cbow|"
-                       r"^log_?(pi|prob|policy|likelihood|lik|p)$|and_?grad", re.I)
+                       r"^log_?(pi|prob|policy|likelihood|lik|p)$|and_?grad|nll|neg_?log|"
+                       r"log_?lik|loglik|log_?post|log_?dens|logpdf|potential|energy|^u$", re.I)
 NOT_A_COST = re.compile(r"descent|train|fit|step|update|optimi|minimi|predict|sgd|normali|"
                         r"init|plot|load|sample|check|save|write|print|show|draw|export|dump|"
                         r"download|read|open|history|curve", re.I)   # (never one that writes files)
@@ -79,16 +80,7 @@ def cost_grad_item(name, fn, names, label, path, used, hint=None):
     if partner is not None:
         if _positional(names[partner]) != args:
             return None
-        gfn = names[partner]
-
-        def joined(*a, **kw):
-            grads = gfn(*a, **kw)      # one gradient, or a tuple of them (g_theta, g_log_sigma)
-            return (fn(*a, **kw), *grads) if isinstance(grads, (tuple, list)) else \
-                (fn(*a, **kw), grads)
-        joined.__signature__ = inspect.signature(fn)
-        joined.__wrapped__ = gfn       # (its source: where margins show)
-        calls = (f"{partner}({', '.join(args)})", f"{name}({', '.join(args)})")
-        found = found_for(name, joined, label, path, hint, calls, pair=True)
+        found = pair_item(name, fn, partner, names[partner], label, path, hint)
         if found is not None:
             used.add(partner)
         return found
@@ -134,14 +126,30 @@ def _returns_a_tuple(fn):
                for v in returns)
 
 
+def pair_item(name, fn, gname, gfn, label, path, hint=None):
+    """The Found of a cost ``fn`` beside its gradient function ``gfn`` taking the same
+    arguments (one gradient, or a tuple of them: ``(g_theta, g_log_sigma)``), or None."""
+    args = _positional(fn)
+
+    def joined(*a, **kw):
+        grads = gfn(*a, **kw)
+        cost = fn(*a, **kw)
+        cost = np.sum(cost) if np.ndim(cost) == 1 and np.ndim(grads) == 2 else cost  # per row
+        return (cost, *grads) if isinstance(grads, (tuple, list)) else (cost, grads)
+    joined.__signature__ = inspect.signature(fn)
+    joined.__wrapped__ = gfn       # (its source: where margins show)
+    calls = (f"{gname}({', '.join(args)})", f"{name}({', '.join(args)})")
+    return found_for(name, joined, label, path, hint, calls, pair=True)
+
+
 def gradient_pair_item(name, fn, dname, dfn, label, path):
     """The Found of a scalar function of one array beside its gradient (``rosenbrock(x)`` /
     ``rosenbrock_grad(x)``, an HMC's ``U(q)`` / ``grad_U(q)``): checked as a cost and its
     gradient at a vector (of 5, 4, 3 or 2 entries, a scalar, a matrix: the first both take)."""
     arg = _positional(fn)[0]
 
-    def joined(v):
-        return fn(v), dfn(v)
+    def joined(v):          # (a log-density of each row of a batch of points: their sum)
+        return np.sum(fn(v)), dfn(v)
     joined.__signature__ = inspect.signature(fn)
     joined.__wrapped__ = dfn
     roles = [(arg, "vector")]

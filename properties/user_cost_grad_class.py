@@ -58,6 +58,12 @@ def cost_methods(cls):
                     _arguments(getattr(cls, cost)) == _arguments(getattr(cls, grad)) and \
                     _arguments(getattr(cls, cost)):
                 return cost, grad
+    for cost in sorted(own):        # U / grad_U, log_posterior / grad_log_posterior
+        for grad in (f"grad_{cost}", f"{cost}_grad", f"d{cost}", f"grad{cost}"):
+            if grad in own and not cost.startswith("_") and \
+                    _arguments(getattr(cls, cost)) == _arguments(getattr(cls, grad)) and \
+                    _arguments(getattr(cls, cost)):
+                return cost, grad
     score = next((g for g in SCORES if g in own and len(_arguments(getattr(cls, g))) == 2), None)
     if score is not None and "forward" in own:      # grad_log_prob(s, a) beside forward(s) -> pi
         return "forward", score

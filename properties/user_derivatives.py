@@ -100,10 +100,16 @@ def _derivative_found(name, fn, dname, dfn, label, path, args):
                      f"{name}(z), against finite differences; z {SHAPE}",
                      check=lambda: check_elementwise(fn, dfn, label, name, dname))
     if not any(is_target_name(a) for a in args):
-        return None           # f(x, w) and f_grad(x, w): which argument is meant is not said
+        # f(x, w) and f_grad(x, w): the argument meant is the one of the gradient's shape
+        from properties.user_cost_grad import pair_item
+        return pair_item(name, fn, dname, dfn, label, path)
     at = next((i for i, a in enumerate(args) if not is_target_name(a)), 0)
     setup = _cost_setup(fn, dfn, args, at)
     if setup is None:
+        from properties.user_cost_grad import pair_item      # the cost search's shapes
+        found = pair_item(name, fn, dname, dfn, label, path)
+        if found is not None:
+            return found
         raise CannotCheck(f"{name}({', '.join(args)}): no drawn {args[at]} and targets made both "
                           f"{name} give one finite number (or one per element) and {dname} an "
                           f"array of {args[at]}'s shape")
@@ -118,8 +124,9 @@ def _scalar_valued(fn):
     for shape in ((5,), (2,), (3,), SHAPE):      # (himmelblau's x, y = z: two entries)
         try:
             with np.errstate(all="ignore"):
-                if np.size(fn(np.random.default_rng(0).uniform(0.1, 0.9, shape))) == 1:
-                    return True
+                value = fn(np.random.default_rng(0).uniform(0.1, 0.9, shape))
+            if np.size(value) == 1 or len(shape) == 2 and np.shape(value) == shape[:1]:
+                return True      # (or one per row of a batch of points: a log-density's)
         except Exception:
             continue
     return False

@@ -402,3 +402,38 @@ def test_scipys_names_and_value_gradient_classes_are_cost_pairs(tmp_path, factor
     assert all(r.passed for r in found[f"{module}.beale"].check())
     for name in ("fun", "Quadratic"):
         assert all(r.passed for r in found[f"{module}.{name}"].check()) == passes, name
+
+
+BAYES = '''
+import numpy as np
+
+
+def log_posterior(w, X, y, alpha):
+    z = X @ w
+    return np.sum(y * z - np.logaddexp(0.0, z)) - 0.5 * alpha * w @ w
+
+
+def grad_log_posterior(w, X, y, alpha):
+    return X.T @ (y - 1 / (1 + np.exp(-X @ w))) - {prior} * w
+
+
+def U(q, X, y):
+    return -log_posterior(q, X, y, 1.0)
+
+
+def grad_U(q, X, y):
+    return -grad_log_posterior(q, X, y, 1.0)
+'''
+
+
+@pytest.mark.parametrize("prior, passes", [("alpha", True), ("0.5 * alpha", False)])
+def test_a_log_posterior_beside_its_gradient_is_checked_at_the_weights(tmp_path, prior, passes):
+    """A right log_posterior(w, X, y, alpha) failed: alpha was drawn as an array and a square X
+    took the gradient (5, 5) as its own; alpha is a number now, and the vector optimised (w)
+    must be the one given a gradient."""
+    module = f"bayes_{int(passes)}"
+    found, collected = collect_source(tmp_path, f"{module}.py", BAYES.replace("{prior}", prior))
+    item = found[f"{module}.log_posterior"]
+    assert "with respect to w," in item.how and "alpha=0.7" in item.how, item.how
+    assert all(r.passed for r in item.check()) == passes
+    assert all(r.passed for r in found[f"{module}.U"].check()) == passes

@@ -75,8 +75,8 @@ class TokenDataset:
 # ---- the arguments ----------------------------------------------------------------------------
 
 def _roles(fn):
-    """[(name, role, default)] for every positional argument ``fn`` takes (a number-default
-    argument other than a regularisation strength is left at its default: not listed)."""
+    """[(name, role)] for every positional argument ``fn`` takes (a number-default argument
+    other than a regularisation strength is left at its default: not listed)."""
     out = []
     names = list(inspect.signature(fn).parameters)
     first = names[0] if names else ""
@@ -110,7 +110,8 @@ def _roles(fn):
             role = "word"
         elif low in POSITIVE:
             role = "positive"
-        elif INDICES.search(p.name) and not SIZE_CASED.search(p.name) or low in ("negsamplewordindices", "neg_indices", "negatives"):
+        elif INDICES.search(p.name) and not SIZE_CASED.search(p.name) or \
+                low in ("negsamplewordindices", "neg_indices", "negatives"):
             role = "indices"
         elif INDEX.search(low) or p.name.endswith("Ind") and not low.startswith("word2"):
             role = "index"
@@ -253,7 +254,7 @@ class _Search:
                     *[rng.standard_normal(k) for k in SIZES],     # ratings, one per index
                     1]                    # a target word's index (CS224n's target)
         if role == "mask":
-            return [None]
+            return [None]                 # made like the labels (or all ones): masks_like_labels
         if role == "vector":      # a scalar function's one argument: a vector first
             return [np.asarray(rng.standard_normal(s)) for s in ((5,), (4,), (3,), (2,), (), (4, 3))]
         if role == "actions":
@@ -261,7 +262,7 @@ class _Search:
         if role == "action":
             return [1, *[np.asarray(0.5 * rng.standard_normal(s)) for s in ((), *[(k,) for k in SIZES])]]
         if role == "positive":
-            return [np.abs(rng.standard_normal(s)) + 0.5 for s in _shapes(name)]                 # made like the labels (or all ones) below
+            return [np.abs(rng.standard_normal(s)) + 0.5 for s in _shapes(name)]
         if role == "flat":
             return [_Flat(length, column) for column in (False, True)
                     for length in range(1, MAX_FLAT + 1)]
@@ -316,7 +317,7 @@ class _Search:
 def _distinct(args, roles):
     """How many distinct sizes the arrays of ``args`` have (labels and masks aside: they
     follow the others), axes of size 1 aside."""
-    shapes = [np.shape(a.make() if isinstance(a, _Flat) else a) for n, r in roles
+    shapes = [a.shape if isinstance(a, _Flat) else np.shape(a) for n, r in roles
               for a in [args.get(n)] if isinstance(a, (np.ndarray, _Flat))
               and r not in ("labels", "mask")]
     return len({d for s in shapes for d in s if d > 1})
@@ -327,6 +328,7 @@ class _Flat:
 
     def __init__(self, length, column):
         self.length, self.column = length, column
+        self.shape = (length, 1) if column else (length,)
 
     def make(self):
         v = 0.5 * np.random.default_rng(self.length).standard_normal(self.length)
@@ -368,10 +370,17 @@ def match_gradients(result, arrays, roles):
     return matched
 
 
+def gradient_key(grads, name):
+    """The key a dict of gradients keeps ``name``'s under (``W1``, ``dW1``, ``grad_W1``,
+    ``d_W1``, ``W1_grad``), or None."""
+    return next((k for k in (name, f"d{name}", f"grad_{name}", f"d_{name}", f"{name}_grad")
+                 if k in grads), None)
+
+
 def _by_keys(grads, arrays):
     matched = {}
     for n in arrays:
-        key = next((k for k in (f"d{n}", f"grad_{n}", f"{n}_grad", f"d_{n}", n) if k in grads), None)
+        key = gradient_key(grads, n)
         if key is not None and np.size(grads[key]) == arrays[n].size:
             matched[n] = key
     return matched if matched and len(matched) == len(grads) else None

@@ -24,12 +24,15 @@ tried at every length up to :data:`MAX_FLAT`, the other arrays at shapes made of
 until the function runs and returns one gradient per array in that array's shape. A hint
 gives any of them (``# gradcheck: costFunction; theta=(3,); X=(N, 3); y=int(N,)<2``).
 """
+import ast
 import inspect
 import re
+import textwrap
 
 import numpy as np
 
-from properties.user_cost_args import DRAWN, TokenDataset, _Flat, _roles, _Search
+from properties.user_cost_args import (DRAWN, TokenDataset, _Flat, _roles, _Search,
+                                       gradient_key)
 from properties.user_entry import CannotCheck, Found
 from properties.user_targets import _positional
 
@@ -50,7 +53,8 @@ SCIPY_PAIRS = {"fun": ("jac", "grad", "gradient", "fprime"),
                "objective": ("gradient", "grad", "jac", "fprime"),
                "obj": ("grad", "gradient", "jac"), "value": ("gradient", "grad")}
 # what a (value, gradient) pair's second element is called: ``return f, g``
-GRAD_VALUE = re.compile(r"^(g|grad\w*|gradient\w*|jac\w*|df\w*|d[A-Z_]?\w*|dx|dw|dtheta)$")
+GRAD_VALUE = re.compile(r"^(g|grad\w*|gradient\w*|jac\w*|df\w*|d[A-Z_]\w*|d[a-z]{1,2}\d?|dtheta|"
+                        r"dparams)$")      # (dx, dW, d_theta: not data, done, dist)
 
 
 def gradient_partner(name, names):
@@ -96,34 +100,31 @@ def cost_grad_item(name, fn, names, label, path, used, hint=None):
     return found_for(name, fn, label, path, hint, calls, pair=False)
 
 
-def _returns_value_and_grad(fn):
-    """A function whose ``return f, g`` names a gradient second (Beale's ``beale(x)``, any name)."""
-    import ast
-    import textwrap
+def _returned(fn):
+    """The expressions ``fn``'s returns give, from its source; None when that cannot be read."""
     try:
         tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
     except (OSError, TypeError, SyntaxError):
-        return False
-    return any(isinstance(n, ast.Return) and isinstance(n.value, ast.Tuple) and
-               len(n.value.elts) == 2 and isinstance(n.value.elts[1], ast.Name) and
-               GRAD_VALUE.match(n.value.elts[1].id) for n in ast.walk(tree))
+        return None
+    return [n.value for n in ast.walk(tree) if isinstance(n, ast.Return) and n.value is not None]
+
+
+def _returns_value_and_grad(fn):
+    """A function whose ``return f, g`` names a gradient second (Beale's ``beale(x)``, any name)."""
+    return any(isinstance(v, ast.Tuple) and len(v.elts) == 2 and isinstance(v.elts[1], ast.Name)
+               and GRAD_VALUE.match(v.elts[1].id) for v in _returned(fn) or ())
 
 
 def _returns_a_tuple(fn):
     """Whether ``fn`` has a ``return a, b`` (a cost with its gradients) or a return of what its
     source cannot show; a cost returning one value (``compute_cost(AL, Y)``) is searched for
     no shapes at all."""
-    import ast
-    import textwrap
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
-    except (OSError, TypeError, SyntaxError):
-        return True
-    returns = [n.value for n in ast.walk(tree) if isinstance(n, ast.Return) and n.value is not None]
-    return any(isinstance(v, (ast.Tuple, ast.Name, ast.Call, ast.Subscript)) and
-               not (isinstance(v, ast.Call) and getattr(v.func, "attr", "") in ("sum", "mean",
-                                                                            "squeeze", "item"))
-               for v in returns)
+    returns = _returned(fn)
+    return returns is None or any(
+        isinstance(v, (ast.Tuple, ast.Name, ast.Call, ast.Subscript)) and
+        not (isinstance(v, ast.Call) and getattr(v.func, "attr", "") in ("sum", "mean",
+                                                                         "squeeze", "item"))
+        for v in returns)
 
 
 def pair_item(name, fn, gname, gfn, label, path, hint=None):
@@ -187,13 +188,14 @@ def _dict_opened(fn, args, names):
         got = fn(*rest[:at], dict(zip(keys, inside)), *rest[at:])
         if not (isinstance(got, tuple) and len(got) == 2 and isinstance(got[1], dict)):
             return got
-        return (got[0], *[got[1].get(k, got[1].get("d" + k)) for k in keys])
+        return (got[0], *[got[1].get(gradient_key(got[1], k)) for k in keys])
 
     others = [p for p in inspect.signature(fn).parameters.values() if p.name != held]
     opened.__signature__ = inspect.Signature(
         [*others, *[inspect.Parameter(f"{held}_{k}", inspect.Parameter.POSITIONAL_OR_KEYWORD)
                     for k in keys]])
     opened.__name__ = fn.__name__
+    opened.__wrapped__ = fn            # (its source: where margins show)
     return opened, {f"{held}_{k}": v for k, v in entries.items()}
 
 

@@ -41,7 +41,6 @@ SCORES = ("grad_log_prob", "grad_log_pi", "grad_log_policy", "grad_logp")
 SETTINGS = {"lr", "learning_rate", "eta", "alpha", "lambda_", "lambd", "lam", "lmbda", "reg",
             "c", "eps", "epsilon", "tol", "momentum", "x_max", "mu", "decay", "l1", "l2",
             "threshold", "reg_strength", "l1_ratio", "rho", "beta", "gamma", "delta", "margin"}
-FIT_TARGETS = ("0/1 labels", "class indices", "numbers")
 BUILDS = 20           # constructor argument sets tried, each with a share of the call budget
 
 
@@ -71,7 +70,7 @@ def cost_methods(cls):
 
 
 def _arguments(fn):
-    return [p for p in list(inspect.signature(fn).parameters)[1:]]
+    return list(inspect.signature(fn).parameters)[1:]
 
 
 def _learnable_floats(obj):

@@ -12,6 +12,7 @@ import inspect
 import numpy as np
 
 from layers.functional import FunctionalLayer
+from properties.user_cost_args import gradient_key
 from properties.user_entry import CannotCheck, layer_entry
 from properties.user_shapes import PROBES, infer_input_shapes
 
@@ -35,11 +36,11 @@ def initializer(base, names):
 
 
 def _keyed(grads, key):
-    for k in (key, f"d{key}", f"grad_{key}", f"d_{key}", f"{key}_grad"):
-        if k in grads:
-            return grads[k]
-    raise KeyError(f"the backward's gradients hold no {key!r} (nor d{key}, grad_{key}): "
-                   f"they hold {sorted(grads)}")
+    found = gradient_key(grads, key)
+    if found is None:
+        raise KeyError(f"the backward's gradients hold no {key!r} (nor d{key}, grad_{key}): "
+                       f"they hold {sorted(grads)}")
+    return grads[found]
 
 
 def dict_params_item(name, fwd, bwd, base, label, path, names, args, dict_arg):

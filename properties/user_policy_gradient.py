@@ -90,8 +90,7 @@ def policy_item(name, fwd, bwd, label, path, names):
 
     def call_backward(params):
         _, eph = episode(params)
-        given = {"model": params, "hidden": eph, "upstream": g if softmax or width > 1 else
-                 g.reshape(STEPS, 1), "inputs": xs}
+        given = {"model": params, "hidden": eph, "upstream": g, "inputs": xs}   # g (steps, A)
         if "epx" in bwd.__code__.co_names or "epx" in fwd.__globals__ and "epx" not in bwd_args:
             fwd.__globals__["epx"] = xs        # Karpathy's backward reads the global epx
         return bwd(*[given[_role(a)] for a in bwd_args if _role(a)])

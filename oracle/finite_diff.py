@@ -141,16 +141,15 @@ def _elementwise(stencil, x):
 
 
 def _entries(rng, n, out=None):
-    """``n`` independent entries uniform over the odd multiples of 2**-16 in (-1, 1): never 0,
-    symmetric, and made from random 16-bit integers at a fifth of the cost of Gaussian ones
-    (which at 100k inputs cost more than the layer's forward). Any continuous-like law will
-    do: what matters is that a wrong gradient's error projects to 0 only with negligible
-    probability. ``out``: a float64 array of n elements to write them into (returned).
-    (``rng.integers``, not ``rng.bytes``: a bytes object over about 256 kB costs three times
-    as much per byte here, fresh memory every call.)"""
-    v = np.multiply(rng.integers(-2 ** 15, 2 ** 15, size=n, dtype=np.int16), 2.0 ** -15, out=out)
-    v += 2.0 ** -16       # (2i + 1) / 2**16
-    return v
+    """``n`` independent entries uniform over the odd multiples of 2**-15 in (-1, 1): never 0,
+    symmetric, and made from the generator's raw 64-bit words, four 16-bit integers each
+    (a third of the cost of ``rng.integers``, a tenth of Gaussian draws, which at 100k inputs
+    cost more than the layer's forward). Any continuous-like law will do: what matters is
+    that a wrong gradient's error projects to 0 only with negligible probability. ``out``: a
+    float64 array of n elements to write them into (returned)."""
+    ints = rng.bit_generator.random_raw(-(-n // 4)).view(np.int16)[:n]
+    np.bitwise_or(ints, 1, out=ints)      # odd: -32767 ... 32767, each from two integers
+    return np.multiply(ints, 2.0 ** -15, out=out)
 
 
 def _direction(rng, x, k):

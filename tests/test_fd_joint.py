@@ -7,7 +7,7 @@ claimed gradient agrees with them at the tolerance of its own share, else None
 import numpy as np
 import pytest
 
-from oracle.finite_diff import fd_joint
+from oracle.finite_diff import _entries, fd_joint
 from oracle.tolerance import tolerance_for
 
 TOL = tolerance_for("float64", "fd")
@@ -221,3 +221,22 @@ def test_a_share_is_accepted_only_well_within_its_tolerance():
     off = 0.7 * (TOL.atol + TOL.rtol * np.abs(right["b"]))
     claims["b"] = right["b"] + off
     assert fd_joint(_dense_relu, arrays2, dout2, claims, TOL, rng=np.random.default_rng(1)) is None
+
+
+@pytest.mark.parametrize("n", [1, 3, 4, 5, 2 ** 20 + 3])
+def test_direction_entries_are_never_zero_symmetric_and_uniform(n):
+    """A direction's entries: odd multiples of 2**-15 in (-1, 1) (never 0: a coordinate a
+    direction leaves still is a gradient entry no estimate sees), as many of either sign, the
+    range covered evenly, written into ``out`` when given, any length (four per raw word)."""
+    out = np.full(n, np.nan)
+    v = _entries(np.random.default_rng(3), n, out=out)
+    assert v is out and v.shape == (n,) and np.all(np.isfinite(v))
+    k = v * 2 ** 15
+    assert np.all(k == np.round(k)) and np.all(np.abs(k) % 2 == 1) and np.all(np.abs(v) < 1)
+    if n > 1000:
+        assert abs(np.mean(v > 0) - 0.5) < 0.005
+        counts, _ = np.histogram(v, bins=16, range=(-1, 1))
+        assert np.all(np.abs(counts / (n / 16) - 1) < 0.05), counts
+        assert len(np.unique(k)) == 2 ** 15      # every odd value is drawn
+    again = _entries(np.random.default_rng(3), n)
+    assert np.array_equal(again, v)              # the generator alone decides them

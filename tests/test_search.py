@@ -1,11 +1,13 @@
-"""The search's memo: a case drawn again is not checked again (``properties.search.Memo``)."""
+"""The search's memo: a case drawn again is not checked again (``properties.search.Memo``); and
+Hypothesis's digest of a search's test, worked out once (``digested_once``)."""
 from dataclasses import replace
 
+from hypothesis import given, settings, strategies as st
 
 from properties.battery import all_properties
 from properties.cases import Case, cases
 from properties.catalog import get
-from properties.search import Memo, case_key, first_failure
+from properties.search import _DIGESTS, Memo, case_key, digested_once, first_failure
 
 
 def _counting(calls):
@@ -62,3 +64,38 @@ def test_a_search_checks_each_distinct_case_once_though_it_draws_repeats():
     assert first_failure(strategy, check, max_examples=25) is None
     assert len(calls) == len(set(calls)), "a case was checked twice"
     assert len(drawn) > len(calls), "no case was drawn twice in this search"
+
+
+def _recording_test(seen, **chosen):
+    """A fresh closure of one definition, as every search makes its inner test."""
+    @settings(max_examples=12, database=None, deadline=None, **chosen)
+    @given(x=st.integers(0, 10 ** 9))
+    def run(x):
+        seen.append(x)
+    return run
+
+
+def test_a_digest_worked_out_once_draws_what_hypothesis_would_have_drawn():
+    """``digested_once`` hands Hypothesis the digest it would have worked out from the
+    test's source: a derandomized search draws the very examples it drew without it, at
+    every search, and the digest is tokenized once per definition."""
+    plain, handed, again = [], [], []
+    _recording_test(plain, derandomize=True)()
+    wrapped = digested_once(_recording_test(handed, derandomize=True))
+    assert wrapped._hypothesis_internal_use_seed is not None
+    wrapped()
+    digested_once(_recording_test(again, derandomize=True))()
+    assert plain and handed == plain and again == plain
+    codes = [c for c in _DIGESTS if c.co_name == "run" and c.co_filename == __file__]
+    assert len(codes) == 1
+
+
+def test_a_randomized_search_keeps_drawing_at_random():
+    """Without ``derandomize`` the seed is left to Hypothesis (the example database's key is
+    still the digest): two searches draw different examples."""
+    first, second = [], []
+    for seen in (first, second):
+        wrapped = digested_once(_recording_test(seen, derandomize=False))
+        assert getattr(wrapped, "_hypothesis_internal_use_seed", None) is None
+        wrapped()
+    assert first != second

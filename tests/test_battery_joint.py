@@ -277,3 +277,17 @@ def test_a_bug_found_plainly_on_its_own_leads_a_shrunk_marginal_difference(tmp_p
     assert first.startswith("grads_fd, searched on its own") and "case below" in first
     assert text.index("verdict: layer bug") < text.index("'below fd resolution' (listed second")
     assert text.index("(listed second") < text.index("verdict: below fd resolution")
+
+
+def test_a_layer_without_a_tf_twin_has_its_failure_shown_once():
+    """With no TF twin, ``grads_tf`` falls back to the very finite-difference comparison
+    ``grads_fd`` makes: the failure is shown once, saying so, and both cells are logged."""
+    import tests.planted.conv  # noqa: F401  (registers the planted conv entries)
+    log = ResultLog()
+    with pytest.raises(AssertionError) as info:
+        run_property(GRADS, get("planted.Conv2DDilatedChannelSumDropped"), log,
+                     derandomize=True, database=None, max_examples=30)
+    text = str(info.value)
+    assert text.count(" dx vs FD: FAIL") == 1 and "[grads_fd] dx vs FD: FAIL" in text
+    assert "grads_tf's cell is this very comparison" in text
+    assert {(r.prop, r.oracle) for r in log.failures} == {("grads_tf", "fd"), ("grads_fd", "fd")}

@@ -32,6 +32,7 @@ from properties.user_entry import (CannotCheck, NothingToCheck, also_label, also
 from properties.user_hinted import example
 from properties.user_recurrent import recurrent_placeholders
 from properties.user_shapes import PROBES, infer_input_shapes, runs
+from properties.user_templates import doc_param_shapes
 from properties.user_targets import _positional as _required
 from properties.user_targets import data_roles, is_state_name, is_target_name, split_arguments
 from properties.user_variants import HALF_CHANGED
@@ -221,8 +222,11 @@ def _functional_at(name, fwd, bwd, label, path, hint, args, chosen):
         # and a weight applied elementwise (x * w, w of shape (D,))
         choices.append({p: (matrix[0],) if len(s) == 1 else s for p, s in choices[0].items()})
         choices.append({p: s[-1:] for p, s in choices[0].items()})
-    fallback = first = None
     doc = inspect.getdoc(fwd) or ""
+    documented = doc_param_shapes(doc, params)     # (``w: ... shape (K, D, M)``: a maxout's)
+    if documented and documented not in choices:
+        choices.append(documented)
+    fallback = first = None
     hinted = {p: _hinted_shape(hint, p, None, name) for p in params}
     left = [p for p in params if hinted[p] is None]
     widths = _hinted_widths(hint, data)
@@ -275,6 +279,9 @@ def _functional_at(name, fwd, bwd, label, path, hint, args, chosen):
                     continue
                 layer = adapt(None, None, shapes)[0]
             if spec is not None:
+                if shapes == documented and not any(hinted.values()):
+                    spec = replace(spec, how=f"{spec.how}; " + ", ".join(
+                        f"{p} {shapes[p]}" for p in params) + " from the docstring")
                 found = layer_entry(label, path, "functional", base, lambda: None, adapt, layer,
                                     spec, False)
                 # (an affine_forward flattening (N, d1, ..., dk): also on (N, D, 1, 1), where a

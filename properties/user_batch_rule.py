@@ -17,6 +17,8 @@ COUPLED = ("the forward of one sample depends on the other samples of the batch 
 BATCHLESS = "the layer takes one sample at a time (no batch axis): there is no batch to split"
 GRAPH = ("its rows are a graph's nodes, coupled by the adjacency it is given (a graph layer): "
          "no sample stands alone")
+GRAPH_HELD = ("its rows are the nodes of the graph it was built with (a graph layer): their "
+              "number is the graph's, and no node stands alone")
 BATCH_NOT_FIRST = ("its batch is not the first axis (examples as columns, as the hint gives "
                    "them): the samples are split along the first axis only")
 
@@ -54,7 +56,7 @@ def batch_rule(layer, spec, loss, in_float32=False):
     """"sum", "mean" or the coupling sentence, by running each sample alone (a layer computing
     in float32 compared at float32's round-off)."""
     if not spec.batched:
-        return BATCHLESS
+        return GRAPH_HELD if spec.source == "graph" else BATCHLESS
     if any(BATCH in t and t.index(BATCH) != 0 for t in spec.inputs):
         return BATCH_NOT_FIRST
     if any(getattr(t, "kind", "") == "adjacency" for t in spec.extras):

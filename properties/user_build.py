@@ -14,6 +14,8 @@ import re
 
 import numpy as np
 
+from properties.user_targets import is_adjacency_name, normalized_adjacency
+
 WEIGHTS = {"w", "weight", "weights", "filters", "filter", "kernel", "kernels"}
 BIASES = {"b", "bias", "biases"}
 SCALES = {"gamma", "scale"}
@@ -73,7 +75,9 @@ def constructor_args(cls):
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or p.default is not p.empty:
             continue
         low = name.lower()
-        if low in WEIGHTS:
+        if _graph_adjacency(cls, name):
+            kwargs[name] = constructor_adjacency(name)
+        elif low in WEIGHTS:
             kwargs[name] = np.random.default_rng(0).standard_normal(kernel)
         elif low in BIASES:      # a conv's bias is per filter (a transposed one's per C_out)
             kwargs[name] = np.zeros(kernel[1] if not conv or TRANSPOSED.search(cls.__name__)
@@ -106,6 +110,32 @@ def constructor_args(cls):
         raise CannotBuild(f"{cls.__name__}(): cannot tell what to pass for {missing}", missing,
                           kwargs)
     return kwargs
+
+
+GRAPH_WORDS = re.compile(r"graph|gcn|gnn|gat\b|sage|adjacen|node", re.I)
+NODES = 5      # a graph given to a constructor: its nodes are every input's rows
+
+
+def _graph_adjacency(cls, name):
+    """Is the constructor's ``name`` a graph's adjacency (``A_hat``, ``adj``; a bare ``A`` in a
+    class whose name or docstring speaks of graphs)?"""
+    if is_adjacency_name(name):
+        return True
+    return name == "A" and bool(GRAPH_WORDS.search(f"{cls.__name__} {inspect.getdoc(cls) or ''}"))
+
+
+def constructor_adjacency(name):
+    """The graph a constructor is given: a random undirected graph of ``NODES`` nodes, every
+    node with a neighbour; as 0/1 entries for a bare adjacency (the layer may add its self
+    loops and normalise), normalised D^-1/2 (A + I) D^-1/2 for one named so (``A_hat``)."""
+    rng = np.random.default_rng(0)
+    if re.search(r"hat|norm|tilde|laplacian", name, re.I):
+        return normalized_adjacency(rng, NODES)
+    a = np.triu((rng.random((NODES, NODES)) < 0.5).astype(np.float64), 1)
+    a = a + a.T
+    lonely = np.flatnonzero(a.sum(axis=1) == 0)
+    a[lonely, (lonely + 1) % NODES] = a[(lonely + 1) % NODES, lonely] = 1.0
+    return a
 
 
 def call_expression(cls, overrides=None, failed=False):

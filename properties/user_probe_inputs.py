@@ -11,7 +11,7 @@ from layers.nested import arrays_within
 from layers.optimizer_fed import builds_on_initialize
 from properties.user_recurrent import recurrent_templates
 from properties.user_targets import is_adjacency_name, is_index_name, normalized_adjacency
-from properties.user_templates import index_inputs
+from properties.user_templates import graph_nodes, index_inputs
 
 
 def probe_inputs(obj, hinted, needs_probe, names=("x",), targets=()):
@@ -61,7 +61,8 @@ def _inputs(obj, hinted, needs_probe, names=("x",)):
     shapes += [(2, 3), (2, 2, 4, 4), (6, 6), (4, 4, 2)] + (     # params a first forward makes:
         [(2, 3, 5), (2, 5, 3), (2, 5, 6, 3), (2, 3, 5, 6)]
         if lazy_dicts(obj) or builds_on_initialize(obj) else [])  # layouts
-    singles = [(rng.standard_normal(s),) * len(names) for s in dict.fromkeys(shapes)]
+    nodes = [t for t, _, _ in graph_nodes(obj)]      # a graph it holds: rows are its nodes
+    singles = [(rng.standard_normal(s),) * len(names) for s in dict.fromkeys(nodes + shapes)]
     return found + _apart(held, names, rng) + singles + indices
 
 

@@ -19,12 +19,13 @@ from oracle.user_hyper import find_hyper, hyper, pair, split_params
 from oracle.user_twins_image import PAD_NAMES, POOL_H_NAMES, POOL_W_NAMES, STRIDE_NAMES
 from properties.user_recurrent import T as STEPS
 from properties.user_recurrent import recurrent_templates
-from properties.user_targets import BATCH
+from properties.user_targets import BATCH, is_adjacency_name
 
 LETTER_SIZES = {"C": 4, "H": 6, "W": 7, "D": 5, "M": 6, "T": 4, "F": 5, "HH": 3, "WW": 3, "K": 4}
 PROBE_SHAPES = ((BATCH, 5), (BATCH, 3, 6, 6), (BATCH, 3, 5), (BATCH, 6, 6), (6, 6), (6, 6, 3), (5,))
 DISTINCT_WIDTHS = (3, 5, 4, 6)
 UNLIKE = "unlike widths"   # the source of inputs tried at different widths (taken where they run)
+BATCH_LETTERS = ("N", "n", "B", "batch", "batch_size")
 INPUT_NAMES = ("x", "X", "input", "inputs", "images", "image", "scores", "logits")
 
 
@@ -38,6 +39,7 @@ def params_of(layer):
 def one_input(layer, doc):
     """(template, source, how) for a layer with one input."""
     params = params_of(layer)
+    yield from graph_nodes(layer, params)
     if any("." in k for k in params):       # a block: its first sublayer's weight says most
         for template, how in _from_first_weight(params):
             yield template, "params", how
@@ -51,6 +53,8 @@ def one_input(layer, doc):
         yield template, "params", how
     for template, how in _from_pool_hyper(layer):
         yield template, "probe", how
+    for name, width in input_widths(layer):
+        yield (BATCH, width), "params", f"(N, {width}) from its {name}"
     for template in PROBE_SHAPES:
         yield template, "probe", f"{_show(template)}: the first common shape on which forward and backward run"
 
@@ -69,12 +73,71 @@ def several_inputs(layer, doc, names):
             how = "; ".join(f"{n} {_show(t)}" for n, t in zip(names, templates))
             yield templates, "docstring", f"{how} from the docstring"
             yield from _bound_widths(names, entries, templates, params)
+    yield from _axes_widths(names, params)
     if len(names) <= len(DISTINCT_WIDTHS):   # first unlike (a Concat's bug hides when they match)
         widths = DISTINCT_WIDTHS[:len(names)]
         yield tuple((BATCH, w) for w in widths), UNLIKE, "; ".join(
             f"{n} (N, {w})" for n, w in zip(names, widths)) + ": inputs of different widths"
     for template, source, how in one_input(layer, doc):
         yield (template,) * len(names), source, f"every input {how}"
+
+
+GRAPH = "graph"   # the source of inputs whose rows are the nodes of a graph the layer holds
+
+
+def graph_nodes(layer, params=None):
+    """A layer holding a graph's adjacency (``self.A_hat``, given to its constructor) takes the
+    features of that graph's nodes, one row each: (nodes, width) with no batch axis, the width
+    a 2-D weight's rows, else a width it keeps (``in_dim``). ``params``: the layer's (None: its
+    2-D float arrays, a user's object before its params are known)."""
+    if params is None:
+        params = {k: v for k, v in getattr(layer, "__dict__", {}).items()
+                  if isinstance(v, np.ndarray) and v.ndim == 2 and v.dtype.kind == "f"
+                  and v.shape[0] != v.shape[1]}
+    for place in (layer, *(getattr(layer, "__dict__", {}).get(a) for a in ("layer", "obj"))):
+        for name, value in getattr(place, "__dict__", {}).items():
+            if not (isinstance(value, np.ndarray) and value.ndim == 2 and value.dtype.kind == "f"
+                    and value.shape[0] == value.shape[1] and name not in params
+                    and (is_adjacency_name(name) or name.lstrip("_") == "A")):
+                continue
+            nodes = value.shape[0]
+            widths = [(f"{k} {v.shape}", v.shape[0]) for k, v in params.items() if v.ndim == 2]
+            for said, width in widths + [(f"its {n}", w) for n, w in input_widths(layer)]:
+                yield (nodes, width), GRAPH, f"({nodes}, {width}): the {nodes} nodes of " \
+                                             f"its {name} {value.shape}, width from {said}"
+            return
+
+
+# the size of a sample a layer keeps beside its weights (a GraphSAGE's W is (2 in_dim, out))
+WIDTH_NAMES = ("in_dim", "in_features", "input_dim", "input_size", "in_size", "n_in", "d_in",
+               "dim_in", "n_inputs", "num_inputs", "n_features", "num_features", "fan_in")
+
+
+def input_widths(layer):
+    """(name, width) of each input-size hyperparameter the layer keeps (an int above 0)."""
+    for name in WIDTH_NAMES:
+        found = find_hyper(layer, (name,))
+        if found is not None and isinstance(found[1], (int, np.integer)) and \
+                not isinstance(found[1], bool) and found[1] > 0:
+            yield name, int(found[1])
+
+
+def _axes_widths(names, params):
+    """Each input (N, width) with the widths a weight's axes give, one axis per input: a
+    bilinear y_k = x1^T W_k x2 + b_k with W (K, I, J) takes x1 (N, I) and x2 (N, J). The axes
+    the bias's size names (the outputs) are left out when that leaves one axis per input,
+    in the weight's own order; otherwise each choice of distinct axes, in order."""
+    sizes = {int(v.size) for k, v in params.items() if v.ndim == 1}
+    for name, value in params.items():
+        shape = tuple(int(d) for d in value.shape)
+        if value.ndim < 3 or value.ndim < len(names):
+            continue
+        kept = tuple(d for d in shape if d not in sizes)
+        choices = [kept] if len(kept) == len(names) else []
+        choices += [c for c in itertools.combinations(shape, len(names)) if c not in choices]
+        for widths in choices[:4]:
+            yield tuple((BATCH, w) for w in widths), "params", "; ".join(
+                f"{n} (N, {w})" for n, w in zip(names, widths)) + f": axes of {name} {shape}"
 
 
 def _bound_widths(names, entries, templates, params):
@@ -245,11 +308,29 @@ def _doc_entries(doc, params):
     # a backward that mixes their axes)
     unknown = [letter for letters in entries.values() for letter in letters
                if re.fullmatch(r"[A-Za-z]\w*", letter) and letter not in sizes
-               and letter not in ("N", "n", "B", "batch", "batch_size")
+               and letter not in BATCH_LETTERS
                and not re.fullmatch(r"d_?\w+", letter)]
     for letter, size in zip(dict.fromkeys(unknown), (4, 5, 6, 7, 8, 9)):
         sizes[letter] = size
     return entries, sizes
+
+
+def doc_param_shapes(doc, names):
+    """{param: shape} from a docstring's entries for every one of ``names`` (a functional pair's
+    ``w: pieces weights, shape (K, D, M)``), each letter at its size (those of no known size
+    each their own); None unless every param has an entry of letters and numbers alone."""
+    found = _doc_entries(doc, {})
+    if found is None:
+        return None
+    entries, sizes = found
+    shapes = {}
+    for name in names:
+        letters = entries.get(name) or ()
+        dims = [int(v) if v.isdigit() else sizes.get(v) for v in letters]
+        if not dims or None in dims or any(v in BATCH_LETTERS for v in letters):
+            return None
+        shapes[name] = tuple(dims)
+    return shapes
 
 
 def _from_doc(doc, params):
@@ -278,7 +359,7 @@ def _from_doc(doc, params):
 def _template(letters, sizes):
     dims, variadic = [], False
     for letter in letters:
-        if letter in ("N", "n", "B", "batch", "batch_size"):
+        if letter in BATCH_LETTERS:
             dims.append(BATCH)
         elif letter.isdigit():
             dims.append(int(letter))

@@ -1,0 +1,148 @@
+"""Shapes read from a weight: several inputs sized by its axes (a bilinear y_k = x1^T W_k x2 + b_k,
+torch's ``nn.Bilinear``, keeps W as (K, I, J) and takes x1 (N, I), x2 (N, J)), and a functional
+pair's params sized by its docstring (a maxout's ``w: ... shape (K, D, M)``). Both were "not checked".
+"""
+from properties.search import hunt
+from properties.user_templates import LETTER_SIZES, doc_param_shapes
+from tests.owncode_loading import collect_source
+
+SOURCE = '''
+import numpy as np
+
+
+class Bilinear:
+    def __init__(self, in1_features, in2_features, out_features):
+        bound = 1.0 / np.sqrt(in1_features)
+        self.params = {
+            "W": np.random.uniform(-bound, bound, (out_features, in1_features, in2_features)),
+            "b": np.random.uniform(-bound, bound, out_features),
+        }
+        self.grads = {}
+
+    def forward(self, x1, x2):
+        self.x1, self.x2 = x1, x2
+        return np.einsum("ni,kij,nj->nk", x1, self.params["W"], x2) + self.params["b"]
+
+    def backward(self, dout):
+        W = self.params["W"]
+        self.grads["W"] = {dW}
+        self.grads["b"] = dout.sum(axis=0)
+        dx1 = np.einsum("nk,kij,nj->ni", dout, W, self.x2)
+        dx2 = np.einsum("nk,kij,ni->nj", dout, W, self.x1)
+        return dx1, dx2
+'''
+RIGHT_DW = 'np.einsum("nk,ni,nj->kij", dout, self.x1, self.x2)'
+
+
+def test_a_bilinear_layer_gets_each_input_from_its_own_axis_and_passes(tmp_path):
+    found, _ = collect_source(tmp_path, "bilinear.py", SOURCE.replace("{dW}", RIGHT_DW))
+    (label,) = found
+    assert "x1 (N, 3); x2 (N, 2): axes of W (4, 3, 2)" in found[label].how
+    for prop in ("grads_fd", "batch_additive", "linear_in_dout"):
+        assert hunt(label, prop, max_examples=10, shrink=False) is None, prop
+
+
+def test_a_bilinear_weight_gradient_averaged_over_the_batch_is_caught(tmp_path):
+    averaged = RIGHT_DW + " / len(dout)"
+    found, _ = collect_source(tmp_path, "bilinear_bug.py", SOURCE.replace("{dW}", averaged))
+    (label,) = found
+    failed = hunt(label, "grads_fd", max_examples=10)
+    assert failed is not None and {r.tensor for r in failed.failures} == {"dW"}
+
+
+MAXOUT = '''
+import numpy as np
+
+
+def maxout_forward(x, w, b):
+    """
+    Inputs:
+    - x: A numpy array of shape (N, D)
+    - w: pieces weights, shape (K, D, M)
+    - b: biases, shape (K, M)
+    Returns out (N, M), the max over the K pieces, and a cache.
+    """
+    z = np.einsum("nd,kdm->nkm", x, w) + b[None, :, :]
+    k_star = np.argmax(z, axis=1)
+    out = np.take_along_axis(z, k_star[:, None, :], axis=1)[:, 0, :]
+    return out, (x, w, k_star)
+
+
+def maxout_backward(dout, cache):
+    x, w, k_star = cache
+    N, M = dout.shape
+    dz = np.zeros((N, w.shape[0], M))
+    {route}
+    return np.einsum("nkm,kdm->nd", dz, w), np.einsum("nd,nkm->kdm", x, dz), dz.sum(axis=0)
+'''
+ONE_PIECE = "np.put_along_axis(dz, k_star[:, None, :], dout[:, None, :], axis=1)"
+EVERY_PIECE = "dz[:] = dout[:, None, :]"
+
+
+def test_a_functional_pairs_param_shapes_come_from_its_docstring(tmp_path):
+    """A functional maxout's w (K, D, M) is no weight of the usual rank: its docstring's entries
+    give every param's shape, and the pair is checked (it was "not checked")."""
+    found, _ = collect_source(tmp_path, "maxout_fn.py", MAXOUT.replace("{route}", ONE_PIECE))
+    (label,) = found
+    assert "w (4, 5, 6), b (4, 6) from the docstring" in found[label].how
+    for prop in ("grads_fd", "batch_additive"):
+        assert hunt(label, prop, max_examples=10, shrink=False) is None, prop
+
+
+def test_a_maxout_routing_its_gradient_to_every_piece_is_caught(tmp_path):
+    found, _ = collect_source(tmp_path, "maxout_fn_bug.py", MAXOUT.replace("{route}", EVERY_PIECE))
+    (label,) = found
+    failed = hunt(label, "grads_fd", max_examples=10)
+    assert failed is not None and {r.tensor for r in failed.failures} >= {"dw", "db"}
+
+
+def test_a_docstring_giving_some_params_only_gives_none():
+    """``W_self, W_neigh: (D, H)`` names W_neigh alone: no shapes from it (it crashed the
+    harness's set-up once), nor from an entry with the batch letter or no letters at all."""
+    doc = "x: (N, D) node features; adj: (N, N)\nW_self, W_neigh: (D, H)\nv: ()"
+    assert doc_param_shapes(doc, ["W_self", "W_neigh"]) is None
+    assert doc_param_shapes(doc, ["adj"]) is None and doc_param_shapes(doc, ["v"]) is None
+    assert doc_param_shapes(doc, ["W_neigh"]) == {"W_neigh": (LETTER_SIZES["D"], LETTER_SIZES["H"])}
+
+
+SAGE = '''
+import numpy as np
+
+
+class SAGEMeanLayer:
+    """h' = relu([h || mean of the neighbours' h] @ W + b)"""
+
+    def __init__(self, in_dim, out_dim):
+        self.in_dim = in_dim
+        self.W = np.random.randn(2 * in_dim, out_dim) * np.sqrt(1.0 / in_dim)
+        self.b = np.zeros(out_dim)
+
+    def forward(self, x, adj):
+        deg = adj.sum(axis=1, keepdims=True)
+        deg[deg == 0] = 1.0
+        self.P = adj / deg
+        self.h_cat = np.concatenate([x, self.P @ x], axis=1)
+        self.z = self.h_cat @ self.W + self.b
+        return np.maximum(0, self.z)
+
+    def backward(self, dout):
+        dz = dout * (self.z > 0)
+        self.dW = self.h_cat.T @ dz
+        self.db = dz.sum(axis=0)
+        dh = dz @ self.W.T
+        return dh[:, :self.in_dim] + {neighbours} @ dh[:, self.in_dim:]
+'''
+
+
+def test_an_input_width_kept_as_a_hyperparameter_sizes_the_input(tmp_path):
+    """A GraphSAGE's W is (2 in_dim, out): no weight axis is the input's width, but the
+    ``self.in_dim`` it keeps is; the right layer passes, the mean's 1/deg left out of its
+    backward is caught."""
+    found, _ = collect_source(tmp_path, "sage.py", SAGE.replace("{neighbours}", "self.P.T"))
+    (label,) = found
+    assert "(N, 3) from its in_dim" in found[label].how
+    assert hunt(label, "grads_fd", max_examples=10, shrink=False) is None
+    found, _ = collect_source(tmp_path / "..", "sage_bug.py",
+                              SAGE.replace("{neighbours}", "(self.P > 0).T"))
+    failed = hunt("sage_bug.SAGEMeanLayer", "grads_fd", max_examples=10)
+    assert failed is not None and {r.tensor for r in failed.failures} == {"dx"}

@@ -76,16 +76,27 @@ def function_item(name, fn, names, label, path, used, hints=None):
     words = pair_words(name)
     if words:
         back = name.replace(*words)
+        # other backwards of one forward (cs231n's batchnorm_backward_alt): each checked too
+        variants = sorted(n for n in names if n.startswith(back + "_") and n not in used
+                          and inspect.isfunction(names[n]) and pair_words(n) is None)
+        if back not in names and variants:
+            back, variants = variants[0], variants[1:]
         if back not in names:
             raise NothingToCheck(f"{name} has no {back} beside it: there is no gradient to check")
-        used.add(back)
+        used.update([back, *variants])
         base = pair_base(name)
         from properties.user_policy_gradient import is_policy_pair, policy_item
         if is_policy_pair(name, names[back]):       # Karpathy's policy_backward(eph, epdlogp)
             return policy_item(name, fn, names[back], label.removesuffix(name) + base, path, names)
         _takes_a_cache(names[back], back)
-        return functional_item(name, fn, names[back], label.removesuffix(name) + base, path,
-                               hints.get(name) or hints.get(base), names)
+        hint = hints.get(name) or hints.get(base)
+        item = functional_item(name, fn, names[back], label.removesuffix(name) +
+                               (base if back == name.replace(*words) else back), path, hint, names)
+        for other in variants:
+            _takes_a_cache(names[other], other)
+            item.also.append(functional_item(name, fn, names[other],
+                                             label.removesuffix(name) + other, path, hint, names))
+        return item
     from properties.discover_objects import config_rule, optimizer_item
     rule = config_rule(name, fn)     # adam(w, dw, config=None) -> (next_w, config)
     if rule is not None:

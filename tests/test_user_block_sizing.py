@@ -1,8 +1,10 @@
 """How a user's layers and blocks are sized and built without a hint: constructor sizes named
 by a word of their own, several weights with no docstring shapes, a block of strided
 convolutions, integer inputs into a sublayer's embedding; and suggested hints that paste."""
+import pytest
+
 from properties.search import hunt
-from properties.user_build import constructor_args
+from properties.user_build import CannotBuild, constructor_args
 from tests.owncode_loading import collect_source
 
 
@@ -21,6 +23,26 @@ def test_sizes_named_by_a_word_of_their_own_are_guessed_and_heads_divide_them():
     kw = constructor_args(Attn)
     assert kw["num_heads"] == 2 and all(kw[k] % 2 == 0 for k in ("d_model", "d_ff", "fan_in"))
     assert sorted(constructor_args(Lin)) == ["c_in", "d_in", "d_out"]
+
+
+def test_numbered_sizes_and_deeplearning_ai_names_are_sizes():
+    """A stacked LSTM's ``H1``, ``H2``, a channel count ``C``, deeplearning.ai's ``n_x``,
+    ``n_h``, ``n_y``: sizes (each needed a hint); a name only beginning so is not one."""
+    class Stacked:
+        def __init__(self, D, H1, H2):
+            pass
+
+    class Course:
+        def __init__(self, n_x, n_h, n_y, C):
+            pass
+
+    class Other:
+        def __init__(self, h1_table):
+            pass
+    assert all(isinstance(v, int) and v > 0 for v in constructor_args(Stacked).values())
+    assert all(isinstance(v, int) and v > 0 for v in constructor_args(Course).values())
+    with pytest.raises(CannotBuild, match="h1_table"):
+        constructor_args(Other)
 
 
 BIDIRECTIONAL = '''

@@ -34,6 +34,8 @@ from properties.global_rng import kept_global_rng, seeded_global_rng
 NOT_DETERMINISTIC = "not deterministic"
 FLOAT32_PRECISION = "float32 precision"
 OUTSIDE_DOMAIN = "outside domain"
+BEYOND_FLOAT32 = "beyond float32"
+BEYOND_FLOAT64 = "beyond float64"
 EXPLAIN = {
     NOT_DETERMINISTIC: "the forward is not a function of its inputs, so no oracle can judge its "
                        "gradients; draw randomness from an injected np.random.Generator and keep "
@@ -69,11 +71,19 @@ def review(trial, results, rerun):
         return [r if r.passed or r.verdict in CRASHES else
                 replace(r, passed=True, warning=True, verdict=OUTSIDE_DOMAIN,
                         explanation=EXPLAIN[OUTSIDE_DOMAIN]) for r in results]
+    grown = outgrown(trial)
+    if grown:
+        return [r if r.passed or r.verdict in CRASHES or round_off_candidate(r) else
+                replace(r, passed=True, warning=True, verdict=BEYOND_FLOAT64,
+                        explanation=grown) for r in results]
     if trial.case.dtype == "float32" and not any(map(round_off_candidate, failed)) and \
             any(map(float32_range, failed)):
-        if all(r.passed for r in rerun(trial.case.upcast())):
-            return [replace(r, note=join_notes(r.note, FLOAT32_RANGE)) if not r.passed and
-                    float32_range(r) else r for r in results]
+        again = rerun(trial.case.upcast())
+        if all(r.passed for r in again):
+            by_key = {(r.tensor, r.oracle): r for r in again}
+            return [r if r.passed or not float32_range(r) else
+                    beyond_float32(r, by_key.get((r.tensor, r.oracle))) or
+                    replace(r, note=join_notes(r.note, FLOAT32_RANGE)) for r in results]
         return results
     if trial.case.dtype != "float32" or not any(map(round_off_candidate, failed)):
         return results
@@ -93,6 +103,53 @@ FLOAT32_RANGE = ("in float64 the same case is finite and passes: float32's range
                  "exp that overflows, a probability that underflows to 0 under a log; a guard "
                  "such as 1e-300 is 0 in float32). Compute it in a form that stays in range "
                  "(log-softmax, a stable softplus) or with a guard float32 can hold")
+
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def beyond_float32(r, r64):
+    """The float32 failure ``r`` as a warning when the value itself is beyond float32's range:
+    the float64 copy's ``r64`` passes with that tensor larger than float32's largest number
+    (a Poisson loss's exp(88.75), 3.5e38), which no float32 layer can hold, however written.
+    None when the value fits (an overflow inside the layer that a stable form avoids stays a
+    failure)."""
+    layer = None if r64 is None else r64.arrays.get("layer")
+    if layer is None:
+        return None
+    values = np.abs(np.asarray(layer, np.float64))
+    biggest = float(values[np.isfinite(values)].max(initial=0.0))
+    if biggest <= FLOAT32_MAX:
+        return None
+    return replace(r, passed=True, warning=True, verdict=BEYOND_FLOAT32, explanation=(
+        f"the float64 copy of this case passes, with {r.tensor} up to {biggest:.3g}: beyond "
+        f"float32's largest number ({FLOAT32_MAX:.3g}), so no float32 layer can hold it, "
+        f"however written; not counted as a failure (inputs this large are the 'large' kind's)"))
+
+
+def outgrown(trial):
+    """Why the function's own values are beyond float64 here, or "": its float64 forward is
+    NaN or inf at the case's inputs and, at half of them, finite and past the square root of
+    float64's largest number (an exp(x) loss at x = 710: 3e154 at 355). A forward whose values
+    stay small (a softmax, a log-sum-exp written naively) is no such function: an overflow
+    inside it is the layer's to avoid, and stays a failure."""
+    try:
+        xs = [np.asarray(x, np.float64) for x in trial.inputs]
+        if not xs or _finite(_forward64(trial, xs, trial.targets)):
+            return ""
+        half = _forward64(trial, [x * 0.5 for x in xs], trial.targets)
+        if not _finite(half):
+            return ""
+        biggest = max(float(np.max(np.abs(np.asarray(p, np.float64)), initial=0.0))
+                      for p in O.parts(half))
+    except Exception:       # whatever cannot be run again leaves the results as they are
+        return ""
+    if biggest < math.sqrt(np.finfo(np.float64).max):
+        return ""
+    return (f"the forward's own values grow beyond float64's range here: at half these inputs "
+            f"they already reach {biggest:.3g}, and here they are inf, so no layer can hold "
+            f"them in float64, however written; not counted as a failure (the 'overflow' "
+            f"kind's inputs are for layers whose values stay in range)")
 
 
 def undefined_here(trial):

@@ -3,7 +3,7 @@
     spec = infer_input_shapes(layer, name="Affine", doc=fn.__doc__, rng=rng)
     spec.inputs       # (("N", 6),): one template per input, "N" marking the batch axis
     spec.shapes(3)    # ((3, 6),)
-    spec.targets      # a loss's targets: "labels" (ints over spec.classes), "one_hot", "like_x"
+    spec.targets      # a loss's targets: "labels" (ints over spec.classes), "one_hot", "binary", "like_x"
     spec.extras       # further inputs it does not differentiate: integer indices, masks
 
 Candidate templates come from ``properties.user_templates``: the params (a
@@ -50,7 +50,7 @@ class InputSpec:
     ``BATCH`` ("N") at the batch axis; batched: False for a layer that takes
     one sample with no batch axis (seed 003's (h, w) / (h, w, c)). targets: for
     a loss, "labels" (ints in [0, classes)), "one_hot" (rows of the identity),
-    or "like_x" (reals shaped like x); "" otherwise. extras: further inputs the
+    "binary" (0 or 1, shaped like x) or "like_x" (reals shaped like x); "" otherwise. extras: further inputs the
     layer does not differentiate (:class:`~properties.user_targets.Target`:
     integer indices, a mask), passed after those. names / target_names: the
     names of the differentiable inputs and of the others, when they differ
@@ -212,7 +212,8 @@ def _float_specs(layer, name, doc, kind, names, loss):
             # a loss of a pair (x1, x2, y): y says similar or not, 0 or 1; of one input: a class
             classes = (2 if len(names) > 1 else templates[0][-1]) \
                 if targets in ("labels", "one_hot") else 0
-            more = "; " + "; ".join(t.describe() for t in extras) if extras else ""
+            more = ("; targets 0 or 1, shaped like the input" if targets == "binary" else "") + \
+                ("; " + "; ".join(t.describe() for t in extras) if extras else "")
             yield InputSpec(templates, batched, targets, classes, source, how + more, extras,
                             loose=source == UNLIKE)
 
@@ -252,7 +253,11 @@ def _is_loss(layer, name, kind):
 
 def _target_kinds(name, doc, kind):
     text = words(kind or "") + " " + words(name)
-    if any(w in text for w in LOSS_WORDS["mse"] + LOSS_WORDS["bce_with_logits"][:2]):
+    if any(w in text for w in LOSS_WORDS["bce_with_logits"][:2]):
+        # a binary loss's targets are 0 or 1 (a forward reading ``np.where(y == 1, ...)`` beside
+        # a backward reading 2y - 1 is right there, and nowhere else)
+        return ("binary", "like_x", "labels", "one_hot")
+    if any(w in text for w in LOSS_WORDS["mse"]):
         return ("like_x", "labels", "one_hot")
     if "onehot" in words(doc):
         return ("one_hot", "labels", "like_x")
@@ -266,6 +271,8 @@ def _targets(kind, x_shape, rng, classes=0):
         return ()
     if kind == "like_x":
         return (rng.standard_normal(x_shape),)
+    if kind == "binary":
+        return (rng.integers(0, 2, x_shape).astype(np.float64),)
     classes = classes or x_shape[-1]
     labels = rng.integers(0, classes, x_shape[:-1])
     return (labels,) if kind == "labels" else (np.eye(classes)[labels],)

@@ -25,7 +25,9 @@ HYPER = {"lambda", "lambda_", "lambd", "lmbda", "lmbd", "lam", "lamb", "reg", "l
          "lambda_reg", "reg_lambda", "reg_strength", "weight_decay", "la",
          "learningrate",        # (a widely copied port's name for lambda)
          "alpha", "prior_var", "prior_precision", "tau", "sigma2", "noise_var", "c"}
-DATA = {"x", "data", "inputs", "features", "xs", "x_train", "a"}
+DATA = {"x", "data", "inputs", "features", "xs", "x_train", "a",
+        # a loss's predictions: one row per example, as its labels (logits (N, C), y (N,))
+        "logits", "scores", "preds", "y_pred", "ypred", "predictions", "yhat", "y_hat", "probs"}
 DATASET = {"dataset", "data_set", "corpus"}
 SIZE_LISTS = {"dimensions", "dims", "layer_sizes", "sizes", "layers", "layer_dims", "shape"}
 SIZE = re.compile(r"size|^num_|^n_|^n[A-Z]|_num$|dim$|^dim|^k$|^d$|^h$|^n$|^v$|^c$|features$|"

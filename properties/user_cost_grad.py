@@ -25,6 +25,7 @@ until the function runs and returns one gradient per array in that array's shape
 gives any of them (``# gradcheck: costFunction; theta=(3,); X=(N, 3); y=int(N,)<2``).
 """
 import ast
+import functools
 import inspect
 import re
 import textwrap
@@ -38,7 +39,8 @@ from properties.user_targets import _positional
 
 # A cost named so is called; a function named like a training loop or a step is not (its
 # second value is a new theta, not a gradient).
-COST_NAME = re.compile(r"cost|loss|objective|^f$|^fun$|func$|^j$|forward_backward|skipgram|cbow|"
+SAYS_COST = re.compile(r"(loss|cost)$", re.I)   # a name ending so says what it is, whatever else
+COST_NAME = re.compile(r"cost|loss|objective|entropy|hinge|xent|^f$|^fun$|func$|^j$|forward_backward|skipgram|cbow|"
                        r"^log_?(pi|prob|policy|likelihood|lik|p)$|and_?grad|nll|neg_?log|"
                        r"log_?lik|loglik|log_?post|log_?dens|logpdf|potential|energy|^u$", re.I)
 NOT_A_COST = re.compile(r"descent|train|fit|step|update|optimi|minimi|predict|sgd|normali|"
@@ -77,7 +79,7 @@ def gradient_partner(name, names):
 def cost_grad_item(name, fn, names, label, path, used, hint=None):
     """The Found of a function returning (cost, *gradients), or of a cost beside its
     gradient function; None when ``fn`` is neither."""
-    if NOT_A_COST.search(name):
+    if NOT_A_COST.search(name) and not SAYS_COST.search(name):   # (sampled_softmax_loss: one)
         return None
     partner = gradient_partner(name, names)
     args = _positional(fn)
@@ -90,6 +92,7 @@ def cost_grad_item(name, fn, names, label, path, used, hint=None):
         return found
     if not (COST_NAME.search(name) or _returns_value_and_grad(fn)) or not _returns_a_tuple(fn):
         return None
+    fn = flattened(fn)
     calls = (f"{name}({', '.join(args)})", f"{name}({', '.join(args)})[0]")
     opened = _dict_opened(fn, args, names)
     if opened is not None:          # value_loss_and_grads(params, S, G) -> (loss, grads dict)
@@ -110,9 +113,29 @@ def _returned(fn):
 
 
 def _returns_value_and_grad(fn):
-    """A function whose ``return f, g`` names a gradient second (Beale's ``beale(x)``, any name)."""
+    """A function whose ``return f, g`` names a gradient second (Beale's ``beale(x)``, any name;
+    ``dlogits`` for an argument ``logits``)."""
+    own = {f"{p}{a}{s}" for a in _positional(fn) for p, s in
+           (("d", ""), ("d_", ""), ("grad_", ""), ("", "_grad"))}
     return any(isinstance(v, ast.Tuple) and len(v.elts) == 2 and isinstance(v.elts[1], ast.Name)
-               and GRAD_VALUE.match(v.elts[1].id) for v in _returned(fn) or ())
+               and (GRAD_VALUE.match(v.elts[1].id) or v.elts[1].id in own)
+               for v in _returned(fn) or ())
+
+
+def flattened(fn):
+    """``fn`` returning its gradients as one tuple after the cost (``return loss, (d_anchor,
+    d_positive, d_negative)``) as one returning them after it, or ``fn`` as it is."""
+    if not any(isinstance(v, ast.Tuple) and len(v.elts) == 2 and
+               isinstance(v.elts[1], (ast.Tuple, ast.List)) for v in _returned(fn) or ()):
+        return fn
+
+    @functools.wraps(fn)
+    def flat(*args, **kwargs):
+        out = fn(*args, **kwargs)
+        if isinstance(out, tuple) and len(out) == 2 and isinstance(out[1], (tuple, list)):
+            return (out[0], *out[1])
+        return out
+    return flat
 
 
 def _returns_a_tuple(fn):

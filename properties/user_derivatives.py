@@ -21,6 +21,7 @@ Anything else (a Jacobian matrix, arguments not drawable) is listed as not check
 """
 import functools
 import inspect
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -45,7 +46,9 @@ OUTPUT_READING = ("the derivative is written in terms of the function's output, 
 
 def derivative_partner(name, names):
     """The name of ``name``'s derivative function among ``names``, or None."""
-    for other in [name + s for s in SUFFIXES] + [p + name for p in PREFIXES]:
+    base = re.sub(r"_(fn|func|function|value|val)$", "", name)     # loss_fn beside loss_grad
+    for other in [name + s for s in SUFFIXES] + [p + name for p in PREFIXES] + \
+            ([base + s for s in SUFFIXES] if base != name else []):
         if other in names and inspect.isfunction(names[other]):
             return other
     return None

@@ -1,0 +1,91 @@
+"""Loss functions as a new user wrote them, each "nothing recognised" or "not checked" before:
+a ``loss_fn`` beside its ``loss_grad``; ``(loss, dlogits)`` from a name the cost words did not
+know (``label_smoothing_cross_entropy``), its logits one row per label; gradients returned as
+one tuple after the loss (``return loss, (d_anchor, d_positive, d_negative)``); and a name
+ending in ``_loss`` whatever else it says (``sampled_softmax_loss``)."""
+from properties.user_cost_grad import NOT_A_COST, SAYS_COST
+from tests.owncode_loading import collect_source
+
+PAIR = '''
+import numpy as np
+
+
+def loss_fn(y_pred, y_true):
+    margin = np.maximum(0.0, 1.0 - y_true * y_pred)
+    return np.mean(margin ** 2)
+
+
+def loss_grad(y_pred, y_true):
+    margin = np.maximum(0.0, 1.0 - y_true * y_pred)
+    return {factor} * y_true * margin / y_pred.size
+'''
+
+SMOOTHED = '''
+import numpy as np
+
+
+def label_smoothing_cross_entropy(logits, y, smoothing=0.1):
+    N, C = logits.shape
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    target = np.full_like(logits, smoothing / C)
+    target[np.arange(N), y] += 1.0 - smoothing
+    loss = -np.sum(target * log_probs) / N
+    dlogits = (np.exp(log_probs) - {target}) / N
+    return loss, dlogits
+'''
+
+TRIPLET = '''
+import numpy as np
+
+
+def triplet_loss(anchor, positive, negative, margin=0.2):
+    d_pos = np.sum((anchor - positive) ** 2, axis=1)
+    d_neg = np.sum((anchor - negative) ** 2, axis=1)
+    active = ({active}).astype(float)[:, None] / len(anchor)
+    loss = np.mean(np.maximum(0.0, d_pos - d_neg + margin))
+    d_anchor = active * 2 * (negative - positive)
+    return loss, (d_anchor, active * -2 * (anchor - positive), active * 2 * (anchor - negative))
+'''
+
+
+def _results(tmp_path, name, source):
+    folder = tmp_path / name.removesuffix(".py")      # one file a folder: each collected alone
+    folder.mkdir()
+    found, _ = collect_source(folder, name, source)
+    (label,) = found
+    return found[label], found[label].check()
+
+
+def test_a_loss_fn_beside_its_loss_grad_is_checked(tmp_path):
+    item, results = _results(tmp_path, "sq_hinge.py", PAIR.replace("{factor}", "-2.0"))
+    assert "loss_grad(y_pred, y_true) as the gradient of the cost loss_fn" in item.how
+    assert results and all(r.passed for r in results)
+    _, results = _results(tmp_path, "sq_hinge_bug.py", PAIR.replace("{factor}", "-1.0"))
+    assert any(not r.passed for r in results)
+
+
+def test_a_cross_entropy_returning_dlogits_is_checked_with_a_label_per_row(tmp_path):
+    item, results = _results(tmp_path, "ls.py", SMOOTHED.replace("{target}", "target"))
+    assert "logits (6, 3); y (6,) ints" in item.how
+    assert results and all(r.passed for r in results)
+    _, results = _results(tmp_path, "ls_bug.py", SMOOTHED.replace(
+        "{target}", "np.eye(C)[y]"))        # the smoothing left out of the gradient
+    assert any(not r.passed for r in results)
+
+
+def test_gradients_returned_as_one_tuple_after_the_loss_are_each_checked(tmp_path):
+    item, results = _results(tmp_path, "triplet.py", TRIPLET.replace(
+        "{active}", "d_pos - d_neg + margin > 0"))
+    assert results and all(r.passed for r in results)
+    assert {r.tensor for r in results} >= {"anchor", "positive", "negative"}
+    _, results = _results(tmp_path, "triplet_bug.py", TRIPLET.replace(
+        "{active}", "d_pos - d_neg + margin > -np.inf"))    # a gradient where the loss is 0
+    assert any(not r.passed for r in results)
+
+
+def test_a_name_ending_in_loss_is_a_cost_whatever_else_it_says():
+    for name in ("sampled_softmax_loss", "nce_loss", "step_cost"):
+        assert SAYS_COST.search(name)
+    for name in ("sample_batch", "train", "update_params"):
+        assert NOT_A_COST.search(name) and not SAYS_COST.search(name)

@@ -29,10 +29,11 @@ import numpy as np
 from layers.functional import FunctionalLayer, FunctionalLoss
 from properties.user_entry import (CannotCheck, NothingToCheck, also_label, also_specs,
                                    hinted_spec, layer_entry)
-from properties.user_hinted import example
-from properties.user_recurrent import recurrent_placeholders
+from properties.functional_shapes import (completions, from_channels, from_widths,
+                                           hinted_inputs, hinted_shape, hinted_widths,
+                                           param_choices)
+from properties.user_hinted import COUNT_NAMES, example
 from properties.user_shapes import PROBES, infer_input_shapes, runs
-from properties.user_templates import doc_param_shapes
 from properties.user_targets import _positional as _required
 from properties.user_targets import data_roles, is_state_name, is_target_name, split_arguments
 from properties.user_variants import HALF_CHANGED
@@ -211,41 +212,33 @@ def _hinted_options(hint, fwd):
 def _functional_at(name, fwd, bwd, label, path, hint, args, chosen):
     """The Found of one functional pair whose options dict is ``chosen`` (None: it takes none)."""
     data, params = split_arguments(list(args))
-    constants = [p for p in params if hint is not None and hint.array(p) is not None
-                 and hint.array(p).kind == "value"]
+    # a count (a group norm's G, num_groups) is a number, 2, as a hint would give it
+    counts = {p: 2 for p in params if p in COUNT_NAMES and (hint is None or hint.array(p) is None)}
+    constants = [p for p in params if p in counts or hint is not None and
+                 hint.array(p) is not None and hint.array(p).kind == "value"]
+    if constants and params[-len(constants):] != constants and hint is None:
+        counts, constants = {}, []      # (not last: taken for arrays, as before)
     if constants and params[-len(constants):] != constants:
         raise CannotCheck(f"the hint on line {hint.line} gives {', '.join(constants)} as numbers; "
                           f"{name}'s arrays must come before them (numbers are passed after "
                           f"the params)")
     params = [p for p in params if p not in constants]
-    fixed = tuple(hint.array(p).value for p in constants)
+    fixed = tuple(counts[p] if p in counts else hint.array(p).value for p in constants)
     inputs, targets = data_roles(data) if len(data) > 1 else (tuple(data), ())
     base = pair_base(name)
     outputs = _outputs(bwd)
     stateful = any(is_state_name(d) for d in data[1:])
-    choices = recurrent_placeholders(params, base, stateful) or \
-        [{p: np.shape(_placeholder(p, base)) for p in params}]
-    matrix = next((s for s in (choices[0].values() if len(choices) == 1 else ()) if len(s) == 2),
-                  None)
-    if matrix is not None:
-        # tried when on the first placeholders no gradient comes out in its tensor's shape:
-        # a weight stored (out, in) as PyTorch's (x @ w.T + b: b as long as w's first axis),
-        # and a weight applied elementwise (x * w, w of shape (D,))
-        choices.append({p: (matrix[0],) if len(s) == 1 else s for p, s in choices[0].items()})
-        choices.append({p: s[-1:] for p, s in choices[0].items()})
     doc = inspect.getdoc(fwd) or ""
-    documented = doc_param_shapes(doc, params)     # (``w: ... shape (K, D, M)``: a maxout's)
-    if documented and documented not in choices:
-        choices.append(documented)
+    choices, documented = param_choices(params, base, stateful, counts, doc)
     fallback = first = None
-    hinted = {p: _hinted_shape(hint, p, None, name) for p in params}
+    hinted = {p: hinted_shape(hint, p, None, name) for p in params}
     left = [p for p in params if hinted[p] is None]
-    widths = _hinted_widths(hint, data)
+    widths = hinted_widths(hint, data)
     # the hint gives some params, or the inputs alone: the rest is a guess, which must run
     guessing = bool(left) and (len(left) < len(params) or bool(widths))
     options = [shapes for guessed in choices for shapes in
-               [*_completions(hinted, guessed), *_from_widths(hinted, widths),
-                *_from_channels(hinted, _hinted_inputs(hint, data))]]
+               [*completions(hinted, guessed), *from_widths(hinted, widths),
+                *from_channels(hinted, hinted_inputs(hint, data))]]
     # a guess whose gradients come out in its params' shapes first: one that merely runs may be
     # broadcast (a gamma (W,) over (N, C, H, W) where the layer's own is (1, C, 1, 1))
     for strict in ((True, False) if guessing else (False,)):
@@ -309,70 +302,6 @@ def _functional_at(name, fwd, bwd, label, path, hint, args, chosen):
     why = PROBES.why() or "no input shape made forward and backward run"
     raise CannotCheck(f"{name}: {why}; add a hint with every input's and parameter's shape: "
                       f"# gradcheck: {name}; {example(data, params)}")
-
-
-def _completions(hinted, guessed):
-    """Param shapes: the hint's, and for the others the placeholders' guess, then (a bias the hint
-    left out) each size of the hinted params' axes, for every 1-D param at once."""
-    if not any(hinted.values()):
-        yield dict(guessed)
-        return
-    yield {p: hinted[p] or guessed[p] for p in guessed}
-    left = [p for p in guessed if hinted[p] is None and len(guessed[p]) == 1]
-    sizes = dict.fromkeys(d for shape in hinted.values() if shape for d in shape)
-    for size in sizes:
-        if left:
-            yield {p: hinted[p] or ((size,) if p in left else guessed[p]) for p in guessed}
-
-
-def _hinted_inputs(hint, data):
-    """The shapes of the float inputs the hint gives."""
-    given = [hint.array(d) for d in data] if hint is not None else []
-    return [tuple(a.shape) for a in given if a is not None and a.kind == "float" and a.shape]
-
-
-def _hinted_widths(hint, data):
-    """The last axes of the inputs the hint gives (float arrays), in order, each once."""
-    return list(dict.fromkeys(s[-1] for s in _hinted_inputs(hint, data) if isinstance(s[-1], int)))
-
-
-def _from_channels(hinted, shapes):
-    """Per-channel params for what the hint left out, from an image's or a sequence's channel
-    axis C (axis 1 of (N, C, H, W) or (N, C, L)): a gain or shift (C,), then (1, C, 1, 1) as
-    cs231n's group norm keeps them."""
-    for c, rank in dict.fromkeys((s[1], len(s)) for s in shapes
-                                 if len(s) >= 3 and isinstance(s[1], int)):
-        for shape in ((c,), (1, c) + (1,) * (rank - 2)):
-            yield {p: hinted[p] or shape for p in hinted}
-
-
-def _from_widths(hinted, widths):
-    """Param shapes sized from an input's width D, for what the hint left out: a bias, gain or
-    shift (D,) and a weight (D, D) (attention's Wq, Wk, Wv, Wo), then every one (D, D)."""
-    vector = lambda p: p.lower().startswith(("b", "gamma", "beta", "g", "scale", "shift"))  # noqa: E731
-    for d in widths:
-        yield {p: hinted[p] or ((d,) if vector(p) else (d, d)) for p in hinted}
-        yield {p: hinted[p] or (d, d) for p in hinted}
-
-
-def _hinted_shape(hint, param, default, name):
-    given = hint.array(param) if hint is not None else None
-    if given is None:
-        return default
-    if given.kind != "float" or "N" in given.shape:
-        raise CannotCheck(f"the hint on line {hint.line} gives {param}={given.show()}, but {param} "
-                          f"is a parameter of {name}: give its shape, e.g. {param}=(10, 4)")
-    return tuple(given.shape)
-
-
-def _placeholder(p, base):
-    conv = "conv" in base
-    low = p.lower()
-    if low in ("w", "weight", "weights") or p[:1] == "W" or re.match(r"(w|weight)s?(\d|_)", low):
-        return np.zeros((2, 3, 3, 3) if conv else (4, 3))      # (W1, W_self, Wq too)
-    if low in ("b", "bias"):
-        return np.zeros(2 if conv else 3)
-    return np.zeros(3)
 
 
 def _default_options(base, options):

@@ -25,9 +25,10 @@ HYPER = {"lambda", "lambda_", "lambd", "lmbda", "lmbd", "lam", "lamb", "reg", "l
          "lambda_reg", "reg_lambda", "reg_strength", "weight_decay", "la",
          "learningrate",        # (a widely copied port's name for lambda)
          "alpha", "prior_var", "prior_precision", "tau", "sigma2", "noise_var", "c"}
-DATA = {"x", "data", "inputs", "features", "xs", "x_train", "a",
-        # a loss's predictions: one row per example, as its labels (logits (N, C), y (N,))
-        "logits", "scores", "preds", "y_pred", "ypred", "predictions", "yhat", "y_hat", "probs"}
+DATA = {"x", "data", "inputs", "features", "xs", "x_train", "a"}
+# a loss's predictions: one per example, as its labels (y_pred (N,), logits (N, C) for y (N,))
+PREDICTIONS = {"logits", "scores", "preds", "y_pred", "ypred", "predictions", "yhat", "y_hat",
+               "probs"}
 DATASET = {"dataset", "data_set", "corpus"}
 SIZE_LISTS = {"dimensions", "dims", "layer_sizes", "sizes", "layers", "layer_dims", "shape"}
 SIZE = re.compile(r"size|^num_|^n_|^n[A-Z]|_num$|dim$|^dim|^k$|^d$|^h$|^n$|^v$|^c$|features$|"
@@ -119,6 +120,8 @@ def _roles(fn):
             role = "index"
         elif low in DATA:
             role = "data"
+        elif low in PREDICTIONS:
+            role = "predictions"
         elif is_mask_name(p.name) or low in OBSERVED or \
                 low == "r" and not masked:
             role = "mask"
@@ -243,6 +246,8 @@ class _Search:
             return [spread * rng.standard_normal((EXAMPLES, width)),
                     spread * rng.standard_normal((width, EXAMPLES)),    # examples as columns
                     *[np.abs(rng.standard_normal((s, s))) + 0.5 for s in SIZES]]
+        if role == "predictions":   # one per example, or a row of scores each
+            return [rng.standard_normal(EXAMPLES), rng.standard_normal((EXAMPLES, width))]
         if role == "labels":
             labels = np.arange(EXAMPLES) % 2
             # one-hot rows first: a softmax's gradient (yhat - labels) is right for rows that

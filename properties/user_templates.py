@@ -288,6 +288,7 @@ def _from_pool_hyper(layer):
 
 
 ENTRY = re.compile(r"(?:^|[\s,;(\-*])(\w+)\s*:[^:()]*?\(([^()]*)\)", re.M)
+LISTED = re.compile(r"(?:^|[\s;(\-*])(\w+(?:\s*,\s*\w+)+)\s*:[^:()]*?\(([^()]*)\)", re.M)
 
 
 def _doc_entries(doc, params):
@@ -296,6 +297,9 @@ def _doc_entries(doc, params):
     entries = {}
     for name, body in ENTRY.findall(doc or ""):
         entries.setdefault(name, [p.strip() for p in body.split(",") if p.strip()])
+    for names, body in LISTED.findall(doc or ""):       # ``gamma, beta: (1, C, 1, 1)``
+        for name in re.split(r"\s*,\s*", names):
+            entries.setdefault(name, [p.strip() for p in body.split(",") if p.strip()])
     if not entries:
         return None
     sizes = dict(LETTER_SIZES)

@@ -2,7 +2,6 @@
 ``spatial_groupnorm_forward(x, gamma, beta, G, gn_param)``) could not be checked: G was
 drawn as an array, and no hint could give an integer (``G=2``: "takes a shape"). A hint's
 number is now passed as it is, after the arrays."""
-import pytest
 
 from properties.search import hunt
 from properties.user_hints import read_hints
@@ -59,9 +58,12 @@ def test_a_number_reads_and_shows_as_itself():
     assert hint.array("eps").show() == "1e-05"
 
 
-def test_the_hint_suggested_for_a_count_gives_it_as_a_number(tmp_path):
-    """Skipped for want of a hint, the pair is shown one to paste: G as a number, not a shape."""
+def test_without_a_hint_the_count_is_2_and_a_suggested_hint_gives_it_as_a_number(tmp_path):
+    """With no hint, G is a number too (2, as a hint would give it) and the pair is checked; a
+    hint suggested for a pair taking a count gives it as a number, not a shape."""
+    from properties.user_hinted import example
     found, collected = collect_source(tmp_path, "gn_nohint.py", SOURCE.split("\n", 1)[1])
-    (skip,) = [s for s in collected.skipped if "spatial_groupnorm" in s.label]
-    assert "G=2" in skip.reason and "G=(...)" not in skip.reason, skip.reason
-    assert "gamma=(...)" in skip.reason
+    (label,) = [f for f in found if "spatial_groupnorm" in f]
+    assert hunt(label, "grads_fd", max_examples=5, shrink=False) is None
+    said = example(["x"], ["gamma", "beta", "G"])
+    assert "G=2" in said and "G=(...)" not in said and "gamma=(...)" in said, said

@@ -96,13 +96,14 @@ def test_a_maxout_routing_its_gradient_to_every_piece_is_caught(tmp_path):
     assert failed is not None and {r.tensor for r in failed.failures} >= {"dw", "db"}
 
 
-def test_a_docstring_giving_some_params_only_gives_none():
-    """``W_self, W_neigh: (D, H)`` names W_neigh alone: no shapes from it (it crashed the
-    harness's set-up once), nor from an entry with the batch letter or no letters at all."""
+def test_a_docstring_gives_params_listed_together_and_none_for_one_it_leaves_out():
+    """``W_self, W_neigh: (D, H)`` gives both; a param with no entry, one with the batch letter
+    or no letters at all gives no shapes (a param left out once crashed the set-up)."""
     doc = "x: (N, D) node features; adj: (N, N)\nW_self, W_neigh: (D, H)\nv: ()"
-    assert doc_param_shapes(doc, ["W_self", "W_neigh"]) is None
+    both = (LETTER_SIZES["D"], LETTER_SIZES["H"])
+    assert doc_param_shapes(doc, ["W_self", "W_neigh"]) == {"W_self": both, "W_neigh": both}
+    assert doc_param_shapes(doc, ["W_self", "U"]) is None
     assert doc_param_shapes(doc, ["adj"]) is None and doc_param_shapes(doc, ["v"]) is None
-    assert doc_param_shapes(doc, ["W_neigh"]) == {"W_neigh": (LETTER_SIZES["D"], LETTER_SIZES["H"])}
 
 
 SAGE = '''
@@ -146,3 +147,46 @@ def test_an_input_width_kept_as_a_hyperparameter_sizes_the_input(tmp_path):
                               SAGE.replace("{neighbours}", "(self.P > 0).T"))
     failed = hunt("sage_bug.SAGEMeanLayer", "grads_fd", max_examples=10)
     assert failed is not None and {r.tensor for r in failed.failures} == {"dx"}
+
+
+GROUPNORM = '''
+import numpy as np
+
+
+def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
+    eps = gn_param.get("eps", 1e-5)
+    N, C, H, W = x.shape
+    xg = x.reshape(N, G, C // G, H, W)
+    mu, var = xg.mean(axis=(2, 3, 4), keepdims=True), xg.var(axis=(2, 3, 4), keepdims=True)
+    xhat = ((xg - mu) / np.sqrt(var + eps)).reshape(N, C, H, W)
+    return gamma * xhat + beta, (xhat, gamma, 1.0 / np.sqrt(var + eps), G)
+
+
+def spatial_groupnorm_backward(dout, cache):
+    xhat, gamma, inv_std, G = cache
+    N, C, H, W = dout.shape
+    dxhat = (dout * gamma).reshape({groups})
+    xh = xhat.reshape({groups})
+    M = dxhat[0, 0].size
+    inv_std = inv_std.reshape(N, G, 1, 1, 1) if {as_groups} else inv_std.reshape(N, 1, G, 1, 1)
+    axes = (2, 3, 4) if {as_groups} else (1, 3, 4)
+    dx = inv_std / M * (M * dxhat - dxhat.sum(axis=axes, keepdims=True)
+                        - xh * (dxhat * xh).sum(axis=axes, keepdims=True))
+    return (dx.reshape(N, C, H, W), np.sum(dout * xhat, axis=(0, 2, 3), keepdims=True),
+            np.sum(dout, axis=(0, 2, 3), keepdims=True))
+'''
+
+
+def test_a_group_count_is_a_number_and_the_group_norm_is_checked(tmp_path):
+    """cs231n's ``spatial_groupnorm_forward(x, gamma, beta, G, gn_param)``: G is 2, the channels
+    a multiple of it, gamma and beta (1, C, 1, 1): it needed a hint. Right, it passes; its
+    channels regrouped the wrong way round in backward, it fails."""
+    right = GROUPNORM.replace("{groups}", "N, G, C // G, H, W").replace("{as_groups}", "True")
+    found, _ = collect_source(tmp_path, "gn.py", right)
+    (label,) = found
+    assert hunt(label, "grads_fd", max_examples=10, shrink=False) is None
+    wrong = GROUPNORM.replace("{groups}", "N, C // G, G, H, W").replace("{as_groups}", "False")
+    (tmp_path / "bug").mkdir()
+    found, _ = collect_source(tmp_path / "bug", "gn_bug.py", wrong)
+    (label,) = found
+    assert hunt(label, "grads_fd", max_examples=10) is not None

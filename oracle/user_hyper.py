@@ -173,7 +173,7 @@ def recurrent_roles(params):
     """[(wx, wh, b, gates)]: a recurrent layer's input weight (D, G*H), hidden weight (H, G*H)
     and bias (G*H,) (b None without one), by the user's names.
 
-    Two 2-D weights sharing their last axis and at most one matching 1-D bias; other 1-D
+    Two 2-D weights sharing their last axis and at most two matching 1-D biases; other 1-D
     params must have H elements (an LSTM's peephole weights, a gain per hidden unit).
     Names decide which weight is which (an ``x`` or ``i`` after the W: input;
     an ``h``: hidden); when they do not, the definition order (input first) and
@@ -189,9 +189,11 @@ def recurrent_roles(params):
     width = np.shape(params[two[0]])[1]
     biases = [n for n in one if np.size(params[n]) == width]
     per_unit = [n for n in one if n not in biases]
-    if np.shape(params[two[1]])[1] != width or len(biases) > 1:
+    if np.shape(params[two[1]])[1] != width or len(biases) > 2:
         return []
-    bias = biases[0] if biases else None
+    # two biases (an input's and a hidden one's, a "reset after" GRU's bx and bh): no one bias a
+    # twin could take; the weights still say the shapes
+    bias = biases[0] if len(biases) == 1 else None
     roles = [weight_role(n) for n in two]
     if roles == ["h", "x"]:
         orders = [(two[1], two[0])]

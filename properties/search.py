@@ -10,20 +10,18 @@ A crash (the layer raised or broke the protocol) on one region of inputs does
 not end the search: it is recorded and the search goes on, so wrong values on
 the rest of the space are found too, and both are reported (``Crashes``).
 """
-import json
 import math
-from collections import OrderedDict
-from dataclasses import replace, fields, is_dataclass
+from dataclasses import replace
 from typing import Any, NamedTuple
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings, target
-from hypothesis.internal.reflection import function_digest
 
 from oracle.result import join_notes
 from properties.cases import cases
 from properties.battery import property_named
 from properties.catalog import get
+from properties.search_memo import Memo, digested_once
 
 
 CRASH_VERDICTS = ("contract", "layer raised")
@@ -33,32 +31,6 @@ CRASH_VERDICTS = ("contract", "layer raised")
 # slope is wrong as "kink convention". Such draws are set aside like crashes, and the search
 # goes on for a difference away from kinks.
 KINK_VERDICTS = ("kink convention",)
-
-
-_DIGESTS = {}    # code object of a search's inner test -> Hypothesis's digest of it
-
-
-def digested_once(wrapped):
-    """``wrapped`` (a ``@given`` test) with Hypothesis's digest of its source handed over.
-
-    Hypothesis derives a derandomized run's seed and the example database's key from a digest
-    of the test's source, tokenized anew at every run: about a millisecond, paid by each of the
-    suite's few thousand searches. The tests here are closures of a few definitions, whose
-    source never changes: the digest is worked out once per definition and given as the seed a
-    derandomized run would draw it from and as the database key, so every search draws what
-    it drew before. (Hypothesis's own attributes: a version without them ignores them, and
-    works the digest out itself as before.)
-    """
-    inner = getattr(getattr(wrapped, "hypothesis", None), "inner_test", None)
-    if inner is None:
-        return wrapped
-    digest = _DIGESTS.get(inner.__code__)
-    if digest is None:
-        digest = _DIGESTS[inner.__code__] = function_digest(inner)
-    if wrapped._hypothesis_internal_use_settings.derandomize:
-        wrapped._hypothesis_internal_use_seed = int.from_bytes(digest, "big")
-    wrapped._hypothesis_internal_database_key = digest
-    return wrapped
 
 
 SAME_AS_FD = ("grads_tf's cell is this very comparison: with no TF twin it falls back to finite "
@@ -145,46 +117,6 @@ class AtKinks(Crashes):
 
 class _Failed(AssertionError):
     pass
-
-
-class Memo:
-    """The results of every case already checked in one search, by the case's fields.
-
-    Hypothesis draws a pool of input values for every case, used only by small cases of
-    the plain kinds; two draws differing only in unused values are one case, and a sixth
-    of a battery search's examples (and most of a shrink's attempts) were such repeats. A
-    property is a function of its case (fresh layer, seeded streams), so a repeat gets the
-    results already found instead of running the layer and the oracles again. A drawn
-    object that is not a dataclass (no plain fields to compare) is always checked. The
-    ``size`` most recently used cases are kept (results hold arrays: a 200-example search of
-    a large layer must not keep them all).
-    """
-
-    def __init__(self, check, size=64):
-        self.check, self.seen, self.size = check, OrderedDict(), size
-
-    def __call__(self, drawn):
-        key = case_key(drawn)
-        if key is None:
-            return self.check(drawn)
-        if key in self.seen:
-            self.seen.move_to_end(key)
-        else:
-            self.seen[key] = self.check(drawn)
-            if len(self.seen) > self.size:
-                self.seen.popitem(last=False)
-        return self.seen[key]
-
-
-def case_key(drawn):
-    """A text that equals another's exactly when the two drawn cases are the same case."""
-    if not is_dataclass(drawn) or isinstance(drawn, type):
-        return None
-    try:     # (its fields as they are: ``asdict`` deep-copies every drawn value first)
-        return json.dumps({f.name: getattr(drawn, f.name) for f in fields(drawn)},
-                          sort_keys=True)
-    except (TypeError, ValueError):
-        return None
 
 
 def first_failure(strategy, check, *, max_examples=40, shrink=True):
@@ -339,8 +271,9 @@ def _shrunk_note(failed, worst, run):
     if not failed or "case" not in worst:
         return ""
     small = {(r.prop, r.tensor) for r in failed if math.isfinite(r.ratio) and r.ratio < SHRUNK}
+    nonfinite = {(r.prop, r.tensor) for r in failed if not math.isfinite(r.ratio)}
     shown = {(r.prop, r.tensor) for r in failed}
-    big, more = {}, []
+    big, finite, more = {}, {}, []
     try:
         typical = replace(worst["case"], kind="normal", values=None,
                           batch=max(3, worst["case"].batch))
@@ -349,6 +282,8 @@ def _shrunk_note(failed, worst, run):
                 continue
             if (r.prop, r.tensor) in small and r.ratio > SHRUNK:
                 big[r.tensor] = max(big.get(r.tensor, 0.0), r.ratio)
+            elif (r.prop, r.tensor) in nonfinite and math.isfinite(r.ratio):
+                finite[r.tensor] = max(finite.get(r.tensor, 0.0), r.ratio)
             elif (r.prop, r.tensor) not in shown and r.tensor not in more:
                 more.append(r.tensor)
     except Exception:        # (the shown failure stands on its own)
@@ -359,6 +294,11 @@ def _shrunk_note(failed, worst, run):
         lines.append(f"  on typical inputs (normal values, batch {typical.batch}) it fails {said} "
                      f"the allowed: the case above is the simplest that still fails, not the "
                      f"size of the error")
+    if finite:    # (a backward dividing by N - 1 is NaN at batch 1, where cases shrink to)
+        said = ", ".join(f"{t} at {e:.3g}x" for t, e in finite.items())
+        lines.append(f"  on typical inputs (normal values, batch {typical.batch}) it fails {said} "
+                     f"the allowed, with finite values: the NaN or inf above is how it fails on "
+                     f"the simplest case, not the only way")
     if more:
         lines.append(f"  on typical inputs (normal values, batch {typical.batch}) {', '.join(more)} "
                      f"fail{'s' if len(more) == 1 else ''} too (right on the case above only)")

@@ -13,7 +13,8 @@ from properties.user_targets import BATCH
 from properties.global_rng import generator_states, kept_global_rng, moved, seeded_global_rng
 
 COUPLED = ("the forward of one sample depends on the other samples of the batch (found by "
-           "running each sample alone): batch statistics, a shared mask or a batch mean")
+           "running each sample alone): batch statistics, a shared mask or a batch mean; or its "
+           "first axis is no batch (a sequence kept time first: a recurrence runs along it)")
 BATCHLESS = "the layer takes one sample at a time (no batch axis): there is no batch to split"
 GRAPH = ("its rows are a graph's nodes, coupled by the adjacency it is given (a graph layer): "
          "no sample stands alone")

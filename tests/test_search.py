@@ -7,7 +7,8 @@ from hypothesis import given, settings, strategies as st
 from properties.battery import all_properties
 from properties.cases import Case, cases
 from properties.catalog import get
-from properties.search import _DIGESTS, Memo, case_key, digested_once, first_failure
+from properties.search import first_failure
+from properties.search_memo import _DIGESTS, Memo, case_key, digested_once
 
 
 def _counting(calls):

@@ -76,3 +76,40 @@ def test_a_tensor_the_shrunk_case_hides_is_named_from_typical_inputs(tmp_path):
     shown = {line.split("] ")[1].split(" vs")[0] for line in text.splitlines() if "] d" in line}
     assert shown == {"db"}, shown                     # the case shrank to x = 0
     assert "dW fails too (right on the case above only)" in text, text
+
+
+UNBIASED = '''
+import numpy as np
+
+
+class BatchNorm:
+    def __init__(self, D=3):
+        self.gamma, self.beta = np.ones(D), np.zeros(D)
+
+    def forward(self, x):
+        self.mu, self.var = x.mean(axis=0), x.var(axis=0)
+        self.xhat = (x - self.mu) / np.sqrt(self.var + 1e-5)
+        return self.gamma * self.xhat + self.beta
+
+    def backward(self, dout):
+        N = dout.shape[0]
+        self.dgamma, self.dbeta = (dout * self.xhat).sum(axis=0), dout.sum(axis=0)
+        dxhat = dout * self.gamma
+        std = np.sqrt(self.var * N / (N - 1) + 1e-5)        # N - 1 in backward only
+        return (N * dxhat - dxhat.sum(axis=0) - self.xhat * (dxhat * self.xhat).sum(axis=0)) \\
+            / (N * std)
+'''
+
+
+def test_a_failure_shrunk_to_nan_says_how_it_fails_with_finite_values(tmp_path):
+    """A backward dividing by N - 1 is NaN at batch 1, where the search shrinks to: shown
+    there alone, its error read as a missing epsilon; the typical case's finite failure is
+    said beside it."""
+    collect_source(tmp_path, "bn_unbiased.py", UNBIASED)
+    with pytest.raises(AssertionError) as info:
+        run_property(GRADS, get("bn_unbiased.BatchNorm"), ResultLog(), derandomize=True,
+                     database=None, max_examples=25)
+    text = str(info.value)
+    assert "worst error is infx" in text, text
+    line = text.split("on typical inputs (normal values, batch ")[1].splitlines()[0]
+    assert "with finite values" in line and float(line.split(" at ")[1].split("x")[0]) > 10, line

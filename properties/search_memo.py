@@ -1,0 +1,73 @@
+"""What a search works out once: the results of a case already checked (``Memo``), and
+Hypothesis's digest of a search's test (``digested_once``)."""
+import json
+from collections import OrderedDict
+from dataclasses import fields, is_dataclass
+
+from hypothesis.internal.reflection import function_digest
+
+
+_DIGESTS = {}    # code object of a search's inner test -> Hypothesis's digest of it
+
+
+def digested_once(wrapped):
+    """``wrapped`` (a ``@given`` test) with Hypothesis's digest of its source handed over.
+
+    Hypothesis derives a derandomized run's seed and the example database's key from a digest
+    of the test's source, tokenized anew at every run: about a millisecond, paid by each of the
+    suite's few thousand searches. The tests here are closures of a few definitions, whose
+    source never changes: the digest is worked out once per definition and given as the seed a
+    derandomized run would draw it from and as the database key, so every search draws what
+    it drew before. (Hypothesis's own attributes: a version without them ignores them, and
+    works the digest out itself as before.)
+    """
+    inner = getattr(getattr(wrapped, "hypothesis", None), "inner_test", None)
+    if inner is None:
+        return wrapped
+    digest = _DIGESTS.get(inner.__code__)
+    if digest is None:
+        digest = _DIGESTS[inner.__code__] = function_digest(inner)
+    if wrapped._hypothesis_internal_use_settings.derandomize:
+        wrapped._hypothesis_internal_use_seed = int.from_bytes(digest, "big")
+    wrapped._hypothesis_internal_database_key = digest
+    return wrapped
+
+
+class Memo:
+    """The results of every case already checked in one search, by the case's fields.
+
+    Hypothesis draws a pool of input values for every case, used only by small cases of
+    the plain kinds; two draws differing only in unused values are one case, and a sixth
+    of a battery search's examples (and most of a shrink's attempts) were such repeats. A
+    property is a function of its case (fresh layer, seeded streams), so a repeat gets the
+    results already found instead of running the layer and the oracles again. A drawn
+    object that is not a dataclass (no plain fields to compare) is always checked. The
+    ``size`` most recently used cases are kept (results hold arrays: a 200-example search of
+    a large layer must not keep them all).
+    """
+
+    def __init__(self, check, size=64):
+        self.check, self.seen, self.size = check, OrderedDict(), size
+
+    def __call__(self, drawn):
+        key = case_key(drawn)
+        if key is None:
+            return self.check(drawn)
+        if key in self.seen:
+            self.seen.move_to_end(key)
+        else:
+            self.seen[key] = self.check(drawn)
+            if len(self.seen) > self.size:
+                self.seen.popitem(last=False)
+        return self.seen[key]
+
+
+def case_key(drawn):
+    """A text that equals another's exactly when the two drawn cases are the same case."""
+    if not is_dataclass(drawn) or isinstance(drawn, type):
+        return None
+    try:     # (its fields as they are: ``asdict`` deep-copies every drawn value first)
+        return json.dumps({f.name: getattr(drawn, f.name) for f in fields(drawn)},
+                          sort_keys=True)
+    except (TypeError, ValueError):
+        return None

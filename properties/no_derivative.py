@@ -104,3 +104,18 @@ def warned(result, got, mask):
         return result
     k, n = int(np.count_nonzero(mask)), int(np.size(got))
     return replace(result, warning=True, note=join_notes(result.note, NOTE.format(k=k, n=n)))
+
+
+def same_nonfinite(got, want):
+    """Where a law's two sides, both the layer's own, are the same NaN or inf (a mask), or None:
+    there the law holds (the same run at another batch gives the same); whether the layer
+    should give NaN there at all is the gradient checks' to judge, against TF and finite
+    differences (a 0 * inf where the forward has a derivative fails them)."""
+    try:
+        a, b = np.asarray(got, np.float64), np.asarray(want, np.float64)
+        if a.shape != b.shape:
+            return None
+        mask = ~np.isfinite(a) & (np.isnan(a) & np.isnan(b) | (a == b))
+    except (TypeError, ValueError):
+        return None
+    return mask if mask.any() else None

@@ -107,10 +107,11 @@ def warned(result, got, mask):
 
 
 def same_nonfinite(got, want):
-    """Where a law's two sides, both the layer's own, are the same NaN or inf (a mask), or None:
-    there the law holds (the same run at another batch gives the same); whether the layer
-    should give NaN there at all is the gradient checks' to judge, against TF and finite
-    differences (a 0 * inf where the forward has a derivative fails them)."""
+    """Where a law's two sides, the same layer run twice (``batch_resize``: a fresh one at the
+    second batch size), are the same NaN or inf (a mask), or None: there the law holds; whether
+    the layer should give NaN there at all is for the gradient checks to judge, against TF and
+    finite differences, and for ``batch_additive`` (a 0 * NaN where the forward has a
+    derivative fails them)."""
     try:
         a, b = np.asarray(got, np.float64), np.asarray(want, np.float64)
         if a.shape != b.shape:

@@ -41,12 +41,12 @@ def test_resizing_a_contrastive_loss_passes_and_its_0_times_nan_is_still_judged(
     """batch_resize passes; batch_additive still fails the similar pair's (1 - y) * h * diff / d,
     0 * NaN where d ** 2 has its derivative 0 (tests/test_no_derivative.py); a wrong factor on
     the similar pairs is caught by grads_fd."""
-    found, _ = collect_source(tmp_path, "contrastive.py", CONTRASTIVE.replace("{similar}", "y"))
+    found, _ = collect_source(tmp_path, "contrastive_cone.py", CONTRASTIVE.replace("{similar}", "y"))
     (label,) = [f for f in found if "(" not in f]
     assert hunt(label, "batch_resize", max_examples=25) is None
     assert hunt(label, "batch_additive", max_examples=25) is not None
     (tmp_path / "bug").mkdir()
-    found, _ = collect_source(tmp_path / "bug", "contrastive_bug.py",
+    found, _ = collect_source(tmp_path / "bug", "contrastive_cone_bug.py",
                               CONTRASTIVE.replace("{similar}", "2 * y"))
     (label,) = [f for f in found if "(" not in f]
     assert hunt(label, "grads_fd", max_examples=25) is not None

@@ -69,26 +69,37 @@ def test_a_search_checks_each_distinct_case_once_though_it_draws_repeats():
 
 def _recording_test(seen, **chosen):
     """A fresh closure of one definition, as every search makes its inner test."""
-    @settings(max_examples=12, database=None, deadline=None, **chosen)
+    @settings(**{"max_examples": 12, "database": None, "deadline": None, **chosen})
     @given(x=st.integers(0, 10 ** 9))
     def run(x):
         seen.append(x)
     return run
 
 
-def test_a_digest_worked_out_once_draws_what_hypothesis_would_have_drawn():
-    """``digested_once`` hands Hypothesis the digest it would have worked out from the
-    test's source: a derandomized search draws the very examples it drew without it, at
-    every search, and the digest is tokenized once per definition."""
-    plain, handed, again = [], [], []
-    _recording_test(plain, derandomize=True)()
-    wrapped = digested_once(_recording_test(handed, derandomize=True))
+def _edited_test(seen, **chosen):
+    """The same test under the same name, its source edited."""
+    @settings(max_examples=12, database=None, deadline=None, **chosen)
+    @given(x=st.integers(0, 10 ** 9))
+    def run(x):
+        seen.append(x)      # (an edit)
+        return None
+    run.hypothesis.inner_test.__qualname__ = "_recording_test.<locals>.run"   # (same place)
+    return run
+
+
+def test_a_derandomized_search_draws_by_its_name_alone_through_edits():
+    """A derandomized search draws the same examples at every search, and through an edit of
+    its test's source (the harness's own: an edit once redrew every layer's examples); the
+    digest is tokenized once per definition."""
+    first, again, edited = [], [], []
+    wrapped = digested_once(_recording_test(first, derandomize=True))
     assert wrapped._hypothesis_internal_use_seed is not None
     wrapped()
     digested_once(_recording_test(again, derandomize=True))()
-    assert plain and handed == plain and again == plain
+    digested_once(_edited_test(edited, derandomize=True))()
+    assert first and again == first and edited == first
     codes = [c for c in _DIGESTS if c.co_name == "run" and c.co_filename == __file__]
-    assert len(codes) == 1
+    assert len(codes) == 2         # one per definition, however many closures
 
 
 def test_a_randomized_search_keeps_drawing_at_random():
@@ -100,3 +111,17 @@ def test_a_randomized_search_keeps_drawing_at_random():
         assert getattr(wrapped, "_hypothesis_internal_use_seed", None) is None
         wrapped()
     assert first != second
+
+
+def test_a_derandomized_search_draws_the_same_whatever_modules_are_loaded(tmp_path, monkeypatch):
+    """Hypothesis drew now and then a number from the source of the modules loaded: a case
+    found under ``./harness check`` was not under pytest. Loading a module full of numbers
+    changes nothing now."""
+    before, after = [], []
+    digested_once(_recording_test(before, derandomize=True, max_examples=60))()
+    (tmp_path / "numbers_here.py").write_text(
+        "".join(f"C{i} = {v}\n" for i, v in enumerate((7919, 104729, 3.25e7, -88.72, 1299709))))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    __import__("numbers_here")
+    digested_once(_recording_test(after, derandomize=True, max_examples=60))()
+    assert before and after == before

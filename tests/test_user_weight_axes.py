@@ -182,11 +182,11 @@ def test_a_group_count_is_a_number_and_the_group_norm_is_checked(tmp_path):
     a multiple of it, gamma and beta (1, C, 1, 1): it needed a hint. Right, it passes; its
     channels regrouped the wrong way round in backward, it fails."""
     right = GROUPNORM.replace("{groups}", "N, G, C // G, H, W").replace("{as_groups}", "True")
-    found, _ = collect_source(tmp_path, "gn.py", right)
+    found, _ = collect_source(tmp_path, "gn_axes.py", right)
     (label,) = found
     assert hunt(label, "grads_fd", max_examples=10, shrink=False) is None
     wrong = GROUPNORM.replace("{groups}", "N, C // G, G, H, W").replace("{as_groups}", "False")
     (tmp_path / "bug").mkdir()
-    found, _ = collect_source(tmp_path / "bug", "gn_bug.py", wrong)
+    found, _ = collect_source(tmp_path / "bug", "gn_axes_bug.py", wrong)
     (label,) = found
     assert hunt(label, "grads_fd", max_examples=10) is not None

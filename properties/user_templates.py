@@ -22,7 +22,9 @@ from properties.user_recurrent import recurrent_templates
 from properties.user_targets import BATCH, is_adjacency_name
 
 LETTER_SIZES = {"C": 4, "H": 6, "W": 7, "D": 5, "M": 6, "T": 4, "F": 5, "HH": 3, "WW": 3, "K": 4}
-PROBE_SHAPES = ((BATCH, 5), (BATCH, 3, 6, 6), (BATCH, 3, 5), (BATCH, 6, 6), (6, 6), (6, 6, 3), (5,))
+# (channels a multiple of 4 last: a pixel shuffle's C = r^2 C', NCHW and NHWC)
+PROBE_SHAPES = ((BATCH, 5), (BATCH, 3, 6, 6), (BATCH, 3, 5), (BATCH, 6, 6), (6, 6), (6, 6, 3), (5,),
+                (BATCH, 8, 4, 6), (BATCH, 4, 6, 8))
 DISTINCT_WIDTHS = (3, 5, 4, 6)
 UNLIKE = "unlike widths"   # the source of inputs tried at different widths (taken where they run)
 BATCH_LETTERS = ("N", "n", "B", "batch", "batch_size")

@@ -190,3 +190,39 @@ def test_a_group_count_is_a_number_and_the_group_norm_is_checked(tmp_path):
     found, _ = collect_source(tmp_path / "bug", "gn_axes_bug.py", wrong)
     (label,) = found
     assert hunt(label, "grads_fd", max_examples=10) is not None
+
+
+PIXEL_SHUFFLE = '''
+import numpy as np
+
+
+class PixelShuffle:
+    def __init__(self, upscale_factor=2):
+        self.r = upscale_factor
+
+    def forward(self, x):
+        N, C, H, W = x.shape
+        r = self.r
+        y = x.reshape(N, C // (r * r), r, r, H, W).transpose(0, 1, 4, 2, 5, 3)
+        return y.reshape(N, C // (r * r), H * r, W * r)
+
+    def backward(self, dout):
+        N, C, H, W = dout.shape
+        r = self.r
+        d = dout.reshape(N, C, H // r, r, W // r, r).transpose({order})
+        return d.reshape(N, C * r * r, H // r, W // r)
+'''
+
+
+def test_a_layer_taking_channels_in_fours_finds_its_input_and_a_wrong_permutation_fails(tmp_path):
+    """A pixel shuffle takes C = r^2 C' channels: the common probe (N, 3, 6, 6) raised, and the
+    layer was not checked without a hint."""
+    found, _ = collect_source(tmp_path, "shuffle.py", PIXEL_SHUFFLE.replace("{order}",
+                                                                            "0, 1, 3, 5, 2, 4"))
+    (label,) = found
+    assert hunt(label, "grads_fd", max_examples=10, shrink=False) is None
+    (tmp_path / "bug").mkdir()
+    found, _ = collect_source(tmp_path / "bug", "shuffle_bug.py", PIXEL_SHUFFLE.replace(
+        "{order}", "0, 1, 5, 3, 2, 4"))          # the two block axes swapped
+    (label,) = found
+    assert hunt(label, "grads_fd", max_examples=10) is not None

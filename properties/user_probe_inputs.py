@@ -11,7 +11,7 @@ from layers.nested import arrays_within
 from layers.optimizer_fed import builds_on_initialize
 from properties.user_recurrent import recurrent_templates
 from properties.user_targets import is_adjacency_name, is_index_name, normalized_adjacency
-from properties.user_templates import graph_nodes, index_inputs
+from properties.user_templates import axes_widths, graph_nodes, index_inputs
 
 
 def probe_inputs(obj, hinted, needs_probe, names=("x",), targets=()):
@@ -70,8 +70,13 @@ def _apart(held, names, rng):
     """Several inputs each through a weight of its own (a cross-attention's x through Wq
     (d_model, d_k), ctx through Wk (d_ctx, d_k)): sequences of unlike lengths, widths from
     the 2-D weights' first axes, each a different one."""
-    widths = list(dict.fromkeys(v.shape[0] for v in held.values() if v.ndim == 2))
-    if len(names) < 2 or len(widths) < len(names):
+    if len(names) < 2:
         return []
-    return [tuple(rng.standard_normal((2, 3 + i, d)) for i, d in enumerate(ws))
-            for ws in itertools.permutations(widths, len(names))][:12]
+    # a weight of three or more axes, one per input (a bilinear W (K, I, J): x1 (2, I), x2 (2, J))
+    axes = [tuple(rng.standard_normal((2, width)) for _, width in templates)
+            for templates, _, _ in axes_widths(names, held)]
+    widths = list(dict.fromkeys(v.shape[0] for v in held.values() if v.ndim == 2))
+    if len(widths) < len(names):
+        return axes
+    return axes + [tuple(rng.standard_normal((2, 3 + i, d)) for i, d in enumerate(ws))
+                   for ws in itertools.permutations(widths, len(names))][:12]

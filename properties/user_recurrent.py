@@ -1,12 +1,14 @@
 """Recurrent layers a user wrote: the shapes of their weights and of their inputs.
 
 A recurrent step or sequence keeps an input weight (D, G*H), a hidden weight
-(H, G*H) and a bias (G*H,), with G gate blocks (1 for a vanilla RNN, 4 for an
+(H, G*H) and a bias (G*H,) (or PyTorch's (G*H, D) and (G*H, H)), with G gate blocks (1 for a vanilla RNN, 4 for an
 LSTM, 3 for a GRU). A functional pair's weights get placeholders of those
 shapes (G from the name, or each G in turn when the name does not say); its
 input then takes (N, D) for one step or (N, T, D) for a sequence, and every
 state input (``prev_h``, ``prev_c``, ``h0``) takes (N, H).
 """
+import numpy as np
+
 from oracle.user_hyper import gates_from_name, recurrent_roles, weight_role
 from properties.user_targets import BATCH
 
@@ -48,8 +50,12 @@ def recurrent_placeholders(param_names, base, stateful=False):
 def recurrent_templates(params, names):
     """(templates, how) per way the params' recurrent roles size the inputs ``names``: x (N, D),
     then x (N, T, D); every further input (N, H)."""
-    for wx, wh, _, gates in recurrent_roles(params):
-        d, h = params[wx].shape[0], params[wh].shape[0]
+    roles = [(wx, wh, gates, 0) for wx, wh, _, gates in recurrent_roles(params)]
+    if not roles:     # PyTorch's layout: W_ih (G*H, D), W_hh (G*H, H), the gates on axis 0
+        flipped = {k: np.swapaxes(v, 0, 1) if np.ndim(v) == 2 else v for k, v in params.items()}
+        roles = [(wx, wh, gates, 1) for wx, wh, _, gates in recurrent_roles(flipped)]
+    for wx, wh, gates, axis in roles:
+        d, h = params[wx].shape[axis], params[wh].shape[axis]
         states = [(BATCH, h)] * (len(names) - 1)
         said = "; ".join(f"{n} (N, {h})" for n in names[1:])
         src = f"from {wx} {tuple(params[wx].shape)}, {wh} {tuple(params[wh].shape)}"

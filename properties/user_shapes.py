@@ -32,14 +32,13 @@ from layers.attribute_probe import TRAINING_NAMES
 from oracle.user_hyper import words
 from oracle.user_twins_dense import LOSS_WORDS
 from properties import outputs as O
-from properties.user_targets import (BATCH, Target, is_adjacency_name, is_index_name, is_mask_name,
-                                     target_for)
+from properties.user_targets import (BATCH, Target, draw_targets, is_adjacency_name, is_index_name,
+                                     is_mask_name, target_for, target_kinds)
 from properties.user_templates import UNLIKE, _from_doc, index_inputs, one_input, several_inputs
 from properties.values import PROBED_DOMAINS, domain_text, into_domain
 
 __all__ = ["BATCH", "InputSpec", "infer_input_shapes", "within_domain", "_from_doc"]   # _from_doc: its tests
 
-TARGET_KINDS = ("labels", "one_hot", "like_x")
 
 
 @dataclass(frozen=True)
@@ -84,7 +83,7 @@ class InputSpec:
         domains, then targets of the spec's kinds."""
         xs = tuple(into_domain(rng.standard_normal(s) * scale, self.domain(i))
                    for i, s in enumerate(self.shapes(batch)))
-        ts = _targets(self.targets, xs[0].shape, rng, self.classes) if xs else ()
+        ts = draw_targets(self.targets, xs[0].shape, rng, self.classes) if xs else ()
         if self.targets == "like_x":
             ts = tuple(into_domain(t, self.domain(0)) for t in ts)
         return xs, ts + tuple(t.draw(rng, batch, xs) for t in self.extras)
@@ -197,8 +196,8 @@ def _float_specs(layer, name, doc, kind, names, loss):
     named = tuple(getattr(layer, "target_names", ()) or ())
     # a loss of several inputs (a triplet's anchor, positive, negative) takes targets only
     # where its forward names them (a contrastive loss's y); one naming none may take none
-    target_kinds = ("",) if not loss or not named and len(names) > 1 else \
-        _target_kinds(name, doc, kind) + (() if named else ("",))
+    tried = ("",) if not loss or not named and len(names) > 1 else \
+        target_kinds(name, doc, kind) + (() if named else ("",))
     extras = tuple(target_for(n) for n in (named[1:] if loss else named))   # a loss's first: below
     candidates = (((t,), s, h) for t, s, h in one_input(layer, doc)) if len(names) == 1 \
         else several_inputs(layer, doc, names)
@@ -208,10 +207,12 @@ def _float_specs(layer, name, doc, kind, names, loss):
             continue
         seen.add(templates)
         batched = any(BATCH in t for t in templates)
-        for targets in target_kinds:
+        for targets in tried:
             # a loss of a pair (x1, x2, y): y says similar or not, 0 or 1; of one input: a class
             classes = (2 if len(names) > 1 else templates[0][-1]) \
                 if targets in ("labels", "one_hot") else 0
+            if not isinstance(classes, int):     # (a template ending at its batch axis)
+                continue
             more = ("; targets 0 or 1, shaped like the input" if targets == "binary" else "") + \
                 ("; " + "; ".join(t.describe() for t in extras) if extras else "")
             yield InputSpec(templates, batched, targets, classes, source, how + more, extras,
@@ -249,33 +250,6 @@ def _is_loss(layer, name, kind):
                             for p in required[1:2]):
         return False            # forward(x, mask), forward(x, adj): a masked or graph layer
     return len(required) == 2 or len(named) == len(required) - 1 > 1
-
-
-def _target_kinds(name, doc, kind):
-    text = words(kind or "") + " " + words(name)
-    if any(w in text for w in LOSS_WORDS["bce_with_logits"][:2]):
-        # a binary loss's targets are 0 or 1 (a forward reading ``np.where(y == 1, ...)`` beside
-        # a backward reading 2y - 1 is right there, and nowhere else)
-        return ("binary", "like_x", "labels", "one_hot")
-    if any(w in text for w in LOSS_WORDS["mse"]):
-        return ("like_x", "labels", "one_hot")
-    if "onehot" in words(doc):
-        return ("one_hot", "labels", "like_x")
-    return TARGET_KINDS
-
-
-def _targets(kind, x_shape, rng, classes=0):
-    """Targets of ``kind`` for an x of ``x_shape``: labels over ``classes`` (0: x's width, a
-    class per output; a pair loss's 2: similar or not), one-hot rows, or reals like x."""
-    if not kind:
-        return ()
-    if kind == "like_x":
-        return (rng.standard_normal(x_shape),)
-    if kind == "binary":
-        return (rng.integers(0, 2, x_shape).astype(np.float64),)
-    classes = classes or x_shape[-1]
-    labels = rng.integers(0, classes, x_shape[:-1])
-    return (labels,) if kind == "labels" else (np.eye(classes)[labels],)
 
 
 # ---- does it run? -----------------------------------------------------------------------------

@@ -18,6 +18,8 @@ from typing import Optional
 
 import numpy as np
 
+from oracle.user_hyper import words
+from oracle.user_twins_dense import LOSS_WORDS
 from properties.sequence_strategies import index_tensor, padded_mask
 from properties.values import domain_text, into_domain
 
@@ -237,3 +239,31 @@ def _own_nodes(fn):
         yield node
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
             todo.extend(ast.iter_child_nodes(node))
+
+
+def target_kinds(name, doc, kind):
+    """The kinds of targets a loss named ``name`` is tried with, most likely first."""
+    text = words(kind or "") + " " + words(name)
+    if any(w in text for w in LOSS_WORDS["bce_with_logits"][:2]):
+        # a binary loss's targets are 0 or 1 (a forward reading ``np.where(y == 1, ...)`` beside
+        # a backward reading 2y - 1 is right there, and nowhere else)
+        return ("binary", "like_x", "labels", "one_hot")
+    if any(w in text for w in LOSS_WORDS["mse"]):
+        return ("like_x", "labels", "one_hot")
+    if "onehot" in words(doc):
+        return ("one_hot", "labels", "like_x")
+    return ("labels", "one_hot", "like_x")
+
+
+def draw_targets(kind, x_shape, rng, classes=0):
+    """Targets of ``kind`` for an x of ``x_shape``: labels over ``classes`` (0: x's width, a
+    class per output; a pair loss's 2: similar or not), one-hot rows, or reals like x."""
+    if not kind:
+        return ()
+    if kind == "like_x":
+        return (rng.standard_normal(x_shape),)
+    if kind == "binary":
+        return (rng.integers(0, 2, x_shape).astype(np.float64),)
+    classes = classes or x_shape[-1]
+    labels = rng.integers(0, classes, x_shape[:-1])
+    return (labels,) if kind == "labels" else (np.eye(classes)[labels],)

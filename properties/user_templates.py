@@ -75,7 +75,7 @@ def several_inputs(layer, doc, names):
             how = "; ".join(f"{n} {_show(t)}" for n, t in zip(names, templates))
             yield templates, "docstring", f"{how} from the docstring"
             yield from _bound_widths(names, entries, templates, params)
-    yield from _axes_widths(names, params)
+    yield from axes_widths(names, params)
     if len(names) <= len(DISTINCT_WIDTHS):   # first unlike (a Concat's bug hides when they match)
         widths = DISTINCT_WIDTHS[:len(names)]
         yield tuple((BATCH, w) for w in widths), UNLIKE, "; ".join(
@@ -124,7 +124,7 @@ def input_widths(layer):
             yield name, int(found[1])
 
 
-def _axes_widths(names, params):
+def axes_widths(names, params):
     """Each input (N, width) with the widths a weight's axes give, one axis per input: a
     bilinear y_k = x1^T W_k x2 + b_k with W (K, I, J) takes x1 (N, I) and x2 (N, J). The axes
     the bias's size names (the outputs) are left out when that leaves one axis per input,
@@ -290,7 +290,10 @@ def _from_pool_hyper(layer):
 
 
 ENTRY = re.compile(r"(?:^|[\s,;(\-*])(\w+)\s*:[^:()]*?\(([^()]*)\)", re.M)
-LISTED = re.compile(r"(?:^|[\s;(\-*])(\w+(?:\s*,\s*\w+)+)\s*:[^:()]*?\(([^()]*)\)", re.M)
+# names listed before one shape, at a line's start or after ; ( - * (not a description's last
+# word: "logits: (N, C) scores, y: (N,)" lists nothing)
+LISTED = re.compile(r"(?:^|[;(\-*])[ \t]*(\w+(?:[ \t]*,[ \t]*\w+)+)[ \t]*:[^:()]*?\(([^()]*)\)",
+                    re.M)
 
 
 def _doc_entries(doc, params):

@@ -65,3 +65,22 @@ def test_a_reset_after_gru_is_checked_and_a_bias_left_out_of_its_backward_caught
     (label,) = found
     failed = hunt(label, "grads_fd", max_examples=10)
     assert failed is not None and {"dx", "dh_prev"} <= {r.tensor for r in failed.failures}
+
+
+def test_pytorchs_weight_layout_sizes_the_input_and_the_state(tmp_path):
+    """W_ih (3H, D), W_hh (3H, H), as torch.nn.GRUCell keeps them: the state was tried at the
+    input's width and the cell "not checked"."""
+    torch_layout = GRU
+    for old, new in (
+            ('rng.standard_normal((input_size, 3 * H))', 'rng.standard_normal((3 * H, input_size))'),
+            ('rng.standard_normal((H, 3 * H))', 'rng.standard_normal((3 * H, H))'),
+            ('gx, gh = x @ P["W"] + P["bx"], h_prev @ P["U"] + P["bh"]',
+             'gx, gh = x @ P["W"].T + P["bx"], h_prev @ P["U"].T + P["bh"]'),
+            ('"W": x.T @ dgx, "U": h_prev.T @ dgh', '"W": dgx.T @ x, "U": dgh.T @ h_prev'),
+            ('return dgx @ P["W"].T, dgh @ P["U"].T', 'return dgx @ P["W"], dgh @ P["U"]')):
+        assert old in torch_layout, old
+        torch_layout = torch_layout.replace(old, new)
+    found, _ = collect_source(tmp_path, "gru_torch.py", torch_layout.replace("{hn}", "gh[:, 2 * H:]"))
+    (label,) = found
+    assert "x (N, 3); h_prev (N, 2) from W (6, 3), U (6, 2)" in found[label].how
+    assert hunt(label, "grads_fd", max_examples=10, shrink=False) is None

@@ -226,3 +226,39 @@ def test_a_layer_taking_channels_in_fours_finds_its_input_and_a_wrong_permutatio
         "{order}", "0, 1, 5, 3, 2, 4"))          # the two block axes swapped
     (label,) = found
     assert hunt(label, "grads_fd", max_examples=10) is not None
+
+
+ATTRIBUTE_BILINEAR = '''
+import numpy as np
+
+
+class Bilinear:
+    def __init__(self, in1_features, in2_features, out_features):
+        self.weight = np.random.uniform(-1, 1, (out_features, in1_features, in2_features))
+        self.bias = np.random.uniform(-1, 1, out_features)
+
+    def forward(self, x1, x2):
+        self.x1, self.x2 = x1, x2
+        return np.einsum("ni,kij,nj->nk", x1, self.weight, x2) + self.bias
+
+    def backward(self, dout):
+        self.grad_weight = np.einsum("nk,ni,nj->kij", dout, self.x1, self.x2) {scale}
+        self.grad_bias = dout.sum(0)
+        return (np.einsum("nk,kij,nj->ni", dout, self.weight, self.x2),
+                np.einsum("nk,kij,ni->nj", dout, self.weight, self.x1))
+'''
+
+
+def test_a_bilinear_layer_in_attributes_is_probed_with_its_weights_axes(tmp_path):
+    """Its gradients named only in backward (``self.grad_weight``), the layer is run to find
+    its params: on inputs each as wide as an axis of its weight (a probe of one width for both
+    raised in its einsum, and the layer was not checked)."""
+    found, _ = collect_source(tmp_path, "bil_attr.py", ATTRIBUTE_BILINEAR.replace("{scale}", ""))
+    (label,) = found
+    assert hunt(label, "grads_fd", max_examples=10, shrink=False) is None
+    (tmp_path / "bug").mkdir()
+    found, _ = collect_source(tmp_path / "bug", "bil_attr_bug.py",
+                              ATTRIBUTE_BILINEAR.replace("{scale}", "/ len(dout)"))
+    (label,) = found
+    failed = hunt(label, "grads_fd", max_examples=10)
+    assert failed is not None and {r.tensor for r in failed.failures} == {"dweight"}

@@ -147,27 +147,31 @@ import numpy as np
 
 
 class Bilinear:
+    """Its weight kept flat: no axis of it says how wide either input is."""
     def __init__(self, in1_features, in2_features, out_features):
         rng = np.random.default_rng(2)
-        self.weight = rng.standard_normal((out_features, in1_features, in2_features)) * 0.3
+        self.shape = (out_features, in1_features, in2_features)
+        self.weight = rng.standard_normal(out_features * in1_features * in2_features) * 0.3
         self.bias = np.zeros(out_features)
 
     def forward(self, x1, x2):
         self.cache = (x1, x2)
-        return np.einsum("ni,kij,nj->nk", x1, self.weight, x2) + self.bias
+        return np.einsum("ni,kij,nj->nk", x1, self.weight.reshape(self.shape), x2) + self.bias
 
     def backward(self, grad_output):
         x1, x2 = self.cache
-        self.grad_weight = np.einsum("nk,ni,nj->kij", grad_output, x1, x2)
+        W = self.weight.reshape(self.shape)
+        self.grad_weight = np.einsum("nk,ni,nj->kij", grad_output, x1, x2).ravel()
         self.grad_bias = grad_output.sum(axis=0)
-        return (np.einsum("nk,kij,nj->ni", grad_output, self.weight, x2),
-                np.einsum("nk,kij,ni->nj", grad_output, self.weight, x1))
+        return (np.einsum("nk,kij,nj->ni", grad_output, W, x2),
+                np.einsum("nk,kij,ni->nj", grad_output, W, x1))
 '''
 
 
 def test_a_skip_suggests_the_call_that_was_made_and_that_hint_works_once_filled_in(tmp_path):
-    """Inputs of two sizes are not guessed: the skip's hint shows the constructor call the
-    harness made (not ``Bilinear()``, which raises), and filled in with the shapes it checks."""
+    """Inputs of two sizes no param tells are not guessed (a weight kept (K, I, J) tells them:
+    tests/test_user_weight_axes.py): the skip's hint shows the constructor call the harness
+    made (not ``Bilinear()``, which raises), and filled in with the shapes it checks."""
     (skipped,) = collect_source(tmp_path, "bil.py", BILINEAR)[1].skipped
     assert skipped.label == "bil.Bilinear" and skipped.unchecked
     line = skipped.reason[skipped.reason.index("# gradcheck: "):]

@@ -45,7 +45,10 @@ PAIR_WORDS = (("_forward", "_backward"), ("_fwd", "_bwd"), ("_fprop", "_bprop"))
 
 
 def pair_words(name):
-    """(forward word, backward word) when ``name`` is a pair's forward, else None."""
+    """(forward word, backward word) when ``name`` is a pair's forward, else None (module
+    functions named ``forward`` and ``backward`` alone: a pair too)."""
+    if name in ("forward", "fwd", "fprop"):
+        return name, {"forward": "backward", "fwd": "bwd", "fprop": "bprop"}[name]
     for fwd, bwd in PAIR_WORDS:
         if name.endswith(fwd) or f"{fwd}_" in name:
             return fwd, bwd
@@ -55,7 +58,7 @@ def pair_words(name):
 def pair_base(name):
     """The pair's name without its forward word (``affine`` for ``affine_forward``), or ``name``."""
     words = pair_words(name)
-    return name.replace(words[0], "") if words else name
+    return name.replace(words[0], "") or name if words else name
 
 
 def function_item(name, fn, names, label, path, used, hints=None):

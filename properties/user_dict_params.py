@@ -15,6 +15,7 @@ from layers.functional import FunctionalLayer
 from properties.user_cost_args import gradient_key
 from properties.user_entry import CannotCheck, layer_entry
 from properties.user_shapes import PROBES, infer_input_shapes
+from properties.user_targets import _positional
 
 DICT_NAMES = ("params", "parameters", "param", "model", "weights", "p", "theta")
 INIT_WORDS = ("init", "initialize", "initialise", "make", "create", "build", "new")
@@ -64,15 +65,19 @@ def dict_params_item(name, fwd, bwd, base, label, path, names, args, dict_arg):
         raise CannotCheck(f"{init_name}() does not return a dict of float arrays")
     keys = list(params)
     inputs = tuple(args[:args.index(dict_arg)])
+    # a backward taking the params too (``backward(dout, cache, params)``): the forward's
+    given = [a for a in _positional(bwd)[2:] if a.lower() in DICT_NAMES][:1]
+    current = {}
 
     def forward(*values):
         n = len(values) - len(keys)
-        out = fwd(*values[:n], dict(zip(keys, values[n:])))
-        return out
+        current["params"] = dict(zip(keys, values[n:]))
+        return fwd(*values[:n], current["params"])
 
     def backward(*douts_and_cache):
-        got = bwd(*douts_and_cache)
+        got = bwd(*douts_and_cache, *[current["params"] for _ in given])
         *dxs, grads = got if isinstance(got, tuple) else (got,)
+        dxs = dxs or [None] * len(inputs)     # the params' gradients alone: no dx to check
         if not isinstance(grads, dict):
             raise TypeError(f"{getattr(bwd, '__name__', 'backward')} must return (dx, grads) "
                             f"with grads a dict by the params' keys, got {type(grads).__name__}")

@@ -72,3 +72,40 @@ def test_without_an_initializer_it_says_what_is_missing(tmp_path):
     found, collected = collect_source(tmp_path, "noinit.py", source)
     reason = {s.label: s.reason for s in collected.skipped}["noinit.block_forward"]
     assert "takes its params as one dict (params)" in reason and "init_block(...)" in reason
+
+
+BARE = '''
+import numpy as np
+
+
+def init_params(D, H, C, std=1e-2):
+    return {"W1": std * np.random.randn(D, H), "b1": np.zeros(H),
+            "W2": std * np.random.randn(H, C), "b2": np.zeros(C)}
+
+
+def forward(X, params):
+    h = X.dot(params["W1"]) + params["b1"]
+    a = np.maximum(0, h)
+    return a.dot(params["W2"]) + params["b2"], (X, h, a)
+
+
+def backward(dout, cache, params):
+    X, h, a = cache
+    grads = {"W2": a.T.dot(dout), "b2": dout.sum(axis=0)}
+    dh = dout.dot(params["W2"].T) {mask}
+    grads["W1"], grads["b1"] = X.T.dot(dh), dh.sum(axis=0)
+    return grads
+'''
+
+
+def test_module_functions_forward_and_backward_on_a_params_dict_are_a_pair(tmp_path):
+    """``forward(X, params)`` beside ``backward(dout, cache, params)`` returning the params'
+    gradients alone (no dX): never found, so a ReLU mask left out passed silently."""
+    found, _ = collect_source(tmp_path, "twolayer.py", BARE.replace("{mask}", "* (h > 0)"))
+    item = found["twolayer.forward"]
+    assert "backward returns no dx (params only)" in item.how and "init_params()" in item.how
+    assert hunt("twolayer.forward", "grads_fd", max_examples=10, shrink=False) is None
+    (tmp_path / "bug").mkdir()
+    found, _ = collect_source(tmp_path / "bug", "twolayer_bug.py", BARE.replace("{mask}", ""))
+    failed = hunt("twolayer_bug.forward", "grads_fd", max_examples=10)
+    assert failed is not None and {r.tensor for r in failed.failures} <= {"dW1", "db1"}

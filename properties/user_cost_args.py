@@ -37,7 +37,8 @@ SIZE_CASED = re.compile(r"size|^num|^n_|dim|features$|units$|window", re.I)
 INDEX = re.compile(r"(idx|index|_ind)$")
 INDICES = re.compile(r"(indices|idxs|indexes|^rows|^cols|^i_idx|^j_idx|^users|^items)$", re.I)
 OBSERVED = ("observed", "rated", "is_rated")
-POSITIVE = {"counts", "count", "cooccurrence", "cooccurrences", "x_ij", "xij"}
+POSITIVE = {"counts", "count", "cooccurrence", "cooccurrences", "x_ij", "xij",
+            "var", "variance", "sigma2", "sigma_sq", "sigma_squared"}   # (a Gaussian NLL's var)
 WORD = re.compile(r"word$|^center$|^target_word$", re.I)          # a word as a string
 WORDS = re.compile(r"words$|^context$", re.I)                      # a window of them
 VOCAB = re.compile(r"^word2ind$|^word2idx$|^tokens$|^vocab$|^word_to_ind", re.I)

@@ -89,3 +89,24 @@ def test_a_name_ending_in_loss_is_a_cost_whatever_else_it_says():
         assert SAYS_COST.search(name)
     for name in ("sample_batch", "train", "update_params"):
         assert NOT_A_COST.search(name) and not SAYS_COST.search(name)
+
+
+GAUSSIAN_NLL = '''
+import numpy as np
+
+
+def gaussian_nll_loss(mu, var, target):
+    n = mu.size
+    diff = target - mu
+    loss = 0.5 * np.mean(np.log(var) + diff ** 2 / var)
+    return loss, -diff / var / n, 0.5 * (1.0 / var - diff ** 2 / {var2}) / n
+'''
+
+
+def test_a_variance_is_drawn_positive(tmp_path):
+    """``gaussian_nll_loss(mu, var, target)`` takes log(var): drawn as any real, no argument
+    set gave a finite cost and the loss was "nothing recognised"."""
+    item, results = _results(tmp_path, "gnll.py", GAUSSIAN_NLL.replace("{var2}", "var ** 2"))
+    assert results and all(r.passed for r in results), [r.message() for r in results]
+    _, results = _results(tmp_path, "gnll_bug.py", GAUSSIAN_NLL.replace("{var2}", "var"))
+    assert any(not r.passed for r in results)

@@ -47,6 +47,11 @@ def one_input(layer, doc):
             yield template, "params", how
     for template, how in _from_params(layer, params):
         yield template, "params", how
+    for name, value in params.items():   # per channel with its axes kept: gamma (1, C, 1, 1)
+        if value.ndim >= 3 and value.shape[0] == 1 and value.shape[1] > 1 and \
+                all(d == 1 for d in value.shape[2:]):
+            template = (BATCH, value.shape[1]) + (5, 6, 4)[:value.ndim - 2]
+            yield template, "params", f"{_show(template)}: the channels of {name} {value.shape}"
     for templates, how in recurrent_templates(params, ("x",)):
         yield templates[0], "params", how
     for template, how in _from_doc(doc, params):

@@ -262,3 +262,46 @@ def test_a_bilinear_layer_in_attributes_is_probed_with_its_weights_axes(tmp_path
     (label,) = found
     failed = hunt(label, "grads_fd", max_examples=10)
     assert failed is not None and {r.tensor for r in failed.failures} == {"dweight"}
+
+
+GROUPNORM_CLASS = '''
+import numpy as np
+
+
+class GroupNorm:
+    def __init__(self, num_groups, num_channels, eps=1e-5):
+        self.G, self.eps = num_groups, eps
+        self.gamma = np.ones((1, num_channels, 1, 1))
+        self.beta = np.zeros((1, num_channels, 1, 1))
+
+    def forward(self, x):
+        N, C, H, W = x.shape
+        xg = x.reshape(N, self.G, -1)
+        self.std = np.sqrt(xg.var(axis=2, keepdims=True) + self.eps)
+        self.xhat = ((xg - xg.mean(axis=2, keepdims=True)) / self.std).reshape(N, C, H, W)
+        return self.gamma * self.xhat + self.beta
+
+    def backward(self, dout):
+        N, C, H, W = dout.shape
+        self.dgamma = np.sum(dout * self.xhat, axis=(0, 2, 3), keepdims=True)
+        self.dbeta = np.sum(dout, axis=(0, 2, 3), keepdims=True)
+        dxhat = (dout * self.gamma).reshape(N, self.G, -1)
+        xh = self.xhat.reshape(N, self.G, -1)
+        dx = (dxhat - dxhat.mean(axis=2, keepdims=True) {variance}) / self.std
+        return dx.reshape(N, C, H, W)
+'''
+
+
+def test_params_kept_per_channel_with_their_axes_size_an_image(tmp_path):
+    """gamma (1, C, 1, 1): images (N, C, H, W) with those channels (found before only by a
+    common shape that happened to fit); its variance path left out of dx fails."""
+    right = "- xh * (dxhat * xh).mean(axis=2, keepdims=True)"
+    found, _ = collect_source(tmp_path, "gn_class.py", GROUPNORM_CLASS.replace("{variance}", right))
+    (label,) = found
+    assert "the channels of gamma (1, 4, 1, 1)" in found[label].how
+    assert hunt(label, "grads_fd", max_examples=10, shrink=False) is None
+    (tmp_path / "bug").mkdir()
+    found, _ = collect_source(tmp_path / "bug", "gn_class_bug.py",
+                              GROUPNORM_CLASS.replace("{variance}", ""))
+    (label,) = found
+    assert hunt(label, "grads_fd", max_examples=10) is not None

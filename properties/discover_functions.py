@@ -19,6 +19,7 @@ the outputs are counted from the upstream gradients the backward takes; a
 A hint (``properties.user_hints``) names the function: ``# gradcheck:
 rnn_forward; x=(N, 3, 4); h0=(N, 5)``; a param's shape there, ``W=(10, 4)``.
 """
+import functools
 import inspect
 import numbers
 import re
@@ -36,7 +37,7 @@ from properties.user_hinted import COUNT_NAMES, example
 from properties.user_shapes import PROBES, infer_input_shapes, runs
 from properties.user_targets import _positional as _required
 from properties.user_targets import data_roles, is_state_name, is_target_name, split_arguments
-from properties.user_variants import HALF_CHANGED
+from properties.user_variants import FLOATS_CHANGED, HALF_CHANGED
 
 
 # A pair's forward and backward words: ``affine_forward`` / ``affine_backward``, ``tanh_fwd`` /
@@ -321,9 +322,14 @@ def _default_options(base, options):
     return {}
 
 
-def _functional_loss(name, fn, label, path, targets, hint):
+def _functional_loss(name, fn, label, path, targets, hint, changed=None):
+    """``loss, dx = fn(x, *targets)``; also at its float options defaulting to 1.0 or 0.0
+    changed (``huber_loss(pred, target, delta=1.0)`` at delta 0.7: a backward leaving delta
+    out is right at 1), unless ``changed`` (the options of this variant) is given."""
+    call = fn if not changed else functools.partial(fn, **changed)
+
     def adapt(obj_unused, probe_unused):
-        return FunctionalLoss(fn, name=name, targets=targets), "functional"
+        return FunctionalLoss(call, name=name, targets=targets), "functional"
 
     layer = adapt(None, None)[0]
     spec = hinted_spec(hint, (_required(fn)[0], *targets), targets=targets, label=name) or \
@@ -331,4 +337,15 @@ def _functional_loss(name, fn, label, path, targets, hint):
                            rng=np.random.default_rng(0))
     if spec is None:
         raise CannotCheck(f"{name}: could not call it as loss, dx = {name}(x, {', '.join(targets)})")
-    return layer_entry(label, path, "functional", name, lambda: None, adapt, layer, spec, False)
+    found = layer_entry(label, path, "functional", name, lambda: None, adapt, layer, spec, False)
+    options = {} if changed is not None else {
+        n: FLOATS_CHANGED[p.default] for n, p in inspect.signature(fn).parameters.items()
+        if type(p.default) is float and p.default in FLOATS_CHANGED}
+    if options:
+        shown = ", ".join(f"{k}={v}" for k, v in options.items())
+        try:
+            found.also.append(_functional_loss(name, fn, f"{label}({shown})", path, targets,
+                                               hint, options))
+        except CannotCheck:
+            pass            # checked at its defaults all the same
+    return found

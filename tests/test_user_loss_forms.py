@@ -3,6 +3,7 @@ a ``loss_fn`` beside its ``loss_grad``; ``(loss, dlogits)`` from a name the cost
 know (``label_smoothing_cross_entropy``), its logits one row per label; gradients returned as
 one tuple after the loss (``return loss, (d_anchor, d_positive, d_negative)``); and a name
 ending in ``_loss`` whatever else it says (``sampled_softmax_loss``)."""
+from properties.search import hunt
 from properties.user_cost_grad import NOT_A_COST, SAYS_COST
 from tests.owncode_loading import collect_source
 
@@ -110,3 +111,31 @@ def test_a_variance_is_drawn_positive(tmp_path):
     assert results and all(r.passed for r in results), [r.message() for r in results]
     _, results = _results(tmp_path, "gnll_bug.py", GAUSSIAN_NLL.replace("{var2}", "var"))
     assert any(not r.passed for r in results)
+
+
+HUBER = '''
+import numpy as np
+
+
+def huber_loss(pred, target, delta=1.0):
+    diff = pred - target
+    quad = np.abs(diff) <= delta
+    loss = np.where(quad, 0.5 * diff ** 2, delta * (np.abs(diff) - 0.5 * delta))
+    return loss.mean(), np.where(quad, diff, {slope} * np.sign(diff)) / diff.size
+'''
+
+
+def test_a_loss_functions_float_option_at_1_is_also_checked_changed(tmp_path):
+    """At delta = 1 a linear branch leaving delta out is right: the loss is also checked at
+    delta = 0.7, where that slip shows."""
+    folder = tmp_path / "right"
+    folder.mkdir()
+    found, _ = collect_source(folder, "huber.py", HUBER.replace("{slope}", "delta"))
+    assert sorted(found) == ["huber.huber_loss", "huber.huber_loss(delta=0.7)"]
+    for label in found:
+        assert hunt(label, "grads_fd", max_examples=15, shrink=False) is None, label
+    folder = tmp_path / "bug"
+    folder.mkdir()
+    found, _ = collect_source(folder, "huber_bug.py", HUBER.replace("{slope}", "1.0"))
+    assert hunt("huber_bug.huber_loss", "grads_fd", max_examples=15) is None     # right at 1
+    assert hunt("huber_bug.huber_loss(delta=0.7)", "grads_fd", max_examples=15) is not None

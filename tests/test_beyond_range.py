@@ -42,7 +42,7 @@ def test_a_value_past_float32s_largest_is_a_warning_naming_its_size(right):
     assert {r.verdict for r in warned} == {"beyond float32"}
     for r in warned:
         reached = float(re.search(r"dx up to ([0-9.e+]+)", r.explanation).group(1))
-        assert reached > np.finfo(np.float32).max, r.explanation
+        assert reached > float(np.finfo(np.float32).max), r.explanation
 
 
 def test_a_function_growing_past_float64_is_a_warning_and_a_right_loss_passes(right):

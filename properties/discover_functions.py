@@ -287,7 +287,7 @@ def _functional_at(name, fwd, bwd, label, path, hint, args, chosen):
                     continue
                 layer = adapt(None, None, shapes)[0]
             if spec is not None:
-                if shapes == documented and not any(hinted.values()):
+                if documented and shapes == documented and not any(hinted.values()):
                     spec = replace(spec, how=f"{spec.how}; " + ", ".join(
                         f"{p} {shapes[p]}" for p in params) + " from the docstring")
                 found = layer_entry(label, path, "functional", base, lambda: None, adapt, layer,

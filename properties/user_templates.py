@@ -334,7 +334,7 @@ def doc_param_shapes(doc, names):
     ``w: pieces weights, shape (K, D, M)``), each letter at its size (those of no known size
     each their own); None unless every param has an entry of letters and numbers alone."""
     found = _doc_entries(doc, {})
-    if found is None:
+    if found is None or not names:
         return None
     entries, sizes = found
     shapes = {}

@@ -305,3 +305,35 @@ def test_params_kept_per_channel_with_their_axes_size_an_image(tmp_path):
                               GROUPNORM_CLASS.replace("{variance}", ""))
     (label,) = found
     assert hunt(label, "grads_fd", max_examples=10) is not None
+
+
+def test_a_pair_taking_no_params_says_nothing_of_docstring_params(tmp_path):
+    """A pooling pair has no params: its line said ";  from the docstring" with nothing before."""
+    source = '''
+import numpy as np
+
+
+def avg_pool_forward(x, pool_param):
+    """x: (N, C, H, W)"""
+    ph, pw, s = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+    N, C, H, W = x.shape
+    out = np.zeros((N, C, 1 + (H - ph) // s, 1 + (W - pw) // s), dtype=x.dtype)
+    for i in range(out.shape[2]):
+        for j in range(out.shape[3]):
+            out[:, :, i, j] = x[:, :, i * s:i * s + ph, j * s:j * s + pw].mean(axis=(2, 3))
+    return out, (x, pool_param)
+
+
+def avg_pool_backward(dout, cache):
+    x, p = cache
+    ph, pw, s = p["pool_height"], p["pool_width"], p["stride"]
+    dx = np.zeros_like(x)
+    for i in range(dout.shape[2]):
+        for j in range(dout.shape[3]):
+            dx[:, :, i * s:i * s + ph, j * s:j * s + pw] += dout[:, :, i:i + 1, j:j + 1] / (ph * pw)
+    return dx
+'''
+    found, _ = collect_source(tmp_path, "pool_fn.py", source)
+    assert found and all(";  " not in f.how and "; from the docstring" not in f.how
+                         for f in found.values()), [f.how for f in found.values()]
+    assert doc_param_shapes("x: (N, C, H, W)", []) is None

@@ -77,8 +77,8 @@ def decay_diagnosed(r, w, name):
         "kind": "weight decay",
         "summary": f"{name} is the cost's gradient plus {c:.6g} * the param itself: a weight-decay "
                    f"(L2) term's coefficient is off by that (halved, left out, or of the wrong "
-                   f"sign where the cost adds lambd / (2m) * ||W||^2, whose gradient is "
-                   f"lambd / m * W).",
+                   f"sign: a cost adding reg * ||W||^2 has the gradient 2 * reg * W; one adding "
+                   f"lambd / (2m) * ||W||^2, lambd / m * W).",
         "evidence": "(the difference is that multiple of the param to 1e-3)"})
 
 
@@ -196,7 +196,7 @@ def check_gradient_network(net, x, t, *, rng, label=None):
                     verdict="layer bug",
                     explanation=(f"{calls[0]}[{key(k)!r}] is not the derivative of {calls[1]}: the "
                                  "hand-written backward pass is wrong."))
-        results.append(decay_diagnosed(r, snapshot.params[k], key(k)))
+        results.append(decay_diagnosed(r, snapshot.params[k], f"{calls[0]}[{key(k)!r}]"))
     if all(r.passed for r in results):
         return results
     where = localise(net, x, t, rng=rng)

@@ -139,3 +139,32 @@ def test_a_loss_functions_float_option_at_1_is_also_checked_changed(tmp_path):
     found, _ = collect_source(folder, "huber_bug.py", HUBER.replace("{slope}", "1.0"))
     assert hunt("huber_bug.huber_loss", "grads_fd", max_examples=15) is None     # right at 1
     assert hunt("huber_bug.huber_loss(delta=0.7)", "grads_fd", max_examples=15) is not None
+
+
+SOFTMAX_REG = '''
+import numpy as np
+
+
+def softmax_loss(W, X, y, reg):
+    scores = X @ W
+    scores -= scores.max(axis=1, keepdims=True)
+    p = np.exp(scores)
+    p /= p.sum(axis=1, keepdims=True)
+    N = X.shape[0]
+    loss = -np.log(p[np.arange(N), y]).mean() + reg * np.sum(W * W)
+    p[np.arange(N), y] -= 1
+    return loss, X.T @ p / N + {decay} * W
+'''
+
+
+def test_a_weight_decay_slip_is_named_by_the_gradient_the_user_returns(tmp_path):
+    """reg * W for a cost adding reg * ||W||^2: the diagnosis named the gradient "1" (its index)
+    and spoke of lambd / (2m) alone."""
+    _, results = _results(tmp_path, "softmax_reg.py", SOFTMAX_REG.replace("{decay}", "2 * reg"))
+    assert results and all(r.passed for r in results)
+    _, results = _results(tmp_path, "softmax_reg_bug.py", SOFTMAX_REG.replace("{decay}", "reg"))
+    (failed,) = {r.tensor: r for r in results if not r.passed}.values()
+    said = failed.shown_diagnosis
+    assert said["kind"] == "weight decay", failed.message()
+    assert said["summary"].startswith("softmax_loss(W, X, y, reg)[1] is the cost's gradient plus")
+    assert "2 * reg * W" in said["summary"]

@@ -146,6 +146,24 @@ def pool_geometry_of(layer):
     return {"pool": size, "stride": stride}
 
 
+def conv_geometry_of(layer):
+    """{"kernel": (KH, KW), "stride": (SH, SW), "padding": (PH, PW)} of a user's 2-D convolution
+    with a kernel (F, C, KH, KW), read off its weight and hyperparameters as its twin reads them
+    (for the diagnosis: cells that windows share, a padded border), else {}."""
+    try:
+        kernels = [v for v in layer.params.values() if np.ndim(v) == 4]
+    except Exception:
+        return {}
+    if len(kernels) != 1:
+        return {}
+    try:
+        stride, pad = _from(layer, STRIDE_NAMES, 1, "stride"), _from(layer, PAD_NAMES, 0, "pad")
+    except (ValueError, TypeError):
+        return {}
+    return {"kernel": tuple(int(d) for d in np.shape(kernels[0])[2:]), "stride": stride,
+            "padding": pad}
+
+
 POOL_HOW = {"max_pool": "max over each window (TF: gradient to the first maximum)",
             "avg_pool": "mean over each window"}
 GLOBAL_HOW = {"max_pool": "max over all of H and W (TF: gradient to the first maximum)",

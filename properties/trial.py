@@ -29,7 +29,7 @@ from oracle.result import Result, join_notes
 from oracle.tape import TapeResult, tape_forward, tape_vjp
 from oracle.tolerance import tolerance_for
 from oracle.twins import twin_for
-from oracle.user_twins_image import pool_geometry_of
+from oracle.user_twins_image import conv_geometry_of, pool_geometry_of
 from properties import contract as C
 from properties import outputs as O
 from properties.global_rng import (kept_global_rng, module_generator_states, moved, rewind,
@@ -343,8 +343,8 @@ class Trial:
             kw["context"] = {"inputs": named, "targets": targets,
                              "dout": O.pack(dout) if O.several(dout) else dout}
             if self._geometry is None:     # read once a trial, not at every comparison
-                self._geometry = pool_geometry_of(self.layer)
-            if self._geometry:     # a user's pool: its windows, for the diagnosis of tied maxima
+                self._geometry = pool_geometry_of(self.layer) or conv_geometry_of(self.layer)
+            if self._geometry:     # a user's pool or conv: its windows, for the diagnosis
                 kw["context"]["config"] = {**self.case.describe(), **self._geometry}
             kw["arrays"] = {**{("x" if i == 0 else f"input:{k}"): v
                                for i, (k, v) in enumerate(named.items())},

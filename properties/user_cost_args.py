@@ -213,6 +213,7 @@ class _Search:
         fixed, free = self.fixed_and_free()
         best, score, after = None, None, 0
         varied = sum(r == "labels" for _, r in free)     # (last in free: they vary fastest)
+        lone = sum(r not in ("labels", "mask") for _, r in free) == 1
         for width in SIZES:
             options = [self.options(n, r, width) for n, r in free]
             dead = set()
@@ -235,7 +236,9 @@ class _Search:
                 after += best is not None
                 # past the first that runs, a few more tries for one with more distinct sizes
                 # (users != items != factors: where a transpose or a wrong axis shows)
-                if after > self.extra_tries or self.spent():
+                # (one array searched: the first shape it runs at, a vector before a table:
+                # a generator's loss over logits (N,) divides by N, right there alone)
+                if after > self.extra_tries or self.spent() or after and lone:
                     return best
         return best
 

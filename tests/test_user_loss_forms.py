@@ -168,3 +168,26 @@ def test_a_weight_decay_slip_is_named_by_the_gradient_the_user_returns(tmp_path)
     assert said["kind"] == "weight decay", failed.message()
     assert said["summary"].startswith("softmax_loss(W, X, y, reg)[1] is the cost's gradient plus")
     assert "2 * reg * W" in said["summary"]
+
+
+GENERATOR = '''
+import numpy as np
+
+
+def generator_loss(logits_fake):
+    """Non-saturating generator loss: -mean(log sigmoid(logits)); returns (loss, dlogits)."""
+    N = logits_fake.shape[0]
+    loss = np.mean(np.logaddexp(0.0, -logits_fake))
+    return loss, (1.0 / (1.0 + np.exp(-logits_fake)) - 1.0) / {n}
+'''
+
+
+def test_a_lone_array_is_checked_at_the_first_shape_it_runs_at(tmp_path):
+    """Its mean over logits (N,) divided by N: right for a vector, the form written. Tried on
+    to a table (3, 4) for more distinct sizes (a preference for several arrays, where a
+    transpose hides at equal sizes), it was 4 times off: a false alarm."""
+    item, results = _results(tmp_path, "gen.py", GENERATOR.replace("{n}", "N"))
+    assert "logits_fake (3,)" in item.how
+    assert results and all(r.passed for r in results)
+    _, results = _results(tmp_path, "gen_bug.py", GENERATOR.replace("{n}", "1.0"))
+    assert any(not r.passed for r in results)

@@ -51,8 +51,8 @@ def pair_words(name):
     if name in ("forward", "fwd", "fprop"):
         return name, {"forward": "backward", "fwd": "bwd", "fprop": "bprop"}[name]
     for fwd, bwd in PAIR_WORDS:
-        if name.endswith(fwd) or f"{fwd}_" in name:
-            return fwd, bwd
+        if (name.endswith(fwd) or f"{fwd}_" in name) and bwd not in name:
+            return fwd, bwd       # (not vae_forward_backward: both passes in one, a cost's form)
     return None
 
 

@@ -46,6 +46,7 @@ VOCAB = re.compile(r"^word2ind$|^word2idx$|^tokens$|^vocab$|^word_to_ind", re.I)
 SIZES = (3, 4, 5)      # sizes in the order the arguments come; data has EXAMPLES rows
 EXAMPLES = 6
 HYPER_VALUE = 0.7
+SPARSITY = {"sparsity_param", "sparsity", "rho", "sparsity_target", "target_sparsity"}
 MAX_FLAT = 300         # a flat vector's lengths tried, 1 to this
 BUDGET_CALLS, BUDGET_SECONDS = 30000, 6.0
 EXTRA_TRIES = 400
@@ -91,8 +92,10 @@ def _roles(fn):
         low = p.name.lower()
         has_number = p.default is not p.empty and isinstance(p.default, (int, float)) \
             and not isinstance(p.default, bool)
-        if low in HYPER:
-            role = "hyper"
+        if low == "c" and "b" in names:     # W, b, c: an RBM's or an autoencoder's two biases
+            role = "array"
+        elif low in HYPER or low in SPARSITY or low == "beta" and p.name != first:
+            role = "hyper"        # (UFLDL's sparse autoencoder: sparsity_param and its weight beta)
         elif has_number or (p.default is not p.empty and p.default is not None
                             and not isinstance(p.default, np.ndarray)):
             break                      # K=10, x_max=100.0, mode="train": left at the default
@@ -214,7 +217,10 @@ class _Search:
         best, score, after = None, None, 0
         varied = sum(r == "labels" for _, r in free)     # (last in free: they vary fastest)
         lone = sum(r not in ("labels", "mask") for _, r in free) == 1
-        for width in SIZES:
+        # params given whole (a dict the module makes): the data as wide as their axes first
+        given = list(dict.fromkeys(d for v in self.given.values() for d in np.shape(v)[:1]
+                                   if np.ndim(v) == 2))
+        for width in [*given, *(s for s in SIZES if s not in given)]:
             options = [self.options(n, r, width) for n, r in free]
             dead = set()
             for combo in itertools.product(*options):
@@ -277,6 +283,10 @@ class _Search:
         if role == "flat":
             return [_Flat(length, column) for column in (False, True)
                     for length in range(1, MAX_FLAT + 1)]
+        if self.given:      # beside params given whole: (examples, an axis of theirs) first
+            axes = dict.fromkeys(d for v in self.given.values() for d in np.shape(v))
+            return [*[np.asarray(0.5 * rng.standard_normal((EXAMPLES, d))) for d in axes],
+                    *[np.asarray(0.5 * rng.standard_normal(s)) for s in _shapes(name)]]
         return [np.asarray(0.5 * rng.standard_normal(s)) for s in _shapes(name)]
 
     def masks_like_labels(self, args):

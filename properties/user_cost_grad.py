@@ -97,7 +97,9 @@ def cost_grad_item(name, fn, names, label, path, used, hint=None):
     opened = _dict_opened(fn, args, names)
     if opened is not None:          # value_loss_and_grads(params, S, G) -> (loss, grads dict)
         fn, given = opened
-        roles = [(a, "given" if a in given else r) for a, r in _roles(fn)]
+        # (its first argument is the data then, not a vector optimised: the params are given)
+        roles = [(a, "given" if a in given else "data" if r == "vector" else r)
+                 for a, r in _roles(fn)]
         return found_for(name, fn, label, path, hint, calls, pair=False, roles=roles,
                          search=_Search(fn, roles, hint, given=given, source=_source(fn)))
     return found_for(name, fn, label, path, hint, calls, pair=False)

@@ -30,8 +30,10 @@ def initializer(base, names):
     """The module function making the dict (``init_ffn``, ``init_params``), or None."""
     for name, fn in names.items():
         low = name.lower()
+        stem = low.split("_", 1)[1] if "_" in low else ""     # init_vae beside vae_loss
         if inspect.isfunction(fn) and low.startswith(INIT_WORDS) and (
-                base.lower() in low or "param" in low or "weight" in low):
+                base.lower() in low or "param" in low or "weight" in low or
+                len(stem) > 1 and stem in base.lower().split("_")):
             return name, fn
     return None
 

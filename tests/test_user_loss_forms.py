@@ -191,3 +191,79 @@ def test_a_lone_array_is_checked_at_the_first_shape_it_runs_at(tmp_path):
     assert results and all(r.passed for r in results)
     _, results = _results(tmp_path, "gen_bug.py", GENERATOR.replace("{n}", "1.0"))
     assert any(not r.passed for r in results)
+
+
+TIED = '''
+import numpy as np
+
+
+def tied_ae_loss(W, b, c, X):
+    """H = tanh(X W + b), X_rec = H W^T + c; 0.5 * mean over samples of ||X_rec - X||^2."""
+    m = X.shape[0]
+    H = np.tanh(X @ W + b)
+    err = H @ W.T + c - X
+    loss = 0.5 * np.sum(err ** 2) / m
+    dXrec = err / m
+    dZ = (dXrec @ W) * (1 - H ** 2)
+    return loss, (X.T @ dZ {decoder}, dZ.sum(axis=0), dXrec.sum(axis=0))
+'''
+
+
+def test_a_second_bias_named_c_is_an_array_and_a_tied_weight_is_checked(tmp_path):
+    """W, b, c: an autoencoder's (an RBM's) two biases; c was taken for a regularisation
+    strength (a number), and the loss was "nothing recognised"."""
+    _, results = _results(tmp_path, "tied.py", TIED.replace("{decoder}", "+ dXrec.T @ H"))
+    assert results and all(r.passed for r in results) and {"W", "b", "c"} <= {r.tensor for r in results}
+    _, results = _results(tmp_path, "tied_bug.py", TIED.replace("{decoder}", ""))
+    assert {r.tensor for r in results if not r.passed} == {"W"}
+
+
+VAE = '''
+import numpy as np
+
+
+def init_vae(x_dim=5, z_dim=2, seed=0):
+    rng = np.random.default_rng(seed)
+    return {"W_mu": rng.standard_normal((x_dim, z_dim)) * 0.3,
+            "W_lv": rng.standard_normal((x_dim, z_dim)) * 0.3}
+
+
+def vae_forward_backward(x, eps, params):
+    """A linear encoder's KL and reparameterised z; loss = mean(0.5 z^2) + KL."""
+    N = x.shape[0]
+    mu, lv = x @ params["W_mu"], x @ params["W_lv"]
+    z = mu + np.exp(0.5 * lv) * eps
+    kl = 0.5 * np.sum(np.exp(lv) + mu ** 2 - 1 - lv) / N
+    loss = 0.5 * np.sum(z ** 2) / N + kl
+    dz = z / N
+    dmu = dz + mu / N
+    dlv = dz * {half} * np.exp(0.5 * lv) * eps + 0.5 * (np.exp(lv) - 1) / N
+    return loss, {"W_mu": x.T @ dmu, "W_lv": x.T @ dlv}
+'''
+
+
+def test_a_cost_named_forward_backward_with_its_params_dict_is_checked(tmp_path):
+    """``vae_forward_backward(x, eps, params)`` beside ``init_vae``: read as half of a pair
+    ("no vae_backward_backward beside it"); its params are made by ``init_vae`` and the data
+    sized from them."""
+    _, results = _results(tmp_path, "vae.py", VAE.replace("{half}", "0.5"))
+    assert results and all(r.passed for r in results)
+    _, results = _results(tmp_path, "vae_bug.py", VAE.replace("{half}", "1.0"))
+    assert {r.tensor for r in results if not r.passed} == {"params_W_lv"}
+
+
+def test_a_sparse_autoencoders_sparsity_and_its_weight_are_numbers():
+    """UFLDL's ``sparse_autoencoder_cost(theta, visible_size, hidden_size, lambda_,
+    sparsity_param, beta, data)``: sparsity_param and beta were drawn as arrays; ``beta`` first
+    stays the vector optimised (``objective(beta, X, y)``)."""
+    from properties.user_cost_args import _roles
+
+    def sparse_autoencoder_cost(theta, visible_size, hidden_size, lambda_, sparsity_param, beta,
+                                data):
+        pass
+
+    def objective(beta, X, y):
+        pass
+    roles = dict(_roles(sparse_autoencoder_cost))
+    assert roles["sparsity_param"] == roles["beta"] == roles["lambda_"] == "hyper"
+    assert dict(_roles(objective))["beta"] == "vector"

@@ -66,12 +66,17 @@ def proportional(residual, w):
     return c if np.linalg.norm(residual - c * w) <= 1e-3 * np.linalg.norm(residual) else None
 
 
-def decay_diagnosed(r, w, name):
+def decay_diagnosed(r, w, name, fdg=None, g=None):
     """A failing gradient off by c times its own param (an L2 term's coefficient: halved, left
-    out, of the wrong sign): that diagnosis, where nothing else was found."""
-    if r.passed or r.shown_diagnosis or set(r.arrays) < {"layer", "fd"} or r.mode != "elementwise":
+    out, of the wrong sign): that diagnosis, where nothing else was found; estimates along
+    random directions (``fdg``, of the layer's ``g``) tell it by their projections."""
+    if r.passed or r.shown_diagnosis:
         return r
-    c = proportional(np.asarray(r.arrays["layer"], np.float64) - np.asarray(r.arrays["fd"]), w)
+    if r.mode == "directional" and fdg is not None and g is not None:
+        c = proportional(fdg.project(g) - fdg.values, fdg.project(w))
+    else:
+        c = proportional(np.asarray(r.arrays["layer"], np.float64) - np.asarray(r.arrays["fd"]), w) \
+            if set(r.arrays) >= {"layer", "fd"} and r.mode == "elementwise" else None
     if c is None:
         return r
     return replace(r, diagnosis={
@@ -196,7 +201,7 @@ def check_gradient_network(net, x, t, *, rng, label=None):
                     verdict="layer bug",
                     explanation=(f"{calls[0]}[{key(k)!r}] is not the derivative of {calls[1]}: the "
                                  "hand-written backward pass is wrong."))
-        results.append(decay_diagnosed(r, snapshot.params[k], f"{calls[0]}[{key(k)!r}]"))
+        results.append(decay_diagnosed(r, snapshot.params[k], f"{calls[0]}[{key(k)!r}]", fdg, g))
     if all(r.passed for r in results):
         return results
     where = localise(net, x, t, rng=rng)

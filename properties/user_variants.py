@@ -14,6 +14,7 @@ skipped with the reason, never dropped.
 """
 import ast
 import inspect
+import re
 
 from layers.penalized import read_by
 
@@ -65,6 +66,12 @@ def hyper_variants(cls, hint, built):
     return out + ([floats] if floats else [])
 
 
+# an int 0 default that is a regularisation strength (nnfs's weight_regularizer_l2=0, Deep
+# Learning from Scratch's weight_decay_lambda=0): at 0 a gradient leaving its term out is right
+DECAY = re.compile(r"regulariz|decay|^reg$|^reg_|lambda|^l2$|^l1$", re.I)
+READERS = ("backward", "loss", "gradient")     # a layer's term, or a network's
+
+
 def _float_defaults(params, given, built):
     """{argument: value}: the float hyperparameters (of the constructor's ``params``) built at
     1.0 or 0.0 (their defaults, the hint leaving them), each at the value ``FLOATS_CHANGED``
@@ -73,8 +80,8 @@ def _float_defaults(params, given, built):
     for name, p in params.items():
         if name in given:
             continue
-        if "regulariz" in name.lower() and type(p.default) is int and p.default == 0 and \
-                getattr(built, name, 0) == 0 and read_by(built, name):   # nnfs's: its term unseen
+        if DECAY.search(name) and type(p.default) is int and p.default == 0 and \
+                getattr(built, name, 0) == 0 and any(read_by(built, name, m) for m in READERS):
             out[name] = FLOATS_CHANGED[0.0]
             continue
         if type(p.default) is not float:

@@ -36,7 +36,8 @@ def test_a_guarded_cross_entropy_with_the_exact_backward_is_named_so():
     assert guarded_cross_entropy(SoftmaxWithLoss(), wrong) == ""
 
 
-NET = '''
+# Deep Learning from Scratch's layers, its loss taking log(y + {guard}) (tests/test_network_decay.py)
+LAYERS = '''
 import numpy as np
 from collections import OrderedDict
 
@@ -67,11 +68,13 @@ class SoftmaxWithLoss:
     def forward(self, x, t):
         z = np.exp(x - x.max(axis=1, keepdims=True))
         self.y, self.t = z / z.sum(axis=1, keepdims=True), t
-        return -np.sum(t * np.log(self.y + 1e-7)) / len(t)
+        return -np.sum(t * np.log(self.y{guard})) / len(t)
 
     def backward(self, dout=1):
         return dout * (self.y - self.t) / len(self.t)
+'''
 
+NET = LAYERS.replace("{guard}", " + 1e-7") + '''
 
 class Net:
     def __init__(self, sizes=(4, 5, 3), scale=1.0, gain=10.0):

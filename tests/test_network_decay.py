@@ -4,43 +4,9 @@ right, and a new user's such net passed; it is now also checked at weight_decay_
 where the slip fails, diagnosed by its coefficient (its weights compared along random
 directions too)."""
 from tests.owncode_loading import collect_source
+from tests.test_network_conventions import LAYERS
 
-NET = '''
-import numpy as np
-from collections import OrderedDict
-
-
-class Affine:
-    def __init__(self, W, b):
-        self.W, self.b = W, b
-
-    def forward(self, x):
-        self.x = x
-        return x @ self.W + self.b
-
-    def backward(self, dout):
-        self.dW, self.db = self.x.T @ dout, dout.sum(axis=0)
-        return dout @ self.W.T
-
-
-class Tanh:
-    def forward(self, x):
-        self.out = np.tanh(x)
-        return self.out
-
-    def backward(self, dout):
-        return dout * (1 - self.out ** 2)
-
-
-class SoftmaxWithLoss:
-    def forward(self, x, t):
-        e = np.exp(x - x.max(axis=1, keepdims=True))
-        self.y, self.t = e / e.sum(axis=1, keepdims=True), t
-        return -np.sum(t * np.log(self.y)) / len(t)
-
-    def backward(self, dout=1):
-        return dout * (self.y - self.t) / len(self.t)
-
+NET = LAYERS.replace("{guard}", "") + '''
 
 class Net:
     def __init__(self, input_size=6, hidden_size=7, output_size=3, weight_decay_lambda=0):

@@ -216,7 +216,7 @@ class _Search:
         fixed, free = self.fixed_and_free()
         best, score, after = None, None, 0
         varied = sum(r == "labels" for _, r in free)     # (last in free: they vary fastest)
-        lone = sum(r not in ("labels", "mask") for _, r in free) == 1
+        lone = len(free) == 1      # (with labels beside it, their forms are still searched)
         # params given whole (a dict the module makes): the data as wide as their axes first
         given = list(dict.fromkeys(d for v in self.given.values() for d in np.shape(v)[:1]
                                    if np.ndim(v) == 2))

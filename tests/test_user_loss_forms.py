@@ -267,3 +267,45 @@ def test_a_sparse_autoencoders_sparsity_and_its_weight_are_numbers():
     roles = dict(_roles(sparse_autoencoder_cost))
     assert roles["sparsity_param"] == roles["beta"] == roles["lambda_"] == "hyper"
     assert dict(_roles(objective))["beta"] == "vector"
+
+
+ESTIMATOR = '''
+import numpy as np
+
+
+class SoftmaxRegression:
+    """W is (n_classes, n_features); targets one-hot to loss/gradient; the loss summed."""
+
+    def __init__(self, lr=0.01, n_iters=50):
+        self.lr, self.n_iters = lr, n_iters
+
+    def _probs(self, X):
+        logits = X @ self.W.T + self.b
+        e = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    def loss(self, X, Y):
+        return -np.sum(Y * np.log(self._probs(X)))
+
+    def gradient(self, X, Y):
+        err = self._probs(X) - Y
+        return err.T @ X, err.sum(axis=0)
+
+    def fit(self, X, y):
+        K = len(np.unique(y))
+        Y = np.eye(K)[y]
+        self.W, self.b = np.zeros((K, X.shape[1])), np.zeros(K)
+        for _ in range(self.n_iters):
+            gW, gb = self.gradient(X, Y)
+            self.W -= self.lr * gW
+            self.b -= self.lr * gb
+        return self
+'''
+
+
+def test_data_beside_labels_is_still_searched_for_the_labels_form(tmp_path):
+    """One array (X) and its labels: the labels' forms are searched on (one-hot rows first); a
+    search stopping at the first that ran took a bare index for Y and failed a right model."""
+    item, results = _results(tmp_path, "softreg.py", ESTIMATOR)
+    assert "Y (6, 2) labels" in item.how, item.how
+    assert results and all(r.passed for r in results)

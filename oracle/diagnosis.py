@@ -29,10 +29,8 @@ from oracle.tolerance import error_ratio, tolerance_for
 LAYER_VERDICTS = {"", "layer bug", "layer vs tf", "layer vs fd"}     # any class may be shown
 # Classes a verdict other than a layer-side one allows: a difference at kinks only, under
 # "kink convention"; round-off of a lower precision, under "below fd resolution".
-# a network's gradient off by c times each param, every layer right on its own: the decay term
-# gradient() adds (or leaves out) is the stack's, and the diagnosis says which coefficient.
 ALLOWED_BY = {"kink convention": {"kink", "tied maxima"}, "below fd resolution": {"wrong dtype"},
-              "stack bug": {"weight decay"}}
+              "stack bug": {"weight decay"}}     # (a decay term gradient() leaves out)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ import zlib
 import numpy as np
 
 from properties.user_targets import is_label_name, is_mask_name
+from properties.user_token_dataset import TokenDataset
 
 FLAT = {"theta", "thetas", "params", "nn_params", "parameters", "x0", "theta_flat",
         "flat_params", "weights_flat", "w_flat", "theta0"}
@@ -52,29 +53,6 @@ BUDGET_CALLS, BUDGET_SECONDS = 30000, 6.0
 EXTRA_TRIES = 400
 MARGINS = re.compile(r"hinge|margin|svm|perceptron|maximum\(\s*0(\.0*)?\s*,\s*1(\.0*)?\s*-",
                      re.I)
-DRAWN = (0, 2, 2, 1)   # what the dataset's sampleTokenIdx() returns, in turn (a repeat in it)
-
-
-class TokenDataset:
-    """CS224n's ``dataset``: ``sampleTokenIdx()`` gives the indices :data:`DRAWN` in turn,
-    from the start at every call of the cost (so each finite-difference evaluation samples
-    the same negatives); ``tokens()`` the word -> index dict of that many words."""
-
-    def __init__(self, vocabulary=3):
-        self.vocabulary, self.turn = vocabulary, 0
-
-    def reset(self):
-        self.turn = 0
-
-    def sampleTokenIdx(self):
-        value = DRAWN[self.turn % len(DRAWN)] % self.vocabulary
-        self.turn += 1
-        return value
-
-    sample_token_idx = sampleTokenIdx
-
-    def tokens(self):
-        return {f"w{i}": i for i in range(self.vocabulary)}
 
 
 # ---- the arguments ----------------------------------------------------------------------------

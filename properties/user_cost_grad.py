@@ -32,9 +32,9 @@ import textwrap
 
 import numpy as np
 
-from properties.user_cost_args import (DRAWN, TokenDataset, _Flat, _roles, _Search,
-                                       gradient_key)
+from properties.user_cost_args import _Flat, _roles, _Search, gradient_key
 from properties.user_entry import CannotCheck, Found
+from properties.user_token_dataset import DRAWN, TokenDataset
 from properties.user_targets import _positional
 
 # A cost named so is called; a function named like a training loop or a step is not (its

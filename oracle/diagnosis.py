@@ -28,9 +28,10 @@ from oracle.tolerance import error_ratio, tolerance_for
 
 LAYER_VERDICTS = {"", "layer bug", "layer vs tf", "layer vs fd"}     # any class may be shown
 # Classes a verdict other than a layer-side one allows: a difference at kinks only, under
-# "kink convention"; round-off of a lower precision, under "below fd resolution".
+# "kink convention"; round-off of a lower precision, under "below fd resolution"; a decay term
+# gradient() leaves out, under "stack bug".
 ALLOWED_BY = {"kink convention": {"kink", "tied maxima"}, "below fd resolution": {"wrong dtype"},
-              "stack bug": {"weight decay"}}     # (a decay term gradient() leaves out)
+              "stack bug": {"weight decay"}}
 
 
 @dataclass(frozen=True)
@@ -368,11 +369,10 @@ def _max_pool_overlap(ctx, pool, x):
 
 def padded_border(ctx):
     band = geo.border_band(ctx.cfg, ctx.a.shape) if ctx.tensor in ("dx", "") else None
-    if band is None:
-        return None
-    return _subset(ctx, band, "padded border", f"the layer's {_name(ctx)} is wrong only in the "
-                   "border next to the zero padding: the cells whose windows reach into the "
-                   "padding.", "in the padded border")
+    return None if band is None else _subset(
+        ctx, band, "padded border", f"the layer's {_name(ctx)} is wrong only in the border next "
+        "to the zero padding: the cells whose windows reach into the padding.",
+        "in the padded border")
 
 
 def one_slice(axis, kind, what):

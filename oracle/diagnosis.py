@@ -336,9 +336,7 @@ def repeated_index(ctx):
 def overlap(ctx):
     """Wrong only where windows overlap. A pool needs x and dout to confirm it by value (a
     max-pool's tied maxima sit in the same cells); a conv, other cells agreeing, by place."""
-    if ctx.tensor not in ("dx", ""):
-        return None
-    cover = geo.window_coverage(ctx.cfg, ctx.a.shape)
+    cover = geo.window_coverage(ctx.cfg, ctx.a.shape) if ctx.tensor in ("dx", "") else None
     if cover is None:
         return None
     pool, x = geo.pool_geometry(ctx.cfg), ctx.input_for()
@@ -392,8 +390,8 @@ def one_slice(axis, kind, what):
     return detect
 
 
-SUBSET_DETECTORS = [kink, tied_maxima, repeated_index, overlap, padded_border,
-                    one_slice(1, "one channel", "channel"), one_slice(1, "one time step", "time step")]
+SUBSET_DETECTORS = [kink, tied_maxima, repeated_index, overlap, padded_border, *(
+    one_slice(1, k, w) for k, w in (("one channel", "channel"), ("one time step", "time step")))]
 
 
 def _name(ctx):

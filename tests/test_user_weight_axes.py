@@ -143,7 +143,8 @@ def test_an_input_width_kept_as_a_hyperparameter_sizes_the_input(tmp_path):
     (label,) = found
     assert "(N, 3) from its in_dim" in found[label].how
     assert hunt(label, "grads_fd", max_examples=10, shrink=False) is None
-    found, _ = collect_source(tmp_path / "..", "sage_bug.py",
+    (tmp_path / "bug").mkdir()
+    found, _ = collect_source(tmp_path / "bug", "sage_bug.py",
                               SAGE.replace("{neighbours}", "(self.P > 0).T"))
     failed = hunt("sage_bug.SAGEMeanLayer", "grads_fd", max_examples=10)
     assert failed is not None and {r.tensor for r in failed.failures} == {"dx"}

@@ -37,7 +37,7 @@ from properties.user_hinted import COUNT_NAMES, example
 from properties.user_shapes import PROBES, infer_input_shapes, runs
 from properties.user_targets import _positional as _required
 from properties.user_targets import data_roles, is_state_name, is_target_name, split_arguments
-from properties.user_variants import FLOATS_CHANGED, HALF_CHANGED
+from properties.user_variants import HALF_CHANGED, changed_floats
 
 
 # A pair's forward and backward words: ``affine_forward`` / ``affine_backward``, ``tanh_fwd`` /
@@ -338,9 +338,7 @@ def _functional_loss(name, fn, label, path, targets, hint, changed=None):
     if spec is None:
         raise CannotCheck(f"{name}: could not call it as loss, dx = {name}(x, {', '.join(targets)})")
     found = layer_entry(label, path, "functional", name, lambda: None, adapt, layer, spec, False)
-    options = {} if changed is not None else {
-        n: FLOATS_CHANGED[p.default] for n, p in inspect.signature(fn).parameters.items()
-        if type(p.default) is float and p.default in FLOATS_CHANGED}
+    options = {} if changed is not None else changed_floats(fn)
     if options:
         shown = ", ".join(f"{k}={v}" for k, v in options.items())
         try:

@@ -10,6 +10,7 @@ import numpy as np
 
 from properties import outputs as O
 from properties.user_targets import BATCH
+from properties.user_templates import GRAPH as GRAPH_SOURCE
 from properties.global_rng import generator_states, kept_global_rng, moved, seeded_global_rng
 
 COUPLED = ("the forward of one sample depends on the other samples of the batch (found by "
@@ -57,7 +58,7 @@ def batch_rule(layer, spec, loss, in_float32=False):
     """"sum", "mean" or the coupling sentence, by running each sample alone (a layer computing
     in float32 compared at float32's round-off)."""
     if not spec.batched:
-        return GRAPH_HELD if spec.source == "graph" else BATCHLESS
+        return GRAPH_HELD if spec.source == GRAPH_SOURCE else BATCHLESS
     if any(BATCH in t and t.index(BATCH) != 0 for t in spec.inputs):
         return BATCH_NOT_FIRST
     if any(getattr(t, "kind", "") == "adjacency" for t in spec.extras):

@@ -14,7 +14,7 @@ import re
 
 import numpy as np
 
-from properties.user_targets import is_adjacency_name, normalized_adjacency
+from properties.user_targets import is_adjacency_name, normalized_adjacency, random_graph
 
 WEIGHTS = {"w", "weight", "weights", "filters", "filter", "kernel", "kernels"}
 BIASES = {"b", "bias", "biases"}
@@ -134,8 +134,7 @@ def constructor_adjacency(name):
     rng = np.random.default_rng(0)
     if re.search(r"hat|norm|tilde|laplacian", name, re.I):
         return normalized_adjacency(rng, NODES)
-    a = np.triu((rng.random((NODES, NODES)) < 0.5).astype(np.float64), 1)
-    a = a + a.T
+    a = random_graph(rng, NODES)
     lonely = np.flatnonzero(a.sum(axis=1) == 0)
     a[lonely, (lonely + 1) % NODES] = a[(lonely + 1) % NODES, lonely] = 1.0
     return a

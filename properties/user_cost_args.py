@@ -64,6 +64,7 @@ def _roles(fn):
     names = list(inspect.signature(fn).parameters)
     first = names[0] if names else ""
     masked = any(is_mask_name(n) or n.lower() in OBSERVED for n in names)   # R beside: ratings
+    sparse = any(n.lower() in SPARSITY for n in names)     # (beta: the sparsity penalty's weight)
     for p in inspect.signature(fn).parameters.values():
         if p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
             break
@@ -72,7 +73,7 @@ def _roles(fn):
             and not isinstance(p.default, bool)
         if low == "c" and "b" in names:     # W, b, c: an RBM's or an autoencoder's two biases
             role = "array"
-        elif low in HYPER or low in SPARSITY or low == "beta" and p.name != first:
+        elif low in HYPER or low in SPARSITY or low == "beta" and sparse:
             role = "hyper"        # (UFLDL's sparse autoencoder: sparsity_param and its weight beta)
         elif has_number or (p.default is not p.empty and p.default is not None
                             and not isinstance(p.default, np.ndarray)):

@@ -32,7 +32,7 @@ from oracle.result import join_notes
 from properties.user_entry import CannotCheck, Found, NothingToCheck
 from properties.user_targets import _positional as _required
 from properties.user_targets import is_target_name
-from properties.user_variants import FLOATS_CHANGED
+from properties.user_variants import changed_floats
 from properties.values import domain_text, into_domain
 
 SUFFIXES = ("_prime", "_derivative", "_deriv", "_grad", "_gradient", "_der", "Prime", "Derivative",
@@ -77,14 +77,13 @@ def derivative_item(name, fn, dname, dfn, label, path):
 
 
 def _float_variants(fn, dfn):
-    """{argument: value}: the float arguments both functions default to 1.0 or 0.0, changed
-    (a slip that drops one is right at its default)."""
+    """{argument: value}: ``fn``'s float arguments defaulting to 1.0 or 0.0 that ``dfn`` takes
+    too, changed (a slip that drops one is right at its default)."""
     try:
-        mine, theirs = (inspect.signature(f).parameters for f in (fn, dfn))
+        theirs = inspect.signature(dfn).parameters
     except (TypeError, ValueError):
         return {}
-    return {n: FLOATS_CHANGED[p.default] for n, p in mine.items()
-            if type(p.default) is float and p.default in FLOATS_CHANGED and n in theirs}
+    return {n: v for n, v in changed_floats(fn).items() if n in theirs}
 
 
 def _derivative_found(name, fn, dname, dfn, label, path, args):

@@ -150,11 +150,17 @@ class Target:
                                                      if self.domain else "")
 
 
+def random_graph(rng, n):
+    """The 0/1 adjacency of a random undirected graph of ``n`` nodes, each linked to about half
+    the others, none to itself."""
+    a = np.triu((rng.random((n, n)) < 0.5).astype(np.float64), 1)
+    return a + a.T
+
+
 def normalized_adjacency(rng, n):
     """D^-1/2 (A + I) D^-1/2 of a random undirected graph of ``n`` nodes (each node linked to
     about half the others, and to itself): what a GCN is handed."""
-    a = np.triu((rng.random((n, n)) < 0.5).astype(np.float64), 1)
-    a = a + a.T + np.eye(n)
+    a = random_graph(rng, n) + np.eye(n)
     d = 1.0 / np.sqrt(a.sum(axis=1))
     return a * d[:, None] * d[None, :]
 

@@ -66,6 +66,17 @@ def hyper_variants(cls, hint, built):
     return out + ([floats] if floats else [])
 
 
+def changed_floats(fn):
+    """{argument: value}: ``fn``'s float arguments defaulting to 1.0 or 0.0, each at the value
+    ``FLOATS_CHANGED`` gives (a slip that drops one is right at its default)."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return {}
+    return {n: FLOATS_CHANGED[p.default] for n, p in params.items()
+            if type(p.default) is float and p.default in FLOATS_CHANGED}
+
+
 # an int 0 default that is a regularisation strength (nnfs's weight_regularizer_l2=0, Deep
 # Learning from Scratch's weight_decay_lambda=0): at 0 a gradient leaving its term out is right
 DECAY = re.compile(r"regulariz|decay|^reg$|^reg_|lambda|^l2$|^l1$", re.I)

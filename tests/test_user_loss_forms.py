@@ -264,9 +264,12 @@ def test_a_sparse_autoencoders_sparsity_and_its_weight_are_numbers():
 
     def objective(beta, X, y):
         pass
+    def layernorm_loss(x, gamma, beta):
+        pass
     roles = dict(_roles(sparse_autoencoder_cost))
     assert roles["sparsity_param"] == roles["beta"] == roles["lambda_"] == "hyper"
     assert dict(_roles(objective))["beta"] == "vector"
+    assert dict(_roles(layernorm_loss))["beta"] == "array"     # a shift, beside no sparsity
 
 
 ESTIMATOR = '''

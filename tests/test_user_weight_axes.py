@@ -6,6 +6,16 @@ from properties.search import hunt
 from properties.user_templates import LETTER_SIZES, doc_param_shapes
 from tests.owncode_loading import collect_source
 
+
+def _only(tmp_path, name, source):
+    """(the label, the Found by label) of the one thing ``source`` holds, collected from a
+    folder of its own (a right and a wrong copy of one test apart)."""
+    folder = tmp_path / name.removesuffix(".py")
+    folder.mkdir()
+    found, _ = collect_source(folder, name, source)
+    (label,) = found
+    return label, found
+
 SOURCE = '''
 import numpy as np
 
@@ -35,8 +45,7 @@ RIGHT_DW = 'np.einsum("nk,ni,nj->kij", dout, self.x1, self.x2)'
 
 
 def test_a_bilinear_layer_gets_each_input_from_its_own_axis_and_passes(tmp_path):
-    found, _ = collect_source(tmp_path, "bilinear.py", SOURCE.replace("{dW}", RIGHT_DW))
-    (label,) = found
+    label, found = _only(tmp_path, "bilinear.py", SOURCE.replace("{dW}", RIGHT_DW))
     assert "x1 (N, 3); x2 (N, 2): axes of W (4, 3, 2)" in found[label].how
     for prop in ("grads_fd", "batch_additive", "linear_in_dout"):
         assert hunt(label, prop, max_examples=10, shrink=False) is None, prop
@@ -44,8 +53,7 @@ def test_a_bilinear_layer_gets_each_input_from_its_own_axis_and_passes(tmp_path)
 
 def test_a_bilinear_weight_gradient_averaged_over_the_batch_is_caught(tmp_path):
     averaged = RIGHT_DW + " / len(dout)"
-    found, _ = collect_source(tmp_path, "bilinear_bug.py", SOURCE.replace("{dW}", averaged))
-    (label,) = found
+    label, _ = _only(tmp_path, "bilinear_bug.py", SOURCE.replace("{dW}", averaged))
     failed = hunt(label, "grads_fd", max_examples=10)
     assert failed is not None and {r.tensor for r in failed.failures} == {"dW"}
 
@@ -82,16 +90,14 @@ EVERY_PIECE = "dz[:] = dout[:, None, :]"
 def test_a_functional_pairs_param_shapes_come_from_its_docstring(tmp_path):
     """A functional maxout's w (K, D, M) is no weight of the usual rank: its docstring's entries
     give every param's shape, and the pair is checked (it was "not checked")."""
-    found, _ = collect_source(tmp_path, "maxout_fn.py", MAXOUT.replace("{route}", ONE_PIECE))
-    (label,) = found
+    label, found = _only(tmp_path, "maxout_fn.py", MAXOUT.replace("{route}", ONE_PIECE))
     assert "w (4, 5, 6), b (4, 6) from the docstring" in found[label].how
     for prop in ("grads_fd", "batch_additive"):
         assert hunt(label, prop, max_examples=10, shrink=False) is None, prop
 
 
 def test_a_maxout_routing_its_gradient_to_every_piece_is_caught(tmp_path):
-    found, _ = collect_source(tmp_path, "maxout_fn_bug.py", MAXOUT.replace("{route}", EVERY_PIECE))
-    (label,) = found
+    label, _ = _only(tmp_path, "maxout_fn_bug.py", MAXOUT.replace("{route}", EVERY_PIECE))
     failed = hunt(label, "grads_fd", max_examples=10)
     assert failed is not None and {r.tensor for r in failed.failures} >= {"dw", "db"}
 
@@ -139,14 +145,11 @@ def test_an_input_width_kept_as_a_hyperparameter_sizes_the_input(tmp_path):
     """A GraphSAGE's W is (2 in_dim, out): no weight axis is the input's width, but the
     ``self.in_dim`` it keeps is; the right layer passes, the mean's 1/deg left out of its
     backward is caught."""
-    found, _ = collect_source(tmp_path, "sage.py", SAGE.replace("{neighbours}", "self.P.T"))
-    (label,) = found
+    label, found = _only(tmp_path, "sage.py", SAGE.replace("{neighbours}", "self.P.T"))
     assert "(N, 3) from its in_dim" in found[label].how
     assert hunt(label, "grads_fd", max_examples=10, shrink=False) is None
-    (tmp_path / "bug").mkdir()
-    found, _ = collect_source(tmp_path / "bug", "sage_bug.py",
-                              SAGE.replace("{neighbours}", "(self.P > 0).T"))
-    failed = hunt("sage_bug.SAGEMeanLayer", "grads_fd", max_examples=10)
+    label, _ = _only(tmp_path, "sage_bug.py", SAGE.replace("{neighbours}", "(self.P > 0).T"))
+    failed = hunt(label, "grads_fd", max_examples=10)
     assert failed is not None and {r.tensor for r in failed.failures} == {"dx"}
 
 
@@ -183,13 +186,10 @@ def test_a_group_count_is_a_number_and_the_group_norm_is_checked(tmp_path):
     a multiple of it, gamma and beta (1, C, 1, 1): it needed a hint. Right, it passes; its
     channels regrouped the wrong way round in backward, it fails."""
     right = GROUPNORM.replace("{groups}", "N, G, C // G, H, W").replace("{as_groups}", "True")
-    found, _ = collect_source(tmp_path, "gn_axes.py", right)
-    (label,) = found
+    label, _ = _only(tmp_path, "gn_axes.py", right)
     assert hunt(label, "grads_fd", max_examples=10, shrink=False) is None
     wrong = GROUPNORM.replace("{groups}", "N, C // G, G, H, W").replace("{as_groups}", "False")
-    (tmp_path / "bug").mkdir()
-    found, _ = collect_source(tmp_path / "bug", "gn_axes_bug.py", wrong)
-    (label,) = found
+    label, _ = _only(tmp_path, "gn_axes_bug.py", wrong)
     assert hunt(label, "grads_fd", max_examples=10) is not None
 
 
@@ -218,14 +218,10 @@ class PixelShuffle:
 def test_a_layer_taking_channels_in_fours_finds_its_input_and_a_wrong_permutation_fails(tmp_path):
     """A pixel shuffle takes C = r^2 C' channels: the common probe (N, 3, 6, 6) raised, and the
     layer was not checked without a hint."""
-    found, _ = collect_source(tmp_path, "shuffle.py", PIXEL_SHUFFLE.replace("{order}",
-                                                                            "0, 1, 3, 5, 2, 4"))
-    (label,) = found
+    label, _ = _only(tmp_path, "shuffle.py", PIXEL_SHUFFLE.replace("{order}", "0, 1, 3, 5, 2, 4"))
     assert hunt(label, "grads_fd", max_examples=10, shrink=False) is None
-    (tmp_path / "bug").mkdir()
-    found, _ = collect_source(tmp_path / "bug", "shuffle_bug.py", PIXEL_SHUFFLE.replace(
+    label, _ = _only(tmp_path, "shuffle_bug.py", PIXEL_SHUFFLE.replace(
         "{order}", "0, 1, 5, 3, 2, 4"))          # the two block axes swapped
-    (label,) = found
     assert hunt(label, "grads_fd", max_examples=10) is not None
 
 
@@ -254,13 +250,10 @@ def test_a_bilinear_layer_in_attributes_is_probed_with_its_weights_axes(tmp_path
     """Its gradients named only in backward (``self.grad_weight``), the layer is run to find
     its params: on inputs each as wide as an axis of its weight (a probe of one width for both
     raised in its einsum, and the layer was not checked)."""
-    found, _ = collect_source(tmp_path, "bil_attr.py", ATTRIBUTE_BILINEAR.replace("{scale}", ""))
-    (label,) = found
+    label, _ = _only(tmp_path, "bil_attr.py", ATTRIBUTE_BILINEAR.replace("{scale}", ""))
     assert hunt(label, "grads_fd", max_examples=10, shrink=False) is None
-    (tmp_path / "bug").mkdir()
-    found, _ = collect_source(tmp_path / "bug", "bil_attr_bug.py",
-                              ATTRIBUTE_BILINEAR.replace("{scale}", "/ len(dout)"))
-    (label,) = found
+    label, _ = _only(tmp_path, "bil_attr_bug.py",
+                     ATTRIBUTE_BILINEAR.replace("{scale}", "/ len(dout)"))
     failed = hunt(label, "grads_fd", max_examples=10)
     assert failed is not None and {r.tensor for r in failed.failures} == {"dweight"}
 
@@ -297,14 +290,10 @@ def test_params_kept_per_channel_with_their_axes_size_an_image(tmp_path):
     """gamma (1, C, 1, 1): images (N, C, H, W) with those channels (found before only by a
     common shape that happened to fit); its variance path left out of dx fails."""
     right = "- xh * (dxhat * xh).mean(axis=2, keepdims=True)"
-    found, _ = collect_source(tmp_path, "gn_class.py", GROUPNORM_CLASS.replace("{variance}", right))
-    (label,) = found
+    label, found = _only(tmp_path, "gn_class.py", GROUPNORM_CLASS.replace("{variance}", right))
     assert "the channels of gamma (1, 4, 1, 1)" in found[label].how
     assert hunt(label, "grads_fd", max_examples=10, shrink=False) is None
-    (tmp_path / "bug").mkdir()
-    found, _ = collect_source(tmp_path / "bug", "gn_class_bug.py",
-                              GROUPNORM_CLASS.replace("{variance}", ""))
-    (label,) = found
+    label, _ = _only(tmp_path, "gn_class_bug.py", GROUPNORM_CLASS.replace("{variance}", ""))
     assert hunt(label, "grads_fd", max_examples=10) is not None
 
 

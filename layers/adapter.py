@@ -13,7 +13,7 @@ from layers.attribute_probe import (BackwardRaised, float_array_attributes, grad
 from layers.base import Layer
 from layers.nested import has_nested_arrays, nested_pairs, probe_nested_pairs, resolve
 from layers.stored_results import INPUT_GRAD_ATTRS, OUTPUT_ATTRS, call_keeping
-from layers.views import (_AttrView, _ListView, _PathView, held_params, lazy_dicts,
+from layers.views import (_AttrView, _HeldView, _ListView, _PathView, held_params, lazy_dicts,
                           list_pair_views, list_pairs, list_params)
 
 
@@ -138,6 +138,12 @@ class AttributeLayer(Layer):
             if float_array_attributes(self.layer) or not has_nested_arrays(self.layer):
                 raise
             self._set_names({})    # a block whose backward raises: its checks report that
+            return
+        if not report.params and report.dicts:     # self.grads = {...} made in backward
+            p_attr, g_attr, names = report.dicts
+            setattr(self.layer, g_attr, {})      # (read before a backward: no gradient yet)
+            self._views = (_HeldView(self.layer, names, attr=p_attr),
+                           _HeldView(self.layer, names, attr=g_attr))
             return
         if not report.params and report.written:
             raise ValueError(

@@ -78,7 +78,9 @@ class ProbeReport(NamedTuple):
     params whose ``dX`` does not have ``X``'s shape (a finding for the checks,
     not a reason to drop the parameter). candidates: float array attributes that
     existed before the forward (what a parameter could be). updated: candidates
-    whose values backward changed (a layer that updates itself).
+    whose values backward changed (a layer that updates itself). dicts: (params dict
+    attribute, gradients dict attribute, the names backward gave a gradient) for a dict
+    of params beside a gradients dict backward made (``self.grads = {...}``), else None.
     """
 
     written: dict
@@ -87,6 +89,7 @@ class ProbeReport(NamedTuple):
     candidates: tuple
     updated: tuple = ()
     grad_attrs: dict = {}
+    dicts: tuple = None
 
 
 def float_array_attributes(obj):
@@ -160,7 +163,25 @@ def probe_grad_attributes(obj, inputs, dout=None, *, grad_prefix=None, forward_k
     updated = tuple(x for x in candidates if x not in params and not (
         isinstance(getattr(twin, x, None), np.ndarray) and getattr(twin, x).shape == values[x].shape
         and np.array_equal(getattr(twin, x), values[x], equal_nan=True)))
-    return ProbeReport(written, params, mismatch, candidates, updated, grads)
+    return ProbeReport(written, params, mismatch, candidates, updated, grads,
+                       _dicts_made(twin, set(vars(obj))))
+
+
+def _dicts_made(twin, present):
+    """(params dict, gradients dict, names) when backward made a gradients dict (it was not
+    among the attributes ``present`` before) keyed by some of a params dict's names."""
+    from layers.views import GRAD_DICTS, PARAM_DICTS
+    for p_attr in PARAM_DICTS:
+        held = getattr(twin, p_attr, None)
+        if not (isinstance(held, dict) and held and all(
+                isinstance(v, np.ndarray) and v.dtype.kind == "f" for v in held.values())):
+            continue
+        for g_attr in GRAD_DICTS:
+            made = getattr(twin, g_attr, None)
+            if g_attr != p_attr and g_attr not in present and isinstance(made, dict) and \
+                    made and set(made) <= set(held):
+                return p_attr, g_attr, tuple(k for k in held if k in made)
+    return None
 
 
 def param_names_by_probe(obj, inputs, dout=None, *, grad_prefix=None, forward_kwargs=None):

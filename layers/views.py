@@ -131,6 +131,15 @@ PARAM_DICTS = ("params", "weights", "parameters", "param", "W")
 GRAD_DICTS = ("grads", "gradients", "grad", "dparams", "d_params", "param_grads", "dW")
 
 
+def grads_dict_made(obj, backward="backward"):
+    """True for a params dict whose gradients dict backward makes (``self.grads = {...}``
+    first assigned there): not held as dicts until a backward has run."""
+    code = getattr(getattr(type(obj), backward, None), "__code__", None)
+    return held_params(obj) is None and code is not None and any(
+        isinstance(getattr(obj, p, None), dict) for p in PARAM_DICTS) and any(
+        g in code.co_names and not hasattr(obj, g) for g in GRAD_DICTS)
+
+
 def held_params(obj):
     """(params view, grads view) for parameters held in containers, else None: a dict of float
     arrays (``self.weights``) beside a gradients dict (``self.gradients``: there at

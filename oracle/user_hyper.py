@@ -13,7 +13,7 @@ import numpy as np
 MISSING = object()
 
 
-def _places(layer):
+def places(layer):
     """The adapter itself, then the user's object it wraps (``layer`` / ``obj``)."""
     yield layer
     for attr in ("layer", "obj"):
@@ -38,7 +38,7 @@ def hyper(layer, names, default=MISSING):
 
 def find_hyper(layer, names):
     """(name, value) of the first of ``names`` set (not None) on ``layer``; None when none is."""
-    for place in _places(layer):
+    for place in places(layer):
         for name in names:
             try:
                 value = getattr(place, name)
@@ -134,7 +134,7 @@ def drawn_mask(layer, shape):
     ``shape`` that is boolean or holds a single nonzero value besides 0.
     """
     shape = tuple(shape)
-    for place in _places(layer):
+    for place in places(layer):
         for name in MASK_NAMES:
             value = getattr(place, "__dict__", {}).get(name)
             if isinstance(value, np.ndarray) and value.shape == shape:

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from layers.adapter import AttributeLayer, UpdatesItself, find_param_names, lazy_dicts
+from layers.views import grads_dict_made
 from layers.optimizer_fed import fed_adapter
 from layers.attribute_probe import float_array_attributes, takes_upstream, written_scalars
 from layers.nested import arrays_within, has_nested_arrays
@@ -299,10 +300,12 @@ def _layer(cls, label, path, module, hint, adapt, overrides=None):
     if empty:
         raise CannotCheck(empty)
     roles = getattr(adapt, "roles", (("x",), ()))
-    needs_probe = getattr(adapt, "probes", False) or hasattr(adapt, "roles") and not isinstance(
-        getattr(obj, "params", None), dict) and not find_param_names(obj) and any((
+    # (a params dict is the layer's own, unless backward makes the gradients dict beside it)
+    made = grads_dict_made(obj, getattr(adapt, "backward", "backward"))
+    needs_probe = getattr(adapt, "probes", False) or hasattr(adapt, "roles") and (made or not (
+        isinstance(getattr(obj, "params", None), dict) or find_param_names(obj)) and any((
             float_array_attributes(obj), callable(getattr(obj, "build", None)),  # Keras's build()
-            has_nested_arrays(obj), written_scalars(obj), lazy_dicts(obj)))
+            has_nested_arrays(obj), written_scalars(obj), lazy_dicts(obj))))
     doc = inspect.getdoc(getattr(cls, "forward", None)) or inspect.getdoc(cls) or ""
     arrays = {k: v for k, v in vars(obj).items() if isinstance(v, np.ndarray) and v.dtype.kind == "f"}
     spec = hinted_spec(hint, (*roles[0], *roles[1]), targets=roles[1], params=arrays,

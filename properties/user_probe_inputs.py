@@ -9,7 +9,7 @@ import numpy as np
 from layers.adapter import lazy_dicts
 from layers.nested import arrays_within
 from layers.optimizer_fed import builds_on_initialize
-from properties.user_recurrent import recurrent_templates
+from properties.user_recurrent import concatenated_templates, recurrent_templates
 from properties.user_targets import is_adjacency_name, is_index_name, normalized_adjacency
 from properties.user_templates import axes_widths, graph_nodes, index_inputs
 
@@ -27,7 +27,8 @@ def probe_inputs(obj, hinted, needs_probe, names=("x",), targets=()):
 
 def _inputs(obj, hinted, needs_probe, names=("x",)):
     """Candidate probe inputs (every argument forward takes) for an adapter that must run the
-    layer to find its parameters: from the hint; from recurrent weights (x and each state);
+    layer to find its parameters: from the hint; from recurrent weights (x and each state,
+    also a weight on both side by side);
     integer indices into a 2-D weight; common shapes."""
     if not needs_probe:
         return [None]
@@ -35,9 +36,12 @@ def _inputs(obj, hinted, needs_probe, names=("x",)):
         xs, ts = hinted.draw(np.random.default_rng(0))
         return [(*xs, *ts)]
     rng = np.random.default_rng(0)
-    arrays = {k: v for k, v in vars(obj).items() if isinstance(v, np.ndarray) and v.dtype.kind == "f"}
+    own = getattr(obj, "params", None)     # attributes, and a params dict's entries
+    own = {**vars(obj), **(own if isinstance(own, dict) else {})}
+    arrays = {k: v for k, v in own.items() if isinstance(v, np.ndarray) and v.dtype.kind == "f"}
     found = []
-    for templates, _ in recurrent_templates(arrays, names):
+    side_by_side = concatenated_templates(obj, arrays, names)
+    for templates, _ in [*recurrent_templates(arrays, names), *side_by_side]:
         found.append(tuple(rng.standard_normal([2 if d == "N" else d for d in t]) for t in templates))
     held = {f"a{i}": v for i, v in enumerate(arrays_within(obj))}   # its sublayers' too (a
     indices = [(rng.integers(0, vocab, [2 if d == "N" else d for d in t]),)   # tied embedding)

@@ -18,7 +18,7 @@ import numpy as np
 from oracle.user_hyper import find_hyper, hyper, pair, split_params
 from oracle.user_twins_image import PAD_NAMES, POOL_H_NAMES, POOL_W_NAMES, STRIDE_NAMES
 from properties.user_recurrent import T as STEPS
-from properties.user_recurrent import recurrent_templates
+from properties.user_recurrent import concatenated_templates, recurrent_templates
 from properties.user_targets import BATCH, is_adjacency_name
 
 LETTER_SIZES = {"C": 4, "H": 6, "W": 7, "D": 5, "M": 6, "T": 4, "F": 5, "HH": 3, "WW": 3, "K": 4}
@@ -71,6 +71,8 @@ def several_inputs(layer, doc, names):
     the docstring's entry for each name, else every input alike."""
     params = params_of(layer)
     for templates, how in recurrent_templates(params, names):
+        yield templates, "params", how
+    for templates, how in concatenated_templates(layer, params, names):
         yield templates, "params", how
     found = _doc_entries(doc, params)
     if found is not None:

@@ -209,6 +209,8 @@ class _Search:
                 if prefix in dead:
                     continue
                 args = {**fixed, **dict(zip([n for n, _ in free], combo))}
+                if not self.labels_counted(args):
+                    continue
                 # a mask takes the shape of the labels beside it (Ng's R beside Y)
                 args = self.masks_like_labels(args)
                 got = self._try(args)
@@ -268,6 +270,16 @@ class _Search:
                     *[np.asarray(0.5 * rng.standard_normal(s)) for s in _shapes(name)]]
         return [np.asarray(0.5 * rng.standard_normal(s)) for s in _shapes(name)]
 
+    def labels_counted(self, args):
+        """False when labels come in a number no other array has on any axis (nor a size
+        argument): 6 labels beside embeddings (3, 3) run where ``p[np.arange(3), y]``
+        broadcasts a column of them to (6, 3), a meaningless cost."""
+        axes = {d for n, r in self.roles if r != "labels" and n in args
+                for d in (args[n].shape if isinstance(args[n], (np.ndarray, _Flat)) else
+                          (args[n],) if r == "size" else ())}    # (num_movies beside Y)
+        return all(np.ndim(v) == 0 or np.shape(v)[0] in axes for n, r in self.roles
+                   if r == "labels" and n in args for v in [args[n]]) or not axes
+
     def masks_like_labels(self, args):
         labels = next((v for n, r in self.roles if r == "labels" and n in args
                        for v in [args[n]] if np.ndim(v) == 2), None)
@@ -287,7 +299,7 @@ class _Search:
         if given.kind == "value":
             return given.value
         shape = tuple(EXAMPLES if d == "N" else d for d in given.shape)
-        rng = np.random.default_rng(1)
+        rng = np.random.default_rng(zlib.crc32(name.encode()))    # (two alike shapes: unlike)
         if given.kind == "int":
             return rng.integers(0, given.bound or 2, shape)
         if given.kind == "mask":

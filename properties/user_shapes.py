@@ -34,7 +34,8 @@ from oracle.user_twins_dense import LOSS_WORDS
 from properties import outputs as O
 from properties.user_targets import (BATCH, Target, draw_targets, is_adjacency_name, is_index_name,
                                      is_mask_name, target_for, target_kinds)
-from properties.user_templates import UNLIKE, _from_doc, index_inputs, one_input, several_inputs
+from properties.user_templates import (UNLIKE, _from_doc, index_inputs, one_input, params_of,
+                                       several_inputs)
 from properties.values import PROBED_DOMAINS, domain_text, into_domain
 
 __all__ = ["BATCH", "InputSpec", "infer_input_shapes", "within_domain", "_from_doc"]   # _from_doc: its tests
@@ -201,6 +202,10 @@ def _float_specs(layer, name, doc, kind, names, loss):
     extras = tuple(target_for(n) for n in (named[1:] if loss else named))   # a loss's first: below
     candidates = (((t,), s, h) for t, s, h in one_input(layer, doc)) if len(names) == 1 \
         else several_inputs(layer, doc, names)
+    # a head with weights scores as many classes as its weights' columns (an ArcFace's W
+    # (D, C)): labels index those, fewer than its input's width when C < D
+    columns = [int(v.shape[-1]) for v in params_of(layer).values() if v.ndim == 2
+               and v.shape[-1] >= 2]
     seen = set()
     for templates, source, how in candidates:
         if templates in seen:
@@ -213,6 +218,7 @@ def _float_specs(layer, name, doc, kind, names, loss):
                 if targets in ("labels", "one_hot") else 0
             if not isinstance(classes, int):     # (a template ending at its batch axis)
                 continue
+            classes = min([classes, *columns])
             more = ("; targets 0 or 1, shaped like the input" if targets == "binary" else "") + \
                 ("; " + "; ".join(t.describe() for t in extras) if extras else "")
             yield InputSpec(templates, batched, targets, classes, source, how + more, extras,

@@ -3,9 +3,11 @@
 A cost ``(emb, W, labels)`` with embeddings (B, D) ran at emb (3, 3) beside 6 labels as a
 column: ``p[np.arange(3), labels]`` broadcast them to (6, 3), the cost meant nothing, and a
 right gradient failed. And two arrays a hint gives the same shape were drawn alike (a
-teacher's logits equal to the student's hide a distillation loss's missing T**2)."""
+teacher's logits equal to the student's hide a distillation loss's missing T**2). A layer's
+labels index its weights' columns (a classification head's), not its input's width."""
 import numpy as np
 
+from properties.search import hunt
 from properties.user_cost_args import _Search
 from properties.user_hints import read_hints
 from tests.owncode_loading import collect_source
@@ -34,7 +36,7 @@ def _check(tmp_path, name, source):
     (tmp_path / name).mkdir()
     found, _ = collect_source(tmp_path / name, f"{name}.py", source)
     (label,) = found
-    return found[label], found[label].check()
+    return found[label], found[label].check() if found[label].check else None
 
 
 def test_labels_come_as_many_as_an_axis_of_the_other_arrays(tmp_path):
@@ -63,3 +65,44 @@ def test_arrays_a_hint_gives_one_shape_are_drawn_unlike():
     assert student.shape == teacher.shape == (6, 4)
     assert not np.allclose(student, teacher)
     assert np.array_equal(search._hinted("student"), student)     # the name decides them
+
+
+HEAD = '''
+import numpy as np
+
+
+class MarginHead:
+    """Softmax cross-entropy over x @ W, W (in_features, n_classes); forward(x, label)."""
+
+    def __init__(self, in_features, n_classes):
+        self.W = np.random.default_rng(0).standard_normal((in_features, n_classes)) * 0.3
+        self.dW = np.zeros_like(self.W)
+
+    def forward(self, x, label):
+        z = x @ self.W
+        z = z - z.max(axis=1, keepdims=True)
+        p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+        self.cache = (x, p, label)
+        return -np.mean(np.log(p[np.arange(len(x)), label]))
+
+    def backward(self):
+        x, p, label = self.cache
+        g = p.copy()
+        g[np.arange(len(x)), label] -= 1
+        g /= {count}
+        self.dW = x.T @ g
+        return g @ self.W.T
+'''
+
+
+def test_a_heads_labels_index_its_weights_columns_fewer_than_its_inputs_width(tmp_path):
+    """Built with in_features 3 and 2 classes: labels drawn below 3 (the input's width) index
+    past the 2 columns, and every shape was given up but a blind (6, 6, 3), where backward
+    raised: five failures of a right head, as "layer raised"."""
+    item, results = _check(tmp_path, "head", HEAD.replace("{count}", "len(x)"))
+    assert "(N, 3) from W (3, 2)" in item.how, item.how
+    for prop in ("grads_fd", "batch_resize"):
+        assert hunt(item.label, prop, max_examples=10, shrink=False) is None, prop
+    item, _ = _check(tmp_path, "head_bug", HEAD.replace("{count}", "1"))
+    failed = hunt(item.label, "grads_fd", max_examples=10)
+    assert failed is not None and {r.tensor for r in failed.failures} == {"dx", "dW"}

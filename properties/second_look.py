@@ -42,9 +42,10 @@ EXPLAIN = {
                        "no state that changes the output from one call to the next",
     OUTSIDE_DOMAIN: "the layer's forward is NaN or inf at these inputs (in float64), and so is its "
                     "TF twin's (or, with no twin, it is finite at points moved from them by a "
-                    "millionth of their scale): a point where the function is not defined (a "
-                    "division by the norm of a zero vector, a mean over no label left: 0/0), at "
-                    "which no gradient can be judged. Not counted as a failure; guard it (an "
+                    "millionth of their scale, or NaN at any input of their shapes): a point "
+                    "where the function is not defined (a division by the norm of a zero "
+                    "vector, a mean over no label left: 0/0; a loss over pairs given a batch "
+                    "of 1), at which no gradient can be judged. Not counted as a failure; guard it (an "
                     "epsilon) if such inputs can reach the layer",
 }
 NEARBY = 1e-6    # how far, relative to the inputs' scale, the forward is tried again
@@ -170,11 +171,21 @@ def undefined_here(trial):
                 return True       # the oracle has no value here either (every label ignored)
             moved = [x + NEARBY * max(1.0, float(np.max(np.abs(x), initial=0.0)))
                      * rng.standard_normal(x.shape) for x in xs]
-            if trial.case.entry.no_twin and _finite(_forward64(trial, moved, targets)):
+            if trial.case.entry.no_twin and (_finite(_forward64(trial, moved, targets)) or
+                                             _undefined_at_shape(trial, xs, targets, rng)):
                 return True
     except Exception:      # whatever cannot be run again leaves the results as they are
         return False
     return False
+
+
+def _undefined_at_shape(trial, xs, targets, rng):
+    """True when the forward is NaN or inf at every draw of these inputs' shapes, small and
+    typical (a contrastive loss over pairs given a batch of 1: no pair, no value), where the
+    case's own shapes ran finite: these shapes are outside its domain. An exp that
+    overflows is finite at small inputs, and stays a failure."""
+    return all(not _finite(_forward64(trial, [scale * rng.standard_normal(x.shape) for x in xs],
+                                      targets)) for scale in (1e-2, 1.0, 1.0))
 
 
 def _forward64(trial, xs, targets):

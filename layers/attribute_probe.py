@@ -26,14 +26,21 @@ GRAD_NAMINGS = (("d", ""), ("d_", ""), ("grad_", ""), ("", "_grad"), ("grad", ""
 
 
 
+# a learning rate a method takes with a default (a loss's ``backprop(self, lr=None)``, beside
+# layers' ``backprop(d, lr)``): no upstream gradient
+RATE_NAMES = ("lr", "learning_rate", "learn_rate", "eta", "alpha", "rate", "step_size")
+
+
 def takes_upstream(method):
-    """Whether a backward ``method`` takes an upstream gradient: a positional parameter or
-    ``*douts``. A loss's ``backward(self)`` (PyTorch's ``loss.backward()``) takes none."""
+    """Whether a backward ``method`` takes an upstream gradient: a positional parameter (not a
+    learning rate with a default) or ``*douts``. A loss's ``backward(self)`` (PyTorch's
+    ``loss.backward()``) takes none, nor its ``backprop(self, lr=None)``."""
     try:
         params = inspect.signature(method).parameters.values()
     except (TypeError, ValueError):
         return True
     return any(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
+               and not (p.name.lower() in RATE_NAMES and p.default is not p.empty)
                for p in params)
 
 

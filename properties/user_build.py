@@ -26,6 +26,7 @@ SIZE_LETTERS = ("d", "m", "n", "k", "h", "v", "t", "e", "a", "c")  # D, H (hidde
 # a size letter numbered (``H1``, ``H2``: a stacked LSTM's) or after ``n_`` (deeplearning.ai's
 # ``n_x``, ``n_h``, ``n_y``, ``n_a``)
 NUMBERED_SIZE = re.compile(r"(?:[dmnkhvtec]\d+|n_?[xhyad]\d*)")
+COUNT = re.compile(r"(?:num|n)_[a-z]+|[a-z]+_num")     # a count of anything (a CRF's num_tags)
 # a size named by a word of its own (``d_in``, ``fan_out``, ``c_in``, ``num_classes``, ``d_model``)
 SIZE_TOKENS = {"in", "out", "fan", "classes", "model", "ff", "din", "dout", "cin", "cout", "ch",
                "chans", "width", "depth", "latent", "hid", "normalized", "embedding", "features",
@@ -102,7 +103,8 @@ def constructor_args(cls):
         elif low.endswith(SIZE_LISTS):      # hidden_size_list, layer_sizes: several sizes
             kwargs[name] = list(SIZES[2:]) + [3]
         elif any(w in low for w in SIZE_WORDS) or low in SIZE_LETTERS or \
-                SIZE_TOKENS & set(re.split(r"[_\d]+", low)) or NUMBERED_SIZE.fullmatch(low):
+                SIZE_TOKENS & set(re.split(r"[_\d]+", low)) or NUMBERED_SIZE.fullmatch(low) or \
+                COUNT.fullmatch(low):
             kwargs[name] = sizes.pop(0) if sizes else 2
         elif _looked_up(cls, name) is not None:     # Activation('relu'): a key of its table
             kwargs[name] = _looked_up(cls, name)

@@ -18,6 +18,7 @@ from typing import Optional
 
 import numpy as np
 
+from layers.attribute_probe import TRAINING_NAMES
 from oracle.user_hyper import words
 from oracle.user_twins_dense import LOSS_WORDS
 from properties.sequence_strategies import index_tensor, padded_mask
@@ -192,15 +193,18 @@ def method_roles(cls, forward="forward", backward="backward"):
 
     inputs / targets: the forward's data arguments (the first, then those named
     like states, operands, indices, labels, masks), labels and masks being
-    targets; but a backward that returns a gradient for each of the forward's first
+    targets, and so is every other argument it requires; but a backward that returns a gradient for each of the forward's first
     k arguments (``return dout, dout`` from ``forward(self, x, y)``, ``return dx1, dx2``
     from ``forward(self, input1, input2)``) differentiates all k, whatever their names.
     outputs: one name per upstream gradient the backward takes
     (``backward(self, dh_next, dc_next)`` -> ``("h_next", "c_next")``), or ("out",).
     """
     names = _positional(getattr(cls, forward, None))[1:]      # without self
-    data, _ = split_arguments(names)
+    data, rest = split_arguments(names)
     inputs, targets = data_roles(data)
+    # a class's params are its own attributes: any other argument its forward requires is
+    # data it is handed, not differentiated (a distillation loss's teacher_logits)
+    targets += tuple(n for n in rest if n not in TRAINING_NAMES)     # (a flag: set as one)
     k = returned_gradients(getattr(cls, backward, None))
     if len(inputs) < k <= len(names) and not any(
             is_index_name(n) or is_mask_name(n) for n in names[:k]):

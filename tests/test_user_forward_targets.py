@@ -1,0 +1,70 @@
+"""A class's forward requiring arguments no name says are data (a distillation loss's
+``forward(student_logits, teacher_logits, labels)``, a CRF's ``forward(emissions, tags)``):
+they were taken for params and never passed, the forward raised on every shape, and a hint
+naming them was refused ("the forward does not take them"). A class keeps its params as
+attributes: every argument its forward requires is now data, the others not differentiated.
+And a count named ``num_tags`` is a size its constructor is built with."""
+from properties.search import hunt
+from properties.user_build import constructor_args
+from properties.user_targets import method_roles
+from tests.owncode_loading import collect_source
+
+DISTILL = '''
+import numpy as np
+
+
+def _softmax(z):
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+class Distill:
+    def __init__(self, T=3.0):
+        self.T = T
+
+    def forward(self, student_logits, teacher_logits, labels):
+        T, N = self.T, len(student_logits)
+        p_t, log_s = _softmax(teacher_logits / T), np.log(_softmax(student_logits / T))
+        log_p = np.log(_softmax(student_logits))
+        self.cache = (student_logits, p_t, labels)
+        return T * T * np.sum(p_t * (np.log(p_t) - log_s)) / N - log_p[np.arange(N), labels].mean()
+
+    def backward(self):
+        s, p_t, labels = self.cache
+        T, N = self.T, len(s)
+        hard = _softmax(s)
+        hard[np.arange(N), labels] -= 1
+        return (_softmax(s / T) - p_t) / T / N * {squared} + hard / N
+'''
+
+
+def test_every_argument_a_forward_requires_is_passed():
+    namespace = {}
+    exec(DISTILL, namespace)
+    inputs, targets, _ = method_roles(namespace["Distill"])
+    assert inputs == ("student_logits",) and targets == ("teacher_logits", "labels")
+
+    class Dropout:        # a training flag it requires is set as one, not drawn as data
+        def forward(self, inputs, training): ...
+        def backward(self, dvalues): ...
+    assert method_roles(Dropout)[:2] == (("inputs",), ())
+
+
+def test_a_distillation_loss_is_checked_and_its_missing_t_squared_caught(tmp_path):
+    (tmp_path / "ok").mkdir()
+    found, _ = collect_source(tmp_path / "ok", "distill.py", DISTILL.replace("{squared}", "T * T"))
+    (label,) = found
+    assert hunt(label, "grads_fd", max_examples=10, shrink=False) is None
+    (tmp_path / "bug").mkdir()
+    found, _ = collect_source(tmp_path / "bug", "distill_bug.py", DISTILL.replace("{squared}", "1"))
+    (label,) = found
+    failed = hunt(label, "grads_fd", max_examples=10)
+    assert failed is not None and failed.failures[0].tensor == "dstudent_logits"
+
+
+def test_a_count_of_anything_is_a_size():
+    class CRF:
+        def __init__(self, num_tags, n_labels, seed=0):
+            pass
+    kwargs = constructor_args(CRF)
+    assert isinstance(kwargs["num_tags"], int) and isinstance(kwargs["n_labels"], int)

@@ -75,8 +75,10 @@ class AttributeLayer(Layer):
     """
 
     def __init__(self, layer, names=None, grad_prefix=None, input_names=("x",), probe_inputs=None,
-                 backward="backward", target_names=(), output_names=("out",), forward="forward"):
+                 backward="backward", target_names=(), output_names=("out",), forward="forward",
+                 forward_args=()):
         self.layer = layer
+        self._forward_args = forward_args
         self._forward_name, self._backward_name = forward, backward
         self.input_names = tuple(input_names)
         self.target_names = tuple(target_names)
@@ -127,7 +129,13 @@ class AttributeLayer(Layer):
         self._views = (_AttrView(self.layer, {n: n for n in names}, self._label),
                        _AttrView(self.layer, names, self._label, grads=True))
 
+    def _extra_args(self):
+        """The forward's arguments given after its inputs and targets (a hint's ``args``)."""
+        given = self._forward_args
+        return tuple(given() if callable(given) else given)
+
     def _probe(self, inputs):
+        inputs = (*inputs, *self._extra_args())
         if lazy_dicts(self.layer) and self._lazy_held(inputs):
             return
         try:
@@ -250,7 +258,7 @@ class AttributeLayer(Layer):
         if callable(flush):
             flush()
         return call_keeping(self.layer, self._forward_name, OUTPUT_ATTRS, *inputs,
-                            **self._forward_kwargs())
+                            *self._extra_args(), **self._forward_kwargs())
 
     def backward(self, *args):
         # A layer that accumulates its gradients (PyTorch's ``grad += ...``) and clears them in

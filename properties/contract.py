@@ -10,6 +10,7 @@ recorded, not raised: a correct, stable layer may compute both branches of a
 ``where``; whether the value is right is for the oracles to say.
 """
 import os
+import re
 import traceback
 
 import numpy as np
@@ -18,8 +19,9 @@ import numpy as np
 class LayerContractError(Exception):
     """The layer broke the protocol or raised (not a numeric mismatch): the message says how.
 
-    ``verdict`` is "contract" (a protocol violation) or "layer raised" (an
-    exception from the layer's own code); ``where`` is "file:line" in the
+    ``verdict`` is "contract" (a protocol violation), "layer raised" (an
+    exception from the layer's own code) or "harness error" (the harness called it with
+    arguments it does not take); ``where`` is "file:line" in the
     layer's code for an exception, else "".
     """
 
@@ -42,6 +44,21 @@ def user_frame(exc):
             continue
         return f"{fr.filename}:{fr.lineno}"
     return ""
+
+
+ARITY = re.compile(r"missing \d+ required|takes \d+ positional arguments? but|"
+                   r"got an unexpected keyword argument|takes no arguments")
+CALLERS = tuple(os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep + d + os.sep
+                for d in ("layers", "properties", "oracle"))   # where the harness calls layers
+
+
+def called_wrong(exc):
+    """True for a TypeError raised where the harness's own code called the layer with
+    arguments it does not take (``forward() missing 1 required positional argument``), not
+    inside the layer's code (its own wrong call of a helper stays the layer's)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    return isinstance(exc, TypeError) and bool(ARITY.search(str(exc))) and bool(frames) and \
+        os.path.abspath(frames[-1].filename).startswith(CALLERS)
 
 
 def input_names(layer):
@@ -89,6 +106,12 @@ def call(name, phase, fn, *args, events=None):
     except LayerContractError:
         raise
     except Exception as exc:   # any exception from the layer's own code is a finding, never a crash
+        if called_wrong(exc):
+            raise LayerContractError(
+                name, phase, f"the harness called it with arguments it does not take "
+                f"({type(exc).__name__}: {exc}): not your code's fault; a hint naming every "
+                f"argument (x=(N, ...), args=(...)) tells it what to pass",
+                verdict="harness error") from exc
         raise LayerContractError(name, phase, f"raised {type(exc).__name__}: {exc}",
                                  verdict="layer raised", where=user_frame(exc)) from exc
     finally:

@@ -158,7 +158,8 @@ def _class(cls, label, path, module, hint, overrides=None):
             return _layer(cls, label, path, module, hint,     # backward(d, lr): it updates itself
                           _self_updating(method, forward, _forward_args(hint, module)), overrides)
         return _layer(cls, label, path, module, hint, _else_self_updating(_protocol_or_attribute(
-            *method_roles(cls, forward, method), forward=forward, backward=method),
+            *method_roles(cls, forward, method), forward=forward, backward=method,
+            forward_args=_forward_args(hint, module)),
             method, forward, _forward_args(hint, module)), overrides)
     for method in UPDATING_NAMES:      # (update(episode, gamma): a learner's own, no backward)
         if _has(cls, method, 1) and not _episode_first(cls, method):
@@ -219,18 +220,25 @@ def _build_object(cls, module, hint, overrides):
                           f"{call_expression(cls, overrides, failed=True)}") from exc
 
 
-def _protocol_or_attribute(inputs, targets, outputs, forward="forward", backward="backward"):
+def _protocol_or_attribute(inputs, targets, outputs, forward="forward", backward="backward",
+                           forward_args=lambda: ()):
     """The object itself when it keeps params / grads dicts (and names its methods forward and
     backward), else an AttributeLayer with the forward's inputs, targets and outputs
-    (``method_roles``) calling the methods by their own names."""
+    (``method_roles``) calling the methods by their own names. ``forward_args``: a hint's
+    ``args=(...)``, the forward's last arguments (its last targets: not drawn)."""
+    given = len(forward_args())
+    targets = targets[:max(0, len(targets) - given)]
+
     def adapt(obj, probe_inputs):
         dicts = all(isinstance(getattr(obj, a, None), dict) for a in ("params", "grads"))
         # a loss's backward(self) takes no dout: the adapter calls it so
-        if (forward, backward) == ("forward", "backward") and dicts and takes_upstream(obj.backward):
+        if (forward, backward) == ("forward", "backward") and dicts and \
+                takes_upstream(obj.backward) and not given:
             return _protocol(obj, inputs, targets, outputs)
         adapter = PenalizedLayer if strengths(obj) else AttributeLayer   # nnfs's L1/L2 terms
         return adapter(obj, probe_inputs=probe_inputs, input_names=inputs, target_names=targets,
-                       output_names=outputs, forward=forward, backward=backward), "attribute"
+                       output_names=outputs, forward=forward, backward=backward,
+                       forward_args=forward_args), "attribute"
     adapt.roles = (inputs, targets)
     return adapt
 

@@ -68,3 +68,61 @@ def test_a_count_of_anything_is_a_size():
             pass
     kwargs = constructor_args(CRF)
     assert isinstance(kwargs["num_tags"], int) and isinstance(kwargs["n_labels"], int)
+
+
+ROI = '''
+# gradcheck: BoxSum(); feat=(N, 3, 5); args=(np.array([[0, 1, 3], [0, 0, 2]]),)
+import numpy as np
+
+
+class BoxSum:
+    """Sums each box's columns [lo, hi) of its sample: boxes (B, 3) of (sample, lo, hi)."""
+
+    def forward(self, feat, boxes):
+        self.shape, self.boxes = feat.shape, boxes
+        return np.stack([feat[n, :, lo:hi].sum(axis=1) for n, lo, hi in boxes])
+
+    def backward(self, dout):
+        dfeat = np.zeros(self.shape)
+        for (n, lo, hi), d in zip(self.boxes, dout):
+            dfeat[n, :, lo:hi] {op} d[:, None]
+        return dfeat
+'''
+
+
+def test_a_hints_args_are_a_classs_last_forward_arguments(tmp_path):
+    """README: ``args=(...)`` the forward's arguments after its inputs. For a class they were
+    dropped: its forward raised for want of them, and that was reported as the user's code
+    raising (in the harness's own file)."""
+    (tmp_path / "ok").mkdir()
+    found, _ = collect_source(tmp_path / "ok", "boxes.py", ROI.replace("{op}", "+="))
+    (label,) = found
+    assert "from the hint: feat=(N, 3, 5)" in found[label].how
+    for prop in ("grads_fd", "no_mutation"):
+        assert hunt(label, prop, max_examples=10, shrink=False) is None, prop
+    (tmp_path / "bug").mkdir()       # the two boxes share column 1: = loses one
+    found, _ = collect_source(tmp_path / "bug", "boxes_bug.py", ROI.replace("{op}", "="))
+    (label,) = found
+    failed = hunt(label, "grads_fd", max_examples=10)
+    assert failed is not None and failed.failures[0].tensor == "dfeat"
+
+
+def test_a_call_the_harness_got_wrong_is_no_exception_of_the_users():
+    """The harness calling forward without an argument it requires raised a TypeError in its
+    own code, reported as "layer raised" at the harness's own file; a TypeError the layer's
+    own code raises stays the layer's."""
+    from properties.contract import LayerContractError, call
+
+    def forward(x, labels):
+        return x
+
+    def forward_calling_wrong(x):
+        return forward(x)            # the user's own slip
+
+    for fn, verdict in ((forward, "harness error"), (forward_calling_wrong, "layer raised")):
+        try:
+            call("L", "forward", fn, 1.0)
+        except LayerContractError as exc:
+            assert exc.verdict == verdict, (fn.__name__, exc.verdict)
+        else:
+            raise AssertionError("no error")

@@ -51,6 +51,7 @@ SPARSITY = {"sparsity_param", "sparsity", "rho", "sparsity_target", "target_spar
 MAX_FLAT = 300         # a flat vector's lengths tried, 1 to this
 BUDGET_CALLS, BUDGET_SECONDS = 30000, 6.0
 EXTRA_TRIES = 400
+WEIGHT = re.compile(r"[A-Z]\w*|w\d*|weights?|coef|params|theta\w*")   # (W, V, Theta1: weights)
 MARGINS = re.compile(r"hinge|margin|svm|perceptron|maximum\(\s*0(\.0*)?\s*,\s*1(\.0*)?\s*-",
                      re.I)
 
@@ -218,8 +219,8 @@ class _Search:
                 if got is None and flat is not None and \
                         f"array of size {flat.length} into" in str(self.last_error):
                     dead.add(prefix)
-                if got is not None and (score is None or _distinct(args, self.roles) > score):
-                    best, score = (args, got), _distinct(args, self.roles)
+                if got is not None and (score is None or self.score(args) > score):
+                    best, score = (args, got), self.score(args)
                 after += best is not None
                 # past the first that runs, a few more tries for one with more distinct sizes
                 # (users != items != factors: where a transpose or a wrong axis shows)
@@ -268,7 +269,24 @@ class _Search:
             axes = dict.fromkeys(d for v in self.given.values() for d in np.shape(v))
             return [*[np.asarray(0.5 * rng.standard_normal((EXAMPLES, d))) for d in axes],
                     *[np.asarray(0.5 * rng.standard_normal(s)) for s in _shapes(name)]]
-        return [np.asarray(0.5 * rng.standard_normal(s)) for s in _shapes(name)]
+        shapes = _shapes(name)
+        if self.rows_first(name):       # beside labels, a row per example first (one each)
+            shapes = sorted(shapes, key=lambda s: not (s and s[0] == EXAMPLES))
+        return [np.asarray(0.5 * rng.standard_normal(s)) for s in shapes]
+
+    def rows_first(self, name):
+        """True for the first of a cost's plain arrays when labels come beside it (a center
+        loss's feats, an ArcFace's embeddings): its rows are the examples the labels label."""
+        plain = [n for n, r in self.roles if r not in ("labels", "mask", "hyper", "size")]
+        return any(r == "labels" for _, r in self.roles) and plain[:1] == [name] and \
+            dict(self.roles)[name] not in ("data", "predictions", "flat") and \
+            not WEIGHT.fullmatch(name)
+
+    def score(self, args):
+        """Labels one per row before one label for all (a center loss's repeated labels show
+        only among several), then the most distinct sizes."""
+        arrays = all(np.ndim(args.get(n)) > 0 for n, r in self.roles if r == "labels")
+        return arrays, _distinct(args, self.roles)
 
     def labels_counted(self, args):
         """False when labels come in a number no other array has on any axis (nor a size
@@ -277,8 +295,11 @@ class _Search:
         axes = {d for n, r in self.roles if r != "labels" and n in args
                 for d in (args[n].shape if isinstance(args[n], (np.ndarray, _Flat)) else
                           (args[n],) if r == "size" else ())}    # (num_movies beside Y)
-        return all(np.ndim(v) == 0 or np.shape(v)[0] in axes for n, r in self.roles
-                   if r == "labels" and n in args for v in [args[n]]) or not axes
+        rows = {args[n].shape[0] for n, r in self.roles if r != "labels" and n in args
+                and isinstance(args[n], np.ndarray) and args[n].ndim}
+        return all(np.ndim(v) == 0 or np.shape(v)[0] in (
+            rows if np.ndim(v) == 2 and np.shape(v)[1] == 1 else axes)   # a column: one a row
+            for n, r in self.roles if r == "labels" and n in args for v in [args[n]]) or not axes
 
     def masks_like_labels(self, args):
         labels = next((v for n, r in self.roles if r == "labels" and n in args

@@ -106,3 +106,32 @@ def test_a_heads_labels_index_its_weights_columns_fewer_than_its_inputs_width(tm
     item, _ = _check(tmp_path, "head_bug", HEAD.replace("{count}", "1"))
     failed = hunt(item.label, "grads_fd", max_examples=10)
     assert failed is not None and {r.tensor for r in failed.failures} == {"dx", "dW"}
+
+
+CENTER = '''
+import numpy as np
+
+
+def center_loss(feats, centers, labels):
+    """feats (N, D), centers (K, D), labels (N,)."""
+    n = feats.shape[0]
+    diff = feats - centers[labels]
+    dcenters = np.zeros_like(centers)
+    {scatter}
+    return 0.5 * (diff ** 2).sum() / n, diff / n, dcenters
+'''
+
+
+def test_an_embeddings_rows_are_its_labels_examples_and_a_repeated_label_adds(tmp_path):
+    """One label for every row (labels=1) hid a center loss's scatter that drops repeated
+    labels (``dcenters[labels] -= ...``): its first array now takes a row per example first,
+    and labels one per row are kept over one label for all."""
+    item, results = _check(tmp_path, "center", CENTER.replace(
+        "{scatter}", "np.subtract.at(dcenters, labels, diff / n)"))
+    assert "labels (6,) ints" in item.how, item.how
+    assert results and all(r.passed for r in results)
+    _, results = _check(tmp_path, "center_bug", CENTER.replace(
+        "{scatter}", "dcenters[labels] -= diff / n"))
+    assert {r.tensor for r in results if not r.passed} == {"centers"}
+    item, _ = _check(tmp_path, "embed_rows", EMBED_CE.replace("{count}", "B"))
+    assert "emb (6, " in item.how and "labels (6,) ints" in item.how, item.how

@@ -146,7 +146,7 @@ class _Search:
         self.calls, self.start, self.last_error = 0, time.perf_counter(), None
         self.budget = budget
         self.dataset = TokenDataset()
-        self.other = False
+        self.other, self.flat = False, False
         self.extra_tries = EXTRA_TRIES       # past the first that runs (0: the first is kept)
 
     def spent(self):
@@ -221,12 +221,13 @@ class _Search:
                     dead.add(prefix)
                 if got is not None and (score is None or self.score(args) > score):
                     best, score = (args, got), self.score(args)
+                lone_done = lone and score is not None and score[0]
                 after += best is not None
                 # past the first that runs, a few more tries for one with more distinct sizes
                 # (users != items != factors: where a transpose or a wrong axis shows)
                 # (one array searched: the first shape it runs at, a vector before a table:
                 # a generator's loss over logits (N,) divides by N, right there alone)
-                if after > self.extra_tries or self.spent() or after and lone:
+                if after > self.extra_tries or self.spent() or after and lone_done:
                     return best
         return best
 
@@ -283,10 +284,12 @@ class _Search:
             not WEIGHT.fullmatch(name)
 
     def score(self, args):
-        """Labels one per row before one label for all (a center loss's repeated labels show
-        only among several), then the most distinct sizes."""
+        """Of the argument sets that ran (the last one ``args``): a gradient not all 0 first (a
+        load-balancing loss is flat where every token picks another expert), labels one per
+        row before one label for all (a center loss's repeated labels show only among
+        several), then the most distinct sizes."""
         arrays = all(np.ndim(args.get(n)) > 0 for n, r in self.roles if r == "labels")
-        return arrays, _distinct(args, self.roles)
+        return not self.flat, arrays, _distinct(args, self.roles)
 
     def labels_counted(self, args):
         """False when labels come in a number no other array has on any axis (nor a size
@@ -344,7 +347,11 @@ class _Search:
             self.other = True    # it ran and returned no (cost, *gradients): a plain cost
         arrays = {n: v for (n, _), v in zip(self.roles, values) if isinstance(v, np.ndarray)
                   and v.dtype.kind == "f"}
-        return match_gradients(result, arrays, self.roles)
+        matched = match_gradients(result, arrays, self.roles)
+        if matched:       # every gradient 0: a point where the cost is flat judges nothing
+            grads = [result[1][k] if isinstance(k, str) else result[k] for k in matched.values()]
+            self.flat = not any(np.any(np.asarray(g) != 0) for g in grads)
+        return matched
 
 
 def _distinct(args, roles):

@@ -135,3 +135,19 @@ def test_an_embeddings_rows_are_its_labels_examples_and_a_repeated_label_adds(tm
     assert {r.tensor for r in results if not r.passed} == {"centers"}
     item, _ = _check(tmp_path, "embed_rows", EMBED_CE.replace("{count}", "B"))
     assert "emb (6, " in item.how and "labels (6,) ints" in item.how, item.how
+
+
+
+def test_a_lone_array_is_not_left_at_a_point_where_the_cost_is_flat():
+    """A load-balancing loss at (3, 3), where each row's top expert was another: the share
+    1/3 everywhere, the cost constant, both gradients 0, and a missing 1/N passed. The search
+    goes on to a shape where the returned gradient is not all 0."""
+    def balance_like(router_logits):
+        n, e = router_logits.shape           # (N, E): a vector raises
+        flat = n == e == 3
+        return float(router_logits.sum()), (np.zeros_like if flat else np.ones_like)(router_logits)
+
+    args, matched = _Search(balance_like, [("router_logits", "array")], None).run()
+    assert args["router_logits"].shape != (3, 3) and matched == {"router_logits": 1}
+    always_flat = _Search(lambda a: (0.0, np.zeros_like(a)), [("a", "array")], None).run()
+    assert always_flat is not None         # (a cost flat everywhere is still checked)

@@ -46,6 +46,7 @@ VOCAB = re.compile(r"^word2ind$|^word2idx$|^tokens$|^vocab$|^word_to_ind", re.I)
 
 SIZES = (3, 4, 5)      # sizes in the order the arguments come; data has EXAMPLES rows
 EXAMPLES = 6
+STEPS = 4              # a sequence's steps (logits (N, T, V), labels (N, T))
 HYPER_VALUE = 0.7
 SPARSITY = {"sparsity_param", "sparsity", "rho", "sparsity_target", "target_sparsity"}
 MAX_FLAT = 300         # a flat vector's lengths tried, 1 to this
@@ -239,8 +240,9 @@ class _Search:
             return [spread * rng.standard_normal((EXAMPLES, width)),
                     spread * rng.standard_normal((width, EXAMPLES)),    # examples as columns
                     *[np.abs(rng.standard_normal((s, s))) + 0.5 for s in SIZES]]
-        if role == "predictions":   # one per example, or a row of scores each
-            return [rng.standard_normal(EXAMPLES), rng.standard_normal((EXAMPLES, width))]
+        if role == "predictions":   # one per example, a row of scores each, or a sequence's
+            return [rng.standard_normal(EXAMPLES), rng.standard_normal((EXAMPLES, width)),
+                    rng.standard_normal((EXAMPLES, STEPS, width))]
         if role == "labels":
             labels = np.arange(EXAMPLES) % 2
             # one-hot rows first: a softmax's gradient (yhat - labels) is right for rows that
@@ -252,7 +254,8 @@ class _Search:
                       [*plain, signed]),
                     *[rng.integers(0, 2, s).astype(np.float64) for s in _shapes("Y") if len(s) == 2],
                     *[rng.standard_normal(k) for k in SIZES],     # ratings, one per index
-                    1]                    # a target word's index (CS224n's target)
+                    1,                    # a target word's index (CS224n's target)
+                    (np.arange(EXAMPLES * STEPS) % 2).reshape(EXAMPLES, STEPS)]   # a sequence's
         if role == "mask":
             return [None]                 # made like the labels (or all ones): masks_like_labels
         if role == "vector":      # a scalar function's one argument: a vector first
@@ -287,9 +290,11 @@ class _Search:
         """Of the argument sets that ran (the last one ``args``): a gradient not all 0 first (a
         load-balancing loss is flat where every token picks another expert), labels one per
         row before one label for all (a center loss's repeated labels show only among
-        several), then the most distinct sizes."""
-        arrays = all(np.ndim(args.get(n)) > 0 for n, r in self.roles if r == "labels")
-        return not self.flat, arrays, _distinct(args, self.roles)
+        several), then the most distinct sizes, then the most labels (a sequence's (N, T)
+        before a column (N, 1) its loss broadcasts over the steps)."""
+        labels = [args.get(n) for n, r in self.roles if r == "labels"]
+        arrays = all(np.ndim(v) > 0 for v in labels)
+        return not self.flat, arrays, _distinct(args, self.roles), sum(map(np.size, labels))
 
     def labels_counted(self, args):
         """False when labels come in a number no other array has on any axis (nor a size
@@ -298,6 +303,10 @@ class _Search:
         axes = {d for n, r in self.roles if r != "labels" and n in args
                 for d in (args[n].shape if isinstance(args[n], (np.ndarray, _Flat)) else
                           (args[n],) if r == "size" else ())}    # (num_movies beside Y)
+        labels = [args[n] for n, r in self.roles if r == "labels" and n in args]
+        if any(np.ndim(args.get(n)) == 3 for n, r in self.roles if r == "predictions") and \
+                not all(np.shape(v) == (EXAMPLES, STEPS) for v in labels):
+            return False        # a sequence's logits (N, T, V) beside labels (N, T) alone
         rows = {args[n].shape[0] for n, r in self.roles if r != "labels" and n in args
                 and isinstance(args[n], np.ndarray) and args[n].ndim}
         return all(np.ndim(v) == 0 or np.shape(v)[0] in (

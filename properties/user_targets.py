@@ -30,7 +30,7 @@ STATE = re.compile(r"^(?:prev|last|init|initial)?_?(?:h|c|s|hidden|cell|state|hx
 INDEX_NAMES = ("idx", "ids", "indices", "index", "tokens", "token_ids", "words", "word_ids",
                "captions", "captions_in", "word_idx", "input_ids")
 LABEL_NAMES = ("y", "t", "ys", "ts", "labels", "label", "targets", "target", "captions_out", "y_true",
-               "y_onehot", "y_one_hot", "onehot", "one_hot")
+               "y_onehot", "y_one_hot", "onehot", "one_hot", "tags", "tag")
 OPERAND_NAMES = ("q", "k", "v", "query", "key", "value", "queries", "keys", "values",
                  "context", "memory", "enc_out", "features", "ctx", "mem", "enc",
                  "encoder_out", "encoder_output", "kv", "x_kv", "cond")
@@ -50,7 +50,9 @@ def is_mask_name(name):
 
 
 def is_label_name(name):
-    return name.lower() in LABEL_NAMES
+    """Labels by name: ``y``, ``targets``, a CRF's ``tags``; a mixup's pair ``y_a``, ``y_b``."""
+    low = name.lower()
+    return low in LABEL_NAMES or re.sub(r"_[ab12]$", "", low) in LABEL_NAMES
 
 
 ADJACENCY = re.compile(r"^(a_hat|ahat|a_norm|a_tilde|adj|adj_norm|adjacency|adj_matrix|"

@@ -151,3 +151,51 @@ def test_a_lone_array_is_not_left_at_a_point_where_the_cost_is_flat():
     assert args["router_logits"].shape != (3, 3) and matched == {"router_logits": 1}
     always_flat = _Search(lambda a: (0.0, np.zeros_like(a)), [("a", "array")], None).run()
     assert always_flat is not None         # (a cost flat everywhere is still checked)
+
+
+SEQ_XENT = '''
+import numpy as np
+
+
+def sequence_cross_entropy(logits, targets, mask):
+    n, t, v = logits.shape
+    z = logits - logits.max(-1, keepdims=True)
+    p = np.exp(z) / np.exp(z).sum(-1, keepdims=True)
+    rows = np.arange(n)[:, None], np.arange(t)[None, :], targets
+    loss = -(np.log(p[rows]) * mask).sum() / mask.sum()
+    d = p.copy()
+    d[rows] -= 1
+    return loss, d * {masked} / mask.sum()
+'''
+
+MIXUP = '''
+import numpy as np
+
+
+def mixup_cross_entropy(logits, y_a, y_b, lam):
+    n = len(logits)
+    p = np.exp(logits - logits.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    rows = np.arange(n)
+    loss = -(lam * np.log(p[rows, y_a]) + (1 - lam) * np.log(p[rows, y_b])).mean()
+    d = p.copy()
+    d[rows, y_a] -= lam
+    d[rows, y_b] -= {other}
+    return loss, d / n
+'''
+
+
+def test_labels_named_tags_or_a_mixups_pair_and_a_sequences_logits_are_recognised(tmp_path):
+    """``y_a`` / ``y_b`` (a mixup's two label sets) were drawn as floats and a sequence's
+    logits (N, T, V) never tried: "nothing recognised" for right files."""
+    item, results = _check(tmp_path, "seq", SEQ_XENT.replace("{masked}", "mask[..., None]"))
+    assert "logits (6, 4, " in item.how and "targets (6, 4) ints" in item.how, item.how
+    assert results and all(r.passed for r in results)
+    _, results = _check(tmp_path, "seq_bug", SEQ_XENT.replace("{masked}", "1"))
+    assert {r.tensor for r in results if not r.passed} == {"logits"}
+    item, results = _check(tmp_path, "mix", MIXUP.replace("{other}", "1 - lam"))
+    assert "y_a (6,) ints" in item.how and results and all(r.passed for r in results)
+    _, results = _check(tmp_path, "mix_bug", MIXUP.replace("{other}", "lam"))
+    assert {r.tensor for r in results if not r.passed} == {"logits"}
+    from properties.user_targets import is_label_name
+    assert is_label_name("tags") and is_label_name("y_b") and not is_label_name("x_a")

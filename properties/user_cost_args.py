@@ -17,6 +17,7 @@ import zlib
 
 import numpy as np
 
+from properties.user_cost_choice import EXAMPLES, STEPS, labels_counted, ranked, rows_first
 from properties.user_targets import is_label_name, is_mask_name
 from properties.user_token_dataset import TokenDataset
 
@@ -45,14 +46,11 @@ WORDS = re.compile(r"words$|^context$", re.I)                      # a window of
 VOCAB = re.compile(r"^word2ind$|^word2idx$|^tokens$|^vocab$|^word_to_ind", re.I)
 
 SIZES = (3, 4, 5)      # sizes in the order the arguments come; data has EXAMPLES rows
-EXAMPLES = 6
-STEPS = 4              # a sequence's steps (logits (N, T, V), labels (N, T))
 HYPER_VALUE = 0.7
 SPARSITY = {"sparsity_param", "sparsity", "rho", "sparsity_target", "target_sparsity"}
 MAX_FLAT = 300         # a flat vector's lengths tried, 1 to this
 BUDGET_CALLS, BUDGET_SECONDS = 30000, 6.0
 EXTRA_TRIES = 400
-WEIGHT = re.compile(r"[A-Z]\w*|w\d*|weights?|coef|params|theta\w*")   # (W, V, Theta1: weights)
 MARGINS = re.compile(r"hinge|margin|svm|perceptron|maximum\(\s*0(\.0*)?\s*,\s*1(\.0*)?\s*-",
                      re.I)
 
@@ -211,7 +209,7 @@ class _Search:
                 if prefix in dead:
                     continue
                 args = {**fixed, **dict(zip([n for n, _ in free], combo))}
-                if not self.labels_counted(args):
+                if not labels_counted(self.roles, args):
                     continue
                 # a mask takes the shape of the labels beside it (Ng's R beside Y)
                 args = self.masks_like_labels(args)
@@ -220,8 +218,8 @@ class _Search:
                 if got is None and flat is not None and \
                         f"array of size {flat.length} into" in str(self.last_error):
                     dead.add(prefix)
-                if got is not None and (score is None or self.score(args) > score):
-                    best, score = (args, got), self.score(args)
+                if got is not None and (score is None or ranked(self.roles, args, self.flat) > score):
+                    best, score = (args, got), ranked(self.roles, args, self.flat)
                 lone_done = lone and score is not None and score[0]
                 after += best is not None
                 # past the first that runs, a few more tries for one with more distinct sizes
@@ -274,44 +272,9 @@ class _Search:
             return [*[np.asarray(0.5 * rng.standard_normal((EXAMPLES, d))) for d in axes],
                     *[np.asarray(0.5 * rng.standard_normal(s)) for s in _shapes(name)]]
         shapes = _shapes(name)
-        if self.rows_first(name):       # beside labels, a row per example first (one each)
+        if rows_first(self.roles, name):       # beside labels, a row per example first (one each)
             shapes = sorted(shapes, key=lambda s: not (s and s[0] == EXAMPLES))
         return [np.asarray(0.5 * rng.standard_normal(s)) for s in shapes]
-
-    def rows_first(self, name):
-        """True for the first of a cost's plain arrays when labels come beside it (a center
-        loss's feats, an ArcFace's embeddings): its rows are the examples the labels label."""
-        plain = [n for n, r in self.roles if r not in ("labels", "mask", "hyper", "size")]
-        return any(r == "labels" for _, r in self.roles) and plain[:1] == [name] and \
-            dict(self.roles)[name] not in ("data", "predictions", "flat") and \
-            not WEIGHT.fullmatch(name)
-
-    def score(self, args):
-        """Of the argument sets that ran (the last one ``args``): a gradient not all 0 first (a
-        load-balancing loss is flat where every token picks another expert), labels one per
-        row before one label for all (a center loss's repeated labels show only among
-        several), then the most distinct sizes, then the most labels (a sequence's (N, T)
-        before a column (N, 1) its loss broadcasts over the steps)."""
-        labels = [args.get(n) for n, r in self.roles if r == "labels"]
-        arrays = all(np.ndim(v) > 0 for v in labels)
-        return not self.flat, arrays, _distinct(args, self.roles), sum(map(np.size, labels))
-
-    def labels_counted(self, args):
-        """False when labels come in a number no other array has on any axis (nor a size
-        argument): 6 labels beside embeddings (3, 3) run where ``p[np.arange(3), y]``
-        broadcasts a column of them to (6, 3), a meaningless cost."""
-        axes = {d for n, r in self.roles if r != "labels" and n in args
-                for d in (args[n].shape if isinstance(args[n], (np.ndarray, _Flat)) else
-                          (args[n],) if r == "size" else ())}    # (num_movies beside Y)
-        labels = [args[n] for n, r in self.roles if r == "labels" and n in args]
-        if any(np.ndim(args.get(n)) == 3 for n, r in self.roles if r == "predictions") and \
-                not all(np.shape(v) == (EXAMPLES, STEPS) for v in labels):
-            return False        # a sequence's logits (N, T, V) beside labels (N, T) alone
-        rows = {args[n].shape[0] for n, r in self.roles if r != "labels" and n in args
-                and isinstance(args[n], np.ndarray) and args[n].ndim}
-        return all(np.ndim(v) == 0 or np.shape(v)[0] in (
-            rows if np.ndim(v) == 2 and np.shape(v)[1] == 1 else axes)   # a column: one a row
-            for n, r in self.roles if r == "labels" and n in args for v in [args[n]]) or not axes
 
     def masks_like_labels(self, args):
         labels = next((v for n, r in self.roles if r == "labels" and n in args
@@ -361,15 +324,6 @@ class _Search:
             grads = [result[1][k] if isinstance(k, str) else result[k] for k in matched.values()]
             self.flat = not any(np.any(np.asarray(g) != 0) for g in grads)
         return matched
-
-
-def _distinct(args, roles):
-    """How many distinct sizes the arrays of ``args`` have (labels and masks aside: they
-    follow the others), axes of size 1 aside."""
-    shapes = [a.shape if isinstance(a, _Flat) else np.shape(a) for n, r in roles
-              for a in [args.get(n)] if isinstance(a, (np.ndarray, _Flat))
-              and r not in ("labels", "mask")]
-    return len({d for s in shapes for d in s if d > 1})
 
 
 class _Flat:

@@ -9,6 +9,7 @@ import numpy as np
 
 from properties.search import hunt
 from properties.user_cost_args import _Search
+from properties.user_cost_choice import labels_counted
 from properties.user_hints import read_hints
 from tests.owncode_loading import collect_source
 
@@ -48,12 +49,11 @@ def test_labels_come_as_many_as_an_axis_of_the_other_arrays(tmp_path):
 
 
 def test_a_search_skips_labels_no_array_counts():
-    search = _Search(lambda *a: None, [("emb", "array"), ("W", "array"), ("labels", "labels")],
-                     None)
+    roles = [("emb", "array"), ("W", "array"), ("labels", "labels")]
     emb, W = np.zeros((3, 3)), np.zeros((4, 3))
-    assert not search.labels_counted({"emb": emb, "W": W, "labels": np.zeros((6, 1))})
-    assert search.labels_counted({"emb": emb, "W": W, "labels": np.zeros(4)})
-    assert search.labels_counted({"emb": emb, "W": W, "labels": 1})   # one label: any batch
+    assert not labels_counted(roles, {"emb": emb, "W": W, "labels": np.zeros((6, 1))})
+    assert labels_counted(roles, {"emb": emb, "W": W, "labels": np.zeros(4)})
+    assert labels_counted(roles, {"emb": emb, "W": W, "labels": 1})   # one label: any batch
 
 
 def test_arrays_a_hint_gives_one_shape_are_drawn_unlike():

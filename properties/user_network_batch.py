@@ -9,11 +9,13 @@ integer labels, then real targets (first, for one output: a regression). The fir
 which ``loss`` gives one finite number, at two batch sizes, is taken.
 """
 import copy
+import inspect
 
 import numpy as np
 
 from properties.owncode_networks import seeded, training_flag
 from properties.user_entry import CannotCheck
+from properties.user_targets import is_index_name
 from properties.values import into_domain
 
 N = 3              # samples in the batch (and 2: a batch axis must follow the batch size)
@@ -22,16 +24,20 @@ SIDES = (6, 8, 10, 12, 5, 7, 9, 14, 16, 28, 32)
 
 
 def network_batch(net, name, hint=None, call=""):
-    """(x, t, how) for ``net``; raises CannotCheck naming what was tried and the hint to add."""
-    given_x = hint.array("x") if hint is not None else None
-    given_t = next((hint.array(k) for k in ("t", "y", "target", "targets", "labels")
+    """(x, t, how) for ``net``; raises CannotCheck naming what was tried and the hint to add.
+    A hint names x and t so, or as ``loss`` names its arguments (``loss(idx, targets)``)."""
+    own = _loss_arguments(net)
+    given_x = next((hint.array(k) for k in ("x", *own[:1])
+                    if hint is not None and hint.array(k) is not None), None)
+    given_t = next((hint.array(k) for k in ("t", "y", "target", "targets", "labels", *own[1:2])
                     if hint is not None and hint.array(k) is not None), None)
     shapes = [(given_x.shape, "from the hint")] if given_x is not None else list(_inputs(net))
     tried = []
     for template, source in shapes:
         tried.append(_show(template))
+        kind = "int" if source.startswith(TOKENS) else "float"
         x_of = _drawer(given_x.kind, template, given_x.domain, given_x.bound) \
-            if given_x is not None else _drawer("float", template)
+            if given_x is not None else _drawer(kind, template, bound=_vocabulary(net))
         x = x_of(N, 0)
         targets = [(_drawer(given_t.kind, given_t.shape, given_t.domain, given_t.bound),
                     "from the hint")] if given_t is not None else list(_targets(net, x))
@@ -63,11 +69,33 @@ def _drawer(kind, template, domain=(), bound=2):
     return draw
 
 
+TOKENS = "token ids"
+
+
+def _loss_arguments(net):
+    """The names of ``net.loss``'s positional arguments (``("idx", "targets")``)."""
+    try:
+        return tuple(p.name for p in inspect.signature(net.loss).parameters.values()
+                     if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
+    except (TypeError, ValueError, AttributeError):
+        return ()
+
+
+def _vocabulary(net):
+    """The rows of the first 2-D weight: the token ids a language model's table looks up."""
+    first = next((np.asarray(v) for v in getattr(net, "params", {}).values()
+                  if np.ndim(v) == 2), None)
+    return int(first.shape[0]) if first is not None else 2
+
+
 def _inputs(net):
     params = [np.asarray(v) for v in getattr(net, "params", {}).values()]
     first = next((p for p in params if p.ndim >= 2), None)
     if first is None:
         return
+    if first.ndim == 2 and is_index_name((_loss_arguments(net) or ("x",))[0]):
+        # loss(idx, targets): token ids into the table (N, T), before anything else
+        yield ("N", STEPS), f"{TOKENS} below {first.shape[0]}, the rows of the first weight"
     if first.ndim == 2:
         yield ("N", first.shape[0]), f"from the first weight {first.shape}"
         yield ("N", STEPS, first.shape[0]), f"a sequence, from the first weight {first.shape}"
@@ -104,7 +132,7 @@ def _targets(net, x):
                (_drawer("int", ("N",), bound=k), f"integer labels over {k} outputs")]
     steps = [(_drawer("float", ("N", x.shape[1], k)), "real targets at every step"),
              (_drawer("int", ("N", x.shape[1]), bound=k), "integer labels at every step")] \
-        if x.ndim == 3 else []       # a sequence: a target per step too
+        if x.ndim == 3 or x.ndim == 2 and x.dtype.kind == "i" else []  # a sequence (of ids)
     return [real, *classes, *steps] if k == 1 else [*classes, real, *steps]
 
 

@@ -126,3 +126,39 @@ def test_a_call_the_harness_got_wrong_is_no_exception_of_the_users():
             assert exc.verdict == verdict, (fn.__name__, exc.verdict)
         else:
             raise AssertionError("no error")
+
+
+NOISY = '''
+import numpy as np
+
+
+class NoisyCode:
+    """loss = 0.5 * |x @ W + eps|^2 / N, eps drawn by the layer unless given."""
+
+    def __init__(self, n_in, n_code):
+        self.rng = np.random.default_rng(0)
+        self.W = self.rng.standard_normal((n_in, n_code))
+        self.dW = np.zeros_like(self.W)
+
+    def forward(self, x, eps=None):
+        if eps is None:
+            eps = self.rng.standard_normal((len(x), self.W.shape[1])).astype(x.dtype)
+        self.x, self.z = x, x @ self.W + eps
+        return 0.5 * np.sum(self.z ** 2) / len(x)
+
+    def backward(self):
+        self.dW = self.x.T @ self.z / len(self.x)
+        return self.z @ self.W.T / len(self.x)
+'''
+
+
+def test_an_optional_argument_named_as_no_target_is_left_to_the_layer(tmp_path):
+    """A loss whose forward takes ``eps=None`` after x was handed one-hot "labels" there
+    (they fitted its noise's shape once labels indexed its weights' columns)."""
+    from properties.cases import Case
+    (tmp_path / "noisy").mkdir()
+    found, _ = collect_source(tmp_path / "noisy", "noisy.py", NOISY)
+    (label,) = found
+    case = Case(layer=label, config={}, dtype="float64", batch=2, kind="normal", seed=0)
+    assert case.targets() == ()
+    assert hunt(label, "grads_fd", max_examples=5, shrink=False) is None

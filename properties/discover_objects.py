@@ -52,6 +52,9 @@ def object_item(cls, label, path, module, hint, overrides=None):
             return item
     if _has(cls, "forward") or _has(cls, "backward"):
         return NOT_AN_OBJECT
+    from properties.user_learner import learner_item, learner_method
+    if learner_method(cls) is not None:     # back_propagate(case, label, learn, correct)
+        return learner_item(cls, label, path, module, hint)
     if _has(cls, "update", 2):
         _updates_params(cls)
         return optimizer_item(cls, label, path, module, hint, overrides)

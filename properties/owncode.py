@@ -7,6 +7,7 @@ the class), with their file as the replay source, so every failure's replay
 line re-imports that file and re-runs exactly that case, from any directory.
 """
 import inspect
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -77,6 +78,8 @@ def collect_file(path, out):
             register(item.entry, planted=SOURCE + path)
         out.found.append(item)
     out.skipped.extend(found.skipped)
+    if found.found or found.skipped:     # (a file of none of them says so below, as a whole)
+        out.skipped.extend(_unlisted_learners(loaded.module, path, prefix, found))
     _unused_hints(path, hints, prefix, found, out)
     if not found.found and not found.skipped and not any(p.path == path for p in out.problems):
         defined = _defined(loaded.module)
@@ -102,6 +105,32 @@ def _defined(module):
     return [n for n, v in vars(module).items() if not n.startswith("_")
             and (inspect.isclass(v) or inspect.isfunction(v))
             and getattr(v, "__module__", None) == module.__name__]
+
+
+# the methods of a class that learns: a backward pass of its own (not checked: it counts as
+# code left unchecked), or a training step or loop, maybe over layers checked one by one
+# (listed, not counted)
+BACKWARD = re.compile(r"back_?prop\w*|backward(_pass)?|bprop", re.I)
+LEARNING = re.compile(r"train\w*|fit|update\w*|learn\w*|step|sgd\w*", re.I)
+
+
+def _unlisted_learners(module, path, prefix, found):
+    """Skips for the classes of ``module`` that learn (a method named as a training step or a
+    backward pass: ``back_propagate(case, label, learn, correct)``) but that nothing found or
+    skipped names: beside a recognised helper (a sigmoid and its derivative), a classic
+    ``BPNeuralNetwork`` was passed over without a word."""
+    named = {x.label[len(prefix):].split("(")[0].split("@")[0].split(".")[0]
+             for x in (*found.found, *found.skipped)}
+    for name, cls in vars(module).items():
+        if not inspect.isclass(cls) or getattr(cls, "__module__", None) != module.__name__ or \
+                name.startswith("_") or name in named:
+            continue
+        methods = [m for m, v in vars(cls).items() if inspect.isfunction(v) and not m.startswith("_")]
+        own = any(BACKWARD.fullmatch(m) for m in methods)
+        if own or any(LEARNING.fullmatch(m) for m in methods):
+            yield Skipped(prefix + name, path, f"{name} (methods {', '.join(methods)}) is in no "
+                          f"form the harness drives: " + NOTHING_FOUND.split(": ", 1)[1],
+                          unchecked=own)
 
 
 def _unused_hints(path, hints, prefix, found, out):

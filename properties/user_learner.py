@@ -19,7 +19,7 @@ import inspect
 
 import numpy as np
 
-from properties.user_entry import CannotCheck, Found
+from properties.user_entry import CannotCheck, Found, NothingToCheck
 
 STEP_NAMES = ("back_propagate", "backpropagate", "back_propagation", "backpropagation",
               "backprop", "back_prop", "train_step", "train_one", "learn", "update", "step")
@@ -175,6 +175,13 @@ def learner_item(cls, label, path, module, hint):
     from properties.owncode_networks import check_network
     method, args = learner_method(cls)
     obj = _built(cls, module, hint)
+    held = list(vars(obj).values())
+    if not any(_numbers(v) for v in held) and any(
+            hasattr(v, "__dict__") or isinstance(v, (list, tuple)) and v and
+            hasattr(v[0], "__dict__") for v in held):
+        raise NothingToCheck(f"{cls.__name__}.{method} steps layers of its own (checked one by "
+                             f"one where they are in a form the harness drives): the network "
+                             f"as a whole is not checked")
     example = _example(obj, method, args)
     if example is None:
         raise CannotCheck(f"{cls.__name__}.{method}: no example tried gave a finite error (x "
@@ -183,8 +190,9 @@ def learner_item(cls, label, path, module, hint):
     x, t = example
     weights = _weights(obj, method, args, x, t)
     if not weights:
-        raise CannotCheck(f"{cls.__name__}.{method}(x, t, learn, ...) moved no weight in "
-                          f"proportion to learn: nothing is learnt that a gradient could be of")
+        raise CannotCheck(f"{cls.__name__}.{method}(x, t, learn, ...) moved no array or list "
+                          f"of numbers it keeps by an amount depending on learn: nothing is "
+                          f"learnt that a gradient could be of")
     momentum = any(a.lower() in MOMENTUM_NAMES for a in args[2:])
 
     def make(first=None, prior=None):

@@ -102,3 +102,42 @@ def test_a_hidden_error_taken_after_the_output_weights_moved_is_caught(tmp_path)
     assert "hid_d = hid()" in late
     failed = [r for r in _label(tmp_path, "late", late).check() if not r.passed]
     assert {r.tensor for r in failed} == {"input_weights"}
+
+
+def test_a_network_stepping_layers_of_its_own_is_listed_not_counted(tmp_path):
+    """``train_step(x, t, lr)`` over self-updating layers (each checked on its own): the network
+    as a whole is listed, and not counted as code left unchecked."""
+    from tests.owncode_loading import collect_untouched
+    (tmp_path / "net.py").write_text('''
+import numpy as np
+
+
+class Scale:
+    def __init__(self, n):
+        self.w = np.ones(n)
+
+    def forward(self, x):
+        self.x = x
+        return x * self.w
+
+    def backprop(self, d, lr):
+        dx = d * self.w
+        self.w -= lr * (d * self.x).sum(0)
+        return dx
+
+
+class Net:
+    def __init__(self, n_in):
+        self.layers = [Scale(n_in), Scale(n_in)]
+
+    def train_step(self, x, t, lr):
+        out = self.layers[1].forward(self.layers[0].forward(x))
+        d = out - t
+        for layer in reversed(self.layers):
+            d = layer.backprop(d, lr)
+        return 0.5 * float((d ** 2).sum())
+''')
+    found = collect_untouched(tmp_path)
+    (net,) = [s for s in found.skipped if s.label == "net.Net"]
+    assert not net.unchecked and "checked one by one" in net.reason
+    assert "net.Scale" in {f.label for f in found.found}

@@ -86,8 +86,25 @@ def _float_variants(fn, dfn):
     return {n: v for n, v in changed_floats(fn).items() if n in theirs}
 
 
+def _on_numbers(fn, dfn):
+    """(fn, dfn, how) over arrays: themselves, or, for functions of one number that refuse an
+    array (``math.exp``: the classic blog sigmoid), applied to each element."""
+    try:
+        with np.errstate(all="ignore"):
+            fn(np.full(SHAPE, 0.3))
+        return fn, dfn, ""
+    except TypeError:
+        try:
+            float(fn(0.3)), float(dfn(0.3))
+        except Exception:
+            return fn, dfn, ""
+    return np.vectorize(fn, otypes=[float]), np.vectorize(dfn, otypes=[float]), \
+        " (functions of one number, applied to each element)"
+
+
 def _derivative_found(name, fn, dname, dfn, label, path, args):
     if len(args) == 1:
+        fn, dfn, each = _on_numbers(fn, dfn)
         try:
             _elementwise_shapes(fn, dfn, name, dname)
         except CannotCheck:       # a scalar function of a vector beside its gradient
@@ -99,7 +116,7 @@ def _derivative_found(name, fn, dname, dfn, label, path, args):
                 raise
             return found
         return Found(label, path, "derivative", f"{dname}(z) as the elementwise derivative of "
-                     f"{name}(z), against finite differences; z {SHAPE}",
+                     f"{name}(z), against finite differences; z {SHAPE}{each}",
                      check=lambda: check_elementwise(fn, dfn, label, name, dname))
     if not any(is_target_name(a) for a in args):
         # f(x, w) and f_grad(x, w): the argument meant is the one of the gradient's shape

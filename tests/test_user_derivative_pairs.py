@@ -286,3 +286,27 @@ def test_a_grad_of_the_input_is_no_backward_but_a_derivative(tmp_path, one, pass
     item = found[f"{module}.Sigmoid"]
     assert item.how.startswith("Sigmoid.grad(z) as the elementwise derivative of Sigmoid(z)")
     assert all(r.passed for r in item.check()) == passes
+
+
+SCALAR = '''
+import math
+
+
+def sigmoid(x):
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def sigmoid_derivative(x):
+    s = sigmoid(x)
+    return s * ({one} - s)
+'''
+
+
+def test_functions_of_one_number_are_applied_to_each_element(tmp_path):
+    """The classic blog's ``math.exp`` sigmoid refuses an array: it was "not checked"."""
+    for name, one, passes in (("scalar_ok", "1.0", True), ("scalar_bug", "2.0", False)):
+        (tmp_path / name).mkdir()
+        found, _ = collect_source(tmp_path / name, f"{name}.py", SCALAR.replace("{one}", one))
+        (item,) = found.values()
+        assert "functions of one number, applied to each element" in item.how
+        assert all(r.passed for r in item.check()) is passes, name

@@ -84,7 +84,7 @@ def network_item(cls, label, path, module, hint, overrides=None):
     from properties.user_variants import hyper_variants
     both = returns_grads(cls)
     make = (lambda: LossReturnsGrads(build_object(cls, module, hint, overrides))) if both else \
-        (lambda: build_object(cls, module, hint, overrides))
+        (lambda: _params_named(build_object(cls, module, hint, overrides)))
     net = make()
     x, t, how = network_batch(net, cls.__name__, hint,
                               hint.build if hint is not None and hint.build else call_expression(cls))
@@ -97,6 +97,17 @@ def network_item(cls, label, path, module, hint, overrides=None):
     # (a regularisation strength of 0.0 hides a gradient that leaves its term out: reg=0.1)
     found.variants = [] if overrides else hyper_variants(cls, hint, getattr(net, "model", net))
     return found
+
+
+def _params_named(net):
+    """``net`` with ``params``: its one dict of float arrays under whatever name it keeps it
+    (``self.quanzhong``, pinyin for weights), the very dict (a step moving it is seen)."""
+    if not hasattr(net, "params"):
+        held = [v for v in vars(net).values() if isinstance(v, dict) and v and all(
+            isinstance(a, np.ndarray) and a.dtype.kind == "f" for a in v.values())]
+        if len(held) == 1:
+            net.params = held[0]
+    return net
 
 
 def returns_grads(cls):

@@ -21,7 +21,9 @@ BIASES = {"b", "bias", "biases"}
 SCALES = {"gamma", "scale"}
 SHIFTS = {"beta", "shift", "offset"}
 SIZE_WORDS = ("size", "dim", "features", "inputs", "outputs", "units", "nodes", "len",
-              "channels", "filters", "hidden", "n_in", "n_out", "neurons", "vocab", "embed")
+              "channels", "filters", "hidden", "n_in", "n_out", "neurons", "vocab", "embed",
+              # in pinyin: input, output, hidden layer, nodes, neurons, dimension
+              "shuru", "shuchu", "yinceng", "yincang", "jiedian", "shenjingyuan", "weidu")
 SIZE_LETTERS = ("d", "m", "n", "k", "h", "v", "t", "e", "a", "c")  # D, H (hidden), V, T, A (actions), C
 # a size letter numbered (``H1``, ``H2``: a stacked LSTM's) or after ``n_`` (deeplearning.ai's
 # ``n_x``, ``n_h``, ``n_y``, ``n_a``)

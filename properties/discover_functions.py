@@ -336,7 +336,12 @@ def _functional_loss(name, fn, label, path, targets, hint, changed=None):
         infer_input_shapes(layer, name=name, doc=inspect.getdoc(fn) or "", kind="loss",
                            rng=np.random.default_rng(0))
     if spec is None:
-        raise CannotCheck(f"{name}: could not call it as loss, dx = {name}(x, {', '.join(targets)})")
+        first = _required(fn)[0]
+        why = PROBES.why()
+        raise CannotCheck(
+            f"{name}: could not call it as loss, dx = {name}({first}, {', '.join(targets)})" +
+            (f" ({why})" if why else "") + f"; add a hint with their shapes: # gradcheck: "
+            f"{name}; {first}=(N, ...); " + "; ".join(f"{t}=int(N)<K" for t in targets))
     found = layer_entry(label, path, "functional", name, lambda: None, adapt, layer, spec, False)
     options = {} if changed is not None else changed_floats(fn)
     if options:

@@ -162,3 +162,22 @@ def test_an_optional_argument_named_as_no_target_is_left_to_the_layer(tmp_path):
     case = Case(layer=label, config={}, dtype="float64", batch=2, kind="normal", seed=0)
     assert case.targets() == ()
     assert hunt(label, "grads_fd", max_examples=5, shrink=False) is None
+
+
+def test_a_loss_function_it_cannot_call_gets_a_hint_to_add(tmp_path):
+    """A CTC loss over one utterance whose labels are a shorter list: "could not call it",
+    and no hint was suggested, unlike every other skip."""
+    from tests.owncode_loading import collect_untouched
+    (tmp_path / "seq_loss.py").write_text('''
+import numpy as np
+
+
+def seq_loss(logits, labels):
+    """logits (T, K); labels a list shorter than T."""
+    if len(labels) >= len(logits):
+        raise ValueError("labels longer than the sequence")
+    return float(np.sum(logits[np.arange(len(labels)), labels])), np.zeros_like(logits)
+''')
+    (skip,) = collect_untouched(tmp_path).skipped
+    assert skip.unchecked and "# gradcheck: seq_loss; logits=(N, ...); labels=int(N)<K" in \
+        skip.reason, skip.reason

@@ -70,6 +70,13 @@ def named_factors(cfg, batch, given=None):
                   "takes the mean over every element")
         add(1 / size, f"1/{size}, the number of elements: a mean over every element where the "
                       "oracle sums")
+    if np.ndim(given) == 4:      # an image's positions, NCHW or NHWC: a global pool's H*W
+        for h, w in dict.fromkeys((np.shape(given)[2:4], np.shape(given)[1:3])):
+            add(h * w, f"H*W = {h * w}, the image's positions: a global average's 1/(H*W) "
+                       f"missing")
+            add(1 / (h * w), f"1/(H*W) with H*W = {h * w}, the image's positions: divided by "
+                             f"them where nothing is averaged (a global max pool's backward "
+                             f"copied from the average's)")
     width = int(np.shape(given)[-1]) if np.ndim(given) >= 2 else 0
     if width > 1:       # an attention's 1/sqrt(d_k), d_k the width of its queries and keys
         add(np.sqrt(width), f"sqrt(D) with D = {width}, the input's last axis: a scale "

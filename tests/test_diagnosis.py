@@ -253,3 +253,13 @@ def test_a_users_sequence_input_names_its_steps_and_the_rows_of_its_flattening()
     assert "1/(N*T) with N = 2, T = 3" in named[round(1 / 6, 12)]
     assert "T = 3, the number of time steps" in named[3.0]
     assert not any("time steps" in t for t in dict(named_factors({}, 2, np.zeros((2, 4)))).values())
+
+
+def test_an_images_positions_are_a_named_factor():
+    """A global max pool's backward copied from the average's divides by H*W: a constant factor
+    of 1/36 on (N, C, 6, 6) images, which no named factor covered (no diagnosis at all)."""
+    from oracle.diagnosis_geometry import named_factors
+    image = np.zeros((2, 3, 6, 6))
+    found = dict(named_factors({}, 2, image))
+    assert "H*W = 36" in found[round(1 / 36, 12)] and "H*W = 36" in found[36.0]
+    assert not any("H*W" in text for _, text in named_factors({}, 2, np.zeros((2, 6))))

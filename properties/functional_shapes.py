@@ -7,7 +7,7 @@ import numpy as np
 
 from properties.user_entry import CannotCheck
 from properties.user_recurrent import recurrent_placeholders
-from properties.user_templates import doc_param_shapes
+from properties.user_doc_shapes import doc_param_shapes
 
 
 def param_choices(params, base, stateful, counts, doc):
@@ -28,6 +28,12 @@ def param_choices(params, base, stateful, counts, doc):
     documented = doc_param_shapes(doc, params)     # (``w: ... shape (K, D, M)``: a maxout's)
     if documented and documented not in choices:
         choices.append(documented)
+    some = doc_param_shapes(doc, params, every=False)   # (a bias it leaves out: guessed, then
+    if some and not documented:                         # one number, or an axis's size)
+        guessed = {p: some.get(p, s) for p, s in choices[0].items()}
+        sizes = dict.fromkeys([1, *(d for shape in some.values() for d in shape)])
+        choices += [guessed] + [{p: (k,) if p not in some and len(s) == 1 else s
+                                 for p, s in guessed.items()} for k in sizes]
     return choices, documented
 
 

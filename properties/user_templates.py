@@ -19,15 +19,14 @@ from oracle.user_hyper import find_hyper, hyper, pair, split_params
 from oracle.user_twins_image import PAD_NAMES, POOL_H_NAMES, POOL_W_NAMES, STRIDE_NAMES
 from properties.user_recurrent import T as STEPS
 from properties.user_recurrent import concatenated_templates, recurrent_templates
+from properties.user_doc_shapes import BATCH_LETTERS, _doc_entries
 from properties.user_targets import BATCH, is_adjacency_name
 
-LETTER_SIZES = {"C": 4, "H": 6, "W": 7, "D": 5, "M": 6, "T": 4, "F": 5, "HH": 3, "WW": 3, "K": 4}
 # (channels a multiple of 4 last: a pixel shuffle's C = r^2 C', NCHW and NHWC)
 PROBE_SHAPES = ((BATCH, 5), (BATCH, 3, 6, 6), (BATCH, 3, 5), (BATCH, 6, 6), (6, 6), (6, 6, 3), (5,),
                 (BATCH, 8, 4, 6), (BATCH, 4, 6, 8))
 DISTINCT_WIDTHS = (3, 5, 4, 6)
 UNLIKE = "unlike widths"   # the source of inputs tried at different widths (taken where they run)
-BATCH_LETTERS = ("N", "n", "B", "batch", "batch_size")
 INPUT_NAMES = ("x", "X", "input", "inputs", "images", "image", "scores", "logits")
 
 
@@ -294,59 +293,6 @@ def _from_pool_hyper(layer):
         return
     template = (BATCH, 3, *_sides(kh, kw, sh, sw, ph, pw))
     yield template, f"{_show(template)} from the pooling window {kh}x{kw}, stride {(sh, sw)}"
-
-
-ENTRY = re.compile(r"(?:^|[\s,;(\-*])(\w+)\s*:[^:()]*?\(([^()]*)\)", re.M)
-# names listed before one shape, at a line's start or after ; ( - * (not a description's last
-# word: "logits: (N, C) scores, y: (N,)" lists nothing)
-LISTED = re.compile(r"(?:^|[;(\-*])[ \t]*(\w+(?:[ \t]*,[ \t]*\w+)+)[ \t]*:[^:()]*?\(([^()]*)\)",
-                    re.M)
-
-
-def _doc_entries(doc, params):
-    """({name: [letters]}, {letter: size}) from a docstring's ``name: ... (N, D)`` entries, the
-    letters bound to the params' sizes; None when it has none."""
-    entries = {}
-    for name, body in ENTRY.findall(doc or ""):
-        entries.setdefault(name, [p.strip() for p in body.split(",") if p.strip()])
-    for names, body in LISTED.findall(doc or ""):       # ``gamma, beta: (1, C, 1, 1)``
-        for name in re.split(r"\s*,\s*", names):
-            entries.setdefault(name, [p.strip() for p in body.split(",") if p.strip()])
-    if not entries:
-        return None
-    sizes = dict(LETTER_SIZES)
-    for name, letters in entries.items():
-        if name in params and len(letters) == params[name].ndim:
-            for letter, size in zip(letters, params[name].shape):
-                if re.fullmatch(r"[A-Za-z]\w*", letter):
-                    sizes[letter] = int(size)
-    # letters of no known size, each its own (Tq and Tk: a query and a key of one length hide
-    # a backward that mixes their axes)
-    unknown = [letter for letters in entries.values() for letter in letters
-               if re.fullmatch(r"[A-Za-z]\w*", letter) and letter not in sizes
-               and letter not in BATCH_LETTERS
-               and not re.fullmatch(r"d_?\w+", letter)]
-    for letter, size in zip(dict.fromkeys(unknown), (4, 5, 6, 7, 8, 9)):
-        sizes[letter] = size
-    return entries, sizes
-
-
-def doc_param_shapes(doc, names):
-    """{param: shape} from a docstring's entries for every one of ``names`` (a functional pair's
-    ``w: pieces weights, shape (K, D, M)``), each letter at its size (those of no known size
-    each their own); None unless every param has an entry of letters and numbers alone."""
-    found = _doc_entries(doc, {})
-    if found is None or not names:
-        return None
-    entries, sizes = found
-    shapes = {}
-    for name in names:
-        letters = entries.get(name) or ()
-        dims = [int(v) if v.isdigit() else sizes.get(v) for v in letters]
-        if not dims or None in dims or any(v in BATCH_LETTERS for v in letters):
-            return None
-        shapes[name] = tuple(dims)
-    return shapes
 
 
 def _from_doc(doc, params):

@@ -112,3 +112,40 @@ def test_inputs_used_as_indices_get_an_integer_hint_suggested(tmp_path):
     hinted = "# gradcheck: PairScore(vocab_size=5, dim=2); center=int(N)<5; context=int(N)<5\n"
     found, collected = collect_source(tmp_path, "pairs_hinted.py", hinted + PAIRS)
     assert hunt("pairs_hinted.PairScore", "grads_fd", max_examples=5, shrink=False) is None
+
+
+GATE = '''
+import numpy as np
+
+
+def channel_gate_forward(x, w, b):
+    """x (N, C, H, W); w (2,) weights of the channel mean and max; b a number, kept as (1,)."""
+    n, c, h, width = x.shape
+    s = 1.0 / (1.0 + np.exp(-(w[0] * x.mean(axis=1) + w[1] * x.max(axis=1) + b[0])))
+    return x * s[:, None], (x, w, s)
+
+
+def channel_gate_backward(dout, cache):
+    x, w, s = cache
+    da = (dout * x).sum(axis=1) * s * (1 - s)
+    top = (x == x.max(axis=1, keepdims=True))
+    dx = dout * s[:, None] + w[0] * da[:, None] / {channels} + w[1] * da[:, None] * top
+    return dx, np.array([(da * x.mean(axis=1)).sum(), (da * x.max(axis=1)).sum()]), \\
+        np.array([da.sum()])
+'''
+
+
+def test_shapes_written_without_a_colon_and_a_bias_left_out_are_read(tmp_path):
+    """``x (N, C, H, W); w (2,)`` (no colon) was not read: only 2-D inputs were tried and the
+    pair was not checked; a bias the docstring leaves a shape out of is tried as one number."""
+    from properties.search import hunt
+    for name, channels, passes in (("gate", "x.shape[1]", True), ("gate_bug", "1", False)):
+        (tmp_path / name).mkdir()
+        found, _ = collect_source(tmp_path / name, f"{name}.py",
+                                  GATE.replace("{channels}", channels))
+        (label,) = found
+        assert "from the docstring's x: (N, C, H, W)" in found[label].how, found[label].how
+        failed = hunt(label, "grads_fd", max_examples=10)
+        assert (failed is None) is passes, name
+        if failed is not None:
+            assert {r.tensor for r in failed.failures} == {"dx"}

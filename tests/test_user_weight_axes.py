@@ -3,7 +3,7 @@ torch's ``nn.Bilinear``, keeps W as (K, I, J) and takes x1 (N, I), x2 (N, J)), a
 pair's params sized by its docstring (a maxout's ``w: ... shape (K, D, M)``). Both were "not checked".
 """
 from properties.search import hunt
-from properties.user_templates import LETTER_SIZES, doc_param_shapes
+from properties.user_doc_shapes import LETTER_SIZES, doc_param_shapes
 from tests.owncode_loading import collect_source
 
 

@@ -1,0 +1,70 @@
+"""Shapes a docstring gives: ``x: (N, D)`` entries, names listed before one shape (``gamma, beta:
+(1, C, 1, 1)``) and a name before its shape with no colon (``x (N, C, H, W); w (2, 3, 3)``),
+each letter at a size of its own (``properties.user_templates`` and the functional pairs'
+param shapes read them)."""
+import re
+
+LETTER_SIZES = {"C": 4, "H": 6, "W": 7, "D": 5, "M": 6, "T": 4, "F": 5, "HH": 3, "WW": 3, "K": 4}
+BATCH_LETTERS = ("N", "n", "B", "batch", "batch_size")
+
+
+ENTRY = re.compile(r"(?:^|[\s,;(\-*])(\w+)\s*:[^:()]*?\(([^()]*)\)", re.M)
+# names listed before one shape, at a line's start or after ; ( - * (not a description's last
+# word: "logits: (N, C) scores, y: (N,)" lists nothing)
+LISTED = re.compile(r"(?:^|[;(\-*])[ \t]*(\w+(?:[ \t]*,[ \t]*\w+)+)[ \t]*:[^:()]*?\(([^()]*)\)",
+                    re.M)
+
+
+# a name then its shape in parentheses, no colon: ``x (N, C, H, W); w (2, 3, 3)`` (the shape
+# letters and numbers alone, with a comma: a call's ``f(x, y)`` names no shape)
+BARE = re.compile(r"(?:^|[\s,;(])(\w+)[ \t]+\(((?:[ \t]*(?:[A-Z]\w{0,3}|\d+)[ \t]*,)+"
+                  r"(?:[ \t]*(?:[A-Z]\w{0,3}|\d+))?[ \t]*)\)", re.M)
+
+
+def _doc_entries(doc, params):
+    """({name: [letters]}, {letter: size}) from a docstring's ``name: ... (N, D)`` entries, the
+    letters bound to the params' sizes; None when it has none."""
+    entries = {}
+    for name, body in ENTRY.findall(doc or ""):
+        entries.setdefault(name, [p.strip() for p in body.split(",") if p.strip()])
+    for names, body in LISTED.findall(doc or ""):       # ``gamma, beta: (1, C, 1, 1)``
+        for name in re.split(r"\s*,\s*", names):
+            entries.setdefault(name, [p.strip() for p in body.split(",") if p.strip()])
+    for name, body in BARE.findall(doc or ""):          # ``x (N, C, H, W); rois (R, 5)``
+        entries.setdefault(name, [p.strip() for p in body.split(",") if p.strip()])
+    if not entries:
+        return None
+    sizes = dict(LETTER_SIZES)
+    for name, letters in entries.items():
+        if name in params and len(letters) == params[name].ndim:
+            for letter, size in zip(letters, params[name].shape):
+                if re.fullmatch(r"[A-Za-z]\w*", letter):
+                    sizes[letter] = int(size)
+    # letters of no known size, each its own (Tq and Tk: a query and a key of one length hide
+    # a backward that mixes their axes)
+    unknown = [letter for letters in entries.values() for letter in letters
+               if re.fullmatch(r"[A-Za-z]\w*", letter) and letter not in sizes
+               and letter not in BATCH_LETTERS
+               and not re.fullmatch(r"d_?\w+", letter)]
+    for letter, size in zip(dict.fromkeys(unknown), (4, 5, 6, 7, 8, 9)):
+        sizes[letter] = size
+    return entries, sizes
+
+
+def doc_param_shapes(doc, names, every=True):
+    """{param: shape} from a docstring's entries for ``names`` (a functional pair's ``w: pieces
+    weights, shape (K, D, M)``), each letter at its size (those of no known size each their
+    own); None unless every param (``every`` False: one) has an entry of letters and numbers."""
+    found = _doc_entries(doc, {})
+    if found is None or not names:
+        return None
+    entries, sizes = found
+    shapes = {}
+    for name in names:
+        letters = entries.get(name) or ()
+        dims = [int(v) if v.isdigit() else sizes.get(v) for v in letters]
+        if dims and None not in dims and not any(v in BATCH_LETTERS for v in letters):
+            shapes[name] = tuple(dims)
+        elif every:
+            return None
+    return shapes or None

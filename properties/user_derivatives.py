@@ -98,6 +98,8 @@ def _on_numbers(fn, dfn):
             float(fn(0.3)), float(dfn(0.3))
         except Exception:
             return fn, dfn, ""
+    except Exception:         # (a function of a vector, U(q) = q @ q: the checks below say)
+        return fn, dfn, ""
     return np.vectorize(fn, otypes=[float]), np.vectorize(dfn, otypes=[float]), \
         " (functions of one number, applied to each element)"
 

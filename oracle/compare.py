@@ -172,8 +172,8 @@ VERDICTS = {
     "all disagree": "none of the three agree: check the forward pass against the TF twin first.",
     "layer vs tf": "the layer disagrees with TF; finite differences were not available to "
                    "arbitrate, so the layer or the twin may be wrong.",
-    "layer vs fd": "the layer's backward is not the derivative of its own forward (the TF "
-                   "oracle was not available for this case).",
+    "layer vs fd": "the layer's backward is not the derivative of its own forward (judged by "
+                   "finite differences alone, with no TF result to compare).",
 }
 
 

@@ -77,10 +77,12 @@ def _not_finite_note(got, want):
     got, want = np.asarray(got), np.asarray(want)
     if got.dtype.kind != "f" or np.all(np.isfinite(got)) or not np.all(np.isfinite(want)):
         return ""
-    return ("the layer's output is inf or NaN where TF's is finite: an exp that overflowed or "
+    return ("the layer's output is inf or NaN where TF's is finite: an exp that overflowed, "
             "a log of a probability that underflowed to 0 (a softmax's log(probs): shifting the "
             "scores by their max prevents the overflow, not the log(0); log-softmax, shifted - "
-            "log(sum(exp(shifted))), gives the finite value TF does)")
+            "log(sum(exp(shifted))), gives the finite value TF does), or a division by a count "
+            "that is 0 here (a mean over a mask that leaves nothing: 0/0, where the twin "
+            "divides by at least 1)")
 
 
 CONVENTION_EXPLAINED = (

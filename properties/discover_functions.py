@@ -216,6 +216,12 @@ def _hinted_options(hint, fwd):
 def _functional_at(name, fwd, bwd, label, path, hint, args, chosen):
     """The Found of one functional pair whose options dict is ``chosen`` (None: it takes none)."""
     data, params = split_arguments(list(args))
+    # params the hint gives a batch axis or integers are data (a spatial transformer's theta
+    # (N, 2, 3), an unpooling's switches), when they come first: passed in the forward's order
+    per_sample = [p for p in params[:len(params)] if hint is not None and hint.array(p) is not None
+                  and ("N" in hint.array(p).shape or hint.array(p).kind in ("int", "mask"))]
+    if per_sample and params[:len(per_sample)] == per_sample:
+        data, params = data + per_sample, params[len(per_sample):]
     # a count (a group norm's G, num_groups) is a number, 2, as a hint would give it
     counts = {p: 2 for p in params if p in COUNT_NAMES and (hint is None or hint.array(p) is None)}
     constants = [p for p in params if p in counts or hint is not None and
@@ -229,6 +235,9 @@ def _functional_at(name, fwd, bwd, label, path, hint, args, chosen):
     params = [p for p in params if p not in constants]
     fixed = tuple(counts[p] if p in counts else hint.array(p).value for p in constants)
     inputs, targets = data_roles(data) if len(data) > 1 else (tuple(data), ())
+    ints = [d for d in inputs if d in per_sample and hint.array(d).kind in ("int", "mask")]
+    if ints and inputs[-len(ints):] == tuple(ints) and not targets:     # not differentiated
+        inputs, targets = inputs[:-len(ints)], tuple(ints)
     base = pair_base(name)
     outputs = _outputs(bwd)
     stateful = any(is_state_name(d) for d in data[1:])

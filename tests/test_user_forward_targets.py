@@ -181,3 +181,38 @@ def seq_loss(logits, labels):
     (skip,) = collect_untouched(tmp_path).skipped
     assert skip.unchecked and "# gradcheck: seq_loss; logits=(N, ...); labels=int(N)<K" in \
         skip.reason, skip.reason
+
+
+SHIFT = '''
+# gradcheck: shift_forward; x=(N, 4); offset=(N, 1){ids}
+import numpy as np
+
+
+def shift_forward(x, offset{ids_arg}):
+    """Each row moved by its own offset (a per-sample input, as a transformer's theta)."""
+    return x + offset{ids_use}, (x, offset)
+
+
+def shift_backward(dout, cache):
+    return dout, dout.sum(axis=1, keepdims=True) * {scale}
+'''
+
+
+def test_a_functional_pairs_argument_the_hint_gives_a_batch_is_data(tmp_path):
+    """``theta=(N, 2, 3)`` for ``stn_forward(x, theta)`` was refused ("theta is a parameter:
+    give its shape"), and ``switches=int(N, ...)`` too: the per-sample input's gradient was
+    never checked. Given with N it is an input, its gradient checked; as integers, a target."""
+    from properties.search import hunt
+    cases = (("shift", "1", "", "", "", True), ("shift_bug", "2", "", "", "", False),
+             ("shift_ids", "1", "; ids=int(N)<3", ", ids", " + 0 * ids[:, None]", True))
+    for name, scale, ids, arg, use, passes in cases:
+        (tmp_path / name).mkdir()
+        source = SHIFT.replace("{scale}", scale).replace("{ids}", ids).replace(
+            "{ids_arg}", arg).replace("{ids_use}", use)
+        found, _ = collect_source(tmp_path / name, f"{name}.py", source)
+        (label,) = found
+        assert "offset=(N, 1)" in found[label].how, found[label].how
+        failed = hunt(label, "grads_fd", max_examples=10)
+        assert (failed is None) is passes, name
+        if failed is not None:
+            assert {r.tensor for r in failed.failures} == {"doffset"}

@@ -37,6 +37,7 @@ SIZE_TOKENS = {"in", "out", "fan", "classes", "model", "ff", "din", "dout", "cin
                "actions", "states", "obs", "experts", "pieces", "groups"}   # an RL policy's
 HEADS = {"heads", "num_heads", "n_heads", "n_head", "nhead", "num_head",
          "num_groups", "groups", "n_groups", "ngroups"}   # (a group norm's: 2 divides every size)
+ROTARY = re.compile(r"rotary|rope", re.I)      # RoPE rotates pairs: an even width
 HEAD_SIZES = (4, 6, 8)       # with heads: every size a multiple of their number (2)
 SIZE_LISTS = ("_list", "sizes", "dims", "widths", "_layers", "nouts")   # a list of sizes
 HYPER = {"stride": 1, "pad": 0, "padding": 0, "pool_h": 2, "pool_w": 2, "pool_size": 2,
@@ -68,7 +69,10 @@ def constructor_args(cls):
     except (TypeError, ValueError):
         return {}
     kwargs, missing = {}, []
-    sizes = list(HEAD_SIZES if any(n.lower() in HEADS for n in sig.parameters) else SIZES)
+    # heads (every size a multiple of their number), or a rotary embedding's rotated pairs
+    even = any(n.lower() in HEADS or n.lower() in ("head_dim", "head_size", "rotary_dim")
+               for n in sig.parameters) or bool(ROTARY.search(cls.__name__))
+    sizes = list(HEAD_SIZES if even else SIZES)
     conv = bool(CONV_NAME.search(cls.__name__))
     # a kernel (F, C, KH, KW) with F != C (equal, a backward reading F for C is right), or
     # (F, C, K) for a 1-D convolution

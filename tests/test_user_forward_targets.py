@@ -69,6 +69,11 @@ def test_a_count_of_anything_is_a_size():
     kwargs = constructor_args(CRF)
     assert isinstance(kwargs["num_tags"], int) and isinstance(kwargs["n_labels"], int)
 
+    class RotaryEmbedding:        # RoPE rotates pairs: its suggested hint said head_dim=3
+        def __init__(self, head_dim, base=10000.0):
+            pass
+    assert constructor_args(RotaryEmbedding)["head_dim"] % 2 == 0
+
 
 ROI = '''
 # gradcheck: BoxSum(); feat=(N, 3, 5); args=(np.array([[0, 1, 3], [0, 0, 2]]),)

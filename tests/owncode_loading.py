@@ -33,6 +33,16 @@ def collect_source(folder, filename, source):
     return {f.label: f for f in found.found}, found
 
 
+def hunt_alone(tmp_path, name, source, prop="grads_fd", max_examples=10):
+    """The one thing ``source`` defines, collected from a folder of its own (``tmp_path /
+    name``), and ``prop`` hunted on it: (its Found, the failure found or None)."""
+    from properties.search import hunt
+    (tmp_path / name).mkdir()
+    found, _ = collect_source(tmp_path / name, f"{name}.py", source)
+    (item,) = found.values()
+    return item, hunt(item.label, prop, max_examples=max_examples)
+
+
 def collect_untouched(folder):
     """``properties.owncode.collect([folder])``, asserting it wrote nothing into the folder."""
     from properties.owncode import collect

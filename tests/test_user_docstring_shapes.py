@@ -4,7 +4,7 @@ Wk), so it was not checked; a query and a key were drawn of one length although 
 docstring names Tq and Tk; a positional table's ``block_size`` was guessed 2 and every
 sequence drawn was longer."""
 from properties.search import hunt
-from tests.owncode_loading import collect_source
+from tests.owncode_loading import collect_source, hunt_alone
 
 CROSS = '''
 import numpy as np
@@ -138,14 +138,9 @@ def channel_gate_backward(dout, cache):
 def test_shapes_written_without_a_colon_and_a_bias_left_out_are_read(tmp_path):
     """``x (N, C, H, W); w (2,)`` (no colon) was not read: only 2-D inputs were tried and the
     pair was not checked; a bias the docstring leaves a shape out of is tried as one number."""
-    from properties.search import hunt
     for name, channels, passes in (("gate", "x.shape[1]", True), ("gate_bug", "1", False)):
-        (tmp_path / name).mkdir()
-        found, _ = collect_source(tmp_path / name, f"{name}.py",
-                                  GATE.replace("{channels}", channels))
-        (label,) = found
-        assert "from the docstring's x: (N, C, H, W)" in found[label].how, found[label].how
-        failed = hunt(label, "grads_fd", max_examples=10)
+        item, failed = hunt_alone(tmp_path, name, GATE.replace("{channels}", channels))
+        assert "from the docstring's x: (N, C, H, W)" in item.how, item.how
         assert (failed is None) is passes, name
         if failed is not None:
             assert {r.tensor for r in failed.failures} == {"dx"}

@@ -7,7 +7,7 @@ And a count named ``num_tags`` is a size its constructor is built with."""
 from properties.search import hunt
 from properties.user_build import constructor_args
 from properties.user_targets import method_roles
-from tests.owncode_loading import collect_source
+from tests.owncode_loading import collect_source, hunt_alone
 
 DISTILL = '''
 import numpy as np
@@ -207,17 +207,13 @@ def test_a_functional_pairs_argument_the_hint_gives_a_batch_is_data(tmp_path):
     """``theta=(N, 2, 3)`` for ``stn_forward(x, theta)`` was refused ("theta is a parameter:
     give its shape"), and ``switches=int(N, ...)`` too: the per-sample input's gradient was
     never checked. Given with N it is an input, its gradient checked; as integers, a target."""
-    from properties.search import hunt
     cases = (("shift", "1", "", "", "", True), ("shift_bug", "2", "", "", "", False),
              ("shift_ids", "1", "; ids=int(N)<3", ", ids", " + 0 * ids[:, None]", True))
     for name, scale, ids, arg, use, passes in cases:
-        (tmp_path / name).mkdir()
         source = SHIFT.replace("{scale}", scale).replace("{ids}", ids).replace(
             "{ids_arg}", arg).replace("{ids_use}", use)
-        found, _ = collect_source(tmp_path / name, f"{name}.py", source)
-        (label,) = found
-        assert "offset=(N, 1)" in found[label].how, found[label].how
-        failed = hunt(label, "grads_fd", max_examples=10)
+        item, failed = hunt_alone(tmp_path, name, source)
+        assert "offset=(N, 1)" in item.how, item.how
         assert (failed is None) is passes, name
         if failed is not None:
             assert {r.tensor for r in failed.failures} == {"doffset"}

@@ -44,11 +44,12 @@ def learner_method(cls):
 
 
 def _call(obj, method, args, x, t, learn, momentum):
-    values = []
-    for i, a in enumerate(args):
-        values.append(x if i == 0 else t if i == 1 else learn if a.lower() in RATE_NAMES
-                      else momentum if a.lower() in MOMENTUM_NAMES else None)
-    return getattr(obj, method)(*values)
+    """``method(x, t, learn[, momentum])`` by its arguments' names; those after the last of
+    these keep their defaults (``verbose=False``)."""
+    roles = [x if i == 0 else t if i == 1 else learn if a.lower() in RATE_NAMES
+             else momentum if a.lower() in MOMENTUM_NAMES else None for i, a in enumerate(args)]
+    last = max(i for i, a in enumerate(args) if i < 2 or a.lower() in RATE_NAMES + MOMENTUM_NAMES)
+    return getattr(obj, method)(*roles[:last + 1])
 
 
 def _read(obj, name):

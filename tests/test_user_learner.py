@@ -70,6 +70,16 @@ def _label(tmp_path, name, source):
     return found[label]
 
 
+def test_arguments_after_the_rate_keep_their_defaults():
+    from properties.user_learner import _call
+
+    class Net:
+        def back_propagate(self, case, label, learn, verbose=False):
+            return verbose
+    assert _call(Net(), "back_propagate", ["case", "label", "learn", "verbose"], 1, 2, 0.1,
+                 0.0) is False
+
+
 def test_the_step_is_recognised_by_its_learning_rate():
     class Net:
         def back_propagate(self, case, label, learn, correct): ...

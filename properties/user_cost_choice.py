@@ -43,8 +43,9 @@ def labels_counted(roles, args):
             for d in (args[n].shape if _sized(args[n]) else
                       (args[n],) if r == "size" else ())}    # (num_movies beside Y)
     labels = [args[n] for n, r in roles if r == "labels" and n in args]
-    if any(np.ndim(args.get(n)) == 3 for n, r in roles if r == "predictions") and \
-            not all(np.shape(v) == (EXAMPLES, STEPS) for v in labels):
+    steps = [np.shape(args[n])[:2] for n, r in roles
+             if r == "predictions" and np.ndim(args.get(n)) == 3]
+    if steps and not all(np.shape(v) == steps[0] for v in labels):
         return False
     rows = {args[n].shape[0] for n, r in roles if r != "labels" and n in args
             and isinstance(args[n], np.ndarray) and args[n].ndim}

@@ -40,7 +40,8 @@ from properties.user_targets import _positional
 # A cost named so is called; a function named like a training loop or a step is not (its
 # second value is a new theta, not a gradient).
 SAYS_COST = re.compile(r"(loss|cost)$", re.I)   # a name ending so says what it is, whatever else
-COST_NAME = re.compile(r"cost|loss|objective|entropy|hinge|xent|^f$|^fun$|func$|^j$|forward_backward|skipgram|cbow|"
+COST_NAME = re.compile(r"cost|loss|objective|entropy|hinge|xent|(^|_)b?ce($|_)|^f$|^fun$|func$|^j$|"
+                       r"forward_backward|skipgram|cbow|"
                        r"^log_?(pi|prob|policy|likelihood|lik|p)$|and_?grad|nll|neg_?log|"
                        r"log_?lik|loglik|log_?post|log_?dens|logpdf|potential|energy|^u$", re.I)
 NOT_A_COST = re.compile(r"descent|train|fit|step|update|optimi|minimi|predict|sgd|normali|"
@@ -90,7 +91,8 @@ def cost_grad_item(name, fn, names, label, path, used, hint=None):
         if found is not None:
             used.add(partner)
         return found
-    if not (COST_NAME.search(name) or _returns_value_and_grad(fn)) or not _returns_a_tuple(fn):
+    if not (COST_NAME.search(name) or _returns_value_and_grad(fn) or hint is not None) or \
+            not _returns_a_tuple(fn):       # (a hint naming it says it is one, whatever its name)
         return None
     fn = flattened(fn)
     calls = (f"{name}({', '.join(args)})", f"{name}({', '.join(args)})[0]")

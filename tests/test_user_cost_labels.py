@@ -199,3 +199,18 @@ def test_labels_named_tags_or_a_mixups_pair_and_a_sequences_logits_are_recognise
     assert {r.tensor for r in results if not r.passed} == {"logits"}
     from properties.user_targets import is_label_name
     assert is_label_name("tags") and is_label_name("y_b") and not is_label_name("x_a")
+
+
+def test_a_ce_name_or_a_hint_makes_a_tuple_function_a_cost(tmp_path):
+    """``masked_sequence_ce`` was "nothing recognised", and a hint naming it was refused as
+    naming nothing (README: a hint naming a function makes it one to check); its logits
+    (N, 3, 6) beside targets (N, 3) were refused too (the steps were taken as 4)."""
+    source = SEQ_XENT.replace("{masked}", "mask[..., None]")
+    item, results = _check(tmp_path, "masked_ce", source.replace(
+        "sequence_cross_entropy", "masked_sequence_ce"))
+    assert results and all(r.passed for r in results)
+    hinted = "# gradcheck: masked_tokens; logits=(N, 3, 6); targets=int(N, 3)<6; mask=mask(N, 3)"
+    item, results = _check(tmp_path, "tokens", hinted + source.replace(
+        "sequence_cross_entropy", "masked_tokens"))
+    assert "logits (6, 3, 6); targets (6, 3) ints" in item.how, item.how
+    assert results and all(r.passed for r in results)

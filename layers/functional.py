@@ -134,34 +134,38 @@ class FunctionalLayer(Layer):
 class FunctionalLoss(Loss):
     """``loss, dx = fn(x, *targets)`` as a protocol loss: ``forward(x, *targets)`` -> loss,
     ``backward(dout)`` -> dout * dx. targets: the names of the arguments after x
-    (``("y",)``, ``("y", "mask")``)."""
+    (``("y",)``, ``("y", "mask")``). inputs: the differentiated arguments' names, when there
+    are several (``("query", "keys")``: ``loss, dq, dk = fn(query, keys, *targets)``)."""
 
-    input_names = ("x",)
-
-    def __init__(self, fn, *, name=None, targets=("t",)):
+    def __init__(self, fn, *, name=None, targets=("t",), inputs=("x",)):
         if not callable(fn):
             raise TypeError(f"FunctionalLoss: fn must be callable, got {type(fn).__name__}")
         super().__init__()
         self.fn = fn
         self.name = name or getattr(fn, "__name__", "loss")
+        self.input_names = tuple(inputs)
         self.target_names = tuple(targets)
         self._dx = None
 
-    def forward(self, x, *targets):
-        if len(targets) != len(self.target_names):
-            raise TypeError(f"{self.name}: forward takes x and {len(self.target_names)} target(s) "
-                            f"{self.target_names}, got {len(targets)}")
-        result = self.fn(x, *targets)
-        if not isinstance(result, tuple) or len(result) != 2:
-            raise ValueError(f"{self.name}: {_fn_name(self.fn)} must return (loss, dx), "
+    def forward(self, *arrays):
+        n = len(self.input_names)
+        if len(arrays) != n + len(self.target_names):
+            raise TypeError(f"{self.name}: forward takes {', '.join(self.input_names)} and "
+                            f"{len(self.target_names)} target(s) {self.target_names}, got "
+                            f"{len(arrays)} arrays in all")
+        result = self.fn(*arrays)
+        if not isinstance(result, tuple) or len(result) != 1 + n:
+            grads = ", ".join(f"d{x}" for x in self.input_names)
+            raise ValueError(f"{self.name}: {_fn_name(self.fn)} must return (loss, {grads}), "
                              f"got {_describe(result)}")
-        loss, self._dx = result
+        loss, *self._dx = result
         return loss
 
     def backward(self, dout=1.0):
         if self._dx is None:
             raise RuntimeError(f"{self.name}: backward called before forward")
-        return dout * self._dx
+        grads = tuple(dout * d for d in self._dx)
+        return grads[0] if len(grads) == 1 else grads
 
     def __repr__(self):
         return f"FunctionalLoss({self.name})"

@@ -36,7 +36,8 @@ from properties.functional_shapes import (completions, from_channels, from_width
 from properties.user_hinted import COUNT_NAMES, example
 from properties.user_shapes import PROBES, infer_input_shapes, runs
 from properties.user_targets import _positional as _required
-from properties.user_targets import data_roles, is_state_name, is_target_name, split_arguments
+from properties.user_targets import (data_roles, is_state_name, is_target_name,
+                                     returned_gradients, split_arguments)
 from properties.user_variants import HALF_CHANGED, changed_floats
 
 
@@ -336,21 +337,30 @@ def _functional_loss(name, fn, label, path, targets, hint, changed=None):
     changed (``huber_loss(pred, target, delta=1.0)`` at delta 0.7: a backward leaving delta
     out is right at 1), unless ``changed`` (the options of this variant) is given."""
     call = fn if not changed else functools.partial(fn, **changed)
+    # several gradients after the loss (``loss, dq, dk = info_nce(query, keys)``): as many
+    # inputs, the arguments after them targets
+    k = returned_gradients(fn) - 1
+    every = (_required(fn)[0], *targets)
+    inputs = every[:k] if 1 < k <= len(every) and not any(
+        is_target_name(a) for a in every[:k]) else every[:1]
+    targets = every[len(inputs):]
 
-    def adapt(obj_unused, probe_unused):
-        return FunctionalLoss(call, name=name, targets=targets), "functional"
+    def adapt(obj_unused, probe_unused):       # (one input: named x, as it always was)
+        return FunctionalLoss(call, name=name, targets=targets,
+                              inputs=inputs if len(inputs) > 1 else ("x",)), "functional"
 
     layer = adapt(None, None)[0]
-    spec = hinted_spec(hint, (_required(fn)[0], *targets), targets=targets, label=name) or \
+    spec = hinted_spec(hint, (*inputs, *targets), targets=targets, label=name) or \
         infer_input_shapes(layer, name=name, doc=inspect.getdoc(fn) or "", kind="loss",
                            rng=np.random.default_rng(0))
     if spec is None:
-        first = _required(fn)[0]
         why = PROBES.why()
+        grads = ", ".join(f"d{x}" for x in inputs)
         raise CannotCheck(
-            f"{name}: could not call it as loss, dx = {name}({first}, {', '.join(targets)})" +
+            f"{name}: could not call it as loss, {grads} = {name}({', '.join(every)})" +
             (f" ({why})" if why else "") + f"; add a hint with their shapes: # gradcheck: "
-            f"{name}; {first}=(N, ...); " + "; ".join(f"{t}=int(N)<K" for t in targets))
+            f"{name}; " + "; ".join([*(f"{x}=(N, ...)" for x in inputs),
+                                    *(f"{t}=int(N)<K" for t in targets)]))
     found = layer_entry(label, path, "functional", name, lambda: None, adapt, layer, spec, False)
     options = {} if changed is not None else changed_floats(fn)
     if options:

@@ -9,9 +9,10 @@ BATCH_LETTERS = ("N", "n", "B", "batch", "batch_size")
 
 
 ENTRY = re.compile(r"(?:^|[\s,;(\-*])(\w+)\s*:[^:()]*?\(([^()]*)\)", re.M)
-# names listed before one shape, at a line's start or after ; ( - * (not a description's last
-# word: "logits: (N, C) scores, y: (N,)" lists nothing)
-LISTED = re.compile(r"(?:^|[;(\-*])[ \t]*(\w+(?:[ \t]*,[ \t]*\w+)+)[ \t]*:[^:()]*?\(([^()]*)\)",
+# names listed before one shape, at a line's start, after ; ( - * or right after a shape and
+# its comma ("x: (N, D), W1, W3: (D, H)"; not a description's last word: "logits: (N, C)
+# scores, y: (N,)" lists nothing)
+LISTED = re.compile(r"(?:^|[;(\-*]|\),)[ \t]*(\w+(?:[ \t]*,[ \t]*\w+)+)[ \t]*:[^:()]*?\(([^()]*)\)",
                     re.M)
 
 

@@ -327,3 +327,12 @@ def avg_pool_backward(dout, cache):
     assert found and all(";  " not in f.how and "; from the docstring" not in f.how
                          for f in found.values()), [f.how for f in found.values()]
     assert doc_param_shapes("x: (N, C, H, W)", []) is None
+
+
+def test_names_listed_right_after_another_shape_share_theirs():
+    """``x: (N, D), W1, W3: (D, H), W2: (H, D)`` (a SwiGLU's): W1 was left out, and the pair
+    was not checked; a description's last word before a name is still no list."""
+    doc = "LLaMA-style FFN. x: (N, D), W1, W3: (D, H), W2: (H, D)."
+    shapes = doc_param_shapes(doc, ["W1", "W3", "W2"])
+    assert shapes is not None and shapes["W1"] == shapes["W3"] == shapes["W2"][::-1]
+    assert doc_param_shapes("logits: (N, C) scores, y: (N,)", ["scores"]) is None

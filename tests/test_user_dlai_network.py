@@ -191,3 +191,17 @@ def test_the_deep_initializer_is_preferred_so_a_slip_in_the_deep_loop_shows(tmp_
     item = found["deep_loop.L_model_forward"]
     assert "initialize_parameters_deep([3, 4, 3, 2])" in item.how, item.how
     assert not all(r.passed for r in item.check())
+
+
+def test_the_courses_binary_cost_gets_one_output_row(tmp_path):
+    """``compute_cost`` written with np.dot(Y, np.log(AL).T) (the course's own) sums cross terms
+    of two output rows: a right network failed at two outputs. Where the cost of several rows
+    is not each row's summed, the network is built with one output."""
+    dotted = SOURCE.replace("{dW}", "1 / m * np.dot(dZ, A_prev.T)").replace(
+        "cost = (-1 / m) * np.sum(Y * np.log(AL) + (1 - Y) * np.log(1 - AL))",
+        "cost = (-1 / m) * np.sum(np.dot(Y, np.log(AL).T) + np.dot(1 - Y, np.log(1 - AL).T))")
+    assert "np.dot(Y, np.log(AL).T)" in dotted
+    found, _ = collect_source(tmp_path, "deep_dot.py", dotted)
+    item = found["deep_dot.L_model_forward"]
+    assert "initialize_parameters_deep([3, 4, 3, 1])" in item.how, item.how
+    assert all(r.passed for r in item.check())

@@ -55,6 +55,8 @@ def one_input(layer, doc):
         yield templates[0], "params", how
     for template, how in _from_doc(doc, params):
         yield template, "docstring", how
+    for template, how in _channel_images(params):
+        yield template, "params", how
     for template, how in _from_first_weight(params):
         yield template, "params", how
     for template, how in _from_pool_hyper(layer):
@@ -236,6 +238,16 @@ def _from_params(layer, params):
     for k in ones:              # a lone per-feature vector (a gain, a bias): x is (N, D)
         d = params[k].size
         yield (BATCH, d), f"(N, {d}) from {k} ({d},)"
+
+
+def _channel_images(params):
+    """Images whose channels a lone per-channel vector scales, last then first (a PReLU's
+    slope (C,) on (N, H, W, C)): after the docstring, which says which."""
+    for k, v in params.items():
+        if v.ndim == 1 and v.size > 1:
+            d = v.size
+            yield (BATCH, 4, 5, d), f"(N, 4, 5, {d}) from {k} ({d},): channels last"
+            yield (BATCH, d, 4, 5), f"(N, {d}, 4, 5) from {k} ({d},): channels first"
 
 
 def _from_first_weight(params):

@@ -144,3 +144,36 @@ def test_shapes_written_without_a_colon_and_a_bias_left_out_are_read(tmp_path):
         assert (failed is None) is passes, name
         if failed is not None:
             assert {r.tensor for r in failed.failures} == {"dx"}
+
+
+PRELU = '''
+import numpy as np
+
+
+class PReLU:
+    """Channels last: x (N, H, W, C), one slope per channel."""
+
+    def __init__(self, channels):
+        self.weight = np.full((channels,), 0.25)
+
+    def forward(self, inputs):
+        self.inputs = inputs
+        return np.maximum(inputs, 0) + self.weight * np.minimum(inputs, 0)
+
+    def backward(self, grad_output):
+        neg = (self.inputs <= 0).astype(grad_output.dtype)
+        self.grad_weight = np.sum(grad_output * self.inputs * neg, axis={axes})
+        return grad_output * (1 - neg + self.weight * neg)
+'''
+
+
+def test_a_per_channel_slope_takes_images_channels_last(tmp_path):
+    """A PReLU (C,) on (N, H, W, C) was tried on a blind (6, 6, 3) with no batch axis, where
+    its dweight summed over every axis came out () and failed a right layer."""
+    item, failed = hunt_alone(tmp_path, "prelu", PRELU.replace("{axes}", "(0, 1, 2)"))
+    assert "(N, 4, 5, 3) from weight (3,): channels last" in item.how, item.how
+    assert failed is None
+    _, failed = hunt_alone(tmp_path, "prelu_bug", PRELU.replace("{axes}", "(1, 2)").replace(
+        "self.grad_weight = np.sum(", "self.grad_weight = np.mean(").replace(
+        "axis=(1, 2))", "axis=(1, 2)).sum(0)"))
+    assert failed is not None and "dweight" in {r.tensor for r in failed.failures}

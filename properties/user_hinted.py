@@ -31,6 +31,8 @@ def spec_from_hint(hint, names, *, targets=(), params=None, label="", takes=()):
     if hint is None or not hint.arrays:
         return None
     arrays = dict(hint.arrays)
+    if names and "x" in arrays and "x" not in names and "x" not in takes and names[0] not in arrays:
+        arrays = {names[0] if k == "x" else k: v for k, v in arrays.items()}   # x: the first input
     where = f"the hint on line {hint.line}"
     unknown = [k for k in arrays if k not in names and k not in takes]
     if unknown:

@@ -217,3 +217,13 @@ def test_a_functional_pairs_argument_the_hint_gives_a_batch_is_data(tmp_path):
         assert (failed is None) is passes, name
         if failed is not None:
             assert {r.tensor for r in failed.failures} == {"doffset"}
+
+
+def test_a_hints_x_is_the_first_input_whatever_the_forward_names_it():
+    """README's hints all write ``x=``; a forward naming its input ``inputs`` refused it as an
+    input it does not take."""
+    from properties.user_hinted import spec_from_hint
+    from properties.user_hints import read_hints
+    hint = read_hints("# gradcheck: PReLU(3); x=(N, 4, 5, 3)\n")["PReLU"]
+    spec = spec_from_hint(hint, ("inputs",), label="PReLU")
+    assert spec.inputs == (("N", 4, 5, 3),) and "inputs=(N, 4, 5, 3)" in spec.how

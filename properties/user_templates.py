@@ -63,6 +63,11 @@ def one_input(layer, doc):
         yield template, "probe", how
     for name, width in input_widths(layer):
         yield (BATCH, width), "params", f"(N, {width}) from its {name}"
+    groups = find_hyper(layer, ("groups", "num_groups", "n_groups", "g"))
+    if groups and isinstance(groups[1], (int, np.integer)) and groups[1] > 1:
+        c = 2 * int(groups[1])      # two channels a group: with one each a shuffle is no move
+        yield (BATCH, c, 4, 5), "probe", f"(N, {c}, 4, 5): two channels in each of its " \
+                                         f"{groups[1]} {groups[0]}"
     for template in PROBE_SHAPES:
         yield template, "probe", f"{_show(template)}: the first common shape on which forward and backward run"
 

@@ -177,3 +177,34 @@ def test_a_per_channel_slope_takes_images_channels_last(tmp_path):
         "self.grad_weight = np.sum(", "self.grad_weight = np.mean(").replace(
         "axis=(1, 2))", "axis=(1, 2)).sum(0)"))
     assert failed is not None and "dweight" in {r.tensor for r in failed.failures}
+
+
+SHUFFLE = '''
+import numpy as np
+
+
+class ChannelShuffle:
+    def __init__(self, groups=3):
+        self.groups = groups
+
+    def forward(self, x):
+        n, c, h, w = x.shape
+        return x.reshape(n, self.groups, c // self.groups, h, w).transpose(0, 2, 1, 3, 4).reshape(
+            n, c, h, w)
+
+    def backward(self, dout):
+        n, c, h, w = dout.shape
+        return {back}
+'''
+
+
+def test_a_layer_of_groups_gets_two_channels_in_each(tmp_path):
+    """A channel shuffle of 3 groups was checked on 3 channels, where it moves nothing: a
+    backward returning dout unshuffled passed."""
+    right = ("dout.reshape(n, c // self.groups, self.groups, h, w).transpose(0, 2, 1, 3, 4)"
+             ".reshape(n, c, h, w)")
+    item, failed = hunt_alone(tmp_path, "shuffle", SHUFFLE.replace("{back}", right))
+    assert "(N, 6, 4, 5): two channels in each of its 3 groups" in item.how, item.how
+    assert failed is None
+    _, failed = hunt_alone(tmp_path, "shuffle_bug", SHUFFLE.replace("{back}", "dout"))
+    assert failed is not None

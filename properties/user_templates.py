@@ -65,9 +65,12 @@ def one_input(layer, doc):
         yield (BATCH, width), "params", f"(N, {width}) from its {name}"
     groups = find_hyper(layer, ("groups", "num_groups", "n_groups", "g"))
     if groups and isinstance(groups[1], (int, np.integer)) and groups[1] > 1:
-        c = 2 * int(groups[1])      # two channels a group: with one each a shuffle is no move
-        yield (BATCH, c, 4, 5), "probe", f"(N, {c}, 4, 5): two channels in each of its " \
-                                         f"{groups[1]} {groups[0]}"
+        # several channels a group, as many as no group count: with one each a shuffle moves
+        # nothing, and with as many as groups it is its own inverse (a square transposed)
+        g = int(groups[1])
+        k = 3 if g == 2 else 2
+        yield (BATCH, g * k, 4, 5), "probe", f"(N, {g * k}, 4, 5): {k} channels in each of its " \
+                                             f"{g} {groups[0]}"
     for template in PROBE_SHAPES:
         yield template, "probe", f"{_show(template)}: the first common shape on which forward and backward run"
 
@@ -246,11 +249,13 @@ def _from_params(layer, params):
 
 
 def _channel_images(params):
-    """Images whose channels a lone per-channel vector scales, last then first (a PReLU's
-    slope (C,) on (N, H, W, C)): after the docstring, which says which."""
+    """Sequences (N, T, D) whose features a lone per-feature vector scales, then images whose
+    channels it scales, last then first (a PReLU's slope (C,) on (N, H, W, C)): after the
+    docstring, which says which."""
     for k, v in params.items():
         if v.ndim == 1 and v.size > 1:
             d = v.size
+            yield (BATCH, STEPS, d), f"(N, {STEPS}, {d}) from {k} ({d},): a sequence"
             yield (BATCH, 4, 5, d), f"(N, 4, 5, {d}) from {k} ({d},): channels last"
             yield (BATCH, d, 4, 5), f"(N, {d}, 4, 5) from {k} ({d},): channels first"
 

@@ -198,13 +198,43 @@ class ChannelShuffle:
 '''
 
 
-def test_a_layer_of_groups_gets_two_channels_in_each(tmp_path):
+def test_a_layer_of_groups_gets_several_channels_in_each(tmp_path):
     """A channel shuffle of 3 groups was checked on 3 channels, where it moves nothing: a
     backward returning dout unshuffled passed."""
     right = ("dout.reshape(n, c // self.groups, self.groups, h, w).transpose(0, 2, 1, 3, 4)"
              ".reshape(n, c, h, w)")
     item, failed = hunt_alone(tmp_path, "shuffle", SHUFFLE.replace("{back}", right))
-    assert "(N, 6, 4, 5): two channels in each of its 3 groups" in item.how, item.how
+    assert "(N, 6, 4, 5): 2 channels in each of its 3 groups" in item.how, item.how
     assert failed is None
     _, failed = hunt_alone(tmp_path, "shuffle_bug", SHUFFLE.replace("{back}", "dout"))
     assert failed is not None
+    # 2 groups of 2 channels: the shuffle is its own inverse, and a backward applying the
+    # forward's permutation again (not its inverse) is right there; 3 channels a group then
+    again = "self.forward(dout)"
+    two = SHUFFLE.replace("groups=3", "groups=2")
+    item, failed = hunt_alone(tmp_path, "shuffle2_bug", two.replace("{back}", again))
+    assert "(N, 6, 4, 5): 3 channels in each of its 2 groups" in item.how, item.how
+    assert failed is not None
+
+
+def test_a_per_feature_gain_on_sequences_takes_sequences(tmp_path):
+    """A gain (D,) on (N, T, D) sequences reversed in time: the channels-last images tried for
+    a PReLU's slope ran it on (N, 4, 5, D), where its dgain summed over (0, 1) is (5, D)."""
+    source = '''
+import numpy as np
+
+
+class ReverseTime:
+    def __init__(self, D=3):
+        self.gain = np.linspace(0.5, 1.5, D)
+
+    def forward(self, x):
+        self.xr = x[:, ::-1, :]
+        return self.xr * self.gain
+
+    def backward(self, dout):
+        self.dgain = np.sum(dout * self.xr, axis=(0, 1))
+        return (dout * self.gain)[:, ::-1, :]
+'''
+    item, failed = hunt_alone(tmp_path, "reverse", source)
+    assert "from gain (3,): a sequence" in item.how and failed is None, item.how

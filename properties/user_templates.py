@@ -253,7 +253,7 @@ def _channel_images(params):
     channels it scales, last then first (a PReLU's slope (C,) on (N, H, W, C)): after the
     docstring, which says which."""
     for k, v in params.items():
-        if v.ndim == 1 and v.size > 1:
+        if len(params) == 1 and v.ndim == 1 and v.size > 1:    # (a gamma beside a beta: a norm's)
             d = v.size
             yield (BATCH, STEPS, d), f"(N, {STEPS}, {d}) from {k} ({d},): a sequence"
             yield (BATCH, 4, 5, d), f"(N, 4, 5, {d}) from {k} ({d},): channels last"

@@ -26,9 +26,10 @@ GRAD_NAMINGS = (("d", ""), ("d_", ""), ("grad_", ""), ("", "_grad"), ("grad", ""
 
 
 
-# a learning rate a method takes with a default (a loss's ``backprop(self, lr=None)``, beside
-# layers' ``backprop(d, lr)``): no upstream gradient
-RATE_NAMES = ("lr", "learning_rate", "learn_rate", "eta", "alpha", "rate", "step_size")
+# a learning rate by name (``xuexilv``: pinyin); one a method takes with a default (a loss's
+# ``backprop(self, lr=None)``, beside layers' ``backprop(d, lr)``) is no upstream gradient
+RATE_NAMES = ("lr", "learning_rate", "learn_rate", "eta", "alpha", "rate", "step_size", "learn",
+              "xuexilv")
 
 
 def takes_upstream(method):
@@ -176,19 +177,15 @@ def probe_grad_attributes(obj, inputs, dout=None, *, grad_prefix=None, forward_k
 
 def _dicts_made(twin, present):
     """(params dict, gradients dict, names) when backward made a gradients dict (it was not
-    among the attributes ``present`` before) keyed by some of a params dict's names."""
-    from layers.views import GRAD_DICTS, PARAM_DICTS
-    for p_attr in PARAM_DICTS:
-        held = getattr(twin, p_attr, None)
-        if not (isinstance(held, dict) and held and all(
-                isinstance(v, np.ndarray) and v.dtype.kind == "f" for v in held.values())):
-            continue
-        for g_attr in GRAD_DICTS:
-            made = getattr(twin, g_attr, None)
-            if g_attr != p_attr and g_attr not in present and isinstance(made, dict) and \
-                    made and set(made) <= set(held):
-                return p_attr, g_attr, tuple(k for k in held if k in made)
-    return None
+    among the attributes ``present`` before) keyed by some of a params dict's names: the
+    dicts ``views.held_params`` holds once a backward has run."""
+    from layers.views import held_params
+    held = held_params(twin)
+    p_attr, g_attr = (getattr(view, "_attr", None) for view in held or (None, None))
+    if g_attr is None or g_attr in present:
+        return None
+    made, params = getattr(twin, g_attr), getattr(twin, p_attr)
+    return (p_attr, g_attr, held[0]._names) if made and set(made) <= set(params) else None
 
 
 def param_names_by_probe(obj, inputs, dout=None, *, grad_prefix=None, forward_kwargs=None):

@@ -219,7 +219,7 @@ def _functional_at(name, fwd, bwd, label, path, hint, args, chosen):
     data, params = split_arguments(list(args))
     # params the hint gives a batch axis or integers are data (a spatial transformer's theta
     # (N, 2, 3), an unpooling's switches), when they come first: passed in the forward's order
-    per_sample = [p for p in params[:len(params)] if hint is not None and hint.array(p) is not None
+    per_sample = [p for p in params if hint is not None and hint.array(p) is not None
                   and ("N" in hint.array(p).shape or hint.array(p).kind in ("int", "mask"))]
     if per_sample and params[:len(per_sample)] == per_sample:
         data, params = data + per_sample, params[len(per_sample):]

@@ -125,7 +125,8 @@ def _unlisted_learners(module, path, prefix, found):
         if not inspect.isclass(cls) or getattr(cls, "__module__", None) != module.__name__ or \
                 name.startswith("_") or name in named:
             continue
-        methods = [m for m, v in vars(cls).items() if inspect.isfunction(v) and not m.startswith("_")]
+        methods = [m for m, v in vars(cls).items()
+                   if inspect.isfunction(v) and not m.startswith("_")]
         own = any(BACKWARD.fullmatch(m) for m in methods)
         if own or any(LEARNING.fullmatch(m) for m in methods):
             yield Skipped(prefix + name, path, f"{name} (methods {', '.join(methods)}) is in no "

@@ -45,8 +45,8 @@ EXPLAIN = {
                     "millionth of their scale, or NaN at any input of their shapes): a point "
                     "where the function is not defined (a division by the norm of a zero "
                     "vector, a mean over no label left: 0/0; a loss over pairs given a batch "
-                    "of 1), at which no gradient can be judged. Not counted as a failure; guard it (an "
-                    "epsilon) if such inputs can reach the layer",
+                    "of 1), at which no gradient can be judged. Not counted as a failure; "
+                    "guard it (an epsilon) if such inputs can reach the layer",
 }
 NEARBY = 1e-6    # how far, relative to the inputs' scale, the forward is tried again
 ROUND_OFF = float(np.finfo(np.float32).eps)
@@ -181,9 +181,9 @@ def undefined_here(trial):
 
 def _undefined_at_shape(trial, xs, targets, rng):
     """True when the forward is NaN or inf at every draw of these inputs' shapes, small and
-    typical (a contrastive loss over pairs given a batch of 1: no pair, no value), where the
-    case's own shapes ran finite: these shapes are outside its domain. An exp that
-    overflows is finite at small inputs, and stays a failure."""
+    typical (a contrastive loss over pairs given a batch of 1: no pair, no value): these
+    shapes are outside its domain. An exp that overflows is finite at small inputs, and
+    stays a failure."""
     return all(not _finite(_forward64(trial, [scale * rng.standard_normal(x.shape) for x in xs],
                                       targets)) for scale in (1e-2, 1.0, 1.0))
 

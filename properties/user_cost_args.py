@@ -17,7 +17,7 @@ import zlib
 
 import numpy as np
 
-from properties.user_cost_choice import EXAMPLES, STEPS, labels_counted, ranked, rows_first
+from properties.user_cost_choice import EXAMPLES, labels_counted, ranked, rows_first
 from properties.user_targets import is_label_name, is_mask_name
 from properties.user_token_dataset import TokenDataset
 
@@ -46,6 +46,7 @@ WORDS = re.compile(r"words$|^context$", re.I)                      # a window of
 VOCAB = re.compile(r"^word2ind$|^word2idx$|^tokens$|^vocab$|^word_to_ind", re.I)
 
 SIZES = (3, 4, 5)      # sizes in the order the arguments come; data has EXAMPLES rows
+STEPS = 4              # a sequence's steps (logits (N, T, V), labels (N, T))
 HYPER_VALUE = 0.7
 SPARSITY = {"sparsity_param", "sparsity", "rho", "sparsity_target", "target_sparsity"}
 MAX_FLAT = 300         # a flat vector's lengths tried, 1 to this
@@ -218,8 +219,9 @@ class _Search:
                 if got is None and flat is not None and \
                         f"array of size {flat.length} into" in str(self.last_error):
                     dead.add(prefix)
-                if got is not None and (score is None or ranked(self.roles, args, self.flat) > score):
-                    best, score = (args, got), ranked(self.roles, args, self.flat)
+                rank = ranked(self.roles, args, self.flat) if got is not None else None
+                if rank is not None and (score is None or rank > score):
+                    best, score = (args, got), rank
                 lone_done = lone and score is not None and score[0]
                 after += best is not None
                 # past the first that runs, a few more tries for one with more distinct sizes

@@ -6,7 +6,6 @@ import re
 import numpy as np
 
 EXAMPLES = 6           # data's rows, and the labels beside them
-STEPS = 4              # a sequence's steps (logits (N, T, V), labels (N, T))
 WEIGHT = re.compile(r"[A-Z]\w*|w\d*|weights?|coef|params|theta\w*")   # (W, V, Theta1: weights)
 
 
@@ -57,6 +56,6 @@ def labels_counted(roles, args):
 def distinct(args, roles):
     """How many distinct sizes the arrays of ``args`` have (labels and masks aside: they
     follow the others), axes of size 1 aside."""
-    shapes = [np.shape(a) if isinstance(a, np.ndarray) else a.shape for n, r in roles
-              for a in [args.get(n)] if _sized(a) and r not in ("labels", "mask")]
+    shapes = [a.shape for n, r in roles for a in [args.get(n)]
+              if _sized(a) and r not in ("labels", "mask")]
     return len({d for s in shapes for d in s if d > 1})

@@ -16,15 +16,18 @@ fills, are not).
 """
 import copy
 import inspect
+import re
 
 import numpy as np
 
+from layers.attribute_probe import RATE_NAMES
 from properties.user_entry import CannotCheck, Found, NothingToCheck
 
 STEP_NAMES = ("back_propagate", "backpropagate", "back_propagation", "backpropagation",
               "backprop", "back_prop", "train_step", "train_one", "learn", "update", "step")
-RATE_NAMES = ("learn", "lr", "eta", "learning_rate", "learn_rate", "alpha", "rate", "xuexilv")
 MOMENTUM_NAMES = ("correct", "momentum", "mu", "beta", "m", "correction", "dongliang")
+OPTIMIZER_ARGS = re.compile(r"(params|parameters|weights|w|param_dict) (grads?|gradients|dw|d)",
+                            re.I)
 SIZES = (3, 4, 2)       # setup(ni, nh, no): inputs, hidden units, outputs
 ETA, MU = 0.5, 0.3
 
@@ -38,7 +41,9 @@ def learner_method(cls):
             args = list(inspect.signature(fn).parameters)[1:] if inspect.isfunction(fn) else []
         except (TypeError, ValueError):
             args = []
-        if len(args) >= 3 and any(a.lower() in RATE_NAMES for a in args[2:]):
+        # (an optimizer's update(params, grads, lr) takes no example: it is checked as one)
+        if len(args) >= 3 and any(a.lower() in RATE_NAMES for a in args[2:]) and not \
+                OPTIMIZER_ARGS.match(args[0] + " " + args[1]):
             return name, args
     return None
 
@@ -112,15 +117,15 @@ class LearnerStep:
 
 
 def _built(cls, module, hint):
+    """The learner, built, then ``setup(ni, nh, no)`` where it has one (the classic's)."""
     from properties.discover import build_object
-    setup = getattr(cls, "setup", None)
-    if not inspect.isfunction(setup):
-        return build_object(cls, module, hint)
-    obj = build_object(cls, module, hint)
-    n = len(list(inspect.signature(setup).parameters)) - 1
     from properties.owncode_networks import seeded
-    with seeded():
-        setup(obj, *(list(SIZES) + [2] * n)[:n])
+    obj = build_object(cls, module, hint)
+    setup = getattr(cls, "setup", None)
+    if inspect.isfunction(setup):
+        n = len(inspect.signature(setup).parameters) - 1
+        with seeded():
+            setup(obj, *(list(SIZES) + [2] * n)[:n])
     return obj
 
 
@@ -196,16 +201,16 @@ def learner_item(cls, label, path, module, hint):
                           f"learnt that a gradient could be of")
     momentum = any(a.lower() in MOMENTUM_NAMES for a in args[2:])
 
-    def make(first=None, prior=None):
-        return LearnerStep(_built(cls, module, hint), method, args, weights, first, prior)
+    def make():
+        return LearnerStep(_built(cls, module, hint), method, args, weights)
 
     def stepped(prior):
-        net = make()
-        moved = net.gradient(x, t)          # the first step's move is -ETA times this
-        obj = net._fresh()
+        """The learner after a first step (its correction matrices filled by it)."""
+        obj = _built(cls, module, hint)
+        start = {n: _read(obj, n) for n in weights}
         _call(obj, method, args, x[0], t[0], ETA, 0.0)
-        return LearnerStep(obj, method, args, weights, {n: -ETA * g for n, g in moved.items()},
-                           prior)
+        return LearnerStep(obj, method, args, weights,
+                           {n: _read(obj, n) - start[n] for n in weights}, prior)
 
     def check():
         results = check_network(make, x, t, label=label)
@@ -213,7 +218,7 @@ def learner_item(cls, label, path, module, hint):
             return results
         tried = [check_network(lambda p=p: stepped(p), x, t, label=f"{label}.momentum")
                  for p in (lambda m: m / ETA, lambda m: m)]      # the blogs', a velocity's
-        return results + next((r for r in tried if all(x.passed for x in r)), tried[0])
+        return results + next((r for r in tried if all(one.passed for one in r)), tried[0])
     then = f"; then the momentum ({method}(x, t, {ETA}, {MU}) after a first step)" \
         if momentum else ""
     return Found(label, path, "network", f"network that learns by {method}({', '.join(args)}): "

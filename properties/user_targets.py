@@ -195,9 +195,10 @@ def method_roles(cls, forward="forward", backward="backward"):
 
     inputs / targets: the forward's data arguments (the first, then those named
     like states, operands, indices, labels, masks), labels and masks being
-    targets, and so is every other argument it requires; but a backward that returns a gradient for each of the forward's first
-    k arguments (``return dout, dout`` from ``forward(self, x, y)``, ``return dx1, dx2``
-    from ``forward(self, input1, input2)``) differentiates all k, whatever their names.
+    targets, and so is every other argument it requires; but a backward that returns a
+    gradient for each of the forward's first k arguments (``return dout, dout`` from
+    ``forward(self, x, y)``, ``return dx1, dx2`` from ``forward(self, input1, input2)``)
+    differentiates all k, whatever their names.
     outputs: one name per upstream gradient the backward takes
     (``backward(self, dh_next, dc_next)`` -> ``("h_next", "c_next")``), or ("out",).
     """

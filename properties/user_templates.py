@@ -252,12 +252,14 @@ def _channel_images(params):
     """Sequences (N, T, D) whose features a lone per-feature vector scales, then images whose
     channels it scales, last then first (a PReLU's slope (C,) on (N, H, W, C)): after the
     docstring, which says which."""
-    for k, v in params.items():
-        if len(params) == 1 and v.ndim == 1 and v.size > 1:    # (a gamma beside a beta: a norm's)
-            d = v.size
-            yield (BATCH, STEPS, d), f"(N, {STEPS}, {d}) from {k} ({d},): a sequence"
-            yield (BATCH, 4, 5, d), f"(N, 4, 5, {d}) from {k} ({d},): channels last"
-            yield (BATCH, d, 4, 5), f"(N, {d}, 4, 5) from {k} ({d},): channels first"
+    if len(params) != 1:        # (a gamma beside a beta: a norm's, sized as one)
+        return
+    (k, v), = params.items()
+    if v.ndim == 1 and v.size > 1:
+        d = v.size
+        yield (BATCH, STEPS, d), f"(N, {STEPS}, {d}) from {k} ({d},): a sequence"
+        yield (BATCH, 4, 5, d), f"(N, 4, 5, {d}) from {k} ({d},): channels last"
+        yield (BATCH, d, 4, 5), f"(N, {d}, 4, 5) from {k} ({d},): channels first"
 
 
 def _from_first_weight(params):

@@ -151,3 +151,10 @@ class Net:
     (net,) = [s for s in found.skipped if s.label == "net.Net"]
     assert not net.unchecked and "checked one by one" in net.reason
     assert "net.Scale" in {f.label for f in found.found}
+
+
+def test_an_optimizers_update_with_a_rate_is_no_learner():
+    """``update(params, grads, lr=0.1)`` takes no example: it stays an optimizer to check."""
+    class SGD:
+        def update(self, params, grads, lr=0.1): ...
+    assert learner_method(SGD) is None

@@ -179,6 +179,7 @@ def check_gradient_network(net, x, t, *, rng, label=None):
     x64 = _as_float64(x)
     calls = getattr(net, "calls", ("gradient(x, t)", "loss(x, t)"))   # as the user wrote them
     key = getattr(net, "grad_key", lambda k: k)      # the gradient's name there ("dW1")
+    term = getattr(net, "grad_term", None) or (lambda k: f"{calls[0]}[{key(k)!r}]")
 
     def loss_at(arrays):
         for k, target in snapshot.params.items():
@@ -199,9 +200,9 @@ def check_gradient_network(net, x, t, *, rng, label=None):
                                     f"{k} is held by no layer in net.layers" if owners else "",
                                     TRAINING_NOTE.format(flag=flag) if flag else ""),
                     verdict="layer bug",
-                    explanation=(f"{calls[0]}[{key(k)!r}] is not the derivative of {calls[1]}: the "
+                    explanation=(f"{term(k)} is not the derivative of {calls[1]}: the "
                                  "hand-written backward pass is wrong."))
-        results.append(decay_diagnosed(r, snapshot.params[k], f"{calls[0]}[{key(k)!r}]", fdg, g))
+        results.append(decay_diagnosed(r, snapshot.params[k], term(k), fdg, g))
     if all(r.passed for r in results):
         return results
     where = localise(net, x, t, rng=rng)

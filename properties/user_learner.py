@@ -98,6 +98,10 @@ class LearnerStep:
                   f"{MU} times the first step's change) / {ETA}")
         self.calls = (step, f"the error {method}(x, t, ...) returns")
 
+    def grad_term(self, name):
+        """The claimed gradient of weight ``name``, as the results name it (a step, not a dict)."""
+        return f"{self.calls[0]}, for {name},"
+
     def _fresh(self):
         obj = copy.deepcopy(self.obj)
         for n, v in self.params.items():

@@ -100,6 +100,8 @@ def test_a_right_bpnn_of_lists_passes_and_its_momentum_sign_slip_is_caught(tmp_p
     results = item.check()
     failed = [r for r in results if not r.passed]
     assert failed and all(r.layer.endswith(".momentum") for r in failed)
+    for r in failed:    # the step named per weight, not indexed like a dict of gradients
+        assert f"/ 0.5, for {r.tensor}, is not" in r.explanation and "['" not in r.explanation
 
 
 def test_a_hidden_error_taken_after_the_output_weights_moved_is_caught(tmp_path):

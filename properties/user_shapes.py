@@ -29,11 +29,11 @@ from typing import Optional
 import numpy as np
 
 from layers.attribute_probe import TRAINING_NAMES
-from oracle.user_hyper import places, words
+from oracle.user_hyper import words
 from oracle.user_twins_dense import LOSS_WORDS
 from properties import outputs as O
 from properties.user_targets import (BATCH, Target, draw_targets, is_adjacency_name, is_index_name,
-                                     is_mask_name, is_target_name, target_for, target_kinds)
+                                     is_mask_name, loss_targets_tried, target_for)
 from properties.user_templates import (UNLIKE, _from_doc, index_inputs, one_input, params_of,
                                        several_inputs)
 from properties.values import PROBED_DOMAINS, domain_text, into_domain
@@ -195,12 +195,8 @@ BACKWARD_RAISED = ("forward runs on it, but backward raised on every shape tried
 def _float_specs(layer, name, doc, kind, names, loss):
     """Specs with float inputs, in the order the templates come."""
     named = tuple(getattr(layer, "target_names", ()) or ())
-    # a loss of several inputs (a triplet's anchor, positive, negative) takes targets only
-    # where its forward names them (a contrastive loss's y); one naming none may take none
-    tried = ("",) if not loss or not named and len(names) > 1 else \
-        target_kinds(name, doc, kind) + (() if named else ("",))
-    if not named and len(tried) > 1 and _optional_not_targets(layer, names):
-        tried = ("",) + tried[:-1]      # forward(x, eps=None): its noise left to it first
+    tried = loss_targets_tried(layer, name, doc, kind, names, loss)
+    first = named[0] if loss and named else "targets"
     extras = tuple(target_for(n) for n in (named[1:] if loss else named))   # a loss's first: below
     candidates = (((t,), s, h) for t, s, h in one_input(layer, doc)) if len(names) == 1 \
         else several_inputs(layer, doc, names)
@@ -221,23 +217,11 @@ def _float_specs(layer, name, doc, kind, names, loss):
             if not isinstance(classes, int):     # (a template ending at its batch axis)
                 continue
             classes = min([classes, *columns])
-            more = ("; targets 0 or 1, shaped like the input" if targets == "binary" else "") + \
+            more = ("; targets 0 or 1, shaped like the input" if targets == "binary" else
+                    f"; {first}: floats shaped like the input" if targets == "like_x" else "") + \
                 ("; " + "; ".join(t.describe() for t in extras) if extras else "")
             yield InputSpec(templates, batched, targets, classes, source, how + more, extras,
                             loose=source == UNLIKE)
-
-
-def _optional_not_targets(layer, names):
-    """True when the user's forward takes, after its inputs, an optional argument named as no
-    target is (a VAE's ``forward(x, eps=None)``): labels passed there would be its noise."""
-    user = list(places(layer))[-1]      # (the object an adapter wraps)
-    try:
-        params = list(inspect.signature(type(user).forward).parameters.values())[1:]
-    except (TypeError, ValueError, AttributeError):
-        return False
-    spare = params[len(names):len(names) + 1]
-    return bool(spare) and spare[0].default is not spare[0].empty and not \
-        is_target_name(spare[0].name) and spare[0].kind == spare[0].POSITIONAL_OR_KEYWORD
 
 
 def _index_specs(layer, name, doc, kind, names, loss):

@@ -19,7 +19,7 @@ from typing import Optional
 import numpy as np
 
 from layers.attribute_probe import TRAINING_NAMES
-from oracle.user_hyper import words
+from oracle.user_hyper import places, words
 from oracle.user_twins_dense import LOSS_WORDS
 from properties.sequence_strategies import index_tensor, padded_mask
 from properties.values import domain_text, into_domain
@@ -280,3 +280,37 @@ def draw_targets(kind, x_shape, rng, classes=0):
     classes = classes or x_shape[-1]
     labels = rng.integers(0, classes, x_shape[:-1])
     return (labels,) if kind == "labels" else (np.eye(classes)[labels],)
+
+
+# a loss's first target named so holds any reals (a teacher's logits, a ranker's scores):
+# drawn like x first, not as labels or one-hot rows (probabilities are not: their rows sum to 1)
+FREE_REALS = re.compile(r"logit|score", re.I)
+
+
+def loss_targets_tried(layer, name, doc, kind, names, loss):
+    """The kinds of targets (``target_kinds``'s, "" for none) a layer of inputs ``names`` is
+    tried with, in order."""
+    named = tuple(getattr(layer, "target_names", ()) or ())
+    # a loss of several inputs (a triplet's anchor, positive, negative) takes targets only
+    # where its forward names them (a contrastive loss's y); one naming none may take none
+    if not loss or not named and len(names) > 1:
+        return ("",)
+    tried = target_kinds(name, doc, kind) + (() if named else ("",))
+    if not named and _optional_not_targets(layer, names):
+        tried = ("",) + tried[:-1]      # forward(x, eps=None): its noise left to it first
+    if named and FREE_REALS.search(named[0]):
+        tried = ("like_x",) + tuple(k for k in tried if k != "like_x")
+    return tried
+
+
+def _optional_not_targets(layer, names):
+    """True when the user's forward takes, after its inputs, an optional argument named as no
+    target is (a VAE's ``forward(x, eps=None)``): labels passed there would be its noise."""
+    user = list(places(layer))[-1]      # (the object an adapter wraps)
+    try:
+        params = list(inspect.signature(type(user).forward).parameters.values())[1:]
+    except (TypeError, ValueError, AttributeError):
+        return False
+    spare = params[len(names):len(names) + 1]
+    return bool(spare) and spare[0].default is not spare[0].empty and not \
+        is_target_name(spare[0].name) and spare[0].kind == spare[0].POSITIONAL_OR_KEYWORD

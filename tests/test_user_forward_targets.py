@@ -62,6 +62,20 @@ def test_a_distillation_loss_is_checked_and_its_missing_t_squared_caught(tmp_pat
     assert failed is not None and failed.failures[0].tensor == "dstudent_logits"
 
 
+def test_a_teachers_logits_are_drawn_as_reals_and_said_so(tmp_path):
+    """They were drawn as one-hot rows (the first kind a loss's targets take that ran): a
+    teacher sure of one class in every row, and a summary line that did not say so."""
+    import numpy as np
+    (tmp_path / "ok").mkdir()
+    found, _ = collect_source(tmp_path / "ok", "distill.py", DISTILL.replace("{squared}", "T * T"))
+    (label,) = found
+    assert "teacher_logits: floats shaped like the input" in found[label].how, found[label].how
+    teacher, labels = found[label].entry.targets({}, 4, np.random.default_rng(0), np.float64)
+    assert teacher.dtype == np.float64 and teacher.shape[0] == 4 and teacher.ndim == 2
+    assert not np.all(np.isin(teacher, (0.0, 1.0))), teacher
+    assert labels.dtype.kind == "i" and labels.shape == (4,)
+
+
 def test_a_count_of_anything_is_a_size():
     class CRF:
         def __init__(self, num_tags, n_labels, seed=0):

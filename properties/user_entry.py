@@ -117,6 +117,7 @@ def layer_entry(label, path, style, name, build, adapt, layer, spec, needs_probe
     mask_at = spec.mask_target if loss else None    # a loss's mask: no gradient under it
     unbounded = match is not None and not spec.domains and _twin_overflows(match.twin, layer,
                                                                             xs, ts)
+    dtypes = ("float32",) if in_float32 else _dtypes(layer, xs, ts)
     how = "; ".join(filter(None, [
         f"{style} style", spec.how, "" if input_grads else "backward returns no dx (params only)",
         "no large inputs nor any past exp's overflow: the function itself is inf there, its "
@@ -125,7 +126,7 @@ def layer_entry(label, path, style, name, build, adapt, layer, spec, needs_probe
         "backward in training mode only: inference is checked forward" if backward_modes else "",
         "backward() takes no upstream gradient (a loss's, at dout = 1)"
         if not getattr(layer, "takes_dout", True) else "",
-        _sublayer_params(layer),
+        _sublayer_params(layer), FLOAT64_ONLY if dtypes == ("float64", None) else "",
         f"TF twin: {match.how}" if match else NO_TWIN,
         f"convention: {match.convention}" if match and match.convention else ""]))
     configs = S.evenly(tuple({"targets": k} for k in encodings)) if encodings else st.just({})
@@ -134,7 +135,7 @@ def layer_entry(label, path, style, name, build, adapt, layer, spec, needs_probe
                   batch_rule=batch_rule, training_modes=modes, backward_modes=backward_modes,
                   mask_target=mask_at, running_stats=_running_stats(layer, modes, spec),
                   max_batch=4 if spec.batched else 1,
-                  dtypes=("float32",) if in_float32 else _dtypes(layer, xs, ts), no_twin=NO_TWIN if match is None else "",
+                  dtypes=tuple(filter(None, dtypes)), no_twin=NO_TWIN if match is None else "",
                   convention=match.convention if match else "", source=path,
                   input_domains=spec.domains, takes_dout=getattr(layer, "takes_dout", True),
                   accumulates=declares_accumulation(layer, (*xs, *ts)), min_batch=_min_batch(layer, spec, modes),
@@ -341,15 +342,23 @@ def _running_names(layer):
                  if all(getattr(layer, n, None) is not None for n in names)), ())
 
 
+FLOAT64_ONLY = "float64 only (float32 inputs come out float64)"
+
+
 def _dtypes(layer, xs, ts):
-    """float32 too when the layer keeps float32 (many tutorials compute in float64 only)."""
+    """float32 too when the layer keeps float32 (many tutorials compute in float64 only):
+    ("float64", "float32"); ("float64", None) when its forward, given float32, gives float64
+    (said in the summary); ("float64",) when it takes no float32 or no float input at all."""
     try:
         outs = forward_copy(layer, [np.asarray(x, np.float32) for x in xs],
                     [np.asarray(t, np.float32) if np.asarray(t).dtype.kind == "f" else t for t in ts])
     except Exception:
         return ("float64",)
+    if not xs:
+        return ("float64",)
     keeps = all(o.dtype == np.float32 or o.ndim == 0 for o in outs)
-    return ("float64", "float32") if keeps and xs else ("float64",)
+    promotes = any(o.dtype == np.float64 and o.ndim for o in outs)
+    return ("float64", "float32") if keeps else ("float64", None) if promotes else ("float64",)
 
 
 def _in_float32(layer, xs, ts):

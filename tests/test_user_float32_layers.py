@@ -83,3 +83,40 @@ def test_a_forward_whose_probe_output_is_all_zero_is_not_taken_for_a_float32_lay
     assert not _in_float32(layer(lambda a: np.zeros_like(a)), [x], ())
     assert _in_float32(layer(lambda a: a.astype(np.float32).astype(np.float64)), [x], ())
     assert not _in_float32(layer(lambda a: 2 * a), [x], ())
+
+
+PROMOTING = '''
+import numpy as np
+
+
+class Linear:
+    def __init__(self, d_in, d_out):
+        self.W = np.random.default_rng(1).standard_normal((d_in, d_out))
+        self.b = np.zeros(d_out)
+
+    def forward(self, x):
+        self.x = x
+        return x @ self.W + self.b
+
+    def backward(self, dout):
+        self.dW, self.db = self.x.T @ dout, dout.sum(axis=0)
+        return dout @ self.W.T
+
+
+def relu_forward(x):
+    return np.maximum(x, 0), x
+
+
+def relu_backward(dout, cache):
+    return dout * (cache > 0)
+'''
+
+
+def test_a_forward_turning_float32_into_float64_is_checked_in_float64_saying_so(tmp_path):
+    """A tutorial's float64 weights make float32 inputs float64: checked in float64 only, as
+    before, and the summary now says why (it said nothing, and float32 went unchecked unseen)."""
+    found = collect_source(tmp_path, "promoting.py", PROMOTING)[0]
+    linear, relu = found["promoting.Linear"], found["promoting.relu"]
+    assert linear.entry.dtypes == ("float64",)
+    assert "float64 only (float32 inputs come out float64)" in linear.how, linear.how
+    assert relu.entry.dtypes == ("float64", "float32") and "float64 only" not in relu.how

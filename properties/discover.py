@@ -343,7 +343,7 @@ def _adapted(obj, adapt, name, doc, hinted, needs_probe, roles=(("x",), ()), cal
     # (a layer norm for (N, T, D) summing dgamma over two axes, probed with (N, D)): the
     # other probes go first, so its input is sized from its params
     arrays = needs_probe and hinted is None and bool(arrays_within(obj))
-    for probe in probe_inputs(obj, hinted, needs_probe, roles[0], roles[1]):
+    for probe in probe_inputs(obj, hinted, needs_probe, roles[0], roles[1], doc):
         for per_sample in modes:
             try:
                 if per_sample is not None:

@@ -4,6 +4,8 @@ each letter at a size of its own (``properties.user_templates`` and the function
 param shapes read them)."""
 import re
 
+import numpy as np
+
 LETTER_SIZES = {"C": 4, "H": 6, "W": 7, "D": 5, "M": 6, "T": 4, "F": 5, "HH": 3, "WW": 3, "K": 4}
 BATCH_LETTERS = ("N", "n", "B", "batch", "batch_size")
 
@@ -22,9 +24,36 @@ BARE = re.compile(r"(?:^|[\s,;(])(\w+)[ \t]+\(((?:[ \t]*(?:[A-Z]\w{0,3}|\d+)[ \t
                   r"(?:[ \t]*(?:[A-Z]\w{0,3}|\d+))?[ \t]*)\)", re.M)
 
 
-def _doc_entries(doc, params):
+# a docstring's letter is the size the layer keeps under one of these names (a RoPE built with
+# head_dim=4 documenting x: (B, T, H, D)), the first found; a param's axis says more
+LETTER_HYPERS = {
+    "D": ("dim", "d_model", "embed_dim", "model_dim", "n_embd", "head_dim", "d_head", "d_k",
+          "in_features", "input_dim", "in_dim", "d_in"),
+    "C": ("in_channels", "channels", "num_channels", "n_channels"),
+    "H": ("n_heads", "num_heads", "n_head"),
+    "V": ("vocab_size", "n_vocab"),
+    "E": ("n_experts", "num_experts"),
+    "T": ("seq_len", "block_size"),
+}
+
+
+def hyper_sizes(layer):
+    """{letter: size} of the ``LETTER_HYPERS`` the layer keeps, each an int of 2 or more (a
+    torch-style ``dim=1`` is an axis, and a width of 1 judges little)."""
+    from oracle.user_hyper import find_hyper
+    sizes = {}
+    for letter, names in LETTER_HYPERS.items():
+        found = find_hyper(layer, names)
+        if found is not None and isinstance(found[1], (int, np.integer)) and \
+                not isinstance(found[1], bool) and found[1] >= 2:
+            sizes[letter] = int(found[1])
+    return sizes
+
+
+def _doc_entries(doc, params, hyper=None):
     """({name: [letters]}, {letter: size}) from a docstring's ``name: ... (N, D)`` entries, the
-    letters bound to the params' sizes; None when it has none."""
+    letters bound to the params' sizes, else to the layer's ``hyper`` (``hyper_sizes``); None
+    when it has none."""
     entries = {}
     for name, body in ENTRY.findall(doc or ""):
         entries.setdefault(name, [p.strip() for p in body.split(",") if p.strip()])
@@ -35,7 +64,7 @@ def _doc_entries(doc, params):
         entries.setdefault(name, [p.strip() for p in body.split(",") if p.strip()])
     if not entries:
         return None
-    sizes = dict(LETTER_SIZES)
+    sizes = {**LETTER_SIZES, **(hyper or {})}
     for name, letters in entries.items():
         if name in params and len(letters) == params[name].ndim:
             for letter, size in zip(letters, params[name].shape):

@@ -10,14 +10,15 @@ from layers.adapter import lazy_dicts
 from layers.nested import arrays_within
 from layers.optimizer_fed import builds_on_initialize
 from properties.user_recurrent import concatenated_templates, recurrent_templates
-from properties.user_targets import is_adjacency_name, is_index_name, normalized_adjacency
-from properties.user_templates import axes_widths, graph_nodes, index_inputs
+from properties.user_targets import BATCH, is_adjacency_name, is_index_name, normalized_adjacency
+from properties.user_doc_shapes import hyper_sizes
+from properties.user_templates import _from_doc, axes_widths, graph_nodes, index_inputs
 
 
-def probe_inputs(obj, hinted, needs_probe, names=("x",), targets=()):
+def probe_inputs(obj, hinted, needs_probe, names=("x",), targets=(), doc=""):
     """The probes of :func:`_inputs`, each followed by the graph's adjacency when the forward
     takes one after its inputs (``forward(x, adj)``: nodes by nodes, the nodes x's rows)."""
-    probes = _inputs(obj, hinted, needs_probe, names)
+    probes = _inputs(obj, hinted, needs_probe, names, doc)
     if not targets or hinted is not None or not all(is_adjacency_name(t) for t in targets):
         return probes
     rng = np.random.default_rng(0)
@@ -25,11 +26,12 @@ def probe_inputs(obj, hinted, needs_probe, names=("x",), targets=()):
                                        for _ in targets]) for p in probes]
 
 
-def _inputs(obj, hinted, needs_probe, names=("x",)):
+def _inputs(obj, hinted, needs_probe, names=("x",), doc=""):
     """Candidate probe inputs (every argument forward takes) for an adapter that must run the
     layer to find its parameters: from the hint; from recurrent weights (x and each state,
-    also a weight on both side by side);
-    integer indices into a 2-D weight; common shapes."""
+    also a weight on both side by side); integer indices into a 2-D weight; from its arrays'
+    shapes; from its docstring (a RoPE's ``x: (N, T, D)``, D its constructor's size); common
+    shapes."""
     if not needs_probe:
         return [None]
     if hinted is not None:
@@ -62,6 +64,9 @@ def _inputs(obj, hinted, needs_probe, names=("x",)):
             shapes += [(2, v.shape[0]), (2, 3, v.shape[0]), (2, v.shape[0], 4, 5)]
     # then a sequence through each 2-D weight (an attention's x: (N, T, D) @ Wq (D, D))
     shapes += [(2, 3, v.shape[0]) for v in held.values() if v.ndim == 2]
+    if len(names) == 1:
+        shapes += [tuple(2 if d == BATCH else d for d in t) for t, _ in _from_doc(doc, arrays,
+                                                                           hyper_sizes(obj))]
     shapes += [(2, 3), (2, 2, 4, 4), (6, 6), (4, 4, 2)] + (     # params a first forward makes:
         [(2, 3, 5), (2, 5, 3), (2, 5, 6, 3), (2, 3, 5, 6)]
         if lazy_dicts(obj) or builds_on_initialize(obj) else [])  # layouts

@@ -19,7 +19,7 @@ from oracle.user_hyper import find_hyper, hyper, pair, split_params
 from oracle.user_twins_image import PAD_NAMES, POOL_H_NAMES, POOL_W_NAMES, STRIDE_NAMES
 from properties.user_recurrent import T as STEPS
 from properties.user_recurrent import concatenated_templates, recurrent_templates
-from properties.user_doc_shapes import BATCH_LETTERS, _doc_entries
+from properties.user_doc_shapes import BATCH_LETTERS, _doc_entries, hyper_sizes
 from properties.user_targets import BATCH, is_adjacency_name
 
 # (channels a multiple of 4 last: a pixel shuffle's C = r^2 C', NCHW and NHWC)
@@ -53,7 +53,7 @@ def one_input(layer, doc):
             yield template, "params", f"{_show(template)}: the channels of {name} {value.shape}"
     for templates, how in recurrent_templates(params, ("x",)):
         yield templates[0], "params", how
-    for template, how in _from_doc(doc, params):
+    for template, how in _from_doc(doc, params, hyper_sizes(layer)):
         yield template, "docstring", how
     for template, how in _channel_images(params):
         yield template, "params", how
@@ -83,7 +83,7 @@ def several_inputs(layer, doc, names):
         yield templates, "params", how
     for templates, how in concatenated_templates(layer, params, names):
         yield templates, "params", how
-    found = _doc_entries(doc, params)
+    found = _doc_entries(doc, params, hyper_sizes(layer))
     if found is not None:
         entries, sizes = found
         templates = tuple(_template(entries.get(n, ()), sizes) for n in names)
@@ -319,14 +319,15 @@ def _from_pool_hyper(layer):
     yield template, f"{_show(template)} from the pooling window {kh}x{kw}, stride {(sh, sw)}"
 
 
-def _from_doc(doc, params):
-    """Templates for the input from ``x: ... (N, D)`` entries; letters bound by the params' entries."""
-    found = _doc_entries(doc, params)
+def _from_doc(doc, params, hyper=None):
+    """Templates for the input from ``x: ... (N, D)`` entries; letters bound by the params'
+    entries, else by the layer's sizes ``hyper`` (``hyper_sizes``)."""
+    found = _doc_entries(doc, params, hyper)
     if found is None:
         return
     entries, sizes = found
     bound = {letter for n, letters in entries.items() if n in params
-             and len(letters) == params[n].ndim for letter in letters}
+             and len(letters) == params[n].ndim for letter in letters} | set(hyper or ())
     for name in INPUT_NAMES:
         if name in entries:
             template = _template(entries[name], sizes)

@@ -91,3 +91,44 @@ def test_gradients_made_in_backward_are_found_by_a_sequence_probe(tmp_path):
     assert found[label].entry is not None, found[label].how
     assert "(N, 4, 3)" in found[label].how
     assert hunt(label, "grads_fd", max_examples=10, shrink=False) is None
+
+
+ROPE = '''
+import numpy as np
+
+
+class Rotary:
+    """Rotary embedding, half-split layout. x: (B, T, H, D), D even."""
+
+    def __init__(self, head_dim, base=10000.0):
+        self.head_dim = head_dim
+        self.inv_freq = 1.0 / base ** (np.arange(0, head_dim, 2) / head_dim)
+
+    def forward(self, x):
+        ang = np.outer(np.arange(x.shape[1]), self.inv_freq)[None, :, None, :]
+        self.cos, self.sin = np.cos(ang), np.sin(ang)
+        half = self.head_dim // 2
+        x1, x2 = x[..., :half], x[..., half:]
+        return np.concatenate([x1 * self.cos - x2 * self.sin, x2 * self.cos + x1 * self.sin], -1)
+
+    def backward(self, dout):
+        half = self.head_dim // 2
+        d1, d2 = dout[..., :half], dout[..., half:]
+        return np.concatenate([d1 * self.cos {sign} d2 * self.sin,
+                               d2 * self.cos {other} d1 * self.sin], -1)
+'''
+
+
+def test_a_docstring_letter_is_the_size_the_layer_keeps(tmp_path):
+    """A RoPE built with head_dim and documenting x: (B, T, H, D) holds no weight to size D
+    by: every probe failed (D taken as 5, its half-split of 2 frequencies broken) and it was not
+    checked. D is now the head_dim it keeps; the right one passes, the forward rotation used
+    in backward is caught."""
+    from tests.owncode_loading import hunt_alone
+    item, failed = hunt_alone(tmp_path, "rope", ROPE.format(sign="+", other="-"))
+    assert "from the docstring's x: (B, T, H, D)" in item.how, item.how
+    shape = item.entry.input_shapes({}, 2)[0]
+    assert len(shape) == 4 and shape[-1] % 2 == 0, shape
+    assert failed is None, failed
+    _, failed = hunt_alone(tmp_path, "rope_bug", ROPE.format(sign="-", other="+"))
+    assert failed is not None and failed.failures[0].tensor == "dx"

@@ -135,9 +135,10 @@ class FunctionalLoss(Loss):
     """``loss, dx = fn(x, *targets)`` as a protocol loss: ``forward(x, *targets)`` -> loss,
     ``backward(dout)`` -> dout * dx. targets: the names of the arguments after x
     (``("y",)``, ``("y", "mask")``). inputs: the differentiated arguments' names, when there
-    are several (``("query", "keys")``: ``loss, dq, dk = fn(query, keys, *targets)``)."""
+    are several (``("query", "keys")``: ``loss, dq, dk = fn(query, keys, *targets)``);
+    arg_names: theirs as ``fn`` names them, when ``inputs`` names them otherwise."""
 
-    def __init__(self, fn, *, name=None, targets=("t",), inputs=("x",)):
+    def __init__(self, fn, *, name=None, targets=("t",), inputs=("x",), arg_names=None):
         if not callable(fn):
             raise TypeError(f"FunctionalLoss: fn must be callable, got {type(fn).__name__}")
         super().__init__()
@@ -145,6 +146,7 @@ class FunctionalLoss(Loss):
         self.name = name or getattr(fn, "__name__", "loss")
         self.input_names = tuple(inputs)
         self.target_names = tuple(targets)
+        self.arg_names = tuple(arg_names or inputs)    # as fn names them (a docstring's too)
         self._dx = None
 
     def forward(self, *arrays):

@@ -346,7 +346,7 @@ def _functional_loss(name, fn, label, path, targets, hint, changed=None):
     targets = every[len(inputs):]
 
     def adapt(obj_unused, probe_unused):       # (one input: named x, as it always was)
-        return FunctionalLoss(call, name=name, targets=targets,
+        return FunctionalLoss(call, name=name, targets=targets, arg_names=inputs,
                               inputs=inputs if len(inputs) > 1 else ("x",)), "functional"
 
     layer = adapt(None, None)[0]

@@ -72,13 +72,43 @@ def _doc_entries(doc, params, hyper=None):
                     sizes[letter] = int(size)
     # letters of no known size, each its own (Tq and Tk: a query and a key of one length hide
     # a backward that mixes their axes)
-    unknown = [letter for letters in entries.values() for letter in letters
+    unknown = [letter for letters in entries.values() for term in letters
+               for letter in _factors(term)
                if re.fullmatch(r"[A-Za-z]\w*", letter) and letter not in sizes
                and letter not in BATCH_LETTERS
                and not re.fullmatch(r"d_?\w+", letter)]
     for letter, size in zip(dict.fromkeys(unknown), (4, 5, 6, 7, 8, 9)):
         sizes[letter] = size
     return entries, sizes
+
+
+PRODUCT = re.compile(r"^(?:\d+|[A-Za-z]\w*|\d+[A-Za-z]\w*)(?:\s*\*\s*(?:\d+|[A-Za-z]\w*))*$")
+
+
+def _factors(term):
+    """A size's factors: ``3K`` -> 3, K; ``n_heads*hd`` -> n_heads, hd; ``D`` -> D."""
+    if not PRODUCT.match(term):
+        return [term]
+    out = []
+    for factor in re.split(r"\s*\*\s*", term):
+        lead = re.match(r"^(\d+)([A-Za-z]\w*)$", factor)
+        out += list(lead.groups()) if lead else [factor]
+    return out
+
+
+def product_size(term, sizes):
+    """The size of a product of sizes (an MDN's ``3K`` outputs, a GQA's ``n_heads*hd``), each
+    letter at its size in ``sizes``; None for anything else, or a letter of no size."""
+    factors = _factors(term)
+    if len(factors) < 2:
+        return None
+    size = 1
+    for f in factors:
+        value = int(f) if f.isdigit() else sizes.get(f)
+        if not isinstance(value, int):
+            return None
+        size *= value
+    return size
 
 
 def doc_param_shapes(doc, names, every=True):
@@ -92,7 +122,8 @@ def doc_param_shapes(doc, names, every=True):
     shapes = {}
     for name in names:
         letters = entries.get(name) or ()
-        dims = [int(v) if v.isdigit() else sizes.get(v) for v in letters]
+        dims = [int(v) if v.isdigit() else sizes.get(v) or product_size(v, sizes)
+                for v in letters]
         if dims and None not in dims and not any(v in BATCH_LETTERS for v in letters):
             shapes[name] = tuple(dims)
         elif every:

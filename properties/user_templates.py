@@ -19,7 +19,7 @@ from oracle.user_hyper import find_hyper, hyper, pair, split_params
 from oracle.user_twins_image import PAD_NAMES, POOL_H_NAMES, POOL_W_NAMES, STRIDE_NAMES
 from properties.user_recurrent import T as STEPS
 from properties.user_recurrent import concatenated_templates, recurrent_templates
-from properties.user_doc_shapes import BATCH_LETTERS, _doc_entries, hyper_sizes
+from properties.user_doc_shapes import BATCH_LETTERS, _doc_entries, hyper_sizes, product_size
 from properties.user_targets import BATCH, is_adjacency_name
 
 # (channels a multiple of 4 last: a pixel shuffle's C = r^2 C', NCHW and NHWC)
@@ -53,7 +53,9 @@ def one_input(layer, doc):
             yield template, "params", f"{_show(template)}: the channels of {name} {value.shape}"
     for templates, how in recurrent_templates(params, ("x",)):
         yield templates[0], "params", how
-    for template, how in _from_doc(doc, params, hyper_sizes(layer)):
+    first = next(iter(getattr(layer, "arg_names", None) or getattr(layer, "input_names", None)
+                      or ()), None)
+    for template, how in _from_doc(doc, params, hyper_sizes(layer), first):
         yield template, "docstring", how
     for template, how in _channel_images(params):
         yield template, "params", how
@@ -319,16 +321,17 @@ def _from_pool_hyper(layer):
     yield template, f"{_show(template)} from the pooling window {kh}x{kw}, stride {(sh, sw)}"
 
 
-def _from_doc(doc, params, hyper=None):
-    """Templates for the input from ``x: ... (N, D)`` entries; letters bound by the params'
-    entries, else by the layer's sizes ``hyper`` (``hyper_sizes``)."""
+def _from_doc(doc, params, hyper=None, first=None):
+    """Templates for the input from ``x: ... (N, D)`` entries (or the entry of ``first``, the
+    input's own name: an MDN loss's ``out: (N, 3K)``); letters bound by the params' entries,
+    else by the layer's sizes ``hyper`` (``hyper_sizes``)."""
     found = _doc_entries(doc, params, hyper)
     if found is None:
         return
     entries, sizes = found
     bound = {letter for n, letters in entries.items() if n in params
              and len(letters) == params[n].ndim for letter in letters} | set(hyper or ())
-    for name in INPUT_NAMES:
+    for name in dict.fromkeys([first, *INPUT_NAMES] if first else INPUT_NAMES):
         if name in entries:
             template = _template(entries[name], sizes)
             said = f"from the docstring's {name}: ({', '.join(entries[name])})"
@@ -346,7 +349,7 @@ def _from_doc(doc, params, hyper=None):
 def _template(letters, sizes):
     dims, variadic = [], False
     for letter in letters:
-        if letter in BATCH_LETTERS:
+        if letter in BATCH_LETTERS and BATCH not in dims:   # (x: (N, n): n is a size)
             dims.append(BATCH)
         elif letter.isdigit():
             dims.append(int(letter))
@@ -356,6 +359,8 @@ def _template(letters, sizes):
             variadic = True
         elif re.fullmatch(r"[A-Za-z]\w*", letter):
             dims.append(sizes.get(letter, 4))
+        elif product_size(letter, sizes):
+            dims.append(product_size(letter, sizes))
         else:
             return None
     return tuple(dims) or None

@@ -132,3 +132,84 @@ def test_a_docstring_letter_is_the_size_the_layer_keeps(tmp_path):
     assert failed is None, failed
     _, failed = hunt_alone(tmp_path, "rope_bug", ROPE.format(sign="-", other="+"))
     assert failed is not None and failed.failures[0].tensor == "dx"
+
+
+MDN = '''
+import numpy as np
+
+
+def _lse(a):
+    m = a.max(axis=1, keepdims=True)
+    return m + np.log(np.exp(a - m).sum(axis=1, keepdims=True))
+
+
+def mdn_loss(out, y):
+    """Mixture density NLL.
+
+    out: (N, 3K) columns [pi logits | mu | log sigma]
+    y: (N,) targets
+    """
+    N, K = out.shape[0], out.shape[1] // 3
+    logits, mu, log_s = out[:, :K], out[:, K:2 * K], out[:, 2 * K:]
+    z = (y.reshape(-1, 1) - mu) / np.exp(log_s)
+    log_pi = logits - _lse(logits)
+    joint = log_pi - 0.5 * z ** 2 - log_s
+    lik = _lse(joint)
+    g = np.exp(joint - lik)
+    d = np.concatenate([np.exp(log_pi) - g, -g * z / np.exp(log_s), g * (1 - z ** 2)], 1)
+    return -np.mean(lik), d / {n}
+'''
+
+
+def test_a_docstring_size_written_as_a_product_sizes_the_input():
+    from properties.user_doc_shapes import product_size
+    sizes = {"K": 4, "n_heads": 2, "hd": 3}
+    assert [product_size(t, sizes) for t in ("3K", "3*K", "n_heads*hd", "K * 3")] == [12, 12, 6, 12]
+    assert product_size("K", sizes) is None and product_size("N*T", sizes) is None
+
+
+def test_an_mdn_loss_documenting_its_output_as_3k_columns_is_checked_on_them(tmp_path):
+    """``out: (N, 3K)`` was no template (and ``out`` no input name a docstring was read for):
+    it ran at (N, 5), where its three column blocks do not split evenly, its gradient came out
+    (N, 9), and the right loss failed grads and shapes_dtypes."""
+    from tests.owncode_loading import hunt_alone
+    item, failed = hunt_alone(tmp_path, "mdn", MDN.format(n="N"))
+    assert "(N, 12) from the docstring's out: (N, 3K)" in item.how, item.how
+    assert failed is None, failed
+    _, failed = hunt_alone(tmp_path, "mdn_bug", MDN.format(n="(N * K)"))
+    assert failed is not None and failed.failures[0].tensor == "dx"
+
+
+FIELDS = '''
+import numpy as np
+
+
+class FieldScale:
+    """Each feature scaled by its weights summed over its field's factors.
+
+    x: (N, n) feature values
+    V: (n, F, k)
+    """
+
+    def __init__(self, n_features=5, n_fields=2, k=3):
+        self.V = np.random.default_rng(0).standard_normal((n_features, n_fields, k))
+        self.dV = np.zeros_like(self.V)
+
+    def forward(self, x):
+        self.x = x
+        return x * self.V.sum(axis=(1, 2))
+
+    def backward(self, dout):
+        g = (dout * self.x).sum(axis=0)
+        self.dV = np.broadcast_to(g[:, None, None], self.V.shape).copy()
+        return dout * self.V.sum(axis=(1, 2))
+'''
+
+
+def test_a_lowercase_n_after_the_batch_is_a_size(tmp_path):
+    """``x: (N, n)`` was read as (N, N): its width followed the batch, and a right layer
+    raised in every check. A batch letter after the batch is a size (here V's rows)."""
+    from tests.owncode_loading import hunt_alone
+    item, failed = hunt_alone(tmp_path, "fields", FIELDS)
+    assert "(N, 5) from the docstring's x: (N, n)" in item.how, item.how
+    assert failed is None, failed

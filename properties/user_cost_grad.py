@@ -96,6 +96,8 @@ def cost_grad_item(name, fn, names, label, path, used, hint=None):
         return None
     fn = flattened(fn)
     calls = (f"{name}({', '.join(args)})", f"{name}({', '.join(args)})[0]")
+    if FORCES.search(name):       # energy_and_forces(x) -> (U, F): F = -dU/dx
+        fn, calls = as_forces(fn), (f"-{calls[0]}", calls[1])
     opened = _dict_opened(fn, args, names)
     if opened is not None:          # value_loss_and_grads(params, S, G) -> (loss, grads dict)
         fn, given = opened
@@ -140,6 +142,23 @@ def flattened(fn):
             return (out[0], *out[1])
         return out
     return flat
+
+
+# a function named for forces returns minus the gradient of the energy it returns first
+FORCES = re.compile(r"force", re.I)
+
+
+def as_forces(fn):
+    """``fn`` returning (energy, forces) as one returning (energy, gradients): each array after
+    the first negated."""
+    @functools.wraps(fn)
+    def negated(*args, **kwargs):
+        out = fn(*args, **kwargs)
+        if not isinstance(out, tuple):
+            return out
+        return (out[0], *(-np.asarray(g) if isinstance(g, (np.ndarray, float, int)) else g
+                          for g in out[1:]))
+    return negated
 
 
 def _returns_a_tuple(fn):
@@ -286,7 +305,8 @@ def found_for(name, fn, label, path, hint, calls, pair, roles=None, search=None)
 
     from properties.owncode_networks import check_network
     shown = "; ".join(_shown(n, r, values[n]) for n, r in roles)
-    what = "a cost and its gradient function" if pair else "(cost, *gradients)"
+    what = "a cost and its gradient function" if pair else "(cost, *gradients)" if \
+        not calls[0].startswith("-") else "(energy, forces), the forces minus its gradient"
     how = (f"{what}: the gradient of the cost with respect to {', '.join(learn)}, "
            f"against finite differences; {shown}")
     x = next((values[n] for n, r in roles if r == "data"), np.float64(0.0))   # (no batch: none)

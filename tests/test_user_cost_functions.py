@@ -92,6 +92,20 @@ def computeGradient(X, y, theta):
     return X.T @ (X @ theta - y) / {m}
 '''
 
+# a chain of springs: its forces are minus the energy's gradient (a false alarm as a sign flip)
+FORCES = '''
+import numpy as np
+
+
+def energy_and_forces(x, k=1.0):
+    stretch = np.diff(x) - 1.0
+    s = k * stretch
+    dU = np.zeros_like(x)
+    dU[:-1] -= s
+    dU[1:] += s
+    return 0.5 * k * np.sum(stretch ** 2), {sign}dU
+'''
+
 FLAT_NET = '''
 import numpy as np
 
@@ -211,6 +225,7 @@ RIGHT = [
     (NEG_SAMPLING, "negSamplingLossAndGradient", dict(accumulate=ADD_AT), "outsideVectors"),
     (FM, "FactorizationMachine", dict(pair_term=FM_TERM), "V"),
     (LOGISTIC_CLASS, "LogisticCost", dict(over_m="/ m"), "theta"),
+    (FORCES, "energy_and_forces", dict(sign="-"), "x"),
 ]
 
 
@@ -233,6 +248,7 @@ WRONG = [
     (NEG_SAMPLING, "negSamplingLossAndGradient", dict(accumulate=ASSIGN), "outsideVectors", None),
     (FM, "FactorizationMachine", dict(pair_term=""), "V", None),
     (LOGISTIC_CLASS, "LogisticCost", dict(over_m=""), "theta", None),
+    (FORCES, "energy_and_forces", dict(sign=""), "x", "sign flip"),   # a gradient named forces
 ]
 
 

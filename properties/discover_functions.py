@@ -336,10 +336,12 @@ def _functional_loss(name, fn, label, path, targets, hint, changed=None):
     """``loss, dx = fn(x, *targets)``; also at its float options defaulting to 1.0 or 0.0
     changed (``huber_loss(pred, target, delta=1.0)`` at delta 0.7: a backward leaving delta
     out is right at 1), unless ``changed`` (the options of this variant) is given."""
-    call = fn if not changed else functools.partial(fn, **changed)
-    # several gradients after the loss (``loss, dq, dk = info_nce(query, keys)``): as many
-    # inputs, the arguments after them targets
-    k = returned_gradients(fn) - 1
+    from properties.user_cost_grad import flattened
+    call = flattened(fn)
+    call = functools.partial(call, **changed) if changed else call
+    # several gradients after the loss (``loss, dq, dk = info_nce(query, keys)``, or ``loss,
+    # (dq, dk)``): as many inputs, the arguments after them targets
+    k = returned_gradients(fn, nested=True) - 1
     every = (_required(fn)[0], *targets)
     inputs = every[:k] if 1 < k <= len(every) and not any(
         is_target_name(a) for a in every[:k]) else every[:1]

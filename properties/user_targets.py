@@ -222,9 +222,11 @@ def method_roles(cls, forward="forward", backward="backward"):
     return inputs or ("x",), targets, outputs
 
 
-def returned_gradients(method):
+def returned_gradients(method, nested=False):
     """How many arrays ``method`` returns when every ``return`` in its own body is a tuple
-    written out, of one length, with no ``None`` in it (``return dx, dy``); else 0."""
+    written out, of one length, with no ``None`` in it (``return dx, dy``); else 0.
+    ``nested``: a pair whose second is a tuple written out counts its items too (``return
+    loss, (d_user, d_item)``: 3)."""
     try:
         tree = ast.parse(textwrap.dedent(inspect.getsource(method)))
     except (OSError, TypeError, SyntaxError, IndentationError):
@@ -240,7 +242,9 @@ def returned_gradients(method):
             if not isinstance(value, ast.Tuple) or any(
                     isinstance(e, ast.Constant) and e.value is None for e in value.elts):
                 return 0
-            lengths.add(len(value.elts))
+            inner = value.elts[1] if len(value.elts) == 2 else None
+            lengths.add(1 + len(inner.elts) if nested and isinstance(inner, (ast.Tuple, ast.List))
+                        else len(value.elts))
     return lengths.pop() if len(lengths) == 1 else 0
 
 

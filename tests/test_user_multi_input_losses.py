@@ -204,3 +204,31 @@ def test_a_case_of_a_pair_drawn_close_says_its_second_input_is_the_first_moved(t
     said = [k for k in close.describe() if k.startswith("values")]
     assert said == ["values (every input after the first: the first + 0.1 x its own)"]
     assert "values" in apart.describe() and not np.array_equal(*apart.inputs())
+
+
+TWO_TOWER = '''
+import numpy as np
+
+
+def in_batch_loss(user_emb, item_emb, tau=0.5):
+    """Row i of item_emb is user i's positive, the batch's other rows its negatives."""
+    B = user_emb.shape[0]
+    s = user_emb @ item_emb.T / tau
+    p = np.exp(s - s.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    g = p.copy()
+    g[np.arange(B), np.arange(B)] -= 1.0
+    g /= B * tau
+    return -np.mean(np.log(np.diag(p))), (g @ item_emb, {item})
+'''
+
+
+def test_gradients_returned_as_one_tuple_after_the_loss_are_each_an_inputs(tmp_path):
+    """``return loss, (d_user, d_item)`` was one gradient: item_emb was drawn as labels and
+    the harness's own call raised in every check, blamed on the layer."""
+    from tests.owncode_loading import hunt_alone
+    item, failed = hunt_alone(tmp_path, "tower", TWO_TOWER.format(item="g.T @ user_emb"))
+    assert len(item.entry.input_shapes({}, 2)) == 2 and not item.entry.has_targets, item.how
+    assert failed is None, failed
+    _, failed = hunt_alone(tmp_path, "tower_bug", TWO_TOWER.format(item="g @ user_emb"))
+    assert failed is not None and {r.tensor for r in failed.failures} == {"ditem_emb"}

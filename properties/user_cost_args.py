@@ -37,7 +37,8 @@ SIZE = re.compile(r"size|^num_|^n_|^n[A-Z]|_num$|dim$|^dim|^k$|^d$|^h$|^n$|^v$|^
                   r"units$|window")
 SIZE_CASED = re.compile(r"size|^num|^n_|dim|features$|units$|window", re.I)
 INDEX = re.compile(r"(idx|index|_ind)$")
-INDICES = re.compile(r"(indices|idxs|indexes|^rows|^cols|^i_idx|^j_idx|^users|^items)$", re.I)
+INDICES = re.compile(r"(indices|idxs|indexes|^rows|^cols|^i_idx|^j_idx|(^|_)users|(^|_)items|"
+                     r"(^|_)ids)$", re.I)      # (BPR's pos_items, neg_items; item_ids)
 OBSERVED = ("observed", "rated", "is_rated")
 POSITIVE = {"counts", "count", "cooccurrence", "cooccurrences", "x_ij", "xij",
             "var", "variance", "sigma2", "sigma_sq", "sigma_squared"}   # (a Gaussian NLL's var)

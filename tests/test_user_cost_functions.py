@@ -106,6 +106,22 @@ def energy_and_forces(x, k=1.0):
     return 0.5 * k * np.sum(stretch ** 2), {sign}dU
 '''
 
+# BPR over (user, positive item, negative item) ids: pos_items, neg_items were drawn as floats
+BPR = '''
+import numpy as np
+
+
+def bpr_loss(user_emb, item_emb, users, pos_items, neg_items):
+    u, i, j = user_emb[users], item_emb[pos_items], item_emb[neg_items]
+    sig = 1.0 / (1.0 + np.exp(-np.sum(u * (i - j), axis=1)))
+    g = -(1.0 - sig) / len(users)
+    d_user, d_item = np.zeros_like(user_emb), np.zeros_like(item_emb)
+    np.add.at(d_user, users, g[:, None] * (i - j))
+    np.add.at(d_item, pos_items, g[:, None] * u)
+    {scatter}
+    return -np.mean(np.log(sig)), d_user, d_item
+'''
+
 FLAT_NET = '''
 import numpy as np
 
@@ -226,6 +242,7 @@ RIGHT = [
     (FM, "FactorizationMachine", dict(pair_term=FM_TERM), "V"),
     (LOGISTIC_CLASS, "LogisticCost", dict(over_m="/ m"), "theta"),
     (FORCES, "energy_and_forces", dict(sign="-"), "x"),
+    (BPR, "bpr_loss", dict(scatter="np.add.at(d_item, neg_items, -g[:, None] * u)"), "item_emb"),
 ]
 
 
@@ -249,6 +266,7 @@ WRONG = [
     (FM, "FactorizationMachine", dict(pair_term=""), "V", None),
     (LOGISTIC_CLASS, "LogisticCost", dict(over_m=""), "theta", None),
     (FORCES, "energy_and_forces", dict(sign=""), "x", "sign flip"),   # a gradient named forces
+    (BPR, "bpr_loss", dict(scatter="d_item[neg_items] -= g[:, None] * u"), "item_emb", None),
 ]
 
 

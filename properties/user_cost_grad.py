@@ -128,6 +128,17 @@ def _returns_value_and_grad(fn):
                for v in _returned(fn) or ())
 
 
+def _names_gradients(fn):
+    """A function whose every ``return`` is a value, then only gradients by their names
+    (``return loss, dtheta``, ``return J, dP, dQ``): a cost and its gradients beyond doubt."""
+    returns = _returned(fn) or ()
+    grad = re.compile(GRAD_VALUE.pattern + r"|^d_?\w+$")
+    return bool(returns) and all(
+        isinstance(v, ast.Tuple) and len(v.elts) >= 2 and not (
+            isinstance(v.elts[0], ast.Name) and grad.match(v.elts[0].id)) and
+        all(isinstance(e, ast.Name) and grad.match(e.id) for e in v.elts[1:]) for v in returns)
+
+
 def flattened(fn):
     """``fn`` returning its gradients as one tuple after the cost (``return loss, (d_anchor,
     d_positive, d_negative)``) as one returning them after it, or ``fn`` as it is."""
@@ -255,7 +266,7 @@ def found_for(name, fn, label, path, hint, calls, pair, roles=None, search=None)
     search = search or _Search(fn, roles, hint, source=_source(fn))
     got = search.run() if search.calls == 0 else search.found
     if got is None:
-        if hint is not None or pair:
+        if hint is not None or pair or _names_gradients(fn):
             why = search.last_error
             raise CannotCheck(
                 f"{name}: no arguments tried made it return (cost, gradient) with the gradient "

@@ -341,6 +341,32 @@ def test_a_cost_pair_whose_arguments_fit_nothing_says_so(tmp_path):
     assert "no arguments tried made it return (cost, gradient)" in reason and "# gradcheck: cost;" in reason
 
 
+def test_a_cost_returning_named_gradients_that_no_arguments_fit_says_so(tmp_path):
+    """A (loss, dtheta) function whose unpacking of theta no shape tried fits was "nothing
+    recognised"; it is a cost beyond doubt, listed as not checked, with the hint to give.
+    One returning a value beside no gradient by name stays unrecognised."""
+    source = '''
+    import numpy as np
+
+
+    def {name}(theta, y0, obs, dt=0.05):
+        a, b, c, d = theta
+        p, q = y0
+        r = a * p + b * q + c * d - obs.sum() * dt
+        {second} = 2 * r * np.array([p, q, d, c])
+        return r ** 2, {second}
+    '''
+    found, collected = collect_source(tmp_path, "odd.py", source.format(name="summary",
+                                                                        second="spread"))
+    assert not found and "odd.summary" not in {s.label for s in collected.skipped}
+    (tmp_path / "named").mkdir()
+    found, collected = collect_source(tmp_path / "named", "odd.py", source.format(
+        name="loss_and_grad", second="dtheta"))
+    reason = {s.label: s.reason for s in collected.skipped}["odd.loss_and_grad"]
+    assert "no arguments tried made it return (cost, gradient)" in reason
+    assert "# gradcheck: loss_and_grad; theta=" in reason
+
+
 def test_a_hint_gives_the_shapes(tmp_path):
     source = "# gradcheck: costFunctionReg; theta=(4,); X=(N, 4); y=int(N)<2; lambda_=1.5\n" + \
         LOGISTIC.replace("{scale}", "/ m").replace("{l2}", "lambda_ / m")

@@ -32,10 +32,11 @@ from layers.attribute_probe import TRAINING_NAMES
 from oracle.user_hyper import words
 from oracle.user_twins_dense import LOSS_WORDS
 from properties import outputs as O
+from properties.user_probe_runs import gradients_ok, output_ok
 from properties.user_targets import (BATCH, Target, draw_targets, is_adjacency_name, is_index_name,
                                      is_mask_name, loss_targets_tried, target_for)
-from properties.user_templates import (UNLIKE, _from_doc, index_inputs, one_input, params_of,
-                                       several_inputs)
+from properties.user_templates import (UNLIKE, _from_doc, _show, index_inputs, one_input,
+                                       params_of, several_inputs)
 from properties.values import PROBED_DOMAINS, domain_text, into_domain
 
 __all__ = ["BATCH", "InputSpec", "infer_input_shapes", "within_domain", "_from_doc"]   # _from_doc: its tests
@@ -229,9 +230,28 @@ def _index_specs(layer, name, doc, kind, names, loss):
     if loss or len(names) != 1:
         return
     for template, vocab, how in index_inputs(layer):
+        floats = InputSpec((template,), True, source="params", how=(
+            f"{_show(template)}: floats, not the indices a lookup takes (the forward multiplies "
+            f"them: backward returns their gradient)"))
+        if _differentiates(layer, floats):    # a maxout's x (N, D) through W (D, M, K): no lookup
+            yield floats
+            continue
         target = Target(names[0], "index", template, vocab)
         yield InputSpec((), True, source="params", how=f"{names[0]}: {how}", extras=(target,),
                         names=(), target_names=(names[0],))
+
+
+def _differentiates(layer, spec):
+    """``layer`` takes floats of ``spec``, its backward returning a dx of their shape (a lookup
+    refuses float indices, or returns no dx)."""
+    (x,), _ = spec.draw(np.random.default_rng(3), 2)
+    try:
+        with np.errstate(all="ignore"):
+            trial = spec.apply(copy.deepcopy(layer))
+            dx = trial.backward(*O.parts(O.each(np.ones_like, trial.forward(x))))
+    except Exception:
+        return False
+    return isinstance(dx, np.ndarray) and dx.shape == x.shape and bool(np.any(dx))
 
 
 # ---- losses and their targets -----------------------------------------------------------------
@@ -286,7 +306,7 @@ def finite_across(layer, spec, loss):
         xs, ts = spec.draw(rng, batch or 2, scale=scale)
         try:
             with np.errstate(all="ignore"):
-                if not _output_ok(spec.apply(copy.deepcopy(layer)).forward(*xs, *ts), loss, batch):
+                if not output_ok(spec.apply(copy.deepcopy(layer)).forward(*xs, *ts), loss, batch):
                     return False
         except Exception:
             return False
@@ -329,7 +349,7 @@ def runs(layer, spec, rng, loss, strict=True, backward=True):
                     PROBES.raised = PROBES.raised or (exc, [np.shape(x) for x in xs])
                     raise
                 PROBES.ran = True
-                if not _output_ok(out, loss, batch):
+                if not output_ok(out, loss, batch):
                     return False
                 if not backward:
                     continue
@@ -339,7 +359,7 @@ def runs(layer, spec, rng, loss, strict=True, backward=True):
                 params = {k: np.shape(v) for k, v in trial.params.items()}
         except Exception:
             return False
-        if backward and strict and not _gradients_ok(dx, xs, grads, params):
+        if backward and strict and not gradients_ok(dx, xs, grads, params):
             return False
     return True
 
@@ -360,25 +380,3 @@ def wrong_shapes(layer, spec, rng, loss):
     grads = dict(trial.grads) if trial.params else {}
     wrong = sum(np.shape(grads.get(k)) != np.shape(v) for k, v in trial.params.items())
     return wrong + sum(np.shape(d) != np.shape(x) for d, x in zip(dxs, xs))
-
-
-def _output_ok(out, loss, batch):
-    if loss:
-        out = np.asarray(out)
-        return out.dtype.kind == "f" and out.size == 1 and bool(np.all(np.isfinite(out)))
-    for part in O.parts(out):
-        part = np.asarray(part)
-        if part.dtype.kind != "f" or part.size == 0 or not np.all(np.isfinite(part)):
-            return False
-        if batch is not None and (part.ndim < 1 or part.shape[0] != batch):
-            return False
-    return True
-
-
-def _gradients_ok(dx, xs, grads, params):
-    if any(np.shape(grads.get(k, np.zeros(s))) != s for k, s in params.items()):
-        return False
-    if dx is None:              # seed 003's first layer returns no dx; its params carry the check
-        return bool(params) and all(k in grads for k in params)
-    dxs = tuple(dx) if isinstance(dx, (tuple, list)) else (dx,)
-    return len(dxs) == len(xs) and all(np.shape(d) == x.shape for d, x in zip(dxs, xs))

@@ -175,6 +175,8 @@ def functional_item(name, fwd, bwd, label, path, hint, names=None):
     given = _hinted_options(hint, fwd) if options is not None else None
     chosen = None if options is None else given or _default_options(base, options)
     item = _functional_at(name, fwd, bwd, label, path, hint, args, chosen)
+    if options is None and hint is None:
+        _float_variant(item, name, fwd, bwd, label, path, args)
     if options is None or given is not None:
         return item
     also = []
@@ -197,6 +199,23 @@ def functional_item(name, fwd, bwd, label, path, hint, names=None):
         except CannotCheck:
             pass             # the pair is checked at its default options all the same
     return item
+
+
+def _float_variant(item, name, fwd, bwd, label, path, args):
+    """``item`` also at the forward's float options defaulting to 1.0 or 0.0 changed (a
+    Gumbel-softmax's tau=1.0 at 0.7: a backward leaving 1/tau out is right at 1)."""
+    changed = changed_floats(fwd)
+    if not changed:
+        return
+    @functools.wraps(fwd)
+    def at(*a, **kw):
+        return fwd(*a, **{**changed, **kw})
+    shown = ", ".join(f"{k}={v}" for k, v in changed.items())
+    try:
+        item.also.append(_functional_at(name, at, bwd, f"{label}({shown})", path, None, args,
+                                        None))
+    except CannotCheck:
+        pass             # checked at its defaults all the same
 
 
 def _hinted_options(hint, fwd):

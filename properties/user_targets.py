@@ -65,11 +65,17 @@ def is_adjacency_name(name):
     return bool(ADJACENCY.match(name))
 
 
+def is_noise_name(name):
+    """Noise its caller draws (a Gumbel-softmax's ``gumbel_noise``, ``noise``): data, never
+    differentiated."""
+    return bool(re.search(r"noise|gumbel", name, re.I))
+
+
 def is_target_name(name):
-    """Data a layer does not differentiate: labels, masks and a graph's adjacency (indices are
-    found by probing)."""
+    """Data a layer does not differentiate: labels, masks, a graph's adjacency and noise
+    (indices are found by probing)."""
     return is_label_name(name) or is_mask_name(name) or name.lower() in ("lengths", "lens") or \
-        is_adjacency_name(name)
+        is_adjacency_name(name) or is_noise_name(name)
 
 
 def is_data_name(name):

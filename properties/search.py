@@ -259,6 +259,7 @@ def _search_alone(spec, entry, result_log, overrides):
     return found
 
 
+FACTOR_KINDS = ("constant factor", "sign flip")
 SHRUNK = 10.0      # a shown failure below this many times its tolerance is measured typically too
 
 
@@ -273,13 +274,20 @@ def _shrunk_note(failed, worst, run):
     small = {(r.prop, r.tensor) for r in failed if math.isfinite(r.ratio) and r.ratio < SHRUNK}
     nonfinite = {(r.prop, r.tensor) for r in failed if not math.isfinite(r.ratio)}
     shown = {(r.prop, r.tensor) for r in failed}
-    big, finite, more = {}, {}, []
+    # a factor read off the simplest case may be its values' coincidence (an all-zero input's
+    # uniform softmax gives 1/sqrt(D) for a slip that is no factor at all)
+    factored = {(r.prop, r.tensor) for r in failed
+                if r.shown_diagnosis.get("kind") in FACTOR_KINDS}
+    big, finite, more, unheld = {}, {}, [], []
     try:
         typical = replace(worst["case"], kind="normal", values=None,
                           batch=max(3, worst["case"].batch))
         for r in run(typical):
             if r.passed or r.warning:
                 continue
+            if (r.prop, r.tensor) in factored and r.tensor not in unheld and \
+                    r.shown_diagnosis.get("kind") not in FACTOR_KINDS:
+                unheld.append(r.tensor)
             if (r.prop, r.tensor) in small and r.ratio > SHRUNK:
                 big[r.tensor] = max(big.get(r.tensor, 0.0), r.ratio)
             elif (r.prop, r.tensor) in nonfinite and math.isfinite(r.ratio):
@@ -299,6 +307,10 @@ def _shrunk_note(failed, worst, run):
         lines.append(f"  on typical inputs (normal values, batch {typical.batch}) it fails {said} "
                      f"the allowed, with finite values: the NaN or inf above is how it fails on "
                      f"the simplest case, not the only way")
+    if unheld:
+        lines.append(f"  on typical inputs (normal values, batch {typical.batch}) the error of "
+                     f"{', '.join(unheld)} is no constant factor: the diagnosis above fits the "
+                     f"values of the case above only")
     if more:
         lines.append(f"  on typical inputs (normal values, batch {typical.batch}) {', '.join(more)} "
                      f"fail{'s' if len(more) == 1 else ''} too (right on the case above only)")

@@ -113,3 +113,39 @@ def test_a_failure_shrunk_to_nan_says_how_it_fails_with_finite_values(tmp_path):
     assert "worst error is infx" in text, text
     line = text.split("on typical inputs (normal values, batch ")[1].splitlines()[0]
     assert "with finite values" in line and float(line.split(" at ")[1].split("x")[0]) > 10, line
+
+
+SOFTMAX = '''
+import numpy as np
+
+
+class Softmax:
+    def forward(self, x):
+        e = np.exp(x - x.max(axis=-1, keepdims=True))
+        self.p = e / e.sum(axis=-1, keepdims=True)
+        return self.p
+
+    def backward(self, dout):
+        inner = dout - (dout * self.p).sum(axis=-1, keepdims=True)
+        return {weight} * inner
+'''
+
+
+def _softmax_message(tmp_path, module, weight):
+    collect_source(tmp_path, f"{module}.py", SOFTMAX.replace("{weight}", weight))
+    with pytest.raises(AssertionError) as info:
+        run_property(GRADS, get(f"{module}.Softmax"), ResultLog(), derandomize=True,
+                     database=None, max_examples=25)
+    return str(info.value)
+
+
+def test_a_factor_read_off_the_shrunk_case_alone_is_said_to_hold_there_only(tmp_path):
+    """sqrt(p) where p belongs: on the all-zero input the search shrinks to, p is uniform and
+    the error a constant factor, sqrt(D), diagnosed as an attention's 1/sqrt(d_k); on typical
+    inputs it is no factor, and the message now says the diagnosis fits the case alone."""
+    text = _softmax_message(tmp_path, "softmax_sqrt", "np.sqrt(self.p)")
+    assert "diagnosis: constant factor" in text, text
+    assert "is no constant factor: the diagnosis above fits the values of the case above only" \
+        in text, text
+    text = _softmax_message(tmp_path, "softmax_doubled", "2 * self.p")     # a factor anywhere
+    assert "diagnosis: constant factor" in text and "is no constant factor" not in text, text

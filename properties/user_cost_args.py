@@ -18,6 +18,7 @@ import zlib
 import numpy as np
 
 from properties.user_cost_choice import EXAMPLES, labels_counted, ranked, rows_first
+from properties.user_doc_shapes import documented_arrays
 from properties.user_targets import is_label_name, is_mask_name
 from properties.user_token_dataset import TokenDataset
 
@@ -147,7 +148,7 @@ class _Search:
         self.calls, self.start, self.last_error = 0, time.perf_counter(), None
         self.budget = budget
         self.dataset = TokenDataset()
-        self.other, self.flat = False, False
+        self.other, self.flat, self.documented = False, False, {}
         self.extra_tries = EXTRA_TRIES       # past the first that runs (0: the first is kept)
 
     def spent(self):
@@ -156,7 +157,14 @@ class _Search:
         return self.other or self.calls >= self.budget or time.perf_counter() - self.start > BUDGET_SECONDS
 
     def run(self):
-        self.found = self._search()
+        """The docstring's shapes first (a simulation's ``x_obs: (T, N)``), else any."""
+        self.documented = documented_arrays(self.fn, [n for n, r in self.roles if r in (
+            "data", "array")], EXAMPLES)
+        self.found = self._search() if self.documented else None
+        if self.found is None:
+            if self.documented:      # (a budget of its own, as before the docstring was read)
+                self.documented, self.calls, self.start = {}, 0, time.perf_counter()
+            self.found = self._search()
         return self.found
 
     def fixed_and_free(self):
@@ -169,8 +177,8 @@ class _Search:
         for n, role in self.roles:
             if n in self.given:
                 fixed[n] = self.given[n]
-            elif hinted[n] is not None:
-                fixed[n] = hinted[n]
+            elif hinted[n] is not None or n in self.documented:
+                fixed[n] = hinted[n] if hinted[n] is not None else self.documented[n]
             elif role == "hyper":
                 fixed[n] = HYPER_VALUE
             elif role == "size":

@@ -217,6 +217,19 @@ def gradient_pair_item(name, fn, dname, dfn, label, path):
                      pair=True, roles=roles, search=search)
 
 
+def _keys_read(fn, held):
+    """The string keys ``fn``'s own source reads out of its argument ``held`` (``held["k"]``),
+    in order; () when there are none or the source cannot be read."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+    except (OSError, TypeError, SyntaxError):
+        return ()
+    return tuple(dict.fromkeys(
+        n.slice.value for n in ast.walk(tree) if isinstance(n, ast.Subscript) and
+        isinstance(n.value, ast.Name) and n.value.id == held and
+        isinstance(n.slice, ast.Constant) and isinstance(n.slice.value, str)))
+
+
 def _dict_opened(fn, args, names):
     """``fn`` taking its params as one dict (``params``, ``model``) that a module-level dict of
     that name or an initializer beside it makes: (a function taking the dict's entries one by
@@ -233,6 +246,8 @@ def _dict_opened(fn, args, names):
             made = found[1](**constructor_args(found[1])) if found else None
         except Exception:
             return None
+    if made is None:     # a dict of numbers it reads by key (a spring's params["k"], ["c"])
+        made = {k: 0.5 + 0.25 * i for i, k in enumerate(_keys_read(fn, held))} or None
     if not isinstance(made, dict) or not made or not all(
             isinstance(v, (np.ndarray, float, int)) and np.asarray(v).dtype.kind in "fi"
             for v in made.values()):
@@ -240,17 +255,19 @@ def _dict_opened(fn, args, names):
     entries = {k: np.asarray(v, dtype=np.float64) for k, v in made.items()}
     keys, at = list(entries), args.index(held)
 
-    def opened(*values):
-        rest, inside = list(values[:len(args) - 1]), values[len(args) - 1:]
-        got = fn(*rest[:at], dict(zip(keys, inside)), *rest[at:])
+    def opened(*values):     # (the others it requires, the entries, then those defaulted)
+        n = len(args) - 1
+        rest, inside, extra = list(values[:n]), values[n:n + len(keys)], values[n + len(keys):]
+        got = fn(*rest[:at], dict(zip(keys, inside)), *rest[at:], *extra)
         if not (isinstance(got, tuple) and len(got) == 2 and isinstance(got[1], dict)):
             return got
         return (got[0], *[got[1].get(gradient_key(got[1], k)) for k in keys])
 
     others = [p for p in inspect.signature(fn).parameters.values() if p.name != held]
+    required = [p for p in others if p.default is p.empty]
     opened.__signature__ = inspect.Signature(
-        [*others, *[inspect.Parameter(f"{held}_{k}", inspect.Parameter.POSITIONAL_OR_KEYWORD)
-                    for k in keys]])
+        [*required, *[inspect.Parameter(f"{held}_{k}", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+                      for k in keys], *[p for p in others if p not in required]])
     opened.__name__ = fn.__name__
     opened.__wrapped__ = fn            # (its source: where margins show)
     return opened, {f"{held}_{k}": v for k, v in entries.items()}

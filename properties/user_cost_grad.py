@@ -133,10 +133,13 @@ def _names_gradients(fn):
     (``return loss, dtheta``, ``return J, dP, dQ``): a cost and its gradients beyond doubt."""
     returns = _returned(fn) or ()
     grad = re.compile(GRAD_VALUE.pattern + r"|^d_?\w+$")
+
+    def named(e):     # (or a tuple of them: return loss, (d_log_a, d_log_b))
+        return isinstance(e, ast.Name) and bool(grad.match(e.id)) or \
+            isinstance(e, ast.Tuple) and bool(e.elts) and all(map(named, e.elts))
     return bool(returns) and all(
-        isinstance(v, ast.Tuple) and len(v.elts) >= 2 and not (
-            isinstance(v.elts[0], ast.Name) and grad.match(v.elts[0].id)) and
-        all(isinstance(e, ast.Name) and grad.match(e.id) for e in v.elts[1:]) for v in returns)
+        isinstance(v, ast.Tuple) and len(v.elts) >= 2 and not named(v.elts[0]) and
+        all(named(e) for e in v.elts[1:]) for v in returns)
 
 
 def flattened(fn):

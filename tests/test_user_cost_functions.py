@@ -365,6 +365,11 @@ def test_a_cost_returning_named_gradients_that_no_arguments_fit_says_so(tmp_path
     reason = {s.label: s.reason for s in collected.skipped}["odd.loss_and_grad"]
     assert "no arguments tried made it return (cost, gradient)" in reason
     assert "# gradcheck: loss_and_grad; theta=" in reason
+    (tmp_path / "nested").mkdir()      # its gradients as one tuple: return nll, (d_a, d_b)
+    found, collected = collect_source(tmp_path / "nested", "odd.py", source.format(
+        name="beta_nll", second="dtheta").replace("return r ** 2, dtheta",
+                                                  "return r ** 2, (dtheta, dtheta)"))
+    assert "odd.beta_nll" in {s.label for s in collected.skipped}, collected.skipped
 
 
 def test_a_hint_gives_the_shapes(tmp_path):

@@ -137,9 +137,14 @@ def _names_gradients(fn):
     def named(e):     # (or a tuple of them: return loss, (d_log_a, d_log_b))
         return isinstance(e, ast.Name) and bool(grad.match(e.id)) or \
             isinstance(e, ast.Tuple) and bool(e.elts) and all(map(named, e.elts))
+
+    def gradients(e):    # ... or them put into one vector: np.array(grads), np.concatenate
+        return named(e) or isinstance(e, ast.Call) and getattr(e.func, "attr", "") in (
+            "array", "concatenate", "hstack", "ravel") and len(e.args) == 1 and (
+            named(e.args[0]) or isinstance(e.args[0], ast.Name) and "grad" in e.args[0].id)
     return bool(returns) and all(
         isinstance(v, ast.Tuple) and len(v.elts) >= 2 and not named(v.elts[0]) and
-        all(named(e) for e in v.elts[1:]) for v in returns)
+        all(gradients(e) for e in v.elts[1:]) for v in returns)
 
 
 def flattened(fn):

@@ -66,7 +66,12 @@ def cost_methods(cls):
     score = next((g for g in SCORES if g in own and len(_arguments(getattr(cls, g))) == 2), None)
     if score is not None and "forward" in own:      # grad_log_prob(s, a) beside forward(s) -> pi
         return "forward", score
-    return None
+    from properties.user_cost_grad import COST_NAME, _names_gradients
+    # a method named as a cost returning its gradients by name (a GP's
+    # neg_log_marginal_likelihood(theta) -> (nlml, dtheta))
+    return next(((n, None) for n in sorted(own) if not n.startswith("_") and
+                 COST_NAME.search(n) and _arguments(getattr(cls, n)) and
+                 _names_gradients(getattr(cls, n))), None)
 
 
 def _arguments(fn):

@@ -46,3 +46,41 @@ def test_a_dict_of_numbers_read_by_key_is_the_params_and_the_docstring_shapes_th
 def test_a_dt_missing_in_the_reverse_sweep_is_caught(tmp_path):
     failed = [r for r in _item(tmp_path, "spring_bug", "").check() if not r.passed]
     assert failed and {r.tensor for r in failed} <= {"params_k", "params_c"}, failed
+
+
+GP = '''
+import numpy as np
+
+
+class GPRegression:
+    def __init__(self, X, y):
+        self.X, self.y = X, y
+
+    def neg_log_marginal_likelihood(self, theta):
+        log_ell, log_sf2, log_sn2 = theta
+        d2 = ((self.X[:, None, :] - self.X[None, :, :]) ** 2).sum(-1)
+        Kf = np.exp(log_sf2 - 0.5 * d2 * np.exp(-2 * log_ell))
+        K = Kf + np.exp(log_sn2) * np.eye(len(self.y))
+        Kinv = np.linalg.inv(K)
+        a = Kinv @ self.y
+        nlml = 0.5 * self.y @ a + 0.5 * np.linalg.slogdet(K)[1]
+        grads = []
+        for dK in (Kf * d2 * np.exp(-2 * log_ell), Kf, np.exp(log_sn2) * np.eye(len(self.y))):
+            grads.append(-0.5 * a @ dK @ a{trace})
+        return nlml, np.array(grads)
+'''
+
+
+def test_a_method_named_as_a_cost_returning_its_gradients_in_one_vector_is_checked(tmp_path):
+    """A GP's neg_log_marginal_likelihood(theta) -> (nlml, np.array(grads)) was "nothing
+    recognised": a method named as a cost whose second value is its gradients put in one
+    vector is a cost and its gradient; the 0.5 * tr(K^-1 dK) term left out is caught."""
+    right = GP.replace("{trace}", " + 0.5 * np.trace(Kinv @ dK)")
+    (tmp_path / "gp").mkdir()
+    found, _ = collect_source(tmp_path / "gp", "gp.py", right)
+    results = found["gp.GPRegression"].check()
+    assert results and all(r.passed for r in results), [r.message() for r in results][:1]
+    (tmp_path / "gp_bug").mkdir()
+    found, _ = collect_source(tmp_path / "gp_bug", "gp_bug.py", GP.replace("{trace}", ""))
+    failed = [r for r in found["gp_bug.GPRegression"].check() if not r.passed]
+    assert failed and {r.tensor for r in failed} == {"theta"}

@@ -40,7 +40,8 @@ SCORES = ("grad_log_prob", "grad_log_pi", "grad_log_policy", "grad_logp")
 # a float an estimator or a cost class keeps that is a setting, not a param to differentiate
 SETTINGS = {"lr", "learning_rate", "eta", "alpha", "lambda_", "lambd", "lam", "lmbda", "reg",
             "c", "eps", "epsilon", "tol", "momentum", "x_max", "mu", "decay", "l1", "l2",
-            "threshold", "reg_strength", "l1_ratio", "rho", "beta", "gamma", "delta", "margin"}
+            "threshold", "reg_strength", "l1_ratio", "rho", "beta", "gamma", "delta", "margin",
+            "dt", "time_step", "step_size"}      # (a simulation's step: a setting, not fitted)
 BUILDS = 20           # constructor argument sets tried, each with a share of the call budget
 
 
@@ -140,6 +141,7 @@ def cost_class_item(cls, label, path, hint, module=None):
         roles = [*args, *[(a, "attr") for a in attrs]]
         fn = _calling(obj, method, partner, len(args), list(attrs))
         fn.__name__ = f"{cls.__name__}.{method}"
+        fn.__doc__, fn.owner = getattr(cls, method).__doc__, obj   # (the docstring's shapes)
         search = _Search(fn, roles, hint, given={a: v.copy() for a, v in attrs.items()},
                          source=_class_source(cls),
                          budget=max(1000, 30000 // BUILDS))

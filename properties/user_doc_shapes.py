@@ -134,14 +134,17 @@ def doc_param_shapes(doc, names, every=True):
 def documented_arrays(fn, names, rows):
     """{name: an array of the shape ``fn``'s docstring gives it} for those of ``names`` it
     gives one of letters and numbers (``x0, v0: (N,)``; ``x_obs: (T, N)``), the batch letter
-    ``rows`` long, each drawn from its name; {} when it gives none."""
+    ``rows`` long, a size a method's object keeps (``fn.owner``: ``(n_steps,)``) that size,
+    each drawn from its name; {} when it gives none."""
     import inspect
     import zlib
     try:
         doc = inspect.getdoc(inspect.unwrap(fn)) or ""
     except ValueError:
         return {}
-    found = _doc_entries(doc, {})
+    owner = getattr(fn, "owner", None)      # a method's object: its int sizes (n_steps) too
+    found = _doc_entries(doc, {}, {k: v for k, v in vars(owner).items() if type(v) is int and
+                                   v >= 2} if owner is not None else None)
     if found is None:
         return {}
     entries, sizes = found

@@ -84,3 +84,47 @@ def test_a_method_named_as_a_cost_returning_its_gradients_in_one_vector_is_check
     found, _ = collect_source(tmp_path / "gp_bug", "gp_bug.py", GP.replace("{trace}", ""))
     failed = [r for r in found["gp_bug.GPRegression"].check() if not r.passed]
     assert failed and {r.tensor for r in failed} == {"theta"}
+
+
+PENDULUM = '''
+import numpy as np
+
+
+class PendulumFit:
+    def __init__(self, a=2.0, c=0.2, dt=0.05, n_steps=12):
+        self.theta, self.dt, self.n_steps = np.array([a, c]), dt, n_steps
+
+    def loss_and_grad(self, y0, obs):
+        """y0: (2,) angle and velocity; obs: (n_steps,) observed angles."""
+        (a, c), dt = self.theta, self.dt
+        ys, y = [], np.asarray(y0, float)
+        for _ in range(self.n_steps):
+            ys.append(y)
+            y = y + dt * np.array([y[1], -a * np.sin(y[0]) - c * y[1]])
+            ys[-1] = (ys[-1], y)
+        e = np.array([y1[0] for _, y1 in ys]) - obs
+        lam, dp = np.zeros(2), np.zeros(2)
+        for i in reversed(range(self.n_steps)):
+            lam = lam + np.array([2 * e[i] / self.n_steps, 0.0])
+            y_i = ys[i][0]
+            dp += dt * lam[1] * np.array([-np.sin(y_i[0]), -y_i[1]])
+            lam = lam + dt * np.array([lam[1] * -a * np.cos(y_i[0]){term}, lam[0] - c * lam[1]])
+        return np.mean(e ** 2), {"theta": dp}
+'''
+
+
+def test_a_methods_docstring_sizes_its_data_by_what_the_object_keeps(tmp_path):
+    """``obs: (n_steps,)`` beside a constructor's n_steps=12: it was tried at every other
+    length and not checked; the docstring's letter is the object's size now, and the object's
+    step dt is a setting, not a param."""
+    (tmp_path / "pend").mkdir()
+    found, _ = collect_source(tmp_path / "pend", "pend.py", PENDULUM.replace("{term}", ""))
+    item = found["pend.PendulumFit"]
+    assert "obs (12,)" in item.how and "dt" not in item.how, item.how
+    results = item.check()
+    assert results and all(r.passed for r in results), [r.message() for r in results][:1]
+    (tmp_path / "pend_bug").mkdir()
+    found, _ = collect_source(tmp_path / "pend_bug", "pend_bug.py",
+                              PENDULUM.replace("{term}", " * 0.5"))
+    failed = [r for r in found["pend_bug.PendulumFit"].check() if not r.passed]
+    assert failed and {r.tensor for r in failed} == {"theta"}

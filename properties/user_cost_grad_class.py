@@ -26,7 +26,7 @@ from properties.user_entry import CannotCheck
 
 COMBINED = re.compile(r"(loss|cost|objective).*grad", re.I)       # loss_and_grad(s), costAndGrad
 COSTS = ("loss", "cost", "compute_loss", "compute_cost", "objective", "cost_function", "value",
-         "fun", "func", "evaluate", "energy",
+         "fun", "func", "evaluate", "energy", "potential", "potential_energy",
          "loss_function", "f", "_loss", "_cost", "_objective", "hinge_loss", "nll",
          "negative_log_likelihood", "_compute_loss", "_compute_cost", "log_prob", "log_pi",
          "log_likelihood", "loglik", "log_policy", "logp")
@@ -34,7 +34,8 @@ GRADIENTS = ("gradient", "gradients", "grad", "grads", "jac", "compute_gradient"
              "compute_gradients", "compute_grads", "fprime", "gradient_function", "grad_function", "_gradient",
              "_gradients", "_grad", "_grads", "_compute_gradient", "_compute_gradients",
              "grad_log_prob", "grad_log_pi", "grad_log_likelihood", "grad_loglik",
-             "grad_log_policy", "score", "grad_logp")
+             "grad_log_policy", "score", "grad_logp", "forces", "force", "compute_forces")
+FORCES = re.compile(r"force", re.I)      # minus the energy's gradient
 # a policy's score function beside only its probabilities: the cost is log forward(s)[a]
 SCORES = ("grad_log_prob", "grad_log_pi", "grad_log_policy", "grad_logp")
 # a float an estimator or a cost class keeps that is a setting, not a param to differentiate
@@ -148,7 +149,8 @@ def cost_class_item(cls, label, path, hint, module=None):
         if search.run() is None:
             last = search.last_error
             continue
-        calls = (f"{cls.__name__}({shown}).{partner or method}(...)",
+        calls = (("-" if FORCES.search(partner or "") else "") +
+                 f"{cls.__name__}({shown}).{partner or method}(...)",
                  f"{cls.__name__}({shown}).{method}(...)" + ("" if partner else "[0]"))
         found = found_for(f"{cls.__name__}.{method}", fn, label, path, hint, calls,
                           pair=partner is not None, roles=roles, search=search)
@@ -229,7 +231,8 @@ def _calling(obj, method, partner, n_args, attrs):
         else:
             got = getattr(o, method)(*values[:n_args])
         if partner is not None:
-            got = (got, getattr(o, partner)(*values[:n_args]))
+            grad = getattr(o, partner)(*values[:n_args])
+            got = (got, -np.asarray(grad) if FORCES.search(partner) else grad)
         if isinstance(got, tuple) and len(got) == 2 and isinstance(got[1], (tuple, list)):
             got = (got[0], *got[1])          # loss, (dw0, dw, dV)
         return got

@@ -128,3 +128,33 @@ def test_a_methods_docstring_sizes_its_data_by_what_the_object_keeps(tmp_path):
                               PENDULUM.replace("{term}", " * 0.5"))
     failed = [r for r in found["pend_bug.PendulumFit"].check() if not r.passed]
     assert failed and {r.tensor for r in failed} == {"theta"}
+
+
+CHAIN = '''
+import numpy as np
+
+
+class SpringChain:
+    def __init__(self, n=5, k=2.0, rest=0.5):
+        self.n, self.k, self.rest = n, k, rest
+
+    def energy(self, x):
+        d = np.diff(np.concatenate([[0.0], x, [(self.n + 1) * self.rest]])) - self.rest
+        return 0.5 * self.k * np.sum(d ** 2)
+
+    def forces(self, x):
+        t = self.k * (np.diff(np.concatenate([[0.0], x, [(self.n + 1) * self.rest]])) - self.rest)
+        return {force}
+'''
+
+
+def test_an_energy_beside_its_forces_is_checked_as_minus_its_gradient(tmp_path):
+    """energy(x) / forces(x) was nothing recognised; forces are minus the energy's gradient, so
+    a force of the wrong sign (the gradient itself) fails and the right one passes."""
+    for name, force, right in (("chain", "t[1:] - t[:-1]", True),
+                               ("chain_bug", "t[:-1] - t[1:]", False)):
+        (tmp_path / name).mkdir()
+        found, _ = collect_source(tmp_path / name, f"{name}.py", CHAIN.replace("{force}", force))
+        results = found[f"{name}.SpringChain"].check()
+        assert results and all(r.passed for r in results) == right, [r.message() for r in results]
+        assert right or "-SpringChain().forces(...)" in results[0].explanation

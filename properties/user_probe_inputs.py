@@ -50,6 +50,9 @@ def _inputs(obj, hinted, needs_probe, names=("x",), doc=""):
                for t, vocab, _ in index_inputs(SimpleNamespace(params=held))] if len(names) == 1 else []
     if indices and is_index_name(names[0]):
         found, indices = found + indices, []
+    rows = [v.shape[0] for v in held.values() if v.ndim == 2]
+    if len(names) > 1 and rows and all(is_index_name(n) for n in names):   # forward(users, items)
+        found.append(tuple(rng.integers(0, min(rows), 3) for _ in names))
     shapes = []
     for v in held.values():      # its own, then its sublayers' (a block of Linear objects)
         if v.ndim == 2:     # ... and images whose channels it mixes (a 1x1 convolution)

@@ -226,7 +226,10 @@ def _float_specs(layer, name, doc, kind, names, loss):
 
 
 def _index_specs(layer, name, doc, kind, names, loss):
-    """A forward of one argument taking integer indices (an embedding's lookup)."""
+    """A forward of one argument taking integer indices (an embedding's lookup), or of several
+    named as ids (a GMF's ``forward(users, items)``: each below every table's rows)."""
+    if not loss and len(names) > 1 and all(is_index_name(n) for n in names):
+        yield from _ids_specs(layer, names)
     if loss or len(names) != 1:
         return
     for template, vocab, how in index_inputs(layer):
@@ -239,6 +242,15 @@ def _index_specs(layer, name, doc, kind, names, loss):
         target = Target(names[0], "index", template, vocab)
         yield InputSpec((), True, source="params", how=f"{names[0]}: {how}", extras=(target,),
                         names=(), target_names=(names[0],))
+
+
+def _ids_specs(layer, names):
+    rows = min((v.shape[0] for v in params_of(layer).values() if v.ndim == 2), default=0)
+    for template in ((BATCH,), (BATCH, 4)) if rows else ():
+        yield InputSpec((), True, source="params", names=(), target_names=tuple(names), how=(
+            f"{', '.join(names)}: integer indices {_show(template)} in [0, {rows}) with repeats, "
+            f"below every table's rows"),
+            extras=tuple(Target(n, "index", template, rows) for n in names))
 
 
 def _differentiates(layer, spec):

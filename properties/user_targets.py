@@ -28,7 +28,8 @@ BATCH = "N"
 STATE = re.compile(r"^(?:prev|last|init|initial)?_?(?:h|c|s|hidden|cell|state|hx|cx)"
                    r"(?:_?(?:prev|0|t|tm1|last|in|init))?$")
 INDEX_NAMES = ("idx", "ids", "indices", "index", "tokens", "token_ids", "words", "word_ids",
-               "captions", "captions_in", "word_idx", "input_ids")
+               "captions", "captions_in", "word_idx", "input_ids", "users", "items", "user_ids",
+               "item_ids", "user_idx", "item_idx")
 LABEL_NAMES = ("y", "t", "ys", "ts", "labels", "label", "targets", "target", "captions_out", "y_true",
                "y_onehot", "y_one_hot", "onehot", "one_hot", "tags", "tag")
 OPERAND_NAMES = ("q", "k", "v", "query", "key", "value", "queries", "keys", "values",

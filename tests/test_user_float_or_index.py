@@ -60,3 +60,40 @@ def test_an_embedding_still_takes_indices(tmp_path):
     item, failed = hunt_alone(tmp_path, "lookup", LOOKUP)
     assert "integer indices" in item.how and "floats, not" not in item.how, item.how
     assert failed is None, failed
+
+
+GMF = '''
+import numpy as np
+
+
+class GMF:
+    def __init__(self, n_users, n_items, k=4):
+        rng = np.random.default_rng(0)
+        self.P, self.Q = rng.standard_normal((n_users, k)), rng.standard_normal((n_items, k))
+        self.h = rng.standard_normal(k)
+
+    def forward(self, users, items):
+        self.users, self.items = users, items
+        self.pu, self.qi = self.P[users], self.Q[items]
+        return (self.pu * self.qi) @ self.h
+
+    def backward(self, dlogit):
+        self.dh = (self.pu * self.qi).T @ dlogit
+        dphi = dlogit[:, None] * self.h[None, :]
+        self.dP, self.dQ = np.zeros_like(self.P), np.zeros_like(self.Q)
+        np.add.at(self.dP, self.users, dphi * self.qi)
+        {scatter_q}
+'''
+
+
+def test_a_forward_of_user_and_item_ids_takes_an_index_array_each(tmp_path):
+    """``forward(users, items)`` was probed with one argument and not checked; ids named so
+    are integer indices, each below every table's rows, and a scatter that drops repeated
+    item ids is caught."""
+    item, failed = hunt_alone(tmp_path, "gmf", GMF.format(
+        scatter_q="np.add.at(self.dQ, self.items, dphi * self.pu)"))
+    assert "users, items: integer indices (N,)" in item.how, item.how
+    assert failed is None, failed
+    _, failed = hunt_alone(tmp_path, "gmf_bug", GMF.format(
+        scatter_q="self.dQ[self.items] += dphi * self.pu"))
+    assert failed is not None and {r.tensor for r in failed.failures} == {"dQ"}

@@ -28,7 +28,8 @@ SIZE_LETTERS = ("d", "m", "n", "k", "h", "v", "t", "e", "a", "c")  # D, H (hidde
 # a size letter numbered (``H1``, ``H2``: a stacked LSTM's) or after ``n_`` (deeplearning.ai's
 # ``n_x``, ``n_h``, ``n_y``, ``n_a``)
 NUMBERED_SIZE = re.compile(r"(?:[dmnkhvtec]\d+|n_?[xhyad]\d*)")
-COUNT = re.compile(r"(?:num|n)_[a-z]+|[a-z]+_num")     # a count of anything (a CRF's num_tags)
+COUNT = re.compile(r"(?:num|n)_[a-z]+|[a-z]+_num|d_[a-z]+")  # a count of anything (a CRF's
+# num_tags), or a width named d_ as a transformer's are (an AutoInt's d_att)
 # a size named by a word of its own (``d_in``, ``fan_out``, ``c_in``, ``num_classes``, ``d_model``)
 SIZE_TOKENS = {"in", "out", "fan", "classes", "model", "ff", "din", "dout", "cin", "cout", "ch",
                "chans", "width", "depth", "latent", "hid", "normalized", "embedding", "features",

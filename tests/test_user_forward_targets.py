@@ -83,6 +83,11 @@ def test_a_count_of_anything_is_a_size():
     kwargs = constructor_args(CRF)
     assert isinstance(kwargs["num_tags"], int) and isinstance(kwargs["n_labels"], int)
 
+    class AutoInt:         # a width named d_, as a transformer's are
+        def __init__(self, d_in, d_att, seed=0):
+            pass
+    assert isinstance(constructor_args(AutoInt)["d_att"], int)
+
     class RotaryEmbedding:        # RoPE rotates pairs: its suggested hint said head_dim=3
         def __init__(self, head_dim, base=10000.0):
             pass

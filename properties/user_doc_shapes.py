@@ -7,7 +7,7 @@ import re
 import numpy as np
 
 LETTER_SIZES = {"C": 4, "H": 6, "W": 7, "D": 5, "M": 6, "T": 4, "F": 5, "HH": 3, "WW": 3, "K": 4}
-BATCH_LETTERS = ("N", "n", "B", "batch", "batch_size")
+BATCH_LETTERS = ("N", "n", "B", "batch", "batch_size", "n_ex", "n_samples")   # (numpy-ml's n_ex)
 
 
 ENTRY = re.compile(r"(?:^|[\s,;(\-*])(\w+)\s*:[^:()]*?\(([^()]*)\)", re.M)
@@ -27,7 +27,7 @@ BARE = re.compile(r"(?:^|[\s,;(])(\w+)[ \t]+\(((?:[ \t]*(?:[A-Z]\w{0,3}|\d+)[ \t
 # a docstring's letter is the size the layer keeps under one of these names (a RoPE built with
 # head_dim=4 documenting x: (B, T, H, D)), the first found; a param's axis says more
 LETTER_HYPERS = {
-    "D": ("dim", "d_model", "embed_dim", "model_dim", "n_embd", "head_dim", "d_head", "d_k",
+    "D": ("dim", "d_model", "embed_dim", "model_dim", "n_embd", "head_dim", "d_head",
           "in_features", "input_dim", "in_dim", "d_in"),
     "C": ("in_channels", "channels", "num_channels", "n_channels"),
     "H": ("n_heads", "num_heads", "n_head"),

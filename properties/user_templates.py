@@ -330,7 +330,7 @@ def _from_doc(doc, params, hyper=None, first=None):
         return
     entries, sizes = found
     bound = {letter for n, letters in entries.items() if n in params
-             and len(letters) == params[n].ndim for letter in letters} | set(hyper or ())
+             and len(letters) == params[n].ndim for letter in letters}   # (a size kept: a guess)
     for name in dict.fromkeys([first, *INPUT_NAMES] if first else INPUT_NAMES):
         if name in entries:
             template = _template(entries[name], sizes)

@@ -213,3 +213,19 @@ def test_a_lowercase_n_after_the_batch_is_a_size(tmp_path):
     item, failed = hunt_alone(tmp_path, "fields", FIELDS)
     assert "(N, 5) from the docstring's x: (N, n)" in item.how, item.how
     assert failed is None, failed
+
+
+def test_the_sizes_a_docstring_letter_is_bound_to():
+    """D is the model's width (dim, d_model, head_dim...), never an attention's key width d_k
+    (an attention documenting x: (N, T, D) was checked on (N, 4) when D took its d_k); numpy-ml's
+    n_ex is the batch."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from properties.user_doc_shapes import hyper_sizes
+    from properties.user_templates import _from_doc
+    assert hyper_sizes(SimpleNamespace(d_model=4, d_k=3, n_heads=2)) == {"D": 4, "H": 2}
+    assert hyper_sizes(SimpleNamespace(d_k=3, dim=1)) == {}      # (dim=1: an axis)
+    (template, _), *_ = _from_doc("X: (n_ex, n_in, n_t)", {"W": np.zeros((3, 3))})
+    assert template[0] == "N", template

@@ -34,7 +34,7 @@ KINK_VERDICTS = ("kink convention",)
 
 
 SAME_AS_FD = ("grads_tf's cell is this very comparison: with no TF twin it falls back to finite "
-              "differences")
+              "differences (on cases of its own, so the two cells' worst ratios may differ)")
 
 
 def said_once(failed):

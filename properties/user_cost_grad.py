@@ -138,10 +138,11 @@ def _names_gradients(fn):
         return isinstance(e, ast.Name) and bool(grad.match(e.id)) or \
             isinstance(e, ast.Tuple) and bool(e.elts) and all(map(named, e.elts))
 
-    def gradients(e):    # ... or them put into one vector: np.array(grads), np.concatenate
+    def gradients(e):    # ... or them put into one vector: np.array(grads), np.append(dw, db)
         return named(e) or isinstance(e, ast.Call) and getattr(e.func, "attr", "") in (
-            "array", "concatenate", "hstack", "ravel") and len(e.args) == 1 and (
-            named(e.args[0]) or isinstance(e.args[0], ast.Name) and "grad" in e.args[0].id)
+            "array", "concatenate", "hstack", "ravel", "append", "r_") and bool(e.args) and all(
+            named(a) or isinstance(a, ast.Name) and "grad" in a.id or
+            isinstance(a, (ast.List, ast.Tuple)) and all(map(named, a.elts)) for a in e.args)
     return bool(returns) and all(
         isinstance(v, ast.Tuple) and len(v.elts) >= 2 and not named(v.elts[0]) and
         all(gradients(e) for e in v.elts[1:]) for v in returns)

@@ -25,6 +25,7 @@ from properties import strategies as S
 from properties.registry import Entry
 from properties.global_rng import kept_global_rng, reseed
 from properties.user_batch_rule import batch_rule as find_batch_rule, forward_copy
+from properties.user_draws import FLOAT64_ONLY, at_own_scale, dtypes_checked, computes_in_float32
 from properties.user_hinted import HintError, spec_from_hint
 from properties.user_shapes import BATCH, runs, within_domain
 from properties.values import KINDS, make_values
@@ -111,13 +112,13 @@ def layer_entry(label, path, style, name, build, adapt, layer, spec, needs_probe
     # one number out of a batch (a loss of two inputs and no targets)
     loss = bool(spec.targets) or ((has_targets or not getattr(layer, "takes_dout", True)
                                    or spec.batched) and _scalar(layer, xs, ts))
-    in_float32 = _in_float32(layer, xs, ts)
+    in_float32 = computes_in_float32(layer, xs, ts)
     batch_rule = find_batch_rule(layer, spec, loss, in_float32)
     modes, backward_modes = _training_modes(layer, xs, ts)
     mask_at = spec.mask_target if loss else None    # a loss's mask: no gradient under it
     unbounded = match is not None and not spec.domains and _twin_overflows(match.twin, layer,
                                                                             xs, ts)
-    dtypes = ("float32",) if in_float32 else _dtypes(layer, xs, ts)
+    dtypes = ("float32",) if in_float32 else dtypes_checked(layer, xs, ts)
     how = "; ".join(filter(None, [
         f"{style} style", spec.how, "" if input_grads else "backward returns no dx (params only)",
         "no large inputs nor any past exp's overflow: the function itself is inf there, its "
@@ -134,6 +135,7 @@ def layer_entry(label, path, style, name, build, adapt, layer, spec, needs_probe
                   twin=match.twin if match else None, targets=targets if has_targets else None,
                   batch_rule=batch_rule, training_modes=modes, backward_modes=backward_modes,
                   mask_target=mask_at, running_stats=_running_stats(layer, modes, spec),
+                  param_values=at_own_scale(layer),
                   max_batch=4 if spec.batched else 1,
                   dtypes=tuple(filter(None, dtypes)), no_twin=NO_TWIN if match is None else "",
                   convention=match.convention if match else "", source=path,
@@ -340,45 +342,6 @@ def _running_stats(layer, modes, spec):
 def _running_names(layer):
     return next((names for names in RUNNING_NAMES
                  if all(getattr(layer, n, None) is not None for n in names)), ())
-
-
-FLOAT64_ONLY = "float64 only (float32 inputs come out float64)"
-
-
-def _dtypes(layer, xs, ts):
-    """float32 too when the layer keeps float32 (many tutorials compute in float64 only):
-    ("float64", "float32"); ("float64", None) when its forward, given float32, gives float64
-    (said in the summary); ("float64",) when it takes no float32 or no float input at all."""
-    try:
-        outs = forward_copy(layer, [np.asarray(x, np.float32) for x in xs],
-                    [np.asarray(t, np.float32) if np.asarray(t).dtype.kind == "f" else t for t in ts])
-    except Exception:
-        return ("float64",)
-    if not xs:
-        return ("float64",)
-    keeps = all(o.dtype == np.float32 or o.ndim == 0 for o in outs)
-    promotes = any(o.dtype == np.float64 and o.ndim for o in outs)
-    return ("float64", "float32") if keeps else ("float64", None) if promotes else ("float64",)
-
-
-def _in_float32(layer, xs, ts):
-    """The layer computes in float32: its own params are all float32, or float64 inputs give
-    outputs every value of which float32 holds exactly (a forward casting to float32). Such a
-    layer is checked in float32 alone: at float64's tolerance its round-off failed every check."""
-    params = [np.asarray(v) for v in (dict(layer.params) if layer.params else {}).values()]
-    if params and all(p.dtype == np.float32 for p in params):
-        return True
-    floats = [np.asarray(x, np.float64) for x in xs]
-    if not floats or all(np.array_equal(x, x.astype(np.float32)) for x in floats):
-        return False          # inputs float32 holds exactly would prove nothing
-    try:
-        outs = forward_copy(layer, floats, ts)
-    except Exception:
-        return False
-    # (outputs all 0 prove nothing either: a dropout keeping 0.2 dropped every probe value)
-    return bool(outs) and any(np.any(o != 0) for o in outs) and all(
-        o.dtype.kind == "f" and o.size and np.all(np.isfinite(o))
-        and np.array_equal(o, o.astype(np.float32)) for o in outs)
 
 
 def _twin_overflows(twin, layer, xs, ts):

@@ -75,14 +75,14 @@ def test_a_forward_whose_probe_output_is_all_zero_is_not_taken_for_a_float32_lay
 
     import numpy as np
 
-    from properties.user_entry import _in_float32
+    from properties.user_draws import computes_in_float32
     x = np.random.default_rng(0).standard_normal((2, 5))
 
     def layer(out):
         return SimpleNamespace(params={}, forward=lambda *a: out(a[0]))
-    assert not _in_float32(layer(lambda a: np.zeros_like(a)), [x], ())
-    assert _in_float32(layer(lambda a: a.astype(np.float32).astype(np.float64)), [x], ())
-    assert not _in_float32(layer(lambda a: 2 * a), [x], ())
+    assert not computes_in_float32(layer(lambda a: np.zeros_like(a)), [x], ())
+    assert computes_in_float32(layer(lambda a: a.astype(np.float32).astype(np.float64)), [x], ())
+    assert not computes_in_float32(layer(lambda a: 2 * a), [x], ())
 
 
 PROMOTING = '''

@@ -131,7 +131,8 @@ def cost_class_item(cls, label, path, hint, module=None):
         return None
     last, built = None, False
     for obj, shown in _built(cls, ctor, hint, module):
-        attrs = {n: v for n, v in vars(obj).items()
+        held = getattr(obj, "params", None)      # (or the entries of a params dict it keeps)
+        attrs = {n: v for n, v in {**vars(obj), **(held if isinstance(held, dict) else {})}.items()
                  if isinstance(v, np.ndarray) and v.dtype.kind == "f"}
         args = _roles(getattr(obj, partner if method == "forward" else method))
         if not attrs and not built and not any(r in ("flat", "data", "vector") for _, r in args):
@@ -222,10 +223,18 @@ def _short(value):
 def _calling(obj, method, partner, n_args, attrs):
     """fn(*method arguments, *attributes) -> (cost, *gradients) on a copy of ``obj`` holding
     those attributes."""
+    held = getattr(obj, "params", None)
+    entries = set(held) - set(vars(obj)) if isinstance(held, dict) else set()
+
     def fn(*values):
         o = copy.copy(obj)
+        if entries:
+            o.params = dict(o.params)
         for a, v in zip(attrs, values[n_args:]):
-            setattr(o, a, v)
+            if a in entries:
+                o.params[a] = v
+            else:
+                setattr(o, a, v)
         if method == "forward" and partner in SCORES:    # log pi(a | s) from the probabilities
             got = float(np.log(np.ravel(o.forward(values[0]))[int(values[1])]))
         else:

@@ -158,3 +158,40 @@ def test_an_energy_beside_its_forces_is_checked_as_minus_its_gradient(tmp_path):
         results = found[f"{name}.SpringChain"].check()
         assert results and all(r.passed for r in results) == right, [r.message() for r in results]
         assert right or "-SpringChain().forces(...)" in results[0].explanation
+
+
+GMF_DICT = '''
+import numpy as np
+
+
+class GMF:
+    def __init__(self, n_users, n_items, k=4, seed=0):
+        rng = np.random.default_rng(seed)
+        self.params = {"P": 0.1 * rng.standard_normal((n_users, k)),
+                       "Q": 0.1 * rng.standard_normal((n_items, k)), "h": rng.standard_normal(k)}
+
+    def loss_and_grads(self, users, items, labels):
+        P, Q, h = self.params["P"], self.params["Q"], self.params["h"]
+        pu, qi = P[users], Q[items]
+        logit = (pu * qi) @ h
+        dlogit = (1.0 / (1.0 + np.exp(-logit)) - labels) / len(labels)
+        dz = dlogit[:, None] * h
+        grads = {"P": np.zeros_like(P), "Q": np.zeros_like(Q), "h": (pu * qi).T @ dlogit}
+        np.add.at(grads["P"], users, dz * qi)
+        {scatter}
+        return np.mean(np.logaddexp(0.0, logit) - labels * logit), grads
+'''
+
+
+def test_a_cost_class_keeping_its_params_in_a_dict_is_checked_by_its_entries(tmp_path):
+    """``self.params = {...}`` beside loss_and_grads(users, items, labels) -> (loss, grads):
+    no float attribute, and "nothing recognised"; the dict's entries are its params now."""
+    for name, scatter, right in (
+            ("gmf", "np.add.at(grads['Q'], items, dz * pu)", True),
+            ("gmf_bug", "grads['Q'][items] += dz * pu", False)):
+        (tmp_path / name).mkdir()
+        found, _ = collect_source(tmp_path / name, f"{name}.py",
+                                  GMF_DICT.replace("{scatter}", scatter))
+        results = found[f"{name}.GMF"].check()
+        assert results and all(r.passed for r in results) == right, [r.message() for r in results]
+        assert right or {r.tensor for r in results if not r.passed} == {"Q"}

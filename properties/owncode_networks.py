@@ -60,8 +60,8 @@ def check_network(make_net, x, t, *, label=None):
 def proportional(residual, w):
     """c where ``residual`` is c times ``w`` (to 1e-3 of its size), else None."""
     residual, w = np.asarray(residual, np.float64), np.asarray(w, np.float64)
-    if residual.shape != w.shape or not np.any(w) or not np.any(residual):
-        return None
+    if residual.shape != w.shape or w.size < 2 or not np.any(w) or not np.any(residual):
+        return None        # (any error of one number is some multiple of it: no evidence)
     c = float(np.vdot(residual, w) / np.vdot(w, w))
     return c if np.linalg.norm(residual - c * w) <= 1e-3 * np.linalg.norm(residual) else None
 
@@ -70,7 +70,7 @@ def decay_diagnosed(r, w, name, fdg=None, g=None):
     """A failing gradient off by c times its own param (an L2 term's coefficient: halved, left
     out, of the wrong sign): that diagnosis, where nothing else was found; estimates along
     random directions (``fdg``, of the layer's ``g``) tell it by their projections."""
-    if r.passed or r.shown_diagnosis:
+    if r.passed or r.shown_diagnosis or np.size(w) < 2:   # (one number: any error fits)
         return r
     if r.mode == "directional" and fdg is not None and g is not None:
         c = proportional(fdg.project(g) - fdg.values, fdg.project(w))

@@ -292,7 +292,7 @@ def _shrunk_note(failed, worst, run):
                 big[r.tensor] = max(big.get(r.tensor, 0.0), r.ratio)
             elif (r.prop, r.tensor) in nonfinite and math.isfinite(r.ratio):
                 finite[r.tensor] = max(finite.get(r.tensor, 0.0), r.ratio)
-            elif (r.prop, r.tensor) not in shown and r.tensor not in more:
+            elif r.tensor not in {t for _, t in shown} and r.tensor not in more:
                 more.append(r.tensor)
     except Exception:        # (the shown failure stands on its own)
         return ""

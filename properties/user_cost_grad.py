@@ -270,7 +270,9 @@ def _dict_opened(fn, args, names):
         got = fn(*rest[:at], dict(zip(keys, inside)), *rest[at:], *extra)
         if not (isinstance(got, tuple) and len(got) == 2 and isinstance(got[1], dict)):
             return got
-        return (got[0], *[got[1].get(gradient_key(got[1], k)) for k in keys])
+        # then those of its other arguments the dict holds too (a simulation's "u0")
+        return (got[0], *[got[1].get(gradient_key(got[1], k)) for k in keys],
+                *[got[1][a] for a in args if a != held and a in got[1]])
 
     others = [p for p in inspect.signature(fn).parameters.values() if p.name != held]
     required = [p for p in others if p.default is p.empty]

@@ -149,3 +149,21 @@ def test_a_factor_read_off_the_shrunk_case_alone_is_said_to_hold_there_only(tmp_
         in text, text
     text = _softmax_message(tmp_path, "softmax_doubled", "2 * self.p")     # a factor anywhere
     assert "diagnosis: constant factor" in text and "is no constant factor" not in text, text
+
+
+def test_a_tensor_shown_failing_is_never_said_to_fail_too():
+    """dx shown failing under grads_fd and failing under grads_tf on the typical case was said
+    to "fail too (right on the case above only)", which the case above contradicts."""
+    from types import SimpleNamespace
+
+    from properties.cases import Case
+    from properties.search import _shrunk_note
+
+    def result(prop, tensor, ratio, passed=False):
+        return SimpleNamespace(prop=prop, tensor=tensor, ratio=ratio, passed=passed,
+                               warning=False, shown_diagnosis={})
+    case = Case(layer="x", config={}, dtype="float64", batch=1, kind="normal", seed=0)
+    shown = [result("grads_fd", "dx", 50.0)]
+    note = _shrunk_note(shown, {"case": case}, lambda c: [result("grads_tf", "dx", 60.0),
+                                                          result("grads_tf", "dW", 9.0)])
+    assert "dW fails too" in note and "dx" not in note.split("on typical")[-1], note

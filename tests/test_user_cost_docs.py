@@ -46,6 +46,37 @@ def test_a_dict_of_numbers_read_by_key_is_the_params_and_the_docstring_shapes_th
 def test_a_dt_missing_in_the_reverse_sweep_is_caught(tmp_path):
     failed = [r for r in _item(tmp_path, "spring_bug", "").check() if not r.passed]
     assert failed and {r.tensor for r in failed} <= {"params_k", "params_c"}, failed
+    # (a param of one number: any error is some multiple of it, no evidence of a decay slip)
+    assert all(r.shown_diagnosis.get("kind") != "weight decay" for r in failed), failed
+
+
+HEAT = '''
+import numpy as np
+
+
+def loss_and_grad(params, u0, u_target, dt=0.01, n_steps=20):
+    """u0, u_target: (n,)"""
+    r, us, u = params["D"] * dt, [u0], u0
+    for _ in range(n_steps):
+        u = u + r * (np.roll(u, 1) - 2 * u + np.roll(u, -1))
+        us.append(u)
+    lam, dD = u - u_target, 0.0
+    for t in reversed(range(n_steps)):
+        dD += np.sum(lam * (np.roll(us[t], 1) - 2 * us[t] + np.roll(us[t], -1))) * dt
+        lam = lam + r * (np.roll(lam, 1) - 2 * lam + np.roll(lam, -1))
+    return 0.5 * np.sum((u - u_target) ** 2), {"D": dD, "u0": {u0}}
+'''
+
+
+def test_a_gradient_the_dict_holds_for_another_argument_is_checked_too(tmp_path):
+    """{"D": dD, "u0": lam}: only D was checked, and a u0 gradient three times too large passed
+    unseen; a key naming another argument is that argument's gradient."""
+    for name, u0, right in (("heat", "lam", True), ("heat_bug", "3 * lam", False)):
+        (tmp_path / name).mkdir()
+        found, _ = collect_source(tmp_path / name, f"{name}.py", HEAT.replace("{u0}", u0))
+        results = found[f"{name}.loss_and_grad"].check()
+        assert "u0" in {r.tensor for r in results}, found[f"{name}.loss_and_grad"].how
+        assert all(r.passed for r in results) == right, [r.message() for r in results]
 
 
 GP = '''

@@ -33,6 +33,7 @@ import textwrap
 import numpy as np
 
 from properties.user_cost_args import _Flat, _roles, _Search, gradient_key
+from properties.user_doc_shapes import documented_entries
 from properties.user_entry import CannotCheck, Found
 from properties.user_token_dataset import DRAWN, TokenDataset
 from properties.user_targets import _positional
@@ -255,8 +256,10 @@ def _dict_opened(fn, args, names):
             made = found[1](**constructor_args(found[1])) if found else None
         except Exception:
             return None
-    if made is None:     # a dict of numbers it reads by key (a spring's params["k"], ["c"])
-        made = {k: 0.5 + 0.25 * i for i, k in enumerate(_keys_read(fn, held))} or None
+    if made is None:     # a dict it reads by key: numbers (a spring's params["k"], ["c"]), or
+        shaped = documented_entries(fn)     # arrays of the shapes its docstring gives them
+        made = {k: 0.5 * np.random.default_rng(i).standard_normal(shaped[k]) if k in shaped
+                else 0.5 + 0.25 * i for i, k in enumerate(_keys_read(fn, held))} or None
     if not isinstance(made, dict) or not made or not all(
             isinstance(v, (np.ndarray, float, int)) and np.asarray(v).dtype.kind in "fi"
             for v in made.values()):

@@ -155,3 +155,23 @@ def documented_arrays(fn, names, rows):
         if dims and None not in dims:
             out[name] = 0.5 * np.random.default_rng(zlib.crc32(name.encode())).standard_normal(dims)
     return out
+
+
+DICT_ENTRY = re.compile(r"[\"'](\w+)[\"']\s*:\s*\(([^()]*)\)")
+
+
+def documented_entries(fn):
+    """{key: shape} a docstring gives a params dict's entries (``params: {"w": (D,)}``), each
+    letter at its size; {} when it gives none."""
+    import inspect
+    try:
+        doc = inspect.getdoc(inspect.unwrap(fn)) or ""
+    except ValueError:
+        return {}
+    sizes, out = dict(LETTER_SIZES), {}
+    for key, body in DICT_ENTRY.findall(doc):
+        dims = [int(d) if d.isdigit() else sizes.get(d) or product_size(d, sizes)
+                for d in (p.strip() for p in body.split(",")) if d]
+        if None not in dims:
+            out[key] = tuple(dims)
+    return out

@@ -226,3 +226,31 @@ def test_a_cost_class_keeping_its_params_in_a_dict_is_checked_by_its_entries(tmp
         results = found[f"{name}.GMF"].check()
         assert results and all(r.passed for r in results) == right, [r.message() for r in results]
         assert right or {r.tensor for r in results if not r.passed} == {"Q"}
+
+
+MAML = '''
+import numpy as np
+
+
+def loss_and_grad(params, X_tr, y_tr, X_val, y_val, inner_lr=0.1):
+    """One inner SGD step on the train split, squared loss on val. params: {"w": (D,)}"""
+    w, n = params["w"], X_tr.shape[0]
+    w1 = w - inner_lr * X_tr.T @ (X_tr @ w - y_tr) / n
+    r = X_val @ w1 - y_val
+    dw = X_val.T @ r / X_val.shape[0]
+    return 0.5 * np.mean(r ** 2), {"w": dw{second_order}}
+'''
+
+
+def test_a_params_dict_of_arrays_its_docstring_shapes_is_opened(tmp_path):
+    """params: {"w": (D,)} read by key: it was nothing recognised; first-order MAML (the inner
+    step's Hessian term left out) where the full meta-gradient is claimed is caught."""
+    full = " - inner_lr * (X_tr.T @ (X_tr @ dw)) / n"
+    for name, second, right in (("maml", full, True), ("maml_fo", "", False)):
+        (tmp_path / name).mkdir()
+        found, _ = collect_source(tmp_path / name, f"{name}.py",
+                                  MAML.replace("{second_order}", second))
+        item = found[f"{name}.loss_and_grad"]
+        assert "params_w (5,)" in item.how, item.how
+        results = item.check()
+        assert results and all(r.passed for r in results) == right, [r.message() for r in results]

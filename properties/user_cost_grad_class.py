@@ -165,8 +165,10 @@ def cost_class_item(cls, label, path, hint, module=None):
         f"{'them' if partner else 'it'} return gradients in the shapes of its arrays" +
         (f" (the last try raised {type(last).__name__}: {str(last)[:160]})" if last else "") +
         f"; give its constructor and the arguments' shapes in a hint, as in # gradcheck: "
-        f"{cls.__name__}(...); " + "; ".join(f"{n}=(N, 3)" for n, _ in
-                                              _roles(getattr(cls, method))[1:]))
+        f"{cls.__name__}(...); " + "; ".join(     # (its first argument: the vector optimised)
+            f"{n}=(3,)" if r in ("flat", "vector") or i == 0 and r == "array" else
+            f"{n}=int(N)<2" if r == "labels" else f"{n}=(N, 3)"
+            for i, (n, r) in enumerate(_roles(getattr(cls, method))[1:])))
 
 
 def _built(cls, ctor, hint, module):

@@ -254,3 +254,23 @@ def test_a_params_dict_of_arrays_its_docstring_shapes_is_opened(tmp_path):
         assert "params_w (5,)" in item.how, item.how
         results = item.check()
         assert results and all(r.passed for r in results) == right, [r.message() for r in results]
+
+
+def test_a_cost_class_no_shapes_fit_suggests_a_vector_for_the_argument_optimised(tmp_path):
+    """Its skip suggested beta=(N, 3) for a Cox model's coefficient vector."""
+    source = '''
+    import numpy as np
+
+
+    class Cox:
+        def __init__(self, X, time):
+            self.X, self.time = X, time
+
+        def neg_partial_loglik(self, beta):
+            eta = self.X @ beta[:2] + beta[2] * beta[3]
+            grad = -self.X.sum(0)
+            return -np.sum(eta) + np.sum(self.time[:2]), grad
+    '''
+    _, collected = collect_source(tmp_path, "cox.py", source)
+    reason = {s.label: s.reason for s in collected.skipped}["cox.Cox"]
+    assert reason.endswith("# gradcheck: Cox(...); beta=(3,)"), reason

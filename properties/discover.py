@@ -324,7 +324,11 @@ def _layer(cls, label, path, module, hint, adapt, overrides=None):
     item = layer_entry(label, path, style, cls.__name__,
                        lambda: build_object(cls, module, hint, overrides), adapt, layer, spec,
                        needs_probe)
-    item.variants = [] if overrides else hyper_variants(cls, hint, obj)
+    # (a float that is a param, a Swish's learnable beta, is drawn afresh: no setting to vary)
+    learned = set(getattr(layer, "params", None) or ())
+    item.variants = [] if overrides else [
+        v for v in ({k: x for k, x in v.items() if k not in learned}
+                    for v in hyper_variants(cls, hint, obj)) if v]
     also = [] if overrides or hint is not None and hint.arrays else also_specs(layer, spec)
     item.also = [layer_entry(also_label(label, image), path, style,
                              cls.__name__, lambda: build_object(cls, module, hint), adapt,

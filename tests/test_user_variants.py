@@ -149,3 +149,28 @@ def test_a_dropout_at_p_half_is_also_checked_at_point_eight_where_keep_and_drop_
         assert hunt(label, "grads_fd", max_examples=10, shrink=False) is None, label
     for label in ("drop_bug.Dropout(p=0.8)", "pair_bug.dropout(p=0.8)"):
         assert hunt(label, "grads_fd", max_examples=10, shrink=False) is not None, label
+
+
+SWISH = """
+    import numpy as np
+
+    class Swish:
+        def __init__(self, beta=1.0):
+            self.beta = beta          # learned: drawn afresh for every case
+
+        def forward(self, x):
+            self.x, self.s = x, 1 / (1 + np.exp(-self.beta * x))
+            return x * self.s
+
+        def backward(self, dout):
+            ds = self.s * (1 - self.s)
+            self.dbeta = np.sum(dout * self.x * self.x * ds)
+            return dout * (self.s + self.beta * self.x * ds)
+    """
+
+
+def test_a_float_that_is_a_learned_param_gets_no_variant_at_another_value(tmp_path):
+    """Swish(beta=0.7) was checked beside Swish with the same numbers: its beta is a param,
+    redrawn for every case, so no setting differs."""
+    (tmp_path / "swish.py").write_text(textwrap.dedent(SWISH))
+    assert [f.label for f in collect([tmp_path]).found] == ["swish.Swish"]

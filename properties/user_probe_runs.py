@@ -1,6 +1,8 @@
 """What a probe's run must give for its shapes to be a layer's: outputs (one finite number for a
 loss, arrays with the batch first otherwise) and gradients in their tensors' shapes
 (``properties.user_shapes.runs``)."""
+import copy
+
 import numpy as np
 
 from properties import outputs as O
@@ -26,3 +28,32 @@ def gradients_ok(dx, xs, grads, params):
         return bool(params) and all(k in grads for k in params)
     dxs = tuple(dx) if isinstance(dx, (tuple, list)) else (dx,)
     return len(dxs) == len(xs) and all(np.shape(d) == x.shape for d, x in zip(dxs, xs))
+
+
+def wrong_shapes(layer, spec, rng, loss):
+    """How many of the gradients (dx's and the params') come out in another shape than their
+    tensor's on a batch of ``spec`` (a deep copy of ``layer`` run once)."""
+    xs, ts = spec.draw(rng, 2)
+    trial = spec.apply(copy.deepcopy(layer))
+    try:
+        with np.errstate(all="ignore"):
+            out = trial.forward(*xs, *ts)
+            dout = 1.0 if loss else O.each(lambda o: rng.standard_normal(np.shape(o)), out)
+            dx = trial.backward(*O.parts(dout))
+    except Exception:
+        return len(xs) + len(trial.params) + 1      # (it ran on the probes' draws)
+    dxs = () if dx is None else tuple(dx) if isinstance(dx, (tuple, list)) else (dx,)
+    grads = dict(trial.grads) if trial.params else {}
+    wrong = sum(np.shape(grads.get(k)) != np.shape(v) for k, v in trial.params.items())
+    return wrong + sum(np.shape(d) != np.shape(x) for d, x in zip(dxs, xs))
+
+
+def gradients_at(layer, spec, rng, loss):
+    """(the gradients backward returns for its inputs, the inputs) on a batch of ``spec``, a
+    loss at dout = 1, a layer at all-ones."""
+    xs, ts = spec.draw(rng, 2)
+    trial = spec.apply(copy.deepcopy(layer))
+    with np.errstate(all="ignore"):
+        out = trial.forward(*xs, *ts)
+        dx = trial.backward(*O.parts(1.0 if loss else O.each(np.ones_like, out)))
+    return (() if dx is None else tuple(dx) if isinstance(dx, (tuple, list)) else (dx,)), xs

@@ -32,7 +32,7 @@ from layers.attribute_probe import TRAINING_NAMES
 from oracle.user_hyper import words
 from oracle.user_twins_dense import LOSS_WORDS
 from properties import outputs as O
-from properties.user_probe_runs import gradients_ok, output_ok
+from properties.user_probe_runs import gradients_at, gradients_ok, output_ok, wrong_shapes
 from properties.user_targets import (BATCH, Target, draw_targets, is_adjacency_name, is_index_name,
                                      is_mask_name, loss_targets_tried, target_for)
 from properties.user_templates import (UNLIKE, _from_doc, _show, index_inputs, one_input,
@@ -159,9 +159,11 @@ def infer_input_shapes(layer, *, name, doc="", kind=None, rng):
                         # the fewest wrong, then the input of most axes (a LayerNorm for
                         # (B, T, C) with a dgamma summed over one axis is not checked on 2-D
                         # inputs, where its right dbeta would be the one shown wrong)
-                        spec = ran[0] if strict else min(ran, key=lambda s: (
-                            wrong_shapes(layer, s, rng, as_loss), 0 if s.source == "probe"
-                            else -max(map(len, s.inputs), default=0)))     # (blind: in order)
+                        spec = ran[0] if strict else next(filter(None, (
+                            _gradient_shaped(layer, s, rng, as_loss) for s in ran)), None) or \
+                            min(ran, key=lambda s: (
+                                wrong_shapes(layer, s, rng, as_loss), 0 if s.source == "probe"
+                                else -max(map(len, s.inputs), default=0)))   # (blind: in order)
                         return spec if batched else _batch_backward_raised(
                             layer, spec, phase(layer, name, doc, kind, names, as_loss),
                             rng, as_loss) or spec
@@ -173,6 +175,25 @@ def infer_input_shapes(layer, *, name, doc="", kind=None, rng):
                 how = spec.how.replace(" on which forward and backward run", "")
                 return replace(spec, how=f"{how}; {BACKWARD_RAISED}")
     return None
+
+
+def _gradient_shaped(layer, spec, rng, loss):
+    """``spec`` with each input shaped as backward's gradient of it came out (a loss reading
+    two columns of a (N, 5) prediction returns a (N, 2) gradient: its input is (N, 2)), where
+    every gradient has its tensor's shape there; else None."""
+    try:
+        dxs, xs = gradients_at(layer, spec, rng, loss)
+    except Exception:
+        return None
+    if len(dxs) != len(xs) or all(np.shape(d) == x.shape for d, x in zip(dxs, xs)) or any(
+            np.ndim(d) != x.ndim or spec.batched and np.shape(d)[:1] != x.shape[:1]
+            for d, x in zip(dxs, xs)):
+        return None
+    lead = (BATCH,) if spec.batched else ()
+    templates = tuple(lead + tuple(np.shape(d)[len(lead):]) for d in dxs)
+    shaped = replace(spec, inputs=templates, how=", ".join(map(_show, templates)) +
+                     ": the shape of the gradient backward returns")
+    return shaped if runs(layer, shaped, rng, loss) else None
 
 
 def _batch_backward_raised(layer, single, specs, rng, loss):
@@ -374,21 +395,3 @@ def runs(layer, spec, rng, loss, strict=True, backward=True):
         if backward and strict and not gradients_ok(dx, xs, grads, params):
             return False
     return True
-
-
-def wrong_shapes(layer, spec, rng, loss):
-    """How many of the gradients (dx's and the params') come out in another shape than their
-    tensor's on a batch of ``spec`` (a deep copy of ``layer`` run once)."""
-    xs, ts = spec.draw(rng, 2)
-    trial = spec.apply(copy.deepcopy(layer))
-    try:
-        with np.errstate(all="ignore"):
-            out = trial.forward(*xs, *ts)
-            dout = 1.0 if loss else O.each(lambda o: rng.standard_normal(np.shape(o)), out)
-            dx = trial.backward(*O.parts(dout))
-    except Exception:
-        return len(xs) + len(trial.params) + 1      # (it ran on the probes' draws)
-    dxs = () if dx is None else tuple(dx) if isinstance(dx, (tuple, list)) else (dx,)
-    grads = dict(trial.grads) if trial.params else {}
-    wrong = sum(np.shape(grads.get(k)) != np.shape(v) for k, v in trial.params.items())
-    return wrong + sum(np.shape(d) != np.shape(x) for d, x in zip(dxs, xs))

@@ -24,10 +24,11 @@ class Tanh:
 '''
 
 
-def _message(tmp_path, module, derivative):
-    collect_source(tmp_path, f"{module}.py", TANH.replace("{derivative}", derivative))
+def _message(tmp_path, module, derivative, source=TANH, cls="Tanh"):
+    """The failure grads prints for ``source`` with its one blank filled."""
+    collect_source(tmp_path, f"{module}.py", source.replace("{derivative}", derivative))
     with pytest.raises(AssertionError) as info:
-        run_property(GRADS, get(f"{module}.Tanh"), ResultLog(), derandomize=True,
+        run_property(GRADS, get(f"{module}.{cls}"), ResultLog(), derandomize=True,
                      database=None, max_examples=25)
     return str(info.value)
 
@@ -127,16 +128,12 @@ class Softmax:
 
     def backward(self, dout):
         inner = dout - (dout * self.p).sum(axis=-1, keepdims=True)
-        return {weight} * inner
+        return {derivative} * inner
 '''
 
 
 def _softmax_message(tmp_path, module, weight):
-    collect_source(tmp_path, f"{module}.py", SOFTMAX.replace("{weight}", weight))
-    with pytest.raises(AssertionError) as info:
-        run_property(GRADS, get(f"{module}.Softmax"), ResultLog(), derandomize=True,
-                     database=None, max_examples=25)
-    return str(info.value)
+    return _message(tmp_path, module, weight, SOFTMAX, "Softmax")
 
 
 def test_a_factor_read_off_the_shrunk_case_alone_is_said_to_hold_there_only(tmp_path):

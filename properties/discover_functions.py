@@ -38,7 +38,7 @@ from properties.user_shapes import PROBES, infer_input_shapes, runs
 from properties.user_targets import _positional as _required
 from properties.user_targets import (data_roles, is_state_name, is_target_name,
                                      returned_gradients, split_arguments)
-from properties.user_variants import HALF_CHANGED, changed_floats
+from properties.user_variants import HALF_CHANGED, changed_floats, default_options
 
 
 # A pair's forward and backward words: ``affine_forward`` / ``affine_backward``, ``tanh_fwd`` /
@@ -122,10 +122,17 @@ def function_item(name, fn, names, label, path, used, hints=None):
     if item is not None:
         return item
     required = _required(fn)
+    from properties.user_cost_grad import cost_grad_item
     if "loss" in name and len(required) >= 2 and (
             len(required) == 2 or all(is_target_name(n) for n in required[1:])):
-        return _functional_loss(name, fn, label, path, required[1:], hints.get(name))
-    from properties.user_cost_grad import cost_grad_item
+        try:
+            return _functional_loss(name, fn, label, path, required[1:], hints.get(name))
+        except CannotCheck as exc:    # no (x, y) fit: a cost of a parameter vector, theta = [a, K]?
+            found = None if hints.get(name) is not None else _or_none(
+                lambda: cost_grad_item(name, fn, names, label, path, used, None))
+            if found is None:
+                raise exc from None
+            return found
     return cost_grad_item(name, fn, names, label, path, used, hints.get(name))  # (J, grad)
 
 
@@ -173,7 +180,7 @@ def functional_item(name, fwd, bwd, label, path, hint, names=None):
     options = args.pop() if len(args) > 1 and args[-1].endswith("_param") else None
     base = pair_base(name)
     given = _hinted_options(hint, fwd) if options is not None else None
-    chosen = None if options is None else given or _default_options(base, options)
+    chosen = None if options is None else given or default_options(base, options)
     item = _functional_at(name, fwd, bwd, label, path, hint, args, chosen)
     if options is None and hint is None:
         _float_variant(item, name, fwd, bwd, label, path, args)
@@ -201,21 +208,27 @@ def functional_item(name, fwd, bwd, label, path, hint, names=None):
     return item
 
 
+def _or_none(make):
+    try:
+        return make()
+    except CannotCheck:
+        return None
+
+
 def _float_variant(item, name, fwd, bwd, label, path, args):
     """``item`` also at the forward's float options defaulting to 1.0 or 0.0 changed (a
     Gumbel-softmax's tau=1.0 at 0.7: a backward leaving 1/tau out is right at 1)."""
     changed = changed_floats(fwd)
     if not changed:
         return
+
     @functools.wraps(fwd)
     def at(*a, **kw):
         return fwd(*a, **{**changed, **kw})
     shown = ", ".join(f"{k}={v}" for k, v in changed.items())
-    try:
-        item.also.append(_functional_at(name, at, bwd, f"{label}({shown})", path, None, args,
-                                        None))
-    except CannotCheck:
-        pass             # checked at its defaults all the same
+    variant = _or_none(lambda: _functional_at(name, at, bwd, f"{label}({shown})", path, None,
+                                              args, None))
+    item.also += [variant] if variant else []      # (else checked at its defaults all the same)
 
 
 def _hinted_options(hint, fwd):
@@ -335,20 +348,6 @@ def _functional_at(name, fwd, bwd, label, path, hint, args, chosen):
     why = PROBES.why() or "no input shape made forward and backward run"
     raise CannotCheck(f"{name}: {why}; add a hint with every input's and parameter's shape: "
                       f"# gradcheck: {name}; {example(data, params)}")
-
-
-def _default_options(base, options):
-    if options is None:
-        return None
-    if "conv" in base:
-        return {"stride": 2, "pad": 1}      # a stride and a padding, where backward bugs hide
-    if "pool" in base:
-        return {"pool_height": 2, "pool_width": 2, "stride": 2}
-    if "norm" in base:
-        return {"mode": "train", "eps": 1e-5, "momentum": 0.9}
-    if "dropout" in base:
-        return {"mode": "train", "p": 0.5, "seed": 0}
-    return {}
 
 
 def _functional_loss(name, fn, label, path, targets, hint, changed=None):

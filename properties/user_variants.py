@@ -172,3 +172,18 @@ def hint_keywords(hint):
                              f"which is not a number or a literal: an optimizer's hint gives "
                              f"its hyperparameters, as SGD(lr=0.1, momentum=0.9)") from exc
     return out
+
+
+def default_options(base, options):
+    """The options dict a functional pair of ``base`` is checked with (its ``*_param``)."""
+    if options is None:
+        return None
+    if "conv" in base:
+        return {"stride": 2, "pad": 1}      # a stride and a padding, where backward bugs hide
+    if "pool" in base:
+        return {"pool_height": 2, "pool_width": 2, "stride": 2}
+    if "norm" in base:
+        return {"mode": "train", "eps": 1e-5, "momentum": 0.9}
+    if "dropout" in base:
+        return {"mode": "train", "p": 0.5, "seed": 0}
+    return {}

@@ -274,3 +274,38 @@ def test_a_cost_class_no_shapes_fit_suggests_a_vector_for_the_argument_optimised
     _, collected = collect_source(tmp_path, "cox.py", source)
     reason = {s.label: s.reason for s in collected.skipped}["cox.Cox"]
     assert reason.endswith("# gradcheck: Cox(...); beta=(3,)"), reason
+
+
+KALMAN = '''
+import numpy as np
+
+
+def innovation_loss(theta, obs, m0=0.0):
+    """A steady-state scalar filter, theta = [a, K]: 0.5 sum e_t^2 and its gradient."""
+    a, K = theta
+    m, ms, es = m0, [], []
+    for y in obs:
+        ms.append(m)
+        e = y - a * m
+        es.append(e)
+        m = a * m + K * e
+    da = dK = 0.0
+    gm = 0.0
+    for t in reversed(range({first}, len(obs))):
+        ge = es[t] + gm * K
+        da += -ge * ms[t] + gm * ms[t]
+        dK += gm * es[t]
+        gm = -ge * a + gm * a
+    return 0.5 * sum(e * e for e in es), np.array([da, dK])
+'''
+
+
+def test_a_loss_of_a_parameter_vector_no_x_and_y_fit_is_checked_as_a_cost(tmp_path):
+    """innovation_loss(theta, obs) was tried as a loss of predictions and labels alone, and not
+    checked; where no (x, y) fits, it is tried as a cost of its parameter vector: a reverse sweep
+    stopping before t = 0 is caught."""
+    for name, first, right in (("kalman", "0", True), ("kalman_bug", "1", False)):
+        (tmp_path / name).mkdir()
+        found, _ = collect_source(tmp_path / name, f"{name}.py", KALMAN.replace("{first}", first))
+        results = found[f"{name}.innovation_loss"].check()
+        assert results and all(r.passed for r in results) == right, [r.message() for r in results]

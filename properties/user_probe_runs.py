@@ -49,11 +49,36 @@ def wrong_shapes(layer, spec, rng, loss):
 
 
 def gradients_at(layer, spec, rng, loss):
-    """(the gradients backward returns for its inputs, the inputs) on a batch of ``spec``, a
-    loss at dout = 1, a layer at all-ones."""
+    """(the gradients backward returns for its inputs, the inputs, the targets) on a batch of
+    ``spec``, a loss at dout = 1, a layer at all-ones."""
     xs, ts = spec.draw(rng, 2)
     trial = spec.apply(copy.deepcopy(layer))
     with np.errstate(all="ignore"):
         out = trial.forward(*xs, *ts)
         dx = trial.backward(*O.parts(1.0 if loss else O.each(np.ones_like, out)))
-    return (() if dx is None else tuple(dx) if isinstance(dx, (tuple, list)) else (dx,)), xs
+    return (() if dx is None else tuple(dx) if isinstance(dx, (tuple, list)) else (dx,)), xs, ts
+
+
+def reads_beyond(layer, spec, xs, ts, corners, rng):
+    """Whether the forward's output moves when the entries of an input outside the leading
+    corner ``corners[i]`` (a shape) of it are redrawn: a loss reading two columns of a (N, 5)
+    prediction does not (its input is (N, 2)); a backward returning ``dout[:, :1]`` for an
+    elementwise forward does (its gradient has the wrong shape: a bug)."""
+    def run(inputs):
+        with np.errstate(all="ignore"):
+            return [np.asarray(o, np.float64).copy()
+                    for o in O.parts(spec.apply(copy.deepcopy(layer)).forward(*inputs, *ts))]
+    moved = []
+    for x, corner in zip(xs, corners):
+        other = np.array(x, copy=True)
+        keep = tuple(slice(0, n) for n in corner)
+        other[...] = rng.standard_normal(x.shape) * (np.std(x) or 1.0) + np.mean(x)
+        other[keep] = x[keep]
+        moved.append(other.astype(x.dtype))
+    try:
+        before, after = run(xs), run(moved)
+    except Exception:
+        return True
+    return len(before) != len(after) or any(
+        a.shape != b.shape or not np.allclose(a, b, rtol=1e-12, atol=0, equal_nan=True)
+        for a, b in zip(before, after))

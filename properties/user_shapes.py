@@ -32,7 +32,8 @@ from layers.attribute_probe import TRAINING_NAMES
 from oracle.user_hyper import words
 from oracle.user_twins_dense import LOSS_WORDS
 from properties import outputs as O
-from properties.user_probe_runs import gradients_at, gradients_ok, output_ok, wrong_shapes
+from properties.user_probe_runs import (gradients_at, gradients_ok, output_ok, reads_beyond,
+                                        wrong_shapes)
 from properties.user_targets import (BATCH, Target, draw_targets, is_adjacency_name, is_index_name,
                                      is_mask_name, loss_targets_tried, target_for)
 from properties.user_templates import (UNLIKE, _from_doc, _show, index_inputs, one_input,
@@ -180,15 +181,17 @@ def infer_input_shapes(layer, *, name, doc="", kind=None, rng):
 def _gradient_shaped(layer, spec, rng, loss):
     """``spec`` with each input shaped as backward's gradient of it came out (a loss reading
     two columns of a (N, 5) prediction returns a (N, 2) gradient: its input is (N, 2)), where
-    every gradient has its tensor's shape there; else None."""
+    every gradient has its tensor's shape there and the forward reads nothing of the inputs
+    beyond those shapes (else the gradient's shape is the bug); else None."""
     try:
-        dxs, xs = gradients_at(layer, spec, rng, loss)
+        dxs, xs, ts = gradients_at(layer, spec, rng, loss)
     except Exception:
         return None
     if len(dxs) != len(xs) or all(np.shape(d) == x.shape for d, x in zip(dxs, xs)) or any(
             np.ndim(d) != x.ndim or spec.batched and np.shape(d)[:1] != x.shape[:1]
-            for d, x in zip(dxs, xs)):
-        return None
+            or any(a > b for a, b in zip(np.shape(d), x.shape)) for d, x in zip(dxs, xs)) \
+            or reads_beyond(layer, spec, xs, ts, [np.shape(d) for d in dxs], rng):
+        return None         # (a forward reading what its gradient leaves out: a wrong shape)
     lead = (BATCH,) if spec.batched else ()
     templates = tuple(lead + tuple(np.shape(d)[len(lead):]) for d in dxs)
     shaped = replace(spec, inputs=templates, how=", ".join(map(_show, templates)) +

@@ -33,7 +33,7 @@ from properties.user_entry import (CannotCheck, NothingToCheck, also_label, also
 from properties.functional_shapes import (completions, from_channels, from_widths,
                                            hinted_inputs, hinted_shape, hinted_widths,
                                            param_choices)
-from properties.user_hinted import COUNT_NAMES, example
+from properties.user_hinted import COUNT_NAMES, example, hinted_floats
 from properties.user_shapes import PROBES, infer_input_shapes, runs
 from properties.user_targets import _positional as _required
 from properties.user_targets import (data_roles, is_state_name, is_target_name,
@@ -268,6 +268,11 @@ def _functional_at(name, fwd, bwd, label, path, hint, args, chosen):
     params = [p for p in params if p not in constants]
     fixed = tuple(counts[p] if p in counts else hint.array(p).value for p in constants)
     inputs, targets = data_roles(data) if len(data) > 1 else (tuple(data), ())
+    # a hint's float y=(N, 3) that the backward returns a gradient of (dx, dy = cdist_backward)
+    floats = tuple(t for t in targets if hinted_floats(hint, t))
+    if floats and targets[:len(floats)] == floats and data[:len(inputs) + len(floats)] == [
+            *inputs, *floats] and returned_gradients(bwd) == len(inputs) + len(floats) + len(params):
+        inputs, targets = (*inputs, *floats), targets[len(floats):]
     ints = [d for d in inputs if d in per_sample and hint.array(d).kind in ("int", "mask")]
     if ints and inputs[-len(ints):] == tuple(ints) and not targets:     # not differentiated
         inputs, targets = inputs[:-len(ints)], tuple(ints)
@@ -362,7 +367,7 @@ def _functional_loss(name, fn, label, path, targets, hint, changed=None):
     k = returned_gradients(fn, nested=True) - 1
     every = (_required(fn)[0], *targets)
     inputs = every[:k] if 1 < k <= len(every) and not any(
-        is_target_name(a) for a in every[:k]) else every[:1]
+        is_target_name(a) and not hinted_floats(hint, a) for a in every[:k]) else every[:1]
     targets = every[len(inputs):]
 
     def adapt(obj_unused, probe_unused):       # (one input: named x, as it always was)

@@ -16,7 +16,8 @@ from oracle.tolerance import WithSlack, tolerance_for
 from properties import outputs as O
 from properties.declare import prop
 from properties.no_derivative import no_derivative, warned
-from properties.ties import explanation as ties_explanation, split_at_ties
+from properties.ties import NO_TWIN_EXPLAIN, explanation as ties_explanation, split_at_ties, \
+    tied_slopes
 
 JOINT_NOTE = ("finite differences along random directions moving every tensor at once; this "
               "tensor's share is the estimate less the layer's own shares of the others")
@@ -99,7 +100,8 @@ def grads_vs_tf(trial):
     tape = trial.tf_vjp(dout)
     if tape.unavailable:
         return _vs_fd(trial, dout, dins, grads, note=f"TF oracle unavailable for this case "
-                      f"({tape.unavailable}); checked against finite differences only")
+                      f"({tape.unavailable}); checked against finite differences only",
+                      at_ties=True)
     pairs = trial.grad_pairs(dins, grads)
     wants = trial.tape_grads(tape)
     results = [trial.compare(name, got, want, "tf") for (name, got), want in zip(pairs, wants)]
@@ -127,12 +129,31 @@ def _fd_arrays(fdg):
     return {"fd": fdg.values} if fdg.mode == "elementwise" else {}
 
 
-def _vs_fd(trial, dout, dins, grads, tape=None, note="", fd=None):
+def _vs_fd(trial, dout, dins, grads, tape=None, note="", fd=None, at_ties=False):
+    """Each gradient against finite differences; ``at_ties`` (no TF twin to say how a tie is
+    broken): an input gradient that passes is also held, along each group of its tied values,
+    against the slope every right gradient gives there (``_at_ties``)."""
     fd = fd or trial.fd(dout, claims=dict(trial.grad_pairs(dins, grads)))
     results = []
     for name, got in trial.grad_pairs(dins, grads):
-        results.append(_one_vs_fd(trial, name, got, fd[name], tape, note, dout))
+        res = _one_vs_fd(trial, name, got, fd[name], tape, note, dout)
+        results.append(_at_ties(trial, name, got, dout, note) or res if at_ties and res.passed
+                       else res)
     return results
+
+
+def _at_ties(trial, name, got, dout, note):
+    """The failing comparison of the layer's total along a group of tied inputs with its
+    finite-difference slope, for the first group where they differ; else None."""
+    tol = tolerance_for(trial.case.dtype, "fd", trial.case.entry.tolerances)
+    for value, count, total, slope, noise in tied_slopes(trial, name, got, dout):
+        res = trial.compare(name, np.array([total]), np.array([slope]), "fd", note=join_notes(
+            note, f"along the {count} tied inputs equal to {value:.6g}, moved together"),
+            tol=WithSlack(tol.rtol, tol.atol, FD_SLACK * noise), verdict="layer bug",
+            explanation=NO_TWIN_EXPLAIN.format(count=count, value=value))
+        if not res.passed:
+            return res
+    return None
 
 
 def _one_vs_fd(trial, name, got, fdg, tape, note, dout):

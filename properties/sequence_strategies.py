@@ -45,9 +45,10 @@ def padded_mask(rng, n, t):
 
     Lengths are drawn in [1, T]; with T > 1 the last row is always padded
     (its length in [0, T - 1], an all-padding row included), so every case has
-    masked positions to check.
+    masked positions to check. A batch of one row keeps a step: a mean over every
+    unmasked step of a batch that has none is 0/0, no case a real batch makes.
     """
     lengths = rng.integers(1, t + 1, size=n)
     if t > 1:
-        lengths[-1] = rng.integers(0, t)
+        lengths[-1] = rng.integers(0 if n > 1 else 1, t)
     return np.arange(t)[None, :] < lengths[:, None]

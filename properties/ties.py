@@ -8,11 +8,13 @@ A layer passing dout to every tied maximum gives twice that. ``split_at_ties`` m
 that slope by finite differences; where the layer's total differs from it, and TF's
 matches it, the verdict is a layer bug, not a convention. A threshold kink (ReLU at 0) is
 not smooth along such a direction either: finite differences then say so, and nothing is
-concluded.
+concluded. A layer with no TF twin has no one to say how it should break a tie; there
+``tied_slopes`` moves each group of equal values on its own, and the layer's total along a
+smooth one is held against its slope (``properties.oracle_checks``).
 """
 import numpy as np
 
-from oracle.finite_diff import fd_along
+from oracle.finite_diff import fd_along, slope_along
 from oracle.tolerance import tolerance_for
 from properties import contract as C
 from properties import outputs as O
@@ -72,3 +74,33 @@ def split_at_ties(trial, tensor, got, tf_grad, dout):
     layer_total = float(np.vdot(np.asarray(got, np.float64), v))
     tf_total = float(np.vdot(np.asarray(tf_grad, np.float64), v))
     return abs(tf_total - slope) <= allowed < abs(layer_total - slope)
+
+
+NO_TWIN_EXPLAIN = ("moving the {count} tied inputs equal to {value:.6g} together keeps them tied, "
+                   "so the function is smooth that way (finite differences confirm it) and every "
+                   "right gradient gives the same rate along it, however it breaks the tie: the "
+                   "layer's gradient gives another. It is duplicated, lost or scaled at ties (a "
+                   "max's dout sent to every tied maximum)")
+
+
+def tied_slopes(trial, tensor, got, dout, most=4):
+    """For each group of equal values of the input ``tensor`` (the most shared first, at most
+    ``most``) along which the function is smooth: (value, count, the layer's total along it,
+    the finite-difference slope, the round-off that slope can carry). Nothing for a gradient of
+    another shape or without ties."""
+    names = C.input_names(trial.layer)
+    if not tensor.startswith("d") or tensor[1:] not in names:
+        return
+    name = tensor[1:]
+    x = np.asarray(trial.inputs[names.index(name)], np.float64)
+    if x.size < 2 or np.shape(got) != x.shape or not np.all(np.isfinite(got)):
+        return
+    values, inverse, counts = np.unique(x.reshape(-1), return_inverse=True, return_counts=True)
+    arrays = {**dict(zip(names, trial.inputs)), **trial.params0}   # float64 in fd_along
+    fn = trial.float64_function()
+    for i in [i for i in np.argsort(-counts, kind="stable") if counts[i] > 1][:most]:
+        v = (inverse == i).reshape(x.shape).astype(np.float64)
+        slope, smooth, noise = slope_along(fn, arrays, O.pack(dout), name, v)
+        if smooth and np.isfinite(slope) and np.isfinite(noise):
+            total = float(np.vdot(np.asarray(got, np.float64), v))
+            yield float(values[i]), int(counts[i]), total, slope, noise

@@ -18,15 +18,16 @@ import zlib
 import numpy as np
 
 from properties.user_cost_choice import EXAMPLES, labels_counted, ranked, rows_first
+from properties.user_cost_match import match_gradients
 from properties.user_doc_shapes import documented_arrays
 from properties.user_targets import is_label_name, is_mask_name
 from properties.user_token_dataset import TokenDataset
+from properties.values import into_domain
 
 FLAT = {"theta", "thetas", "params", "nn_params", "parameters", "x0", "theta_flat",
         "flat_params", "weights_flat", "w_flat", "theta0"}
 HYPER = {"lambda", "lambda_", "lambd", "lmbda", "lmbd", "lam", "lamb", "reg", "l2", "_lambda",
-         "lambda_reg", "reg_lambda", "reg_strength", "weight_decay", "la",
-         "learningrate",        # (a widely copied port's name for lambda)
+         "lambda_reg", "reg_lambda", "reg_strength", "weight_decay", "la", "learningrate",  # (a port's lambda)
          "alpha", "prior_var", "prior_precision", "tau", "sigma2", "noise_var", "c"}
 DATA = {"x", "data", "inputs", "features", "xs", "x_train", "a"}
 # a loss's predictions: one per example, as its labels (y_pred (N,), logits (N, C) for y (N,))
@@ -145,6 +146,10 @@ class _Search:
         # labels of -1 and +1 first where the code takes margins (y * score, a hinge): there
         # 0/1 labels make every sample a violator, and a mask left out shows nowhere
         self.margins = bool(MARGINS.search(source))
+        # where it takes margins of its arrays themselves (a triplet's distances: no data or
+        # scores beside them), they are spread, so some are beyond the margin and some inside
+        self.spread = 3.0 if self.margins and not any(r in ("data", "predictions", "labels")
+                                                      for _, r in roles) else 1.0
         self.calls, self.start, self.last_error = 0, time.perf_counter(), None
         self.budget = budget
         self.dataset = TokenDataset()
@@ -158,8 +163,9 @@ class _Search:
 
     def run(self):
         """The docstring's shapes first (a simulation's ``x_obs: (T, N)``), else any."""
-        self.documented = documented_arrays(self.fn, [n for n, r in self.roles if r in (
-            "data", "array")], EXAMPLES)
+        self.documented = {n: v * self.spread if np.asarray(v).dtype.kind == "f" else v
+                           for n, v in documented_arrays(self.fn, [n for n, r in self.roles if r in (
+                               "data", "array")], EXAMPLES).items()}
         self.found = self._search() if self.documented else None
         if self.found is None:
             if self.documented:      # (a budget of its own, as before the docstring was read)
@@ -285,7 +291,7 @@ class _Search:
         shapes = _shapes(name)
         if rows_first(self.roles, name):       # beside labels, a row per example first (one each)
             shapes = sorted(shapes, key=lambda s: not (s and s[0] == EXAMPLES))
-        return [np.asarray(0.5 * rng.standard_normal(s)) for s in shapes]
+        return [np.asarray(0.5 * self.spread * rng.standard_normal(s)) for s in shapes]
 
     def masks_like_labels(self, args):
         labels = next((v for n, r in self.roles if r == "labels" and n in args
@@ -311,7 +317,7 @@ class _Search:
             return rng.integers(0, given.bound or 2, shape)
         if given.kind == "mask":
             return (rng.random(shape) < 0.7).astype(np.int64)
-        return 0.5 * rng.standard_normal(shape)
+        return into_domain(0.5 * rng.standard_normal(shape), given.domain)   # P=(6, 6) in (0, 1)
 
     def _try(self, args):
         values = [a.make() if isinstance(a, _Flat) else a for a in
@@ -347,54 +353,3 @@ class _Flat:
     def make(self):
         v = 0.5 * np.random.default_rng(self.length).standard_normal(self.length)
         return v.reshape(-1, 1) if self.column else v
-
-
-def match_gradients(result, arrays, roles):
-    """{argument name: index into result} when ``result`` is (cost, *gradients) (or (cost,
-    {name: gradient})) with each gradient in the shape of a distinct float argument, else None."""
-    if not isinstance(result, (tuple, list)) or len(result) < 2:
-        return None
-    cost = result[0]
-    try:
-        if np.size(cost) != 1 or not np.isfinite(float(np.squeeze(cost))):
-            return None
-    except (TypeError, ValueError):
-        return None
-    rest = list(result[1:])
-    if len(rest) == 1 and isinstance(rest[0], dict):
-        return _by_keys(rest[0], arrays)
-    order = [n for n, r in roles if n in arrays and r not in ("data", "labels", "mask")] + \
-        [n for n, r in roles if n in arrays and r in ("data",)]
-    taken, matched = set(), {}
-    optimised = [n for n, r in roles if r in ("vector", "flat") and n in arrays]
-    for k, g in enumerate(rest, 1):
-        if not isinstance(g, (np.ndarray, float, np.floating)) or np.ndim(g) and \
-                np.asarray(g).dtype.kind != "f":
-            return None
-        n = next((n for n in order if n not in taken and np.shape(g) == arrays[n].shape), None)
-        n = n or next((n for n in order if n not in taken and np.size(g) == arrays[n].size
-                       and max(np.ndim(g), arrays[n].ndim) <= 2 and arrays[n].size > 1
-                       and 1 in (*np.shape(g), *arrays[n].shape)), None)
-        if n is None:
-            return None
-        taken.add(n)
-        matched[n] = k
-    if optimised and not set(optimised) & set(matched):
-        return None         # the vector optimised gets no gradient: a coincidence of shapes
-    return matched
-
-
-def gradient_key(grads, name):
-    """The key a dict of gradients keeps ``name``'s under (``W1``, ``dW1``, ``grad_W1``,
-    ``d_W1``, ``W1_grad``), or None."""
-    return next((k for k in (name, f"d{name}", f"grad_{name}", f"d_{name}", f"{name}_grad")
-                 if k in grads), None)
-
-
-def _by_keys(grads, arrays):
-    matched = {}
-    for n in arrays:
-        key = gradient_key(grads, n)
-        if key is not None and np.size(grads[key]) == arrays[n].size:
-            matched[n] = key
-    return matched if matched and len(matched) == len(grads) else None

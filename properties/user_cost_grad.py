@@ -32,14 +32,16 @@ import textwrap
 
 import numpy as np
 
-from properties.user_cost_args import _Flat, _roles, _Search, gradient_key
+from properties.user_cost_args import _Flat, _roles, _Search
+from properties.user_cost_match import gradient_key
 from properties.user_doc_shapes import documented_entries
 from properties.user_entry import CannotCheck, Found
+from properties.user_hinted import hinted_floats
 from properties.user_token_dataset import DRAWN, TokenDataset
 from properties.user_targets import _positional
+from properties.user_variants import at_changed, changed_floats
 
-# A cost named so is called; a function named like a training loop or a step is not (its
-# second value is a new theta, not a gradient).
+# A cost named so is called; a training loop's or a step's name is none (its theta is no gradient)
 SAYS_COST = re.compile(r"(loss|cost)$", re.I)   # a name ending so says what it is, whatever else
 COST_NAME = re.compile(r"cost|loss|objective|entropy|hinge|xent|(^|_)b?ce($|_)|^f$|^fun$|func$|^j$|"
                        r"forward_backward|skipgram|cbow|"
@@ -103,11 +105,19 @@ def cost_grad_item(name, fn, names, label, path, used, hint=None):
     if opened is not None:          # value_loss_and_grads(params, S, G) -> (loss, grads dict)
         fn, given = opened
         # (its first argument is the data then, not a vector optimised: the params are given)
-        roles = [(a, "given" if a in given else "data" if r == "vector" else r)
-                 for a, r in _roles(fn)]
+        roles = hinted_roles([(a, "given" if a in given else "data" if r == "vector" else r)
+                              for a, r in _roles(fn)], hint)
         return found_for(name, fn, label, path, hint, calls, pair=False, roles=roles,
                          search=_Search(fn, roles, hint, given=given, source=_source(fn)))
-    return found_for(name, fn, label, path, hint, calls, pair=False)
+    found = found_for(name, fn, label, path, hint, calls, pair=False)
+    options = {k: v for k, v in changed_floats(fn).items()   # (a KDE's bandwidth=1.0 at 0.7)
+               if not hint or not hint.array(k)}
+    if found is not None and options:
+        shown = ", ".join(f"{k}={v}" for k, v in options.items())
+        variant = found_for(name, at_changed(fn, options), f"{label}({shown})", path, hint,
+                            tuple(c.replace(")", f", {shown})", 1) for c in calls), pair=False)
+        found.also += [variant] if variant is not None else []
+    return found
 
 
 def _returned(fn):
@@ -287,11 +297,19 @@ def _dict_opened(fn, args, names):
     return opened, {f"{held}_{k}": v for k, v in entries.items()}
 
 
+def hinted_roles(roles, hint):
+    """``roles`` with an argument named as labels or a mask (``y``, ``Y``, ``target``) that the
+    hint gives as floats (``Y=(6, 2)``: a t-SNE embedding, a second point set) made an array
+    with a gradient of its own."""
+    return [(n, "array" if r in ("labels", "mask") and hinted_floats(hint, n) else r)
+            for n, r in roles]
+
+
 # ---- the check --------------------------------------------------------------------------------
 
 def found_for(name, fn, label, path, hint, calls, pair, roles=None, search=None):
     """The Found checking ``fn`` (-> (cost, *gradients)); None when no arguments tried fit."""
-    roles = roles or _roles(fn)
+    roles = hinted_roles(roles or _roles(fn), hint)
     if not roles:
         return None
     search = search or _Search(fn, roles, hint, source=_source(fn))

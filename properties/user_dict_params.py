@@ -12,7 +12,7 @@ import inspect
 import numpy as np
 
 from layers.functional import FunctionalLayer
-from properties.user_cost_args import gradient_key
+from properties.user_cost_match import gradient_key
 from properties.user_entry import CannotCheck, layer_entry
 from properties.user_shapes import PROBES, infer_input_shapes
 from properties.user_targets import _positional

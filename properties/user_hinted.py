@@ -19,6 +19,14 @@ class HintError(ValueError):
     """The hint does not fit the layer: the message names the line and what to change."""
 
 
+def hinted_floats(hint, name):
+    """Whether the hint gives ``name`` as floats (``Y=(6, 2)``): an argument named as labels
+    (``y``, ``target``) that gets a gradient of its own (a t-SNE embedding, a second point set)
+    where the function returns one for it."""
+    given = hint.array(name) if hint is not None else None
+    return given is not None and given.kind == "float"
+
+
 def spec_from_hint(hint, names, *, targets=(), params=None, label="", takes=()):
     """The :class:`InputSpec` the hint's arrays give for a forward taking ``names``, or None
     when the hint gives no array.

@@ -13,6 +13,7 @@ smoothing of 0.0): such a layer is also checked with every one of them changed a
 skipped with the reason, never dropped.
 """
 import ast
+import functools
 import inspect
 import re
 
@@ -75,6 +76,19 @@ def changed_floats(fn):
         return {}
     return {n: FLOATS_CHANGED[p.default] for n, p in params.items()
             if type(p.default) is float and p.default in FLOATS_CHANGED}
+
+
+def at_changed(fn, options):
+    """``fn`` with its float arguments at ``options`` ({name: value}, from ``changed_floats``),
+    its signature saying so: a cost's ``bandwidth=1.0`` at 0.7, where a gradient dividing by h
+    where h**2 belongs is no longer right."""
+    @functools.wraps(fn)
+    def changed(*args, **kwargs):
+        return fn(*args, **{**options, **kwargs})
+    sig = inspect.signature(fn)
+    changed.__signature__ = sig.replace(parameters=[
+        p.replace(default=options.get(n, p.default)) for n, p in sig.parameters.items()])
+    return changed
 
 
 # an int 0 default that is a regularisation strength (nnfs's weight_regularizer_l2=0, Deep

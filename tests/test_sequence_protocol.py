@@ -75,3 +75,5 @@ def test_masks_have_padded_tails(seed):
     for row in mask:                                # kept steps first, padding after
         assert not np.any(row[np.argmin(row):]) if not row.all() else True
     assert padded_mask(np.random.default_rng(seed), 2, 1).all()   # one step: kept
+    one = padded_mask(np.random.default_rng(seed), 1, 4)    # a batch of one row keeps a step
+    assert one[0, 0] and not one[0, -1]

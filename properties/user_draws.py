@@ -1,5 +1,7 @@
 """What a user layer's cases are drawn in: the dtypes it is checked in (float32 too when it
 keeps float32; float32 alone when it computes in float32), and its params' scale."""
+import copy
+
 import numpy as np
 
 from properties.user_batch_rule import forward_copy
@@ -56,3 +58,28 @@ def computes_in_float32(layer, xs, ts):
     return bool(outs) and any(np.any(o != 0) for o in outs) and all(
         o.dtype.kind == "f" and o.size and np.all(np.isfinite(o))
         and np.array_equal(o, o.astype(np.float32)) for o in outs)
+
+
+def set_by_first_forward(layer, xs, ts):
+    """True when the layer's first forward sets its params from the batch and a second, on other
+    inputs, leaves them (a data-dependent init: Glow's ActNorm). Such a layer is given one forward
+    when built, before its params are drawn: else every finite-difference copy initialises afresh
+    from its own input, and the params look inert."""
+    def values(trial):
+        return {k: np.array(v, np.float64, copy=True) for k, v in dict(trial.params).items()
+                if isinstance(v, np.ndarray) and v.dtype.kind == "f"}
+    trial = copy.deepcopy(layer)
+    try:
+        before = values(trial)
+        with np.errstate(all="ignore"):
+            trial.forward(*xs, *ts)
+            first = values(trial)
+            trial.forward(*[np.asarray(x) * 1.5 + 0.5 if np.asarray(x).dtype.kind == "f" else x
+                            for x in xs], *ts)
+        second = values(trial)
+    except Exception:
+        return False
+    kept = lambda a, b: set(a) == set(b) and all(  # noqa: E731
+        a[k].shape == b[k].shape and np.array_equal(a[k], b[k], equal_nan=True) for k in a)
+    return bool(before) and set(before) == set(first) and not kept(before, first) and \
+        kept(first, second)

@@ -25,7 +25,8 @@ from properties import strategies as S
 from properties.registry import Entry
 from properties.global_rng import kept_global_rng, reseed
 from properties.user_batch_rule import batch_rule as find_batch_rule, forward_copy
-from properties.user_draws import FLOAT64_ONLY, at_own_scale, dtypes_checked, computes_in_float32
+from properties.user_draws import (FLOAT64_ONLY, at_own_scale, computes_in_float32, dtypes_checked,
+                                  set_by_first_forward)
 from properties.user_hinted import HintError, spec_from_hint
 from properties.user_shapes import BATCH, runs, within_domain
 from properties.values import KINDS, make_values
@@ -88,13 +89,17 @@ def layer_entry(label, path, style, name, build, adapt, layer, spec, needs_probe
     xs, ts = spec.draw(rng, batch=2)
     match = match_twin(copy.deepcopy(layer), xs, ts, name=name, hint=twin_hint)
     input_grads = _returns_dx(layer, xs, ts)
+    warm = set_by_first_forward(layer, xs, ts)    # a data-dependent init: one forward when built
 
     def make(config, rng, dtype):
         probe = None
-        if needs_probe:
+        if needs_probe or warm:
             drawn = spec.draw(np.random.default_rng(0))
             probe = (*drawn[0], *drawn[1])
-        made = spec.apply(adapt(build(), probe)[0])
+        made = spec.apply(adapt(build(), probe if needs_probe else None)[0])
+        if warm:
+            with np.errstate(all="ignore"):
+                made.forward(*probe)
         made.reseeded_generators = reseed(made, rng)   # every build of a case draws alike
         if not input_grads:
             made.input_grads = False     # backward returns None: only its params are checked
@@ -121,6 +126,7 @@ def layer_entry(label, path, style, name, build, adapt, layer, spec, needs_probe
     dtypes = ("float32",) if in_float32 else dtypes_checked(layer, xs, ts)
     how = "; ".join(filter(None, [
         f"{style} style", spec.how, "" if input_grads else "backward returns no dx (params only)",
+        WARMED if warm else "",
         "no large inputs nor any past exp's overflow: the function itself is inf there, its "
         "twin too (in float32 from |x| = 88.7)" if unbounded else "",
         "labels drawn as integers and as one-hot rows (the forward takes both)" if encodings else "",
@@ -147,6 +153,8 @@ def layer_entry(label, path, style, name, build, adapt, layer, spec, needs_probe
     return Found(label, path, style, how, entry=entry)
 
 
+WARMED = ("its first forward sets its params from the batch (a data-dependent init): built, it is "
+          "given one forward before its params are drawn")
 IMAGE_HOW = ("a 4-D input (N, {d}, 1, 1), which its forward flattens as it flattens a CNN's "
              "feature maps: dx must come back in x's shape")
 UNEVEN_HOW = ("(N, {c}, {h}, {w}): as probed, one row fewer and one column more, an image no "

@@ -10,15 +10,22 @@ from properties.user_batch_rule import forward_copy
 def at_own_scale(layer):
     """Each param drawn at most at the scale the layer's own init gives it (the root mean
     square of its values as built, where below 1): a contraction scaled down so that a
-    fixed-point iteration converges keeps its scale; None when every param is at 1 or above."""
-    scales = {}
+    fixed-point iteration converges keeps its scale; and of the sign the init gives every
+    entry of it, where it gives all one sign (an RBF's widths or a precision made ones, drawn
+    negative, turn a decaying exp into one that overflows); None when neither applies."""
+    scales, signs = {}, {}
     for k, v in dict(getattr(layer, "params", None) or {}).items():
         v = np.asarray(v, np.float64)
         rms = float(np.sqrt(np.mean(v ** 2))) if v.size else 0.0
         if 0 < rms < 1:
             scales[k] = rms
-    return (lambda k, shape, rng: rng.standard_normal(shape) * scales.get(k, 1.0)) \
-        if scales else None
+        if v.size and (np.all(v > 0) or np.all(v < 0)):
+            signs[k] = float(np.sign(v.flat[0]))
+
+    def draw(k, shape, rng):
+        values = rng.standard_normal(shape) * scales.get(k, 1.0)
+        return signs[k] * np.abs(values) if k in signs else values
+    return draw if scales or signs else None
 
 
 FLOAT64_ONLY = "float64 only (float32 inputs come out float64)"

@@ -1,7 +1,9 @@
 """A user layer's params are drawn afresh for every case; standard normal draws replaced the
 weights of a fixed-point layer its author had scaled down to a contraction, its iteration
 did not converge, and a right implicit gradient failed. Each param is now drawn at most at the
-scale its own init gives it; a layer initialised at 1 or above, or at 0, is drawn as before."""
+scale its own init gives it; a layer initialised at 1 or above, or at 0, is drawn as before.
+A param its init makes all of one sign keeps that sign: an RBF's precisions made ones, drawn
+negative, turned its decaying exp into one overflowing on large inputs (a false alarm)."""
 import numpy as np
 
 from properties.user_draws import at_own_scale
@@ -47,9 +49,44 @@ def test_only_params_initialised_below_one_are_drawn_smaller():
     draw = at_own_scale(Layer())
     w = draw("W", (200, 200), np.random.default_rng(0))
     b = draw("b", (200, 200), np.random.default_rng(0))
-    assert abs(w.std() - 0.1) < 0.01 and abs(b.std() - 1.0) < 0.05
-    assert abs(draw("g", (200, 200), np.random.default_rng(0)).std() - 1.0) < 0.05
+    assert abs(np.sqrt(np.mean(w ** 2)) - 0.1) < 0.01 and abs(b.std() - 1.0) < 0.05
+    g = draw("g", (200, 200), np.random.default_rng(0))     # all 2.0: positive, at scale 1
+    assert np.all(g >= 0) and abs(np.sqrt(np.mean(g ** 2)) - 1.0) < 0.05
+    assert np.all(w >= 0) and (b < 0).any()
 
-    class Unit:
-        params = {"W": np.ones((2, 2))}
-    assert at_own_scale(Unit()) is None
+    class Mixed:
+        params = {"W": np.array([[1.5, -2.0], [3.0, 1.0]]), "b": np.zeros(2)}
+    assert at_own_scale(Mixed()) is None
+
+
+RBF = '''
+import numpy as np
+
+
+class RBF:
+    """phi[n, j] = exp(-beta_j * ||x_n - c_j||^2)"""
+    def __init__(self, in_dim=3, n_centers=4):
+        self.centers = np.random.default_rng(1).standard_normal((n_centers, in_dim))
+        self.betas = np.ones(n_centers)
+
+    def forward(self, x):
+        self.diff = x[:, None, :] - self.centers[None]
+        self.sq = np.sum(self.diff ** 2, axis=-1)
+        self.phi = np.exp(-self.betas * self.sq)
+        return self.phi
+
+    def backward(self, dout):
+        g = dout * self.phi
+        self.dbetas = -np.sum(g * self.sq, axis=0)
+        gs = -2.0 * g * self.betas
+        self.dcenters = -np.einsum("nm,nmd->md", gs, self.diff){slip}
+        return np.einsum("nm,nmd->nd", gs, self.diff)
+'''
+
+
+def test_a_param_made_positive_is_drawn_positive_and_its_exp_stays_in_range(tmp_path):
+    for prop in ("grads_tf", "grads_fd"):
+        _, failed = hunt_alone(tmp_path, f"rbf_{prop}", RBF.replace("{slip}", ""), prop, 25)
+        assert failed is None, (prop, [r.message() for r in failed.failures][:1])
+    _, failed = hunt_alone(tmp_path, "rbf_bug", RBF.replace("{slip}", " / 2"), "grads_fd", 25)
+    assert failed is not None and {r.tensor for r in failed.failures} == {"dcenters"}

@@ -370,15 +370,10 @@ def fd_vjp(fn, arrays, dout, *, rng, names=None, max_elementwise=MAX_ELEMENTWISE
     return out
 
 
-def fd_along(fn, arrays, dout, name, direction, *, at_point=None):
-    """The derivative of phi along ``direction`` (moving the array ``name``), and whether it is
-    the derivative of a smooth function there (no kink inside the stencil: ``_excuse``)."""
-    return slope_along(fn, arrays, dout, name, direction, at_point=at_point)[:2]
-
-
 def slope_along(fn, arrays, dout, name, direction, *, at_point=None):
-    """``fd_along``'s (estimate, smooth), and the round-off the estimate can carry (phi's
-    own, at its size: a loss of 3e38 moves by nothing finite differences can see)."""
+    """The derivative of phi along ``direction`` (moving the array ``name``), whether it is the
+    derivative of a smooth function there (no kink inside the stencil: ``_excuse``), and the
+    round-off the estimate can carry (phi's own at its size: a loss of 3e38 moves by nothing)."""
     row = _row_along(fn, arrays, dout, name, direction, at_point)
     return float(row[0]), not bool(_excuse(row[None])[0]), float(row[4])
 

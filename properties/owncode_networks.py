@@ -31,7 +31,6 @@ from properties.network_conventions import STACK, guard_excused, guarded_cross_e
 
 LAST_LAYER_NAMES = ("lastLayer", "last_layer", "loss_layer")
 
-
 STEP_NOTE = ("checked again after every param was moved in place, as an optimizer's step moves "
              "it (params[k] -= ...): a gradient() reading a copy of a weight taken before is "
              "stale there")

@@ -14,7 +14,7 @@ smooth one is held against its slope (``properties.oracle_checks``).
 """
 import numpy as np
 
-from oracle.finite_diff import fd_along, slope_along
+from oracle.finite_diff import slope_along
 from oracle.tolerance import tolerance_for
 from properties import contract as C
 from properties import outputs as O
@@ -65,8 +65,8 @@ def split_at_ties(trial, tensor, got, tf_grad, dout):
     v = tied_direction(x)
     if v is None or np.shape(got) != x.shape or np.shape(tf_grad) != x.shape:
         return False
-    arrays = {**dict(zip(names, trial.inputs)), **trial.params0}   # float64 in fd_along
-    slope, smooth = fd_along(trial.float64_function(), arrays, O.pack(dout), name, v)
+    arrays = {**dict(zip(names, trial.inputs)), **trial.params0}   # float64 in slope_along
+    slope, smooth, _ = slope_along(trial.float64_function(), arrays, O.pack(dout), name, v)
     if not smooth:
         return False
     tol = tolerance_for(trial.case.dtype, "fd", trial.case.entry.tolerances)
@@ -96,7 +96,7 @@ def tied_slopes(trial, tensor, got, dout, most=4):
     if x.size < 2 or np.shape(got) != x.shape or not np.all(np.isfinite(got)):
         return
     values, inverse, counts = np.unique(x.reshape(-1), return_inverse=True, return_counts=True)
-    arrays = {**dict(zip(names, trial.inputs)), **trial.params0}   # float64 in fd_along
+    arrays = {**dict(zip(names, trial.inputs)), **trial.params0}   # float64 in slope_along
     fn = trial.float64_function()
     for i in [i for i in np.argsort(-counts, kind="stable") if counts[i] > 1][:most]:
         v = (inverse == i).reshape(x.shape).astype(np.float64)

@@ -24,6 +24,7 @@ argument names say which (``properties.user_targets.method_roles``), and a
 layer whose parameters only show up in backward is probed with inputs of the
 right kinds (a state per state argument, indices into its 2-D weight).
 """
+import contextlib
 import copy
 import inspect
 import traceback
@@ -215,9 +216,20 @@ def _build_object(cls, module, hint, overrides):
         raise CannotCheck(f"{exc}; add a hint: # gradcheck: {call_expression(cls, overrides)}") \
             from exc
     except Exception as exc:
-        raise CannotCheck(f"{cls.__name__}({shown_kwargs(kwargs)}) raised {type(exc).__name__}: {exc}; "
-                          f"add a hint with the arguments to build it with: # gradcheck: "
-                          f"{call_expression(cls, overrides, failed=True)}") from exc
+        evened = {**constructor_args(cls, even=True), **(overrides or {})}
+        if evened != kwargs:        # a constructor refusing odd sizes (assert dim % 2 == 0)
+            with contextlib.suppress(Exception):
+                return cls(**evened)
+        raise CannotCheck(f"{cls.__name__}({shown_kwargs(kwargs)}) raised {type(exc).__name__}: "
+                          f"{str(exc) or _raising_line(exc)}; add a hint with the arguments to build it "
+                          f"with: # gradcheck: {call_expression(cls, overrides, failed=True)}") \
+            from exc
+
+
+def _raising_line(exc):
+    """The source line that raised ``exc`` (an assert with no message: ``assert dim % 2 == 0``)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    return f"at `{frames[-1].line}`" if frames and frames[-1].line else "(no message)"
 
 
 def _protocol_or_attribute(inputs, targets, outputs, forward="forward", backward="backward",

@@ -63,16 +63,17 @@ class CannotBuild(Exception):
         self.partial = dict(partial or {})   # every argument in order: a guess, or ... (missing)
 
 
-def constructor_args(cls):
-    """kwargs for ``cls(...)`` chosen by the arguments' names; raises CannotBuild."""
+def constructor_args(cls, even=False):
+    """kwargs for ``cls(...)`` chosen by the arguments' names; raises CannotBuild. ``even``:
+    every size even (a constructor that refused odd ones: a coupling layer halving its width)."""
     try:
         sig = inspect.signature(cls)
     except (TypeError, ValueError):
         return {}
     kwargs, missing = {}, []
     # heads (every size a multiple of their number), or a rotary embedding's rotated pairs
-    even = any(n.lower() in HEADS or n.lower() in ("head_dim", "head_size", "rotary_dim")
-               for n in sig.parameters) or bool(ROTARY.search(cls.__name__))
+    even = even or any(n.lower() in HEADS or n.lower() in ("head_dim", "head_size", "rotary_dim")
+                       for n in sig.parameters) or bool(ROTARY.search(cls.__name__))
     sizes = list(HEAD_SIZES if even else SIZES)
     conv = bool(CONV_NAME.search(cls.__name__))
     # a kernel (F, C, KH, KW) with F != C (equal, a backward reading F for C is right), or

@@ -27,17 +27,18 @@ from dataclasses import replace
 
 import numpy as np
 
-from layers.functional import FunctionalLayer, FunctionalLoss
+from layers.functional import FunctionalLayer
 from properties.user_entry import (CannotCheck, NothingToCheck, also_label, also_specs,
                                    hinted_spec, layer_entry)
 from properties.functional_shapes import (completions, from_channels, from_widths,
                                            hinted_inputs, hinted_shape, hinted_widths,
                                            param_choices)
+from properties.discover_loss_fn import functional_loss
 from properties.user_hinted import COUNT_NAMES, example, hinted_floats
 from properties.user_shapes import PROBES, infer_input_shapes, runs
 from properties.user_targets import _positional as _required
-from properties.user_targets import (data_roles, is_state_name, is_target_name,
-                                     returned_gradients, split_arguments)
+from properties.user_targets import (constant_mask, data_roles, is_mask_name, is_state_name,
+                                     is_target_name, returned_gradients, split_arguments)
 from properties.user_variants import HALF_CHANGED, changed_floats, default_options
 
 
@@ -126,7 +127,7 @@ def function_item(name, fn, names, label, path, used, hints=None):
     if "loss" in name and len(required) >= 2 and (
             len(required) == 2 or all(is_target_name(n) for n in required[1:])):
         try:
-            return _functional_loss(name, fn, label, path, required[1:], hints.get(name))
+            return functional_loss(name, fn, label, path, required[1:], hints.get(name))
         except CannotCheck as exc:    # no (x, y) fit: a cost of a parameter vector, theta = [a, K]?
             found = None if hints.get(name) is not None else _or_none(
                 lambda: cost_grad_item(name, fn, names, label, path, used, None))
@@ -273,6 +274,12 @@ def _functional_at(name, fwd, bwd, label, path, hint, args, chosen):
     if floats and targets[:len(floats)] == floats and data[:len(inputs) + len(floats)] == [
             *inputs, *floats] and returned_gradients(bwd) == len(inputs) + len(floats) + len(params):
         inputs, targets = (*inputs, *floats), targets[len(floats):]
+    # a mask among the last params that backward returns no gradient of (MADE's
+    # masked_dense_forward(x, W, b, mask)): a constant 0/1 array of the shape guessed for it
+    masks = [p for p in params if is_mask_name(p)]
+    if not (masks and params[-len(masks):] == masks and
+            returned_gradients(bwd) == len(data) - len(targets) + len(params) - len(masks)):
+        masks = []
     ints = [d for d in inputs if d in per_sample and hint.array(d).kind in ("int", "mask")]
     if ints and inputs[-len(ints):] == tuple(ints) and not targets:     # not differentiated
         inputs, targets = inputs[:-len(ints)], tuple(ints)
@@ -296,10 +303,12 @@ def _functional_at(name, fwd, bwd, label, path, hint, args, chosen):
         for shapes in options:
 
             def adapt(obj_unused, probe_unused, shapes=shapes):
-                arrays = {p: np.random.default_rng(0).standard_normal(shapes[p]) for p in params}
+                arrays = {p: np.random.default_rng(0).standard_normal(shapes[p]) for p in params
+                          if p not in masks}
+                held = tuple(constant_mask(shapes[m]) for m in masks)
                 return FunctionalLayer(fwd, bwd, arrays, None if chosen is None else dict(chosen),
                                        name=base, inputs=inputs, targets=targets,
-                                       outputs=outputs, constants=fixed), "functional"
+                                       outputs=outputs, constants=(*held, *fixed)), "functional"
 
             layer = adapt(None, None)[0]
             spec = hinted_spec(hint, data, targets=targets, params=dict(layer.params),
@@ -353,46 +362,3 @@ def _functional_at(name, fwd, bwd, label, path, hint, args, chosen):
     why = PROBES.why() or "no input shape made forward and backward run"
     raise CannotCheck(f"{name}: {why}; add a hint with every input's and parameter's shape: "
                       f"# gradcheck: {name}; {example(data, params)}")
-
-
-def _functional_loss(name, fn, label, path, targets, hint, changed=None):
-    """``loss, dx = fn(x, *targets)``; also at its float options defaulting to 1.0 or 0.0
-    changed (``huber_loss(pred, target, delta=1.0)`` at delta 0.7: a backward leaving delta
-    out is right at 1), unless ``changed`` (the options of this variant) is given."""
-    from properties.user_cost_grad import flattened
-    call = flattened(fn)
-    call = functools.partial(call, **changed) if changed else call
-    # several gradients after the loss (``loss, dq, dk = info_nce(query, keys)``, or ``loss,
-    # (dq, dk)``): as many inputs, the arguments after them targets
-    k = returned_gradients(fn, nested=True) - 1
-    every = (_required(fn)[0], *targets)
-    inputs = every[:k] if 1 < k <= len(every) and not any(
-        is_target_name(a) and not hinted_floats(hint, a) for a in every[:k]) else every[:1]
-    targets = every[len(inputs):]
-
-    def adapt(obj_unused, probe_unused):       # (one input: named x, as it always was)
-        return FunctionalLoss(call, name=name, targets=targets, arg_names=inputs,
-                              inputs=inputs if len(inputs) > 1 else ("x",)), "functional"
-
-    layer = adapt(None, None)[0]
-    spec = hinted_spec(hint, (*inputs, *targets), targets=targets, label=name) or \
-        infer_input_shapes(layer, name=name, doc=inspect.getdoc(fn) or "", kind="loss",
-                           rng=np.random.default_rng(0))
-    if spec is None:
-        why = PROBES.why()
-        grads = ", ".join(f"d{x}" for x in inputs)
-        raise CannotCheck(
-            f"{name}: could not call it as loss, {grads} = {name}({', '.join(every)})" +
-            (f" ({why})" if why else "") + f"; add a hint with their shapes: # gradcheck: "
-            f"{name}; " + "; ".join([*(f"{x}=(N, ...)" for x in inputs),
-                                    *(f"{t}=int(N)<K" for t in targets)]))
-    found = layer_entry(label, path, "functional", name, lambda: None, adapt, layer, spec, False)
-    options = {} if changed is not None else changed_floats(fn)
-    if options:
-        shown = ", ".join(f"{k}={v}" for k, v in options.items())
-        try:
-            found.also.append(_functional_loss(name, fn, f"{label}({shown})", path, targets,
-                                               hint, options))
-        except CannotCheck:
-            pass            # checked at its defaults all the same
-    return found

@@ -12,7 +12,7 @@ take, or leaving out one it does, is an error naming the hint's line.
 import numpy as np
 
 from properties.user_shapes import BATCH, InputSpec
-from properties.user_targets import Target, is_index_name, is_mask_name
+from properties.user_targets import LENGTHS, Target, is_index_name, is_mask_name
 
 
 class HintError(ValueError):
@@ -77,7 +77,7 @@ def example(names, params=(), indices=False):
             return f"{n}=int(N)<V"
         if is_mask_name(n):
             return f"{n}=mask(N, T)"
-        return f"{n}=(N, ...)"
+        return f"{n}=int(N)<T" if n.lower() in LENGTHS else f"{n}=(N, ...)"
     return "; ".join([one(n) for n in names] + [f"{p}=2" if p in COUNT_NAMES else f"{p}=(...)"
                                                   for p in params])
 
@@ -91,6 +91,8 @@ def _target(name, array, params, where):
         return Target(name, "mask", array.shape)
     if array.kind == "float":
         return Target(name, "float", array.shape, domain=array.domain)
+    if name.lower() in LENGTHS:      # each sequence's length: 1 to x's steps, never 0
+        return Target(name, "lengths", array.shape)
     bound = array.bound or _vocabulary(params)
     if not bound:
         raise HintError(f"{where}: {name}=int{array.show()[3:]} needs its bound, as in "

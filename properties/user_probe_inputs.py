@@ -10,20 +10,23 @@ from layers.adapter import lazy_dicts
 from layers.nested import arrays_within
 from layers.optimizer_fed import builds_on_initialize
 from properties.user_recurrent import concatenated_templates, recurrent_templates
-from properties.user_targets import BATCH, is_adjacency_name, is_index_name, normalized_adjacency
+from properties.user_targets import BATCH, is_index_name, target_for
 from properties.user_doc_shapes import hyper_sizes
 from properties.user_templates import _from_doc, axes_widths, graph_nodes, index_inputs
 
 
 def probe_inputs(obj, hinted, needs_probe, names=("x",), targets=(), doc=""):
-    """The probes of :func:`_inputs`, each followed by the graph's adjacency when the forward
-    takes one after its inputs (``forward(x, adj)``: nodes by nodes, the nodes x's rows)."""
+    """The probes of :func:`_inputs`, each followed by the data the forward takes after its
+    inputs where that is a graph's adjacency (``forward(x, adj)``: nodes by nodes, the nodes
+    x's rows), a mask or each sequence's length (``forward(x, lengths)``: over x's steps)."""
     probes = _inputs(obj, hinted, needs_probe, names, doc)
-    if not targets or hinted is not None or not all(is_adjacency_name(t) for t in targets):
+    drawn = [target_for(t) for t in targets]
+    if not targets or hinted is not None or \
+            not all(t.kind in ("adjacency", "mask", "lengths") for t in drawn):
         return probes
     rng = np.random.default_rng(0)
-    return [p if p is None else (*p, *[normalized_adjacency(rng, np.shape(p[0])[0])
-                                       for _ in targets]) for p in probes]
+    return [p if p is None else (*p, *[t.draw(rng, np.shape(p[0])[0], p) for t in drawn])
+            for p in probes]
 
 
 def _inputs(obj, hinted, needs_probe, names=("x",), doc=""):

@@ -35,7 +35,7 @@ from properties import outputs as O
 from properties.user_probe_runs import (gradients_at, gradients_ok, output_ok, reads_beyond,
                                         wrong_shapes)
 from properties.user_targets import (BATCH, Target, draw_targets, is_adjacency_name, is_index_name,
-                                     is_mask_name, loss_targets_tried, target_for)
+                                     is_mask_name, LENGTHS, loss_targets_tried, target_for)
 from properties.user_templates import (UNLIKE, _from_doc, _show, index_inputs, one_input,
                                        params_of, several_inputs)
 from properties.values import PROBED_DOMAINS, domain_text, into_domain
@@ -307,9 +307,9 @@ def _is_loss(layer, name, kind):
         return False
     n_inputs = len(getattr(layer, "input_names", ("x",)))
     named = tuple(getattr(layer, "target_names", ()) or ())
-    if n_inputs != 1 or any(is_mask_name(p.name) or is_adjacency_name(p.name)
-                            for p in required[1:2]):
-        return False            # forward(x, mask), forward(x, adj): a masked or graph layer
+    if n_inputs != 1 or any(is_mask_name(p.name) or is_adjacency_name(p.name) or
+                            p.name.lower() in LENGTHS for p in required[1:2]):
+        return False    # forward(x, mask), forward(x, adj), forward(x, lengths): no loss
     return len(required) == 2 or len(named) == len(required) - 1 > 1
 
 

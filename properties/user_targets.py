@@ -37,6 +37,9 @@ OPERAND_NAMES = ("q", "k", "v", "query", "key", "value", "queries", "keys", "val
                  "encoder_out", "encoder_output", "kv", "x_kv", "cond")
 
 
+LENGTHS = ("lengths", "lens", "seq_lens", "seq_lengths", "seq_len", "sequence_lengths")
+
+
 def is_state_name(name):
     """``prev_h``, ``h0``, ``c_prev``, ``hidden``, ``state``...: a recurrent state input."""
     return bool(STATE.match(name.lower()))
@@ -75,7 +78,7 @@ def is_noise_name(name):
 def is_target_name(name):
     """Data a layer does not differentiate: labels, masks, a graph's adjacency and noise
     (indices are found by probing)."""
-    return is_label_name(name) or is_mask_name(name) or name.lower() in ("lengths", "lens") or \
+    return is_label_name(name) or is_mask_name(name) or name.lower() in LENGTHS or \
         is_adjacency_name(name) or is_noise_name(name)
 
 
@@ -133,6 +136,12 @@ class Target:
         shape = self.shape(batch, xs)
         if self.kind == "adjacency":
             return normalized_adjacency(rng, shape[0])
+        if self.kind == "lengths":        # each row's steps, 1 to T; the last row padded
+            steps = np.shape(xs[0])[1] if xs and np.ndim(xs[0]) > 1 else 1
+            lengths = rng.integers(1, steps + 1, shape)
+            if steps > 1 and lengths.size:
+                lengths.reshape(-1)[-1] = rng.integers(1, steps)
+            return lengths.astype(np.int64)
         if self.kind == "index":
             return index_tensor(rng, shape, self.bound)
         if self.kind == "labels":
@@ -156,6 +165,8 @@ class Target:
             return f"{self.name}: a mask {dims}, rows ending in padding"
         if self.kind == "adjacency":
             return f"{self.name}: a normalised adjacency (nodes, nodes) of a random graph"
+        if self.kind == "lengths":
+            return f"{self.name}: each sequence's length, 1 to x's steps, the last one padded"
         return f"{self.name}: {self.kind} {dims}" + (f" in {domain_text(self.domain)}"
                                                      if self.domain else "")
 
@@ -191,6 +202,8 @@ def target_for(name, template=None):
         return Target(name, "adjacency", template)
     if is_mask_name(name):
         return Target(name, "mask", template)
+    if name.lower() in LENGTHS:
+        return Target(name, "lengths", (BATCH,))
     if is_label_name(name):
         return Target(name, "labels", template)
     return Target(name, "float", template)

@@ -113,7 +113,9 @@ class FunctionalLayer(Layer):
         if not isinstance(got, tuple) or len(got) != len(wanted):
             count = f"{len(got)} values" if isinstance(got, tuple) else _describe(result)
             raise ValueError(f"{self.name}: {_fn_name(self.backward_fn)} must return "
-                             f"({', '.join(wanted)}), got {count}")
+                             f"({', '.join(wanted)}), got {count} (one gradient per input, "
+                             f"then per param, as read off the forward's arguments; if one of "
+                             f"them is data it returns no gradient of, a hint says so)")
         self.grads = dict(zip(names, got[n_in:]))
         if n_in == 0:
             return None

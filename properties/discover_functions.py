@@ -192,10 +192,14 @@ def functional_item(name, fwd, bwd, label, path, hint, names=None):
         # windows that overlap (stride 1 < a 2-wide window): a backward assigning with = where
         # += belongs is right on the default's disjoint windows
         also.append(("(stride=1)", {**chosen, "stride": 1}))
+        if _reads_key(fwd, "pad"):        # (a padded pool's pool_param.get('pad', 0))
+            also.append(("(pad=1)", {**chosen, "pad": 1}))
     elif "conv" in base:
         # no padding: a crop written dx_pad[:, :, pad:-pad, pad:-pad] is right at pad 1 and
         # leaves nothing at pad 0
         also.append(("(pad=0)", {**chosen, "pad": 0}))
+        if _reads_key(fwd, "dilation"):   # conv_param.get('dilation', 1): right at 1 whatever
+            also.append(("(dilation=2)", {**chosen, "dilation": 2}))
     elif "dropout" in base:
         # at p = 0.5 the keep and the drop probability are one number: a backward scaling by
         # 1/(1 - p) where its forward keeps with probability p is right only there
@@ -207,6 +211,16 @@ def functional_item(name, fwd, bwd, label, path, hint, names=None):
         except CannotCheck:
             pass             # the pair is checked at its default options all the same
     return item
+
+
+def _reads_key(fn, key):
+    """Whether ``fn``'s source reads ``key`` from a dict (``conv_param['dilation']``, ``.get(
+    'dilation', 1)``): an option its default dict leaves out, to be checked set too."""
+    try:
+        source = inspect.getsource(fn)
+    except (OSError, TypeError):
+        return False
+    return bool(re.search(r"""[\[(]\s*['"]%s['"]""" % re.escape(key), source))
 
 
 def _or_none(make):

@@ -176,7 +176,7 @@ def flattened(fn):
 
 
 # a function named for forces returns minus the gradient of the energy it returns first
-FORCES = re.compile(r"force", re.I)
+FORCES = re.compile(r"(?<![a-zA-Z])[Ff]orces?|(?<=[a-z])Forces?")   # (not reinforce)
 
 
 def as_forces(fn):

@@ -76,7 +76,8 @@ def test_backward_returning_the_wrong_number_of_gradients_is_a_clear_error():
     layer = FunctionalLayer(F.affine_forward, lambda dout, cache: F.affine_backward(dout, cache)[:2],
                             {"w": np.ones((2, 2)), "b": np.zeros(2)})
     layer.forward(np.ones((1, 2)))
-    with pytest.raises(ValueError, match=r"affine: <lambda> must return \(dx, dw, db\), got 2 values"):
+    with pytest.raises(ValueError, match=r"affine: <lambda> must return \(dx, dw, db\), got 2 values"
+                                         r" \(one gradient per input, then per param.*a hint says so"):
         layer.backward(np.ones((1, 2)))
 
 

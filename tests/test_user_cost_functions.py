@@ -106,6 +106,21 @@ def energy_and_forces(x, k=1.0):
     return 0.5 * k * np.sum(stretch ** 2), {sign}dU
 '''
 
+# REINFORCE: no forces in it (its name was read as one, and a right gradient failed as a sign flip)
+REINFORCE = '''
+import numpy as np
+
+
+def reinforce_with_baseline(logits, actions, returns, baseline):
+    N, A = logits.shape
+    z = logits - logits.max(axis=1, keepdims=True)
+    log_probs = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    adv = returns - baseline
+    loss = -(log_probs[np.arange(N), actions] * adv).mean()
+    dlogits = (np.exp(log_probs) - np.eye(A)[actions]) * adv[:, None] {over_n}
+    return loss, dlogits
+'''
+
 # BPR over (user, positive item, negative item) ids: pos_items, neg_items were drawn as floats
 BPR = '''
 import numpy as np
@@ -242,6 +257,7 @@ RIGHT = [
     (FM, "FactorizationMachine", dict(pair_term=FM_TERM), "V"),
     (LOGISTIC_CLASS, "LogisticCost", dict(over_m="/ m"), "theta"),
     (FORCES, "energy_and_forces", dict(sign="-"), "x"),
+    (REINFORCE, "reinforce_with_baseline", dict(over_n="/ N"), "logits"),
     (BPR, "bpr_loss", dict(scatter="np.add.at(d_item, neg_items, -g[:, None] * u)"), "item_emb"),
 ]
 
@@ -266,6 +282,7 @@ WRONG = [
     (FM, "FactorizationMachine", dict(pair_term=""), "V", None),
     (LOGISTIC_CLASS, "LogisticCost", dict(over_m=""), "theta", None),
     (FORCES, "energy_and_forces", dict(sign=""), "x", "sign flip"),   # a gradient named forces
+    (REINFORCE, "reinforce_with_baseline", dict(over_n=""), "logits", None),
     (BPR, "bpr_loss", dict(scatter="d_item[neg_items] -= g[:, None] * u"), "item_emb", None),
 ]
 

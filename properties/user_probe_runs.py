@@ -82,3 +82,21 @@ def reads_beyond(layer, spec, xs, ts, corners, rng):
     return len(before) != len(after) or any(
         a.shape != b.shape or not np.allclose(a, b, rtol=1e-12, atol=0, equal_nan=True)
         for a, b in zip(before, after))
+
+
+def finite_across(layer, spec, loss):
+    """Forward's outputs are finite on further draws: a range is chosen for what the forward
+    does everywhere in it, not on one lucky draw. Unrestricted inputs get three more of
+    scale 1 (an arcsin is rarely finite on all of them); inputs in a range also get values of
+    scale 50, which the range's map sends close to both its ends."""
+    rng = np.random.default_rng(7)
+    for scale in ((1.0, 50.0, 50.0, 1.0) if spec.domains else (1.0, 1.0, 1.0)):
+        batch = 3 if spec.batched else None
+        xs, ts = spec.draw(rng, batch or 2, scale=scale)
+        try:
+            with np.errstate(all="ignore"):
+                if not output_ok(spec.apply(copy.deepcopy(layer)).forward(*xs, *ts), loss, batch):
+                    return False
+        except Exception:
+            return False
+    return True

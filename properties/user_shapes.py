@@ -32,8 +32,8 @@ from layers.attribute_probe import TRAINING_NAMES
 from oracle.user_hyper import words
 from oracle.user_twins_dense import LOSS_WORDS
 from properties import outputs as O
-from properties.user_probe_runs import (gradients_at, gradients_ok, output_ok, reads_beyond,
-                                        wrong_shapes)
+from properties.user_probe_runs import (finite_across, gradients_at, gradients_ok, output_ok,
+                                        reads_beyond, wrong_shapes)
 from properties.user_targets import (BATCH, Target, draw_targets, is_adjacency_name, is_index_name,
                                      is_mask_name, LENGTHS, loss_targets_tried, target_for)
 from properties.user_templates import (UNLIKE, _from_doc, _show, index_inputs, one_input,
@@ -243,10 +243,15 @@ def _float_specs(layer, name, doc, kind, names, loss):
                 continue
             classes = min([classes, *columns])
             more = ("; targets 0 or 1, shaped like the input" if targets == "binary" else
-                    f"; {first}: floats shaped like the input" if targets == "like_x" else "") + \
-                ("; " + "; ".join(t.describe() for t in extras) if extras else "")
-            yield InputSpec(templates, batched, targets, classes, source, how + more, extras,
-                            loose=source == UNLIKE)
+                    f"; {first}: floats shaped like the input" if targets == "like_x" else "")
+            # float data beside it shaped like it, then one number per sample (a PPO loss's
+            # advantages and old log-probabilities beside its logits (N, A))
+            per_sample = tuple(replace(t, template=(BATCH,)) if t.kind == "float" and
+                               t.template is None else t for t in extras)
+            for drawn in (extras, per_sample) if batched and per_sample != extras else (extras,):
+                yield InputSpec(templates, batched, targets, classes, source, how + more + (
+                    "; " + "; ".join(t.describe() for t in drawn) if drawn else ""), drawn,
+                    loose=source == UNLIKE)
 
 
 def _index_specs(layer, name, doc, kind, names, loss):
@@ -329,24 +334,6 @@ def within_domain(layer, spec, rng):
     if spec.domains or not spec.inputs or finite(spec):
         return spec
     return next((s for s in (spec.within(d, names) for d in PROBED_DOMAINS) if finite(s)), spec)
-
-
-def finite_across(layer, spec, loss):
-    """Forward's outputs are finite on further draws: a range is chosen for what the forward
-    does everywhere in it, not on one lucky draw. Unrestricted inputs get three more of
-    scale 1 (an arcsin is rarely finite on all of them); inputs in a range also get values of
-    scale 50, which the range's map sends close to both its ends."""
-    rng = np.random.default_rng(7)
-    for scale in ((1.0, 50.0, 50.0, 1.0) if spec.domains else (1.0, 1.0, 1.0)):
-        batch = 3 if spec.batched else None
-        xs, ts = spec.draw(rng, batch or 2, scale=scale)
-        try:
-            with np.errstate(all="ignore"):
-                if not output_ok(spec.apply(copy.deepcopy(layer)).forward(*xs, *ts), loss, batch):
-                    return False
-        except Exception:
-            return False
-    return True
 
 
 class _Probes:

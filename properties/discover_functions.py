@@ -19,7 +19,6 @@ the outputs are counted from the upstream gradients the backward takes; a
 A hint (``properties.user_hints``) names the function: ``# gradcheck:
 rnn_forward; x=(N, 3, 4); h0=(N, 5)``; a param's shape there, ``W=(10, 4)``.
 """
-import functools
 import inspect
 import numbers
 import re
@@ -39,7 +38,7 @@ from properties.user_shapes import PROBES, infer_input_shapes, runs
 from properties.user_targets import _positional as _required
 from properties.user_targets import (constant_mask, data_roles, is_mask_name, is_state_name,
                                      is_target_name, returned_gradients, split_arguments)
-from properties.user_variants import HALF_CHANGED, changed_floats, default_options
+from properties.user_variants import HALF_CHANGED, at_changed, changed_floats, default_options
 
 
 # A pair's forward and backward words: ``affine_forward`` / ``affine_backward``, ``tanh_fwd`` /
@@ -236,13 +235,9 @@ def _float_variant(item, name, fwd, bwd, label, path, args):
     changed = changed_floats(fwd)
     if not changed:
         return
-
-    @functools.wraps(fwd)
-    def at(*a, **kw):
-        return fwd(*a, **{**changed, **kw})
     shown = ", ".join(f"{k}={v}" for k, v in changed.items())
-    variant = _or_none(lambda: _functional_at(name, at, bwd, f"{label}({shown})", path, None,
-                                              args, None))
+    variant = _or_none(lambda: _functional_at(name, at_changed(fwd, changed), bwd,
+                                              f"{label}({shown})", path, None, args, None))
     item.also += [variant] if variant else []      # (else checked at its defaults all the same)
 
 

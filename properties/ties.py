@@ -55,17 +55,25 @@ def tied_direction(x):
     return shared.astype(np.float64) if shared.any() else None
 
 
+def _input_of(trial, tensor):
+    """(name, the input as float64, every array by name for ``slope_along``) of input gradient
+    ``tensor`` (``dx``), or None for a param's."""
+    names = C.input_names(trial.layer)
+    if not tensor.startswith("d") or tensor[1:] not in names:
+        return None
+    x = np.asarray(trial.inputs[names.index(tensor[1:])], np.float64)
+    return tensor[1:], x, {**dict(zip(names, trial.inputs)), **trial.params0}
+
+
 def split_at_ties(trial, tensor, got, tf_grad, dout):
     """True when a 'kink convention' on input gradient ``tensor`` is a wrong total at ties."""
-    names = C.input_names(trial.layer)
-    if not tensor.startswith("d") or tensor[1:] not in names or tf_grad is None:
+    found = _input_of(trial, tensor) if tf_grad is not None else None
+    if found is None:
         return False
-    name = tensor[1:]
-    x = np.asarray(trial.inputs[names.index(name)], np.float64)
+    name, x, arrays = found
     v = tied_direction(x)
     if v is None or np.shape(got) != x.shape or np.shape(tf_grad) != x.shape:
         return False
-    arrays = {**dict(zip(names, trial.inputs)), **trial.params0}   # float64 in slope_along
     slope, smooth, _ = slope_along(trial.float64_function(), arrays, O.pack(dout), name, v)
     if not smooth:
         return False
@@ -88,15 +96,13 @@ def tied_slopes(trial, tensor, got, dout, most=4):
     ``most``) along which the function is smooth: (value, count, the layer's total along it,
     the finite-difference slope, the round-off that slope can carry). Nothing for a gradient of
     another shape or without ties."""
-    names = C.input_names(trial.layer)
-    if not tensor.startswith("d") or tensor[1:] not in names:
+    found = _input_of(trial, tensor)
+    if found is None:
         return
-    name = tensor[1:]
-    x = np.asarray(trial.inputs[names.index(name)], np.float64)
+    name, x, arrays = found
     if x.size < 2 or np.shape(got) != x.shape or not np.all(np.isfinite(got)):
         return
     values, inverse, counts = np.unique(x.reshape(-1), return_inverse=True, return_counts=True)
-    arrays = {**dict(zip(names, trial.inputs)), **trial.params0}   # float64 in slope_along
     fn = trial.float64_function()
     for i in [i for i in np.argsort(-counts, kind="stable") if counts[i] > 1][:most]:
         v = (inverse == i).reshape(x.shape).astype(np.float64)

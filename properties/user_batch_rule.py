@@ -85,7 +85,7 @@ def batch_rule(layer, spec, loss, in_float32=False):
             return "sum"
         return "mean" if close(whole[0], np.mean(values)) else COUPLED
     for k, w in enumerate(whole):
-        if not w.ndim or w.shape[0] != 3 or any(np.shape(p[k]) != (1, *w.shape[1:]) for p in parts):
+        if not w.ndim or w.shape[0] != 3 or any(np.size(p[k]) != np.prod(w.shape[1:]) for p in parts):
             return COUPLED      # (a sample's output shaped by the batch: distances (N, N))
         together = np.concatenate([p[k].reshape(1, *w.shape[1:]) for p in parts])
         if not close(w, together):

@@ -33,6 +33,7 @@ import textwrap
 import numpy as np
 
 from properties.user_cost_args import _Flat, _roles, _Search
+from properties.user_cost_grad_class import FORCES    # (a function named for forces: -grad)
 from properties.user_cost_match import gradient_key
 from properties.user_doc_shapes import documented_entries
 from properties.user_entry import CannotCheck, Found
@@ -173,10 +174,6 @@ def flattened(fn):
             return (out[0], *out[1])
         return out
     return flat
-
-
-# a function named for forces returns minus the gradient of the energy it returns first
-FORCES = re.compile(r"(?<![a-zA-Z])[Ff]orces?|(?<=[a-z])Forces?")   # (not reinforce)
 
 
 def as_forces(fn):

@@ -35,7 +35,8 @@ GRADIENTS = ("gradient", "gradients", "grad", "grads", "jac", "compute_gradient"
              "_gradients", "_grad", "_grads", "_compute_gradient", "_compute_gradients",
              "grad_log_prob", "grad_log_pi", "grad_log_likelihood", "grad_loglik",
              "grad_log_policy", "score", "grad_logp", "forces", "force", "compute_forces")
-FORCES = re.compile(r"(?<![a-zA-Z])[Ff]orces?|(?<=[a-z])Forces?")   # minus the energy's gradient (not reinforce)
+# named for forces (a word of the name: not reinforce): minus the energy's gradient
+FORCES = re.compile(r"(?<![a-zA-Z])[Ff]orces?|(?<=[a-z])Forces?")
 # a policy's score function beside only its probabilities: the cost is log forward(s)[a]
 SCORES = ("grad_log_prob", "grad_log_pi", "grad_log_policy", "grad_logp")
 # a float an estimator or a cost class keeps that is a setting, not a param to differentiate

@@ -28,14 +28,14 @@ def functional_loss(name, fn, label, path, targets, hint, changed=None):
     every = (_required(fn)[0], *targets)
     inputs = every[:k] if 1 < k <= len(every) and not any(
         is_target_name(a) and not hinted_floats(hint, a) for a in every[:k]) else every[:1]
-    targets = every[len(inputs):]
+    labels = every[len(inputs):]
 
     def adapt(obj_unused, probe_unused):       # (one input: named x, as it always was)
-        return FunctionalLoss(call, name=name, targets=targets, arg_names=inputs,
+        return FunctionalLoss(call, name=name, targets=labels, arg_names=inputs,
                               inputs=inputs if len(inputs) > 1 else ("x",)), "functional"
 
     layer = adapt(None, None)[0]
-    spec = hinted_spec(hint, (*inputs, *targets), targets=targets, label=name) or \
+    spec = hinted_spec(hint, every, targets=labels, label=name) or \
         infer_input_shapes(layer, name=name, doc=inspect.getdoc(fn) or "", kind="loss",
                            rng=np.random.default_rng(0))
     if spec is None:
@@ -45,7 +45,7 @@ def functional_loss(name, fn, label, path, targets, hint, changed=None):
             f"{name}: could not call it as loss, {grads} = {name}({', '.join(every)})" +
             (f" ({why})" if why else "") + f"; add a hint with their shapes: # gradcheck: "
             f"{name}; " + "; ".join([*(f"{x}=(N, ...)" for x in inputs),
-                                    *(f"{t}=int(N)<K" for t in targets)]))
+                                    *(f"{t}=int(N)<K" for t in labels)]))
     found = layer_entry(label, path, "functional", name, lambda: None, adapt, layer, spec, False)
     options = {} if changed is not None else changed_floats(fn)
     if options:

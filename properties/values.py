@@ -5,7 +5,10 @@ Kinds:
   large    scale 50: saturates sigmoid/tanh and overflows a naive exp in float32;
   ties     values on a coarse grid {-1, -0.5, 0, 0.5, 1}: exact zeros and exact ties;
   fd_safe  all values distinct, at least 0.01 apart and away from 0, so no
-           finite-difference stencil crosses a ReLU kink or swaps two maxima.
+           finite-difference stencil crosses a ReLU kink or swaps two maxima; spread evenly
+           over +-r, r drawn from FD_SAFE_REACH, so a few values reach where the usual
+           breakpoints of piecewise layers lie (1, 2.5, 3, 6), which a standard normal
+           draw of a small tensor seldom does.
   feature_map  like a ReLU's output: over half exact zeros, the rest on a 0.5 grid, constant
            over 2x2 patches of the image axes (pairs along D for (N, D)): ties in every window.
   overflow magnitudes just past where ``exp`` overflows in the case's dtype (float32 88.7,
@@ -21,6 +24,7 @@ import zlib
 import numpy as np
 
 KINDS = ("normal", "large", "ties", "fd_safe", "feature_map", "overflow")
+FD_SAFE_REACH = (2.0, 8.0)   # the half-width of fd_safe values, drawn per case
 
 INF = float("inf")
 # Ranges tried, widest first, for an input on which a forward is finite only in part (a log or
@@ -50,8 +54,9 @@ def make_values(kind, shape, dtype, rng):
         if v.size > 1 and not (v == 0).any():    # the kind's promise: an exact zero, always
             v.flat[rng.integers(v.size)] = 0.0
     elif kind == "fd_safe":
-        spacing = max(0.01, 4.0 / max(n, 1))
-        v = ((rng.permutation(n) - (n - 1) / 2.0) * spacing + spacing / 4).reshape(shape)
+        order = rng.permutation(n)
+        spacing = max(0.01, 2.0 * rng.uniform(*FD_SAFE_REACH) / max(n, 1))
+        v = ((order - (n - 1) / 2.0) * spacing + spacing / 4).reshape(shape)
     elif kind == "feature_map":
         v = np.maximum(rng.integers(-3, 4, size=shape), 0) * 0.5
         for axis in range(max(1, len(shape) - 2), len(shape)):   # (N, C, H, W): H, W; (N, D): D

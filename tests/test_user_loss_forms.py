@@ -312,3 +312,32 @@ def test_data_beside_labels_is_still_searched_for_the_labels_form(tmp_path):
     item, results = _results(tmp_path, "softreg.py", ESTIMATOR)
     assert "Y (6, 2) labels" in item.how, item.how
     assert results and all(r.passed for r in results)
+
+
+MARGIN_RANKING = '''
+import numpy as np
+
+
+def margin_ranking_loss(pos, neg, margin=1.0):
+    """Returns (loss, dpos, dneg)."""
+    active = (pos - neg) < {edge}
+    loss = np.maximum(margin - (pos - neg), 0).mean()
+    dpos = -active.astype(pos.dtype) / pos.size
+    return loss, dpos, -dpos
+'''
+
+
+def test_a_loss_returning_a_gradient_per_input_is_also_checked_at_its_option_changed(tmp_path):
+    """``loss, dpos, dneg = margin_ranking_loss(pos, neg, margin=1.0)``: its variant at 0.7 was
+    built with no second input (the arguments taken as inputs were dropped from its call) and
+    silently left out, so a hinge ignoring the margin passed."""
+    folder = tmp_path / "right"
+    folder.mkdir()
+    found, _ = collect_source(folder, "rank.py", MARGIN_RANKING.replace("{edge}", "margin"))
+    assert sorted(found) == ["rank.margin_ranking_loss", "rank.margin_ranking_loss(margin=0.7)"]
+    for label in found:
+        assert hunt(label, "grads_fd", max_examples=15, shrink=False) is None, label
+    folder = tmp_path / "bug"
+    folder.mkdir()
+    collect_source(folder, "rank_bug.py", MARGIN_RANKING.replace("{edge}", "1.0"))
+    assert hunt("rank_bug.margin_ranking_loss(margin=0.7)", "grads_fd", max_examples=15) is not None

@@ -165,13 +165,33 @@ class _Search:
         """The docstring's shapes first (a simulation's ``x_obs: (T, N)``), else any."""
         self.documented = {n: v * self.spread if np.asarray(v).dtype.kind == "f" else v
                            for n, v in documented_arrays(self.fn, [n for n, r in self.roles if r in (
-                               "data", "array")], EXAMPLES).items()}
+                               "data", "array", "size")], EXAMPLES).items()}
+        self.documented.update(self._documented_ids())
         self.found = self._search() if self.documented else None
         if self.found is None:
             if self.documented:      # (a budget of its own, as before the docstring was read)
                 self.documented, self.calls, self.start = {}, 0, time.perf_counter()
             self.found = self._search()
         return self.found
+
+    def _documented_ids(self):
+        """{argument: ids} for the index arguments (``neg_ids: (N, K)``) the docstring shapes,
+        each below the rows of the tables it documents (``W_out: (V, D)``: the fewest rows of a
+        documented float array not one row per example), with a repeat; {} when it documents
+        no such table."""
+        wanted = [n for n, r in self.roles if r in ("indices", "index")]
+        shaped = documented_arrays(self.fn, wanted, EXAMPLES) if wanted else {}
+        rows = [np.shape(v)[0] for v in self.documented.values()
+                if np.ndim(v) == 2 and np.shape(v)[0] != EXAMPLES]
+        if not shaped or not rows:
+            return {}
+        out = {}
+        for n, v in shaped.items():
+            ids = np.random.default_rng(zlib.crc32(n.encode())).integers(0, min(rows), np.shape(v))
+            if ids.size > 1:
+                ids.flat[-1] = ids.flat[0]         # a repeat: gradients must add up there
+            out[n] = ids
+        return out
 
     def fixed_and_free(self):
         """({argument: its value} for those made by name or given, [(name, role)] of those

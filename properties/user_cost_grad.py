@@ -35,6 +35,7 @@ import numpy as np
 from properties.user_cost_args import _Flat, _roles, _Search
 from properties.user_cost_grad_class import FORCES    # (a function named for forces: -grad)
 from properties.user_cost_match import gradient_key
+from properties.user_cost_hint import suggested_args
 from properties.user_doc_shapes import documented_entries
 from properties.user_entry import CannotCheck, Found
 from properties.user_hinted import hinted_floats
@@ -319,8 +320,7 @@ def found_for(name, fn, label, path, hint, calls, pair, roles=None, search=None)
                 f"in its argument's shape" + (f" (the last try raised {type(why).__name__}: "
                                                f"{str(why)[:160]})" if why else "") +
                 f"; give every argument in a hint, as in # gradcheck: {name}; " +
-                "; ".join(f"{n}=(N, 3)" if r == "data" else f"{n}=(3,)" for n, r in roles
-                          if r in ("data", "flat", "array")))
+                suggested_args(fn, roles))
         return None
     args, matched = got
     values = {n: (a.make() if isinstance(a, _Flat) else a) for n, a in args.items()}

@@ -309,3 +309,58 @@ def test_a_loss_of_a_parameter_vector_no_x_and_y_fit_is_checked_as_a_cost(tmp_pa
         found, _ = collect_source(tmp_path / name, f"{name}.py", KALMAN.replace("{first}", first))
         results = found[f"{name}.innovation_loss"].check()
         assert results and all(r.passed for r in results) == right, [r.message() for r in results]
+
+
+NEG_SAMPLING = '''
+import numpy as np
+
+
+def negative_sampling_loss(v_center, W_out, pos_ids, neg_ids):
+    """word2vec's loss, a negative equal to the row's positive dropped.
+
+    v_center: (N, D) centre vectors
+    W_out:    (V, D) output vectors
+    pos_ids:  (N,)   true context ids
+    neg_ids:  (N, K) sampled negative ids
+    Returns loss (mean over N), dv_center, dW_out.
+    """
+    N = v_center.shape[0]
+    u_pos, u_neg = W_out[pos_ids], W_out[neg_ids]
+    valid = neg_ids != pos_ids[:, None]
+    s_pos = np.sum(u_pos * v_center, axis=1)
+    s_neg = np.einsum("nkd,nd->nk", u_neg, v_center)
+    loss = (np.logaddexp(0, -s_pos).sum() + (np.logaddexp(0, s_neg) * valid).sum()) / N
+    g_pos = (1 / (1 + np.exp(-s_pos)) - 1) / N
+    g_neg = {g_neg} / (1 + np.exp(-s_neg)) / N
+    dv = g_pos[:, None] * u_pos + np.einsum("nk,nkd->nd", g_neg, u_neg)
+    dW = np.zeros_like(W_out)
+    np.add.at(dW, pos_ids, g_pos[:, None] * v_center)
+    np.add.at(dW, neg_ids.ravel(), (g_neg[:, :, None] * v_center[:, None, :]).reshape(-1, W_out.shape[1]))
+    return loss, dv, dW
+'''
+
+
+def test_index_arguments_the_docstring_shapes_index_the_table_it_documents(tmp_path):
+    """pos_ids (N,) and neg_ids (N, K) beside W_out (V, D): no ids the search tried fit (its
+    fixed [0, 2, 2] for every index argument), and the file was skipped. They are drawn now at
+    their documented shapes below V's rows, with a repeat: a mask left out of the backward is
+    caught, the right one passes."""
+    for name, g_neg, right in (("sgns", "valid", True), ("sgns_bug", "1.0", False)):
+        (tmp_path / name).mkdir()
+        found, collected = collect_source(tmp_path / name, f"{name}.py",
+                                          NEG_SAMPLING.replace("{g_neg}", g_neg))
+        assert f"{name}.negative_sampling_loss" in found, collected.skipped
+        results = found[f"{name}.negative_sampling_loss"].check()
+        assert results and all(r.passed for r in results) == right, [r.message() for r in results]
+
+
+def test_a_cost_no_arguments_fit_suggests_every_argument_at_its_documented_shape(tmp_path):
+    """The hint suggested for a cost no arguments fit listed only its float arrays, each at
+    (3,) whatever its docstring said; now every argument, at the documented shape, integers
+    below the table's rows."""
+    source = NEG_SAMPLING.replace("    N = v_center.shape[0]\n",
+                                  "    raise RuntimeError('not here')\n")
+    found, collected = collect_source(tmp_path, "odd.py", source)
+    reason = {s.label: s.reason for s in collected.skipped}["odd.negative_sampling_loss"]
+    assert ("# gradcheck: negative_sampling_loss; v_center=(N, 5); W_out=(4, 5); "
+            "pos_ids=int(N)<4; neg_ids=int(N, 4)<4") in reason, reason

@@ -32,6 +32,7 @@ from layers.attribute_probe import TRAINING_NAMES
 from oracle.user_hyper import words
 from oracle.user_twins_dense import LOSS_WORDS
 from properties import outputs as O
+from properties.user_probe_longer import lengthened
 from properties.user_probe_runs import (finite_across, gradients_at, gradients_ok, output_ok,
                                         reads_beyond, wrong_shapes)
 from properties.user_targets import (BATCH, Target, draw_targets, is_adjacency_name, is_index_name,
@@ -165,7 +166,10 @@ def infer_input_shapes(layer, *, name, doc="", kind=None, rng):
                             min(ran, key=lambda s: (
                                 wrong_shapes(layer, s, rng, as_loss), 0 if s.source == "probe"
                                 else -max(map(len, s.inputs), default=0)))   # (blind: in order)
-                        return spec if batched else _batch_backward_raised(
+                        if batched:      # (an output of one window there: a longer input)
+                            return lengthened(layer, spec, rng, lambda lay, s: runs(
+                                lay, s, rng, as_loss, strict)) or spec
+                        return _batch_backward_raised(
                             layer, spec, phase(layer, name, doc, kind, names, as_loss),
                             rng, as_loss) or spec
     # Last, the first shape on which forward runs although backward raised at every one: a

@@ -12,16 +12,14 @@ Each estimate is Richardson-extrapolated from central differences at steps h,
 h/2 and h/4, with h = 1e-3 * max(1, |x|) taken from the value's scale. An
 estimate is *excused* (reported, never judged) when it does not behave like
 the derivative of a smooth function: the two Richardson estimates disagree, or
-the one-sided slopes keep differing as the step shrinks. That is what a kink
-(ReLU at 0, near-equal maxima) inside the stencil looks like.
+the one-sided slopes keep differing as the step shrinks (a kink: ReLU at 0,
+near-equal maxima), or it is not finite (a step out of the forward's domain).
 
 A random direction moves every element at once, so on a large tensor with
 many kinks (a ReLU layer at 10k inputs) every dense direction crosses one. An
-excused direction is therefore redrawn on a random subset of the coordinates
-(a sparse direction crosses a kink far less often): first on a ladder of ever
-smaller subsets, then at the largest subset size that was judged, until it is
-judged or ``max_rounds`` rounds are spent. What no round could judge stays
-excused: the comparison then reports it as not judged, never as a failure.
+excused direction is redrawn on a random subset of the coordinates: first on a
+ladder of ever smaller subsets, then at the largest size judged, at most
+``max_rounds`` rounds; what none judged is reported as not judged, never failed.
 """
 from dataclasses import dataclass
 
@@ -117,11 +115,13 @@ class _Stencil:
 
 def _excuse(rows):
     r2, gap, asym_half, asym_quarter, noise = rows.T
-    gscale = max(np.abs(r2).max(initial=0.0), 1e-12)
+    finite = np.isfinite(rows).all(axis=1)
+    gscale = max(np.abs(r2[finite]).max(initial=0.0), 1e-12)
     floor = 1e-6 * (np.abs(r2) + gscale) + 10 * noise
-    unconverged = gap > floor
-    one_sided = (asym_quarter > floor) & (asym_quarter > 0.75 * asym_half)
-    return unconverged | one_sided
+    with np.errstate(invalid="ignore"):
+        unconverged = gap > floor
+        one_sided = (asym_quarter > floor) & (asym_quarter > 0.75 * asym_half)
+    return unconverged | one_sided | ~finite
 
 
 def _elementwise(stencil, x):

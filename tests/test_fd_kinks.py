@@ -57,3 +57,19 @@ def test_kink_along_tells_a_cone_from_a_smooth_point_and_from_round_off():
     assert kink_along(square, {"x": x}, one, "x", unit) == ("smooth", 0.0)
     with np.errstate(over="ignore"):     # (its round-off bound squares 1e300)
         assert kink_along(huge, {"x": x}, one, "x", unit)[0] == "unresolved"
+
+
+def test_a_step_out_of_the_forwards_domain_is_redrawn_not_judged_as_nan():
+    """log(x) at values near 800 beside values near 0.02 (an overflow-kind draw moved into
+    (0, inf)): a dense direction's step, scaled to the large values, moved the small ones
+    negative, and the NaN estimate was judged: a right layer failed with fd = nan. Such a
+    direction is excused and redrawn on fewer coordinates, which judge it."""
+    rng = np.random.default_rng(3)
+    x = np.where(rng.random((4, 8)) < 0.5, rng.uniform(720, 850, (4, 8)), rng.uniform(0.02, 0.05, (4, 8)))
+    dout = rng.standard_normal((4, 8))
+    with np.errstate(invalid="ignore"):
+        fd = fd_vjp(lambda a: np.log(a["x"]), {"x": x}, dout, rng=np.random.default_rng(0))["x"]
+    assert fd.mode == "directional" and fd.judged
+    judged = ~fd.excused
+    assert np.isfinite(fd.values[judged]).all()
+    np.testing.assert_allclose(fd.values[judged], fd.project(dout / x)[judged], rtol=1e-6)

@@ -21,7 +21,9 @@ the whole array was seen (an update slice by slice), the gradient is
 "recorded". Afterwards the user's own arrays are put back, unchanged: checking
 a layer never trains it. ``params`` are the user's arrays themselves.
 """
+import ast
 import inspect
+import textwrap
 
 import numpy as np
 
@@ -183,6 +185,9 @@ class SelfUpdatingLayer(Layer):
                              f"learning-rate argument, and neither the layer nor module {where} has "
                              f"a number named {lr_name or LR_NAMES} (nor does it read exactly "
                              f"one number); pass lr_name=")
+        if params is None:       # a learned number (``self.coef -= lr * dcoef``): a 0-d array
+            for n in stepped_numbers(obj, method):
+                setattr(obj, n, np.asarray(getattr(obj, n), dtype=np.float64))
         names = tuple(params) if params is not None else tuple(
             k for k, v in vars(obj).items() if isinstance(v, np.ndarray) and v.dtype.kind == "f")
         # no float array attributes: a layer without parameters (an activation) taking the
@@ -281,6 +286,32 @@ class SelfUpdatingLayer(Layer):
 
     def __repr__(self):
         return f"{self.label}(params={list(self._names)}, lr via {self.route[0]} {self.route[1]!r})"
+
+
+def stepped_numbers(obj, method):
+    """Names of the float attributes (not arrays) ``method`` steps as a param: ``self.coef -=
+    lr * dcoef`` or ``self.coef = self.coef - ...`` (a number it merely stores, a loss kept for
+    a log, is not one)."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(getattr(type(obj), method))))
+    except (OSError, TypeError, SyntaxError):
+        return []
+
+    def own(node):
+        return isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and \
+            node.value.id == "self" and _is_number(vars(obj).get(node.attr)) and \
+            isinstance(vars(obj)[node.attr], (float, np.floating))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.AugAssign) and isinstance(node.op, (ast.Sub, ast.Add)) and \
+                own(node.target):
+            found.append(node.target.attr)
+        elif isinstance(node, ast.Assign) and len(node.targets) == 1 and own(node.targets[0]) \
+                and isinstance(node.value, ast.BinOp) and isinstance(node.value.op, (ast.Sub, ast.Add)) \
+                and isinstance(node.value.left, ast.Attribute) and \
+                ast.dump(node.value.left) == ast.dump(node.targets[0]):
+            found.append(node.targets[0].attr)
+    return list(dict.fromkeys(found))
 
 
 def takes_lr(cls, method):

@@ -106,3 +106,48 @@ def test_an_activation_reading_alpha_is_not_taken_for_a_self_updating_layer(foun
     assert "attribute style" in found["selfupd.LeakyReLU"].how
     assert "TF twin: leaky_relu" in found["selfupd.LeakyReLU"].how
     assert hunt("selfupd.LeakyReLU", "grads_tf", max_examples=10, shrink=False) is None
+
+
+PRE_EMPHASIS = '''
+import numpy as np
+
+
+class PreEmphasis:
+    """y[t] = x[t] - coef * x[t - 1]: a learned number, stepped inside backprop."""
+
+    def __init__(self, coef=0.97):
+        self.coef = coef
+        self.last_loss = 0.0
+
+    def forward(self, x):
+        self.x = x
+        y = x.copy()
+        y[:, 1:] -= self.coef * x[:, :-1]
+        return y
+
+    def backprop(self, d, lr):
+        dcoef = {sign}np.sum(d[:, 1:] * self.x[:, :-1])
+        dx = d.copy()
+        dx[:, :-1] -= self.coef * d[:, 1:]
+        self.coef -= lr * dcoef
+        self.last_loss = float(np.sum(d))      # a number it stores: no param
+        return dx
+'''
+
+
+def test_a_learned_number_stepped_inside_backprop_is_a_param(tmp_path):
+    """``self.coef -= lr * dcoef`` with coef a float: it was no param, so every call moved it
+    under the checks (linear_in_dout and batch_resize failed a right layer as "keeps something
+    from one call to the next") and its gradient went unchecked. It is a 0-d param now: the
+    right layer passes every law, a sign slip in dcoef fails grads_fd on dcoef."""
+    for name, sign, right in (("pre", "-", True), ("pre_bug", "", False)):
+        (tmp_path / name).mkdir()
+        found, _ = collect_source(tmp_path / name, f"{name}.py", PRE_EMPHASIS.replace("{sign}", sign))
+        label = f"{name}.PreEmphasis"
+        assert "self-updating style" in found[label].how
+        for law in ("linear_in_dout", "batch_resize"):
+            assert hunt(label, law, max_examples=10, shrink=False) is None, law
+        failed = hunt(label, "grads_fd", max_examples=10)
+        assert (failed is None) == right
+        if not right:
+            assert {r.tensor for r in failed[1]} == {"dcoef"}

@@ -13,7 +13,7 @@ h/2 and h/4, with h = 1e-3 * max(1, |x|) taken from the value's scale. An
 estimate is *excused* (reported, never judged) when it does not behave like
 the derivative of a smooth function: the two Richardson estimates disagree, or
 the one-sided slopes keep differing as the step shrinks (a kink: ReLU at 0,
-near-equal maxima), or it is not finite (a step out of the forward's domain).
+near-equal maxima), or it is not finite where phi is (a step out of the forward's domain).
 
 A random direction moves every element at once, so on a large tensor with
 many kinks (a ReLU layer at 10k inputs) every dense direction crosses one. An
@@ -113,7 +113,7 @@ class _Stencil:
         return r2, abs(r1 - r2), asym[1], asym[2], noise
 
 
-def _excuse(rows):
+def _excuse(rows, f0=0.0):
     r2, gap, asym_half, asym_quarter, noise = rows.T
     finite = np.isfinite(rows).all(axis=1)
     gscale = max(np.abs(r2[finite]).max(initial=0.0), 1e-12)
@@ -121,7 +121,7 @@ def _excuse(rows):
     with np.errstate(invalid="ignore"):
         unconverged = gap > floor
         one_sided = (asym_quarter > floor) & (asym_quarter > 0.75 * asym_half)
-    return unconverged | one_sided | ~finite
+    return unconverged | one_sided | (~finite & np.isfinite(f0))    # (NaN at f0: said elsewhere)
 
 
 def _elementwise(stencil, x):
@@ -136,7 +136,8 @@ def _elementwise(stencil, x):
             return point
         rows.append(stencil.row(moved, BASE_STEP * max(1.0, abs(float(flat[i])))))
     rows = np.array(rows).reshape(x.size, 5)
-    return FDGrad("elementwise", rows[:, 0].reshape(x.shape), _excuse(rows).reshape(x.shape),
+    return FDGrad("elementwise", rows[:, 0].reshape(x.shape),
+                  _excuse(rows, stencil.f0).reshape(x.shape),
                   noise=rows[:, 4].reshape(x.shape))
 
 
@@ -192,14 +193,13 @@ def _directional(stencil, x, n_directions, rng, max_rounds):
             v = _direction(rng, x, support[k])
             dirs[k] = v
             rows[k] = stencil.row(lambda s, v=v: x + s * v, BASE_STEP * max(1.0, _rms_moved(x, v)))
-        excused = _excuse(rows)
-        pending = [k for k in range(n_directions) if excused[k]]
+        pending = [k for k in range(n_directions) if _excuse(rows, stencil.f0)[k]]
         if not pending:
             break
-        judged_sizes = {int(support[k]) for k in range(n_directions) if not excused[k]}
+        judged_sizes = {int(support[k]) for k in range(n_directions) if k not in pending}
         for rank, k in enumerate(pending):
             support[k] = _next_support(int(support[k]), rank, judged_sizes)
-    return FDGrad("directional", rows[:, 0].copy(), _excuse(rows), dirs, support,
+    return FDGrad("directional", rows[:, 0].copy(), _excuse(rows, stencil.f0), dirs, support,
                   noise=rows[:, 4].copy())
 
 
@@ -320,7 +320,7 @@ def fd_joint(fn, arrays, dout, claims, tol, *, rng, n_directions=3, max_rounds=4
             rows[k] = stencil.row(moved(k), steps[k], done[k])
             est[k] = rows[k][0]
         shares, ok = agreeing()
-        excused = _excuse(rows)
+        excused = _excuse(rows, f0)
         if ok.all():
             return shares
         if any(not ok[k] and not excused[k] for k in pending):

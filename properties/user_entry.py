@@ -236,7 +236,12 @@ def flattening_spec(layer, spec):
     if len(flat) != len(image) or not all(a.shape == b.shape and np.array_equal(a, b)
                                           for a, b in zip(flat, image)):
         return None
-    return replace(spec, inputs=((BATCH, d, 1, 1),), how=IMAGE_HOW.format(d=d), source="probe")
+    image = replace(spec, inputs=((BATCH, d, 1, 1),), how=IMAGE_HOW.format(d=d), source="probe")
+    # its backward must run there too, dx of whatever shape (a loss over (N, E) logits giving
+    # the same number on (N, E, 1, 1) by its reductions' luck flattens nothing: its backward,
+    # written for 2-D, broadcasts (E, 1, 1) against (E,) and raises)
+    loss = len(flat) == 1 and flat[0].size == 1
+    return image if runs(layer, image, np.random.default_rng(4), loss, strict=False) else None
 
 
 def _label_encodings(layer, spec):

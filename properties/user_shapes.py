@@ -32,7 +32,7 @@ from layers.attribute_probe import TRAINING_NAMES
 from oracle.user_hyper import words
 from oracle.user_twins_dense import LOSS_WORDS
 from properties import outputs as O
-from properties.user_probe_longer import lengthened
+from properties.user_spec_refine import lengthened, per_sample_labels
 from properties.user_probe_runs import (finite_across, gradients_at, gradients_ok, output_ok,
                                         reads_beyond, wrong_shapes)
 from properties.user_targets import (BATCH, Target, draw_targets, is_adjacency_name, is_index_name,
@@ -239,6 +239,10 @@ def _float_specs(layer, name, doc, kind, names, loss):
             continue
         seen.add(templates)
         batched = any(BATCH in t for t in templates)
+        sample = per_sample_labels(doc, named, templates) if loss else None
+        if sample is not None:      # (a capsule margin loss: v (N, K, D), y (N,) over K)
+            yield InputSpec(templates, batched, "", 0, source, f"{how}; {sample.describe()} "
+                            f"from the docstring", (sample, *extras))
         for targets in tried:
             # a loss of a pair (x1, x2, y): y says similar or not, 0 or 1; of one input: a class
             classes = (2 if len(names) > 1 else templates[0][-1]) \

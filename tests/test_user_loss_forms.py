@@ -341,3 +341,39 @@ def test_a_loss_returning_a_gradient_per_input_is_also_checked_at_its_option_cha
     folder.mkdir()
     collect_source(folder, "rank_bug.py", MARGIN_RANKING.replace("{edge}", "1.0"))
     assert hunt("rank_bug.margin_ranking_loss(margin=0.7)", "grads_fd", max_examples=15) is not None
+
+
+CAPSULE_MARGIN = '''
+import numpy as np
+
+
+def capsule_margin_loss(v, y, m_plus=0.9, m_minus=0.1, lam=0.5):
+    """Margin loss on capsule lengths.
+
+    v: output capsules, shape (N, K, D)
+    y: integer class labels, shape (N,)
+    returns (mean over the batch of the summed losses, dL/dv)
+    """
+    N, K, _ = v.shape
+    T = np.zeros((N, K))
+    T[np.arange(N), y] = 1.0
+    length = np.sqrt(np.sum(v ** 2, axis=-1) + 1e-9)
+    up, down = np.maximum(0.0, m_plus - length), np.maximum(0.0, length - m_minus)
+    loss = np.sum(T * up ** 2 + lam * (1.0 - T) * down ** 2) / N
+    dlen = (-2.0 * T * up + 2.0 * {lam} * (1.0 - T) * down) / N
+    return loss, dlen[..., None] * v / length[..., None]
+'''
+
+
+def test_labels_one_per_sample_beside_a_3d_input_are_drawn_so(tmp_path):
+    """v (N, K, D) and y (N,), as its docstring says: labels were drawn over v's leading axes
+    (N, K), no documented shape ran, and the loss was checked on one sample without a batch
+    axis (batch_additive skipped). Now y is drawn (N,) over K."""
+    for name, lam, right in (("caps", "lam", True), ("caps_bug", "1.0", False)):
+        (tmp_path / name).mkdir()
+        found, _ = collect_source(tmp_path / name, f"{name}.py", CAPSULE_MARGIN.replace("{lam}", lam))
+        label = f"{name}.capsule_margin_loss"
+        assert "(N, 4, 5) from the docstring's v: (N, K, D); y: labels (N,)" in found[label].how, \
+            found[label].how
+        assert (hunt(label, "grads_fd", max_examples=15, shrink=False) is None) == right
+    assert hunt("caps.capsule_margin_loss", "batch_additive", max_examples=5) is None

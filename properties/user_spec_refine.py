@@ -1,18 +1,25 @@
-"""A probed input on which the layer's output has an axis of one: the same input made longer.
+"""What a first probe or a docstring leaves out of a layer's inputs (``properties.user_shapes``).
 
-Probing takes the first common shape on which forward and backward run, (N, 5) first (or a
-docstring's (N, L) at a size of its own, a kernel's (5,) as a width). A layer
-cutting its input into windows (frames of 4 every 2 samples, a valid convolution of width 5,
-a pool of 4) gives one window there, and windows that overlap, or an output position that
-follows another, are never exercised: a backward writing ``dx[:, s:s + k] = g`` where
-``+=`` belongs passed. Where an axis of the output is 1 at the probed shape and grows on a
-longer input, the longer input is the one checked (``properties.user_shapes``)."""
+An input on which the output has an axis of one, made longer: probing takes the first common
+shape on which forward and backward run, (N, 5) first (or a docstring's (N, L) at a size of its
+own, a kernel's (5,) as a width). A layer cutting its input into windows (frames of 4 every 2
+samples, a valid convolution of width 5, a pool of 4) gives one window there, and windows that
+overlap, or an output position that follows another, are never exercised: a backward writing
+``dx[:, s:s + k] = g`` where ``+=`` belongs passed. Where an axis of the output is 1 at the
+probed shape and grows on a longer input, the longer input is the one checked.
+
+A loss's labels one per sample beside an input of 3 axes or more (a capsule margin loss's
+``v: (N, K, D)`` and ``y: (N,)``), where its docstring says so: drawn over the input's
+leading axes (a sequence's (N, T)), they fit no forward, and the loss was taken for one
+sample without a batch axis."""
 import copy
 from dataclasses import replace
 
 import numpy as np
 
 from properties import outputs as O
+from properties.user_doc_shapes import BATCH_LETTERS, _doc_entries
+from properties.user_targets import BATCH, Target
 
 HOW = ("{how}; made longer, {longer}: on {shape} its output {out} had an axis of 1 (one window, "
        "one step), and what overlaps or follows shows only past one")
@@ -62,3 +69,17 @@ def lengthened(layer, spec, rng, runs):
             return replace(other, how=HOW.format(how=spec.how, longer=show(longer),
                                                  shape=show(shape), out=out))
     return None
+
+
+def per_sample_labels(doc, named, templates):
+    """The labels Target of a loss whose docstring gives its first target one entry per sample
+    (``y: (N,)``) beside an input of 3 or more axes (``v: (N, K, D)``): classes over the axis
+    after the batch; else None (labels drawn over the input's leading axes, a sequence's)."""
+    if not named or len(templates) != 1 or len(templates[0]) < 3 or templates[0][0] != BATCH \
+            or not isinstance(templates[0][1], int):
+        return None
+    found = _doc_entries(doc or "", {})
+    said = (found[0] if found else {}).get(named[0])
+    if not said or len(said) != 1 or said[0] not in BATCH_LETTERS:
+        return None
+    return Target(named[0], "labels", template=(BATCH,), bound=templates[0][1])

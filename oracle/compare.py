@@ -73,7 +73,7 @@ def _stats(actual, expected, tol, excused, tensor, parties):
         quick = _passing(a, b, tol)
         if quick is not None:
             return quick
-    err, ratio, scale = error_ratio(a, b, tol)
+    err, ratio, scale = error_ratio(a, b, tol, excused)
     finite_b = np.isfinite(b)
     excused = np.zeros(a.shape, bool) if excused is None else np.asarray(excused, bool)
     judged = ~excused

@@ -93,6 +93,18 @@ def test_excused_elements_are_counted_not_judged():
     assert "1 element(s) excused where finite differences did not settle" in bad.message()
 
 
+def test_an_excused_estimate_across_a_jump_does_not_widen_the_others_bar():
+    """A finite-difference estimate across a jump is about 1/h (1e3 and more); excused, it
+    set the scale of the absolute tolerance all the same, and an error of 1e-5 on a gradient
+    of 0.3 passed at atol 1e-7 x 1e3. The scale is the judged elements' now."""
+    want = np.array([0.3, 0.2, 1030.0, -0.1])
+    got = want + np.array([2e-5, 0.0, -1030.0, 0.0])
+    excused = np.array([False, False, True, False])
+    r = compare(got, want, dtype="float64", excused=excused, **dict(KW, oracle="fd"))
+    assert not r.passed and r.n_mismatched == 1 and r.scale == 1.0
+    assert compare(got, want, dtype="float64", **dict(KW, oracle="fd")).scale == 1030.0
+
+
 def test_overrides_replace_single_values():
     tol = tolerance_for("float32", "fd", {"fd": {"rtol": 1e-2}, ("float32", "fd"): {"atol": 1e-3}})
     assert (tol.rtol, tol.atol) == (1e-2, 1e-3)

@@ -316,13 +316,15 @@ def batch_additive(trial):
     _, dout, dins, grads = trial.run()
     n = case.batch
     batched = case.entry.batched_inputs(case.config, n)
+    shared = [not b for b in case.entry.batched_targets(case.config, n)]
     w = 1.0 / n if case.entry.batch_rule == "mean" else 1.0
     per = []
     for i in range(n):
         sl = slice(i, i + 1)
         lay = case.build()
         xs = [x[sl] if b else x for x, b in zip(trial.inputs, batched)]
-        trial.forward(lay, xs, [t[sl] for t in trial.targets])
+        trial.forward(lay, xs, [t if k < len(shared) and shared[k] else t[sl]
+                                for k, t in enumerate(trial.targets)])
         d = O.each(lambda a: a if np.ndim(a) == 0 else np.array(a[sl]), dout)
         per.append(_flat(*trial.backward(d, lay, xs)))
     results = []

@@ -139,6 +139,15 @@ class Entry:
         here, there = self.input_shapes(config, batch), self.input_shapes(config, batch + 1)
         return tuple(len(a) > 0 and tuple(a)[0] != tuple(b)[0] for a, b in zip(here, there))
 
+    def batched_targets(self, config, batch, dtype="float64"):
+        """Per target: does it carry the batch axis (axis 0)? A set of negatives shared by every
+        sample (``sampled: (S,)``) does not, and a sample run alone takes it whole."""
+        if not self.has_targets:
+            return ()
+        here, there = (self.targets(config, n, np.random.default_rng(0), np.dtype(dtype))
+                       for n in (batch, batch + 1))
+        return tuple(np.ndim(a) > 0 and np.shape(a)[0] != np.shape(b)[0] for a, b in zip(here, there))
+
 
 def _cast_buffers(layer, dtype):
     """Gradient buffers the layer made beside its params (``self.dW = np.zeros_like(W)``,

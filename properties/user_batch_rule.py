@@ -70,9 +70,12 @@ def batch_rule(layer, spec, loss, in_float32=False):
         xs, ts = spec.draw(rng, batch=3)
         if seed == 1 and _random_forward(layer, xs, ts):
             return COUPLED
+        # a target with no batch axis (negatives shared by every sample) is given whole
+        shared = [np.shape(t)[:1] == np.shape(u)[:1] for t, u in zip(ts, spec.draw(rng, batch=2)[1])]
         try:
             whole = forward_copy(layer, xs, ts)
-            parts = [forward_copy(layer, [x[i:i + 1] for x in xs], [t[i:i + 1] for t in ts])
+            parts = [forward_copy(layer, [x[i:i + 1] for x in xs],
+                                  [t if same else t[i:i + 1] for t, same in zip(ts, shared)])
                      for i in range(3)]
         except Exception:
             return COUPLED

@@ -10,6 +10,7 @@ coupled, always; a deterministic layer is judged as before.
 import numpy as np
 import pytest
 
+from properties.search import hunt
 from properties.user_batch_rule import COUPLED
 from tests.owncode_loading import collect_source
 
@@ -59,3 +60,46 @@ def test_a_forward_drawing_random_numbers_is_coupled_whatever_the_global_state(t
         assert found[f"drops{state}.{name}"].entry.batch_rule == COUPLED, name
     assert found[f"drops{state}.Scale"].entry.batch_rule == "sum"
 
+
+
+SHARED_NEGATIVES = '''
+import numpy as np
+
+
+# gradcheck: SampledSoftmaxLoss(num_classes=12, dim=4); h=(N, 4); labels=int(N)<12; sampled=int(5)<12
+class SampledSoftmaxLoss:
+    """Softmax over each row's label and negatives shared by the whole batch."""
+
+    def __init__(self, num_classes=12, dim=4):
+        self.W = np.random.randn(num_classes, dim) * 0.1
+
+    def forward(self, h, labels, sampled):
+        self.h = h
+        self.cand = np.column_stack([labels, np.tile(sampled, (h.shape[0], 1))])
+        logits = np.einsum("nd,ncd->nc", h, self.W[self.cand])
+        e = np.exp(logits - logits.max(axis=1, keepdims=True))
+        self.p = e / e.sum(axis=1, keepdims=True)
+        return -np.mean(np.log(self.p[:, 0]))
+
+    def backward(self):
+        N, D = self.h.shape
+        g = self.p.copy()
+        g[:, 0] -= 1
+        g /= {scale}
+        self.dW = np.zeros_like(self.W)
+        np.add.at(self.dW, self.cand.ravel(), (g[:, :, None] * self.h[:, None, :]).reshape(-1, D))
+        return np.einsum("nc,ncd->nd", g, self.W[self.cand])
+'''
+
+
+def test_negatives_shared_by_the_batch_are_given_whole_to_a_sample_run_alone(tmp_path):
+    """``sampled`` (S,) was sliced like the labels when each sample ran alone (one negative
+    each), so a mean over rows looked coupled and batch_additive was skipped. A target whose
+    leading axis does not follow the batch is given whole: the rule is "mean", its law
+    holds, and a backward dividing by a fixed 3 where N belongs fails it."""
+    found, _ = collect_source(tmp_path, "ssm.py", SHARED_NEGATIVES.replace("{scale}", "N"))
+    assert found["ssm.SampledSoftmaxLoss"].entry.batch_rule == "mean"
+    assert hunt("ssm.SampledSoftmaxLoss", "batch_additive", max_examples=10) is None
+    (tmp_path / "bug").mkdir()
+    found, _ = collect_source(tmp_path / "bug", "ssm_bug.py", SHARED_NEGATIVES.replace("{scale}", "3"))
+    assert hunt("ssm_bug.SampledSoftmaxLoss", "batch_additive", max_examples=10) is not None

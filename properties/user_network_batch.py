@@ -33,6 +33,7 @@ def network_batch(net, name, hint=None, call=""):
                     if hint is not None and hint.array(k) is not None), None)
     shapes = [(given_x.shape, "from the hint")] if given_x is not None else list(_inputs(net))
     tried = []
+    LAST.clear()
     for template, source in shapes:
         tried.append(_show(template))
         kind = "int" if source.startswith(TOKENS) else "float"
@@ -45,9 +46,10 @@ def network_batch(net, name, hint=None, call=""):
             if all(_loss_runs(net, x_of(n, 0), t_of(n, 1)) for n in (N, 2)):
                 t = t_of(N, 1)
                 return x, t, f"x{x.shape} {source}, t{t.shape} {kind}"
+    last = f"; the last, on x {LAST[1]}, {LAST[0]}" if LAST else ""
     raise CannotCheck(
         f"{name}: loss(x, t) gave no finite number for any batch tried (x {', '.join(tried) or 'none'}, "
-        f"with one-hot, integer and real targets, at two batch sizes); add a hint with its "
+        f"with one-hot, integer and real targets, at two batch sizes{last}); add a hint with its "
         f"input and targets: # gradcheck: {call or name + '()'}; x=(N, ...); t=int(N)<K (or "
         f"t=(N, K) for real targets)")
 
@@ -90,6 +92,8 @@ def _vocabulary(net):
 
 def _inputs(net):
     params = [np.asarray(v) for v in getattr(net, "params", {}).values()]
+    if params and params[0].ndim == 1 and params[0].size >= 2:    # a window, a scale: x * win
+        yield ("N", params[0].size), f"from the first param {params[0].shape}, applied elementwise"
     first = next((p for p in params if p.ndim >= 2), None)
     if first is None:
         return
@@ -144,6 +148,14 @@ def _loss_runs(net, x, t):
         with np.errstate(all="ignore"), seeded():   # a dropout's mask: the user's np.random kept
             value = np.asarray(copy.deepcopy(net).loss(x, t, **({flag: True} if flag else {})),
                                dtype=np.float64)
-    except Exception:
+    except Exception as exc:
+        LAST[:] = [f"raised {type(exc).__name__}: {str(exc)[:120]}", x.shape]
         return False
-    return value.size == 1 and bool(np.isfinite(value).all())
+    if value.size == 1 and bool(np.isfinite(value).all()):
+        return True
+    LAST[:] = [f"gave {value.reshape(-1)[:3]}" if value.size != 1 else f"gave {float(value)}",
+               x.shape]
+    return False
+
+
+LAST = []     # what the last loss(x, t) tried did instead of giving one finite number, and x's shape

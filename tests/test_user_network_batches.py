@@ -152,6 +152,55 @@ def test_a_hint_gives_the_batch(collected):
 def test_a_network_no_batch_fits_is_skipped_with_the_hint_to_add(collected):
     (skip,) = [s for s in collected[1].skipped if s.label == "netbatch.NeedsAnOddBatch"]
     assert "x=(N, ...); t=int(N)<K" in skip.reason and "# gradcheck: NeedsAnOddBatch(" in skip.reason
+    # what the last try did, not "no finite number" alone (it raised)
+    assert "the last, on x (3, 2, 32, 32), " in skip.reason and \
+        "raised ValueError: this net trains on batches of 7" in skip.reason, skip.reason
+
+
+WINDOWED = '''
+import numpy as np
+
+
+class SpectroNet:
+    """frames (N, L) -> learnable window -> power spectrum -> linear -> MSE."""
+
+    def __init__(self, L=8, K=2):
+        n, f = np.arange(L)[:, None], np.arange(L // 2 + 1)[None, :]
+        self.Cr, self.Ci = np.cos(2 * np.pi * n * f / L), np.sin(2 * np.pi * n * f / L)
+        self.params = {"win": 0.5 - 0.5 * np.cos(2 * np.pi * (np.arange(L) + 0.5) / L),
+                       "W": 0.1 * np.random.randn(L // 2 + 1, K)}
+
+    def _forward(self, x):
+        xw = x * self.params["win"]
+        re, im = xw @ self.Cr, xw @ self.Ci
+        P = re ** 2 + im ** 2
+        return xw, re, im, P, P @ self.params["W"]
+
+    def loss(self, x, t):
+        return 0.5 * np.sum((self._forward(x)[-1] - t) ** 2) / x.shape[0]
+
+    def gradient(self, x, t):
+        xw, re, im, P, y = self._forward(x)
+        dy = (y - t) / x.shape[0]
+        dP = dy @ self.params["W"].T
+        dxw = {two}dP * re @ self.Cr.T + {two}dP * im @ self.Ci.T
+        return {"W": P.T @ dy, "win": np.sum(dxw * x, axis=0)}
+'''
+
+
+def test_a_network_whose_first_param_is_a_window_gets_its_width(tmp_path):
+    """A learnable window (L,) first, then dense weights of the spectrum: the batch followed the
+    first 2-D weight, (N, 5), no batch ran and the network was skipped. A first param of one
+    axis now sizes x too: the right network passes, a factor 2 left out is caught on win."""
+    for name, two, right in (("spec", "2 * ", True), ("spec_bug", "", False)):
+        (tmp_path / name).mkdir()
+        found, _ = collect_source(tmp_path / name, f"{name}.py", WINDOWED.replace("{two}", two))
+        item = found[f"{name}.SpectroNet"]
+        assert "x(3, 8) from the first param (8,)" in item.how, item.how
+        results = item.check()
+        assert results and all(r.passed for r in results) == right
+        if not right:
+            assert "win" in {r.tensor for r in results if not r.passed}
 
 
 MULTI = '''

@@ -244,7 +244,7 @@ def _from_params(layer, params):
         yield (BATCH, d), f"(N, {d}) from {ones[0]} ({d},)"
         yield (BATCH, d, 4, 4), f"(N, {d}, 4, 4) from {ones[0]} ({d},): per-channel (spatial)"
         yield (BATCH, STEPS, d), f"(N, {STEPS}, {d}) from {ones[0]} ({d},): a sequence, " \
-                                 f"normalised over its last axis"
+                                 f"its features the last axis"
     for k in ones:              # a lone per-feature vector (a gain, a bias): x is (N, D)
         d = params[k].size
         yield (BATCH, d), f"(N, {d}) from {k} ({d},)"

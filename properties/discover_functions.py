@@ -195,8 +195,9 @@ def functional_item(name, fwd, bwd, label, path, hint, names=None):
             also.append(("(pad=1)", {**chosen, "pad": 1}))
     elif "conv" in base:
         # no padding: a crop written dx_pad[:, :, pad:-pad, pad:-pad] is right at pad 1 and
-        # leaves nothing at pad 0
-        also.append(("(pad=0)", {**chosen, "pad": 0}))
+        # leaves nothing at pad 0 (where it reads a pad, or reads its dict in a helper)
+        if _reads_key(fwd, "pad") or not _reads_any(fwd, options):
+            also.append(("(pad=0)", {**chosen, "pad": 0}))
         if _reads_key(fwd, "dilation"):   # conv_param.get('dilation', 1): right at 1 whatever
             also.append(("(dilation=2)", {**chosen, "dilation": 2}))
     elif "dropout" in base:
@@ -220,6 +221,17 @@ def _reads_key(fn, key):
     except (OSError, TypeError):
         return False
     return bool(re.search(r"""[\[(]\s*['"]%s['"]""" % re.escape(key), source))
+
+
+def _reads_any(fn, held):
+    """Whether ``fn``'s own source reads some key of its dict argument ``held``
+    (``conv_param['stride']``, ``conv_param.get('dilation', 1)``), rather than handing the dict
+    to a helper."""
+    try:
+        source = inspect.getsource(fn)
+    except (OSError, TypeError):
+        return False
+    return bool(re.search(r"%s\s*(\[|\.get\()" % re.escape(held), source))
 
 
 def _or_none(make):

@@ -78,3 +78,35 @@ def test_a_crop_that_is_empty_without_padding_is_caught_there(found):
     assert hunt("fconv.croppedconv", "grads", max_examples=5, shrink=False) is None
     bad = hunt("fconv.croppedconv(pad=0)", "shapes_dtypes", max_examples=5, shrink=False)
     assert bad is not None and {r.tensor for r in bad.failures} == {"dx"}
+
+
+CAUSAL = '''
+import numpy as np
+
+
+def causal_conv1d_forward(x, w, b, conv_param):
+    """x (N, C, L), w (F, C, K), b (F,); conv_param: {'dilation': d}, default 1."""
+    d = conv_param.get("dilation", 1)
+    K, L = w.shape[2], x.shape[2]
+    xp = np.pad(x, ((0, 0), (0, 0), ((K - 1) * d, 0)))
+    out = sum(np.einsum("fc,ncl->nfl", w[:, :, k], xp[:, :, k * d:k * d + L]) for k in range(K))
+    return out + b[None, :, None], (xp, w, d)
+
+
+def causal_conv1d_backward(dout, cache):
+    xp, w, d = cache
+    K, L = w.shape[2], dout.shape[2]
+    dxp, dw = np.zeros_like(xp), np.zeros_like(w)
+    for k in range(K):
+        dxp[:, :, k * d:k * d + L] += np.einsum("fc,nfl->ncl", w[:, :, k], dout)
+        dw[:, :, k] = np.einsum("nfl,ncl->fc", dout, xp[:, :, k * d:k * d + L])
+    return dxp[:, :, (K - 1) * d:], dw, dout.sum(axis=(0, 2))
+'''
+
+
+def test_a_conv_reading_no_pad_from_its_dict_gets_no_unpadded_entry(tmp_path):
+    """A causal conv reading only 'dilation' from its conv_param was also listed as
+    ``conv(pad=0)``, a setting it never reads: the same check twice under a misleading name.
+    Its dilation is still checked set."""
+    found, _ = collect_source(tmp_path, "causal.py", CAUSAL)
+    assert sorted(found) == ["causal.causal_conv1d", "causal.causal_conv1d(dilation=2)"]

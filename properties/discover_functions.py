@@ -38,7 +38,8 @@ from properties.user_shapes import PROBES, infer_input_shapes, runs
 from properties.user_targets import _positional as _required
 from properties.user_targets import (constant_mask, data_roles, is_mask_name, is_state_name,
                                      is_target_name, returned_gradients, split_arguments)
-from properties.user_variants import HALF_CHANGED, at_changed, changed_floats, default_options
+from properties.user_variants import (HALF_CHANGED, at_changed, changed_floats, default_options,
+                                      flipped_bools)
 
 
 # A pair's forward and backward words: ``affine_forward`` / ``affine_backward``, ``tanh_fwd`` /
@@ -245,12 +246,11 @@ def _float_variant(item, name, fwd, bwd, label, path, args):
     """``item`` also at the forward's float options defaulting to 1.0 or 0.0 changed (a
     Gumbel-softmax's tau=1.0 at 0.7: a backward leaving 1/tau out is right at 1)."""
     changed = changed_floats(fwd)
-    if not changed:
-        return
-    shown = ", ".join(f"{k}={v}" for k, v in changed.items())
-    variant = _or_none(lambda: _functional_at(name, at_changed(fwd, changed), bwd,
-                                              f"{label}({shown})", path, None, args, None))
-    item.also += [variant] if variant else []      # (else checked at its defaults all the same)
+    for options in ([changed] if changed else []) + [{k: v} for k, v in flipped_bools(fwd).items()]:
+        shown = ", ".join(f"{k}={v}" for k, v in options.items())
+        variant = _or_none(lambda: _functional_at(name, at_changed(fwd, options), bwd,
+                                                  f"{label}({shown})", path, None, args, None))
+        item.also += [variant] if variant else []   # (else checked at its defaults all the same)
 
 
 def _hinted_options(hint, fwd):

@@ -64,7 +64,35 @@ def hyper_variants(cls, hint, built):
             not isinstance(getattr(built, dilation, 1), bool):
         out.append({dilation: 2})
     floats = _float_defaults(inspect.signature(cls).parameters, given, built)
-    return out + ([floats] if floats else [])
+    flips = [{n: v} for n, v in flipped_bools(cls, given, built).items()]
+    return out + ([floats] if floats else []) + flips
+
+
+# flags that say how to run, not what to compute (or that another check covers: training)
+NOT_OPTIONS = re.compile(r"train|verbose|debug|in_?place|^copy$|seed|^return_|cache|print|plot|"
+                         r"check|validat|strict|warn|^jit$|^fast$|^eval", re.I)
+MAX_FLIPS = 3
+
+
+def flipped_bools(fn, given=(), built=None):
+    """{argument: not its default}: ``fn``'s options defaulting to True or False (a log
+    compression's ``to_db=False``, an autocorrelation's ``biased=False``), at most
+    ``MAX_FLIPS`` of them, each to be checked flipped as an entry of its own: a branch its
+    default never takes is checked nowhere else. Flags that say how to run (``verbose``,
+    ``training``, ``inplace``) are left; so are those ``given`` (a hint's) or ``built`` at
+    another value than their default."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return {}
+    out = {}
+    for name, p in params.items():
+        if type(p.default) is not bool or name in given or NOT_OPTIONS.search(name):
+            continue
+        if built is not None and getattr(built, name, p.default) is not p.default:
+            continue
+        out[name] = not p.default
+    return dict(list(out.items())[:MAX_FLIPS])
 
 
 def changed_floats(fn):

@@ -64,12 +64,64 @@ class Smooth:
 
 
 def test_float_defaults_of_one_and_zero_change_together_and_a_dilation_of_one_to_two():
-    """An int (a size), a bool and a float of another default are the layer's own."""
+    """An int (a size) and a float of another default are the layer's own; a bool option is
+    flipped, as an entry of its own (its other branch is checked nowhere else), unless built
+    or hinted at another value than its default."""
     assert hyper_variants(Smooth, None, Smooth()) == [{"dilation": 2},
-                                                      {"alpha": 0.7, "smoothing": 0.1}]
-    hint = SimpleNamespace(build="Smooth(alpha=1.0, dilation=3)")
+                                                      {"alpha": 0.7, "smoothing": 0.1},
+                                                      {"clip": False}]
+    hint = SimpleNamespace(build="Smooth(alpha=1.0, dilation=3, clip=True)")
     assert hyper_variants(Smooth, hint, Smooth(alpha=1.0, dilation=3)) == [{"smoothing": 0.1}]
-    assert hyper_variants(Smooth, None, Smooth(alpha=2.0, smoothing=0.25)) == [{"dilation": 2}]
+    assert hyper_variants(Smooth, None, Smooth(alpha=2.0, smoothing=0.25, clip=False)) == \
+        [{"dilation": 2}]
+
+
+class Flags:
+    def __init__(self, to_db=False, verbose=False, training=True, inplace=False, norm=True):
+        self.to_db, self.verbose, self.training, self.inplace = to_db, verbose, training, inplace
+
+
+def test_flags_that_say_how_to_run_are_not_options():
+    assert hyper_variants(Flags, None, Flags()) == [{"to_db": True}, {"norm": False}]
+
+
+AUTOCORR = """
+    import numpy as np
+
+    class Autocorrelation:
+        def __init__(self, max_lag=2, biased=False):
+            self.max_lag, self.biased = max_lag, biased
+
+        def forward(self, x):
+            self.x = x
+            L = x.shape[1]
+            r = np.stack([np.sum(x[:, :L - k] * x[:, k:], axis=1)
+                          for k in range(self.max_lag + 1)], axis=1)
+            return r / L if self.biased else r
+
+        def backward(self, dr):
+            x, L = self.x, self.x.shape[1]
+            dr = dr / {scale} if self.biased else dr
+            dx = np.zeros_like(x)
+            for k in range(self.max_lag + 1):
+                dx[:, :L - k] += dr[:, k:k + 1] * x[:, k:]
+                dx[:, k:] += dr[:, k:k + 1] * x[:, :L - k]
+            return dx
+    """
+
+
+def test_a_slip_in_the_branch_a_bool_option_turns_on_is_caught(tmp_path):
+    """An autocorrelation dividing by L only when ``biased=True`` (default False), its backward
+    dividing by L - 1 there: the default passed and nothing else was checked."""
+    from properties.search import hunt
+    (tmp_path / "ac_ok.py").write_text(textwrap.dedent(AUTOCORR.format(scale="L")))
+    (tmp_path / "ac_bug.py").write_text(textwrap.dedent(AUTOCORR.format(scale="(L - 1)")))
+    labels = {f.label for f in collect([tmp_path]).found}
+    assert {"ac_ok.Autocorrelation(biased=True)", "ac_bug.Autocorrelation(biased=True)"} <= labels
+    assert hunt("ac_ok.Autocorrelation(biased=True)", "grads_fd", max_examples=10,
+                shrink=False) is None
+    assert hunt("ac_bug.Autocorrelation", "grads_fd", max_examples=10, shrink=False) is None
+    assert hunt("ac_bug.Autocorrelation(biased=True)", "grads_fd", max_examples=10) is not None
 
 
 ELU = """
@@ -174,3 +226,30 @@ def test_a_float_that_is_a_learned_param_gets_no_variant_at_another_value(tmp_pa
     redrawn for every case, so no setting differs."""
     (tmp_path / "swish.py").write_text(textwrap.dedent(SWISH))
     assert [f.label for f in collect([tmp_path]).found] == ["swish.Swish"]
+
+
+PAIR = """
+    import numpy as np
+
+
+    def gain_forward(x, w, squared=False):
+        out = x * w ** 2 if squared else x * w
+        return out, (x, w, squared)
+
+
+    def gain_backward(dout, cache):
+        x, w, squared = cache
+        if squared:
+            return dout * w ** 2, np.sum(dout * x * {dw}, axis=0)
+        return dout * w, np.sum(dout * x, axis=0)
+    """
+
+
+def test_a_functional_pairs_bool_option_is_also_checked_flipped(tmp_path):
+    from properties.search import hunt
+    (tmp_path / "gain_ok.py").write_text(textwrap.dedent(PAIR.format(dw="2 * w")))
+    (tmp_path / "gain_bug.py").write_text(textwrap.dedent(PAIR.format(dw="w")))
+    labels = {f.label for f in collect([tmp_path]).found}
+    assert {"gain_ok.gain", "gain_ok.gain(squared=True)", "gain_bug.gain(squared=True)"} <= labels
+    assert hunt("gain_ok.gain(squared=True)", "grads_fd", max_examples=10, shrink=False) is None
+    assert hunt("gain_bug.gain(squared=True)", "grads_fd", max_examples=10) is not None

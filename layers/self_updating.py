@@ -308,8 +308,7 @@ def stepped_numbers(obj, method):
             found.append(node.target.attr)
         elif isinstance(node, ast.Assign) and len(node.targets) == 1 and own(node.targets[0]) \
                 and isinstance(node.value, ast.BinOp) and isinstance(node.value.op, (ast.Sub, ast.Add)) \
-                and isinstance(node.value.left, ast.Attribute) and \
-                ast.dump(node.value.left) == ast.dump(node.targets[0]):
+                and own(node.value.left) and node.value.left.attr == node.targets[0].attr:
             found.append(node.targets[0].attr)
     return list(dict.fromkeys(found))
 

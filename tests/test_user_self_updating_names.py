@@ -129,7 +129,7 @@ class PreEmphasis:
         dcoef = {sign}np.sum(d[:, 1:] * self.x[:, :-1])
         dx = d.copy()
         dx[:, :-1] -= self.coef * d[:, 1:]
-        self.coef -= lr * dcoef
+        self.coef {step} lr * dcoef
         self.last_loss = float(np.sum(d))      # a number it stores: no param
         return dx
 '''
@@ -140,9 +140,11 @@ def test_a_learned_number_stepped_inside_backprop_is_a_param(tmp_path):
     under the checks (linear_in_dout and batch_resize failed a right layer as "keeps something
     from one call to the next") and its gradient went unchecked. It is a 0-d param now: the
     right layer passes every law, a sign slip in dcoef fails grads_fd on dcoef."""
-    for name, sign, right in (("pre", "-", True), ("pre_bug", "", False)):
+    for name, sign, step, right in (("pre", "-", "-=", True), ("pre_bug", "", "-=", False),
+                                    ("pre_assign", "-", "= self.coef -", True)):
         (tmp_path / name).mkdir()
-        found, _ = collect_source(tmp_path / name, f"{name}.py", PRE_EMPHASIS.replace("{sign}", sign))
+        found, _ = collect_source(tmp_path / name, f"{name}.py", PRE_EMPHASIS.replace(
+            "{sign}", sign).replace("{step}", step))
         label = f"{name}.PreEmphasis"
         assert "self-updating style" in found[label].how
         for law in ("linear_in_dout", "batch_resize"):

@@ -36,7 +36,7 @@ def dtypes_checked(layer, xs, ts):
     ("float64", "float32"); ("float64", None) when its forward, given float32, gives float64
     (said in the summary); ("float64",) when it takes no float32 or no float input at all."""
     try:
-        outs = forward_copy(layer, [np.asarray(x, np.float32) for x in xs],
+        outs = forward_copy(_numbers_in_float32(layer), [np.asarray(x, np.float32) for x in xs],
                     [np.asarray(t, np.float32) if np.asarray(t).dtype.kind == "f" else t for t in ts])
     except Exception:
         return ("float64",)
@@ -45,6 +45,21 @@ def dtypes_checked(layer, xs, ts):
     keeps = all(o.dtype == np.float32 or o.ndim == 0 for o in outs)
     promotes = any(o.dtype == np.float64 and o.ndim for o in outs)
     return ("float64", "float32") if keeps else ("float64", None) if promotes else ("float64",)
+
+
+def _numbers_in_float32(layer):
+    """A copy of ``layer`` with its 0-d params in float32: a learned number the user keeps as a
+    Python float (``self.kappa = 0.1``) is held as a 0-d array to be drawn and differentiated,
+    and a float64 one would turn float32 inputs into float64 where the user's float does not
+    (NumPy promotes by a Python float's value, by an array's dtype)."""
+    lay = copy.deepcopy(layer)
+    try:
+        for k, v in list((lay.params or {}).items()):
+            if np.ndim(v) == 0 and np.asarray(v).dtype == np.float64:
+                lay.params[k] = np.asarray(v, np.float32)
+    except Exception:
+        return layer
+    return lay
 
 
 def computes_in_float32(layer, xs, ts):

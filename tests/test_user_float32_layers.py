@@ -120,3 +120,37 @@ def test_a_forward_turning_float32_into_float64_is_checked_in_float64_saying_so(
     assert linear.entry.dtypes == ("float64",)
     assert "float64 only (float32 inputs come out float64)" in linear.how, linear.how
     assert relu.entry.dtypes == ("float64", "float32") and "float64 only" not in relu.how
+
+
+LEARNED_NUMBER = '''
+import numpy as np
+
+
+class Diffusion:
+    """u + kappa * laplacian(u): kappa a learned Python float."""
+
+    def __init__(self, kappa=0.1):
+        self.kappa = kappa
+        self.dkappa = 0.0
+
+    def forward(self, u):
+        self.u = u
+        self.lap = np.roll(u, 1, axis=1) + np.roll(u, -1, axis=1) - 2 * u
+        return u + self.kappa * self.lap
+
+    def backward(self, dout):
+        self.dkappa = np.sum(dout * self.lap)
+        g = self.kappa * dout
+        return dout + np.roll(g, -1, axis=1) + np.roll(g, 1, axis=1) - 2 * g
+'''
+
+
+def test_a_learned_python_float_does_not_make_a_layer_float64_only(tmp_path):
+    """kappa a Python float keeps float32 inputs float32 (NumPy promotes by its value); held as
+    a 0-d float64 param to be differentiated, it made the probe's output float64, and the layer
+    was called float64 only: float32 went unchecked."""
+    found, _ = collect_source(tmp_path, "diff.py", LEARNED_NUMBER)
+    item = found["diff.Diffusion"]
+    assert "float64 only" not in item.how and "float32" in item.entry.dtypes, item.how
+    assert hunt("diff.Diffusion", "shapes_dtypes", max_examples=10, shrink=False) is None
+    assert hunt("diff.Diffusion", "grads_fd", max_examples=10, shrink=False) is None

@@ -140,21 +140,23 @@ class LossReturnsGrads:
 
 def optimizer_item(cls, label, path, module, hint, overrides=None):
     from properties.owncode_optimizers import check_dict_optimizer, optimizer_kind, readable
-    from properties.owncode_step_optimizers import (PerArrayOptimizer, returns_new_array,
-                                                     takes_a_name)
+    from properties.owncode_step_optimizers import (ListOptimizer, PerArrayOptimizer,
+                                                     returns_new_array, takes_a_name, takes_lists)
     _no_gradient_function(cls)
-    per_array = returns_new_array(build_object(cls, module, hint, overrides))
+    built = build_object(cls, module, hint, overrides)
+    per_array = returns_new_array(built)
+    lists = not per_array and takes_lists(built)
 
     def make():
         opt = build_object(cls, module, hint, overrides)
-        return PerArrayOptimizer(opt) if per_array else opt
+        return PerArrayOptimizer(opt) if per_array else ListOptimizer(opt) if lists else opt
     try:
         opt = make()
         kind = optimizer_kind(opt)
         readable(opt)      # every hyperparameter it needs, read now: a skip saying which, not a crash
     except ValueError as exc:
         raise CannotCheck(str(exc)) from exc     # each message says what would make it checkable
-    how = "on dicts" if not per_array else \
+    how = "on lists of arrays" if lists else "on dicts" if not per_array else \
         "update(w, grad, name) returning the new w, its state kept by name (numpy-ml's)" \
         if takes_a_name(opt.optimizer) else \
         "update(w, grad) returning the new w, a fresh copy for each param"

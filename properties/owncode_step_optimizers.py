@@ -118,6 +118,46 @@ class PerArrayOptimizer(StepOptimizer):
             params[n] = np.array(new, np.float64)
 
 
+class ListOptimizer(StepOptimizer):
+    """An optimizer whose ``update(params, grads)`` takes lists of arrays (``opt.update([W1, b1],
+    [dW1, db1])``), moving them in place or returning the new ones, driven with the dict's own
+    arrays in its order."""
+
+    style = "lists"
+
+    def __init__(self, optimizer):
+        self.optimizer, self.class_name = optimizer, type(optimizer).__name__
+
+    def update(self, params, grads):
+        names = list(params)
+        out = self.optimizer.update([params[n] for n in names], [grads[n] for n in names])
+        if isinstance(out, (list, tuple)) and len(out) == len(names):
+            for n, new in zip(names, out):      # (new arrays returned, not moved in place)
+                params[n] = np.array(new, np.float64)
+
+
+def takes_lists(opt):
+    """``opt.update(params, grads)`` takes lists of arrays, not dicts: handed dicts it raises
+    (iterating their keys) or moves nothing, handed lists it moves them (on copies of ``opt``)."""
+    def moved(params, grads):
+        probe = copy.deepcopy(opt)
+        before = [np.array(p, copy=True) for p in (params.values() if isinstance(params, dict)
+                                                   else params)]
+        try:
+            with np.errstate(all="ignore"):
+                out = probe.update(params, grads)
+        except Exception:
+            return False
+        after = list(params.values()) if isinstance(params, dict) else params
+        if isinstance(out, (list, tuple)) and len(out) == len(after):
+            after = out
+        return any(not np.array_equal(np.asarray(a, np.float64), b) for a, b in zip(after, before))
+    shapes = ((3, 2), (2,))
+    as_dict = moved({f"p{i}": np.ones(s) for i, s in enumerate(shapes)},
+                    {f"p{i}": np.full(s, 0.5) for i, s in enumerate(shapes)})
+    return not as_dict and moved([np.ones(s) for s in shapes], [np.full(s, 0.5) for s in shapes])
+
+
 def takes_a_name(opt):
     """``update(w, grad, name[, ...])``: three required arguments, the third a param's name."""
     try:

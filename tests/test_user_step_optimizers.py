@@ -236,3 +236,37 @@ def test_hyperparameters_kept_in_param_groups_are_read_there(tmp_path):
     found, _ = collect_source(tmp_path / "bug", "groups_bug.py",
                               GROUPS_SGD.replace("{fresh}", "(1 - group['momentum'])"))
     assert not all(r.passed for r in found["groups_bug.SGD(momentum=0.9)"].check())
+
+
+LIST_MOMENTUM = '''
+import numpy as np
+
+
+class MomentumOptimizer:
+    """opt.update([W1, b1, W2, b2], [dW1, db1, dW2, db2]) moves them in place."""
+
+    def __init__(self, learning_rate=0.01, momentum=0.9):
+        self.learning_rate, self.momentum = learning_rate, momentum
+        self.velocities = {}
+
+    def update(self, params, grads):
+        for i, (w, g) in enumerate(zip(params, grads)):
+            key = {key}
+            self.velocities[key] = self.momentum * self.velocities.get(key, 0.0) + g
+            w -= self.learning_rate * self.velocities[key]
+'''
+
+
+def test_an_update_taking_lists_of_arrays_is_driven_with_lists(tmp_path):
+    """``update(params, grads)`` over lists was handed dicts (iterating their keys: "'str'
+    object has no attribute 'shape'"), and every such optimizer, right or not, failed as a
+    contract. It is driven with lists of the dict's arrays now: one keeping its velocity per
+    position passes, one keeping it per shape mixes the two params of one shape and fails."""
+    for name, key, right in (("mom", "i", True), ("mom_bug", "w.shape", False)):
+        (tmp_path / name).mkdir()
+        found, _ = collect_source(tmp_path / name, f"{name}.py", LIST_MOMENTUM.replace("{key}", key))
+        item = found[f"{name}.MomentumOptimizer"]
+        assert "on lists of arrays" in item.how
+        results = item.check()
+        assert results and all(r.passed for r in results) == right, [r.message() for r in results]
+        assert all(r.verdict != "contract" for r in results)

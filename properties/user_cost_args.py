@@ -279,12 +279,15 @@ class _Search:
             return [rng.standard_normal(EXAMPLES), rng.standard_normal((EXAMPLES, width)),
                     rng.standard_normal((EXAMPLES, STEPS, width))]
         if role == "labels":
-            labels = np.arange(EXAMPLES) % 2
+            # a second set of labels unlike the first (a mixup's y_a and y_b: alike, a
+            # gradient taking y_a where y_b belongs is right)
+            shift = [n for n, r in self.roles if r == "labels"].index(name)
+            labels = (np.arange(EXAMPLES) + shift) % 2
             # one-hot rows first: a softmax's gradient (yhat - labels) is right for rows that
             # sum to 1; labels as numbers would run there too (broadcast) and fail it
             signed = 2 * labels - 1       # -1 and +1: a hinge's or a perceptron's margins
             plain = [labels, labels.reshape(-1, 1)]
-            return [*[np.eye(k)[np.arange(EXAMPLES) % k] for k in (2, *SIZES)],
+            return [*[np.eye(k)[(np.arange(EXAMPLES) + shift) % k] for k in (2, *SIZES)],
                     *([signed, signed.reshape(-1, 1), *plain] if self.margins else
                       [*plain, signed]),
                     *[rng.integers(0, 2, s).astype(np.float64) for s in _shapes("Y") if len(s) == 2],

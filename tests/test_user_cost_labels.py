@@ -214,3 +214,32 @@ def test_a_ce_name_or_a_hint_makes_a_tuple_function_a_cost(tmp_path):
         "sequence_cross_entropy", "masked_tokens"))
     assert "logits (6, 3, 6); targets (6, 3) ints" in item.how, item.how
     assert results and all(r.passed for r in results)
+
+
+MIXUP_SWAPPED = '''
+import numpy as np
+
+
+def mixup_cross_entropy(logits, y_a, y_b, lam=0.5):
+    """lam * CE(logits, y_a) + (1 - lam) * CE(logits, y_b); returns (loss, dlogits)."""
+    N = logits.shape[0]
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    probs = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+    rows = np.arange(N)
+    logp = np.log(probs)
+    loss = -(lam * logp[rows, y_a] + (1 - lam) * logp[rows, y_b]).mean()
+    grad_a, grad_b = probs.copy(), probs.copy()
+    grad_a[rows, y_a] -= 1
+    grad_b[rows, {second}] -= 1
+    return loss, (lam * grad_a + (1 - lam) * grad_b) / N
+'''
+
+
+def test_two_sets_of_labels_are_drawn_unlike(tmp_path):
+    """A mixup's y_a and y_b were drawn alike, so a gradient taking y_a where y_b belongs was
+    right on every set tried. The second set is the first shifted by one class now."""
+    for name, second, right in (("mix", "y_b", True), ("mix_bug", "y_a", False)):
+        (tmp_path / name).mkdir()
+        found, _ = collect_source(tmp_path / name, f"{name}.py", MIXUP_SWAPPED.replace("{second}", second))
+        results = found[f"{name}.mixup_cross_entropy"].check()
+        assert results and all(r.passed for r in results) == right, [r.message() for r in results]

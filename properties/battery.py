@@ -1,5 +1,5 @@
 """The battery: every property every registered layer gets, oracle comparisons first, then the laws."""
-from properties import oracle_checks, laws, sequence_laws, running_stats, accumulation_law  # noqa: F401,I001  (they declare their properties, in this order)
+from properties import oracle_checks, laws, resize_law, sequence_laws, running_stats, accumulation_law  # noqa: F401,I001  (they declare their properties, in this order)
 from properties.declare import PROPERTIES, together
 
 # One verified example: the layer against the TF VJP and against finite differences, on one

@@ -44,7 +44,7 @@ from properties.user_build import (CannotBuild, call_expression, constructor_arg
                                    empty_container, shown_kwargs)
 from properties.user_probe_inputs import probe_inputs
 from properties.user_entry import (CannotCheck, NothingToCheck, Skipped, also_label,
-                                   also_specs, hinted_spec, layer_entry)
+                                   also_specs, bases_not_counted, hinted_spec, layer_entry)
 from properties.user_derivatives import method_pair_item
 from properties.user_hinted import example
 from properties.user_predictions import predictions_adapter
@@ -98,7 +98,8 @@ def discover(module, path, hints, prefix):
             except CannotCheck as exc:
                 out.skipped.append(Skipped(also, path, f"not checked at {suffix(overrides)[1:-1]} "
                                                        f"(checked as built): {exc}", unchecked=False))
-    return out
+    return bases_not_counted(out, names, prefix)
+
 
 
 def _defined_here(obj, module):

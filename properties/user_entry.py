@@ -10,6 +10,7 @@ forward-only properties), whether it keeps float32. A loss with a mask gets
 the ``masked_no_grad`` law.
 """
 import copy
+import inspect
 import traceback
 from dataclasses import dataclass, field, replace
 from typing import Callable, Optional
@@ -370,3 +371,18 @@ def _twin_overflows(twin, layer, xs, ts):
     except Exception:
         return False
     return not all(np.all(np.isfinite(np.asarray(o, np.float64))) for o in O.parts(out))
+
+
+def bases_not_counted(out, names, prefix):
+    """A class not checkable itself that classes of the file which were checked derive from (a
+    scheduler's ``_Scheduler`` whose ``get_lr`` raises NotImplementedError) is listed, not
+    counted as unchecked: what it holds was checked through them."""
+    checked = {f.label for f in out.found}
+    for i, skip in enumerate(out.skipped):
+        base = names.get(skip.label[len(prefix):])
+        heirs = [n for n, c in names.items() if inspect.isclass(base) and inspect.isclass(c)
+                 and c is not base and issubclass(c, base) and f"{prefix}{n}" in checked]
+        if skip.unchecked and heirs:
+            out.skipped[i] = replace(skip, unchecked=False, reason=(
+                f"{skip.reason}; a base class of {', '.join(heirs)}, checked"))
+    return out

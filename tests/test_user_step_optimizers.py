@@ -270,3 +270,41 @@ def test_an_update_taking_lists_of_arrays_is_driven_with_lists(tmp_path):
         results = item.check()
         assert results and all(r.passed for r in results) == right, [r.message() for r in results]
         assert all(r.verdict != "contract" for r in results)
+
+
+SCHEDULERS = '''
+class _Scheduler:
+    def __init__(self, optimizer, last_epoch=-1):
+        self.optimizer, self.base_lr, self.last_epoch = optimizer, optimizer.lr, last_epoch
+        self.step()
+
+    def get_lr(self):
+        raise NotImplementedError
+
+    def step(self):
+        self.last_epoch += 1
+        self.optimizer.lr = self.get_lr()
+
+
+class StepLR(_Scheduler):
+    def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
+        self.step_size, self.gamma = step_size, gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        return self.base_lr * self.gamma ** (self.last_epoch // self.step_size)
+'''
+
+
+def test_a_base_class_the_checked_classes_derive_from_is_not_counted(tmp_path):
+    """A scheduler's abstract base made the file exit 3 ("not a pass") until a hint skipped it,
+    though the scheduler built on it was checked and passed."""
+    (tmp_path / "sched.py").write_text(SCHEDULERS)
+    collected = collect([tmp_path])
+    assert "sched.StepLR" in {f.label for f in collected.found}
+    (skip,) = [s for s in collected.skipped if s.label == "sched._Scheduler"]
+    assert not skip.unchecked and "a base class of StepLR, checked" in skip.reason
+    (tmp_path / "alone").mkdir()
+    (tmp_path / "alone" / "sched_base.py").write_text(SCHEDULERS.split("class StepLR")[0])
+    (skip,) = [s for s in collect([tmp_path / "alone"]).skipped if s.label.endswith("_Scheduler")]
+    assert skip.unchecked          # (alone, nothing checked through it: still counted)

@@ -38,10 +38,15 @@ LETTER_HYPERS = {
 
 
 def hyper_sizes(layer):
-    """{letter: size} of the ``LETTER_HYPERS`` the layer keeps, each an int of 2 or more (a
-    torch-style ``dim=1`` is an axis, and a width of 1 judges little)."""
-    from oracle.user_hyper import find_hyper
-    sizes = {}
+    """{letter: size} of the ``LETTER_HYPERS`` the layer keeps, and of its int attributes by
+    their own names, each an int of 2 or more (a torch-style ``dim=1`` is an axis, and a width
+    of 1 judges little)."""
+    from oracle.user_hyper import find_hyper, places
+    # an int the layer keeps under a docstring's own letter (x: (N, n) with self.n = 8; a
+    # size named n_modes), first: its name says which
+    sizes = {k: int(v) for place in places(layer) for k, v in getattr(place, "__dict__", {}).items()
+             if re.fullmatch(r"[A-Za-z]\w*", k) and isinstance(v, (int, np.integer))
+             and not isinstance(v, bool) and v >= 2}
     for letter, names in LETTER_HYPERS.items():
         found = find_hyper(layer, names)
         if found is not None and isinstance(found[1], (int, np.integer)) and \

@@ -225,7 +225,9 @@ def test_the_sizes_a_docstring_letter_is_bound_to():
 
     from properties.user_doc_shapes import hyper_sizes
     from properties.user_templates import _from_doc
-    assert hyper_sizes(SimpleNamespace(d_model=4, d_k=3, n_heads=2)) == {"D": 4, "H": 2}
-    assert hyper_sizes(SimpleNamespace(d_k=3, dim=1)) == {}      # (dim=1: an axis)
+    # (and each int under its own name: a docstring's (N, d_k) is d_k's size)
+    assert hyper_sizes(SimpleNamespace(d_model=4, d_k=3, n_heads=2)) == {
+        "D": 4, "H": 2, "d_model": 4, "d_k": 3, "n_heads": 2}
+    assert hyper_sizes(SimpleNamespace(d_k=3, dim=1)) == {"d_k": 3}      # (dim=1: an axis)
     (template, _), *_ = _from_doc("X: (n_ex, n_in, n_t)", {"W": np.zeros((3, 3))})
     assert template[0] == "N", template

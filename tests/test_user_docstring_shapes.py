@@ -238,3 +238,43 @@ class ReverseTime:
 '''
     item, failed = hunt_alone(tmp_path, "reverse", source)
     assert "from gain (3,): a sequence" in item.how and failed is None, item.how
+
+
+SPECTRAL = '''
+import numpy as np
+
+
+class SpectralGain:
+    """A learnable gain per kept Fourier mode of a periodic signal.
+
+    x: (N, n) -> (N, n)
+    """
+
+    def __init__(self, n, n_modes=2):
+        self.n, self.n_modes = n, n_modes
+        t = np.arange(n)[None, :]
+        k = np.arange(n_modes)[:, None]
+        self.cos, self.sin = np.cos(2 * np.pi * k * t / n), np.sin(2 * np.pi * k * t / n)
+        self.gain = np.ones(n_modes)
+
+    def forward(self, x):
+        self.x = x
+        self.a, self.b = x @ self.cos.T, x @ self.sin.T
+        return (self.gain * self.a) @ self.cos / self.n + (self.gain * self.b) @ self.sin / self.n
+
+    def backward(self, dout):
+        da, db = dout @ self.cos.T / self.n, dout @ self.sin.T / self.n
+        self.dgain = np.sum(da * self.a + db * self.b, axis=0)
+        return (self.gain * da) @ self.cos + (self.gain * db) @ self.sin
+'''
+
+
+def test_a_docstring_letter_the_layer_keeps_as_an_int_takes_its_size(tmp_path):
+    """x: (N, n) beside self.n: n was read at a size of its own (4), no docstring shape ran on
+    a layer built at n = 3, and it was taken for one sample (6, 6, 3) without a batch axis
+    (dgain then came out (6, 2) for (2,): a shape failure of the harness's making)."""
+    found, _ = collect_source(tmp_path, "spec.py", SPECTRAL)
+    item = found["spec.SpectralGain"]
+    assert "(N, 3) from the docstring's x: (N, n)" in item.how, item.how
+    assert hunt("spec.SpectralGain", "grads_fd", max_examples=10, shrink=False) is None
+    assert hunt("spec.SpectralGain", "shapes_dtypes", max_examples=10, shrink=False) is None

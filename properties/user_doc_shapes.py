@@ -91,9 +91,10 @@ PRODUCT = re.compile(r"^(?:\d+|[A-Za-z]\w*|\d+[A-Za-z]\w*)(?:\s*\*\s*(?:\d+|[A-Z
 
 
 def _factors(term):
-    """A size's factors: ``3K`` -> 3, K; ``n_heads*hd`` -> n_heads, hd; ``D`` -> D."""
+    """A size's factors: ``3K`` -> 3, K; ``n_heads*hd`` -> n_heads, hd; ``D`` -> D; the names
+    of an arithmetic size: ``L // 2 + 1`` -> L."""
     if not PRODUCT.match(term):
-        return [term]
+        return re.findall(r"[A-Za-z_]\w*", term) if _arithmetic(term) is not None else [term]
     out = []
     for factor in re.split(r"\s*\*\s*", term):
         lead = re.match(r"^(\d+)([A-Za-z]\w*)$", factor)
@@ -101,9 +102,42 @@ def _factors(term):
     return out
 
 
+def _arithmetic(term):
+    """The parsed expression of a size written with + - * // and at least one of them
+    (``L // 2 + 1``, ``D // 2``, ``2 * D``), or None."""
+    import ast
+    try:
+        tree = ast.parse(term.strip(), mode="eval").body
+    except SyntaxError:
+        return None
+    ok = isinstance(tree, ast.BinOp) and all(
+        isinstance(n, (ast.BinOp, ast.Name, ast.Load, ast.Add, ast.Sub, ast.Mult, ast.FloorDiv))
+        or isinstance(n, ast.Constant) and type(n.value) is int for n in ast.walk(tree))
+    return tree if ok else None
+
+
+def _evaluated(node, sizes):
+    import ast
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.Name):
+        value = sizes.get(node.id)
+        return value if isinstance(value, int) else None
+    a, b = _evaluated(node.left, sizes), _evaluated(node.right, sizes)
+    if a is None or b is None or isinstance(node.op, ast.FloorDiv) and b == 0:
+        return None
+    return {ast.Add: a + b, ast.Sub: a - b, ast.Mult: a * b}.get(type(node.op)) \
+        if not isinstance(node.op, ast.FloorDiv) else a // b
+
+
 def product_size(term, sizes):
-    """The size of a product of sizes (an MDN's ``3K`` outputs, a GQA's ``n_heads*hd``), each
-    letter at its size in ``sizes``; None for anything else, or a letter of no size."""
+    """The size of a product of sizes (an MDN's ``3K`` outputs, a GQA's ``n_heads*hd``) or of an
+    arithmetic one (a coupling layer's ``D // 2``, a spectrum's ``L // 2 + 1``), each letter at
+    its size in ``sizes``; None for anything else, a letter of no size or a size below 1."""
+    tree = _arithmetic(term)
+    if tree is not None and not PRODUCT.match(term):
+        value = _evaluated(tree, sizes)
+        return value if isinstance(value, int) and value >= 1 else None
     factors = _factors(term)
     if len(factors) < 2:
         return None

@@ -231,3 +231,14 @@ def test_the_sizes_a_docstring_letter_is_bound_to():
     assert hyper_sizes(SimpleNamespace(d_k=3, dim=1)) == {"d_k": 3}      # (dim=1: an axis)
     (template, _), *_ = _from_doc("X: (n_ex, n_in, n_t)", {"W": np.zeros((3, 3))})
     assert template[0] == "N", template
+
+
+def test_a_docstring_size_written_as_arithmetic_is_read():
+    """``target_psd: (N, L // 2 + 1)``, a coupling layer's ``W: (D // 2, D // 2)``: such sizes
+    were not read (the entry gave no template); products (``3K``, ``2 * D``) still are."""
+    from properties.user_templates import _template
+    sizes = {"L": 8, "D": 6, "K": 2}
+    assert _template(["N", "L // 2 + 1"], sizes) == ("N", 5)
+    assert _template(["D // 2", "D // 2"], sizes) == (3, 3)
+    assert _template(["N", "3K"], sizes) == ("N", 6) and _template(["N", "2 * D"], sizes) == ("N", 12)
+    assert _template(["N", "D - 9"], sizes) is None        # (no size below 1)

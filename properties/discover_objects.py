@@ -278,8 +278,8 @@ def _step_builder(cls, given=None):
 
 def _scheduler_item(cls, label, path, hint):
     """A PyTorch-style learning-rate scheduler (``owncode_schedulers``), or a listed skip."""
-    from properties.owncode_schedulers import (build_scheduler, check_scheduler, schedule_hypers,
-                                               scheduler_kind)
+    from properties.owncode_schedulers import (BASE_LR, build_scheduler, check_scheduler,
+                                               schedule_hypers, scheduler_kind)
     kind = scheduler_kind(cls)
     if kind is None:    # code found and not checked: not a pass (exit 3)
         raise CannotCheck(f"{cls.__name__} takes an optimizer and steps it: a learning-rate "
@@ -292,9 +292,19 @@ def _scheduler_item(cls, label, path, hint):
         raise CannotCheck(str(exc)) from exc
     except Exception as exc:
         raise CannotCheck(f"{cls.__name__}: {type(exc).__name__}: {exc}") from exc
-    return Found(label, path, "scheduler", f"{kind} learning-rate scheduler on an optimizer's lr "
-                 f"(and param_groups), against Keras's schedule",
-                 check=lambda: check_scheduler(cls, kind, label, given))
+    found = Found(label, path, "scheduler", f"{kind} learning-rate scheduler on an optimizer's "
+                  f"lr (and param_groups), against Keras's schedule",
+                  check=lambda: check_scheduler(cls, kind, label, given))
+    # a floor defaulting to 0 (a cosine's eta_min): a rate leaving it out, or adding it where
+    # it belongs scaled, is right there; also at a tenth of the stand-in's rate
+    floors = {n: BASE_LR / 10 for n, p in inspect.signature(cls).parameters.items()
+              if type(p.default) is float and p.default == 0.0 and n not in given}
+    if floors:
+        shown = ", ".join(f"{k}={v:g}" for k, v in floors.items())
+        more = {**given, **floors}
+        found.also.append(Found(f"{label}({shown})", path, "scheduler", f"{found.how}, {shown}",
+                                check=lambda: check_scheduler(cls, kind, f"{label}({shown})", more)))
+    return found
 
 
 def _given_optimizer(cls):

@@ -64,7 +64,8 @@ def test_each_kind_of_scheduler_is_checked_against_keras_and_a_late_decay_fails(
     (tmp_path / "late").mkdir()
     found, collected = collect_source(tmp_path / "ok", "scheds.py", SOURCE.replace("{late}", ""))
     assert {lab for lab, f in found.items() if f.style == "scheduler"} == {
-        "scheds.StepLR", "scheds.MultiStepLR", "scheds.ExponentialLR", "scheds.CosineAnnealingLR"}
+        "scheds.StepLR", "scheds.MultiStepLR", "scheds.ExponentialLR", "scheds.CosineAnnealingLR",
+        "scheds.CosineAnnealingLR(eta_min=0.01)"}
     for label, item in found.items():
         assert all(r.passed for r in item.check()), label
     (listed,) = collected.skipped       # found and not checked: not a pass
@@ -99,3 +100,14 @@ def test_a_gamma_it_does_not_hold_readably_is_not_assumed(tmp_path):
         "    def step(self):\n        self.optimizer.lr *= self._g\n")
     (skipped,) = collect([tmp_path]).skipped
     assert "cannot read its gamma" in skipped.reason
+
+
+def test_a_floor_left_out_where_it_defaults_to_zero_fails_with_it_set(tmp_path):
+    """eta_min + base_lr * cos_term (where (base_lr - eta_min) belongs) is right at the default
+    eta_min = 0.0: the scheduler is also checked at a tenth of the stand-in's rate."""
+    source = SOURCE.replace("{late}", "").replace(
+        "self.eta_min + (self.base_lr - self.eta_min) * cos / 2", "self.eta_min + self.base_lr * cos / 2")
+    assert source != SOURCE
+    found, _ = collect_source(tmp_path, "floor.py", source)
+    assert all(r.passed for r in found["floor.CosineAnnealingLR"].check())
+    assert not all(r.passed for r in found["floor.CosineAnnealingLR(eta_min=0.01)"].check())

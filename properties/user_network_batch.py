@@ -47,11 +47,15 @@ def network_batch(net, name, hint=None, call=""):
                 t = t_of(N, 1)
                 return x, t, f"x{x.shape} {source}, t{t.shape} {kind}"
     last = f"; the last, on x {LAST[1]}, {LAST[0]}" if LAST else ""
+    xn, tn = (own + ("x", "t")[len(own):])[:2] if len(own) <= 2 else own[:2]   # (as loss names them)
+    what = (f"loss(x, t) gave no finite number for any batch tried (x {', '.join(tried)}, with "
+            f"one-hot, integer and real targets, at two batch sizes{last})" if tried else
+            "no shape of x to try: none of its params is a weight of two axes or more, nor a "
+            "vector first, to size x from")
     raise CannotCheck(
-        f"{name}: loss(x, t) gave no finite number for any batch tried (x {', '.join(tried) or 'none'}, "
-        f"with one-hot, integer and real targets, at two batch sizes{last}); add a hint with its "
-        f"input and targets: # gradcheck: {call or name + '()'}; x=(N, ...); t=int(N)<K (or "
-        f"t=(N, K) for real targets)")
+        f"{name}: {what}; add a hint with its "
+        f"input and targets: # gradcheck: {call or name + '()'}; {xn}=(N, ...); {tn}=int(N)<K "
+        f"(or {tn}=(N, K) for real targets)")
 
 
 def _show(template):

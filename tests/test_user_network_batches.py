@@ -311,3 +311,33 @@ def test_a_training_flag_and_per_step_targets_are_found_without_a_hint(tmp_path)
     for label in ("modes.BNNet", "modes.StepRNN"):
         results = found[label].check()
         assert results and all(r.passed for r in results), results[0].message()
+
+
+SPRINGS = '''
+import numpy as np
+
+
+class Springs:
+    def __init__(self):
+        self.params = {"c": np.array([0.2]), "k": np.ones((2, 1))}
+
+    def loss(self, x0, target):
+        return float(np.mean((x0 * self.params["c"][0] - target) ** 2)) + {extra}
+
+    def gradient(self, x0, target):
+        return {"c": np.array([0.0]), "k": np.zeros((2, 1))}
+'''
+
+
+def test_a_network_skip_names_what_it_tried_and_its_own_argument_names(tmp_path):
+    """The hint suggested was always x= and t=, whatever loss names them; a network nothing
+    sizes said "x none"."""
+    found, collected = collect_source(tmp_path, "springs.py", SPRINGS.replace(
+        "{extra}", "float(self.params['k'] @ np.ones((3, 1)))"))
+    (skip,) = collected.skipped
+    assert "x0=(N, ...); target=int(N)<K" in skip.reason, skip.reason
+    (tmp_path / "bare").mkdir()
+    found, collected = collect_source(tmp_path / "bare", "bare.py", SPRINGS.replace(
+        "{extra}", "0.0").replace(', "k": np.ones((2, 1))', "").replace(', "k": np.zeros((2, 1))', ""))
+    (skip,) = collected.skipped
+    assert "no shape of x to try" in skip.reason and "x none" not in skip.reason, skip.reason

@@ -57,3 +57,16 @@ def test_a_decay_strength_defaulting_to_int_0_is_also_checked_at_0_1(tmp_path):
     assert {r.tensor for r in failed} == {"W1", "W2"}
     assert all(r.verdict == "stack bug" and r.shown_diagnosis.get("kind") == "weight decay"
                for r in failed), [r.message() for r in failed]
+
+
+def test_a_decay_on_the_biases_the_loss_leaves_out_is_no_stale_copy(tmp_path):
+    """gradient() adding lam * b to the biases, which loss() does not decay: right at the
+    initial biases (zeros), wrong after a step, where it was called "stale params" (a weight
+    copied before). Its diagnosis names the decay term now, without that verdict."""
+    source = NET.replace("{decay}", "").replace('"b1": a1.db,', '"b1": a1.db + lam * self.params["b1"],')
+    checked = _checked(tmp_path / "bias", "bias_decay.py", source)
+    after = [r for r in checked["bias_decay.Net(weight_decay_lambda=0.1)"]
+             if not r.passed and r.tensor == "b1"]
+    assert after and all(r.prop.endswith("_after_step") for r in after)
+    assert all(r.verdict != "stale params" and r.shown_diagnosis.get("kind") == "weight decay"
+               for r in after), [r.message() for r in after]

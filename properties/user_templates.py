@@ -98,6 +98,10 @@ def several_inputs(layer, doc, names):
         widths = DISTINCT_WIDTHS[:len(names)]
         yield tuple((BATCH, w) for w in widths), UNLIKE, "; ".join(
             f"{n} (N, {w})" for n, w in zip(names, widths)) + ": inputs of different widths"
+    if len(names) >= 2:      # a row of scores, then one number per sample (an actor-critic's
+        scores = (BATCH, DISTINCT_WIDTHS[2])       # logits (N, A) and values (N,))
+        yield (scores,) + ((BATCH,),) * (len(names) - 1), "probe", f"{names[0]} {_show(scores)}; " + \
+            "; ".join(f"{n} (N,)" for n in names[1:]) + ": a row of scores, then one number a sample"
     for template, source, how in one_input(layer, doc):
         yield (template,) * len(names), source, f"every input {how}"
 

@@ -232,3 +232,48 @@ def test_gradients_returned_as_one_tuple_after_the_loss_are_each_an_inputs(tmp_p
     assert failed is None, failed
     _, failed = hunt_alone(tmp_path, "tower_bug", TWO_TOWER.format(item="g @ user_emb"))
     assert failed is not None and {r.tensor for r in failed.failures} == {"ditem_emb"}
+
+
+ACTOR_CRITIC = '''
+import numpy as np
+
+
+class ActorCriticLoss:
+    """policy loss + vf_coef * 0.5 * MSE(values, returns) - ent_coef * entropy."""
+
+    def __init__(self, vf_coef=0.5, ent_coef=0.01):
+        self.vf_coef, self.ent_coef = vf_coef, ent_coef
+
+    def forward(self, logits, values, actions, advantages, returns):
+        N = logits.shape[0]
+        z = logits - logits.max(axis=1, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        p = np.exp(logp)
+        ent = -(p * logp).sum(axis=1)
+        self.saved = (p, logp, ent, actions, advantages, values, returns)
+        return (-(logp[np.arange(N), actions] * advantages).mean()
+                + self.vf_coef * 0.5 * ((values - returns) ** 2).mean() - self.ent_coef * ent.mean())
+
+    def backward(self):
+        p, logp, ent, actions, advantages, values, returns = self.saved
+        N = p.shape[0]
+        dlogits = p * advantages[:, None]
+        dlogits[np.arange(N), actions] -= advantages
+        dlogits = (dlogits + self.ent_coef * p * (logp + ent[:, None])) / N
+        return dlogits, {scale} * (values - returns) / N
+'''
+
+
+def test_a_loss_of_scores_and_one_value_a_sample_gets_those_shapes(tmp_path):
+    """An actor-critic loss of logits (N, A) and values (N,) was tried with both (6, 6) as one
+    sample: dlogits came out (6, 6, 6) and a right file failed. A row of scores then one number
+    a sample is tried before every input alike."""
+    for name, scale, right in (("ac", "self.vf_coef", True), ("ac_bug", "1.0", False)):
+        (tmp_path / name).mkdir()
+        found, _ = collect_source(tmp_path / name, f"{name}.py", ACTOR_CRITIC.replace("{scale}", scale))
+        item = found[f"{name}.ActorCriticLoss"]
+        assert "logits (N, 4); values (N,): a row of scores" in item.how, item.how
+        failed = hunt(f"{name}.ActorCriticLoss", "grads_fd", max_examples=10)
+        assert (failed is None) == right
+        if not right:
+            assert {r.tensor for r in failed[1]} == {"dvalues"}

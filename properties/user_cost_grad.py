@@ -4,9 +4,7 @@ What ``scipy.optimize.minimize(fun, theta0, args, jac=True)`` takes, and what th
 ports and word-vector assignments write::
 
     J, grad = costFunction(theta, X, y)                        # Ng's ex2, theta flat or a column
-    J, grad = nnCostFunction(nn_params, input_layer_size, hidden_layer_size, num_labels, X, y, lambda_)
     J, grad = cofiCostFunc(params, Y, R, num_users, num_movies, num_features, lambda_)
-    cost, grad = forward_backward_prop(X, labels, params, dimensions)   # one flat vector
     loss, gradCenterVec, gradOutsideVecs = naiveSoftmaxLossAndGradient(centerWordVec,
                                                  outsideWordIdx, outsideVectors, dataset)
     loss, dw0, dw, dV = fm_loss_and_grad(X, y, w0, w, V)
@@ -35,7 +33,7 @@ import numpy as np
 from properties.user_cost_args import _Flat, _roles, _Search
 from properties.user_cost_grad_class import FORCES    # (a function named for forces: -grad)
 from properties.user_cost_match import gradient_key
-from properties.user_cost_hint import suggested_args
+from properties.user_cost_hint import hinted_numbers, suggested_args
 from properties.user_doc_shapes import documented_entries
 from properties.user_entry import CannotCheck, Found
 from properties.user_hinted import hinted_floats
@@ -111,9 +109,14 @@ def cost_grad_item(name, fn, names, label, path, used, hint=None):
                               for a, r in _roles(fn)], hint)
         return found_for(name, fn, label, path, hint, calls, pair=False, roles=roles,
                          search=_Search(fn, roles, hint, given=given, source=_source(fn)))
+    set_by = {n for n, _ in _roles(fn)}        # (the search sets those: a lambda_ at 0.7)
+    given = hinted_numbers(fn, hint, set_by)   # a hint's margin=0.7 beyond them: applied
+    fn = at_changed(fn, given) if given else fn
     found = found_for(name, fn, label, path, hint, calls, pair=False)
+    if found is not None and given:
+        found.how += "; " + ", ".join(f"{k}={v}" for k, v in given.items()) + " from the hint"
     options = {k: v for k, v in changed_floats(fn).items()   # (a KDE's bandwidth=1.0 at 0.7)
-               if not hint or not hint.array(k)}
+               if k not in set_by and k not in given and not (hint and hint.array(k))}
     if found is not None and options:
         shown = ", ".join(f"{k}={v}" for k, v in options.items())
         variant = found_for(name, at_changed(fn, options), f"{label}({shown})", path, hint,

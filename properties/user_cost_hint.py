@@ -39,3 +39,16 @@ def suggested_args(fn, roles):
         elif r in ("flat", "array", "vector", "positive"):
             out.append(f"{n}=(3,)")
     return "; ".join(out)
+
+
+def hinted_numbers(fn, hint, set_by):
+    """{argument: number} a hint gives ``fn``'s options left at their defaults by the search
+    (``margin=0.7`` after the arrays): they were read and dropped."""
+    if hint is None:
+        return {}
+    out = {}
+    for n in inspect.signature(fn).parameters:
+        got = hint.array(n) if n not in set_by else None
+        if got is not None and got.kind == "value":
+            out[n] = got.value
+    return out

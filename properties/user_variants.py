@@ -110,10 +110,15 @@ def at_changed(fn, options):
     """``fn`` with its float arguments at ``options`` ({name: value}, from ``changed_floats``),
     its signature saying so: a cost's ``bandwidth=1.0`` at 0.7, where a gradient dividing by h
     where h**2 belongs is no longer right."""
+    sig = inspect.signature(fn)
+
     @functools.wraps(fn)
     def changed(*args, **kwargs):
-        return fn(*args, **{**options, **kwargs})
-    sig = inspect.signature(fn)
+        try:        # (an option its caller passes by position is the caller's: not twice)
+            given = sig.bind_partial(*args, **kwargs).arguments
+        except TypeError:
+            given = kwargs
+        return fn(*args, **{**{k: v for k, v in options.items() if k not in given}, **kwargs})
     changed.__signature__ = sig.replace(parameters=[
         p.replace(default=options.get(n, p.default)) for n, p in sig.parameters.items()])
     return changed

@@ -58,3 +58,41 @@ def test_a_slip_hidden_at_an_options_default_is_caught(tmp_path, source, right, 
     assert failed[next(k for k in failed if k.endswith(f"({option})"))], failed
     if source is TRIPLET:    # spread: caught at the default margin too
         assert all(failed.values()), failed
+
+
+ENET = '''
+{hint}
+import numpy as np
+
+
+def enet_objective(w, X, y, alpha=1.0, l1_ratio=0.5):
+    """1/(2n) ||y - Xw||^2 + alpha l1_ratio ||w||_1 + alpha (1 - l1_ratio) ||w||^2 / 2."""
+    n = X.shape[0]
+    r = X @ w - y
+    f = 0.5 / n * (r @ r) + alpha * l1_ratio * np.abs(w).sum() + 0.5 * alpha * (1 - l1_ratio) * (w @ w)
+    grad = X.T @ r / n + alpha * l1_ratio * np.sign(w) + alpha * {ridge} * w
+    return f, grad
+'''
+
+
+def test_a_regularisation_strength_with_a_default_is_passed_once(tmp_path):
+    """alpha=1.0, a strength the search sets by position, was also given by keyword for its
+    changed-float variant: "got multiple values for argument 'alpha'", and the cost was
+    skipped whatever its arguments."""
+    found, collected = collect_source(tmp_path, "enet.py", ENET.format(hint="", ridge="(1 - l1_ratio)"))
+    assert "enet.enet_objective" in found, collected.skipped
+    assert all(r.passed for r in found["enet.enet_objective"].check())
+    assert not collected.skipped
+
+
+def test_a_hints_number_for_an_option_left_at_its_default_is_applied(tmp_path):
+    """``l1_ratio=0.2`` in the hint was read and dropped: the cost ran at 0.5, where a ridge
+    term written with l1_ratio for (1 - l1_ratio) is right."""
+    bug = ENET.format(hint="# gradcheck: enet_objective; w=(3,); X=(N, 3); y=(N,); l1_ratio={r}",
+                      ridge="l1_ratio")
+    for name, ratio, right in (("at_half", "0.5", True), ("at_fifth", "0.2", False)):
+        (tmp_path / name).mkdir()
+        found, _ = collect_source(tmp_path / name, f"{name}.py", bug.replace("{r}", ratio))
+        item = found[f"{name}.enet_objective"]
+        assert f"l1_ratio={ratio} from the hint" in item.how, item.how
+        assert all(r.passed for r in item.check()) == right

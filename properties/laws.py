@@ -113,7 +113,10 @@ WRONG_DTYPE = ("the layer's {what} does not keep its input's dtype: something in
 
 def _kind_check(trial, tensor, got, like, what):
     shaped = np.shape(got) == np.shape(like)
-    ok = shaped and np.asarray(got).dtype == np.asarray(like).dtype
+    # (a param of one number, a Python float the user keeps, has no dtype of its own to keep:
+    # its gradient is a float of any precision)
+    number = what.startswith("param") and np.ndim(like) == 0 and np.asarray(got).dtype.kind == "f"
+    ok = shaped and (number or np.asarray(got).dtype == np.asarray(like).dtype)
     return trial.finding(tensor, ok, "" if ok else (
         f"{tensor} has shape {np.shape(got)} and dtype {np.asarray(got).dtype}; "
         f"expected {np.shape(like)} and {np.asarray(like).dtype} ({what})"), verdict="layer bug",

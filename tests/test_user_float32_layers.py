@@ -154,3 +154,13 @@ def test_a_learned_python_float_does_not_make_a_layer_float64_only(tmp_path):
     assert "float64 only" not in item.how and "float32" in item.entry.dtypes, item.how
     assert hunt("diff.Diffusion", "shapes_dtypes", max_examples=10, shrink=False) is None
     assert hunt("diff.Diffusion", "grads_fd", max_examples=10, shrink=False) is None
+
+
+def test_the_gradient_of_a_learned_python_float_may_be_any_float(tmp_path):
+    """dkappa computed from an int64 arange comes out float64 for kappa held float32 in a
+    float32 case: a Python float has no dtype to keep, and that was a failing "layer bug"."""
+    source = LEARNED_NUMBER.replace("self.dkappa = np.sum(dout * self.lap)",
+                                    "self.dkappa = float(np.sum(dout * self.lap)) * np.ones((), np.float64)")
+    assert source != LEARNED_NUMBER
+    found, _ = collect_source(tmp_path, "diff64.py", source)
+    assert hunt("diff64.Diffusion", "shapes_dtypes", max_examples=15, shrink=False) is None

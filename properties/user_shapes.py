@@ -145,7 +145,9 @@ def infer_input_shapes(layer, *, name, doc="", kind=None, rng):
             # PairMSE(a, b), a KL between two inputs): tried as one before one sample alone.
             for batched in (True, False):
                 for strict in (True, False):
-                    for as_loss in ((True,) if loss else (False, True)):
+                    # (a loss by its signature alone may be a layer with data: a likelihood)
+                    for as_loss in ((True,) if loss == NAMED else (True, False) if loss
+                                    else (False, True)):
                         ran = []
                         for spec in phase(layer, name, doc, kind, names, as_loss):
                             spec = spec.within(domain, names) if domain else spec
@@ -305,11 +307,14 @@ def _differentiates(layer, spec):
 
 # ---- losses and their targets -----------------------------------------------------------------
 
+NAMED = "named"     # a loss by its name or kind (else by its signature: a guess)
+
+
 def _is_loss(layer, name, kind):
     text = words(kind or "") + " " + words(name)
     if getattr(layer, "is_loss", False) or "loss" in text or any(
             w in words(kind or "") for ws in LOSS_WORDS.values() for w in ws):
-        return True
+        return NAMED
     inner = getattr(layer, "__dict__", {}).get("layer") or getattr(layer, "__dict__", {}).get("obj")
     forward = getattr(inner, "forward", None)
     try:

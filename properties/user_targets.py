@@ -238,6 +238,10 @@ def method_roles(cls, forward="forward", backward="backward"):
     # data it is handed, not differentiated (a distillation loss's teacher_logits)
     targets += tuple(n for n in rest if n not in TRAINING_NAMES)     # (a flag: set as one)
     k = returned_gradients(getattr(cls, backward, None))
+    if k == 0 and len(inputs) > 1 and returns_one_array(getattr(cls, backward, None)):
+        # one gradient returned (``return dll[:, None] * (x - p)``) for a forward of the
+        # logits and the data x: the first is differentiated, the others are data it is given
+        inputs, targets = inputs[:1], tuple(n for n in names if n not in inputs[:1])
     if len(inputs) < k <= len(names) and not any(
             is_index_name(n) or is_mask_name(n) for n in names[:k]):
         inputs = tuple(names[:k])
@@ -249,6 +253,28 @@ def method_roles(cls, forward="forward", backward="backward"):
     if len(grads) >= 2:
         outputs = tuple(g[1:] if g.startswith("d") and len(g) > 1 else g for g in grads)
     return inputs or ("x",), targets, outputs
+
+
+# a name that may hold several gradients (a tuple built before the return)
+GROUPED = re.compile(r"^(grads?|gradients?|grad_inputs|dinputs|douts|dxs|result|results|out|outs|"
+                     r"ret|res)$", re.I)
+
+
+def returns_one_array(method):
+    """Whether every ``return`` in ``method``'s own body gives one array: an expression that is
+    no tuple, list, dict, None or name of a group of gradients (``return dout * self.mask``)."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(method)))
+    except (OSError, TypeError, SyntaxError, IndentationError):
+        return False
+    body = tree.body[0] if tree.body and isinstance(tree.body[0], (ast.FunctionDef,
+                                                                   ast.AsyncFunctionDef)) else None
+    returns = [n.value for n in _own_nodes(body) if isinstance(n, ast.Return)] if body else []
+    return bool(returns) and all(
+        v is not None and not isinstance(v, (ast.Tuple, ast.List, ast.Dict, ast.Constant))
+        and not (isinstance(v, ast.Name) and GROUPED.match(v.id))
+        and not (isinstance(v, ast.Call) and getattr(v.func, "id", "") in ("tuple", "list", "dict"))
+        for v in returns)
 
 
 def returned_gradients(method, nested=False):

@@ -277,3 +277,37 @@ def test_a_loss_of_scores_and_one_value_a_sample_gets_those_shapes(tmp_path):
         assert (failed is None) == right
         if not right:
             assert {r.tensor for r in failed[1]} == {"dvalues"}
+
+
+BERNOULLI = '''
+import numpy as np
+
+
+class BernoulliLogLikelihood:
+    """forward(logits, x) -> ll (N,), x the data; backward(dll) -> dlogits."""
+
+    def forward(self, logits, x):
+        self.cache = (logits, x)
+        return np.sum(x * logits - np.logaddexp(0.0, logits), axis=1)
+
+    def backward(self, dll):
+        logits, x = self.cache
+        p = 0.5 * (1.0 + np.tanh(0.5 * logits))
+        return dll[:, None] * ({x} - p)
+'''
+
+
+def test_a_backward_returning_one_array_differentiates_the_first_input_alone(tmp_path):
+    """forward(logits, x) whose backward returns one array: x (an input's name) was taken as
+    differentiable too, and every check failed as a contract ("dx is missing"). The data x is
+    passed beside logits now, and the layer, no loss (its output is one number a sample),
+    is checked as a layer."""
+    for name, x, right in (("bern", "x", True), ("bern_bug", "(1 - x)", False)):
+        (tmp_path / name).mkdir()
+        found, collected = collect_source(tmp_path / name, f"{name}.py", BERNOULLI.replace("{x}", x))
+        assert f"{name}.BernoulliLogLikelihood" in found, collected.skipped
+        failed = hunt(f"{name}.BernoulliLogLikelihood", "grads_fd", max_examples=10)
+        assert (failed is None) == right
+        if not right:
+            assert {r.tensor for r in failed[1]} == {"dlogits"} and \
+                all(r.verdict != "contract" for r in failed[1])

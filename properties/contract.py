@@ -46,6 +46,19 @@ def user_frame(exc):
     return ""
 
 
+ADAPTERS = tuple(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "layers",
+                             f) for f in ("functional.py", "adapter.py", "self_updating.py"))
+
+
+def from_adapter(exc):
+    """True when ``exc`` was raised by the harness's adapter itself, checking what the user's
+    code returned against what it read off the code (``conv_backward must return (dx, dw, db),
+    got 2 values``): a mismatch of the two readings, not the user's code raising."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    return bool(frames) and os.path.abspath(frames[-1].filename) in ADAPTERS and \
+        isinstance(exc, (ValueError, TypeError)) and "must return" in str(exc)
+
+
 ARITY = re.compile(r"missing \d+ required|takes \d+ positional arguments? but|"
                    r"got an unexpected keyword argument|takes no arguments")
 CALLERS = tuple(os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep + d + os.sep
@@ -112,6 +125,9 @@ def call(name, phase, fn, *args, events=None):
                 f"({type(exc).__name__}: {exc}): not your code's fault; a hint naming every "
                 f"argument (x=(N, ...), args=(...)) tells it what to pass",
                 verdict="harness error") from exc
+        if from_adapter(exc):        # what the code returned is not what the harness read
+            raise LayerContractError(name, phase, str(exc), verdict="contract",
+                                     where=user_frame(exc)) from exc
         raise LayerContractError(name, phase, f"raised {type(exc).__name__}: {exc}",
                                  verdict="layer raised", where=user_frame(exc)) from exc
     finally:

@@ -36,6 +36,7 @@ from properties.discover_loss_fn import functional_loss
 from properties.user_hinted import COUNT_NAMES, example, hinted_floats
 from properties.user_shapes import PROBES, infer_input_shapes, runs
 from properties.user_targets import _positional as _required
+from properties.user_doc_shapes import documented_batched
 from properties.user_targets import (constant_mask, data_roles, is_mask_name, is_state_name,
                                      is_target_name, returned_gradients, split_arguments)
 from properties.user_variants import (HALF_CHANGED, at_changed, changed_floats, default_options,
@@ -273,7 +274,8 @@ def _functional_at(name, fwd, bwd, label, path, hint, args, chosen):
     data, params = split_arguments(list(args))
     # params the hint gives a batch axis or integers are data (a spatial transformer's theta
     # (N, 2, 3), an unpooling's switches), when they come first: passed in the forward's order
-    per_sample = [p for p in params if hint is not None and hint.array(p) is not None
+    batched = documented_batched(fwd) if hint is None else set()    # (mu, logvar, eps: (N, K))
+    per_sample = [p for p in params if p in batched or hint is not None and hint.array(p) is not None
                   and ("N" in hint.array(p).shape or hint.array(p).kind in ("int", "mask"))]
     if per_sample and params[:len(per_sample)] == per_sample:
         data, params = data + per_sample, params[len(per_sample):]
@@ -295,13 +297,19 @@ def _functional_at(name, fwd, bwd, label, path, hint, args, chosen):
     if floats and targets[:len(floats)] == floats and data[:len(inputs) + len(floats)] == [
             *inputs, *floats] and returned_gradients(bwd) == len(inputs) + len(floats) + len(params):
         inputs, targets = (*inputs, *floats), targets[len(floats):]
+    # inputs alone, backward returning gradients of the first k (a reparameterisation's
+    # (dmu, dlogvar) beside its noise eps): the rest is data it is given
+    k = returned_gradients(bwd)
+    if not params and not targets and 0 < k < len(inputs):
+        inputs, targets = inputs[:k], inputs[k:]
     # a mask among the last params that backward returns no gradient of (MADE's
     # masked_dense_forward(x, W, b, mask)): a constant 0/1 array of the shape guessed for it
     masks = [p for p in params if is_mask_name(p)]
     if not (masks and params[-len(masks):] == masks and
             returned_gradients(bwd) == len(data) - len(targets) + len(params) - len(masks)):
         masks = []
-    ints = [d for d in inputs if d in per_sample and hint.array(d).kind in ("int", "mask")]
+    ints = [d for d in inputs if d in per_sample and hint is not None and hint.array(d) is not None
+            and hint.array(d).kind in ("int", "mask")]
     if ints and inputs[-len(ints):] == tuple(ints) and not targets:     # not differentiated
         inputs, targets = inputs[:-len(ints)], tuple(ints)
     base = pair_base(name)

@@ -214,3 +214,12 @@ def documented_entries(fn):
         if None not in dims:
             out[key] = tuple(dims)
     return out
+
+
+def documented_batched(fn):
+    """The arguments ``fn``'s docstring gives a batch axis first (``mu, logvar, eps: (N, K)``):
+    data, one row a sample, whatever their names (a functional pair's, not its params)."""
+    import inspect
+    found = _doc_entries(inspect.getdoc(fn) or "", {})
+    return {n for n, letters in (found[0] if found else {}).items()
+            if letters and letters[0] in BATCH_LETTERS}

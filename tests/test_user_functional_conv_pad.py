@@ -110,3 +110,61 @@ def test_a_conv_reading_no_pad_from_its_dict_gets_no_unpadded_entry(tmp_path):
     Its dilation is still checked set."""
     found, _ = collect_source(tmp_path, "causal.py", CAUSAL)
     assert sorted(found) == ["causal.causal_conv1d", "causal.causal_conv1d(dilation=2)"]
+
+
+REPARAM = '''
+import numpy as np
+
+
+def reparam_forward(mu, logvar, eps):
+    """z = mu + exp(logvar / 2) * eps.
+
+    mu, logvar, eps: (N, K); eps drawn by the caller.
+    """
+    std = np.exp(0.5 * logvar)
+    return mu + std * eps, (eps, std)
+
+
+def reparam_backward(dz, cache):
+    """Returns (dmu, dlogvar)."""
+    eps, std = cache
+    return dz, {half}dz * eps * std
+'''
+
+SHORT = '''
+# gradcheck: scale_forward; x=(N, 3); w=(3,); b=(3,)
+import numpy as np
+
+
+def scale_forward(x, w, b):
+    return x * w + b, (x, w)
+
+
+def scale_backward(dout, cache):
+    x, w = cache
+    return dout * w, np.sum(dout * x, axis=0)
+'''
+
+
+def test_arguments_the_docstring_gives_a_batch_axis_are_data_and_the_noise_is_handed_in(tmp_path):
+    """mu, logvar, eps: (N, K) beside a backward of (dmu, dlogvar): logvar and eps were taken
+    for params, the pair had to return three gradients, and it failed everywhere as "layer
+    raised" (the adapter's own count check). They are data now; eps, no gradient returned, is
+    handed in: the right pair passes, a dlogvar without its 1/2 fails there."""
+    for name, half, right in (("rep", "0.5 * ", True), ("rep_bug", "", False)):
+        (tmp_path / name).mkdir()
+        found, _ = collect_source(tmp_path / name, f"{name}.py", REPARAM.replace("{half}", half))
+        assert "mu (N, 4); logvar (N, 4) from the docstring; eps: float" in found[f"{name}.reparam"].how
+        failed = hunt(f"{name}.reparam", "grads_fd", max_examples=10)
+        assert (failed is None) == right
+        if not right:
+            assert {r.tensor for r in failed[1]} == {"dlogvar"}
+
+
+def test_a_backward_returning_fewer_gradients_than_read_is_a_contract_not_the_layer_raising(tmp_path):
+    """The adapter's own count check (db left out) was reported as the layer's code raising."""
+    found, _ = collect_source(tmp_path, "short.py", SHORT)
+    failed = hunt("short.scale", "grads_fd", max_examples=3, shrink=False)
+    assert failed is not None
+    assert {r.verdict for r in failed[1]} == {"contract"}, [r.message() for r in failed[1]]
+    assert "must return (dx, dw, db), got 2 values" in failed[1][0].message()

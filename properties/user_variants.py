@@ -15,6 +15,7 @@ skipped with the reason, never dropped.
 import ast
 import functools
 import inspect
+import math
 import re
 
 from layers.penalized import read_by
@@ -102,8 +103,27 @@ def changed_floats(fn):
         params = inspect.signature(fn).parameters
     except (TypeError, ValueError):
         return {}
-    return {n: FLOATS_CHANGED[p.default] for n, p in params.items()
-            if type(p.default) is float and p.default in FLOATS_CHANGED}
+    return {n: changed for n, p in params.items() if type(p.default) is float
+            for changed in [changed_float(n, p.default)] if changed is not None}
+
+
+# a rate the harness sets itself (a self-updating layer's), and a guard too small to matter
+# (and an init's scale: the params are drawn afresh whatever it is)
+NOT_CHANGED = re.compile(r"^(lr|learning_rate|learn_rate|eta|step_size|stepsize|l_rate|lrate)$|"
+                         r"init|weight_scale|^w_scale$|^std$|_std$", re.I)
+OTHER_SCALE = 0.7      # any other float default, times this: 0.75 -> 0.525, 2.0 -> 1.4
+
+
+def changed_float(name, value):
+    """The value a float option at ``value`` is also checked at: 1.0 and 0.0 by
+    ``FLOATS_CHANGED``, any other times ``OTHER_SCALE`` (a backward hard-coding an LRN's
+    beta=0.75, or reading l1_ratio where 1 - l1_ratio belongs, is right at 0.5); None for a
+    learning rate or a guard below 1e-3 (an eps)."""
+    if value in FLOATS_CHANGED:
+        return FLOATS_CHANGED[value]
+    if NOT_CHANGED.match(name) or abs(value) < 1e-3 or not math.isfinite(value):
+        return None
+    return float(f"{value * OTHER_SCALE:.6g}")
 
 
 def at_changed(fn, options):
@@ -145,10 +165,10 @@ def _float_defaults(params, given, built):
         if type(p.default) is not float:
             continue
         value = getattr(built, name, p.default)
-        if type(value) is float and value in FLOATS_CHANGED:
-            out[name] = FLOATS_CHANGED[value]
-        elif type(value) is float and value == 0.5 and name.lower() in DROP_NAMES:
+        if type(value) is float and value == 0.5 and name.lower() in DROP_NAMES:
             out[name] = HALF_CHANGED
+        elif type(value) is float and value == p.default and changed_float(name, value) is not None:
+            out[name] = changed_float(name, value)
     return out
 
 

@@ -253,3 +253,40 @@ def test_a_functional_pairs_bool_option_is_also_checked_flipped(tmp_path):
     assert {"gain_ok.gain", "gain_ok.gain(squared=True)", "gain_bug.gain(squared=True)"} <= labels
     assert hunt("gain_ok.gain(squared=True)", "grads_fd", max_examples=10, shrink=False) is None
     assert hunt("gain_bug.gain(squared=True)", "grads_fd", max_examples=10) is not None
+
+
+LRN = """
+    import numpy as np
+
+    class LRN:
+        def __init__(self, depth_radius=1, bias=2.0, alpha=1e-4, beta=0.75):
+            self.r, self.bias, self.alpha, self.beta = depth_radius, bias, alpha, beta
+
+        def forward(self, x):
+            C = x.shape[1]
+            idx = np.arange(C)
+            self.B = (np.abs(idx[:, None] - idx[None, :]) <= self.r).astype(x.dtype)
+            self.x = x
+            self.s = self.bias + self.alpha * np.einsum("cd,nd->nc", self.B, x * x)
+            return x * self.s ** -self.beta
+
+        def backward(self, dout):
+            x, s = self.x, self.s
+            g = dout * x * (-{beta}) * s ** (-self.beta - 1) * self.alpha * 2
+            return dout * s ** -self.beta + np.einsum("cd,nc->nd", self.B, g) * x
+    """
+
+
+def test_a_float_option_of_any_default_is_also_checked_changed(tmp_path):
+    """An LRN whose backward hard-codes beta = 0.75, its default: right there, and only floats
+    at 1.0 or 0.0 were changed. Every float option (but a learning rate or a guard below 1e-3)
+    is also checked at 0.7 times its default now."""
+    from properties.search import hunt
+    (tmp_path / "lrn_ok.py").write_text(textwrap.dedent(LRN.replace("{beta}", "self.beta")))
+    (tmp_path / "lrn_bug.py").write_text(textwrap.dedent(LRN.replace("{beta}", "0.75")))
+    labels = {f.label for f in collect([tmp_path]).found}
+    assert {"lrn_ok.LRN(bias=1.4, beta=0.525)", "lrn_bug.LRN(bias=1.4, beta=0.525)"} <= labels
+    assert hunt("lrn_ok.LRN(bias=1.4, beta=0.525)", "grads_fd", max_examples=10,
+                shrink=False) is None
+    assert hunt("lrn_bug.LRN", "grads_fd", max_examples=10, shrink=False) is None
+    assert hunt("lrn_bug.LRN(bias=1.4, beta=0.525)", "grads_fd", max_examples=10) is not None

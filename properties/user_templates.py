@@ -322,7 +322,9 @@ def _from_pool_hyper(layer):
     except (ValueError, TypeError):
         return
     template = (BATCH, 3, *_sides(kh, kw, sh, sw, ph, pw))
-    yield template, f"{_show(template)} from the pooling window {kh}x{kw}, stride {(sh, sw)}"
+    # (a size of no pool's name is only read as one: an LRN's is a window across channels)
+    window = "the pooling window" if found[0] != "size" else "its size read as a window"
+    yield template, f"{_show(template)} from {window} {kh}x{kw}, stride {(sh, sw)}"
 
 
 def _from_doc(doc, params, hyper=None, first=None):

@@ -188,3 +188,29 @@ def test_a_padded_average_pool_missing_its_window_size_is_diagnosed_so(tmp_path)
     assert failed is not None
     assert {r.diagnosis.get("kind") for r in failed.failures} == {"constant factor"}
     assert "the pool window's size" in failed.failures[0].diagnosis["summary"]
+
+
+def test_a_size_of_no_pools_name_is_said_as_read(tmp_path):
+    """An LRN's size=3 (a window across channels) was described as "the pooling window 3x3"."""
+    from tests.owncode_loading import collect_source
+    source = '''
+import numpy as np
+
+
+class CrossChannelNorm:
+    def __init__(self, size=3):
+        self.size = size
+
+    def forward(self, x):
+        self.x = x
+        return x / (1.0 + np.mean(x * x, axis=1, keepdims=True))
+
+    def backward(self, dout):
+        x = self.x
+        s = 1.0 + np.mean(x * x, axis=1, keepdims=True)
+        return dout / s - 2 * x / x.shape[1] * np.sum(dout * x, axis=1, keepdims=True) / s ** 2
+'''
+    found, _ = collect_source(tmp_path, "lrn.py", source)
+    how = found["lrn.CrossChannelNorm"].how
+    assert "pooling window" not in how
+    assert "from its size read as a window 3x3" in how, how

@@ -103,27 +103,39 @@ def changed_floats(fn):
         params = inspect.signature(fn).parameters
     except (TypeError, ValueError):
         return {}
-    return {n: changed for n, p in params.items() if type(p.default) is float
-            for changed in [changed_float(n, p.default)] if changed is not None}
+    return _changed_all((n, p.default) for n, p in params.items() if type(p.default) is float)
 
 
 # a rate the harness sets itself (a self-updating layer's), and a guard too small to matter
 # (and an init's scale: the params are drawn afresh whatever it is)
 NOT_CHANGED = re.compile(r"^(lr|learning_rate|learn_rate|eta|step_size|stepsize|l_rate|lrate)$|"
                          r"init|weight_scale|^w_scale$|^std$|_std$", re.I)
-OTHER_SCALE = 0.7      # any other float default, times this: 0.75 -> 0.525, 2.0 -> 1.4
+# any other float default, the k-th times the k-th of these: unlike factors, so options the
+# default makes alike or opposite (a hardtanh's min_val=-2.0, max_val=2.0) do not stay so
+OTHER_SCALES = (0.6, 0.8, 0.55, 0.85, 0.65)
 
 
-def changed_float(name, value):
+def changed_float(name, value, k=0):
     """The value a float option at ``value`` is also checked at: 1.0 and 0.0 by
-    ``FLOATS_CHANGED``, any other times ``OTHER_SCALE`` (a backward hard-coding an LRN's
-    beta=0.75, or reading l1_ratio where 1 - l1_ratio belongs, is right at 0.5); None for a
-    learning rate or a guard below 1e-3 (an eps)."""
+    ``FLOATS_CHANGED``, the ``k``-th other one times ``OTHER_SCALES[k]`` (a backward hard-coding
+    an LRN's beta=0.75, or reading l1_ratio where 1 - l1_ratio belongs, is right at the
+    default); None for a learning rate, an init's scale or a guard below 1e-3 (an eps)."""
     if value in FLOATS_CHANGED:
         return FLOATS_CHANGED[value]
-    if NOT_CHANGED.match(name) or abs(value) < 1e-3 or not math.isfinite(value):
+    if NOT_CHANGED.search(name) or abs(value) < 1e-3 or not math.isfinite(value):
         return None
-    return float(f"{value * OTHER_SCALE:.6g}")
+    return float(f"{value * OTHER_SCALES[k % len(OTHER_SCALES)]:.6g}")
+
+
+def _changed_all(items):
+    """{name: changed} for (name, value) pairs in order, the others counted apart."""
+    out, k = {}, 0
+    for name, value in items:
+        changed = changed_float(name, value, k)
+        if changed is not None:
+            k += value not in FLOATS_CHANGED
+            out[name] = changed
+    return out
 
 
 def at_changed(fn, options):
@@ -154,7 +166,7 @@ def _float_defaults(params, given, built):
     """{argument: value}: the float hyperparameters (of the constructor's ``params``) built at
     1.0 or 0.0 (their defaults, the hint leaving them), each at the value ``FLOATS_CHANGED``
     gives; a dropout probability of 0.5 at ``HALF_CHANGED``."""
-    out = {}
+    out, others = {}, []
     for name, p in params.items():
         if name in given:
             continue
@@ -167,9 +179,9 @@ def _float_defaults(params, given, built):
         value = getattr(built, name, p.default)
         if type(value) is float and value == 0.5 and name.lower() in DROP_NAMES:
             out[name] = HALF_CHANGED
-        elif type(value) is float and value == p.default and changed_float(name, value) is not None:
-            out[name] = changed_float(name, value)
-    return out
+        elif type(value) is float and value == p.default:
+            others.append((name, value))
+    return {**out, **_changed_all(others)}
 
 
 def _hint_keywords(hint):

@@ -285,8 +285,18 @@ def test_a_float_option_of_any_default_is_also_checked_changed(tmp_path):
     (tmp_path / "lrn_ok.py").write_text(textwrap.dedent(LRN.replace("{beta}", "self.beta")))
     (tmp_path / "lrn_bug.py").write_text(textwrap.dedent(LRN.replace("{beta}", "0.75")))
     labels = {f.label for f in collect([tmp_path]).found}
-    assert {"lrn_ok.LRN(bias=1.4, beta=0.525)", "lrn_bug.LRN(bias=1.4, beta=0.525)"} <= labels
-    assert hunt("lrn_ok.LRN(bias=1.4, beta=0.525)", "grads_fd", max_examples=10,
+    assert {"lrn_ok.LRN(bias=1.2, beta=0.6)", "lrn_bug.LRN(bias=1.2, beta=0.6)"} <= labels
+    assert hunt("lrn_ok.LRN(bias=1.2, beta=0.6)", "grads_fd", max_examples=10,
                 shrink=False) is None
     assert hunt("lrn_bug.LRN", "grads_fd", max_examples=10, shrink=False) is None
-    assert hunt("lrn_bug.LRN(bias=1.4, beta=0.525)", "grads_fd", max_examples=10) is not None
+    assert hunt("lrn_bug.LRN(bias=1.2, beta=0.6)", "grads_fd", max_examples=10) is not None
+
+
+def test_options_alike_or_opposite_at_their_defaults_do_not_stay_so():
+    """A hardtanh's backward masking abs(x) > max_val is right while min_val = -max_val: all
+    floats scaled alike kept them opposite (-0.7, 0.7) and hid it; each has a factor of its own."""
+    class Hardtanh:
+        def __init__(self, min_val=-2.0, max_val=2.0, slope=0.5):
+            self.min_val, self.max_val, self.slope = min_val, max_val, slope
+    (changed,) = hyper_variants(Hardtanh, None, Hardtanh())
+    assert changed["min_val"] != -changed["max_val"] and changed["slope"] == 0.5 * 0.55

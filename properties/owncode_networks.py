@@ -11,9 +11,8 @@ layer counting from the loss whose backward is wrong is named; when every layer
 is right on its own, the fault is in how ``gradient`` wires them (a swapped key,
 a skipped layer): a "stack bug".
 
-Nothing here trains or changes the user's network: finite differences and the
-per-layer replay run on deep copies, converted to float64.
-"""
+Nothing here trains or changes the user's network (finite differences and replays run on
+float64 deep copies)."""
 import contextlib
 import copy
 import inspect
@@ -49,14 +48,12 @@ def check_network(make_net, x, t, *, label=None):
     step_in_place(net.params, np.random.default_rng(1))
     after = check_gradient_network(net, x, t, rng=np.random.default_rng(0), label=label)
     # right at its initial params, and no one layer named wrong after the step: what is wrong
-    # did not see the step (a weight copied in __init__), not a stack bug nor any layer's maths
-    # (an error its diagnosis explains, c times the param: a decay term, zero at the initial
-    # biases, is no stale copy)
+    # did not see the step (a weight copied in __init__), unless a diagnosis explains it (a
+    # decay term c times the param, zero at the initial biases)
     named = any(r.prop == "network_localise" and r.verdict == "layer bug" for r in after)
+    stale = lambda r: not r.passed and not named and not r.shown_diagnosis     # noqa: E731
     return results + [replace(r, prop=f"{r.prop}_after_step", note=join_notes(r.note, STEP_NOTE),
-                              **(STALE if not r.passed and not named and not r.shown_diagnosis
-                                 else {}))
-                      for r in after]
+                              **(STALE if stale(r) else {})) for r in after]
 
 
 def proportional(residual, w):

@@ -5,6 +5,8 @@ Seed layers keep ``self.W`` and write ``self.dW`` in ``backward``; they have no
 protocol: ``params`` and ``grads`` are live views onto its attributes, so an
 update through ``params`` reaches the wrapped layer and nothing is copied.
 """
+import inspect
+
 import numpy as np
 
 from layers.attribute_probe import (BackwardRaised, float_array_attributes, grad_attribute,
@@ -257,8 +259,23 @@ class AttributeLayer(Layer):
         flush = getattr(self.layer, "flush_gradients", None)
         if callable(flush):
             flush()
-        return call_keeping(self.layer, self._forward_name, OUTPUT_ATTRS, *inputs,
+        return call_keeping(self.layer, self._forward_name, OUTPUT_ATTRS, *self._in_order(inputs),
                             *self._extra_args(), **self._forward_kwargs())
+
+    def _in_order(self, given):
+        """``given`` (the inputs, then the targets) in the order the forward takes them, where
+        the differentiated ones are not its first (``forward(x_hat, x, mu, logvar)`` with x
+        data): by name."""
+        names = (*self.input_names, *self.target_names)
+        try:
+            order = [p.name for p in inspect.signature(
+                getattr(self.layer, self._forward_name)).parameters.values()][:len(names)]
+        except (TypeError, ValueError, AttributeError):
+            return given
+        if len(given) != len(names) or sorted(order) != sorted(names) or list(names) == order:
+            return given
+        by_name = dict(zip(names, given))
+        return tuple(by_name[n] for n in order)
 
     def backward(self, *args):
         # A layer that accumulates its gradients (PyTorch's ``grad += ...``) and clears them in

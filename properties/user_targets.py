@@ -238,9 +238,12 @@ def method_roles(cls, forward="forward", backward="backward"):
     # data it is handed, not differentiated (a distillation loss's teacher_logits)
     targets += tuple(n for n in rest if n not in TRAINING_NAMES)     # (a flag: set as one)
     k = returned_gradients(getattr(cls, backward, None))
+    named = gradients_named(getattr(cls, backward, None), names)
+    if named and named != tuple(names[:len(named)]):    # (d_xhat, d_mu, d_logvar) of forward(
+        # x_hat, x, mu, logvar): x is data, the adapter calls forward in its own order
+        return named, tuple(n for n in names if n not in named), _outputs_of(cls, backward)
     if k == 0 and len(inputs) > 1 and returns_one_array(getattr(cls, backward, None)):
-        # one gradient returned (``return dll[:, None] * (x - p)``) for a forward of the
-        # logits and the data x: the first is differentiated, the others are data it is given
+        # one gradient returned for forward(logits, x): the first differentiated, x is data
         inputs, targets = inputs[:1], tuple(n for n in names if n not in inputs[:1])
     if len(inputs) < k <= len(names) and not any(
             is_index_name(n) or is_mask_name(n) for n in names[:k]):
@@ -248,21 +251,43 @@ def method_roles(cls, forward="forward", backward="backward"):
         # every argument after them is passed too (a contrastive loss's y after x1, x2),
         # not differentiated: a class's forward takes data, its params are attributes
         targets = tuple(names[k:])
+    return inputs or ("x",), targets, _outputs_of(cls, backward)
+
+
+def _outputs_of(cls, backward):
     grads = _positional(getattr(cls, backward, None))[1:]
-    outputs = ("out",)
     if len(grads) >= 2:
-        outputs = tuple(g[1:] if g.startswith("d") and len(g) > 1 else g for g in grads)
-    return inputs or ("x",), targets, outputs
+        return tuple(g[1:] if g.startswith("d") and len(g) > 1 else g for g in grads)
+    return ("out",)
 
 
-# a name that may hold several gradients (a tuple built before the return)
-GROUPED = re.compile(r"^(grads?|gradients?|grad_inputs|dinputs|douts|dxs|result|results|out|outs|"
-                     r"ret|res)$", re.I)
+GRAD_PREFIX = re.compile(r"^(grad_|d_|dl_d|dloss_d|d)", re.I)
+
+
+def gradients_named(method, names):
+    """The forward's arguments (of ``names``) the gradients ``method`` returns are named for,
+    in its order, when every return is one tuple of names each naming a distinct argument
+    (``return d_xhat, d_mu, d_logvar`` for ``x_hat``, ``mu``, ``logvar``); else ()."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(method)))
+    except (OSError, TypeError, SyntaxError, IndentationError):
+        return ()
+    body = tree.body[0] if tree.body and isinstance(tree.body[0], ast.FunctionDef) else None
+    returns = {tuple(getattr(e, "id", None) for e in n.value.elts) if isinstance(n.value, ast.Tuple)
+               else None for n in (_own_nodes(body) if body else ()) if isinstance(n, ast.Return)}
+    if len(returns) != 1 or None in returns or None in next(iter(returns)):
+        return ()
+    plain = {n.replace("_", "").lower(): n for n in names}
+    found = tuple(plain.get(GRAD_PREFIX.sub("", r).replace("_", "").lower()) for r in returns.pop())
+    return found if found and None not in found and len(set(found)) == len(found) else ()
+
+
+GROUPED = re.compile(r"^(grads?|gradients?|grad_inputs|dinputs|douts|dxs|results?|outs?|ret|res)$",
+                     re.I)        # a name that may hold several gradients (a tuple built before)
 
 
 def returns_one_array(method):
-    """Whether every ``return`` in ``method``'s own body gives one array: an expression that is
-    no tuple, list, dict, None or name of a group of gradients (``return dout * self.mask``)."""
+    """Every ``return`` of ``method``'s body gives one array (``return dout * self.mask``)."""
     try:
         tree = ast.parse(textwrap.dedent(inspect.getsource(method)))
     except (OSError, TypeError, SyntaxError, IndentationError):

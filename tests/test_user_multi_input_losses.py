@@ -311,3 +311,44 @@ def test_a_backward_returning_one_array_differentiates_the_first_input_alone(tmp
         if not right:
             assert {r.tensor for r in failed[1]} == {"dlogits"} and \
                 all(r.verdict != "contract" for r in failed[1])
+
+
+BETA_VAE = '''
+import numpy as np
+
+
+class BetaVAELoss:
+    """0.5 ||x_hat - x||^2 / N + beta KL(N(mu, exp(logvar)) || N(0, 1)) / N."""
+
+    def __init__(self, beta=4.0):
+        self.beta = beta
+
+    def forward(self, x_hat, x, mu, logvar):
+        self.saved = (x_hat, x, mu, logvar)
+        N = x.shape[0]
+        kl = 0.5 * np.sum(np.exp(logvar) + mu ** 2 - 1.0 - logvar)
+        return (0.5 * np.sum((x_hat - x) ** 2) + self.beta * kl) / N
+
+    def backward(self):
+        x_hat, x, mu, logvar = self.saved
+        N = x.shape[0]
+        d_xhat = (x_hat - x) / N
+        d_mu = self.beta * mu / N
+        d_logvar = self.beta * 0.5 * (np.exp(logvar) - {one}) / N
+        return d_xhat, d_mu, d_logvar
+'''
+
+
+def test_gradients_named_for_arguments_not_first_are_theirs(tmp_path):
+    """forward(x_hat, x, mu, logvar) returning (d_xhat, d_mu, d_logvar): the gradients were
+    taken for the first three arguments, x's among them, and d_logvar compared with mu's: a
+    right loss failed. Named for x_hat, mu and logvar, they are theirs; x is data."""
+    for name, one, right in (("bvae", "1.0", True), ("bvae_bug", "0.0", False)):
+        (tmp_path / name).mkdir()
+        found, _ = collect_source(tmp_path / name, f"{name}.py", BETA_VAE.replace("{one}", one))
+        item = found[f"{name}.BetaVAELoss"]
+        assert item.entry.input_shapes({}, 2) and "x: float" in item.how, item.how
+        failed = hunt(f"{name}.BetaVAELoss", "grads_fd", max_examples=10)
+        assert (failed is None) == right
+        if not right:
+            assert {r.tensor for r in failed[1]} == {"dlogvar"}, [r.message() for r in failed[1]]

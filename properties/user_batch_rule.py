@@ -17,6 +17,8 @@ COUPLED = ("the forward of one sample depends on the other samples of the batch 
            "running each sample alone): batch statistics, a shared mask or a batch mean; or its "
            "first axis is no batch (a sequence kept time first: a recurrence runs along it)")
 BATCHLESS = "the layer takes one sample at a time (no batch axis): there is no batch to split"
+UNTOLD = ("its loss came out 0 on every batch tried (and its samples' losses summed to 0), so "
+          "whether the batch's loss is their sum or their mean could not be told")
 GRAPH = ("its rows are a graph's nodes, coupled by the adjacency it is given (a graph layer): "
          "no sample stands alone")
 GRAPH_HELD = ("its rows are the nodes of the graph it was built with (a graph layer): their "
@@ -82,8 +84,10 @@ def batch_rule(layer, spec, loss, in_float32=False):
         if not loss:
             break
         values = [p[0] for p in parts]
-        if close(np.sum(values), np.mean(values)) and seed < 3:
-            continue
+        if close(np.sum(values), np.mean(values)):
+            if seed < 3:
+                continue
+            return UNTOLD if close(whole[0], 0.0) else COUPLED
         if close(whole[0], np.sum(values)):
             return "sum"
         return "mean" if close(whole[0], np.mean(values)) else COUPLED

@@ -103,3 +103,33 @@ def test_negatives_shared_by_the_batch_are_given_whole_to_a_sample_run_alone(tmp
     (tmp_path / "bug").mkdir()
     found, _ = collect_source(tmp_path / "bug", "ssm_bug.py", SHARED_NEGATIVES.replace("{scale}", "3"))
     assert hunt("ssm_bug.SampledSoftmaxLoss", "batch_additive", max_examples=10) is not None
+
+
+ANNEALED = '''
+import numpy as np
+
+
+class AnnealedKL:
+    """beta(step) * mean_n KL(q_n || N(0, 1)); beta is 0 at the first step."""
+
+    def __init__(self, warmup=10):
+        self.warmup, self.step = warmup, 0
+
+    def forward(self, mu, logvar):
+        self.mu, self.logvar = mu, logvar
+        self.beta = min(1.0, self.step / self.warmup)
+        kl = 0.5 * np.sum(np.exp(logvar) + mu ** 2 - 1.0 - logvar, axis=1)
+        return self.beta * kl.mean()
+
+    def backward(self):
+        N = self.mu.shape[0]
+        return self.beta * self.mu / N, self.beta * 0.5 * (np.exp(self.logvar) - 1.0) / N
+'''
+
+
+def test_a_loss_0_on_every_draw_has_no_batch_rule(tmp_path):
+    """A KL annealed from beta = 0 is 0 at its first step: "sum" was taken for its batch rule
+    (0 is the sum as much as the mean), and its law then said "an extra 1/N" of a batch mean."""
+    from properties.user_batch_rule import UNTOLD
+    found, _ = collect_source(tmp_path, "anneal.py", ANNEALED)
+    assert found["anneal.AnnealedKL"].entry.batch_rule == UNTOLD

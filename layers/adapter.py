@@ -267,15 +267,18 @@ class AttributeLayer(Layer):
         the differentiated ones are not its first (``forward(x_hat, x, mu, logvar)`` with x
         data): by name."""
         names = (*self.input_names, *self.target_names)
-        try:
-            order = [p.name for p in inspect.signature(
-                getattr(self.layer, self._forward_name)).parameters.values()][:len(names)]
-        except (TypeError, ValueError, AttributeError):
-            return given
-        if len(given) != len(names) or sorted(order) != sorted(names) or list(names) == order:
+        if self.__dict__.get("_order_for") != names:     # (read once: forward runs per FD step)
+            try:
+                order = [p.name for p in inspect.signature(
+                    getattr(self.layer, self._forward_name)).parameters.values()][:len(names)]
+            except (TypeError, ValueError, AttributeError):
+                order = list(names)
+            self._order_for, self._order = names, (
+                None if sorted(order) != sorted(names) or list(names) == order else order)
+        if self._order is None or len(given) != len(names):
             return given
         by_name = dict(zip(names, given))
-        return tuple(by_name[n] for n in order)
+        return tuple(by_name[n] for n in self._order)
 
     def backward(self, *args):
         # A layer that accumulates its gradients (PyTorch's ``grad += ...``) and clears them in

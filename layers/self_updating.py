@@ -299,8 +299,7 @@ def stepped_numbers(obj, method):
 
     def own(node):
         return isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and \
-            node.value.id == "self" and _is_number(vars(obj).get(node.attr)) and \
-            isinstance(vars(obj)[node.attr], (float, np.floating))
+            node.value.id == "self" and isinstance(vars(obj).get(node.attr), (float, np.floating))
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.AugAssign) and isinstance(node.op, (ast.Sub, ast.Add)) and \

@@ -190,13 +190,13 @@ def _directional(stencil, x, n_directions, rng, max_rounds):
     pending = list(range(n_directions))
     for _ in range(max_rounds):
         for k in pending:
-            v = _direction(rng, x, support[k])
-            dirs[k] = v
+            dirs[k] = v = _direction(rng, x, support[k])
             rows[k] = stencil.row(lambda s, v=v: x + s * v, BASE_STEP * max(1.0, _rms_moved(x, v)))
-        pending = [k for k in range(n_directions) if _excuse(rows, stencil.f0)[k]]
+        excused = _excuse(rows, stencil.f0)
+        pending = [k for k in range(n_directions) if excused[k]]
         if not pending:
             break
-        judged_sizes = {int(support[k]) for k in range(n_directions) if k not in pending}
+        judged_sizes = {int(support[k]) for k in range(n_directions) if not excused[k]}
         for rank, k in enumerate(pending):
             support[k] = _next_support(int(support[k]), rank, judged_sizes)
     return FDGrad("directional", rows[:, 0].copy(), _excuse(rows, stencil.f0), dirs, support,

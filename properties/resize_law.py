@@ -23,7 +23,7 @@ def batch_resize(trial):
     generators = generator_states(trial.layer)
     trial.run()
     # the statistics a training forward reads (a batch renorm's): a fresh layer is given them
-    kept = {n: copy.deepcopy(getattr(trial.layer, n, None)) for n in case.entry.running_stats
+    kept = {n: copy.deepcopy(getattr(trial.layer, n)) for n in case.entry.running_stats
             if getattr(trial.layer, n, None) is not None}
     x2, t2 = case.inputs(batch=b2, stream="inputs2"), case.targets(batch=b2)
     # a generator the layer holds starts again as a fresh layer's does: another mask on each
@@ -33,14 +33,7 @@ def batch_resize(trial):
     tape = trial.tf_vjp(dout2, x2, t2)
     note = f"batch {case.batch} then {b2}"
     if tape.unavailable:
-        fresh = case.build()
-        for n, value in kept.items():
-            held = fresh.__dict__.get("options")      # (a functional pair's bn_param)
-            if isinstance(held, dict):
-                held[n] = value
-            else:
-                setattr(fresh, n, value)
-        _, _, want_in, want_p = trial.run("dout2", layer=fresh, inputs=x2, targets=t2)
+        _, _, want_in, want_p = trial.run("dout2", layer=_fresh(case, kept), inputs=x2, targets=t2)
         wants, oracle, note = _flat(want_in, want_p), "law", note + " TF unavailable: compared with a fresh layer"
     else:
         wants, oracle = trial.tape_grads(tape), "tf"
@@ -52,6 +45,18 @@ def batch_resize(trial):
     if oracle == "tf" and not all(r.passed for r in results):
         results = _resizing_or_not(trial, results, x2, t2, dins2, grads2)
     return results
+
+
+def _fresh(case, kept):
+    """A fresh layer of ``case`` given the statistics ``kept`` ({name: value}) the first call left."""
+    fresh = case.build()
+    for n, value in kept.items():
+        held = fresh.__dict__.get("options")      # (a functional pair's bn_param)
+        if isinstance(held, dict):
+            held[n] = copy.deepcopy(value)
+        else:
+            setattr(fresh, n, copy.deepcopy(value))
+    return fresh
 
 
 def _resizing_or_not(trial, results, x2, t2, dins2, grads2):

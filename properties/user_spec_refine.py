@@ -20,6 +20,7 @@ import numpy as np
 from properties import outputs as O
 from properties.user_doc_shapes import BATCH_LETTERS, _doc_entries
 from properties.user_targets import BATCH, Target
+from properties.user_templates import _show
 
 HOW = ("{how}; made longer, {longer}: on {shape} its output {out} had an axis of 1 (one window, "
        "one step), and what overlaps or follows shows only past one")
@@ -64,10 +65,9 @@ def lengthened(layer, spec, rng, runs):
                 continue
             if not runs(layer, other):
                 break
-            show = lambda s: "(" + ", ".join(map(str, s)) + ")"      # noqa: E731
-            out = show(tuple("N" if a == 0 else d for a, d in enumerate(before[0])))
-            return replace(other, how=HOW.format(how=spec.how, longer=show(longer),
-                                                 shape=show(shape), out=out))
+            out = _show(tuple("N" if a == 0 else d for a, d in enumerate(before[0])))
+            return replace(other, how=HOW.format(how=spec.how, longer=_show(longer),
+                                                 shape=_show(shape), out=out))
     return None
 
 

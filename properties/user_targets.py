@@ -268,13 +268,8 @@ def gradients_named(method, names):
     """The forward's arguments (of ``names``) the gradients ``method`` returns are named for,
     in its order, when every return is one tuple of names each naming a distinct argument
     (``return d_xhat, d_mu, d_logvar`` for ``x_hat``, ``mu``, ``logvar``); else ()."""
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(method)))
-    except (OSError, TypeError, SyntaxError, IndentationError):
-        return ()
-    body = tree.body[0] if tree.body and isinstance(tree.body[0], ast.FunctionDef) else None
-    returns = {tuple(getattr(e, "id", None) for e in n.value.elts) if isinstance(n.value, ast.Tuple)
-               else None for n in (_own_nodes(body) if body else ()) if isinstance(n, ast.Return)}
+    returns = {tuple(getattr(e, "id", None) for e in v.elts) if isinstance(v, ast.Tuple) else None
+               for v in _returns(method) or ()}
     if len(returns) != 1 or None in returns or None in next(iter(returns)):
         return ()
     plain = {n.replace("_", "").lower(): n for n in names}
@@ -288,13 +283,7 @@ GROUPED = re.compile(r"^(grads?|gradients?|grad_inputs|dinputs|douts|dxs|results
 
 def returns_one_array(method):
     """Every ``return`` of ``method``'s body gives one array (``return dout * self.mask``)."""
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(method)))
-    except (OSError, TypeError, SyntaxError, IndentationError):
-        return False
-    body = tree.body[0] if tree.body and isinstance(tree.body[0], (ast.FunctionDef,
-                                                                   ast.AsyncFunctionDef)) else None
-    returns = [n.value for n in _own_nodes(body) if isinstance(n, ast.Return)] if body else []
+    returns = _returns(method) or []
     return bool(returns) and all(
         v is not None and not isinstance(v, (ast.Tuple, ast.List, ast.Dict, ast.Constant))
         and not (isinstance(v, ast.Name) and GROUPED.match(v.id))
@@ -307,25 +296,27 @@ def returned_gradients(method, nested=False):
     written out, of one length, with no ``None`` in it (``return dx, dy``); else 0.
     ``nested``: a pair whose second is a tuple written out counts its items too (``return
     loss, (d_user, d_item)``: 3)."""
+    lengths = set()
+    for value in _returns(method) or ():
+        if not isinstance(value, ast.Tuple) or any(
+                isinstance(e, ast.Constant) and e.value is None for e in value.elts):
+            return 0
+        inner = value.elts[1] if len(value.elts) == 2 else None
+        lengths.add(1 + len(inner.elts) if nested and isinstance(inner, (ast.Tuple, ast.List))
+                    else len(value.elts))
+    return lengths.pop() if len(lengths) == 1 else 0
+
+
+def _returns(method):
+    """The values of the ``return`` statements of ``method``'s own body (not of functions
+    defined in it; a bare ``return`` gives None), or None when its source cannot be read."""
     try:
         tree = ast.parse(textwrap.dedent(inspect.getsource(method)))
     except (OSError, TypeError, SyntaxError, IndentationError):
-        return 0
+        return None
     body = tree.body[0] if tree.body and isinstance(tree.body[0], (ast.FunctionDef,
                                                                    ast.AsyncFunctionDef)) else None
-    if body is None:
-        return 0
-    lengths = set()
-    for node in _own_nodes(body):
-        if isinstance(node, ast.Return):
-            value = node.value
-            if not isinstance(value, ast.Tuple) or any(
-                    isinstance(e, ast.Constant) and e.value is None for e in value.elts):
-                return 0
-            inner = value.elts[1] if len(value.elts) == 2 else None
-            lengths.add(1 + len(inner.elts) if nested and isinstance(inner, (ast.Tuple, ast.List))
-                        else len(value.elts))
-    return lengths.pop() if len(lengths) == 1 else 0
+    return [n.value for n in _own_nodes(body) if isinstance(n, ast.Return)] if body else None
 
 
 def _own_nodes(fn):

@@ -6,11 +6,11 @@ classic bugs of the strided and padded paths: a backward that ignores the stride
 padding cropped wrongly. A layer whose constructor takes a stride or a padding is
 therefore also checked with the stride and the padding changed (one, the other, and both),
 as separate entries labelled with what changed (``conv.Conv2D(stride=2)``); so is a
-dilation of 1. A float hyperparameter whose default is 1.0 or 0.0 hides a backward that
-leaves it out the same way (an ELU's ``alpha=1.0``, a Huber loss's ``delta=1.0``, a label
-smoothing of 0.0): such a layer is also checked with every one of them changed at once
-(``elu.ELU(alpha=0.7)``). A setting the layer cannot be built or run with is listed as
-skipped with the reason, never dropped.
+dilation of 1. A float hyperparameter at its default hides a backward that leaves it out
+(an ELU's ``alpha=1.0``, a label smoothing of 0.0) or hard-codes it (an LRN's ``beta=0.75``):
+such a layer is also checked with every one of them changed at once (``elu.ELU(alpha=0.7)``,
+``changed_float``); a bool option is checked flipped, one entry each. A setting the layer
+cannot be built or run with is listed as skipped with the reason, never dropped.
 """
 import ast
 import functools
@@ -97,8 +97,8 @@ def flipped_bools(fn, given=(), built=None):
 
 
 def changed_floats(fn):
-    """{argument: value}: ``fn``'s float arguments defaulting to 1.0 or 0.0, each at the value
-    ``FLOATS_CHANGED`` gives (a slip that drops one is right at its default)."""
+    """{argument: value}: ``fn``'s float arguments, each at the value ``changed_float`` gives
+    (a slip that drops one, or hard-codes it, is right at its default)."""
     try:
         params = inspect.signature(fn).parameters
     except (TypeError, ValueError):
@@ -164,8 +164,8 @@ READERS = ("backward", "loss", "gradient")     # a layer's term, or a network's
 
 def _float_defaults(params, given, built):
     """{argument: value}: the float hyperparameters (of the constructor's ``params``) built at
-    1.0 or 0.0 (their defaults, the hint leaving them), each at the value ``FLOATS_CHANGED``
-    gives; a dropout probability of 0.5 at ``HALF_CHANGED``."""
+    their defaults (the hint leaving them), each at the value ``changed_float`` gives; a
+    dropout probability of 0.5 at ``HALF_CHANGED``; a decay strength defaulting to int 0 at 0.1."""
     out, others = {}, []
     for name, p in params.items():
         if name in given:
